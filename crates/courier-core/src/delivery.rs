@@ -1,0 +1,436 @@
+//! One message to one agent, and its state machine.
+//!
+//! ```text
+//! queued ──begin_injection──▶ injecting ──written──▶ injected ──verified──▶ verified (echo)
+//!   │                            │                      └──unverified──▶ unverified (timeout_fallback, reason)
+//!   │                            ├──requeue (restart, new session)──▶ queued
+//!   │                            └──failed──▶ queued (attempt+1, retry) … ▶ dead (reason)
+//!   └──drop (queue cap)──▶ dropped            dropped / dead ──replay──▶ queued
+//! ```
+//!
+//! [`Delivery::apply`] is the only way a delivery changes: it returns the new
+//! delivery and the events the change causes, or refuses the transition.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::CoreError;
+use crate::event::{DroppedDelivery, EventKind};
+use crate::ids::{DeliveryId, MessageId};
+use crate::retry::RetryPolicy;
+use crate::time::Timestamp;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    Queued,
+    Injecting,
+    Injected,
+    Verified,
+    Unverified,
+    Dropped,
+    Dead,
+}
+
+impl DeliveryState {
+    pub const ALL: [DeliveryState; 7] = [
+        DeliveryState::Queued,
+        DeliveryState::Injecting,
+        DeliveryState::Injected,
+        DeliveryState::Verified,
+        DeliveryState::Unverified,
+        DeliveryState::Dropped,
+        DeliveryState::Dead,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Queued => "queued",
+            DeliveryState::Injecting => "injecting",
+            DeliveryState::Injected => "injected",
+            DeliveryState::Verified => "verified",
+            DeliveryState::Unverified => "unverified",
+            DeliveryState::Dropped => "dropped",
+            DeliveryState::Dead => "dead",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        DeliveryState::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// No further transition happens on its own (replay is a person's choice).
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            DeliveryState::Verified
+                | DeliveryState::Unverified
+                | DeliveryState::Dropped
+                | DeliveryState::Dead
+        )
+    }
+
+    /// Taken out of the queue and not finished: the queue cap must not evict it.
+    pub fn is_in_flight(self) -> bool {
+        matches!(self, DeliveryState::Injecting | DeliveryState::Injected)
+    }
+
+    /// Ended without reaching the agent: listed as a dead letter, replayable.
+    pub fn is_dead_letter(self) -> bool {
+        matches!(self, DeliveryState::Dropped | DeliveryState::Dead)
+    }
+}
+
+impl std::fmt::Display for DeliveryState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a finished injection was judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verification {
+    /// The rendered screen showed the text.
+    Echo,
+    /// The window ended without proof either way.
+    TimeoutFallback,
+}
+
+impl Verification {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verification::Echo => "echo",
+            Verification::TimeoutFallback => "timeout_fallback",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "echo" => Some(Verification::Echo),
+            "timeout_fallback" => Some(Verification::TimeoutFallback),
+            _ => None,
+        }
+    }
+}
+
+/// Why a delivery was evicted by the queue cap.
+pub const REASON_QUEUE_FULL: &str = "queue_full";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub id: DeliveryId,
+    pub message_id: MessageId,
+    /// The recipient.
+    pub agent: String,
+    /// The message's sender (named when the delivery is dropped).
+    pub from: String,
+    pub state: DeliveryState,
+    /// Attempts that failed so far (0 on the first try).
+    pub attempt: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification: Option<Verification>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The terminal session an injection went to, so a restart can tell
+    /// whether the process that saw it still lives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A requested change of a delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transition {
+    /// queued → injecting, into the given terminal session.
+    BeginInjection { session: String },
+    /// injecting → injected: every byte was written.
+    Written,
+    /// injected → verified (`echo`).
+    Verified,
+    /// injected → unverified (`timeout_fallback`).
+    Unverified { reason: String },
+    /// Write error, agent gone or no trace on screen: retry or dead.
+    Failed { reason: String },
+    /// injecting → queued without counting an attempt: the session that was
+    /// being written to is gone and never saw the text (restart).
+    Requeue { reason: String },
+    /// queued → dropped (queue cap or a person).
+    Drop { reason: String },
+    /// dropped / dead → queued, by a person or the API.
+    Replay,
+}
+
+impl Transition {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Transition::BeginInjection { .. } => "begin injection",
+            Transition::Written => "be marked written",
+            Transition::Verified => "be verified",
+            Transition::Unverified { .. } => "be marked unverified",
+            Transition::Failed { .. } => "fail",
+            Transition::Requeue { .. } => "be requeued",
+            Transition::Drop { .. } => "be dropped",
+            Transition::Replay => "be replayed",
+        }
+    }
+}
+
+impl Delivery {
+    /// A new delivery in the queue.
+    pub fn queued(
+        id: DeliveryId,
+        message_id: MessageId,
+        agent: impl Into<String>,
+        from: impl Into<String>,
+        now: Timestamp,
+    ) -> Self {
+        Delivery {
+            id,
+            message_id,
+            agent: agent.into(),
+            from: from.into(),
+            state: DeliveryState::Queued,
+            attempt: 0,
+            verification: None,
+            reason: None,
+            session: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// The event that announces a newly queued delivery.
+    pub fn queued_event(&self) -> EventKind {
+        EventKind::DeliveryQueued {
+            delivery_id: self.id.clone(),
+            message_id: self.message_id.clone(),
+            agent: self.agent.clone(),
+            attempt: self.attempt,
+        }
+    }
+
+    /// Applies `transition`, returning the changed delivery and its events.
+    pub fn apply(
+        &self,
+        transition: Transition,
+        policy: &RetryPolicy,
+        now: Timestamp,
+    ) -> Result<(Delivery, Vec<EventKind>), CoreError> {
+        use DeliveryState as S;
+        let refuse = |t: &Transition| CoreError::InvalidTransition {
+            id: self.id.clone(),
+            from: self.state,
+            transition: t.name(),
+        };
+        let mut next = self.clone();
+        next.updated_at = now;
+        let events = match (&transition, self.state) {
+            (Transition::BeginInjection { session }, S::Queued) => {
+                next.state = S::Injecting;
+                next.session = Some(session.clone());
+                vec![EventKind::DeliveryInjecting {
+                    delivery_id: self.id.clone(),
+                    message_id: self.message_id.clone(),
+                    agent: self.agent.clone(),
+                    attempt: self.attempt,
+                    session: session.clone(),
+                }]
+            }
+            (Transition::Written, S::Injecting) => {
+                next.state = S::Injected;
+                vec![EventKind::DeliveryInjected {
+                    delivery_id: self.id.clone(),
+                    message_id: self.message_id.clone(),
+                    agent: self.agent.clone(),
+                    attempt: self.attempt,
+                }]
+            }
+            (Transition::Verified, S::Injected) => {
+                next.state = S::Verified;
+                next.verification = Some(Verification::Echo);
+                next.reason = None;
+                vec![self.verified_event(Verification::Echo, None)]
+            }
+            (Transition::Unverified { reason }, S::Injected) => {
+                next.state = S::Unverified;
+                next.verification = Some(Verification::TimeoutFallback);
+                next.reason = Some(reason.clone());
+                vec![self.verified_event(Verification::TimeoutFallback, Some(reason.clone()))]
+            }
+            (Transition::Failed { reason }, S::Queued | S::Injecting | S::Injected) => {
+                next.reason = Some(reason.clone());
+                next.session = None;
+                if policy.may_retry(self.attempt + 1) {
+                    next.state = S::Queued;
+                    next.attempt = self.attempt + 1;
+                    vec![EventKind::DeliveryRetry {
+                        delivery_id: self.id.clone(),
+                        message_id: self.message_id.clone(),
+                        agent: self.agent.clone(),
+                        attempt: next.attempt,
+                        reason: reason.clone(),
+                    }]
+                } else {
+                    next.state = S::Dead;
+                    next.attempt = self.attempt + 1;
+                    vec![EventKind::DeliveryDead {
+                        delivery_id: self.id.clone(),
+                        message_id: self.message_id.clone(),
+                        agent: self.agent.clone(),
+                        attempt: next.attempt,
+                        reason: reason.clone(),
+                    }]
+                }
+            }
+            (Transition::Requeue { reason }, S::Injecting) => {
+                next.state = S::Queued;
+                next.session = None;
+                next.reason = Some(reason.clone());
+                vec![EventKind::DeliveryRetry {
+                    delivery_id: self.id.clone(),
+                    message_id: self.message_id.clone(),
+                    agent: self.agent.clone(),
+                    attempt: self.attempt,
+                    reason: reason.clone(),
+                }]
+            }
+            (Transition::Drop { reason }, S::Queued) => {
+                next.state = S::Dropped;
+                next.reason = Some(reason.clone());
+                vec![EventKind::DeliveryDropped {
+                    name: self.agent.clone(),
+                    count: 1,
+                    reason: reason.clone(),
+                    dropped: vec![self.dropped_entry()],
+                }]
+            }
+            (Transition::Replay, S::Dropped | S::Dead) => {
+                next.state = S::Queued;
+                next.attempt = 0;
+                next.reason = None;
+                next.verification = None;
+                next.session = None;
+                vec![
+                    EventKind::DeliveryReplayed {
+                        delivery_id: self.id.clone(),
+                        message_id: self.message_id.clone(),
+                        agent: self.agent.clone(),
+                    },
+                    next.queued_event(),
+                ]
+            }
+            (t, _) => return Err(refuse(t)),
+        };
+        Ok((next, events))
+    }
+
+    pub fn dropped_entry(&self) -> DroppedDelivery {
+        DroppedDelivery {
+            delivery_id: self.id.clone(),
+            message_id: self.message_id.clone(),
+            from: self.from.clone(),
+        }
+    }
+
+    fn verified_event(&self, verification: Verification, reason: Option<String>) -> EventKind {
+        EventKind::DeliveryVerified {
+            delivery_id: self.id.clone(),
+            message_id: self.message_id.clone(),
+            agent: self.agent.clone(),
+            verification,
+            reason,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fresh() -> Delivery {
+        Delivery::queued("d1".into(), "m1".into(), "bob", "alice", Timestamp(0))
+    }
+
+    fn step(d: &Delivery, t: Transition) -> (Delivery, Vec<EventKind>) {
+        d.apply(t, &RetryPolicy::default(), Timestamp(1)).unwrap()
+    }
+
+    #[test]
+    fn happy_path_emits_one_event_per_step() {
+        let d = fresh();
+        let (d, e) = step(
+            &d,
+            Transition::BeginInjection {
+                session: "s1".into(),
+            },
+        );
+        assert_eq!(d.state, DeliveryState::Injecting);
+        assert_eq!(e[0].name(), "delivery_injecting");
+        let (d, e) = step(&d, Transition::Written);
+        assert_eq!(e[0].name(), "delivery_injected");
+        let (d, e) = step(&d, Transition::Verified);
+        assert_eq!(d.state, DeliveryState::Verified);
+        assert_eq!(d.verification, Some(Verification::Echo));
+        assert_eq!(e[0].name(), "delivery_verified");
+    }
+
+    #[test]
+    fn unverified_carries_reason() {
+        let d = fresh();
+        let (d, _) = step(&d, Transition::BeginInjection { session: "s".into() });
+        let (d, _) = step(&d, Transition::Written);
+        let (d, e) = step(
+            &d,
+            Transition::Unverified {
+                reason: "no echo".into(),
+            },
+        );
+        assert_eq!(d.state, DeliveryState::Unverified);
+        assert!(matches!(
+            &e[0],
+            EventKind::DeliveryVerified { verification: Verification::TimeoutFallback, reason: Some(r), .. } if r == "no echo"
+        ));
+    }
+
+    #[test]
+    fn failures_retry_then_die() {
+        let policy = RetryPolicy { max_attempts: 2 };
+        let d = fresh();
+        let fail = || Transition::Failed {
+            reason: "write error".into(),
+        };
+        let (d, e) = d.apply(fail(), &policy, Timestamp(1)).unwrap();
+        assert_eq!((d.state, d.attempt), (DeliveryState::Queued, 1));
+        assert_eq!(e[0].name(), "delivery_retry");
+        let (d, e) = d.apply(fail(), &policy, Timestamp(2)).unwrap();
+        assert_eq!(d.state, DeliveryState::Dead);
+        assert_eq!(e[0].name(), "delivery_dead");
+        let (d, e) = d.apply(Transition::Replay, &policy, Timestamp(3)).unwrap();
+        assert_eq!((d.state, d.attempt), (DeliveryState::Queued, 0));
+        assert_eq!(e.len(), 2);
+    }
+
+    #[test]
+    fn in_flight_and_finished_deliveries_cannot_be_dropped() {
+        let d = fresh();
+        let (d, _) = step(&d, Transition::BeginInjection { session: "s".into() });
+        let err = d
+            .apply(
+                Transition::Drop {
+                    reason: REASON_QUEUE_FULL.into(),
+                },
+                &RetryPolicy::default(),
+                Timestamp(2),
+            )
+            .unwrap_err();
+        assert!(err.to_string().contains("injecting"), "{err}");
+    }
+
+    #[test]
+    fn state_names_round_trip() {
+        for s in DeliveryState::ALL {
+            assert_eq!(DeliveryState::parse(s.as_str()), Some(s));
+        }
+    }
+}

@@ -1,0 +1,30 @@
+//! Errors of the pure layer: a request that breaks a rule of the spec.
+
+use crate::delivery::DeliveryState;
+use crate::ids::DeliveryId;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CoreError {
+    #[error(
+        "invalid agent name {name:?}: use 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit"
+    )]
+    InvalidAgentName { name: String },
+    #[error("invalid channel name {name:?}: use '#' then 1-64 letters, digits, '-', '_' or '.'")]
+    InvalidChannelName { name: String },
+    #[error("message body is {size} bytes, over the limit of {limit} bytes")]
+    BodyTooLarge { size: usize, limit: usize },
+    #[error("message body is empty")]
+    EmptyBody,
+    #[error("idempotency key is {size} bytes, over the limit of {limit} bytes")]
+    IdempotencyKeyTooLong { size: usize, limit: usize },
+    #[error("agent {name:?} cannot send a direct message to itself")]
+    SendToSelf { name: String },
+    #[error("no agent named {name:?}")]
+    UnknownAgent { name: String },
+    #[error("delivery {id} is {from}; it cannot {transition}")]
+    InvalidTransition {
+        id: DeliveryId,
+        from: DeliveryState,
+        transition: &'static str,
+    },
+}

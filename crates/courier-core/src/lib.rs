@@ -1,0 +1,39 @@
+//! Courier's delivery logic, free of I/O and of any async runtime.
+//!
+//! Everything here is a plain value or a pure function, so that the rules of
+//! `shared/spec/delivery.md` can be checked with unit and property tests:
+//!
+//! - [`time`]: timestamps and the [`time::Clock`] that tests control.
+//! - [`ids`], [`recipient`], [`message`]: what a sender sends.
+//! - [`delivery`]: one message to one agent, and the state machine whose
+//!   transitions return the [`event::EventKind`]s they cause.
+//! - [`fanout`]: who receives a message (never its own sender).
+//! - [`queue`]: the per-agent queue cap that evicts the oldest *queued* delivery.
+//! - [`pacing`]: the delay between injections into one agent.
+//! - [`retry`]: how many attempts before a delivery is dead.
+//! - [`sanitize`], [`framing`]: what is typed into a terminal.
+//!
+//! Crates above this one (store, terminal, broker) own the I/O and call in here
+//! for every decision.
+
+pub mod delivery;
+pub mod error;
+pub mod event;
+pub mod fanout;
+pub mod framing;
+pub mod ids;
+pub mod message;
+pub mod pacing;
+pub mod queue;
+pub mod recipient;
+pub mod retry;
+pub mod sanitize;
+pub mod time;
+
+pub use delivery::{Delivery, DeliveryState, Transition, Verification};
+pub use error::CoreError;
+pub use event::{Event, EventKind};
+pub use ids::{DeliveryId, MessageId};
+pub use message::{Message, NewMessage};
+pub use recipient::Recipient;
+pub use time::Timestamp;
