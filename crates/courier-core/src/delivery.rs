@@ -378,7 +378,12 @@ mod tests {
     #[test]
     fn unverified_carries_reason() {
         let d = fresh();
-        let (d, _) = step(&d, Transition::BeginInjection { session: "s".into() });
+        let (d, _) = step(
+            &d,
+            Transition::BeginInjection {
+                session: "s".into(),
+            },
+        );
         let (d, _) = step(&d, Transition::Written);
         let (d, e) = step(
             &d,
@@ -414,7 +419,12 @@ mod tests {
     #[test]
     fn in_flight_and_finished_deliveries_cannot_be_dropped() {
         let d = fresh();
-        let (d, _) = step(&d, Transition::BeginInjection { session: "s".into() });
+        let (d, _) = step(
+            &d,
+            Transition::BeginInjection {
+                session: "s".into(),
+            },
+        );
         let err = d
             .apply(
                 Transition::Drop {

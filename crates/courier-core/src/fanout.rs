@@ -63,7 +63,11 @@ mod tests {
             recipients("carol", &ch, AGENTS, ["carol", "alice", "alice"]).unwrap(),
             ["alice"]
         );
-        assert!(recipients("carol", &ch, AGENTS, ["carol"]).unwrap().is_empty());
+        assert!(
+            recipients("carol", &ch, AGENTS, ["carol"])
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]

@@ -16,7 +16,12 @@ use crate::recipient::Recipient;
 use crate::sanitize::sanitize_body;
 
 /// The header line of a delivery.
-pub fn header(from: &str, to: &Recipient, message_id: &MessageId, thread: Option<&MessageId>) -> String {
+pub fn header(
+    from: &str,
+    to: &Recipient,
+    message_id: &MessageId,
+    thread: Option<&MessageId>,
+) -> String {
     let target = match to {
         Recipient::Agent(_) => "you (direct)".to_string(),
         Recipient::Channel(name) => format!("#{name}"),

@@ -1,6 +1,12 @@
-//! The per-agent queue cap. At most `cap` deliveries wait per agent; a new
-//! one over the cap evicts the **oldest queued** delivery (never one in
-//! flight), which becomes `dropped` with reason `queue_full`.
+//! The per-agent queue cap. At most `cap` deliveries are *pending* per agent
+//! (queued or in flight); a new one over the cap evicts the **oldest queued**
+//! delivery (never one in flight), which becomes `dropped` with reason
+//! `queue_full`.
+//!
+//! Counting in-flight deliveries too means that a retry (in flight → queued)
+//! never pushes the queue over the cap, so `queued ≤ cap` always holds for
+//! every entry point; only a new send or a replay adds to the count, and both
+//! go through [`evictions_needed`].
 
 use crate::delivery::{Delivery, REASON_QUEUE_FULL, Transition};
 use crate::error::CoreError;
@@ -12,10 +18,11 @@ use crate::time::Timestamp;
 pub const DEFAULT_QUEUE_CAP: usize = 256;
 
 /// How many of the oldest queued deliveries must go so that `incoming` new
-/// ones fit under `cap`, given `queued` already waiting.
-pub fn evictions_needed(queued: usize, incoming: usize, cap: usize) -> usize {
+/// ones fit under `cap`, given `pending` deliveries (queued or in flight) of
+/// which `queued` may be evicted.
+pub fn evictions_needed(pending: usize, queued: usize, incoming: usize, cap: usize) -> usize {
     let cap = cap.max(1);
-    (queued + incoming).saturating_sub(cap).min(queued)
+    (pending + incoming).saturating_sub(cap).min(queued)
 }
 
 /// Drops `victims` (the oldest queued deliveries of one agent, oldest first)
@@ -55,11 +62,14 @@ mod tests {
 
     #[test]
     fn evicts_only_what_overflows() {
-        assert_eq!(evictions_needed(0, 1, 256), 0);
-        assert_eq!(evictions_needed(255, 1, 256), 0);
-        assert_eq!(evictions_needed(256, 1, 256), 1);
-        assert_eq!(evictions_needed(256, 3, 256), 3);
-        assert_eq!(evictions_needed(2, 10, 4), 2);
+        assert_eq!(evictions_needed(0, 0, 1, 256), 0);
+        assert_eq!(evictions_needed(255, 255, 1, 256), 0);
+        assert_eq!(evictions_needed(256, 256, 1, 256), 1);
+        assert_eq!(evictions_needed(256, 256, 3, 256), 3);
+        assert_eq!(evictions_needed(2, 2, 10, 4), 2);
+        // One in flight: it counts against the cap but is never evicted.
+        assert_eq!(evictions_needed(4, 3, 1, 4), 1);
+        assert_eq!(evictions_needed(4, 0, 1, 4), 0);
     }
 
     #[test]
@@ -84,7 +94,10 @@ mod tests {
                 reason,
                 dropped,
             } => {
-                assert_eq!((name.as_str(), count, reason.as_str()), ("bob", 2, "queue_full"));
+                assert_eq!(
+                    (name.as_str(), count, reason.as_str()),
+                    ("bob", 2, "queue_full")
+                );
                 assert_eq!(dropped[1].message_id.as_str(), "m1");
                 assert_eq!(dropped[0].from, "alice");
             }

@@ -27,7 +27,10 @@ fn is_valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= MAX_NAME_LEN
         && name.chars().all(is_name_char)
-        && name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
 }
 
 /// Checks an agent name: 1-64 of `[A-Za-z0-9._-]`, starting with a letter or digit.
