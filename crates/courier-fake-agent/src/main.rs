@@ -1,0 +1,221 @@
+//! `courier-fake-agent`: a program that behaves like the agent terminals Courier must drive (full
+//! screen TUIs and plain REPLs), with one flag per quirk. See docs/fake-agent.md.
+
+mod app;
+mod config;
+mod input;
+mod render;
+mod transcript;
+mod tty;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, ValueEnum};
+
+use app::{App, Config, Mode, Outcome};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ModeArg {
+    /// Full-screen: alternate screen, whole-screen redraw on every keystroke, input box at the bottom.
+    Tui,
+    /// A plain prompt that echoes typed characters itself, like a REPL.
+    Line,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum OnOff {
+    On,
+    Off,
+}
+
+/// A fake agent terminal for Courier's tests: puts its tty in raw mode, draws its own screen, and
+/// reproduces on demand the quirks of real agent CLIs (redraw instead of echo, collapsed pastes,
+/// lost early input, Enter that does not submit, trust dialogs, detached helpers, crashes, busy
+/// output). Exits 0 on Ctrl-D in an empty input, on end of input, and on SIGTERM/SIGHUP
+/// (130 on SIGINT/Ctrl-C, 2 when the trust dialog is refused, 101 for --crash-after).
+#[derive(Debug, Parser)]
+#[command(name = "courier-fake-agent", version)]
+struct Args {
+    /// Append every submitted message as one JSON line {"n":N,"text":"..."} to PATH (n counts from
+    /// 1; flushed and fsync'd before the screen shows the message as submitted). Default: none.
+    #[arg(long, value_name = "PATH")]
+    transcript: Option<PathBuf>,
+
+    /// Screen style: tui (full-screen redraw) or line (REPL-like prompt with self-echo).
+    #[arg(long, value_enum, default_value = "tui")]
+    mode: ModeArg,
+
+    /// The prompt glyph before the input, e.g. "❯", "›", "┃". A space (or NBSP with --nbsp) follows it.
+    #[arg(long, value_name = "STR", default_value = ">")]
+    prompt: String,
+
+    /// Put a no-break space (U+00A0) after the prompt glyph instead of a space.
+    #[arg(long)]
+    nbsp: bool,
+
+    /// Draw the input box (tui mode) with borders ╭─╮ │ text │ ╰─╯.
+    #[arg(long)]
+    border: bool,
+
+    /// Width in columns of the input box (tui mode); text wraps inside it. Default: terminal width.
+    #[arg(long, value_name = "N")]
+    width: Option<usize>,
+
+    /// on: enable bracketed paste (ESC[?2004h) and take ESC[200~ … ESC[201~ as one paste whose
+    /// newlines stay in the input. off: never enable it; every bare \r or \n submits.
+    #[arg(long, value_enum, default_value = "on", value_name = "on|off")]
+    bracketed_paste: OnOff,
+
+    /// Draw nothing for N ms and discard every byte read meanwhile (input before the first render
+    /// is lost).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    first_render_delay_ms: u64,
+
+    /// Show a paste of more than N lines as "[Pasted text #k +M lines]" (k counts collapsed pastes
+    /// from 1, M = its line count); submitting still records the full text. Default: never.
+    #[arg(long, value_name = "N")]
+    collapse_over: Option<usize>,
+
+    /// Swallow the first Enter after a paste (the text stays in the box); the next Enter submits.
+    #[arg(long)]
+    needs_second_enter: bool,
+
+    /// First show "Do you trust the files in this folder?" with "❯ 1. Yes, proceed" / "  2. No,
+    /// exit": 1 or Enter accepts, 2 or Esc exits with code 2, any other key is ignored.
+    #[arg(long)]
+    trust_dialog: bool,
+
+    /// At start, double-fork a grandchild that outlives this process (re-parented to init, ignores
+    /// SIGHUP and SIGINT, stdio on /dev/null, sleeps 3600 s) and write its pid to PIDFILE. It stays
+    /// in this process's process group (so killing the group kills it) unless --grandchild-setsid.
+    #[arg(long, value_name = "PIDFILE")]
+    spawn_grandchild: Option<PathBuf>,
+
+    /// With --spawn-grandchild: the grandchild calls setsid(), leaving our process group and session.
+    #[arg(long, requires = "spawn_grandchild")]
+    grandchild_setsid: bool,
+
+    /// Draw the prompt once, then read and silently discard all input forever.
+    #[arg(long)]
+    black_hole: bool,
+
+    /// When the Nth message starts arriving (first byte of the Nth paste or typed line), exit at
+    /// once with code 101 without submitting it. Default: never.
+    #[arg(long, value_name = "N")]
+    crash_after: Option<usize>,
+
+    /// After each submission show "thinking…" output for N ms, then the prompt again.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    busy_ms: u64,
+
+    /// After each submission (and the busy time) show "assistant: TEXT". Default: no reply.
+    #[arg(long, value_name = "TEXT")]
+    reply: Option<String>,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    // Fork before anything else, while single-threaded.
+    if let Some(pidfile) = &args.spawn_grandchild
+        && let Err(e) = tty::spawn_grandchild(pidfile, args.grandchild_setsid)
+    {
+        eprintln!(
+            "courier-fake-agent: cannot start the grandchild ({}): {e}",
+            pidfile.display()
+        );
+        return ExitCode::from(1);
+    }
+    let transcript = match &args.transcript {
+        Some(p) => match transcript::Transcript::open(p) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                eprintln!(
+                    "courier-fake-agent: cannot open transcript {}: {e} (check that its directory exists)",
+                    p.display()
+                );
+                return ExitCode::from(1);
+            }
+        },
+        None => None,
+    };
+    let cfg = Config {
+        mode: match args.mode {
+            ModeArg::Tui => Mode::Tui,
+            ModeArg::Line => Mode::Line,
+        },
+        prompt: args.prompt,
+        nbsp: args.nbsp,
+        border: args.border,
+        width: args.width,
+        bracketed_paste: args.bracketed_paste == OnOff::On,
+        first_render_delay: Duration::from_millis(args.first_render_delay_ms),
+        collapse_over: args.collapse_over,
+        needs_second_enter: args.needs_second_enter,
+        trust_dialog: args.trust_dialog,
+        black_hole: args.black_hole,
+        crash_after: args.crash_after,
+        busy: Duration::from_millis(args.busy_ms),
+        reply: args.reply,
+    };
+    tty::install_signal_handlers();
+    let raw = tty::RawMode::enable();
+    let mut app = App::new(cfg, transcript, tty::window_size(), Instant::now());
+    let code = run(&mut app);
+    if code != 101 {
+        // A crash leaves the screen as it was; every other exit cleans up.
+        write_out(app.goodbye());
+    }
+    raw.restore();
+    ExitCode::from(code)
+}
+
+/// Writes to the terminal; false when it is gone.
+fn write_out(s: &str) -> bool {
+    if s.is_empty() {
+        return true;
+    }
+    let mut out = std::io::stdout().lock();
+    out.write_all(s.as_bytes())
+        .and_then(|()| out.flush())
+        .is_ok()
+}
+
+/// The main loop; returns the exit code.
+fn run(app: &mut App) -> u8 {
+    let mut buf = [0u8; 8192];
+    let mut outcome = app.on_timer(Instant::now());
+    loop {
+        if !write_out(&app.take_output()) {
+            return 0; // terminal gone
+        }
+        if let Outcome::Exit(code) = outcome {
+            return u8::try_from(code).unwrap_or(1);
+        }
+        if let Some(sig) = tty::term_signal() {
+            return if sig == libc::SIGINT { 130 } else { 0 };
+        }
+        if tty::take_winch() {
+            app.resize(tty::window_size());
+            continue;
+        }
+        let timeout = app.next_deadline().map_or(-1, |d| {
+            let ms = d.saturating_duration_since(Instant::now()).as_millis();
+            i32::try_from(ms.saturating_add(1)).unwrap_or(i32::MAX)
+        });
+        outcome = match tty::poll_stdin(timeout) {
+            Ok(true) => match tty::read_stdin(&mut buf) {
+                Ok(Some(0)) | Err(_) => return 0, // end of input or hang-up
+                Ok(Some(n)) => app.on_bytes(&buf[..n], Instant::now()),
+                Ok(None) => Outcome::Continue,
+            },
+            Ok(false) => app.on_timer(Instant::now()),
+            Err(_) => return 0,
+        };
+        if outcome == Outcome::Continue {
+            outcome = app.on_timer(Instant::now());
+        }
+    }
+}
