@@ -1,0 +1,150 @@
+//! The preset data model: what one agent CLI needs to be started, recognised and wired to Courier.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// One agent CLI, as data. See `PRESETS.md` for the built-in ones.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Preset {
+    /// The preset's name (`claude`, `codex`, ...): the key of its `[presets.NAME]` table.
+    pub name: String,
+    /// One line for `courier presets` listings.
+    pub description: String,
+    /// The program to run, looked up on PATH unless it holds a `/`.
+    pub command: String,
+    /// Default arguments, before the caller's extra arguments. Templates allowed (see [`crate::template`]).
+    pub args: Vec<String>,
+    /// Environment set for the CLI (auto-update off, ...). Templates allowed in values.
+    pub env: BTreeMap<String, String>,
+    /// Regexes that, matched on the rendered screen, show the input prompt is ready.
+    pub prompt_patterns: Vec<String>,
+    /// Regexes of dialogs that take keystrokes as menu choices; while one matches, the agent is not ready.
+    pub dialog_patterns: Vec<DialogPattern>,
+    /// Regexes of the placeholder a TUI shows in place of a long paste; a match counts as the echo.
+    pub collapsed_paste_patterns: Vec<String>,
+    /// How the Courier MCP server is handed to the CLI.
+    pub mcp: McpInjection,
+    /// How to resume an earlier session, if the CLI can.
+    pub resume: Option<ResumeTemplate>,
+    /// What to tell a person whose machine lacks the CLI.
+    pub install_hint: String,
+    /// Where the flags, files and patterns were taken from (URL of the CLI's docs or source).
+    pub source: String,
+    /// The CLI version the preset was written for.
+    pub cli_version: String,
+}
+
+/// A dialog a preset knows how to recognise.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DialogPattern {
+    /// Regex matched on the rendered screen.
+    pub pattern: String,
+    /// What the dialog is, for the person (`workspace trust`, `login`, ...).
+    pub reason: String,
+    /// Keys that accept the dialog's safe default, if the broker is allowed to answer it
+    /// (e.g. `"\r"` for a trust dialog whose first choice is pre-selected). Absent: a person
+    /// must answer. Answering is the terminal layer's decision, never this crate's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<String>,
+}
+
+/// How a CLI takes the Courier MCP server configuration, as that CLI documents it.
+///
+/// The server is always `<courier_exe> mcp` with `COURIER_URL`, `COURIER_AGENT` and
+/// `COURIER_TOKEN` in its environment, and is named `courier`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "style", rename_all = "snake_case", deny_unknown_fields)]
+pub enum McpInjection {
+    /// A flag followed by an inline JSON document `{"mcpServers": {"courier": {...}}}`
+    /// (Claude Code's `--mcp-config`).
+    FlagJson {
+        /// The flag, e.g. `--mcp-config`.
+        flag: String,
+    },
+    /// One `flag key=value` pair per setting, values as TOML (Codex's `-c`).
+    ConfigOverrides {
+        /// The flag, e.g. `-c`.
+        flag: String,
+        /// The table holding servers, e.g. `mcp_servers`.
+        table: String,
+    },
+    /// A settings file under the workdir that the CLI reads (Gemini's `.gemini/settings.json`),
+    /// returned as a file to write (merged into an existing one by [`crate::PlannedFile::merged_with`]).
+    SettingsFile {
+        /// Path relative to the workdir.
+        path: String,
+        /// The file's format.
+        format: FileFormat,
+        /// The top-level key holding servers, e.g. `mcpServers`.
+        key: String,
+        /// The shape of one server entry.
+        entry: EntryShape,
+        /// Other settings put in the same file (e.g. auto-update off).
+        #[serde(default)]
+        extra: toml::Table,
+    },
+    /// The CLI's project config file in the workdir (opencode's `opencode.json`).
+    ProjectFile {
+        /// Path relative to the workdir.
+        path: String,
+        /// The file's format.
+        format: FileFormat,
+        /// The top-level key holding servers, e.g. `mcp`.
+        key: String,
+        /// The shape of one server entry.
+        entry: EntryShape,
+        /// Other settings put in the same file.
+        #[serde(default)]
+        extra: toml::Table,
+    },
+    /// An environment variable holding an inline JSON config that the CLI merges over its
+    /// other config files (opencode's `OPENCODE_CONFIG_CONTENT`): nothing is written.
+    EnvJson {
+        /// The variable, e.g. `OPENCODE_CONFIG_CONTENT`.
+        var: String,
+        /// The top-level key holding servers.
+        key: String,
+        /// The shape of one server entry.
+        entry: EntryShape,
+        /// Other settings put in the same document.
+        #[serde(default)]
+        extra: toml::Table,
+    },
+    /// The CLI has no MCP support: the agent talks back with `courier send` from its shell.
+    None,
+}
+
+/// The shape of one MCP server entry in a JSON or TOML document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryShape {
+    /// `{"command": "...", "args": [...], "env": {...}}` (Claude, Gemini, Cursor and most clients).
+    Standard,
+    /// `{"type": "local", "command": [...], "environment": {...}, "enabled": true}` (opencode).
+    Opencode,
+}
+
+/// The format of a planned config file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileFormat {
+    /// JSON, written pretty with a final newline.
+    Json,
+    /// TOML.
+    Toml,
+}
+
+/// Arguments that resume an earlier session. They go first, before the preset's own arguments,
+/// because some CLIs resume with a subcommand (`codex resume <id>`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResumeTemplate {
+    /// Resume one session by id; `{session_id}` is replaced by the id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<Vec<String>>,
+    /// Continue the most recent session in the workdir.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last: Option<Vec<String>>,
+}
