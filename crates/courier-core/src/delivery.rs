@@ -3,7 +3,7 @@
 //! ```text
 //! queued ──begin_injection──▶ injecting ──written──▶ injected ──verified──▶ verified (echo)
 //!   │                            │                      └──unverified──▶ unverified (timeout_fallback, reason)
-//!   │                            ├──requeue (restart, new session)──▶ queued
+//!   │                            ├──requeue (restart, new session; also from injected)──▶ queued
 //!   │                            └──failed──▶ queued (attempt+1, retry) … ▶ dead (reason)
 //!   └──drop (queue cap)──▶ dropped            dropped / dead ──replay──▶ queued
 //! ```
@@ -152,8 +152,9 @@ pub enum Transition {
     Unverified { reason: String },
     /// Write error, agent gone or no trace on screen: retry or dead.
     Failed { reason: String },
-    /// injecting → queued without counting an attempt: the session that was
-    /// being written to is gone and never saw the text (restart).
+    /// injecting / injected → queued without counting an attempt: the
+    /// session that was written to is gone, and the new one never saw the
+    /// text (broker restart).
     Requeue { reason: String },
     /// queued → dropped (queue cap or a person).
     Drop { reason: String },
@@ -283,7 +284,7 @@ impl Delivery {
                     }]
                 }
             }
-            (Transition::Requeue { reason }, S::Injecting) => {
+            (Transition::Requeue { reason }, S::Injecting | S::Injected) => {
                 next.state = S::Queued;
                 next.session = None;
                 next.reason = Some(reason.clone());

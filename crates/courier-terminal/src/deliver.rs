@@ -1,0 +1,325 @@
+//! Delivering one text into a terminal and proving it from the screen.
+//!
+//! 1. Wait until the agent is ready (screen quiet, prompt or input line; a
+//!    dialog or an exit ends the attempt: no keystrokes are sent).
+//! 2. Inject (one bracketed paste, or one line without newlines), in chunks.
+//! 3. Wait for the echo on the rendered screen, then send Enter on its own.
+//! 4. Wait for the text to leave the input line; if it does not, send ONE
+//!    more Enter (never the text again).
+//! 5. If the text never appeared and left no trace, re-inject (bounded);
+//!    if some trace appeared, never inject again: the outcome is unverified.
+
+use std::time::{Duration, Instant};
+
+use courier_core::pacing;
+use regex::Regex;
+use serde::Serialize;
+use tracing::Instrument;
+
+use crate::error::{TerminalError, compile};
+use crate::inject::{self, ENTER};
+use crate::readiness::{NotReady, ReadinessConfig, ReadyBy};
+use crate::terminal::{ExitInfo, Terminal};
+use crate::verify::{self, Echo, Expectation};
+use crate::wait::{Step, wait_for, wait_ready};
+
+#[derive(Debug, Clone)]
+pub struct DeliverOptions {
+    pub readiness: ReadinessConfig,
+    /// Wait this long at most for readiness before each injection
+    /// (`None`: inject at once, e.g. in `immediate` mode).
+    pub ready_timeout: Option<Duration>,
+    /// How long the echo may take to appear.
+    pub echo_window: Duration,
+    /// How long the text may take to leave the input line after Enter.
+    pub submit_window: Duration,
+    /// Injections repeated when the previous one left no trace.
+    pub max_reinjections: u32,
+    pub chunk_size: usize,
+    /// Placeholders that count as an echo (e.g. `\[Pasted text #\d+ \+\d+ lines\]`).
+    pub collapsed: Vec<Regex>,
+    /// Scrollback rows read when looking for a long echo.
+    pub scrollback_rows: usize,
+    /// Bound on one write (a program that never reads blocks the pty).
+    pub write_timeout: Duration,
+}
+
+impl Default for DeliverOptions {
+    fn default() -> Self {
+        DeliverOptions {
+            readiness: ReadinessConfig::default(),
+            ready_timeout: Some(Duration::from_secs(20)),
+            echo_window: Duration::from_secs(3),
+            submit_window: Duration::from_secs(1),
+            max_reinjections: 2,
+            chunk_size: inject::DEFAULT_CHUNK,
+            collapsed: Vec::new(),
+            scrollback_rows: 200,
+            write_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl DeliverOptions {
+    pub fn with_collapsed(mut self, pattern: &str) -> Result<Self, TerminalError> {
+        self.collapsed.push(compile("collapsed paste", pattern)?);
+        Ok(self)
+    }
+}
+
+/// How a delivery ended (maps onto the core's delivery transitions).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "outcome")]
+pub enum DeliveryOutcome {
+    /// The echo was seen and the text was submitted.
+    Verified,
+    /// No proof either way; re-injecting would risk a double.
+    Unverified { reason: String },
+    /// Nothing (provably) reached the agent: write error, exit, not ready.
+    Failed { reason: String },
+}
+
+impl DeliveryOutcome {
+    pub fn pacing(&self) -> pacing::Outcome {
+        match self {
+            DeliveryOutcome::Verified => pacing::Outcome::Verified,
+            DeliveryOutcome::Unverified { .. } => pacing::Outcome::Unverified,
+            DeliveryOutcome::Failed { .. } => pacing::Outcome::Failed,
+        }
+    }
+}
+
+/// What happened during one delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryReport {
+    pub outcome: DeliveryOutcome,
+    pub ready_by: Option<ReadyBy>,
+    /// Whether the last injection was a bracketed paste.
+    pub bracketed: bool,
+    /// When the last injection started.
+    pub injected_at: Option<Instant>,
+    pub echo_at: Option<Instant>,
+    pub verified_at: Option<Instant>,
+    pub reinjections: u32,
+    pub extra_enter: bool,
+    pub exit: Option<ExitInfo>,
+}
+
+impl DeliveryReport {
+    /// Injection → echo on screen.
+    pub fn echo_latency(&self) -> Option<Duration> {
+        Some(self.echo_at?.saturating_duration_since(self.injected_at?))
+    }
+
+    /// Injection → verified.
+    pub fn verify_latency(&self) -> Option<Duration> {
+        Some(
+            self.verified_at?
+                .saturating_duration_since(self.injected_at?),
+        )
+    }
+}
+
+/// Delivers `text` (already framed, see `courier_core::framing::frame`).
+pub async fn deliver<T>(term: &T, opts: &DeliverOptions, text: &str) -> DeliveryReport
+where
+    T: Terminal + ?Sized,
+{
+    let span = tracing::debug_span!("deliver", agent = %term.agent(), session = %term.id());
+    Delivery {
+        term,
+        opts,
+        report: empty_report(),
+    }
+    .run(text)
+    .instrument(span)
+    .await
+}
+
+struct Delivery<'a, T: ?Sized> {
+    term: &'a T,
+    opts: &'a DeliverOptions,
+    report: DeliveryReport,
+}
+
+enum Seen {
+    Echo(Echo),
+    Exited(ExitInfo),
+    Nothing,
+}
+
+impl<T: Terminal + ?Sized> Delivery<'_, T> {
+    fn end(mut self, outcome: DeliveryOutcome) -> DeliveryReport {
+        self.report.exit = self.term.exit_status();
+        tracing::debug!(
+            ?outcome,
+            reinjections = self.report.reinjections,
+            "delivery ended"
+        );
+        self.report.outcome = outcome;
+        self.report
+    }
+
+    fn exited(self, info: ExitInfo, when: &str) -> DeliveryReport {
+        let reason = format!("agent process {info} {when}");
+        self.end(DeliveryOutcome::Failed { reason })
+    }
+
+    async fn run(mut self, text: &str) -> DeliveryReport {
+        let opts = self.opts;
+        let sb = opts.scrollback_rows;
+        for attempt in 0..=opts.max_reinjections {
+            self.report.reinjections = attempt;
+            if let Some(bound) = opts.ready_timeout {
+                match wait_ready(self.term, &opts.readiness, Instant::now() + bound).await {
+                    Ok(by) => self.report.ready_by = Some(by),
+                    Err(NotReady::Exited) => {
+                        let info = self.term.wait_exit().await;
+                        return self.exited(info, "before injection");
+                    }
+                    Err(why) if attempt == 0 => {
+                        let reason = format!("agent not ready: {why}");
+                        return self.end(DeliveryOutcome::Failed { reason });
+                    }
+                    Err(why) => {
+                        let reason = format!("no echo, and not ready again to re-inject: {why}");
+                        return self.end(DeliveryOutcome::Unverified { reason });
+                    }
+                }
+            }
+            let snap = self.term.snapshot(sb);
+            if let Some(info) = self.term.exit_status() {
+                return self.exited(info, "before injection");
+            }
+            let inj = inject::build(text, snap.bracketed_paste, opts.chunk_size);
+            let exp = Expectation::new(&inj.echo, opts.collapsed.clone());
+            let baseline = verify::count(&snap, &exp);
+            self.report.bracketed = inj.bracketed;
+            self.report.injected_at = Some(Instant::now());
+            tracing::debug!(
+                attempt,
+                bracketed = inj.bracketed,
+                bytes = inj.echo.len(),
+                "injecting"
+            );
+            for chunk in &inj.chunks {
+                if let Err(report) = self.write(chunk).await {
+                    return report;
+                }
+                tokio::task::yield_now().await;
+            }
+            let deadline = Instant::now() + opts.echo_window;
+            let seen = wait_for(self.term, sb, deadline, |snap, _| {
+                if let Some(info) = self.term.exit_status() {
+                    return Step::Done(Seen::Exited(info));
+                }
+                match verify::find_echo(snap, &exp, &baseline) {
+                    Some(echo) => Step::Done(Seen::Echo(echo)),
+                    None => Step::Wait(None),
+                }
+            })
+            .await
+            .unwrap_or(Seen::Nothing);
+            match seen {
+                Seen::Echo(echo) => {
+                    self.report.echo_at = Some(Instant::now());
+                    return self.submit(&exp, &echo).await;
+                }
+                Seen::Exited(info) => return self.exited(info, "during injection"),
+                Seen::Nothing => {}
+            }
+            let snap = self.term.snapshot(sb);
+            if let Some(info) = self.term.exit_status() {
+                return self.exited(info, "during injection");
+            }
+            if verify::has_trace(&snap, &exp, &baseline) {
+                // Part of it is in the input: submit it, but prove nothing.
+                if let Err(report) = self.write(ENTER).await {
+                    return report;
+                }
+                let reason = format!(
+                    "partial_echo: part of the text showed within {:?} but never all of it; Enter sent",
+                    opts.echo_window
+                );
+                return self.end(DeliveryOutcome::Unverified { reason });
+            }
+            tracing::debug!(attempt, "no trace of the text on screen");
+        }
+        let reason = format!(
+            "no_echo: the text never appeared on screen after {} injections",
+            opts.max_reinjections + 1
+        );
+        self.end(DeliveryOutcome::Unverified { reason })
+    }
+
+    /// Writes one chunk; on failure, the finished report.
+    async fn write(&mut self, bytes: &[u8]) -> Result<(), DeliveryReport> {
+        let result = tokio::time::timeout(self.opts.write_timeout, self.term.write(bytes)).await;
+        let reason = match result {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => format!("write timed out after {:?}", self.opts.write_timeout),
+        };
+        // A write error is usually the program going away: say how.
+        let exit = tokio::time::timeout(Duration::from_millis(500), self.term.wait_exit()).await;
+        let this = std::mem::replace(&mut self.report, empty_report());
+        let d = Delivery {
+            term: self.term,
+            opts: self.opts,
+            report: this,
+        };
+        Err(match exit {
+            Ok(info) => d.exited(info, &format!("while writing ({reason})")),
+            Err(_) => d.end(DeliveryOutcome::Failed { reason }),
+        })
+    }
+
+    async fn submit(mut self, exp: &Expectation, echo: &Echo) -> DeliveryReport {
+        for enter in 0..2 {
+            self.report.extra_enter = enter > 0;
+            if let Err(report) = self.write(ENTER).await {
+                return report;
+            }
+            let deadline = Instant::now() + self.opts.submit_window;
+            let done = wait_for(self.term, 0, deadline, |snap, _| {
+                if let Some(info) = self.term.exit_status() {
+                    return Step::Done(Err(info));
+                }
+                if verify::submitted(snap, exp, echo) {
+                    Step::Done(Ok(()))
+                } else {
+                    Step::Wait(None)
+                }
+            })
+            .await;
+            match done {
+                Some(Ok(())) => {
+                    self.report.verified_at = Some(Instant::now());
+                    return self.end(DeliveryOutcome::Verified);
+                }
+                Some(Err(info)) => {
+                    let reason = format!("echo seen, then the agent process {info} after Enter");
+                    return self.end(DeliveryOutcome::Unverified { reason });
+                }
+                None => tracing::debug!(enter, "text still in the input line"),
+            }
+        }
+        let reason = "submission_unproven: the text stayed in the input line after a second Enter"
+            .to_string();
+        self.end(DeliveryOutcome::Unverified { reason })
+    }
+}
+
+fn empty_report() -> DeliveryReport {
+    DeliveryReport {
+        outcome: DeliveryOutcome::Verified,
+        ready_by: None,
+        bracketed: false,
+        injected_at: None,
+        echo_at: None,
+        verified_at: None,
+        reinjections: 0,
+        extra_enter: false,
+        exit: None,
+    }
+}

@@ -1,0 +1,44 @@
+//! Courier's terminal side: agents run in PTYs, and every delivery is proved
+//! by reading the rendered screen.
+//!
+//! Components, one per module:
+//!
+//! - [`terminal`]: the [`Terminal`] trait the broker talks to (write, resize,
+//!   snapshot, subscribe, kill, wait for exit, pid, id), so sessions can later
+//!   live in a detached host process.
+//! - [`session`]: [`Session`], a program in a PTY owned by this process.
+//! - [`pty`]: opening the PTY, spawning as a session leader (`setsid`), and
+//!   the reader / writer / waiter threads that keep blocking I/O off tokio.
+//! - [`process_group`]: finding and ending everything a session started
+//!   (process group, descendants, and detached helpers via an env cookie).
+//! - [`screen`]: the vt100 screen model with output times and a change counter.
+//! - [`readiness`]: the pure ready / not-ready decision from a snapshot and
+//!   the times; [`wait`]: waiting on screen changes without polling.
+//! - [`inject`]: the pure byte builder (bracketed paste or one line).
+//! - [`normalize`] and [`verify`]: pure screen normalizing and matching
+//!   (echo, trace, submission).
+//! - [`deliver`](mod@deliver): the whole sequence for one text, returning a
+//!   [`DeliveryReport`].
+//! - [`error`]: [`TerminalError`], naming the agent and command.
+
+pub mod deliver;
+pub mod error;
+pub mod inject;
+pub mod normalize;
+pub mod process_group;
+pub mod pty;
+pub mod readiness;
+pub mod screen;
+pub mod session;
+pub mod terminal;
+pub mod verify;
+pub mod wait;
+
+pub use deliver::{DeliverOptions, DeliveryOutcome, DeliveryReport, deliver};
+pub use error::TerminalError;
+pub use pty::SpawnSpec;
+pub use readiness::{Activity, NotReady, ReadinessConfig, ReadyBy};
+pub use screen::Snapshot;
+pub use session::Session;
+pub use terminal::{ExitInfo, Terminal};
+pub use wait::wait_ready;

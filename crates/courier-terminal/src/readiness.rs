@@ -1,0 +1,226 @@
+//! Whether an agent is ready for input, read from its screen. Pure: the
+//! caller passes the snapshot and the times, so tests control the clock.
+//!
+//! Ready means: output has started, the screen has been quiet for
+//! [`ReadinessConfig::quiet`], it is not blank, no known dialog is showing,
+//! and either the preset's prompt pattern is visible ([`ReadyBy::Prompt`]) or
+//! the cursor rests in what looks like an input line ([`ReadyBy::Cursor`]).
+//! After [`ReadinessConfig::fallback`] without a dialog, the agent counts as
+//! ready anyway ([`ReadyBy::Fallback`]).
+
+use std::time::{Duration, Instant};
+
+use regex::Regex;
+use serde::Serialize;
+
+use crate::error::{TerminalError, compile};
+use crate::screen::Snapshot;
+
+/// Default quiet window.
+pub const DEFAULT_QUIET: Duration = Duration::from_millis(150);
+/// Default fallback.
+pub const DEFAULT_FALLBACK: Duration = Duration::from_secs(15);
+/// Dialogs every preset knows.
+pub const DEFAULT_DIALOGS: &[&str] = &[
+    r"(?i)do you trust the files",
+    r"(?i)trust this folder",
+    r"(?i)sign in to continue",
+];
+
+#[derive(Debug, Clone)]
+pub struct ReadinessConfig {
+    /// How long the screen must stay unchanged.
+    pub quiet: Duration,
+    /// After this long since spawn (and no dialog), ready anyway.
+    pub fallback: Duration,
+    /// A preset's prompt pattern, tried on every visible row.
+    pub prompt: Option<Regex>,
+    /// Dialogs that keep the agent not ready while visible.
+    pub dialogs: Vec<Regex>,
+}
+
+impl Default for ReadinessConfig {
+    fn default() -> Self {
+        ReadinessConfig {
+            quiet: DEFAULT_QUIET,
+            fallback: DEFAULT_FALLBACK,
+            prompt: None,
+            dialogs: DEFAULT_DIALOGS
+                .iter()
+                .filter_map(|p| Regex::new(p).ok())
+                .collect(),
+        }
+    }
+}
+
+impl ReadinessConfig {
+    pub fn with_prompt(mut self, pattern: &str) -> Result<Self, TerminalError> {
+        self.prompt = Some(compile("prompt", pattern)?);
+        Ok(self)
+    }
+
+    pub fn with_dialog(mut self, pattern: &str) -> Result<Self, TerminalError> {
+        self.dialogs.push(compile("dialog", pattern)?);
+        Ok(self)
+    }
+}
+
+/// What made an agent ready.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadyBy {
+    Prompt,
+    Cursor,
+    Fallback,
+}
+
+/// Why an agent is not ready.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "reason")]
+pub enum NotReady {
+    NoOutput,
+    Busy,
+    BlankScreen,
+    Dialog { pattern: String, line: String },
+    NoPrompt,
+    Exited,
+}
+
+impl std::fmt::Display for NotReady {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotReady::NoOutput => f.write_str("no output yet"),
+            NotReady::Busy => f.write_str("output still flowing"),
+            NotReady::BlankScreen => f.write_str("blank screen"),
+            NotReady::Dialog { line, .. } => write!(f, "dialog on screen: {line}"),
+            NotReady::NoPrompt => f.write_str("no prompt or input line visible"),
+            NotReady::Exited => f.write_str("process exited"),
+        }
+    }
+}
+
+/// Busy while output flows, idle after the quiet window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Activity {
+    Busy,
+    Idle,
+}
+
+pub fn activity(snap: &Snapshot, now: Instant, quiet: Duration) -> Activity {
+    match snap.last_output_at {
+        Some(t) if now.saturating_duration_since(t) < quiet => Activity::Busy,
+        _ => Activity::Idle,
+    }
+}
+
+/// Prompt tokens that end an input line's prefix.
+const PROMPT_ENDINGS: &[&str] = &["$", "#", ">", ">>>", "%", "❯", "›", "┃", "»", "λ", ":"];
+
+/// Box-drawing and block characters: borders, not text.
+pub fn is_border(c: char) -> bool {
+    ('\u{2500}'..='\u{259f}').contains(&c)
+}
+
+/// Whether the cursor rests in what looks like an input line.
+pub fn cursor_in_input_line(snap: &Snapshot) -> bool {
+    let row = snap.cursor_row();
+    let col = usize::from(snap.cursor.1);
+    let before: String = row.chars().take(col).collect();
+    let before = before.trim_end_matches([' ', '\u{a0}']);
+    let inner = before.trim_start_matches(|c: char| c.is_whitespace() || is_border(c));
+    if inner.is_empty() && before.is_empty() {
+        return false;
+    }
+    // `$ `, `>>> `, `│ > `, `❯ ` … right before the cursor.
+    if PROMPT_ENDINGS.iter().any(|p| before.ends_with(p)) {
+        return true;
+    }
+    let after: String = row.chars().skip(col).collect();
+    let after = after.trim_matches(|c: char| c.is_whitespace() || is_border(c));
+    // `│ ❯ text│`: a prompt glyph starts the line the cursor types into.
+    let starts_with_prompt = PROMPT_ENDINGS
+        .iter()
+        .any(|p| inner.starts_with(p) && inner[p.len()..].starts_with([' ', '\u{a0}']));
+    // Or the cursor sits at the end of a short non-blank line.
+    let short_line_end = after.is_empty() && !inner.is_empty() && inner.chars().count() <= 40;
+    after.is_empty() && (starts_with_prompt || short_line_end)
+}
+
+/// Decides readiness from one snapshot at `now`.
+pub fn assess(
+    snap: &Snapshot,
+    spawned_at: Instant,
+    now: Instant,
+    exited: bool,
+    cfg: &ReadinessConfig,
+) -> Result<ReadyBy, NotReady> {
+    if exited {
+        return Err(NotReady::Exited);
+    }
+    let text = snap.text();
+    for dialog in &cfg.dialogs {
+        if let Some(m) = dialog.find(&text) {
+            let line = text[..m.start()].rfind('\n').map_or(0, |i| i + 1);
+            let end = text[m.end()..]
+                .find('\n')
+                .map_or(text.len(), |i| m.end() + i);
+            return Err(NotReady::Dialog {
+                pattern: dialog.as_str().to_string(),
+                line: text[line..end].trim().to_string(),
+            });
+        }
+    }
+    let fallback = now.saturating_duration_since(spawned_at) >= cfg.fallback;
+    let Some(last) = snap.last_output_at else {
+        return if fallback {
+            Ok(ReadyBy::Fallback)
+        } else {
+            Err(NotReady::NoOutput)
+        };
+    };
+    if now.saturating_duration_since(last) < cfg.quiet {
+        return Err(NotReady::Busy);
+    }
+    if snap.is_blank() {
+        return if fallback {
+            Ok(ReadyBy::Fallback)
+        } else {
+            Err(NotReady::BlankScreen)
+        };
+    }
+    if cfg
+        .prompt
+        .as_ref()
+        .is_some_and(|p| snap.rows.iter().any(|r| p.is_match(r)))
+    {
+        return Ok(ReadyBy::Prompt);
+    }
+    if cursor_in_input_line(snap) {
+        return Ok(ReadyBy::Cursor);
+    }
+    if fallback {
+        Ok(ReadyBy::Fallback)
+    } else {
+        Err(NotReady::NoPrompt)
+    }
+}
+
+/// When `assess` may change its answer without new output: the end of the
+/// quiet window, or the fallback.
+pub fn next_deadline(
+    snap: &Snapshot,
+    spawned_at: Instant,
+    now: Instant,
+    cfg: &ReadinessConfig,
+) -> Instant {
+    let fallback = spawned_at + cfg.fallback;
+    match snap.last_output_at {
+        Some(t) if t + cfg.quiet > now => (t + cfg.quiet).min(fallback),
+        _ => fallback.max(now),
+    }
+}
+
+#[cfg(test)]
+#[path = "readiness_tests.rs"]
+mod tests;

@@ -1,0 +1,193 @@
+//! The screen model: every output byte of a session goes through a vt100
+//! emulator; this module keeps it with the output times and a change counter.
+//!
+//! [`ScreenState`] is plain data (fed by the pty reader thread under a
+//! mutex); [`Snapshot`] is what everything else reads.
+
+use std::num::NonZeroU16;
+use std::time::Instant;
+
+/// Default number of scrollback rows kept per session.
+pub const DEFAULT_SCROLLBACK: usize = 1000;
+
+/// The emulator plus what readiness and verification need to know about output.
+pub struct ScreenState {
+    parser: vt100::Parser,
+    first_output: Option<Instant>,
+    last_output: Option<Instant>,
+    output_bytes: u64,
+    seq: u64,
+}
+
+/// A copy of what the screen shows at one moment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    /// Visible rows, plain text (cells never written are left out).
+    pub rows: Vec<String>,
+    /// The newest scrollback rows (oldest first), as many as asked for; empty
+    /// on the alternate screen.
+    pub scrollback: Vec<String>,
+    /// (row, col), zero based.
+    pub cursor: (u16, u16),
+    pub cursor_hidden: bool,
+    pub alternate_screen: bool,
+    /// The program enabled bracketed paste (DECSET 2004).
+    pub bracketed_paste: bool,
+    /// (rows, cols).
+    pub size: (u16, u16),
+    pub first_output_at: Option<Instant>,
+    pub last_output_at: Option<Instant>,
+    pub output_bytes: u64,
+    /// Increments on every chunk of output.
+    pub seq: u64,
+}
+
+impl Snapshot {
+    /// The visible rows joined by newlines, trailing blank rows dropped.
+    pub fn text(&self) -> String {
+        let end = self
+            .rows
+            .iter()
+            .rposition(|r| !r.trim().is_empty())
+            .map_or(0, |i| i + 1);
+        self.rows[..end].join("\n")
+    }
+
+    /// The row the cursor is on ("" when outside the screen).
+    pub fn cursor_row(&self) -> &str {
+        self.rows
+            .get(usize::from(self.cursor.0))
+            .map_or("", String::as_str)
+    }
+
+    /// Nothing but blanks on the visible screen.
+    pub fn is_blank(&self) -> bool {
+        self.rows.iter().all(|r| r.trim().is_empty())
+    }
+}
+
+fn nz(n: u16) -> NonZeroU16 {
+    NonZeroU16::new(n).unwrap_or(NonZeroU16::MIN)
+}
+
+impl ScreenState {
+    pub fn new(rows: u16, cols: u16, scrollback: usize) -> Self {
+        ScreenState {
+            parser: vt100::Parser::new(nz(rows), nz(cols), scrollback),
+            first_output: None,
+            last_output: None,
+            output_bytes: 0,
+            seq: 0,
+        }
+    }
+
+    /// Feeds output bytes received at `now`.
+    pub fn feed(&mut self, bytes: &[u8], now: Instant) {
+        if bytes.is_empty() {
+            return;
+        }
+        self.parser.process(bytes);
+        self.first_output.get_or_insert(now);
+        self.last_output = Some(now);
+        self.output_bytes += bytes.len() as u64;
+        self.seq += 1;
+    }
+
+    pub fn resize(&mut self, rows: u16, cols: u16) {
+        self.parser.screen_mut().set_size(nz(rows), nz(cols));
+    }
+
+    pub fn cursor(&self) -> (u16, u16) {
+        self.parser.screen().cursor_position()
+    }
+
+    /// The screen with its attributes, as escape sequences that redraw it.
+    pub fn formatted(&self) -> String {
+        self.parser.screen().contents_formatted()
+    }
+
+    /// A snapshot with up to `scrollback_rows` of the newest scrollback.
+    pub fn snapshot(&mut self, scrollback_rows: usize) -> Snapshot {
+        let scrollback = if self.parser.screen().alternate_screen() {
+            Vec::new()
+        } else {
+            self.scrollback_rows(scrollback_rows)
+        };
+        let screen = self.parser.screen();
+        let (rows, cols) = screen.size();
+        Snapshot {
+            rows: screen.rows(0, cols.get()).collect(),
+            scrollback,
+            cursor: screen.cursor_position(),
+            cursor_hidden: screen.hide_cursor(),
+            alternate_screen: screen.alternate_screen(),
+            bracketed_paste: screen.bracketed_paste(),
+            size: (rows.get(), cols.get()),
+            first_output_at: self.first_output,
+            last_output_at: self.last_output,
+            output_bytes: self.output_bytes,
+            seq: self.seq,
+        }
+    }
+
+    /// The newest `want` scrollback rows, oldest first.
+    fn scrollback_rows(&mut self, want: usize) -> Vec<String> {
+        let screen = self.parser.screen_mut();
+        let total = screen.scrollback_len().min(want);
+        if total == 0 {
+            return Vec::new();
+        }
+        let (rows, cols) = screen.size();
+        let page = usize::from(rows.get());
+        let mut out = Vec::with_capacity(total);
+        // Offset k shows scrollback rows [len-k, len) at the top of the view.
+        let mut offset = total;
+        while offset > 0 {
+            screen.set_scrollback(offset);
+            let take = offset.min(page);
+            out.extend(screen.rows(0, cols.get()).take(take));
+            offset -= take;
+        }
+        screen.set_scrollback(0);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tracks_text_cursor_modes_and_times() {
+        let mut s = ScreenState::new(5, 20, 100);
+        let t0 = Instant::now();
+        assert_eq!(s.snapshot(0).first_output_at, None);
+        s.feed(b"\x1b[?2004hhello\r\n$ ", t0);
+        let snap = s.snapshot(10);
+        assert_eq!(snap.rows[0], "hello");
+        assert_eq!(snap.cursor_row(), "$ ");
+        assert_eq!(snap.cursor, (1, 2));
+        assert!(snap.bracketed_paste);
+        assert!(!snap.alternate_screen);
+        assert_eq!(snap.first_output_at, Some(t0));
+        assert_eq!(snap.seq, 1);
+        assert!(!snap.is_blank());
+        s.feed(b"\x1b[?2004l\x1b[?1049h", Instant::now());
+        let snap = s.snapshot(10);
+        assert!(!snap.bracketed_paste && snap.alternate_screen && snap.is_blank());
+        assert_eq!(snap.first_output_at, Some(t0));
+    }
+
+    #[test]
+    fn scrollback_is_bounded_and_read_oldest_first() {
+        let mut s = ScreenState::new(3, 10, 4);
+        for i in 0..10 {
+            s.feed(format!("l{i}\r\n").as_bytes(), Instant::now());
+        }
+        let snap = s.snapshot(100);
+        assert_eq!(snap.scrollback, ["l4", "l5", "l6", "l7"]);
+        assert_eq!(snap.rows, ["l8", "l9", ""]);
+        assert_eq!(s.snapshot(2).scrollback, ["l6", "l7"]);
+        assert!(s.formatted().contains("l9"));
+    }
+}
