@@ -1,0 +1,202 @@
+//! The operations of [`Store`]. Writes go to the writer thread (group commit)
+//! and return once their batch is durably committed; each important write has
+//! a blocking form and an `_async` form built on the same request.
+
+use courier_core::{
+    Delivery, DeliveryId, Event, EventKind, Message, MessageId, NewMessage, Transition,
+};
+
+use crate::options::{PrunePolicy, PruneReport};
+use crate::store::{Result, Store};
+use crate::types::{AgentRecord, SendReceipt, Subscription};
+use crate::{ops, prune, reads};
+
+impl Store {
+    /// Stores a message and one queued delivery per recipient, acknowledged
+    /// once durable. See [`SendReceipt`] for duplicates and evictions.
+    ///
+    /// Errors: the message breaks a rule ([`crate::StoreError::Refused`]:
+    /// invalid, too large, DM to an unknown agent, ...) or storage failed.
+    pub fn send(&self, message: NewMessage) -> Result<SendReceipt> {
+        self.call(move |ctx| ops::send::send(ctx, message)).wait()
+    }
+
+    /// Async form of [`Store::send`].
+    pub async fn send_async(&self, message: NewMessage) -> Result<SendReceipt> {
+        self.call(move |ctx| ops::send::send(ctx, message))
+            .wait_async()
+            .await
+    }
+
+    /// Applies `transition` (decided by core) and returns the delivery and
+    /// every event written (including a `delivery_dropped` if going back to
+    /// the queue evicted others).
+    pub fn transition(
+        &self,
+        id: &DeliveryId,
+        transition: Transition,
+    ) -> Result<(Delivery, Vec<Event>)> {
+        let id = id.clone();
+        self.call(move |ctx| ops::transition::transition(ctx, &id, transition))
+            .wait()
+    }
+
+    /// Async form of [`Store::transition`].
+    pub async fn transition_async(
+        &self,
+        id: &DeliveryId,
+        transition: Transition,
+    ) -> Result<(Delivery, Vec<Event>)> {
+        let id = id.clone();
+        self.call(move |ctx| ops::transition::transition(ctx, &id, transition))
+            .wait_async()
+            .await
+    }
+
+    /// Takes the oldest queued delivery of `agent` and makes it `injecting`
+    /// into `session`, atomically. `None` when its queue is empty.
+    pub fn claim_next(&self, agent: &str, session: &str) -> Result<Option<(Delivery, Message)>> {
+        let (agent, session) = (agent.to_string(), session.to_string());
+        self.call(move |ctx| ops::transition::claim_next(ctx, &agent, session))
+            .wait()
+    }
+
+    /// Async form of [`Store::claim_next`].
+    pub async fn claim_next_async(
+        &self,
+        agent: &str,
+        session: &str,
+    ) -> Result<Option<(Delivery, Message)>> {
+        let (agent, session) = (agent.to_string(), session.to_string());
+        self.call(move |ctx| ops::transition::claim_next(ctx, &agent, session))
+            .wait_async()
+            .await
+    }
+
+    /// Puts a dropped or dead delivery back at the end of its agent's queue
+    /// (respecting the cap).
+    pub fn replay(&self, id: &DeliveryId) -> Result<(Delivery, Vec<Event>)> {
+        self.transition(id, Transition::Replay)
+    }
+
+    /// Async form of [`Store::replay`].
+    pub async fn replay_async(&self, id: &DeliveryId) -> Result<(Delivery, Vec<Event>)> {
+        self.transition_async(id, Transition::Replay).await
+    }
+
+    /// Appends an agent or broker lifecycle event (`agent_*`, `broker_*`).
+    pub fn append_event(&self, kind: EventKind) -> Result<Event> {
+        self.call(move |ctx| ops::agents::append_event(ctx, kind))
+            .wait()
+    }
+
+    /// Async form of [`Store::append_event`].
+    pub async fn append_event_async(&self, kind: EventKind) -> Result<Event> {
+        self.call(move |ctx| ops::agents::append_event(ctx, kind))
+            .wait_async()
+            .await
+    }
+
+    /// Registers or updates an agent (its `created_at` is kept on update).
+    pub fn upsert_agent(&self, record: AgentRecord) -> Result<AgentRecord> {
+        self.call(move |ctx| ops::agents::upsert_agent(ctx, record))
+            .wait()
+    }
+
+    /// Removes an agent and its channel memberships; its deliveries stay.
+    pub fn remove_agent(&self, name: &str) -> Result<bool> {
+        let name = name.to_string();
+        self.call(move |ctx| ops::agents::remove_agent(ctx, &name))
+            .wait()
+    }
+
+    /// Adds a registered agent to `channel` (`#` optional); `channel_joined`.
+    pub fn join(&self, channel: &str, agent: &str) -> Result<bool> {
+        let (channel, agent) = (channel.to_string(), agent.to_string());
+        self.call(move |ctx| ops::agents::join(ctx, &channel, &agent))
+            .wait()
+    }
+
+    /// Removes `agent` from `channel`; `channel_left`.
+    pub fn leave(&self, channel: &str, agent: &str) -> Result<bool> {
+        let (channel, agent) = (channel.to_string(), agent.to_string());
+        self.call(move |ctx| ops::agents::leave(ctx, &channel, &agent))
+            .wait()
+    }
+
+    /// Deletes old rows, at most `policy.max_rows` per call (see `prune.rs`).
+    pub fn prune(&self, policy: PrunePolicy) -> Result<PruneReport> {
+        self.call(move |ctx| prune::prune(ctx, policy)).wait()
+    }
+
+    /// A live stream of committed events.
+    ///
+    /// The writer thread registers the subscription between two commits and
+    /// sends each later batch's events, in `seq` order, right after its
+    /// COMMIT (before answering its callers). `after_seq` is the last `seq`
+    /// committed before the stream starts, so a client that has seen up to
+    /// `n` reads [`Store::events_after`]`(n, ..)` up to `after_seq`, then
+    /// the stream: no gap, no repeat. The channel is unbounded (the writer
+    /// never waits on a slow reader); drop the receiver to unsubscribe.
+    pub fn subscribe(&self) -> Result<Subscription> {
+        self.call(|ctx| {
+            let after_seq = reads::last_seq(ctx.conn, ctx.path)?;
+            let (tx, events) = crossbeam_channel::unbounded();
+            ctx.subscribe(after_seq, tx);
+            Ok(Subscription { after_seq, events })
+        })
+        .wait()
+    }
+
+    pub fn agents(&self) -> Result<Vec<AgentRecord>> {
+        self.read(reads::agents)
+    }
+
+    pub fn agent(&self, name: &str) -> Result<Option<AgentRecord>> {
+        let name = name.to_string();
+        self.read(move |c, p| reads::agent(c, p, &name))
+    }
+
+    /// Every channel (without `#`) with its members, sorted.
+    pub fn channels(&self) -> Result<Vec<(String, Vec<String>)>> {
+        self.read(reads::channels)
+    }
+
+    /// A message and its deliveries (sorted by agent).
+    pub fn message(&self, id: &MessageId) -> Result<Option<(Message, Vec<Delivery>)>> {
+        let id = id.clone();
+        self.read(move |c, p| reads::message(c, p, &id))
+    }
+
+    pub fn delivery(&self, id: &DeliveryId) -> Result<Option<Delivery>> {
+        let id = id.clone();
+        self.read(move |c, p| reads::delivery(c, p, &id))
+    }
+
+    /// Up to `limit` events with `seq > after`, in order.
+    pub fn events_after(&self, after: u64, limit: usize) -> Result<Vec<Event>> {
+        self.read(move |c, p| reads::events_after(c, p, after, limit))
+    }
+
+    /// The last `seq` assigned (0 for an empty log; kept after pruning).
+    pub fn last_seq(&self) -> Result<u64> {
+        self.read(reads::last_seq)
+    }
+
+    /// Every delivery not finished (queued, injecting, injected), by agent
+    /// then queue order: what a broker resumes on start.
+    pub fn pending(&self) -> Result<Vec<Delivery>> {
+        self.read(reads::pending)
+    }
+
+    /// Queued deliveries of `agent` (one indexed lookup, O(log n)).
+    pub fn queue_depth(&self, agent: &str) -> Result<usize> {
+        let agent = agent.to_string();
+        self.read(move |c, p| reads::queue_depth(c, p, &agent))
+    }
+
+    /// Dropped and dead deliveries, least recently changed first.
+    pub fn dead_letters(&self, limit: usize) -> Result<Vec<Delivery>> {
+        self.read(move |c, p| reads::dead_letters(c, p, limit))
+    }
+}

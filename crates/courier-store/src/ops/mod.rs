@@ -1,0 +1,105 @@
+//! Writes. Each function runs inside one request's savepoint in the writer
+//! thread, asks core for every decision, and writes the state change and its
+//! events together.
+
+pub(crate) mod agents;
+pub(crate) mod send;
+pub(crate) mod transition;
+
+use courier_core::queue;
+use courier_core::{Delivery, DeliveryId};
+use rusqlite::params;
+
+use crate::error::{SqlContext, StoreError};
+use crate::reads;
+use crate::writer::Ctx;
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+fn seq_param(seq: u64) -> i64 {
+    i64::try_from(seq).unwrap_or(i64::MAX)
+}
+
+/// Reads a delivery or fails with [`StoreError::UnknownDelivery`].
+pub(crate) fn load(ctx: &Ctx<'_>, id: &DeliveryId) -> Result<Delivery> {
+    reads::delivery(ctx.conn, ctx.path, id)?
+        .ok_or_else(|| StoreError::UnknownDelivery { id: id.clone() })
+}
+
+/// Inserts a new delivery at queue position `queue_pos`.
+pub(crate) fn insert_delivery(ctx: &Ctx<'_>, d: &Delivery, queue_pos: u64) -> Result<()> {
+    let mut stmt = ctx
+        .conn
+        .prepare_cached(
+            "INSERT INTO deliveries (id, message_id, agent, sender, state, attempt, verification, \
+             reason, session, created_at, updated_at, queue_pos) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        )
+        .during(ctx.path, "preparing a delivery insert")?;
+    stmt.execute(params![
+        d.id.as_str(),
+        d.message_id.as_str(),
+        d.agent,
+        d.from,
+        d.state.as_str(),
+        d.attempt,
+        d.verification.map(|v| v.as_str()),
+        d.reason,
+        d.session,
+        d.created_at.as_millis(),
+        d.updated_at.as_millis(),
+        seq_param(queue_pos),
+    ])
+    .during(ctx.path, "inserting a delivery")?;
+    Ok(())
+}
+
+/// Writes a changed delivery; `queue_pos` moves it in its queue when given.
+pub(crate) fn update_delivery(ctx: &Ctx<'_>, d: &Delivery, queue_pos: Option<u64>) -> Result<()> {
+    let mut stmt = ctx
+        .conn
+        .prepare_cached(
+            "UPDATE deliveries SET state = ?2, attempt = ?3, verification = ?4, reason = ?5, \
+             session = ?6, updated_at = ?7, queue_pos = coalesce(?8, queue_pos) WHERE id = ?1",
+        )
+        .during(ctx.path, "preparing a delivery update")?;
+    let changed = stmt
+        .execute(params![
+            d.id.as_str(),
+            d.state.as_str(),
+            d.attempt,
+            d.verification.map(|v| v.as_str()),
+            d.reason,
+            d.session,
+            d.updated_at.as_millis(),
+            queue_pos.map(seq_param),
+        ])
+        .during(ctx.path, "updating a delivery")?;
+    if changed == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::UnknownDelivery { id: d.id.clone() })
+    }
+}
+
+/// Makes room for `incoming` new pending deliveries of `agent` (a send or a
+/// replay): evicts the oldest queued ones (core decides how many and how)
+/// with one `delivery_dropped` event. Returns the dropped deliveries.
+pub(crate) fn make_room(ctx: &mut Ctx<'_>, agent: &str, incoming: usize) -> Result<Vec<Delivery>> {
+    let counts = reads::queue_counts(ctx.conn, ctx.path, agent)?;
+    let needed =
+        queue::evictions_needed(counts.pending, counts.queued, incoming, ctx.opts.queue_cap);
+    if needed == 0 {
+        return Ok(Vec::new());
+    }
+    let victims = reads::oldest_queued(ctx.conn, ctx.path, agent, needed)?;
+    let (dropped, event) = queue::evict(agent, &victims, ctx.now)?;
+    for d in &dropped {
+        update_delivery(ctx, d, None)?;
+    }
+    if let Some(event) = event {
+        ctx.emit(event)?;
+    }
+    tracing::debug!(agent, count = dropped.len(), "queue cap evicted deliveries");
+    Ok(dropped)
+}

@@ -1,0 +1,282 @@
+//! Opening a database file and bringing its schema up to date.
+//!
+//! The schema version lives in `PRAGMA user_version`; [`MIGRATIONS`] holds one
+//! SQL step per version, applied in order, each in its own transaction. A
+//! file is probed *read-only first* (header, version) so that a corrupt file
+//! or one written by a newer Courier is refused without a byte changing.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::error::{SqlContext, StoreError};
+use crate::options::Synchronous;
+
+/// One step per schema version: `MIGRATIONS[n]` takes version `n` to `n + 1`.
+pub const MIGRATIONS: &[&str] = &[V1];
+
+/// The schema version this build writes and understands.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Version 1. Deliveries are ordered in their agent's queue by `queue_pos`,
+/// the `seq` of the event that (re)queued them. `queue_counts` holds, per
+/// agent, the number of queued and of pending (queued or in flight)
+/// deliveries, kept by triggers: the cap check is one lookup and the counts
+/// can never drift from the rows they count.
+const V1: &str = r#"
+CREATE TABLE messages (
+    id TEXT PRIMARY KEY NOT NULL,
+    sender TEXT NOT NULL,
+    recipient TEXT NOT NULL,
+    body TEXT NOT NULL,
+    thread TEXT,
+    idempotency_key TEXT,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX messages_by_created ON messages(created_at);
+
+CREATE TABLE deliveries (
+    id TEXT PRIMARY KEY NOT NULL,
+    message_id TEXT NOT NULL,
+    agent TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    verification TEXT,
+    reason TEXT,
+    session TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    queue_pos INTEGER NOT NULL
+);
+CREATE INDEX deliveries_by_message ON deliveries(message_id);
+CREATE INDEX deliveries_queued ON deliveries(agent, queue_pos) WHERE state = 'queued';
+CREATE INDEX deliveries_pending ON deliveries(agent, queue_pos)
+    WHERE state IN ('queued', 'injecting', 'injected');
+CREATE INDEX deliveries_dead_letters ON deliveries(updated_at) WHERE state IN ('dropped', 'dead');
+CREATE INDEX deliveries_finished ON deliveries(updated_at)
+    WHERE state IN ('verified', 'unverified', 'dropped', 'dead');
+
+CREATE TABLE queue_counts (
+    agent TEXT PRIMARY KEY NOT NULL,
+    queued INTEGER NOT NULL,
+    pending INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TRIGGER deliveries_count_insert AFTER INSERT ON deliveries BEGIN
+    INSERT INTO queue_counts (agent, queued, pending) VALUES (NEW.agent,
+        NEW.state = 'queued', NEW.state IN ('queued', 'injecting', 'injected'))
+        ON CONFLICT (agent) DO UPDATE SET queued = queued + excluded.queued,
+            pending = pending + excluded.pending;
+END;
+CREATE TRIGGER deliveries_count_update AFTER UPDATE OF state ON deliveries BEGIN
+    UPDATE queue_counts SET
+        queued = queued + (NEW.state = 'queued') - (OLD.state = 'queued'),
+        pending = pending + (NEW.state IN ('queued', 'injecting', 'injected'))
+            - (OLD.state IN ('queued', 'injecting', 'injected'))
+        WHERE agent = NEW.agent AND OLD.state <> NEW.state;
+END;
+CREATE TRIGGER deliveries_count_delete AFTER DELETE ON deliveries BEGIN
+    UPDATE queue_counts SET queued = queued - (OLD.state = 'queued'),
+        pending = pending - (OLD.state IN ('queued', 'injecting', 'injected'))
+        WHERE agent = OLD.agent;
+END;
+
+CREATE TABLE events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    time INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX events_by_time ON events(time);
+
+CREATE TABLE idempotency_keys (
+    sender TEXT NOT NULL,
+    key TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (sender, key)
+) WITHOUT ROWID;
+CREATE INDEX idempotency_keys_by_created ON idempotency_keys(created_at);
+
+CREATE TABLE agents (
+    name TEXT PRIMARY KEY NOT NULL,
+    spec TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE channel_members (
+    channel TEXT NOT NULL,
+    agent TEXT NOT NULL,
+    joined_at INTEGER NOT NULL,
+    PRIMARY KEY (channel, agent)
+) WITHOUT ROWID;
+CREATE INDEX channel_members_by_agent ON channel_members(agent);
+"#;
+
+/// Prepared statements kept per connection: more than the store uses, so
+/// no statement is ever prepared twice.
+const STATEMENT_CACHE: usize = 128;
+
+/// Where the data lives.
+#[derive(Debug, Clone)]
+pub(crate) enum Target<'a> {
+    File(&'a Path),
+    Memory,
+}
+
+/// An open, migrated write connection.
+pub(crate) struct Opened {
+    pub conn: Connection,
+    /// The file could only be opened read-only: every write is refused.
+    pub read_only: bool,
+}
+
+/// Opens (creating if needed) and migrates the write connection.
+pub(crate) fn open_writer(
+    target: Target<'_>,
+    path: &Path,
+    synchronous: Synchronous,
+) -> Result<Opened, StoreError> {
+    let conn = match target {
+        Target::Memory => Connection::open_in_memory(),
+        Target::File(file) => Connection::open_with_flags(
+            file,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .or_else(|first| {
+            tracing::warn!(path = %path.display(), error = %first, "cannot open read-write, trying read-only");
+            Connection::open_with_flags(file, read_only_flags())
+        }),
+    }
+    .map_err(|e| StoreError::Open {
+        path: path.to_path_buf(),
+        detail: e.to_string(),
+    })?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    let read_only = conn.is_readonly("main").during(path, "checking access")?;
+    let found = probe(&conn, path)?;
+    if read_only {
+        tracing::warn!(path = %path.display(), "store opened read-only: every write will be refused");
+        if found < SCHEMA_VERSION {
+            return Err(StoreError::ReadOnly {
+                path: path.to_path_buf(),
+            });
+        }
+        return Ok(Opened { conn, read_only });
+    }
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .during(path, "setting the busy timeout")?;
+    conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
+        .during(path, "switching to WAL")?;
+    // temp_store = MEMORY keeps the per-request savepoint journals off disk.
+    let pragmas = format!(
+        "PRAGMA synchronous = {}; PRAGMA temp_store = MEMORY;",
+        synchronous.pragma()
+    );
+    conn.execute_batch(&pragmas)
+        .during(path, "setting synchronous")?;
+    migrate(&conn, path, found)?;
+    Ok(Opened { conn, read_only })
+}
+
+/// Opens a second, read-only connection to a file the writer already opened.
+pub(crate) fn open_reader(file: &Path) -> Result<Connection, StoreError> {
+    let conn =
+        Connection::open_with_flags(file, read_only_flags()).map_err(|e| StoreError::Open {
+            path: file.to_path_buf(),
+            detail: e.to_string(),
+        })?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .during(file, "setting the busy timeout")?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(conn)
+}
+
+fn read_only_flags() -> OpenFlags {
+    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+}
+
+/// Reads the header and the schema version without writing anything.
+fn probe(conn: &Connection, path: &Path) -> Result<i64, StoreError> {
+    let found: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|e| StoreError::Corrupt {
+            path: path.to_path_buf(),
+            detail: e.to_string(),
+        })?;
+    // Reading the schema catches files whose header is fine but whose first
+    // page is not.
+    conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .map_err(|e| StoreError::Corrupt {
+        path: path.to_path_buf(),
+        detail: e.to_string(),
+    })?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooNew {
+            path: path.to_path_buf(),
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    Ok(found)
+}
+
+fn migrate(conn: &Connection, path: &Path, found: i64) -> Result<(), StoreError> {
+    let start = usize::try_from(found).unwrap_or(0);
+    for (index, step) in MIGRATIONS.iter().enumerate().skip(start) {
+        let version = index + 1;
+        tracing::info!(path = %path.display(), version, "migrating store schema");
+        let sql = format!("BEGIN IMMEDIATE; {step}; PRAGMA user_version = {version}; COMMIT;");
+        if let Err(e) = conn.execute_batch(&sql) {
+            // Leave the file as it was before this step.
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(StoreError::sqlite(path, "migrating the schema", e));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fresh_database_gets_the_latest_version() {
+        let opened = open_writer(Target::Memory, Path::new(":memory:"), Synchronous::Full).unwrap();
+        let v: i64 = opened
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, SCHEMA_VERSION);
+        assert!(!opened.read_only);
+    }
+
+    #[test]
+    fn queue_lookups_use_the_partial_indexes() {
+        let opened = open_writer(Target::Memory, Path::new(":memory:"), Synchronous::Full).unwrap();
+        let plan = |sql: &str| -> String {
+            let mut stmt = opened
+                .conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .unwrap();
+            let rows = stmt.query_map([], |r| r.get::<_, String>(3)).unwrap();
+            rows.map(Result::unwrap).collect::<Vec<_>>().join("; ")
+        };
+        let queued = plan(
+            "SELECT id FROM deliveries WHERE agent = 'a' AND state = 'queued' ORDER BY queue_pos LIMIT 1",
+        );
+        assert!(queued.contains("deliveries_queued"), "{queued}");
+        let pending = plan(
+            "SELECT id FROM deliveries WHERE state IN ('queued', 'injecting', 'injected') ORDER BY agent, queue_pos",
+        );
+        assert!(pending.contains("deliveries_pending"), "{pending}");
+        let finished = plan(
+            "SELECT id FROM deliveries WHERE state IN ('verified', 'unverified', 'dropped', 'dead') AND updated_at < 5 LIMIT 3",
+        );
+        assert!(finished.contains("deliveries_finished"), "{finished}");
+    }
+}

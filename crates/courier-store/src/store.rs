@@ -1,0 +1,232 @@
+//! The [`Store`] handle: opening, the request/response plumbing to the writer
+//! thread, the read path, fault-injection hooks and shutdown. The operations
+//! themselves are in `api.rs`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::thread::JoinHandle;
+
+use crossbeam_channel::Sender;
+use rusqlite::Connection;
+
+use crate::error::{MEMORY_PATH, SqlContext, StoreError};
+use crate::options::StoreOptions;
+use crate::schema::{self, Target};
+use crate::writer::{Call, Ctx, Job, Writer};
+
+pub(crate) type Result<T> = std::result::Result<T, StoreError>;
+
+/// A durable (or, with [`Store::open_in_memory`], ephemeral) Courier store.
+///
+/// `Store` is `Send + Sync`: share it behind an `Arc`. Dropping it (or
+/// [`Store::close`]) lets the writer finish the requests already queued and
+/// joins its thread.
+pub struct Store {
+    path: PathBuf,
+    jobs: Option<Sender<Job>>,
+    reader: Reader,
+    writer: Option<JoinHandle<()>>,
+    read_only: bool,
+}
+
+/// How reads reach the data.
+enum Reader {
+    /// File stores: a second connection; WAL lets it read while the writer
+    /// writes. Each read runs in one read transaction (a consistent snapshot
+    /// of committed data).
+    Connection(Mutex<Connection>),
+    /// In-memory stores: an in-memory database belongs to one connection, so
+    /// reads are requests to the writer thread, served between its writes.
+    Writer,
+}
+
+/// An answer the writer thread will give once the request's batch committed.
+pub(crate) struct Pending<T> {
+    rx: Option<oneshot::Receiver<Result<T>>>,
+    path: PathBuf,
+}
+
+impl<T> Pending<T> {
+    /// Blocks until the answer arrives.
+    pub fn wait(self) -> Result<T> {
+        match self.rx {
+            Some(rx) => rx.recv().unwrap_or_else(|_| Err(gone(&self.path))),
+            None => Err(gone(&self.path)),
+        }
+    }
+
+    /// Waits without blocking the thread (any async runtime).
+    pub async fn wait_async(self) -> Result<T> {
+        match self.rx {
+            Some(rx) => rx.await.unwrap_or_else(|_| Err(gone(&self.path))),
+            None => Err(gone(&self.path)),
+        }
+    }
+}
+
+fn gone(path: &Path) -> StoreError {
+    StoreError::WriterGone {
+        path: path.to_path_buf(),
+    }
+}
+
+impl Store {
+    /// Opens (creating and migrating if needed) the store at `path`.
+    ///
+    /// A file that cannot be opened for writing is opened read-only: reads
+    /// work and every write is refused with [`StoreError::ReadOnly`]. A
+    /// corrupt file or one from a newer Courier is refused untouched.
+    pub fn open(path: impl AsRef<Path>, options: StoreOptions) -> Result<Store> {
+        let path = path.as_ref();
+        let opened = schema::open_writer(Target::File(path), path, options.synchronous)?;
+        let reader = Reader::Connection(Mutex::new(schema::open_reader(path)?));
+        tracing::info!(path = %path.display(), read_only = opened.read_only, "store opened");
+        Self::start(path.to_path_buf(), opened, reader, options)
+    }
+
+    /// An ephemeral store in memory (same code, nothing survives the process).
+    pub fn open_in_memory(options: StoreOptions) -> Result<Store> {
+        let path = Path::new(MEMORY_PATH);
+        let opened = schema::open_writer(Target::Memory, path, options.synchronous)?;
+        Self::start(path.to_path_buf(), opened, Reader::Writer, options)
+    }
+
+    fn start(
+        path: PathBuf,
+        opened: schema::Opened,
+        reader: Reader,
+        options: StoreOptions,
+    ) -> Result<Store> {
+        let (jobs, inbox) = crossbeam_channel::unbounded();
+        let writer = Writer::new(opened.conn, path.clone(), options);
+        let handle = std::thread::Builder::new()
+            .name("courier-store-writer".into())
+            .spawn(move || writer.run(inbox))
+            .map_err(|e| StoreError::Open {
+                path: path.clone(),
+                detail: format!("cannot start the writer thread: {e}"),
+            })?;
+        Ok(Store {
+            path,
+            jobs: Some(jobs),
+            reader,
+            writer: Some(handle),
+            read_only: opened.read_only,
+        })
+    }
+
+    /// The database file (`:memory:` for an in-memory store).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The file could only be opened read-only; every write is refused.
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// Sends `op` to the writer thread; it runs in its own savepoint of the
+    /// next group commit and is answered after that commit.
+    pub(crate) fn call<T, F>(&self, op: F) -> Pending<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Ctx<'_>) -> Result<T> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel();
+        let job = Job::Tx(Box::new(Call::new(op, tx)));
+        let sent = self
+            .jobs
+            .as_ref()
+            .is_some_and(|jobs| jobs.send(job).is_ok());
+        Pending {
+            rx: sent.then_some(rx),
+            path: self.path.clone(),
+        }
+    }
+
+    /// Runs a read on a consistent snapshot of committed data.
+    pub(crate) fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection, &Path) -> Result<T> + Send + 'static,
+    {
+        match &self.reader {
+            Reader::Connection(conn) => {
+                let mut conn = conn
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let tx = conn.transaction().during(&self.path, "starting a read")?;
+                f(&tx, &self.path)
+            }
+            Reader::Writer => self.call(move |ctx| f(ctx.conn, ctx.path)).wait(),
+        }
+    }
+
+    /// Runs `f` on the write connection between transactions.
+    fn direct<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection, &Path) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let (tx, rx) = oneshot::channel();
+        let job = Job::Direct(Box::new(move |conn: &Connection, path: &Path| {
+            let _ = tx.send(f(conn, path));
+        }));
+        match &self.jobs {
+            Some(jobs) if jobs.send(job).is_ok() => {
+                rx.recv().unwrap_or_else(|_| Err(gone(&self.path)))
+            }
+            _ => Err(gone(&self.path)),
+        }
+    }
+
+    /// **Fault-injection hook** (tests): caps the database at `pages` pages
+    /// (`PRAGMA max_page_count`) so writes that need more fail as with a full
+    /// disk. `None` lifts the cap. Returns the cap now in force.
+    pub fn set_max_page_count(&self, pages: Option<u64>) -> Result<u64> {
+        let pages = pages.unwrap_or(u64::from(u32::MAX - 1));
+        self.direct(move |conn, path| {
+            let sql = format!("PRAGMA max_page_count = {pages}");
+            conn.query_row(&sql, [], |r| r.get::<_, i64>(0))
+                .map(|n| u64::try_from(n).unwrap_or(0))
+                .during(path, "setting max_page_count")
+        })
+    }
+
+    /// **Fault-injection hook** (tests): `PRAGMA query_only` on the write
+    /// connection, so every write fails as on a read-only file.
+    pub fn set_query_only(&self, on: bool) -> Result<()> {
+        self.direct(move |conn, path| {
+            conn.execute_batch(&format!("PRAGMA query_only = {}", u8::from(on)))
+                .during(path, "setting query_only")
+        })
+    }
+
+    /// Finishes the queued requests and stops the writer thread.
+    pub fn close(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        self.jobs = None;
+        if let Some(handle) = self.writer.take()
+            && handle.join().is_err()
+        {
+            tracing::warn!(path = %self.path.display(), "store writer thread panicked");
+        }
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .field("read_only", &self.read_only)
+            .finish_non_exhaustive()
+    }
+}

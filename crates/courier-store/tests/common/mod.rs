@@ -1,0 +1,76 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+
+use courier_core::time::ManualClock;
+use courier_core::{Event, NewMessage, Recipient, Timestamp};
+use courier_store::{AgentRecord, Store, StoreOptions};
+
+pub const T0: Timestamp = Timestamp(1_764_000_000_000);
+
+pub fn clock() -> Arc<ManualClock> {
+    Arc::new(ManualClock::new(T0))
+}
+
+pub fn options(clock: &Arc<ManualClock>) -> StoreOptions {
+    StoreOptions {
+        clock: clock.clone(),
+        ..StoreOptions::default()
+    }
+}
+
+pub fn with_agents(store: &Store, names: &[&str]) {
+    for name in names {
+        store
+            .upsert_agent(AgentRecord::new(*name, serde_json::json!({"cmd": "sh"})))
+            .unwrap();
+    }
+}
+
+pub fn msg(from: &str, to: &str, body: &str) -> NewMessage {
+    NewMessage::new(from, to.parse::<Recipient>().unwrap(), body)
+}
+
+pub fn keyed(from: &str, to: &str, key: &str) -> NewMessage {
+    let mut m = msg(from, to, &format!("body of {key}"));
+    m.idempotency_key = Some(key.to_string());
+    m
+}
+
+/// Every event, checked to be gap-free and increasing.
+pub fn all_events(store: &Store) -> Vec<Event> {
+    let events = store.events_after(0, usize::MAX).unwrap();
+    for pair in events.windows(2) {
+        assert_eq!(pair[1].seq, pair[0].seq + 1, "gap in the event log");
+    }
+    if let Some(last) = events.last() {
+        assert_eq!(store.last_seq().unwrap(), last.seq);
+    }
+    events
+}
+
+pub fn names(events: &[Event]) -> Vec<&'static str> {
+    events.iter().map(|e| e.kind.name()).collect()
+}
+
+/// Runs a future to completion on this thread (no runtime needed).
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+        std::thread::park();
+    }
+}

@@ -1,0 +1,175 @@
+//! Crash test: a child process sends from several threads and is killed with
+//! SIGKILL at a random moment; every acknowledged send must survive, exactly
+//! once, with its full fan-out, and the log must stay gap-free and consistent.
+//!
+//! `COURIER_CRASH_KILLS` sets the number of kills (default 50).
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use courier_core::MessageId;
+use courier_store::{Store, StoreOptions};
+
+/// Expected deliveries of key `r<round>-t<t>-<i>` (mirrors the child's plan).
+fn expected_fanout(key: &str) -> usize {
+    let parts: Vec<&str> = key.split('-').collect();
+    let t: u64 = parts[1][1..].parse().unwrap();
+    let i: u64 = parts[2].parse().unwrap();
+    match (t + i) % 3 {
+        0 => 1,
+        1 if t % 4 == 3 => 3, // a3 is not in #ops: every member receives it
+        1 => 2,
+        _ => 3,
+    }
+}
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+/// Runs one child, kills it after `delay`, returns its ACK lines.
+fn run_child(db: &Path, round: u64, delay: Duration) -> Vec<(String, String)> {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_courier-store-crash-child"))
+        .arg(db)
+        .arg(round.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let ready = rx.recv_timeout(Duration::from_secs(60));
+    if ready.as_deref() != Ok("READY") {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("child did not get ready: {ready:?}");
+    }
+    std::thread::sleep(delay);
+    child.kill().unwrap(); // SIGKILL on Unix
+    child.wait().unwrap();
+    reader.join().unwrap();
+    rx.try_iter()
+        .filter_map(|line| {
+            let mut words = line.split(' ');
+            (words.next() == Some("ACK")).then(|| {
+                let key = words.next().unwrap().to_string();
+                let id = words.next().unwrap().to_string();
+                (key, id)
+            })
+        })
+        .collect()
+}
+
+fn check(db: &Path, acked: &HashMap<String, String>) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let integrity: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(integrity, "ok");
+    let scalar = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    let (count, min, max) = conn
+        .query_row(
+            "SELECT count(*), coalesce(min(seq), 0), coalesce(max(seq), 0) FROM events",
+            [],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            },
+        )
+        .unwrap();
+    assert_eq!(count, max - min + 1, "event seqs have a gap");
+    assert_eq!(
+        max,
+        scalar("SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = 'events'")
+    );
+    assert_eq!(
+        scalar("SELECT count(*) FROM events WHERE kind = 'message_accepted'"),
+        scalar("SELECT count(*) FROM messages")
+    );
+    assert_eq!(
+        scalar("SELECT count(*) FROM events WHERE kind = 'delivery_queued'"),
+        scalar("SELECT count(*) FROM deliveries")
+    );
+    assert_eq!(
+        scalar(
+            "SELECT coalesce(sum(json_extract(data, '$.count')), 0) FROM events WHERE kind = 'delivery_dropped'"
+        ),
+        scalar("SELECT count(*) FROM deliveries WHERE state = 'dropped'")
+    );
+    let drift = scalar(
+        "SELECT count(*) FROM queue_counts q WHERE q.queued <> \
+         (SELECT count(*) FROM deliveries d WHERE d.agent = q.agent AND d.state = 'queued')",
+    );
+    assert_eq!(drift, 0, "queue counters drifted");
+    let mut stmt = conn
+        .prepare("SELECT idempotency_key, id, count(*) OVER (PARTITION BY sender, idempotency_key) FROM messages")
+        .unwrap();
+    let stored: HashMap<String, (String, i64)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let store = Store::open(db, StoreOptions::default()).unwrap();
+    for (key, id) in acked {
+        let (stored_id, copies) = stored
+            .get(key)
+            .unwrap_or_else(|| panic!("acked key {key} lost"));
+        assert_eq!((stored_id, *copies), (id, 1), "key {key}");
+        let (_, deliveries) = store.message(&MessageId(id.clone())).unwrap().unwrap();
+        assert_eq!(deliveries.len(), expected_fanout(key), "fan-out of {key}");
+    }
+}
+
+#[test]
+fn acknowledged_sends_survive_sigkill() {
+    let kills: u64 = std::env::var("COURIER_CRASH_KILLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("crash.db");
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    eprintln!("crash test seed {seed}");
+    let mut rng = Rng(seed | 1);
+    let mut acked: HashMap<String, String> = HashMap::new();
+    let start = Instant::now();
+    for round in 0..kills {
+        let delay = Duration::from_millis(5 + rng.next() % 56);
+        for (key, id) in run_child(&db, round, delay) {
+            if let Some(before) = acked.insert(key.clone(), id.clone()) {
+                assert_eq!(before, id, "key {key} acknowledged with two message ids");
+            }
+        }
+        check(&db, &acked);
+    }
+    eprintln!(
+        "{kills} kills, {} acknowledged keys, {:?}",
+        acked.len(),
+        start.elapsed()
+    );
+    assert!(!acked.is_empty());
+}
