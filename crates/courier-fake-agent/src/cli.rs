@@ -1,13 +1,6 @@
 //! `courier-fake-agent`: a program that behaves like the agent terminals Courier must drive (full
 //! screen TUIs and plain REPLs), with one flag per quirk. See docs/fake-agent.md.
 
-mod app;
-mod config;
-mod input;
-mod render;
-mod transcript;
-mod tty;
-
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -15,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
 
-use app::{App, Config, Mode, Outcome};
+use crate::app::{App, Config, Mode, Outcome};
+use crate::tty;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum ModeArg {
@@ -116,8 +110,14 @@ struct Args {
     reply: Option<String>,
 }
 
-fn main() -> ExitCode {
-    let args = Args::parse();
+/// Runs the fake agent with `args` (the first item is the program name).
+/// The `courier` binary also runs it as `courier fake-agent …`.
+pub fn run<I, T>(args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let args = Args::parse_from(args);
     // Fork before anything else, while single-threaded.
     if let Some(pidfile) = &args.spawn_grandchild
         && let Err(e) = tty::spawn_grandchild(pidfile, args.grandchild_setsid)
@@ -129,7 +129,7 @@ fn main() -> ExitCode {
         return ExitCode::from(1);
     }
     let transcript = match &args.transcript {
-        Some(p) => match transcript::Transcript::open(p) {
+        Some(p) => match crate::transcript::Transcript::open(p) {
             Ok(t) => Some(t),
             Err(e) => {
                 eprintln!(
@@ -163,7 +163,7 @@ fn main() -> ExitCode {
     tty::install_signal_handlers();
     let raw = tty::RawMode::enable();
     let mut app = App::new(cfg, transcript, tty::window_size(), Instant::now());
-    let code = run(&mut app);
+    let code = run_app(&mut app);
     if code != 101 {
         // A crash leaves the screen as it was; every other exit cleans up.
         write_out(app.goodbye());
@@ -184,7 +184,7 @@ fn write_out(s: &str) -> bool {
 }
 
 /// The main loop; returns the exit code.
-fn run(app: &mut App) -> u8 {
+fn run_app(app: &mut App) -> u8 {
     let mut buf = [0u8; 8192];
     let mut outcome = app.on_timer(Instant::now());
     loop {

@@ -1,0 +1,307 @@
+//! One task per agent: it owns the agent's terminal session, its pacing, and
+//! takes deliveries out of the store queue one at a time.
+//!
+//! Loop: wait until the agent is ready, the pacer allows, and a delivery is
+//! queued → claim it (queued → injecting, committed) → type the framed text
+//! and prove it on the screen → commit `injected` and the outcome → tell the
+//! pacer. A companion watcher reports readiness, busy/idle and exit events.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use courier_core::delivery::Transition;
+use courier_core::event::EventKind;
+use courier_core::pacing::Pacer;
+use courier_core::time::{Clock, SystemClock};
+use courier_core::{DeliveryId, framing};
+use courier_store::Store;
+use courier_terminal::readiness::{self, Activity};
+use courier_terminal::{
+    DeliverOptions, DeliveryOutcome, ExitInfo, NotReady, ReadyBy, Session, Terminal, deliver,
+};
+use serde::Serialize;
+use tokio::sync::{Notify, watch};
+use tracing::Instrument;
+
+use crate::agent_spec::AgentSpec;
+use crate::metrics::Metrics;
+use crate::shutdown::Shutdown;
+
+/// What a person or a client sees of an agent.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AgentStatus {
+    pub ready: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ready_by: Option<ReadyBy>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_ready: Option<String>,
+    pub busy: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exited: Option<ExitInfo>,
+    pub delay_ms: u64,
+    /// The delivery being typed right now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivering: Option<DeliveryId>,
+}
+
+/// Everything an agent task needs.
+pub struct AgentContext {
+    pub spec: AgentSpec,
+    pub session: Arc<Session>,
+    pub store: Arc<Store>,
+    pub options: DeliverOptions,
+    pub metrics: Arc<Metrics>,
+    pub shutdown: Shutdown,
+    pub wake: Arc<Notify>,
+    pub status: watch::Sender<AgentStatus>,
+}
+
+/// A running agent, held by the broker.
+pub struct AgentHandle {
+    pub spec: AgentSpec,
+    pub session: Arc<Session>,
+    pub wake: Arc<Notify>,
+    pub status: watch::Receiver<AgentStatus>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl AgentHandle {
+    pub fn start(ctx: AgentContext) -> AgentHandle {
+        let ctx = Arc::new(ctx);
+        let span = tracing::info_span!("agent", agent = %ctx.spec.name);
+        let watcher = tokio::spawn(watch_screen(ctx.clone()).instrument(span.clone()));
+        let deliverer = tokio::spawn(deliver_loop(ctx.clone()).instrument(span));
+        AgentHandle {
+            spec: ctx.spec.clone(),
+            session: ctx.session.clone(),
+            wake: ctx.wake.clone(),
+            status: ctx.status.subscribe(),
+            tasks: vec![watcher, deliverer],
+        }
+    }
+
+    /// Stops the tasks after the delivery in hand (bounded by `grace`).
+    pub async fn stop(&mut self, grace: Duration) {
+        self.wake.notify_one();
+        for task in &mut self.tasks {
+            if tokio::time::timeout(grace, &mut *task).await.is_err() {
+                task.abort();
+            }
+        }
+    }
+
+    /// Ends the program and every process it started.
+    pub async fn kill(&mut self) -> Option<ExitInfo> {
+        for task in &self.tasks {
+            task.abort();
+        }
+        self.session.kill().await
+    }
+}
+
+async fn record(ctx: &AgentContext, kind: EventKind) {
+    if let Err(e) = ctx.store.append_event_async(kind).await {
+        tracing::warn!(error = %e, "cannot record agent event");
+    }
+}
+
+/// Reports readiness once, busy/idle transitions after that, and the exit.
+async fn watch_screen(ctx: Arc<AgentContext>) {
+    let name = ctx.spec.name.clone();
+    let mut changes = ctx.session.subscribe();
+    let cfg = &ctx.options.readiness;
+    let spawned = ctx.session.spawned_at();
+    let mut ready = false;
+    let mut busy = false;
+    loop {
+        let snap = ctx.session.snapshot(0);
+        let now = Instant::now();
+        let exited = ctx.session.exit_status();
+        if let Some(exit) = exited {
+            ctx.status.send_modify(|s| {
+                s.ready = false;
+                s.exited = Some(exit);
+                s.not_ready = Some(NotReady::Exited.to_string());
+            });
+            record(
+                &ctx,
+                EventKind::AgentExited {
+                    name: name.clone(),
+                    code: exit.code,
+                    signal: exit.signal.map(|s| s.to_string()),
+                },
+            )
+            .await;
+            ctx.wake.notify_one();
+            return;
+        }
+        if !ready {
+            match readiness::assess(&snap, spawned, now, false, cfg) {
+                Ok(by) => {
+                    ready = true;
+                    ctx.status.send_modify(|s| {
+                        s.ready = true;
+                        s.ready_by = Some(by);
+                        s.not_ready = None;
+                    });
+                    let ready_by = serde_json::to_value(by)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default();
+                    record(
+                        &ctx,
+                        EventKind::AgentReady {
+                            name: name.clone(),
+                            ready_by,
+                        },
+                    )
+                    .await;
+                    ctx.wake.notify_one();
+                }
+                Err(why) => ctx
+                    .status
+                    .send_modify(|s| s.not_ready = Some(why.to_string())),
+            }
+        } else {
+            let now_busy = readiness::activity(&snap, now, cfg.quiet) == Activity::Busy;
+            if now_busy != busy {
+                busy = now_busy;
+                ctx.status.send_modify(|s| s.busy = busy);
+                let kind = if busy {
+                    EventKind::AgentBusy { name: name.clone() }
+                } else {
+                    EventKind::AgentIdle { name: name.clone() }
+                };
+                record(&ctx, kind).await;
+                if !busy {
+                    ctx.wake.notify_one();
+                }
+            }
+        }
+        let wait = if ready && !busy {
+            None
+        } else if ready {
+            Some(cfg.quiet)
+        } else {
+            Some(
+                readiness::next_deadline(&snap, spawned, now, cfg)
+                    .saturating_duration_since(now)
+                    .max(Duration::from_millis(5)),
+            )
+        };
+        tokio::select! {
+            _ = ctx.shutdown.wait() => return,
+            changed = changes.changed() => if changed.is_err() { return },
+            _ = sleep_or_forever(wait) => {}
+        }
+    }
+}
+
+async fn sleep_or_forever(wait: Option<Duration>) {
+    match wait {
+        Some(d) => tokio::time::sleep(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Takes deliveries out of the queue, one at a time, paced.
+async fn deliver_loop(ctx: Arc<AgentContext>) {
+    let name = ctx.spec.name.clone();
+    let clock = SystemClock;
+    let mut pacer = Pacer::default();
+    let mut status = ctx.status.subscribe();
+    loop {
+        if ctx.shutdown.is_triggered() {
+            return;
+        }
+        let current = status.borrow_and_update().clone();
+        if current.exited.is_some() {
+            return;
+        }
+        if !current.ready {
+            tokio::select! {
+                _ = ctx.shutdown.wait() => return,
+                _ = status.changed() => continue,
+            }
+        }
+        if let Some(at) = pacer.next_allowed() {
+            let wait = at.millis_since(clock.now());
+            if wait > 0 {
+                tokio::select! {
+                    _ = ctx.shutdown.wait() => return,
+                    _ = tokio::time::sleep(Duration::from_millis(wait)) => {}
+                }
+            }
+        }
+        let claimed = match ctx.store.claim_next_async(&name, ctx.session.id()).await {
+            Ok(claimed) => claimed,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot take the next delivery; retrying in 1 s");
+                tokio::select! {
+                    _ = ctx.shutdown.wait() => return,
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                }
+            }
+        };
+        let Some((delivery, message)) = claimed else {
+            tokio::select! {
+                _ = ctx.shutdown.wait() => return,
+                _ = ctx.wake.notified() => continue,
+                _ = status.changed() => continue,
+            }
+        };
+        let span = tracing::debug_span!("delivery", delivery = %delivery.id);
+        async {
+            pacer.injected_at(clock.now());
+            ctx.status.send_modify(|s| s.delivering = Some(delivery.id.clone()));
+            let text = framing::frame(
+                &message.from,
+                &message.to,
+                &message.id,
+                message.thread.as_ref(),
+                &message.body,
+            );
+            let report = deliver(&*ctx.session, &ctx.options, &text).await;
+            let outcome = report.outcome.clone();
+            pacer.record(outcome.pacing());
+            let mut steps = Vec::new();
+            if report.injected_at.is_some() {
+                steps.push(Transition::Written);
+            }
+            steps.push(match outcome {
+                DeliveryOutcome::Verified => {
+                    Metrics::inc(&ctx.metrics.deliveries_verified);
+                    Transition::Verified
+                }
+                DeliveryOutcome::Unverified { reason } => {
+                    Metrics::inc(&ctx.metrics.deliveries_unverified);
+                    Transition::Unverified { reason }
+                }
+                DeliveryOutcome::Failed { reason } => {
+                    Metrics::inc(&ctx.metrics.deliveries_failed);
+                    Transition::Failed { reason }
+                }
+            });
+            if report.injected_at.is_none()
+                && matches!(steps.last(), Some(Transition::Verified | Transition::Unverified { .. }))
+            {
+                // Nothing was written yet the outcome is not a failure:
+                // record it as written so the state machine accepts it.
+                steps.insert(0, Transition::Written);
+            }
+            for step in steps {
+                if let Err(e) = ctx.store.transition_async(&delivery.id, step).await {
+                    tracing::warn!(error = %e, "cannot record the delivery's outcome");
+                    break;
+                }
+            }
+            ctx.status.send_modify(|s| {
+                s.delivering = None;
+                s.delay_ms = pacer.delay_ms();
+            });
+            tracing::debug!(outcome = ?report.outcome, latency = ?report.verify_latency(), "delivered");
+        }
+        .instrument(span)
+        .await;
+    }
+}

@@ -1,0 +1,86 @@
+//! How to start an agent; persisted so a restarted broker spawns it again.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use courier_terminal::{DeliverOptions, ReadinessConfig, SpawnSpec, TerminalError};
+use serde::{Deserialize, Serialize};
+
+fn default_rows() -> u16 {
+    40
+}
+
+fn default_cols() -> u16 {
+    120
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentSpec {
+    pub name: String,
+    /// Program and arguments.
+    pub command: Vec<String>,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cwd: Option<PathBuf>,
+    #[serde(default = "default_rows")]
+    pub rows: u16,
+    #[serde(default = "default_cols")]
+    pub cols: u16,
+    /// Channels joined at spawn (without `#`).
+    #[serde(default)]
+    pub channels: Vec<String>,
+    /// Regex of the program's ready prompt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_pattern: Option<String>,
+    /// Regexes of dialogs that keep the agent not ready.
+    #[serde(default)]
+    pub dialog_patterns: Vec<String>,
+    /// Regexes of collapsed-paste placeholders that count as an echo.
+    #[serde(default)]
+    pub collapsed_paste_patterns: Vec<String>,
+}
+
+impl AgentSpec {
+    pub fn spawn_spec(&self, extra_env: &[(String, String)]) -> SpawnSpec {
+        let (program, args) = match self.command.split_first() {
+            Some((program, args)) => (program.clone(), args.to_vec()),
+            None => (String::new(), Vec::new()),
+        };
+        let mut spec = SpawnSpec::new(&self.name, program)
+            .args(args)
+            .size(self.rows, self.cols);
+        for (k, v) in self.env.iter().chain(extra_env.iter().map(|(k, v)| (k, v))) {
+            spec = spec.env(k.clone(), v.clone());
+        }
+        if let Some(cwd) = &self.cwd {
+            spec = spec.cwd(cwd.clone());
+        }
+        spec
+    }
+
+    /// Delivery options with this agent's screen patterns.
+    pub fn deliver_options(
+        &self,
+        fallback: std::time::Duration,
+    ) -> Result<DeliverOptions, TerminalError> {
+        let mut readiness = ReadinessConfig {
+            fallback,
+            ..ReadinessConfig::default()
+        };
+        if let Some(prompt) = &self.prompt_pattern {
+            readiness = readiness.with_prompt(prompt)?;
+        }
+        for dialog in &self.dialog_patterns {
+            readiness = readiness.with_dialog(dialog)?;
+        }
+        let mut options = DeliverOptions {
+            readiness,
+            ..DeliverOptions::default()
+        };
+        for pattern in &self.collapsed_paste_patterns {
+            options = options.with_collapsed(pattern)?;
+        }
+        Ok(options)
+    }
+}

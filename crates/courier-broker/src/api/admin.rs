@@ -1,0 +1,76 @@
+//! Health, status, metrics, shutdown and the OpenAPI document.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::error::ApiError;
+
+/// The OpenAPI 3.1 document of this API.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// `GET /healthz` (no auth): `ok`, or 503 while shutting down.
+pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    if state.broker.shutdown_signal().is_triggered() {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "stopping"})),
+        )
+    } else {
+        (StatusCode::OK, Json(json!({"status": "ok"})))
+    }
+}
+
+pub async fn status(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let broker = &state.broker;
+    let pending = broker.store().pending()?.len();
+    let agents = broker.agents().await.len();
+    Ok(Json(json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "pid": std::process::id(),
+        "uptime_ms": broker.uptime().as_millis() as u64,
+        "durable": matches!(broker.config().durability, crate::config::Durability::Durable { .. }),
+        "store": broker.store().path().display().to_string(),
+        "agents": agents,
+        "pending": pending,
+        "last_seq": broker.store().last_seq()?,
+    })))
+}
+
+/// `POST /v1/shutdown`: graceful stop (202; the broker exits shortly).
+pub async fn shutdown(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    tracing::info!("shutdown requested through the API");
+    state.broker.shutdown_signal().trigger();
+    (StatusCode::ACCEPTED, Json(json!({"status": "stopping"})))
+}
+
+pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+    let broker = &state.broker;
+    let pending = broker.store().pending()?.len() as u64;
+    let agents = broker.agents().await.len() as u64;
+    let text = broker.metrics().render(&[
+        ("courier_agents", "Agents running", agents),
+        (
+            "courier_pending_deliveries",
+            "Deliveries queued or in flight",
+            pending,
+        ),
+        (
+            "courier_last_event_seq",
+            "Seq of the newest event",
+            broker.store().last_seq()?,
+        ),
+    ]);
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text))
+}
+
+pub async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError::not_found("not_found", "no such route; see GET /v1/openapi.json")
+}

@@ -1,0 +1,162 @@
+//! Agents (spawn, list, release, screen, raw input) and channels.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use courier_core::recipient::{validate_agent_name, validate_channel_name};
+use courier_terminal::Terminal;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::error::ApiError;
+use super::json::ApiJson;
+use crate::agent::AgentStatus;
+use crate::agent_spec::AgentSpec;
+
+fn agent_json(spec: &AgentSpec, status: &AgentStatus, pid: u32, depth: usize) -> Value {
+    json!({
+        "name": spec.name, "command": spec.command, "channels": spec.channels,
+        "pid": pid, "queue_depth": depth, "status": status,
+    })
+}
+
+pub async fn list(State(state): State<AppState>) -> Json<Value> {
+    let agents = state.broker.agents().await;
+    Json(json!({
+        "agents": agents.iter().map(|(s, st, pid, d)| agent_json(s, st, *pid, *d)).collect::<Vec<_>>()
+    }))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let agents = state.broker.agents().await;
+    agents
+        .iter()
+        .find(|(spec, ..)| spec.name == name)
+        .map(|(s, st, pid, d)| Json(agent_json(s, st, *pid, *d)))
+        .ok_or_else(|| ApiError::not_found("unknown_agent", format!("no agent named {name:?}")))
+}
+
+pub async fn spawn(
+    State(state): State<AppState>,
+    ApiJson(spec): ApiJson<AgentSpec>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let name = spec.name.clone();
+    state.broker.spawn(spec).await?;
+    let agents = state.broker.agents().await;
+    let body = agents
+        .iter()
+        .find(|(s, ..)| s.name == name)
+        .map(|(s, st, pid, d)| agent_json(s, st, *pid, *d))
+        .unwrap_or_else(|| json!({"name": name}));
+    Ok((StatusCode::CREATED, Json(body)))
+}
+
+pub async fn release(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    validate_agent_name(&name)?;
+    state.broker.release(&name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ScreenQuery {
+    /// `text` (default) or `ansi` (with attributes, as escape sequences).
+    #[serde(default)]
+    pub format: Option<String>,
+    /// Scrollback rows to include (text format).
+    #[serde(default)]
+    pub scrollback: Option<usize>,
+}
+
+pub async fn screen(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(q): Query<ScreenQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let format = q.format.as_deref().unwrap_or("text");
+    if !matches!(format, "text" | "ansi") {
+        return Err(ApiError::bad_request("format must be text or ansi"));
+    }
+    let scrollback = q.scrollback.unwrap_or(0).min(10_000);
+    let body = state
+        .broker
+        .with_session(&name, |session| {
+            let snap = session.snapshot(scrollback);
+            let mut body = json!({
+                "name": name, "rows": snap.rows, "scrollback": snap.scrollback,
+                "cursor": [snap.cursor.0, snap.cursor.1], "size": [snap.size.0, snap.size.1],
+                "alternate_screen": snap.alternate_screen, "bracketed_paste": snap.bracketed_paste,
+            });
+            if format == "ansi" {
+                body["ansi"] = json!(session.formatted());
+            }
+            body
+        })
+        .await?;
+    Ok(Json(body))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputBody {
+    /// Bytes to type, as UTF-8 text (sent as is: this is a person at the keys).
+    pub text: String,
+}
+
+/// `POST /v1/agents/{name}/input`: raw keystrokes from a person.
+pub async fn input(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    ApiJson(body): ApiJson<InputBody>,
+) -> Result<StatusCode, ApiError> {
+    let session = state.broker.with_session(&name, |s| s.clone()).await?;
+    session
+        .write(body.text.as_bytes())
+        .await
+        .map_err(|e| ApiError::new(StatusCode::CONFLICT, "write_failed", e.to_string()))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn channels(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let channels = state.broker.store().channels()?;
+    Ok(Json(json!({
+        "channels": channels.iter().map(|(name, members)| json!({"name": format!("#{name}"), "members": members})).collect::<Vec<_>>()
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JoinBody {
+    pub agent: String,
+}
+
+pub async fn join(
+    State(state): State<AppState>,
+    Path(channel): Path<String>,
+    ApiJson(body): ApiJson<JoinBody>,
+) -> Result<Json<Value>, ApiError> {
+    let channel = validate_channel_name(&channel)?;
+    validate_agent_name(&body.agent)?;
+    let changed = state.broker.store().join(&channel, &body.agent)?;
+    Ok(Json(
+        json!({"channel": format!("#{channel}"), "agent": body.agent, "changed": changed}),
+    ))
+}
+
+pub async fn leave(
+    State(state): State<AppState>,
+    Path((channel, agent)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let channel = validate_channel_name(&channel)?;
+    validate_agent_name(&agent)?;
+    let changed = state.broker.store().leave(&channel, &agent)?;
+    Ok(Json(
+        json!({"channel": format!("#{channel}"), "agent": agent, "changed": changed}),
+    ))
+}

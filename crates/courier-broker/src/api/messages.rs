@@ -1,0 +1,117 @@
+//! Sending, reading a message with its deliveries, dead letters and replay.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use courier_core::{Delivery, DeliveryId, MessageId, NewMessage, Recipient};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::error::ApiError;
+use super::json::ApiJson;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SendBody {
+    pub from: String,
+    pub to: String,
+    pub body: String,
+    #[serde(default)]
+    pub thread: Option<String>,
+    #[serde(default)]
+    pub idempotency_key: Option<String>,
+}
+
+fn delivery_json(d: &Delivery) -> Value {
+    json!({
+        "id": d.id, "message_id": d.message_id, "agent": d.agent, "from": d.from,
+        "state": d.state, "attempt": d.attempt, "verification": d.verification,
+        "reason": d.reason, "created_at": d.created_at, "updated_at": d.updated_at,
+    })
+}
+
+/// `POST /v1/messages`: 201 when new, 200 with `duplicate: true` when the
+/// idempotency key was already used by this sender.
+pub async fn send(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<SendBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let to: Recipient = body.to.parse()?;
+    let header_key = headers
+        .get("idempotency-key")
+        .map(|v| {
+            v.to_str()
+                .map(str::to_string)
+                .map_err(|_| ApiError::bad_request("Idempotency-Key must be visible ASCII"))
+        })
+        .transpose()?;
+    let message = NewMessage {
+        from: body.from,
+        to,
+        body: body.body,
+        thread: body.thread.map(MessageId::new),
+        idempotency_key: header_key.or(body.idempotency_key),
+    };
+    let receipt = state.broker.send(message).await?;
+    let status = if receipt.duplicate {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((
+        status,
+        Json(json!({
+            "message_id": receipt.message.id,
+            "duplicate": receipt.duplicate,
+            "deliveries": receipt.deliveries.iter().map(delivery_json).collect::<Vec<_>>(),
+            "dropped": receipt.dropped.iter().map(delivery_json).collect::<Vec<_>>(),
+        })),
+    ))
+}
+
+/// `GET /v1/messages/{id}`: the message and the state of each delivery.
+pub async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let found = state.broker.store().message(&MessageId::new(&id))?;
+    let (message, deliveries) = found.ok_or_else(|| {
+        ApiError::not_found("unknown_message", format!("no message with id {id}"))
+    })?;
+    Ok(Json(json!({
+        "message": message,
+        "deliveries": deliveries.iter().map(delivery_json).collect::<Vec<_>>(),
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Limit {
+    #[serde(default = "default_limit")]
+    pub limit: usize,
+}
+
+fn default_limit() -> usize {
+    100
+}
+
+/// `GET /v1/dlq`: dropped and dead deliveries, newest first.
+pub async fn dead_letters(
+    State(state): State<AppState>,
+    Query(q): Query<Limit>,
+) -> Result<Json<Value>, ApiError> {
+    let letters = state.broker.store().dead_letters(q.limit.min(10_000))?;
+    Ok(Json(json!({
+        "dead_letters": letters.iter().map(delivery_json).collect::<Vec<_>>()
+    })))
+}
+
+/// `POST /v1/dlq/{id}/replay`: put a dropped or dead delivery back in its queue.
+pub async fn replay(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let delivery = state.broker.replay(&DeliveryId::new(id)).await?;
+    Ok(Json(delivery_json(&delivery)))
+}

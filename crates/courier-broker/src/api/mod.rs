@@ -1,0 +1,74 @@
+//! The HTTP API, bound to 127.0.0.1 by default. Every route but `/healthz`
+//! needs `Authorization: Bearer <token>`. Errors are JSON with a code and a
+//! message; a client's mistake is a 4xx. `GET /v1/openapi.json` documents it.
+
+mod admin;
+mod agents;
+mod auth;
+pub mod error;
+mod events;
+mod json;
+mod messages;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware::from_fn_with_state;
+use axum::routing::{delete, get, post};
+
+use crate::broker::Broker;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub broker: Broker,
+    token: Arc<str>,
+}
+
+impl AppState {
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+}
+
+/// The whole API.
+pub fn router(broker: Broker, token: &str) -> Router {
+    let state = AppState {
+        broker: broker.clone(),
+        token: Arc::from(token),
+    };
+    // JSON framing around the largest body must still fit.
+    let body_limit = broker.config().max_body_bytes * 6 + 64 * 1024;
+    let authed = Router::new()
+        .route("/v1/status", get(admin::status))
+        .route("/v1/messages", post(messages::send))
+        .route("/v1/messages/{id}", get(messages::get))
+        .route("/v1/agents", get(agents::list).post(agents::spawn))
+        .route(
+            "/v1/agents/{name}",
+            get(agents::get).delete(agents::release),
+        )
+        .route("/v1/agents/{name}/screen", get(agents::screen))
+        .route("/v1/agents/{name}/input", post(agents::input))
+        .route("/v1/channels", get(agents::channels))
+        .route("/v1/channels/{channel}/members", post(agents::join))
+        .route(
+            "/v1/channels/{channel}/members/{agent}",
+            delete(agents::leave),
+        )
+        .route("/v1/events", get(events::list))
+        .route("/v1/events/stream", get(events::sse))
+        .route("/v1/events/ws", get(events::websocket))
+        .route("/v1/dlq", get(messages::dead_letters))
+        .route("/v1/dlq/{id}/replay", post(messages::replay))
+        .route("/v1/shutdown", post(admin::shutdown))
+        .route("/v1/openapi.json", get(admin::openapi))
+        .route("/metrics", get(admin::metrics))
+        .layer(from_fn_with_state(state.clone(), auth::require_token));
+    Router::new()
+        .route("/healthz", get(admin::healthz))
+        .merge(authed)
+        .fallback(admin::not_found)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state)
+}

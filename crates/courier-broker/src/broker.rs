@@ -1,0 +1,319 @@
+//! The broker: the store, the running agents, the event bus, and the
+//! operations every entry point (HTTP API, CLI, later MCP) goes through.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use courier_core::delivery::Transition;
+use courier_core::event::EventKind;
+use courier_core::recipient::{validate_agent_name, validate_channel_name};
+use courier_core::{DeliveryId, DeliveryState, NewMessage};
+use courier_store::{AgentRecord, SendReceipt, Store, StoreOptions};
+use courier_terminal::{Session, Terminal};
+use tokio::sync::{Mutex, Notify, watch};
+
+use crate::agent::{AgentContext, AgentHandle, AgentStatus};
+use crate::agent_spec::AgentSpec;
+use crate::bus::EventBus;
+use crate::config::{BrokerConfig, Durability};
+use crate::error::BrokerError;
+use crate::metrics::Metrics;
+use crate::shutdown::Shutdown;
+use crate::state_dir::StateDir;
+
+/// A shared handle to the running broker.
+#[derive(Clone)]
+pub struct Broker {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: BrokerConfig,
+    store: Arc<Store>,
+    bus: EventBus,
+    metrics: Arc<Metrics>,
+    shutdown: Shutdown,
+    agents: Mutex<BTreeMap<String, AgentHandle>>,
+    started: Instant,
+    _state_dir: Option<StateDir>,
+}
+
+impl Broker {
+    /// Opens the store, resolves deliveries left in flight by the previous
+    /// run, and spawns the persisted agents again.
+    pub async fn start(config: BrokerConfig) -> Result<Broker, BrokerError> {
+        let state_dir = match config.state_dir() {
+            Some(dir) => Some(StateDir::acquire(dir)?),
+            None => None,
+        };
+        let options = StoreOptions {
+            queue_cap: config.queue_cap,
+            max_body_bytes: config.max_body_bytes,
+            ..StoreOptions::default()
+        };
+        let store = match (&config.durability, &state_dir) {
+            (Durability::Durable { .. }, Some(dir)) => Store::open(dir.db_path(), options)?,
+            _ => Store::open_in_memory(options)?,
+        };
+        let bus = EventBus::start(&store)?;
+        let requeued = resolve_in_flight(&store)?;
+        let pending = store.pending()?.len() as u64;
+        store.append_event(EventKind::BrokerStarted {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            pending,
+        })?;
+        tracing::info!(pending, requeued, "broker started");
+        let broker = Broker {
+            inner: Arc::new(Inner {
+                config,
+                store: Arc::new(store),
+                bus,
+                metrics: Arc::new(Metrics::default()),
+                shutdown: Shutdown::new(),
+                agents: Mutex::new(BTreeMap::new()),
+                started: Instant::now(),
+                _state_dir: state_dir,
+            }),
+        };
+        for record in broker.inner.store.agents()? {
+            match serde_json::from_value::<AgentSpec>(record.spec.clone()) {
+                Ok(spec) => {
+                    if let Err(e) = broker.start_agent(spec).await {
+                        tracing::warn!(agent = %record.name, error = %e, "cannot respawn agent");
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(agent = %record.name, error = %e, "stored agent spec unreadable")
+                }
+            }
+        }
+        Ok(broker)
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn bus(&self) -> &EventBus {
+        &self.inner.bus
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    pub fn shutdown_signal(&self) -> &Shutdown {
+        &self.inner.shutdown
+    }
+
+    pub fn config(&self) -> &BrokerConfig {
+        &self.inner.config
+    }
+
+    pub fn uptime(&self) -> std::time::Duration {
+        self.inner.started.elapsed()
+    }
+
+    /// Commits a send durably, then wakes each recipient's task.
+    pub async fn send(&self, message: NewMessage) -> Result<SendReceipt, BrokerError> {
+        if self.inner.shutdown.is_triggered() {
+            return Err(BrokerError::ShuttingDown);
+        }
+        let receipt = self.inner.store.send_async(message).await?;
+        let m = &self.inner.metrics;
+        if receipt.duplicate {
+            Metrics::inc(&m.messages_duplicate);
+        } else {
+            Metrics::inc(&m.messages_accepted);
+            Metrics::add(&m.deliveries_dropped, receipt.dropped.len() as u64);
+        }
+        let agents = self.inner.agents.lock().await;
+        for delivery in &receipt.deliveries {
+            if let Some(agent) = agents.get(&delivery.agent) {
+                agent.wake.notify_one();
+            }
+        }
+        Ok(receipt)
+    }
+
+    /// Starts an agent, persists its spec, and joins its channels.
+    pub async fn spawn(&self, spec: AgentSpec) -> Result<AgentStatus, BrokerError> {
+        validate_agent_name(&spec.name)?;
+        if spec.command.is_empty() {
+            return Err(BrokerError::BadRequest("the command is empty".into()));
+        }
+        if self.inner.agents.lock().await.contains_key(&spec.name) {
+            return Err(BrokerError::AgentExists(spec.name));
+        }
+        let mut spec = spec;
+        spec.channels = spec
+            .channels
+            .iter()
+            .map(|c| validate_channel_name(c))
+            .collect::<Result<_, _>>()?;
+        let value = serde_json::to_value(&spec)
+            .map_err(|e| BrokerError::BadRequest(format!("agent spec: {e}")))?;
+        self.inner
+            .store
+            .upsert_agent(AgentRecord::new(&spec.name, value))?;
+        for channel in &spec.channels {
+            self.inner.store.join(channel, &spec.name)?;
+        }
+        self.start_agent(spec).await
+    }
+
+    async fn start_agent(&self, spec: AgentSpec) -> Result<AgentStatus, BrokerError> {
+        let options = spec
+            .deliver_options(self.inner.config.ready_fallback)
+            .map_err(|e| BrokerError::BadRequest(e.to_string()))?;
+        let extra_env = vec![("COURIER_AGENT".to_string(), spec.name.clone())];
+        let session = Arc::new(Session::spawn(&spec.spawn_spec(&extra_env))?);
+        self.inner.store.append_event(EventKind::AgentSpawned {
+            name: spec.name.clone(),
+            command: spec.command.join(" "),
+            pid: Some(session.pid()),
+        })?;
+        let (status_tx, _) = watch::channel(AgentStatus::default());
+        let handle = AgentHandle::start(AgentContext {
+            spec: spec.clone(),
+            session,
+            store: self.inner.store.clone(),
+            options,
+            metrics: self.inner.metrics.clone(),
+            shutdown: self.inner.shutdown.clone(),
+            wake: Arc::new(Notify::new()),
+            status: status_tx,
+        });
+        let status = handle.status.borrow().clone();
+        self.inner
+            .agents
+            .lock()
+            .await
+            .insert(spec.name.clone(), handle);
+        Ok(status)
+    }
+
+    /// Ends an agent and its processes; its queued deliveries are dropped
+    /// (dead letters, replayable) so none waits silently for nobody.
+    pub async fn release(&self, name: &str) -> Result<(), BrokerError> {
+        let handle = self.inner.agents.lock().await.remove(name);
+        let known = self.inner.store.agent(name)?.is_some();
+        if handle.is_none() && !known {
+            return Err(BrokerError::UnknownAgent(name.to_string()));
+        }
+        if let Some(mut handle) = handle {
+            handle.kill().await;
+        }
+        for delivery in self.inner.store.pending()? {
+            if delivery.agent == name {
+                let step = match delivery.state {
+                    DeliveryState::Queued => Transition::Drop {
+                        reason: "agent_released".into(),
+                    },
+                    _ => Transition::Failed {
+                        reason: "agent released during delivery".into(),
+                    },
+                };
+                let _ = self.inner.store.transition(&delivery.id, step);
+            }
+        }
+        self.inner.store.remove_agent(name)?;
+        self.inner.store.append_event(EventKind::AgentReleased {
+            name: name.to_string(),
+        })?;
+        Ok(())
+    }
+
+    /// Every agent: spec, status, queue depth.
+    pub async fn agents(&self) -> Vec<(AgentSpec, AgentStatus, u32, usize)> {
+        let agents = self.inner.agents.lock().await;
+        agents
+            .values()
+            .map(|a| {
+                let depth = self.inner.store.queue_depth(&a.spec.name).unwrap_or(0);
+                (
+                    a.spec.clone(),
+                    a.status.borrow().clone(),
+                    a.session.pid(),
+                    depth,
+                )
+            })
+            .collect()
+    }
+
+    /// Runs `f` on an agent's session.
+    pub async fn with_session<R>(
+        &self,
+        name: &str,
+        f: impl FnOnce(&Arc<Session>) -> R,
+    ) -> Result<R, BrokerError> {
+        let agents = self.inner.agents.lock().await;
+        let agent = agents
+            .get(name)
+            .ok_or_else(|| BrokerError::UnknownAgent(name.to_string()))?;
+        Ok(f(&agent.session))
+    }
+
+    pub async fn replay(&self, id: &DeliveryId) -> Result<courier_core::Delivery, BrokerError> {
+        let (delivery, _) = self.inner.store.replay_async(id).await?;
+        if let Some(agent) = self.inner.agents.lock().await.get(&delivery.agent) {
+            agent.wake.notify_one();
+        }
+        Ok(delivery)
+    }
+
+    /// Graceful stop: no new sends, in-flight deliveries finish within the
+    /// grace period, every agent's process group ends, pending deliveries stay
+    /// in the store for the next start.
+    pub async fn stop(&self) {
+        self.inner.shutdown.trigger();
+        let grace = self.inner.config.shutdown_grace;
+        let mut agents = std::mem::take(&mut *self.inner.agents.lock().await);
+        for agent in agents.values_mut() {
+            agent.stop(grace).await;
+        }
+        for agent in agents.values_mut() {
+            agent.kill().await;
+        }
+        let pending = self.inner.store.pending().map(|p| p.len()).unwrap_or(0) as u64;
+        let _ = self
+            .inner
+            .store
+            .append_event(EventKind::BrokerStopping { pending });
+        match (&self.inner.config.durability, pending) {
+            (_, 0) => tracing::info!("broker stopped; nothing pending"),
+            (Durability::Durable { .. }, n) => {
+                tracing::warn!(
+                    pending = n,
+                    "broker stopped with pending deliveries; they are kept and redelivered on the next start"
+                )
+            }
+            (Durability::Ephemeral { .. }, n) => {
+                tracing::warn!(
+                    pending = n,
+                    "ephemeral broker stopped: {n} pending deliveries are lost"
+                )
+            }
+        }
+    }
+}
+
+/// Deliveries left injecting/injected by the previous run went to a session
+/// that no longer exists, and the new session never saw them: requeue them
+/// before anything else is sent.
+fn resolve_in_flight(store: &Store) -> Result<usize, BrokerError> {
+    let mut requeued = 0;
+    for delivery in store.pending()? {
+        if delivery.state.is_in_flight() {
+            store.transition(
+                &delivery.id,
+                Transition::Requeue {
+                    reason: "broker restarted; the agent session is new".into(),
+                },
+            )?;
+            requeued += 1;
+        }
+    }
+    Ok(requeued)
+}

@@ -1,0 +1,52 @@
+//! Broker settings with their documented defaults.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Where the store lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Durability {
+    /// SQLite file in this state directory (the default).
+    Durable { state_dir: PathBuf },
+    /// In-memory store: pending deliveries are lost at shutdown (warned).
+    Ephemeral { state_dir: Option<PathBuf> },
+}
+
+#[derive(Debug, Clone)]
+pub struct BrokerConfig {
+    pub durability: Durability,
+    /// Default 127.0.0.1:0 (loopback, a free port).
+    pub listen: SocketAddr,
+    /// Bearer token; a random one when `None`.
+    pub token: Option<String>,
+    /// Queued deliveries per agent before the oldest is dropped (256).
+    pub queue_cap: usize,
+    /// Largest body accepted (64 KiB).
+    pub max_body_bytes: usize,
+    /// How long in-flight verification may take at shutdown (3 s).
+    pub shutdown_grace: Duration,
+    /// Readiness fallback for programs whose screen never looks ready (15 s).
+    pub ready_fallback: Duration,
+}
+
+impl BrokerConfig {
+    pub fn new(durability: Durability) -> Self {
+        BrokerConfig {
+            durability,
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            token: None,
+            queue_cap: courier_core::queue::DEFAULT_QUEUE_CAP,
+            max_body_bytes: courier_core::message::DEFAULT_MAX_BODY_BYTES,
+            shutdown_grace: Duration::from_secs(3),
+            ready_fallback: Duration::from_secs(15),
+        }
+    }
+
+    pub fn state_dir(&self) -> Option<&PathBuf> {
+        match &self.durability {
+            Durability::Durable { state_dir } => Some(state_dir),
+            Durability::Ephemeral { state_dir } => state_dir.as_ref(),
+        }
+    }
+}

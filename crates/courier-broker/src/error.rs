@@ -1,0 +1,27 @@
+//! What the broker refuses or fails at.
+
+use courier_core::CoreError;
+use courier_store::StoreError;
+use courier_terminal::TerminalError;
+
+use crate::state_dir::StateDirError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    #[error(transparent)]
+    Refused(#[from] CoreError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Terminal(#[from] TerminalError),
+    #[error(transparent)]
+    StateDir(#[from] StateDirError),
+    #[error("no agent named {0:?}")]
+    UnknownAgent(String),
+    #[error("an agent named {0:?} is already running")]
+    AgentExists(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("the broker is shutting down")]
+    ShuttingDown,
+}

@@ -1,0 +1,30 @@
+//! Courier's broker: the runtime that owns agents' terminals and delivers.
+//!
+//! Components:
+//! - [`broker`]: the [`Broker`] handle and the operations every entry point
+//!   goes through (send, spawn, release, replay, stop);
+//! - [`agent`]: one task per agent: readiness watcher and paced delivery loop;
+//! - [`agent_spec`]: how an agent is started, persisted for restarts;
+//! - [`bus`]: committed events fanned out to live stream clients;
+//! - [`api`]: the HTTP API (axum) with bearer auth, SSE and WebSocket;
+//! - [`server`]: binding, the connection file, serving until shutdown;
+//! - [`state_dir`]: the state directory, its lock and the connection file;
+//! - [`config`], [`error`], [`token`], [`shutdown`], [`metrics`].
+
+pub mod agent;
+pub mod agent_spec;
+pub mod api;
+pub mod broker;
+pub mod bus;
+pub mod config;
+pub mod error;
+pub mod metrics;
+pub mod server;
+pub mod shutdown;
+pub mod state_dir;
+pub mod token;
+
+pub use agent_spec::AgentSpec;
+pub use broker::Broker;
+pub use config::{BrokerConfig, Durability};
+pub use error::BrokerError;

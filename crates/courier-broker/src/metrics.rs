@@ -1,0 +1,96 @@
+//! Counters for `/metrics` (Prometheus text format, version 0.0.4).
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+#[derive(Debug, Default)]
+pub struct Metrics {
+    pub messages_accepted: AtomicU64,
+    pub messages_duplicate: AtomicU64,
+    pub deliveries_verified: AtomicU64,
+    pub deliveries_unverified: AtomicU64,
+    pub deliveries_failed: AtomicU64,
+    pub deliveries_dropped: AtomicU64,
+    pub http_requests: AtomicU64,
+}
+
+fn add(counter: &AtomicU64, n: u64) {
+    counter.fetch_add(n, Ordering::Relaxed);
+}
+
+impl Metrics {
+    pub fn inc(counter: &AtomicU64) {
+        add(counter, 1);
+    }
+
+    pub fn add(counter: &AtomicU64, n: u64) {
+        add(counter, n);
+    }
+
+    /// Renders every counter plus the given gauges.
+    pub fn render(&self, gauges: &[(&str, &str, u64)]) -> String {
+        let counters = [
+            (
+                "courier_messages_accepted_total",
+                "Messages accepted",
+                &self.messages_accepted,
+            ),
+            (
+                "courier_messages_duplicate_total",
+                "Sends answered as duplicates",
+                &self.messages_duplicate,
+            ),
+            (
+                "courier_deliveries_verified_total",
+                "Deliveries proven on screen",
+                &self.deliveries_verified,
+            ),
+            (
+                "courier_deliveries_unverified_total",
+                "Deliveries ended without proof",
+                &self.deliveries_unverified,
+            ),
+            (
+                "courier_deliveries_failed_total",
+                "Failed injection attempts",
+                &self.deliveries_failed,
+            ),
+            (
+                "courier_deliveries_dropped_total",
+                "Deliveries evicted by the queue cap",
+                &self.deliveries_dropped,
+            ),
+            (
+                "courier_http_requests_total",
+                "HTTP requests served",
+                &self.http_requests,
+            ),
+        ];
+        let mut out = String::new();
+        for (name, help, counter) in counters {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+            let _ = writeln!(out, "{name} {}", counter.load(Ordering::Relaxed));
+        }
+        for (name, help, value) in gauges {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+            );
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_prometheus_text() {
+        let m = Metrics::default();
+        Metrics::inc(&m.messages_accepted);
+        let text = m.render(&[("courier_agents", "Agents", 3)]);
+        assert!(text.contains("courier_messages_accepted_total 1\n"));
+        assert!(text.contains("# TYPE courier_agents gauge\ncourier_agents 3\n"));
+    }
+}

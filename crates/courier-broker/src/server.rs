@@ -1,0 +1,77 @@
+//! Serving the API: bind (127.0.0.1 by default), write the connection file,
+//! serve until shutdown, then stop the broker gracefully.
+
+use std::net::SocketAddr;
+
+use tokio::task::JoinHandle;
+
+use crate::broker::Broker;
+use crate::error::BrokerError;
+use crate::state_dir::{ConnectionInfo, write_connection_file};
+use crate::token::new_token;
+
+/// A broker whose API is being served.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub url: String,
+    pub token: String,
+    pub broker: Broker,
+    task: JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// Binds the listener and starts serving in the background.
+    pub async fn start(broker: Broker) -> Result<RunningServer, BrokerError> {
+        let listen = broker.config().listen;
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| BrokerError::BadRequest(format!("cannot listen on {listen}: {e}")))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| BrokerError::BadRequest(format!("cannot read the bound address: {e}")))?;
+        let token = match broker.config().token.clone() {
+            Some(token) => token,
+            None => new_token().map_err(|e| {
+                BrokerError::BadRequest(format!("no randomness for the API token: {e}"))
+            })?,
+        };
+        let url = format!("http://{addr}");
+        if let Some(dir) = broker.config().state_dir() {
+            write_connection_file(
+                dir,
+                &ConnectionInfo {
+                    url: url.clone(),
+                    token: token.clone(),
+                    pid: std::process::id(),
+                },
+            )?;
+        }
+        let app = crate::api::router(broker.clone(), &token);
+        let shutdown = broker.shutdown_signal().clone();
+        let task = tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async move { shutdown.wait().await })
+                .await;
+            if let Err(e) = served {
+                tracing::warn!(error = %e, "HTTP server ended with an error");
+            }
+        });
+        tracing::info!(%url, "API listening");
+        Ok(RunningServer {
+            addr,
+            url,
+            token,
+            broker,
+            task,
+        })
+    }
+
+    /// Waits for a shutdown (signal, API, or [`Broker::stop`]), then stops
+    /// the broker: agents end, pending deliveries stay in the store.
+    pub async fn wait(self) {
+        self.broker.shutdown_signal().wait().await;
+        // Open event streams would keep the server waiting; give it a bound.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), self.task).await;
+        self.broker.stop().await;
+    }
+}

@@ -1,0 +1,16 @@
+//! `courier-fake-agent`: a program that behaves like the agent terminals Courier must drive (full
+//! screen TUIs and plain REPLs), with one flag per quirk. See docs/fake-agent.md.
+//!
+//! Modules: [`cli`] (flags, main loop), `app` (the input/submit state machine), `input` (bytes to
+//! keys and pastes), `render` (screen drawing), `transcript` (what was submitted), `tty` (raw mode,
+//! size, signals).
+
+mod app;
+pub mod cli;
+mod config;
+mod input;
+mod render;
+mod transcript;
+mod tty;
+
+pub use cli::run;

@@ -1,0 +1,168 @@
+//! The command line: every subcommand, its flags and their documented defaults.
+//! Precedence: flags > `COURIER_*` environment > defaults.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "courier",
+    version,
+    about = "Durable, observable messaging between AI coding agents in terminals",
+    long_about = "Courier runs agents (Claude Code, Codex, Gemini CLI, aider, any shell program) in \
+pseudo-terminals it owns, queues messages for them durably, types each one in when the agent is \
+ready, and proves delivery by reading the rendered screen.\n\nStart with `courier demo`."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// State directory of the broker (store, lock, connection file).
+    /// Default: $XDG_STATE_HOME/courier or ~/.local/state/courier.
+    #[arg(long, global = true, env = "COURIER_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Broker URL; default: read from the state directory's connection.json.
+    #[arg(long, global = true, env = "COURIER_URL")]
+    pub url: Option<String>,
+    /// Bearer token; default: read from the state directory's connection.json.
+    #[arg(long, global = true, env = "COURIER_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Print machine-readable JSON instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the broker in the foreground (durable by default).
+    Up(UpArgs),
+    /// Ask the running broker to shut down gracefully.
+    Down,
+    /// Show whether a broker is running, its URL, agents and pending deliveries.
+    Status,
+    /// Start an agent: any command in a pseudo-terminal owned by the broker.
+    Spawn(SpawnArgs),
+    /// List agents with their state and queue depth.
+    Agents,
+    /// Send a message to an agent, a #channel or * (everyone).
+    Send(SendArgs),
+    /// Print events; --follow keeps streaming live ones.
+    Events(EventsArgs),
+    /// Print an agent's rendered screen.
+    Screen { name: String },
+    /// Drive an agent's terminal yourself; detach with Ctrl-].
+    Attach { name: String },
+    /// Stop an agent and every process it started.
+    Release { name: String },
+    /// Join or leave channels, or list them.
+    #[command(subcommand)]
+    Channel(ChannelCommand),
+    /// Dead letters: dropped and dead deliveries.
+    #[command(subcommand)]
+    Dlq(DlqCommand),
+    /// Show a message and the state of each of its deliveries.
+    Message { id: String },
+    /// Run a self-contained demo: a broker, three agents, messages, a summary.
+    Demo(DemoArgs),
+    /// Print shell completions.
+    Completions { shell: clap_complete::Shell },
+}
+
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Keep everything in memory; pending deliveries are lost at shutdown.
+    #[arg(long)]
+    pub ephemeral: bool,
+    /// Address to listen on. Default: 127.0.0.1, port chosen by the system.
+    #[arg(long, env = "COURIER_LISTEN", default_value = "127.0.0.1:0")]
+    pub listen: String,
+    /// Most queued deliveries per agent before the oldest is dropped.
+    #[arg(long, env = "COURIER_QUEUE_CAP", default_value_t = 256)]
+    pub queue_cap: usize,
+    /// Largest message body accepted, in bytes.
+    #[arg(long, env = "COURIER_MAX_BODY", default_value_t = 64 * 1024)]
+    pub max_body: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct SpawnArgs {
+    /// Name of the agent (letters, digits, '-', '_', '.').
+    #[arg(long)]
+    pub name: String,
+    /// Channels to join at once (repeatable, with or without '#').
+    #[arg(long = "channel")]
+    pub channels: Vec<String>,
+    /// Working directory of the agent. Default: the broker's.
+    #[arg(long)]
+    pub cwd: Option<PathBuf>,
+    /// Environment variables KEY=VALUE (repeatable).
+    #[arg(long = "env", value_parser = parse_key_value)]
+    pub env: Vec<(String, String)>,
+    /// The command and its arguments, after `--`.
+    #[arg(last = true, required = true)]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// Recipient: an agent name, #channel, or * for every agent.
+    pub to: String,
+    /// The message; read from stdin when absent or "-".
+    pub text: Option<String>,
+    /// Sender name. Default: $COURIER_AGENT, else "human".
+    #[arg(long, env = "COURIER_AGENT", default_value = "human")]
+    pub from: String,
+    /// Id of the message this one replies to.
+    #[arg(long)]
+    pub thread: Option<String>,
+    /// Key that makes a retried send harmless (remembered 24 h).
+    #[arg(long)]
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// Keep streaming live events.
+    #[arg(long, short)]
+    pub follow: bool,
+    /// Only events after this seq.
+    #[arg(long, default_value_t = 0)]
+    pub since: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ChannelCommand {
+    /// List channels and their members.
+    List,
+    /// Add an agent to a channel.
+    Join { channel: String, agent: String },
+    /// Remove an agent from a channel.
+    Leave { channel: String, agent: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DlqCommand {
+    /// List dropped and dead deliveries.
+    List,
+    /// Put a dropped or dead delivery back in its agent's queue.
+    Replay { delivery_id: String },
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Messages each agent sends.
+    #[arg(long, default_value_t = 4)]
+    pub rounds: u32,
+}
+
+fn parse_key_value(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .ok_or_else(|| format!("expected KEY=VALUE, got {text:?}"))
+}

@@ -1,0 +1,105 @@
+//! Talking to a running broker over HTTP with its bearer token.
+
+use anyhow::{Context, anyhow};
+use courier_broker::state_dir::{ConnectionInfo, default_state_dir};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+use crate::cli::Global;
+
+pub struct Client {
+    http: reqwest::Client,
+    pub base: String,
+    token: String,
+}
+
+impl Client {
+    /// URL and token from flags/environment, else from the state
+    /// directory's connection file.
+    pub fn connect(global: &Global) -> anyhow::Result<Client> {
+        let (base, token) = match (&global.url, &global.token) {
+            (Some(url), Some(token)) => (url.clone(), token.clone()),
+            _ => {
+                let dir = global.state_dir.clone().unwrap_or_else(default_state_dir);
+                let info = ConnectionInfo::read(&dir).with_context(|| {
+                    format!(
+                        "no running broker found in {} (start one with `courier up`, or pass --url and --token)",
+                        dir.display()
+                    )
+                })?;
+                (
+                    global.url.clone().unwrap_or(info.url),
+                    global.token.clone().unwrap_or(info.token),
+                )
+            }
+        };
+        Ok(Client {
+            http: reqwest::Client::new(),
+            base: base.trim_end_matches('/').to_string(),
+            token,
+        })
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{}", self.base, path))
+            .bearer_auth(&self.token)
+    }
+
+    /// Sends and decodes a JSON answer; an API error becomes its message.
+    pub async fn call(&self, builder: reqwest::RequestBuilder) -> anyhow::Result<Value> {
+        let response = builder.send().await.with_context(|| {
+            format!(
+                "cannot reach the broker at {} (is `courier up` running?)",
+                self.base
+            )
+        })?;
+        let status = response.status();
+        let text = response
+            .text()
+            .await
+            .context("reading the broker's answer")?;
+        if status.is_success() {
+            if text.is_empty() || status == StatusCode::NO_CONTENT {
+                return Ok(Value::Null);
+            }
+            return serde_json::from_str(&text).or(Ok(Value::String(text)));
+        }
+        let detail = serde_json::from_str::<Value>(&text)
+            .ok()
+            .and_then(|v| {
+                let code = v["error"]["code"].as_str()?.to_string();
+                let message = v["error"]["message"].as_str()?.to_string();
+                Some(format!("{message} ({code}, HTTP {})", status.as_u16()))
+            })
+            .unwrap_or_else(|| format!("HTTP {status}: {text}"));
+        Err(anyhow!(detail))
+    }
+
+    pub async fn get(&self, path: &str) -> anyhow::Result<Value> {
+        self.call(self.request(Method::GET, path)).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
+        self.call(self.request(Method::POST, path).json(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> anyhow::Result<Value> {
+        self.call(self.request(Method::DELETE, path)).await
+    }
+}
+
+/// Escapes a path segment (agent names and ids are URL-safe; channels keep
+/// their name without `#`).
+pub fn segment(text: &str) -> String {
+    text.trim_start_matches('#')
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c.to_string()
+            } else {
+                format!("%{:02X}", c as u32)
+            }
+        })
+        .collect()
+}

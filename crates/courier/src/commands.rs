@@ -1,0 +1,344 @@
+//! The client subcommands: each is one or two API calls and a table.
+
+use std::io::Read;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use futures_util::StreamExt;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::cli::{ChannelCommand, Command, DlqCommand, EventsArgs, Global, SendArgs, SpawnArgs};
+use crate::client::{Client, segment};
+use crate::output::{cell, table};
+
+pub async fn run(global: &Global, command: Command) -> anyhow::Result<ExitCode> {
+    let client = Client::connect(global)?;
+    let json_out = global.json;
+    let value = match command {
+        Command::Status => {
+            let v = client.get("/v1/status").await?;
+            if !json_out {
+                println!(
+                    "broker pid {} at {}\n  store: {} ({})\n  agents: {}  pending deliveries: {}  last event: {}",
+                    cell(&v["pid"]),
+                    client.base,
+                    cell(&v["store"]),
+                    if v["durable"] == json!(true) {
+                        "durable"
+                    } else {
+                        "ephemeral"
+                    },
+                    cell(&v["agents"]),
+                    cell(&v["pending"]),
+                    cell(&v["last_seq"])
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            v
+        }
+        Command::Down => {
+            let v = client.post("/v1/shutdown", &json!({})).await?;
+            if !json_out {
+                println!("broker is shutting down; pending deliveries stay in the store");
+                return Ok(ExitCode::SUCCESS);
+            }
+            v
+        }
+        Command::Spawn(args) => spawn(&client, args).await?,
+        Command::Agents => {
+            let v = client.get("/v1/agents").await?;
+            if !json_out {
+                let rows = rows_of(&v["agents"], |a| {
+                    let s = &a["status"];
+                    let state = if s["exited"].is_object() {
+                        "exited".to_string()
+                    } else if s["ready"] == json!(true) {
+                        if s["busy"] == json!(true) {
+                            "busy"
+                        } else {
+                            "ready"
+                        }
+                        .to_string()
+                    } else {
+                        format!("not ready: {}", cell(&s["not_ready"]))
+                    };
+                    vec![
+                        cell(&a["name"]),
+                        cell(&a["pid"]),
+                        state,
+                        cell(&a["queue_depth"]),
+                        cell(&a["channels"]),
+                        cell(&a["command"]).replace(',', " "),
+                    ]
+                });
+                table(
+                    &["name", "pid", "state", "queued", "channels", "command"],
+                    &rows,
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            v
+        }
+        Command::Send(args) => send(&client, args, json_out).await?,
+        Command::Events(args) => return events(&client, args, json_out).await,
+        Command::Screen { name } => {
+            let v = client
+                .get(&format!("/v1/agents/{}/screen", segment(&name)))
+                .await?;
+            if !json_out {
+                let rows: Vec<&str> = v["rows"]
+                    .as_array()
+                    .map(|r| r.iter().filter_map(Value::as_str).collect())
+                    .unwrap_or_default();
+                let last = rows
+                    .iter()
+                    .rposition(|r| !r.trim().is_empty())
+                    .map_or(0, |i| i + 1);
+                for row in &rows[..last] {
+                    println!("{row}");
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            v
+        }
+        Command::Release { name } => {
+            client
+                .delete(&format!("/v1/agents/{}", segment(&name)))
+                .await?;
+            json!({"released": name})
+        }
+        Command::Channel(ChannelCommand::List) => {
+            let v = client.get("/v1/channels").await?;
+            if !json_out {
+                let rows = rows_of(&v["channels"], |c| {
+                    vec![cell(&c["name"]), cell(&c["members"])]
+                });
+                table(&["channel", "members"], &rows);
+                return Ok(ExitCode::SUCCESS);
+            }
+            v
+        }
+        Command::Channel(ChannelCommand::Join { channel, agent }) => {
+            client
+                .post(
+                    &format!("/v1/channels/{}/members", segment(&channel)),
+                    &json!({"agent": agent}),
+                )
+                .await?
+        }
+        Command::Channel(ChannelCommand::Leave { channel, agent }) => {
+            client
+                .delete(&format!(
+                    "/v1/channels/{}/members/{}",
+                    segment(&channel),
+                    segment(&agent)
+                ))
+                .await?
+        }
+        Command::Dlq(DlqCommand::List) => {
+            let v = client.get("/v1/dlq").await?;
+            if !json_out {
+                let rows = rows_of(&v["dead_letters"], |d| {
+                    vec![
+                        cell(&d["id"]),
+                        cell(&d["state"]),
+                        cell(&d["agent"]),
+                        cell(&d["from"]),
+                        cell(&d["reason"]),
+                        cell(&d["updated_at"]),
+                    ]
+                });
+                table(
+                    &["delivery", "state", "agent", "from", "reason", "when"],
+                    &rows,
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            v
+        }
+        Command::Dlq(DlqCommand::Replay { delivery_id }) => {
+            client
+                .post(
+                    &format!("/v1/dlq/{}/replay", segment(&delivery_id)),
+                    &json!({}),
+                )
+                .await?
+        }
+        Command::Message { id } => {
+            let v = client
+                .get(&format!("/v1/messages/{}", segment(&id)))
+                .await?;
+            if !json_out {
+                let m = &v["message"];
+                println!(
+                    "{} from {} to {} at {}",
+                    cell(&m["id"]),
+                    cell(&m["from"]),
+                    cell(&m["to"]),
+                    cell(&m["created_at"])
+                );
+                let rows = rows_of(&v["deliveries"], |d| {
+                    vec![
+                        cell(&d["agent"]),
+                        cell(&d["state"]),
+                        cell(&d["verification"]),
+                        cell(&d["reason"]),
+                        cell(&d["id"]),
+                    ]
+                });
+                table(
+                    &["agent", "state", "verification", "reason", "delivery"],
+                    &rows,
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            v
+        }
+        Command::Up(_)
+        | Command::Demo(_)
+        | Command::Completions { .. }
+        | Command::Attach { .. } => {
+            bail!("internal: this command is not a client command")
+        }
+    };
+    if json_out || !value.is_null() {
+        crate::output::json(&value);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn rows_of(list: &Value, f: impl Fn(&Value) -> Vec<String>) -> Vec<Vec<String>> {
+    list.as_array()
+        .map(|items| items.iter().map(f).collect())
+        .unwrap_or_default()
+}
+
+async fn spawn(client: &Client, args: SpawnArgs) -> anyhow::Result<Value> {
+    let cwd = match args.cwd {
+        Some(dir) => Some(dir),
+        None => std::env::current_dir().ok(),
+    };
+    let body = json!({
+        "name": args.name,
+        "command": args.command,
+        "env": args.env.into_iter().collect::<std::collections::BTreeMap<_, _>>(),
+        "cwd": cwd,
+        "channels": args.channels,
+    });
+    client.post("/v1/agents", &body).await
+}
+
+async fn send(client: &Client, args: SendArgs, json_out: bool) -> anyhow::Result<Value> {
+    let text = match args.text.as_deref() {
+        Some("-") | None => {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .context("reading the message from stdin")?;
+            text
+        }
+        Some(text) => text.to_string(),
+    };
+    let mut body = json!({"from": args.from, "to": args.to, "body": text});
+    if let Some(thread) = args.thread {
+        body["thread"] = json!(thread);
+    }
+    if let Some(key) = args.idempotency_key {
+        body["idempotency_key"] = json!(key);
+    }
+    let v = client.post("/v1/messages", &body).await?;
+    if !json_out {
+        let n = v["deliveries"].as_array().map_or(0, Vec::len);
+        let dup = if v["duplicate"] == json!(true) {
+            " (duplicate: already sent with this key)"
+        } else {
+            ""
+        };
+        println!(
+            "{} accepted for {n} recipient(s){dup}",
+            cell(&v["message_id"])
+        );
+        return Ok(Value::Null);
+    }
+    Ok(v)
+}
+
+fn event_line(e: &Value) -> String {
+    let mut parts = vec![cell(&e["seq"]), cell(&e["time"]), cell(&e["type"])];
+    for key in [
+        "name",
+        "agent",
+        "from",
+        "to",
+        "message_id",
+        "delivery_id",
+        "verification",
+        "reason",
+        "ready_by",
+        "count",
+    ] {
+        if let Some(v) = e.get(key).filter(|v| !v.is_null()) {
+            parts.push(format!("{key}={}", cell(v)));
+        }
+    }
+    parts.join("  ")
+}
+
+async fn events(client: &Client, args: EventsArgs, json_out: bool) -> anyhow::Result<ExitCode> {
+    let print = |e: &Value| {
+        if json_out {
+            println!("{}", serde_json::to_string(e).unwrap_or_default());
+        } else {
+            println!("{}", event_line(e));
+        }
+    };
+    if !args.follow {
+        let mut since = args.since;
+        loop {
+            let v = client
+                .get(&format!("/v1/events?since={since}&limit=1000"))
+                .await?;
+            let events = v["events"].as_array().cloned().unwrap_or_default();
+            if events.is_empty() {
+                return Ok(ExitCode::SUCCESS);
+            }
+            for e in &events {
+                print(e);
+                since = e["seq"].as_u64().unwrap_or(since);
+            }
+        }
+    }
+    let response = client
+        .request(
+            Method::GET,
+            &format!("/v1/events/stream?since={}", args.since),
+        )
+        .send()
+        .await
+        .with_context(|| format!("cannot reach the broker at {}", client.base))?;
+    if !response.status().is_success() {
+        bail!(
+            "the broker refused the event stream: HTTP {}",
+            response.status()
+        );
+    }
+    let mut stream = response.bytes_stream();
+    let mut buffer = String::new();
+    while let Some(chunk) = stream.next().await {
+        buffer.push_str(&String::from_utf8_lossy(
+            &chunk.context("event stream broke")?,
+        ));
+        while let Some(end) = buffer.find("\n\n") {
+            let frame: String = buffer.drain(..end + 2).collect();
+            for line in frame.lines() {
+                if let Some(data) = line.strip_prefix("data:")
+                    && let Ok(e) = serde_json::from_str::<Value>(data.trim())
+                {
+                    print(&e);
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,87 @@
+//! `courier`: the broker daemon and its command-line client.
+//!
+//! - [`cli`]: flags and subcommands (clap);
+//! - [`client`]: the HTTP client that talks to a running broker;
+//! - [`commands`]: one function per client subcommand;
+//! - [`output`]: tables for people, JSON for scripts;
+//! - [`up`]: running the broker in the foreground;
+//! - [`demo`]: a self-contained tour with real agents in real terminals;
+//! - [`attach`]: a person driving an agent's terminal.
+
+mod attach;
+mod cli;
+mod client;
+mod commands;
+mod demo;
+mod output;
+mod up;
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+
+use cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let mut args = std::env::args_os();
+    let program = args.next();
+    let rest: Vec<_> = args.collect();
+    // The fake agent ships inside this binary so that `courier demo` needs
+    // nothing else on the machine.
+    if rest.first().is_some_and(|a| a == "fake-agent") {
+        let argv = std::iter::once(std::ffi::OsString::from("courier fake-agent"))
+            .chain(rest.into_iter().skip(1));
+        return courier_fake_agent::run(argv);
+    }
+    let cli = Cli::parse_from(program.into_iter().chain(rest));
+    init_tracing(&cli.command);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(command: &Command) {
+    let default = match command {
+        Command::Up(_) => "info",
+        _ => "warn",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let g = &cli.global;
+    match cli.command {
+        Command::Up(args) => up::run(g, args).await,
+        Command::Demo(args) => demo::run(g, args).await,
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "courier",
+                &mut std::io::stdout(),
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Attach { name } => attach::run(g, &name).await,
+        other => commands::run(g, other).await,
+    }
+}

@@ -1,0 +1,53 @@
+//! `courier up`: the broker in the foreground.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use courier_broker::server::RunningServer;
+use courier_broker::state_dir::default_state_dir;
+use courier_broker::{Broker, BrokerConfig, Durability};
+
+use crate::cli::{Global, UpArgs};
+
+pub async fn run(global: &Global, args: UpArgs) -> anyhow::Result<ExitCode> {
+    let state_dir = global.state_dir.clone().unwrap_or_else(default_state_dir);
+    let durability = if args.ephemeral {
+        Durability::Ephemeral {
+            state_dir: Some(state_dir.clone()),
+        }
+    } else {
+        Durability::Durable {
+            state_dir: state_dir.clone(),
+        }
+    };
+    let mut config = BrokerConfig::new(durability);
+    config.listen = args.listen.parse().with_context(|| {
+        format!(
+            "--listen {:?} is not an address like 127.0.0.1:7777",
+            args.listen
+        )
+    })?;
+    if !config.listen.ip().is_loopback() {
+        tracing::warn!(listen = %config.listen, "the API listens beyond loopback; anyone who can reach it needs only the token");
+    }
+    config.queue_cap = args.queue_cap;
+    config.max_body_bytes = args.max_body;
+    config.token = global.token.clone();
+    let broker = Broker::start(config).await.with_context(|| {
+        format!(
+            "cannot start the broker with state directory {}",
+            state_dir.display()
+        )
+    })?;
+    broker.shutdown_signal().listen_for_signals();
+    let server = RunningServer::start(broker).await?;
+    eprintln!(
+        "courier broker listening on {} (state: {}{})\nconnection file: {}",
+        server.url,
+        state_dir.display(),
+        if args.ephemeral { ", ephemeral" } else { "" },
+        state_dir.join("connection.json").display()
+    );
+    server.wait().await;
+    Ok(ExitCode::SUCCESS)
+}
