@@ -1,8 +1,8 @@
 //! The broker: the store, the running agents, the event bus, and the
 //! operations every entry point (HTTP API, CLI, later MCP) goes through.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use courier_core::delivery::Transition;
@@ -35,6 +35,10 @@ struct Inner {
     metrics: Arc<Metrics>,
     shutdown: Shutdown,
     agents: Mutex<BTreeMap<String, AgentHandle>>,
+    /// Agent tokens → agent names: an agent may act only as itself.
+    identities: std::sync::Mutex<HashMap<String, String>>,
+    /// The API's URL, given to agents as `COURIER_URL`.
+    public_url: OnceLock<String>,
     started: Instant,
     _state_dir: Option<StateDir>,
 }
@@ -72,10 +76,19 @@ impl Broker {
                 metrics: Arc::new(Metrics::default()),
                 shutdown: Shutdown::new(),
                 agents: Mutex::new(BTreeMap::new()),
+                identities: std::sync::Mutex::new(HashMap::new()),
+                public_url: OnceLock::new(),
                 started: Instant::now(),
                 _state_dir: state_dir,
             }),
         };
+        Ok(broker)
+    }
+
+    /// Spawns the persisted agents again (after a restart). Called once the
+    /// API is listening, so agents get its URL.
+    pub async fn resume_agents(&self) -> Result<(), BrokerError> {
+        let broker = self;
         for record in broker.inner.store.agents()? {
             match serde_json::from_value::<AgentSpec>(record.spec.clone()) {
                 Ok(spec) => {
@@ -88,7 +101,25 @@ impl Broker {
                 }
             }
         }
-        Ok(broker)
+        Ok(())
+    }
+
+    /// Sets the URL agents are told to use (`COURIER_URL`).
+    pub fn set_public_url(&self, url: &str) {
+        let _ = self.inner.public_url.set(url.to_string());
+    }
+
+    /// The agent a token belongs to, if it is an agent's token.
+    pub fn agent_for_token(&self, token: &str) -> Option<String> {
+        let identities = self
+            .inner
+            .identities
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        identities
+            .iter()
+            .find(|(t, _)| crate::token::tokens_match(t, token))
+            .map(|(_, name)| name.clone())
     }
 
     pub fn store(&self) -> &Store {
@@ -167,7 +198,16 @@ impl Broker {
         let options = spec
             .deliver_options(self.inner.config.ready_fallback)
             .map_err(|e| BrokerError::BadRequest(e.to_string()))?;
-        let extra_env = vec![("COURIER_AGENT".to_string(), spec.name.clone())];
+        let token = crate::token::new_token().map_err(|e| {
+            BrokerError::BadRequest(format!("no randomness for the agent token: {e}"))
+        })?;
+        let mut extra_env = vec![
+            ("COURIER_AGENT".to_string(), spec.name.clone()),
+            ("COURIER_TOKEN".to_string(), token.clone()),
+        ];
+        if let Some(url) = self.inner.public_url.get() {
+            extra_env.push(("COURIER_URL".to_string(), url.clone()));
+        }
         let session = Arc::new(Session::spawn(&spec.spawn_spec(&extra_env))?);
         self.inner.store.append_event(EventKind::AgentSpawned {
             name: spec.name.clone(),
@@ -205,6 +245,11 @@ impl Broker {
         if let Some(mut handle) = handle {
             handle.kill().await;
         }
+        self.inner
+            .identities
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|_, agent| agent != name);
         for delivery in self.inner.store.pending()? {
             if delivery.agent == name {
                 let step = match delivery.state {

@@ -46,6 +46,8 @@ impl RunningServer {
                 },
             )?;
         }
+        broker.set_public_url(&url);
+        broker.resume_agents().await?;
         let app = crate::api::router(broker.clone(), &token);
         let shutdown = broker.shutdown_signal().clone();
         let task = tokio::spawn(async move {

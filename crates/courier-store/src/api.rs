@@ -199,4 +199,11 @@ impl Store {
     pub fn dead_letters(&self, limit: usize) -> Result<Vec<Delivery>> {
         self.read(move |c, p| reads::dead_letters(c, p, limit))
     }
+
+    /// The newest `limit` deliveries to `agent` (any state, so unverified
+    /// and dropped ones too), with their messages, newest first.
+    pub fn inbox(&self, agent: &str, limit: usize) -> Result<Vec<(Delivery, Message)>> {
+        let agent = agent.to_string();
+        self.read(move |c, p| reads::inbox(c, p, &agent, limit))
+    }
 }

@@ -204,6 +204,35 @@ fn agent_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<AgentRecord> {
     })
 }
 
+/// An agent's newest deliveries (any state) with their messages, newest first.
+pub(crate) fn inbox(
+    conn: &Connection,
+    path: &Path,
+    agent: &str,
+    limit: usize,
+) -> Result<Vec<(Delivery, Message)>> {
+    let sql = format!(
+        "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE agent = ?1 \
+         ORDER BY created_at DESC, id DESC LIMIT ?2"
+    );
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let deliveries = collect(
+        conn,
+        path,
+        &sql,
+        rusqlite::params![agent, limit],
+        rows::delivery,
+        "reading an inbox",
+    )?;
+    let mut out = Vec::with_capacity(deliveries.len());
+    for delivery in deliveries {
+        if let Some(message) = message_only(conn, path, &delivery.message_id)? {
+            out.push((delivery, message));
+        }
+    }
+    Ok(out)
+}
+
 pub(crate) fn agents(conn: &Connection, path: &Path) -> Result<Vec<AgentRecord>> {
     let sql = "SELECT name, spec, created_at FROM agents ORDER BY name";
     collect(conn, path, sql, [], agent_row, "reading agents")

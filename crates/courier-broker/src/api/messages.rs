@@ -1,20 +1,23 @@
 //! Sending, reading a message with its deliveries, dead letters and replay.
 
-use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::{Extension, Json};
 use courier_core::{Delivery, DeliveryId, MessageId, NewMessage, Recipient};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::auth::Identity;
 use super::error::ApiError;
 use super::json::ApiJson;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SendBody {
-    pub from: String,
+    /// Default: the calling agent (required with the owner's token).
+    #[serde(default)]
+    pub from: Option<String>,
     pub to: String,
     pub body: String,
     #[serde(default)]
@@ -35,9 +38,30 @@ fn delivery_json(d: &Delivery) -> Value {
 /// idempotency key was already used by this sender.
 pub async fn send(
     State(state): State<AppState>,
+    Extension(identity): Extension<Identity>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<SendBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let from = match (&identity, body.from) {
+        (Identity::Agent(me), Some(from)) if *me != from => {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forged_sender",
+                format!(
+                    "agent {me:?} cannot send as {from:?}; leave `from` out or use your own name"
+                ),
+            ));
+        }
+        (Identity::Agent(me), _) => me.clone(),
+        (Identity::Owner, Some(from)) => from,
+        (Identity::Owner, None) => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_message",
+                "`from` is required (the sender's name)",
+            ));
+        }
+    };
     let to: Recipient = body.to.parse()?;
     let header_key = headers
         .get("idempotency-key")
@@ -48,7 +72,7 @@ pub async fn send(
         })
         .transpose()?;
     let message = NewMessage {
-        from: body.from,
+        from,
         to,
         body: body.body,
         thread: body.thread.map(MessageId::new),
@@ -114,4 +138,31 @@ pub async fn replay(
 ) -> Result<Json<Value>, ApiError> {
     let delivery = state.broker.replay(&DeliveryId::new(id)).await?;
     Ok(Json(delivery_json(&delivery)))
+}
+
+/// `GET /v1/agents/{name}/inbox?limit=N`: the agent's newest deliveries with
+/// their messages (unverified and dropped ones too, so it can catch up).
+pub async fn inbox(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(q): Query<Limit>,
+) -> Result<Json<Value>, ApiError> {
+    courier_core::recipient::validate_agent_name(&name)?;
+    let items = state.broker.store().inbox(&name, q.limit.min(1000))?;
+    Ok(Json(json!({
+        "agent": name,
+        "deliveries": items.iter().map(|(d, m)| {
+            let mut v = delivery_json(d);
+            v["message"] = json!(m);
+            v
+        }).collect::<Vec<_>>()
+    })))
+}
+
+/// `GET /v1/whoami`: who the token belongs to.
+pub async fn whoami(Extension(identity): Extension<Identity>) -> Json<Value> {
+    match identity {
+        Identity::Owner => Json(json!({"kind": "owner"})),
+        Identity::Agent(name) => Json(json!({"kind": "agent", "agent": name})),
+    }
 }

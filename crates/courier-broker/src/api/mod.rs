@@ -4,7 +4,7 @@
 
 mod admin;
 mod agents;
-mod auth;
+pub mod auth;
 pub mod error;
 mod events;
 mod json;
@@ -50,6 +50,8 @@ pub fn router(broker: Broker, token: &str) -> Router {
         )
         .route("/v1/agents/{name}/screen", get(agents::screen))
         .route("/v1/agents/{name}/input", post(agents::input))
+        .route("/v1/agents/{name}/inbox", get(messages::inbox))
+        .route("/v1/whoami", get(messages::whoami))
         .route("/v1/channels", get(agents::channels))
         .route("/v1/channels/{channel}/members", post(agents::join))
         .route(
