@@ -6,7 +6,10 @@
 //! and prove it on the screen → commit `injected` and the outcome → tell the
 //! pacer. A companion watcher reports readiness, busy/idle and exit events.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use courier_core::delivery::Transition;
@@ -17,7 +20,8 @@ use courier_core::{DeliveryId, framing};
 use courier_store::Store;
 use courier_terminal::readiness::{self, Activity};
 use courier_terminal::{
-    DeliverOptions, DeliveryOutcome, ExitInfo, NotReady, ReadyBy, Session, Terminal, deliver,
+    BeforeEnter, DeliverOptions, DeliveryOutcome, ExitInfo, NotReady, ReadyBy, Session, Terminal,
+    deliver_with,
 };
 use serde::Serialize;
 use tokio::sync::{Notify, watch};
@@ -204,6 +208,33 @@ async fn sleep_or_forever(wait: Option<Duration>) {
     }
 }
 
+/// Commits `injected` right before the first Enter: after a crash, a
+/// delivery still `injecting` provably was never submitted (safe to
+/// re-inject), while an `injected` one may have been (never re-injected).
+struct MarkInjected<'a> {
+    store: &'a Store,
+    id: &'a DeliveryId,
+    done: AtomicBool,
+}
+
+impl BeforeEnter for MarkInjected<'_> {
+    fn before_enter(&self) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + '_>> {
+        Box::pin(async move {
+            match self
+                .store
+                .transition_async(self.id, Transition::Written)
+                .await
+            {
+                Ok(_) => {
+                    self.done.store(true, Ordering::SeqCst);
+                    Ok(())
+                }
+                Err(e) => Err(format!("cannot record the injection, Enter not sent: {e}")),
+            }
+        })
+    }
+}
+
 /// Takes deliveries out of the queue, one at a time, paced.
 async fn deliver_loop(ctx: Arc<AgentContext>) {
     let name = ctx.spec.name.clone();
@@ -261,13 +292,16 @@ async fn deliver_loop(ctx: Arc<AgentContext>) {
                 message.thread.as_ref(),
                 &message.body,
             );
-            let report = deliver(&*ctx.session, &ctx.options, &text).await;
+            let hook = MarkInjected {
+                store: &ctx.store,
+                id: &delivery.id,
+                done: AtomicBool::new(false),
+            };
+            let report = deliver_with(&*ctx.session, &ctx.options, &text, &hook).await;
             let outcome = report.outcome.clone();
             pacer.record(outcome.pacing());
             let mut steps = Vec::new();
-            if report.injected_at.is_some() {
-                steps.push(Transition::Written);
-            }
+            let injected = hook.done.load(Ordering::SeqCst);
             steps.push(match outcome {
                 DeliveryOutcome::Verified => {
                     Metrics::inc(&ctx.metrics.deliveries_verified);
@@ -282,11 +316,14 @@ async fn deliver_loop(ctx: Arc<AgentContext>) {
                     Transition::Failed { reason }
                 }
             });
-            if report.injected_at.is_none()
-                && matches!(steps.last(), Some(Transition::Verified | Transition::Unverified { .. }))
+            if !injected
+                && matches!(
+                    steps.last(),
+                    Some(Transition::Verified | Transition::Unverified { .. })
+                )
             {
-                // Nothing was written yet the outcome is not a failure:
-                // record it as written so the state machine accepts it.
+                // The outcome came without reaching Enter (e.g. no echo):
+                // the state machine goes through injected first.
                 steps.insert(0, Transition::Written);
             }
             for step in steps {

@@ -209,6 +209,12 @@ impl Broker {
             extra_env.push(("COURIER_URL".to_string(), url.clone()));
         }
         let session = Arc::new(Session::spawn(&spec.spawn_spec(&extra_env))?);
+        // The agent proves who it is with this token (its COURIER_TOKEN).
+        self.inner
+            .identities
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(token, spec.name.clone());
         self.inner.store.append_event(EventKind::AgentSpawned {
             name: spec.name.clone(),
             command: spec.command.join(" "),
@@ -344,21 +350,27 @@ impl Broker {
     }
 }
 
-/// Deliveries left injecting/injected by the previous run went to a session
-/// that no longer exists, and the new session never saw them: requeue them
-/// before anything else is sent.
+/// Resolves deliveries the previous run left in flight, before anything else
+/// is sent. The agent sessions are all new, so:
+/// - `injecting`: Enter was never sent (the broker commits `injected` right
+///   before it), so the text was never submitted; the new process never saw
+///   it: requeue, it is typed again.
+/// - `injected`: Enter may have reached the old process; the screen that
+///   could prove it is gone, so it ends `unverified`, never typed twice.
 fn resolve_in_flight(store: &Store) -> Result<usize, BrokerError> {
-    let mut requeued = 0;
+    let mut resolved = 0;
     for delivery in store.pending()? {
-        if delivery.state.is_in_flight() {
-            store.transition(
-                &delivery.id,
-                Transition::Requeue {
-                    reason: "broker restarted; the agent session is new".into(),
-                },
-            )?;
-            requeued += 1;
-        }
+        let step = match delivery.state {
+            DeliveryState::Injecting => Transition::Requeue {
+                reason: "broker restarted before Enter; the agent session is new".into(),
+            },
+            DeliveryState::Injected => Transition::Unverified {
+                reason: "broker_restarted: Enter may have been sent before the restart; not typed again to avoid a double".into(),
+            },
+            _ => continue,
+        };
+        store.transition(&delivery.id, step)?;
+        resolved += 1;
     }
-    Ok(requeued)
+    Ok(resolved)
 }

@@ -9,6 +9,8 @@
 //! 5. If the text never appeared and left no trace, re-inject (bounded);
 //!    if some trace appeared, never inject again: the outcome is unverified.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use courier_core::pacing;
@@ -120,8 +122,39 @@ impl DeliveryReport {
     }
 }
 
+/// Called once, right before the first Enter of a delivery is sent: the
+/// last moment at which the text provably has not been submitted. The broker
+/// makes that moment durable, so that after a crash it re-injects only
+/// deliveries that never reached this point. An error stops the delivery
+/// before Enter (outcome unverified, with the reason).
+pub trait BeforeEnter: Send + Sync {
+    fn before_enter(&self) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + '_>>;
+}
+
+/// A [`BeforeEnter`] that does nothing.
+pub struct NoHook;
+
+impl BeforeEnter for NoHook {
+    fn before_enter(&self) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + '_>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
 /// Delivers `text` (already framed, see `courier_core::framing::frame`).
 pub async fn deliver<T>(term: &T, opts: &DeliverOptions, text: &str) -> DeliveryReport
+where
+    T: Terminal + ?Sized,
+{
+    deliver_with(term, opts, text, &NoHook).await
+}
+
+/// [`deliver`], calling `hook` right before the first Enter.
+pub async fn deliver_with<T>(
+    term: &T,
+    opts: &DeliverOptions,
+    text: &str,
+    hook: &dyn BeforeEnter,
+) -> DeliveryReport
 where
     T: Terminal + ?Sized,
 {
@@ -129,6 +162,7 @@ where
     Delivery {
         term,
         opts,
+        hook,
         report: empty_report(),
     }
     .run(text)
@@ -139,6 +173,7 @@ where
 struct Delivery<'a, T: ?Sized> {
     term: &'a T,
     opts: &'a DeliverOptions,
+    hook: &'a dyn BeforeEnter,
     report: DeliveryReport,
 }
 
@@ -234,6 +269,9 @@ impl<T: Terminal + ?Sized> Delivery<'_, T> {
             }
             if verify::has_trace(&snap, &exp, &baseline) {
                 // Part of it is in the input: submit it, but prove nothing.
+                if let Err(reason) = self.hook.before_enter().await {
+                    return self.end(DeliveryOutcome::Unverified { reason });
+                }
                 if let Err(report) = self.write(ENTER).await {
                     return report;
                 }
@@ -266,6 +304,7 @@ impl<T: Terminal + ?Sized> Delivery<'_, T> {
         let d = Delivery {
             term: self.term,
             opts: self.opts,
+            hook: self.hook,
             report: this,
         };
         Err(match exit {
@@ -275,6 +314,9 @@ impl<T: Terminal + ?Sized> Delivery<'_, T> {
     }
 
     async fn submit(mut self, exp: &Expectation, echo: &Echo) -> DeliveryReport {
+        if let Err(reason) = self.hook.before_enter().await {
+            return self.end(DeliveryOutcome::Unverified { reason });
+        }
         for enter in 0..2 {
             self.report.extra_enter = enter > 0;
             if let Err(report) = self.write(ENTER).await {

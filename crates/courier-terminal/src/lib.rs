@@ -34,7 +34,9 @@ pub mod terminal;
 pub mod verify;
 pub mod wait;
 
-pub use deliver::{DeliverOptions, DeliveryOutcome, DeliveryReport, deliver};
+pub use deliver::{
+    BeforeEnter, DeliverOptions, DeliveryOutcome, DeliveryReport, NoHook, deliver, deliver_with,
+};
 pub use error::TerminalError;
 pub use pty::SpawnSpec;
 pub use readiness::{Activity, NotReady, ReadinessConfig, ReadyBy};
