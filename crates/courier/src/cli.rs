@@ -72,6 +72,14 @@ pub enum Command {
     Demo(DemoArgs),
     /// Print shell completions.
     Completions { shell: clap_complete::Shell },
+    /// Serve MCP over stdio for the agent in COURIER_AGENT (agent CLIs start this).
+    #[command(
+        long_about = "Serve Courier's MCP tools (send_message, list_agents, list_channels, \
+join_channel, leave_channel, read_inbox, whoami) over stdio. Agent CLIs that Courier spawns start \
+it themselves with COURIER_URL, COURIER_AGENT and COURIER_TOKEN in its environment; it always acts \
+as that agent."
+    )]
+    Mcp,
 }
 
 #[derive(Debug, Args)]

@@ -198,7 +198,8 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<ExitCode> 
         Command::Up(_)
         | Command::Demo(_)
         | Command::Completions { .. }
-        | Command::Attach { .. } => {
+        | Command::Attach { .. }
+        | Command::Mcp => {
             bail!("internal: this command is not a client command")
         }
     };

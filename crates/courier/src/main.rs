@@ -82,6 +82,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Attach { name } => attach::run(g, &name).await,
+        Command::Mcp => {
+            courier_mcp::serve_stdio().await?;
+            Ok(ExitCode::SUCCESS)
+        }
         other => commands::run(g, other).await,
     }
 }

@@ -1,0 +1,256 @@
+//! The MCP server: one tool per thing an agent does with Courier. Every
+//! tool acts as the agent whose token this server holds. A broker error is
+//! a tool error (`isError: true`) carrying the broker's message, so the
+//! model reads why and can fix its call; protocol errors are left to rmcp
+//! (unknown tool, arguments that do not match the schema).
+
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{CallToolResult, ContentBlock, Implementation, ServerCapabilities, ServerConfig};
+use rmcp::{ErrorData, ServerHandler, tool, tool_handler, tool_router};
+use serde::Serialize;
+
+use crate::args::{ChannelArgs, ReadInboxArgs, SendMessageArgs, non_empty};
+use crate::client::{BrokerClient, ClientError, Outgoing};
+use crate::config::Config;
+use crate::format;
+
+/// The server's name in `initialize`, as presets register it.
+pub const SERVER_NAME: &str = "courier";
+
+#[derive(Clone)]
+pub struct CourierServer {
+    client: std::sync::Arc<BrokerClient>,
+    tool_router: ToolRouter<Self>,
+}
+
+/// Text for the model plus the broker's answer as structured content.
+fn reply<T: Serialize>(
+    result: Result<T, ClientError>,
+    text: impl FnOnce(&T) -> String,
+) -> CallToolResult {
+    match result {
+        Ok(value) => {
+            let mut out = CallToolResult::success(vec![ContentBlock::text(text(&value))]);
+            out.structured_content = serde_json::to_value(&value).ok();
+            out
+        }
+        Err(e) => tool_error(e.to_string()),
+    }
+}
+
+fn tool_error(message: impl Into<String>) -> CallToolResult {
+    CallToolResult::error(vec![ContentBlock::text(message.into())])
+}
+
+/// What the model is told about the server at the handshake.
+pub fn instructions(agent: &str) -> String {
+    format!(
+        "Courier delivers messages between AI agents running side by side. You are agent \
+         \"{agent}\". Messages for you are typed into your terminal with a header line like \
+         `[courier] from bob to you (direct) | msg 01J... | thread 01H...` followed by the body. \
+         Use send_message to write to another agent (by name), a #channel or * (everyone); to \
+         answer a message, pass its msg id as `thread`. list_agents shows who is there and \
+         whether they are ready; read_inbox shows messages sent to you, including any you may \
+         have missed. You always send as \"{agent}\"."
+    )
+}
+
+#[tool_router]
+impl CourierServer {
+    pub fn new(config: Config) -> CourierServer {
+        CourierServer {
+            client: std::sync::Arc::new(BrokerClient::new(config)),
+            tool_router: Self::tool_router(),
+        }
+    }
+
+    #[tool(
+        description = "Send a message to another agent. `to` is an agent's name (a direct \
+                       message), a channel like \"#backend\" (every member except you) or \"*\" \
+                       (every other agent). To reply to a message you received, set `thread` to \
+                       its msg id. The message is stored durably and typed into each recipient's \
+                       terminal when that agent is ready. Returns the new message id and the \
+                       recipients. You always send as yourself.",
+        annotations(
+            title = "Send a message",
+            read_only_hint = false,
+            open_world_hint = false
+        )
+    )]
+    async fn send_message(
+        &self,
+        Parameters(args): Parameters<SendMessageArgs>,
+    ) -> Result<CallToolResult, ErrorData> {
+        if args.from.is_some() {
+            return Ok(tool_error(format!(
+                "send_message has no `from`: you always send as \"{}\". Call it again \
+                 without `from`; nothing was sent.",
+                self.client.agent()
+            )));
+        }
+        let to = args.to.trim().to_string();
+        if to.is_empty() {
+            return Ok(tool_error(
+                "`to` is empty: give an agent name, a #channel or *",
+            ));
+        }
+        let message = Outgoing {
+            to: to.clone(),
+            body: args.body,
+            thread: non_empty(args.thread),
+            idempotency_key: non_empty(args.idempotency_key),
+        };
+        let result = self.client.send(&message).await;
+        Ok(reply(result, |r| format::send_receipt(&to, r)))
+    }
+
+    #[tool(
+        description = "List the agents connected to this Courier broker: each one's name, \
+                       whether it is ready (idle at its prompt), busy (working) or not ready, \
+                       how many messages wait for it, and the channels it belongs to. Use it to \
+                       find whom to message.",
+        annotations(title = "List agents", read_only_hint = true, open_world_hint = false)
+    )]
+    async fn list_agents(&self) -> Result<CallToolResult, ErrorData> {
+        let me = self.client.agent().to_string();
+        let result = self.client.agents().await;
+        Ok(reply(result, |list| format::agent_list(&me, list)))
+    }
+
+    #[tool(
+        description = "List the channels and their members (and whether you are one). A \
+                       message sent to \"#name\" reaches every member except the sender.",
+        annotations(
+            title = "List channels",
+            read_only_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn list_channels(&self) -> Result<CallToolResult, ErrorData> {
+        let me = self.client.agent().to_string();
+        let result = self.client.channels().await;
+        Ok(reply(result, |list| format::channel_list(&me, list)))
+    }
+
+    #[tool(
+        description = "Join a channel (yourself only), so that messages sent to it reach you. \
+                       The channel is created if nobody is in it yet. Joining one you are \
+                       already in changes nothing.",
+        annotations(
+            title = "Join a channel",
+            read_only_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn join_channel(
+        &self,
+        Parameters(args): Parameters<ChannelArgs>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let result = self.client.join(&args.channel).await;
+        Ok(reply(result, format::joined))
+    }
+
+    #[tool(
+        description = "Leave a channel (yourself only): messages sent to it stop reaching you.",
+        annotations(
+            title = "Leave a channel",
+            read_only_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn leave_channel(
+        &self,
+        Parameters(args): Parameters<ChannelArgs>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let result = self.client.leave(&args.channel).await;
+        Ok(reply(result, format::left))
+    }
+
+    #[tool(
+        description = "Read the most recent messages sent to you (newest first, default 20), \
+                       each with its sender, msg id, thread, body and delivery state: verified \
+                       (shown in your terminal), unverified (typed but not seen: you may have \
+                       missed it), queued (not shown yet), dropped or dead (never reached you). \
+                       Use it to catch up when a message seems cut off or missing, or after a \
+                       restart.",
+        annotations(
+            title = "Read my inbox",
+            read_only_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn read_inbox(
+        &self,
+        Parameters(args): Parameters<ReadInboxArgs>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let result = self.client.inbox(args.effective_limit()).await;
+        Ok(reply(result, format::inbox))
+    }
+
+    #[tool(
+        description = "Tell which agent you are on this Courier broker (your name as other \
+                       agents see it).",
+        annotations(title = "Who am I", read_only_hint = true, open_world_hint = false)
+    )]
+    async fn whoami(&self) -> Result<CallToolResult, ErrorData> {
+        let url = self.client.url().to_string();
+        let result = self.client.whoami().await;
+        Ok(reply(result, |me| format::whoami(me, &url)))
+    }
+}
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for CourierServer {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new(SERVER_NAME, env!("CARGO_PKG_VERSION")))
+            .with_instructions(instructions(self.client.agent()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server() -> CourierServer {
+        CourierServer::new(Config {
+            url: "http://127.0.0.1:9".into(),
+            agent: "alice".into(),
+            token: "t".into(),
+        })
+    }
+
+    #[test]
+    fn every_tool_is_listed_with_a_description() {
+        let tools = server().tool_router.list_all();
+        let mut names: Vec<String> = tools.iter().map(|t| t.name.to_string()).collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "join_channel",
+                "leave_channel",
+                "list_agents",
+                "list_channels",
+                "read_inbox",
+                "send_message",
+                "whoami"
+            ]
+        );
+        for tool in &tools {
+            let description = tool.description.as_deref().unwrap_or_default();
+            assert!(description.len() > 40, "{}: {description:?}", tool.name);
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_broker_is_a_tool_error() {
+        let result = server().whoami().await.unwrap();
+        assert_eq!(result.is_error, Some(true));
+        let text = format!("{:?}", result.content);
+        assert!(text.contains("cannot reach the Courier broker"), "{text}");
+    }
+}
