@@ -1,0 +1,341 @@
+//! `cargo bench -p courier --bench daemon`: the broker as a person runs it.
+//! Starts the real `courier up` binary and measures, over real HTTP on
+//! 127.0.0.1 with real agents in real PTYs:
+//! - API ready after exec;
+//! - HTTP send → text on the agent's rendered screen, and → verified;
+//! - sustained durable sends/s to 10 agents, and deliveries verified/s;
+//! - broker RSS idle and with 10 agents (the agents' own memory not counted).
+//!
+//! Prints a markdown table with the core count, each figure beside its target.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const COURIER: &str = env!("CARGO_BIN_EXE_courier");
+
+struct Daemon {
+    child: Child,
+    url: String,
+    token: String,
+    http: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+impl Daemon {
+    /// Starts `courier up`; returns it with the time until `/healthz` answered.
+    async fn start(extra: &[&str]) -> (Daemon, Duration) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let begin = Instant::now();
+        let child = Command::new(COURIER)
+            .args(["up", "--state-dir"])
+            .arg(dir.path())
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start courier up");
+        let http = reqwest::Client::new();
+        let conn = dir.path().join("connection.json");
+        let (url, token) = loop {
+            if let Ok(text) = std::fs::read_to_string(&conn)
+                && let Ok(v) = serde_json::from_str::<Value>(&text)
+            {
+                let url = v["url"].as_str().unwrap_or_default().to_string();
+                if http.get(format!("{url}/healthz")).send().await.is_ok() {
+                    break (url, v["token"].as_str().unwrap_or_default().to_string());
+                }
+            }
+            assert!(
+                begin.elapsed() < Duration::from_secs(20),
+                "broker did not start"
+            );
+            tokio::time::sleep(Duration::from_micros(200)).await;
+        };
+        let ready = begin.elapsed();
+        (
+            Daemon {
+                child,
+                url,
+                token,
+                http,
+                _dir: dir,
+            },
+            ready,
+        )
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.url))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status();
+        let text = resp.text().await.unwrap_or_default();
+        assert!(status.is_success(), "{path}: {status} {text}");
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+
+    async fn spawn_agent(&self, name: &str) {
+        let body = json!({"name": name, "command": [COURIER, "fake-agent", "--mode", "line"]});
+        self.call(reqwest::Method::POST, "/v1/agents", Some(body))
+            .await;
+    }
+
+    async fn wait_idle(&self, name: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let a = self
+                .call(reqwest::Method::GET, &format!("/v1/agents/{name}"), None)
+                .await;
+            let s = &a["status"];
+            if s["ready"] == json!(true)
+                && s["busy"] == json!(false)
+                && a["queue_depth"] == json!(0)
+                && s["delivering"].is_null()
+            {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{name} never became idle: {a}");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    fn rss_kb(&self) -> u64 {
+        rss_of(self.child.id())
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn rss_of(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn pct(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+async fn ready_after_exec() -> Vec<Duration> {
+    let mut runs = Vec::new();
+    for _ in 0..5 {
+        let (daemon, ready) = Daemon::start(&[]).await;
+        runs.push(ready);
+        drop(daemon);
+    }
+    runs.sort();
+    runs
+}
+
+/// Send one message at a time to an idle agent; time until the text shows
+/// on its screen, and until the delivery is verified.
+async fn send_to_screen(daemon: &Daemon) -> (Vec<Duration>, Vec<Duration>) {
+    daemon.spawn_agent("target").await;
+    let (mut screen, mut verified) = (Vec::new(), Vec::new());
+    for i in 0..40 {
+        daemon.wait_idle("target").await;
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        let token = format!("bench-token-{i}-x");
+        let begin = Instant::now();
+        let sent = daemon
+            .call(
+                reqwest::Method::POST,
+                "/v1/messages",
+                Some(json!({"from": "bench", "to": "target", "body": token})),
+            )
+            .await;
+        let id = sent["message_id"].as_str().unwrap_or_default().to_string();
+        loop {
+            let s = daemon
+                .call(reqwest::Method::GET, "/v1/agents/target/screen", None)
+                .await;
+            if s["rows"].as_array().is_some_and(|rows| {
+                rows.iter()
+                    .any(|r| r.as_str().is_some_and(|r| r.contains(&token)))
+            }) {
+                screen.push(begin.elapsed());
+                break;
+            }
+            assert!(
+                begin.elapsed() < Duration::from_secs(20),
+                "text never reached the screen"
+            );
+        }
+        loop {
+            let m = daemon
+                .call(reqwest::Method::GET, &format!("/v1/messages/{id}"), None)
+                .await;
+            if m["deliveries"][0]["state"] == json!("verified") {
+                verified.push(begin.elapsed());
+                break;
+            }
+            assert!(
+                begin.elapsed() < Duration::from_secs(20),
+                "never verified: {m}"
+            );
+            tokio::time::sleep(Duration::from_micros(300)).await;
+        }
+    }
+    screen.sort();
+    verified.sort();
+    (screen, verified)
+}
+
+struct Throughput {
+    sends_per_sec: f64,
+    verified_per_sec: f64,
+}
+
+/// 32 concurrent HTTP senders to 10 agents for a few seconds.
+async fn throughput(daemon: &Daemon) -> Throughput {
+    for i in 0..10 {
+        daemon.spawn_agent(&format!("t{i}")).await;
+    }
+    for i in 0..10 {
+        daemon.wait_idle(&format!("t{i}")).await;
+    }
+    let verified_before = verified_count(daemon).await;
+    let window = Duration::from_secs(3);
+    let begin = Instant::now();
+    let mut tasks = Vec::new();
+    for s in 0..32 {
+        let http = daemon.http.clone();
+        let (url, token) = (daemon.url.clone(), daemon.token.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut n = 0u64;
+            while begin.elapsed() < window {
+                let body = json!({"from": format!("s{s}"), "to": format!("t{}", (s as u64 + n) % 10), "body": format!("load {s} {n}")});
+                let resp = http.post(format!("{url}/v1/messages")).bearer_auth(&token).json(&body).send().await;
+                if resp.is_ok_and(|r| r.status().as_u16() == 201) {
+                    n += 1;
+                }
+            }
+            n
+        }));
+    }
+    let mut sent = 0;
+    for t in tasks {
+        sent += t.await.unwrap_or(0);
+    }
+    let elapsed = begin.elapsed().as_secs_f64();
+    let verified = verified_count(daemon).await - verified_before;
+    Throughput {
+        sends_per_sec: sent as f64 / elapsed,
+        verified_per_sec: verified as f64 / elapsed,
+    }
+}
+
+async fn verified_count(daemon: &Daemon) -> u64 {
+    let resp = daemon
+        .http
+        .get(format!("{}/metrics", daemon.url))
+        .bearer_auth(&daemon.token)
+        .send()
+        .await
+        .expect("metrics");
+    let text = resp.text().await.unwrap_or_default();
+    text.lines()
+        .find_map(|l| l.strip_prefix("courier_deliveries_verified_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn exists(p: &Path) -> bool {
+    p.exists()
+}
+
+#[tokio::main]
+async fn main() {
+    let _ = exists(&PathBuf::from(COURIER));
+    let ready = ready_after_exec().await;
+
+    let (daemon, _) = Daemon::start(&["--queue-cap", "100000"]).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rss_idle = daemon.rss_kb();
+    let (screen, verified) = send_to_screen(&daemon).await;
+    drop(daemon);
+
+    let (daemon, _) = Daemon::start(&["--queue-cap", "100000"]).await;
+    let rss_before = daemon.rss_kb();
+    let load = throughput(&daemon).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rss_agents = daemon.rss_kb();
+    drop(daemon);
+
+    let per_agent_mb = (rss_agents.saturating_sub(rss_before)) as f64 / 1024.0 / 10.0;
+    println!(
+        "## courier daemon benchmark ({} cores, `courier up` over HTTP on 127.0.0.1, fake agents in PTYs)\n",
+        cores()
+    );
+    println!("| measure | measured | target |");
+    println!("|---|---|---|");
+    println!(
+        "| API ready after exec (p50 of 5) | {} | ≤ 30 ms |",
+        ms(pct(&ready, 0.5))
+    );
+    println!(
+        "| HTTP send → text on screen p50 | {} | ≤ 10 ms |",
+        ms(pct(&screen, 0.5))
+    );
+    println!(
+        "| HTTP send → text on screen p99 | {} | — |",
+        ms(pct(&screen, 0.99))
+    );
+    println!(
+        "| HTTP send → verified p50 | {} | ≤ 100 ms |",
+        ms(pct(&verified, 0.5))
+    );
+    println!(
+        "| HTTP send → verified p99 | {} | — |",
+        ms(pct(&verified, 0.99))
+    );
+    println!(
+        "| durable sends/s to 10 agents (32 HTTP senders) | {:.0}/s | ≥ 2,000/s |",
+        load.sends_per_sec
+    );
+    println!(
+        "| deliveries verified/s, 10 agents (paced) | {:.0}/s | — (pacing floor 25 ms per agent) |",
+        load.verified_per_sec
+    );
+    println!(
+        "| broker RSS idle | {:.1} MB | ≤ 8 MB |",
+        rss_idle as f64 / 1024.0
+    );
+    println!("| broker RSS per agent (10 agents, after load) | {per_agent_mb:.2} MB | ≤ 2 MB |");
+}
