@@ -17,8 +17,16 @@ fn default_cols() -> u16 {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgentSpec {
     pub name: String,
-    /// Program and arguments.
+    /// Program and arguments (empty when a preset is given).
+    #[serde(default)]
     pub command: Vec<String>,
+    /// A preset (`claude`, `codex`, `gemini`, `opencode`, `aider`, `shell`)
+    /// instead of a command: the CLI, its flags, MCP wiring and patterns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<String>,
+    /// Extra arguments for the preset's CLI.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<String>,
     #[serde(default)]
     pub env: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

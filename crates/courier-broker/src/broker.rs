@@ -171,8 +171,19 @@ impl Broker {
     /// Starts an agent, persists its spec, and joins its channels.
     pub async fn spawn(&self, spec: AgentSpec) -> Result<AgentStatus, BrokerError> {
         validate_agent_name(&spec.name)?;
-        if spec.command.is_empty() {
-            return Err(BrokerError::BadRequest("the command is empty".into()));
+        match (&spec.preset, spec.command.is_empty()) {
+            (None, true) => {
+                return Err(BrokerError::BadRequest(
+                    "give a command or a preset (claude, codex, gemini, opencode, aider, shell)"
+                        .into(),
+                ));
+            }
+            (Some(_), false) => {
+                return Err(BrokerError::BadRequest(
+                    "give either a command or a preset, not both".into(),
+                ));
+            }
+            _ => {}
         }
         if self.inner.agents.lock().await.contains_key(&spec.name) {
             return Err(BrokerError::AgentExists(spec.name));
@@ -185,30 +196,42 @@ impl Broker {
             .collect::<Result<_, _>>()?;
         let value = serde_json::to_value(&spec)
             .map_err(|e| BrokerError::BadRequest(format!("agent spec: {e}")))?;
-        self.inner
+        // Start first: a spec that cannot start (CLI not installed) is not
+        // persisted, so a restart does not retry it forever.
+        let status = self.start_agent(spec.clone()).await?;
+        let persisted = self
+            .inner
             .store
-            .upsert_agent(AgentRecord::new(&spec.name, value))?;
-        for channel in &spec.channels {
-            self.inner.store.join(channel, &spec.name)?;
+            .upsert_agent(AgentRecord::new(&spec.name, value))
+            .and_then(|_| {
+                spec.channels
+                    .iter()
+                    .try_for_each(|c| self.inner.store.join(c, &spec.name).map(|_| ()))
+            });
+        if let Err(e) = persisted {
+            if let Some(mut handle) = self.inner.agents.lock().await.remove(&spec.name) {
+                handle.kill().await;
+            }
+            return Err(e.into());
         }
-        self.start_agent(spec).await
+        Ok(status)
     }
 
     async fn start_agent(&self, spec: AgentSpec) -> Result<AgentStatus, BrokerError> {
-        let options = spec
-            .deliver_options(self.inner.config.ready_fallback)
-            .map_err(|e| BrokerError::BadRequest(e.to_string()))?;
         let token = crate::token::new_token().map_err(|e| {
             BrokerError::BadRequest(format!("no randomness for the agent token: {e}"))
         })?;
-        let mut extra_env = vec![
-            ("COURIER_AGENT".to_string(), spec.name.clone()),
-            ("COURIER_TOKEN".to_string(), token.clone()),
-        ];
-        if let Some(url) = self.inner.public_url.get() {
-            extra_env.push(("COURIER_URL".to_string(), url.clone()));
-        }
-        let session = Arc::new(Session::spawn(&spec.spawn_spec(&extra_env))?);
+        let launch = crate::launch::plan(
+            &spec,
+            &crate::launch::Identity {
+                token: &token,
+                url: self.inner.public_url.get().map(String::as_str),
+            },
+            self.inner.config.presets_file.as_deref(),
+            self.inner.config.ready_fallback,
+        )?;
+        let options = launch.options;
+        let session = Arc::new(Session::spawn(&launch.spawn)?);
         // The agent proves who it is with this token (its COURIER_TOKEN).
         self.inner
             .identities
@@ -217,7 +240,7 @@ impl Broker {
             .insert(token, spec.name.clone());
         self.inner.store.append_event(EventKind::AgentSpawned {
             name: spec.name.clone(),
-            command: spec.command.join(" "),
+            command: launch.command_line,
             pid: Some(session.pid()),
         })?;
         let (status_tx, _) = watch::channel(AgentStatus::default());

@@ -28,6 +28,8 @@ pub struct BrokerConfig {
     pub shutdown_grace: Duration,
     /// Readiness fallback for programs whose screen never looks ready (15 s).
     pub ready_fallback: Duration,
+    /// User presets overriding the built-in ones (see `launch::default_presets_file`).
+    pub presets_file: Option<PathBuf>,
 }
 
 impl BrokerConfig {
@@ -40,6 +42,7 @@ impl BrokerConfig {
             max_body_bytes: courier_core::message::DEFAULT_MAX_BODY_BYTES,
             shutdown_grace: Duration::from_secs(3),
             ready_fallback: Duration::from_secs(15),
+            presets_file: crate::launch::default_presets_file(),
         }
     }
 

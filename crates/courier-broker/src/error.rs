@@ -16,6 +16,8 @@ pub enum BrokerError {
     Terminal(#[from] TerminalError),
     #[error(transparent)]
     StateDir(#[from] StateDirError),
+    #[error(transparent)]
+    Preset(#[from] courier_presets::PresetError),
     #[error("no agent named {0:?}")]
     UnknownAgent(String),
     #[error("an agent named {0:?} is already running")]

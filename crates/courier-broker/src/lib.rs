@@ -5,6 +5,7 @@
 //!   goes through (send, spawn, release, replay, stop);
 //! - [`agent`]: one task per agent: readiness watcher and paced delivery loop;
 //! - [`agent_spec`]: how an agent is started, persisted for restarts;
+//! - [`launch`]: a spec (raw command or preset) → what to run;
 //! - [`bus`]: committed events fanned out to live stream clients;
 //! - [`api`]: the HTTP API (axum) with bearer auth, SSE and WebSocket;
 //! - [`server`]: binding, the connection file, serving until shutdown;
@@ -18,6 +19,7 @@ pub mod broker;
 pub mod bus;
 pub mod config;
 pub mod error;
+pub mod launch;
 pub mod metrics;
 pub mod server;
 pub mod shutdown;

@@ -99,21 +99,31 @@ pub struct UpArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  courier spawn claude --name alice        # a preset: the CLI with Courier's MCP server\n  courier spawn shell --name bob --channel team\n  courier spawn --name py -- python3 -i    # any command"
+)]
 pub struct SpawnArgs {
+    /// A preset: claude, codex, gemini, opencode, aider or shell (user
+    /// presets in ~/.config/courier/presets.toml). Omit it to run a command
+    /// given after `--`.
+    pub preset: Option<String>,
     /// Name of the agent (letters, digits, '-', '_', '.').
     #[arg(long)]
     pub name: String,
     /// Channels to join at once (repeatable, with or without '#').
     #[arg(long = "channel")]
     pub channels: Vec<String>,
-    /// Working directory of the agent. Default: the broker's.
+    /// Working directory of the agent. Default: the current directory.
     #[arg(long)]
     pub cwd: Option<PathBuf>,
     /// Environment variables KEY=VALUE (repeatable).
     #[arg(long = "env", value_parser = parse_key_value)]
     pub env: Vec<(String, String)>,
-    /// The command and its arguments, after `--`.
-    #[arg(last = true, required = true)]
+    /// Extra argument for the preset's CLI (repeatable).
+    #[arg(long = "arg", allow_hyphen_values = true)]
+    pub args: Vec<String>,
+    /// The command and its arguments, after `--` (instead of a preset).
+    #[arg(last = true)]
     pub command: Vec<String>,
 }
 

@@ -45,7 +45,18 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<ExitCode> 
             }
             v
         }
-        Command::Spawn(args) => spawn(&client, args).await?,
+        Command::Spawn(args) => {
+            let v = spawn(&client, args).await?;
+            if !json_out {
+                println!(
+                    "spawned {} (pid {}); `courier agents` shows when it is ready",
+                    cell(&v["name"]),
+                    cell(&v["pid"])
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            v
+        }
         Command::Agents => {
             let v = client.get("/v1/agents").await?;
             if !json_out {
@@ -220,8 +231,13 @@ async fn spawn(client: &Client, args: SpawnArgs) -> anyhow::Result<Value> {
         Some(dir) => Some(dir),
         None => std::env::current_dir().ok(),
     };
+    if args.preset.is_none() && args.command.is_empty() {
+        bail!("give a preset (e.g. `courier spawn shell --name bob`) or a command after `--`");
+    }
     let body = json!({
         "name": args.name,
+        "preset": args.preset,
+        "args": args.args,
         "command": args.command,
         "env": args.env.into_iter().collect::<std::collections::BTreeMap<_, _>>(),
         "cwd": cwd,

@@ -20,6 +20,8 @@ fn agent(name: &str, command: Vec<String>) -> AgentSpec {
     AgentSpec {
         name: name.into(),
         command,
+        preset: None,
+        args: vec![],
         env: BTreeMap::new(),
         cwd: None,
         rows: 30,

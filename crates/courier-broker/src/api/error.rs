@@ -118,6 +118,16 @@ impl From<BrokerError> for ApiError {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "spawn_failed", message)
             }
             BrokerError::StateDir(_) => ApiError::internal(message),
+            BrokerError::Preset(courier_presets::PresetError::CliNotInstalled { .. }) => {
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "cli_not_installed",
+                    message,
+                )
+            }
+            BrokerError::Preset(_) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "preset", message)
+            }
         }
     }
 }

@@ -1,0 +1,146 @@
+//! Turning an agent spec into what to run: a raw command as given, or a
+//! preset (claude, codex, …) resolved with this agent's identity, its MCP
+//! wiring and screen patterns, and its config files written.
+
+use std::path::{Path, PathBuf};
+
+use courier_presets::{LaunchContext, PresetCatalog, check_installed};
+use courier_terminal::{DeliverOptions, ReadinessConfig, SpawnSpec, TerminalError};
+
+use crate::agent_spec::AgentSpec;
+use crate::error::BrokerError;
+
+/// What the broker starts for one agent.
+pub struct Launch {
+    pub spawn: SpawnSpec,
+    pub options: DeliverOptions,
+    pub command_line: String,
+}
+
+/// The user's preset file: `$COURIER_PRESETS`, else
+/// `$XDG_CONFIG_HOME/courier/presets.toml`, else `~/.config/courier/presets.toml`.
+pub fn default_presets_file() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("COURIER_PRESETS") {
+        return Some(PathBuf::from(path));
+    }
+    if let Some(dir) = std::env::var_os("XDG_CONFIG_HOME") {
+        return Some(PathBuf::from(dir).join("courier/presets.toml"));
+    }
+    std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".config/courier/presets.toml"))
+}
+
+/// The agent's identity, handed to its process and its MCP server.
+pub struct Identity<'a> {
+    pub token: &'a str,
+    pub url: Option<&'a str>,
+}
+
+pub fn plan(
+    spec: &AgentSpec,
+    identity: &Identity<'_>,
+    presets_file: Option<&Path>,
+    ready_fallback: std::time::Duration,
+) -> Result<Launch, BrokerError> {
+    let mut env = vec![
+        ("COURIER_AGENT".to_string(), spec.name.clone()),
+        ("COURIER_TOKEN".to_string(), identity.token.to_string()),
+    ];
+    if let Some(url) = identity.url {
+        env.push(("COURIER_URL".to_string(), url.to_string()));
+    }
+    let Some(preset_name) = &spec.preset else {
+        let options = spec
+            .deliver_options(ready_fallback)
+            .map_err(|e| BrokerError::BadRequest(e.to_string()))?;
+        return Ok(Launch {
+            spawn: spec.spawn_spec(&env),
+            options,
+            command_line: spec.command.join(" "),
+        });
+    };
+    let catalog = PresetCatalog::load(presets_file)?;
+    let preset = catalog.get(preset_name)?;
+    let workdir = match &spec.cwd {
+        Some(dir) => dir.clone(),
+        None => std::env::current_dir()
+            .map_err(|e| BrokerError::BadRequest(format!("no working directory: {e}")))?,
+    };
+    let courier_exe = std::env::current_exe()
+        .map_err(|e| BrokerError::BadRequest(format!("cannot find the courier binary: {e}")))?;
+    let plan = preset.launch(&LaunchContext {
+        agent_name: spec.name.clone(),
+        courier_url: identity.url.unwrap_or_default().to_string(),
+        token: identity.token.to_string(),
+        courier_exe,
+        workdir: workdir.clone(),
+        extra_args: spec.args.clone(),
+        resume: None,
+    })?;
+    let program = check_installed(&plan, std::env::var_os("PATH").as_deref())?;
+    for file in &plan.files {
+        write_planned(&workdir.join(&file.path), file)?;
+    }
+    let mut readiness = ReadinessConfig {
+        fallback: ready_fallback,
+        ..ReadinessConfig::default()
+    };
+    let terminal = |e: TerminalError| BrokerError::BadRequest(e.to_string());
+    if !plan.prompt_patterns.is_empty() {
+        let any = plan
+            .prompt_patterns
+            .iter()
+            .map(|p| format!("(?:{p})"))
+            .collect::<Vec<_>>()
+            .join("|");
+        readiness = readiness.with_prompt(&any).map_err(terminal)?;
+    }
+    for dialog in &plan.dialog_patterns {
+        readiness = readiness.with_dialog(&dialog.pattern).map_err(terminal)?;
+    }
+    let mut options = DeliverOptions {
+        readiness,
+        ..DeliverOptions::default()
+    };
+    for pattern in &plan.collapsed_paste_patterns {
+        options = options.with_collapsed(pattern).map_err(terminal)?;
+    }
+    let mut spawn = SpawnSpec::new(&spec.name, program.display().to_string())
+        .args(plan.args.clone())
+        .size(spec.rows, spec.cols)
+        .cwd(workdir);
+    for (k, v) in plan.env.iter().chain(spec.env.iter()) {
+        spawn = spawn.env(k.clone(), v.clone());
+    }
+    for (k, v) in env {
+        spawn = spawn.env(k, v);
+    }
+    let command_line = std::iter::once(plan.program.clone())
+        .chain(plan.args.iter().map(|a| redact(a, identity.token)))
+        .collect::<Vec<_>>()
+        .join(" ");
+    Ok(Launch {
+        spawn,
+        options,
+        command_line,
+    })
+}
+
+/// Hides the token in what is logged and shown in events.
+fn redact(text: &str, token: &str) -> String {
+    text.replace(token, "<token>")
+}
+
+fn write_planned(path: &Path, file: &courier_presets::PlannedFile) -> Result<(), BrokerError> {
+    let io = |what: &str, e: std::io::Error| {
+        BrokerError::BadRequest(format!("cannot {what} {}: {e}", path.display()))
+    };
+    let content = match std::fs::read_to_string(path) {
+        Ok(existing) => file.merged_with(&existing)?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => file.content.clone(),
+        Err(e) => return Err(io("read", e)),
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| io("create the directory of", e))?;
+    }
+    std::fs::write(path, content).map_err(|e| io("write", e))
+}

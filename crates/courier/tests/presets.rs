@@ -1,0 +1,109 @@
+//! End-to-end tests of presets through the daemon: an agent started from a
+//! preset gets its identity, talks back with `courier send` from its own
+//! shell, and a preset whose CLI is missing is refused with its name.
+
+mod common;
+
+use common::{Broker, wait_for};
+
+fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temp dir")
+}
+use serde_json::{Value, json};
+
+/// A user preset file shared by this file's tests (env is per process).
+fn user_presets(root: &std::path::Path) {
+    let path = root.join("presets.toml");
+    std::fs::write(
+        &path,
+        r#"
+[presets.ghost]
+description = "A CLI that is not installed"
+command = "definitely-not-installed-courier-cli"
+args = []
+install_hint = "there is nothing to install; this is a test"
+source = "test"
+cli_version = "0"
+prompt_patterns = []
+collapsed_paste_patterns = []
+dialog_patterns = []
+
+[presets.ghost.mcp]
+style = "none"
+"#,
+    )
+    .expect("write presets");
+    // SAFETY: set before any broker of this test binary starts; every test
+    // here wants the same value.
+    unsafe { std::env::set_var("COURIER_PRESETS", &path) };
+}
+
+#[test]
+fn a_shell_preset_agent_sends_as_itself_from_its_own_shell() {
+    let tmp = tempdir();
+    user_presets(tmp.path());
+    let broker = Broker::start(tmp.path(), &[]);
+    for name in ["sh1", "sh2"] {
+        let (status, body) = broker.post("/v1/agents", &json!({"name": name, "preset": "shell"}));
+        assert_eq!(status, 201, "{body}");
+        assert_eq!(body["preset"], "shell");
+        broker.wait_ready(name);
+    }
+    // The body is a command line: sh1's shell runs it with sh1's own
+    // COURIER_URL / COURIER_TOKEN, so the reply is from sh1 without flags.
+    let exe = env!("CARGO_BIN_EXE_courier");
+    let command = format!("{exe} send sh2 'reply from sh1 shell'");
+    let sent = broker.send("human", "sh1", &command);
+    broker.wait_verified(sent["message_id"].as_str().expect("id"));
+    let accepted: Value = wait_for("sh1's own message to be accepted", || {
+        broker
+            .events()
+            .into_iter()
+            .find(|e| e["type"] == "message_accepted" && e["from"] == "sh1")
+    });
+    assert_eq!(accepted["to"], "sh2");
+    let id = accepted["message_id"].as_str().expect("id").to_string();
+    broker.wait_verified(&id);
+    wait_for("the reply on sh2's screen", || {
+        broker
+            .screen("sh2")
+            .contains("reply from sh1 shell")
+            .then_some(())
+    });
+    broker.stop_and_check();
+}
+
+#[test]
+fn a_preset_whose_cli_is_missing_is_refused_naming_it() {
+    let tmp = tempdir();
+    user_presets(tmp.path());
+    let broker = Broker::start(tmp.path(), &[]);
+    let (status, body) = broker.post("/v1/agents", &json!({"name": "g", "preset": "ghost"}));
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["code"], "cli_not_installed");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("definitely-not-installed-courier-cli"),
+        "{message}"
+    );
+    // Not persisted: nothing to respawn, no agent listed.
+    assert!(broker.agents().is_empty());
+    let (status, body) = broker.post(
+        "/v1/agents",
+        &json!({"name": "u", "preset": "no-such-preset"}),
+    );
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no-such-preset"),
+        "{body}"
+    );
+    let (status, _) = broker.post(
+        "/v1/agents",
+        &json!({"name": "both", "preset": "shell", "command": ["bash"]}),
+    );
+    assert_eq!(status, 400);
+    broker.stop_and_check();
+}
