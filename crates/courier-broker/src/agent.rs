@@ -9,14 +9,15 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use courier_core::delivery::Transition;
 use courier_core::event::EventKind;
+use courier_core::mode::AgentView;
 use courier_core::pacing::Pacer;
 use courier_core::time::{Clock, SystemClock};
-use courier_core::{DeliveryId, framing};
+use courier_core::{ChannelPolicy, DeliveryId, DeliveryMode, framing};
 use courier_store::Store;
 use courier_terminal::readiness::{self, Activity};
 use courier_terminal::{
@@ -46,6 +47,57 @@ pub struct AgentStatus {
     /// The delivery being typed right now.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delivering: Option<DeliveryId>,
+    /// When queued deliveries are typed in (`idle`, `immediate`, `manual`).
+    pub mode: DeliveryMode,
+    /// Which channels deliver to it (`keystrokes`, `hooks`, `both`).
+    pub channels: ChannelPolicy,
+}
+
+/// What a person or the API changes of a running agent's delivery.
+#[derive(Debug)]
+pub struct AgentControl {
+    pub mode: watch::Sender<DeliveryMode>,
+    /// Deliveries a flush still lets through in `manual` mode.
+    pub flush: AtomicUsize,
+    pub channels: ChannelPolicy,
+}
+
+impl AgentControl {
+    pub fn new(mode: DeliveryMode, channels: ChannelPolicy) -> Self {
+        AgentControl {
+            mode: watch::Sender::new(mode),
+            flush: AtomicUsize::new(0),
+            channels,
+        }
+    }
+
+    /// Whether the terminal task may take a queued delivery now.
+    pub fn accepting(&self) -> bool {
+        self.channels.types_keystrokes()
+            && (*self.mode.borrow() != DeliveryMode::Manual
+                || self.flush.load(Ordering::SeqCst) > 0)
+    }
+
+    /// Takes one delivery's worth of flush in `manual` mode (always allowed
+    /// in the other modes).
+    fn take_one(&self) -> bool {
+        if !self.channels.types_keystrokes() {
+            return false;
+        }
+        if *self.mode.borrow() != DeliveryMode::Manual {
+            return true;
+        }
+        self.flush
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+    }
+
+    /// Gives back one unit of flush taken for a claim that found nothing.
+    fn give_back(&self) {
+        if *self.mode.borrow() == DeliveryMode::Manual {
+            self.flush.fetch_add(1, Ordering::SeqCst);
+        }
+    }
 }
 
 /// Everything an agent task needs.
@@ -58,6 +110,7 @@ pub struct AgentContext {
     pub shutdown: Shutdown,
     pub wake: Arc<Notify>,
     pub status: watch::Sender<AgentStatus>,
+    pub control: Arc<AgentControl>,
 }
 
 /// A running agent, held by the broker.
@@ -66,6 +119,7 @@ pub struct AgentHandle {
     pub session: Arc<Session>,
     pub wake: Arc<Notify>,
     pub status: watch::Receiver<AgentStatus>,
+    pub control: Arc<AgentControl>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -80,7 +134,17 @@ impl AgentHandle {
             session: ctx.session.clone(),
             wake: ctx.wake.clone(),
             status: ctx.status.subscribe(),
+            control: ctx.control.clone(),
             tasks: vec![watcher, deliverer],
+        }
+    }
+
+    /// What the watchdog needs to judge a queued delivery.
+    pub fn view(&self) -> AgentView {
+        let s = self.status.borrow();
+        AgentView {
+            idle: s.ready && !s.busy && s.exited.is_none(),
+            accepting: self.control.accepting(),
         }
     }
 
@@ -240,11 +304,23 @@ async fn deliver_loop(ctx: Arc<AgentContext>) {
     let name = ctx.spec.name.clone();
     let clock = SystemClock;
     let mut pacer = Pacer::default();
+    // Report the real delay from the start, not 0 until the first outcome.
+    ctx.status.send_modify(|s| s.delay_ms = pacer.delay_ms());
     let mut status = ctx.status.subscribe();
+    let mut mode = ctx.control.mode.subscribe();
+    ctx.status.send_modify(|s| {
+        s.mode = *mode.borrow();
+        s.channels = ctx.control.channels;
+    });
+    // `immediate`: inject without waiting for the agent to be idle.
+    let mut immediate = ctx.options.clone();
+    immediate.ready_timeout = None;
     loop {
         if ctx.shutdown.is_triggered() {
             return;
         }
+        let current_mode = *mode.borrow_and_update();
+        ctx.status.send_modify(|s| s.mode = current_mode);
         let current = status.borrow_and_update().clone();
         if current.exited.is_some() {
             return;
@@ -264,9 +340,18 @@ async fn deliver_loop(ctx: Arc<AgentContext>) {
                 }
             }
         }
+        if !ctx.control.take_one() {
+            // Held (manual mode, or hooks only): wait for a flush or a mode change.
+            tokio::select! {
+                _ = ctx.shutdown.wait() => return,
+                _ = ctx.wake.notified() => continue,
+                _ = mode.changed() => continue,
+            }
+        }
         let claimed = match ctx.store.claim_next_async(&name, ctx.session.id()).await {
             Ok(claimed) => claimed,
             Err(e) => {
+                ctx.control.give_back();
                 tracing::warn!(error = %e, "cannot take the next delivery; retrying in 1 s");
                 tokio::select! {
                     _ = ctx.shutdown.wait() => return,
@@ -275,11 +360,18 @@ async fn deliver_loop(ctx: Arc<AgentContext>) {
             }
         };
         let Some((delivery, message)) = claimed else {
+            ctx.control.give_back();
             tokio::select! {
                 _ = ctx.shutdown.wait() => return,
                 _ = ctx.wake.notified() => continue,
                 _ = status.changed() => continue,
+                _ = mode.changed() => continue,
             }
+        };
+        let options = if current_mode == DeliveryMode::Immediate {
+            &immediate
+        } else {
+            &ctx.options
         };
         let span = tracing::debug_span!("delivery", delivery = %delivery.id);
         async {
@@ -297,7 +389,7 @@ async fn deliver_loop(ctx: Arc<AgentContext>) {
                 id: &delivery.id,
                 done: AtomicBool::new(false),
             };
-            let report = deliver_with(&*ctx.session, &ctx.options, &text, &hook).await;
+            let report = deliver_with(&*ctx.session, options, &text, &hook).await;
             let outcome = report.outcome.clone();
             pacer.record(outcome.pacing());
             let mut steps = Vec::new();

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use courier_core::ChannelPolicy;
 use courier_terminal::{DeliverOptions, ReadinessConfig, SpawnSpec, TerminalError};
 use serde::{Deserialize, Serialize};
 
@@ -47,6 +48,11 @@ pub struct AgentSpec {
     /// Regexes of collapsed-paste placeholders that count as an echo.
     #[serde(default)]
     pub collapsed_paste_patterns: Vec<String>,
+    /// Channels that deliver to it: `keystrokes` (default for a command),
+    /// `hooks` (never typed in; its CLI's hook runs `courier hook`) or
+    /// `both` (whichever claims a delivery first). Default: the preset's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<ChannelPolicy>,
 }
 
 impl AgentSpec {

@@ -8,12 +8,12 @@ use std::time::Instant;
 use courier_core::delivery::Transition;
 use courier_core::event::EventKind;
 use courier_core::recipient::{validate_agent_name, validate_channel_name};
-use courier_core::{DeliveryId, DeliveryState, NewMessage};
+use courier_core::{DeliveryId, DeliveryMode, DeliveryState, NewMessage};
 use courier_store::{AgentRecord, SendReceipt, Store, StoreOptions};
 use courier_terminal::{Session, Terminal};
 use tokio::sync::{Mutex, Notify, watch};
 
-use crate::agent::{AgentContext, AgentHandle, AgentStatus};
+use crate::agent::{AgentContext, AgentControl, AgentHandle, AgentStatus};
 use crate::agent_spec::AgentSpec;
 use crate::bus::EventBus;
 use crate::config::{BrokerConfig, Durability};
@@ -25,16 +25,17 @@ use crate::state_dir::StateDir;
 /// A shared handle to the running broker.
 #[derive(Clone)]
 pub struct Broker {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
-struct Inner {
-    config: BrokerConfig,
-    store: Arc<Store>,
+pub(crate) struct Inner {
+    pub(crate) config: BrokerConfig,
+    pub(crate) store: Arc<Store>,
     bus: EventBus,
-    metrics: Arc<Metrics>,
-    shutdown: Shutdown,
-    agents: Mutex<BTreeMap<String, AgentHandle>>,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) shutdown: Shutdown,
+    pub(crate) agents: Mutex<BTreeMap<String, AgentHandle>>,
+    pub(crate) watchdog: crate::watchdog::Watchdog,
     /// Agent tokens → agent names: an agent may act only as itself.
     identities: std::sync::Mutex<HashMap<String, String>>,
     /// The API's URL, given to agents as `COURIER_URL`.
@@ -80,8 +81,10 @@ impl Broker {
                 public_url: OnceLock::new(),
                 started: Instant::now(),
                 _state_dir: state_dir,
+                watchdog: crate::watchdog::Watchdog::default(),
             }),
         };
+        tokio::spawn(crate::watchdog::run(broker.clone()));
         Ok(broker)
     }
 
@@ -92,7 +95,7 @@ impl Broker {
         for record in broker.inner.store.agents()? {
             match serde_json::from_value::<AgentSpec>(record.spec.clone()) {
                 Ok(spec) => {
-                    if let Err(e) = broker.start_agent(spec).await {
+                    if let Err(e) = broker.start_agent(spec, record.mode).await {
                         tracing::warn!(agent = %record.name, error = %e, "cannot respawn agent");
                     }
                 }
@@ -140,6 +143,11 @@ impl Broker {
 
     pub fn config(&self) -> &BrokerConfig {
         &self.inner.config
+    }
+
+    /// Deliveries the watchdog holds stuck right now.
+    pub fn stuck(&self) -> Vec<crate::watchdog::Stuck> {
+        self.inner.watchdog.stuck()
     }
 
     pub fn uptime(&self) -> std::time::Duration {
@@ -198,7 +206,9 @@ impl Broker {
             .map_err(|e| BrokerError::BadRequest(format!("agent spec: {e}")))?;
         // Start first: a spec that cannot start (CLI not installed) is not
         // persisted, so a restart does not retry it forever.
-        let status = self.start_agent(spec.clone()).await?;
+        let status = self
+            .start_agent(spec.clone(), DeliveryMode::default())
+            .await?;
         let persisted = self
             .inner
             .store
@@ -217,7 +227,11 @@ impl Broker {
         Ok(status)
     }
 
-    async fn start_agent(&self, spec: AgentSpec) -> Result<AgentStatus, BrokerError> {
+    async fn start_agent(
+        &self,
+        spec: AgentSpec,
+        mode: DeliveryMode,
+    ) -> Result<AgentStatus, BrokerError> {
         let token = crate::token::new_token().map_err(|e| {
             BrokerError::BadRequest(format!("no randomness for the agent token: {e}"))
         })?;
@@ -253,6 +267,7 @@ impl Broker {
             shutdown: self.inner.shutdown.clone(),
             wake: Arc::new(Notify::new()),
             status: status_tx,
+            control: Arc::new(AgentControl::new(mode, launch.channels)),
         });
         let status = handle.status.borrow().clone();
         self.inner

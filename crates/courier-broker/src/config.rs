@@ -28,6 +28,9 @@ pub struct BrokerConfig {
     pub shutdown_grace: Duration,
     /// Readiness fallback for programs whose screen never looks ready (15 s).
     pub ready_fallback: Duration,
+    /// A delivery that makes no progress this long while its agent should
+    /// take it is reported stuck (30 s).
+    pub stuck_after: Duration,
     /// User presets overriding the built-in ones (see `launch::default_presets_file`).
     pub presets_file: Option<PathBuf>,
 }
@@ -42,6 +45,7 @@ impl BrokerConfig {
             max_body_bytes: courier_core::message::DEFAULT_MAX_BODY_BYTES,
             shutdown_grace: Duration::from_secs(3),
             ready_fallback: Duration::from_secs(15),
+            stuck_after: Duration::from_secs(30),
             presets_file: crate::launch::default_presets_file(),
         }
     }

@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use courier_core::ChannelPolicy;
 use courier_presets::{LaunchContext, PresetCatalog, check_installed};
 use courier_terminal::{DeliverOptions, ReadinessConfig, SpawnSpec, TerminalError};
 
@@ -15,6 +16,9 @@ pub struct Launch {
     pub spawn: SpawnSpec,
     pub options: DeliverOptions,
     pub command_line: String,
+    /// Which channels deliver to it: the spec's `delivery`, else the
+    /// preset's, else keystrokes only.
+    pub channels: ChannelPolicy,
 }
 
 /// The user's preset file: `$COURIER_PRESETS`, else
@@ -56,6 +60,7 @@ pub fn plan(
             spawn: spec.spawn_spec(&env),
             options,
             command_line: spec.command.join(" "),
+            channels: spec.delivery.unwrap_or_default(),
         });
     };
     let catalog = PresetCatalog::load(presets_file)?;
@@ -122,6 +127,7 @@ pub fn plan(
         spawn,
         options,
         command_line,
+        channels: spec.delivery.unwrap_or(plan.delivery),
     })
 }
 

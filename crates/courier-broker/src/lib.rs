@@ -18,6 +18,7 @@ pub mod api;
 pub mod broker;
 pub mod bus;
 pub mod config;
+pub mod control;
 pub mod error;
 pub mod launch;
 pub mod metrics;
@@ -25,6 +26,7 @@ pub mod server;
 pub mod shutdown;
 pub mod state_dir;
 pub mod token;
+pub mod watchdog;
 
 pub use agent_spec::AgentSpec;
 pub use broker::Broker;

@@ -11,6 +11,8 @@ pub struct Metrics {
     pub deliveries_unverified: AtomicU64,
     pub deliveries_failed: AtomicU64,
     pub deliveries_dropped: AtomicU64,
+    pub deliveries_read: AtomicU64,
+    pub deliveries_stuck: AtomicU64,
     pub http_requests: AtomicU64,
 }
 
@@ -59,6 +61,16 @@ impl Metrics {
                 "courier_deliveries_dropped_total",
                 "Deliveries evicted by the queue cap",
                 &self.deliveries_dropped,
+            ),
+            (
+                "courier_deliveries_read_total",
+                "Deliveries the agent confirmed it read (inbox or hook)",
+                &self.deliveries_read,
+            ),
+            (
+                "courier_deliveries_stuck_total",
+                "Deliveries the watchdog found stuck",
+                &self.deliveries_stuck,
             ),
             (
                 "courier_http_requests_total",

@@ -6,6 +6,7 @@
 //!   │                            ├──requeue (restart, new session; also from injected)──▶ queued
 //!   │                            └──failed──▶ queued (attempt+1, retry) … ▶ dead (reason)
 //!   └──drop (queue cap)──▶ dropped            dropped / dead ──replay──▶ queued
+//!   └──read (claimed by a hook)──▶ read       verified / unverified ──read──▶ read
 //! ```
 //!
 //! [`Delivery::apply`] is the only way a delivery changes: it returns the new
@@ -16,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::CoreError;
 use crate::event::{DroppedDelivery, EventKind};
 use crate::ids::{DeliveryId, MessageId};
+use crate::mode::DeliveryChannel;
 use crate::retry::RetryPolicy;
 use crate::time::Timestamp;
 
@@ -29,10 +31,13 @@ pub enum DeliveryState {
     Unverified,
     Dropped,
     Dead,
+    /// The agent itself confirmed it took the delivery in (its inbox, or a
+    /// hook that handed it over).
+    Read,
 }
 
 impl DeliveryState {
-    pub const ALL: [DeliveryState; 7] = [
+    pub const ALL: [DeliveryState; 8] = [
         DeliveryState::Queued,
         DeliveryState::Injecting,
         DeliveryState::Injected,
@@ -40,6 +45,7 @@ impl DeliveryState {
         DeliveryState::Unverified,
         DeliveryState::Dropped,
         DeliveryState::Dead,
+        DeliveryState::Read,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -51,6 +57,7 @@ impl DeliveryState {
             DeliveryState::Unverified => "unverified",
             DeliveryState::Dropped => "dropped",
             DeliveryState::Dead => "dead",
+            DeliveryState::Read => "read",
         }
     }
 
@@ -66,7 +73,13 @@ impl DeliveryState {
                 | DeliveryState::Unverified
                 | DeliveryState::Dropped
                 | DeliveryState::Dead
+                | DeliveryState::Read
         )
+    }
+
+    /// Reached the agent (proven or not): may become `read`.
+    pub fn is_delivered(self) -> bool {
+        matches!(self, DeliveryState::Verified | DeliveryState::Unverified)
     }
 
     /// Taken out of the queue and not finished: the queue cap must not evict it.
@@ -135,6 +148,13 @@ pub struct Delivery {
     /// whether the process that saw it still lives.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<String>,
+    /// The channel that delivered it (`pty` once typed in, `hook` when a
+    /// hook handed it over).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<DeliveryChannel>,
+    /// When the agent confirmed it read it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -160,6 +180,11 @@ pub enum Transition {
     Drop { reason: String },
     /// dropped / dead → queued, by a person or the API.
     Replay,
+    /// The agent confirmed it took the delivery in. `channel: None`:
+    /// verified / unverified → read (it came through its recorded channel);
+    /// `channel: Some(c)`: queued → read, claimed and handed over by `c`
+    /// (a hook) so no other channel delivers it.
+    Read { channel: Option<DeliveryChannel> },
 }
 
 impl Transition {
@@ -173,6 +198,8 @@ impl Transition {
             Transition::Requeue { .. } => "be requeued",
             Transition::Drop { .. } => "be dropped",
             Transition::Replay => "be replayed",
+            Transition::Read { channel: None } => "be marked read",
+            Transition::Read { channel: Some(_) } => "be claimed by a hook",
         }
     }
 }
@@ -196,6 +223,8 @@ impl Delivery {
             verification: None,
             reason: None,
             session: None,
+            channel: None,
+            read_at: None,
             created_at: now,
             updated_at: now,
         }
@@ -230,6 +259,7 @@ impl Delivery {
             (Transition::BeginInjection { session }, S::Queued) => {
                 next.state = S::Injecting;
                 next.session = Some(session.clone());
+                next.channel = Some(DeliveryChannel::Pty);
                 vec![EventKind::DeliveryInjecting {
                     delivery_id: self.id.clone(),
                     message_id: self.message_id.clone(),
@@ -262,6 +292,7 @@ impl Delivery {
             (Transition::Failed { reason }, S::Queued | S::Injecting | S::Injected) => {
                 next.reason = Some(reason.clone());
                 next.session = None;
+                next.channel = None;
                 if policy.may_retry(self.attempt + 1) {
                     next.state = S::Queued;
                     next.attempt = self.attempt + 1;
@@ -287,6 +318,7 @@ impl Delivery {
             (Transition::Requeue { reason }, S::Injecting | S::Injected) => {
                 next.state = S::Queued;
                 next.session = None;
+                next.channel = None;
                 next.reason = Some(reason.clone());
                 vec![EventKind::DeliveryRetry {
                     delivery_id: self.id.clone(),
@@ -312,6 +344,8 @@ impl Delivery {
                 next.reason = None;
                 next.verification = None;
                 next.session = None;
+                next.channel = None;
+                next.read_at = None;
                 vec![
                     EventKind::DeliveryReplayed {
                         delivery_id: self.id.clone(),
@@ -320,6 +354,20 @@ impl Delivery {
                     },
                     next.queued_event(),
                 ]
+            }
+            (Transition::Read { channel: None }, S::Verified | S::Unverified) => {
+                next.state = S::Read;
+                next.read_at = Some(now);
+                let channel = self.channel.unwrap_or(DeliveryChannel::Pty);
+                next.channel = Some(channel);
+                vec![self.read_event(channel)]
+            }
+            (Transition::Read { channel: Some(c) }, S::Queued) => {
+                next.state = S::Read;
+                next.read_at = Some(now);
+                next.channel = Some(*c);
+                next.reason = None;
+                vec![self.read_event(*c)]
             }
             (t, _) => return Err(refuse(t)),
         };
@@ -331,6 +379,15 @@ impl Delivery {
             delivery_id: self.id.clone(),
             message_id: self.message_id.clone(),
             from: self.from.clone(),
+        }
+    }
+
+    fn read_event(&self, channel: DeliveryChannel) -> EventKind {
+        EventKind::DeliveryRead {
+            delivery_id: self.id.clone(),
+            message_id: self.message_id.clone(),
+            agent: self.agent.clone(),
+            channel,
         }
     }
 
@@ -346,102 +403,5 @@ impl Delivery {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn fresh() -> Delivery {
-        Delivery::queued("d1".into(), "m1".into(), "bob", "alice", Timestamp(0))
-    }
-
-    fn step(d: &Delivery, t: Transition) -> (Delivery, Vec<EventKind>) {
-        d.apply(t, &RetryPolicy::default(), Timestamp(1)).unwrap()
-    }
-
-    #[test]
-    fn happy_path_emits_one_event_per_step() {
-        let d = fresh();
-        let (d, e) = step(
-            &d,
-            Transition::BeginInjection {
-                session: "s1".into(),
-            },
-        );
-        assert_eq!(d.state, DeliveryState::Injecting);
-        assert_eq!(e[0].name(), "delivery_injecting");
-        let (d, e) = step(&d, Transition::Written);
-        assert_eq!(e[0].name(), "delivery_injected");
-        let (d, e) = step(&d, Transition::Verified);
-        assert_eq!(d.state, DeliveryState::Verified);
-        assert_eq!(d.verification, Some(Verification::Echo));
-        assert_eq!(e[0].name(), "delivery_verified");
-    }
-
-    #[test]
-    fn unverified_carries_reason() {
-        let d = fresh();
-        let (d, _) = step(
-            &d,
-            Transition::BeginInjection {
-                session: "s".into(),
-            },
-        );
-        let (d, _) = step(&d, Transition::Written);
-        let (d, e) = step(
-            &d,
-            Transition::Unverified {
-                reason: "no echo".into(),
-            },
-        );
-        assert_eq!(d.state, DeliveryState::Unverified);
-        assert!(matches!(
-            &e[0],
-            EventKind::DeliveryVerified { verification: Verification::TimeoutFallback, reason: Some(r), .. } if r == "no echo"
-        ));
-    }
-
-    #[test]
-    fn failures_retry_then_die() {
-        let policy = RetryPolicy { max_attempts: 2 };
-        let d = fresh();
-        let fail = || Transition::Failed {
-            reason: "write error".into(),
-        };
-        let (d, e) = d.apply(fail(), &policy, Timestamp(1)).unwrap();
-        assert_eq!((d.state, d.attempt), (DeliveryState::Queued, 1));
-        assert_eq!(e[0].name(), "delivery_retry");
-        let (d, e) = d.apply(fail(), &policy, Timestamp(2)).unwrap();
-        assert_eq!(d.state, DeliveryState::Dead);
-        assert_eq!(e[0].name(), "delivery_dead");
-        let (d, e) = d.apply(Transition::Replay, &policy, Timestamp(3)).unwrap();
-        assert_eq!((d.state, d.attempt), (DeliveryState::Queued, 0));
-        assert_eq!(e.len(), 2);
-    }
-
-    #[test]
-    fn in_flight_and_finished_deliveries_cannot_be_dropped() {
-        let d = fresh();
-        let (d, _) = step(
-            &d,
-            Transition::BeginInjection {
-                session: "s".into(),
-            },
-        );
-        let err = d
-            .apply(
-                Transition::Drop {
-                    reason: REASON_QUEUE_FULL.into(),
-                },
-                &RetryPolicy::default(),
-                Timestamp(2),
-            )
-            .unwrap_err();
-        assert!(err.to_string().contains("injecting"), "{err}");
-    }
-
-    #[test]
-    fn state_names_round_trip() {
-        for s in DeliveryState::ALL {
-            assert_eq!(DeliveryState::parse(s.as_str()), Some(s));
-        }
-    }
-}
+#[path = "delivery_tests.rs"]
+mod tests;

@@ -3,8 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::delivery::Verification;
+use crate::delivery::{DeliveryState, Verification};
 use crate::ids::{DeliveryId, MessageId};
+use crate::mode::{DeliveryChannel, DeliveryMode};
 use crate::recipient::Recipient;
 use crate::time::Timestamp;
 
@@ -94,6 +95,38 @@ pub enum EventKind {
         message_id: MessageId,
         agent: String,
     },
+    /// The agent confirmed it took the delivery in, through `channel`.
+    DeliveryRead {
+        delivery_id: DeliveryId,
+        message_id: MessageId,
+        agent: String,
+        channel: DeliveryChannel,
+    },
+    /// A delivery made no progress within the watchdog's bound while its
+    /// agent should have taken it. Raised once per stuck delivery.
+    DeliveryStuck {
+        delivery_id: DeliveryId,
+        message_id: MessageId,
+        agent: String,
+        /// Its state when detected (`queued`, `injecting`, `injected`).
+        state: DeliveryState,
+        /// How long it had made no progress, in whole seconds.
+        seconds: u64,
+        /// The same, in milliseconds.
+        waited_ms: u64,
+        /// The last non-blank rows of the agent's screen.
+        screen: Vec<String>,
+    },
+    /// An agent's delivery mode changed (`idle`, `immediate`, `manual`).
+    AgentMode {
+        name: String,
+        mode: DeliveryMode,
+    },
+    /// A person or the API released an agent's held deliveries.
+    AgentFlushed {
+        name: String,
+        count: u64,
+    },
     AgentSpawned {
         name: String,
         command: String,
@@ -150,6 +183,10 @@ impl EventKind {
             EventKind::DeliveryDropped { .. } => "delivery_dropped",
             EventKind::DeliveryDead { .. } => "delivery_dead",
             EventKind::DeliveryReplayed { .. } => "delivery_replayed",
+            EventKind::DeliveryRead { .. } => "delivery_read",
+            EventKind::DeliveryStuck { .. } => "delivery_stuck",
+            EventKind::AgentMode { .. } => "agent_mode",
+            EventKind::AgentFlushed { .. } => "agent_flushed",
             EventKind::AgentSpawned { .. } => "agent_spawned",
             EventKind::AgentReady { .. } => "agent_ready",
             EventKind::AgentIdle { .. } => "agent_idle",

@@ -7,6 +7,7 @@
 //! - [`ids`], [`recipient`], [`message`]: what a sender sends.
 //! - [`delivery`]: one message to one agent, and the state machine whose
 //!   transitions return the [`event::EventKind`]s they cause.
+//! - [`mode`]: delivery modes, channels (pty, hook) and the stuck rule.
 //! - [`fanout`]: who receives a message (never its own sender).
 //! - [`queue`]: the per-agent queue cap that evicts the oldest *queued* delivery.
 //! - [`pacing`]: the delay between injections into one agent.
@@ -23,6 +24,7 @@ pub mod fanout;
 pub mod framing;
 pub mod ids;
 pub mod message;
+pub mod mode;
 pub mod pacing;
 pub mod queue;
 pub mod recipient;
@@ -35,5 +37,6 @@ pub use error::CoreError;
 pub use event::{Event, EventKind};
 pub use ids::{DeliveryId, MessageId};
 pub use message::{Message, NewMessage};
+pub use mode::{ChannelPolicy, DeliveryChannel, DeliveryMode};
 pub use recipient::Recipient;
 pub use time::Timestamp;

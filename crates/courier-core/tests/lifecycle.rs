@@ -9,7 +9,7 @@ use courier_core::event::EventKind;
 use courier_core::pacing::{BACKOFF_LADDER_MS, Outcome, Pacer};
 use courier_core::recipient::Recipient;
 use courier_core::retry::RetryPolicy;
-use courier_core::{DeliveryId, MessageId, Timestamp, fanout, queue};
+use courier_core::{DeliveryChannel, DeliveryId, MessageId, Timestamp, fanout, queue};
 use proptest::prelude::*;
 
 const AGENTS: [&str; 3] = ["a0", "a1", "a2"];
@@ -25,7 +25,7 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         (0..AGENTS.len() + 1, proptest::option::of(0..AGENTS.len()))
             .prop_map(|(from, to)| Op::Send { from, to }),
-        (any::<usize>(), 0u8..8).prop_map(|(pick, transition)| Op::Step { pick, transition }),
+        (any::<usize>(), 0u8..10).prop_map(|(pick, transition)| Op::Step { pick, transition }),
     ]
 }
 
@@ -120,6 +120,10 @@ impl Ledger {
             6 => Transition::Drop {
                 reason: "person".into(),
             },
+            7 => Transition::Read { channel: None },
+            8 => Transition::Read {
+                channel: Some(DeliveryChannel::Hook),
+            },
             _ => Transition::Replay,
         };
         if t == Transition::Replay && self.deliveries[&id].state.is_dead_letter() {
@@ -135,6 +139,24 @@ impl Ledger {
         assert!(!events.is_empty(), "every state change has an event");
         if let Some(EventKind::DeliveryDropped { dropped, .. }) = events.first() {
             self.dropped_in_events += dropped.len();
+        }
+        if after.state == DeliveryState::Read {
+            // Read only after reaching the agent through exactly one channel.
+            assert!(after.read_at.is_some());
+            assert!(after.channel.is_some(), "a read delivery names its channel");
+            assert!(
+                before.state.is_delivered() || before.state == DeliveryState::Queued,
+                "read from {:?}",
+                before.state
+            );
+            if before.state == DeliveryState::Queued {
+                assert_eq!(after.channel, Some(DeliveryChannel::Hook));
+            } else {
+                assert_eq!(after.channel, Some(DeliveryChannel::Pty));
+            }
+        }
+        if before.state == DeliveryState::Read {
+            panic!("a read delivery changed: {before:?} -> {after:?}");
         }
         let queue = self.queues.entry(after.agent.clone()).or_default();
         if before.state == DeliveryState::Queued && after.state != DeliveryState::Queued {

@@ -139,6 +139,15 @@ impl BrokerClient {
         self.call(Method::GET, &path, None).await
     }
 
+    /// Marks deliveries of this agent read (`delivery_read`); returns how many.
+    pub async fn mark_read(&self, ids: &[String]) -> Result<usize, ClientError> {
+        let path = format!("/v1/agents/{}/inbox/read", segment(&self.config.agent));
+        let v: Value = self
+            .call(Method::POST, &path, Some(json!({"delivery_ids": ids})))
+            .await?;
+        Ok(v["marked"].as_array().map_or(0, Vec::len))
+    }
+
     pub async fn whoami(&self) -> Result<Whoami, ClientError> {
         self.call(Method::GET, "/v1/whoami", None).await
     }

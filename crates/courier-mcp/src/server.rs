@@ -175,10 +175,12 @@ impl CourierServer {
                        (shown in your terminal), unverified (typed but not seen: you may have \
                        missed it), queued (not shown yet), dropped or dead (never reached you). \
                        Use it to catch up when a message seems cut off or missing, or after a \
-                       restart.",
+                       restart. Delivered messages it shows are marked read, so their senders \
+                       know you took them in.",
         annotations(
             title = "Read my inbox",
-            read_only_hint = true,
+            read_only_hint = false,
+            idempotent_hint = true,
             open_world_hint = false
         )
     )]
@@ -187,6 +189,19 @@ impl CourierServer {
         Parameters(args): Parameters<ReadInboxArgs>,
     ) -> Result<CallToolResult, ErrorData> {
         let result = self.client.inbox(args.effective_limit()).await;
+        if let Ok(inbox) = &result {
+            let delivered: Vec<String> = inbox
+                .deliveries
+                .iter()
+                .filter(|d| matches!(d.delivery.state.as_str(), "verified" | "unverified"))
+                .map(|d| d.delivery.id.clone())
+                .collect();
+            if !delivered.is_empty()
+                && let Err(e) = self.client.mark_read(&delivered).await
+            {
+                tracing::warn!(error = %e, "cannot mark the inbox read");
+            }
+        }
         Ok(reply(result, format::inbox))
     }
 

@@ -26,4 +26,6 @@ pub use installed::check_installed;
 pub use mcp::SERVER_NAME;
 pub use patterns::{ScreenPatterns, compile_patterns};
 pub use plan::{ENV_AGENT, ENV_TOKEN, ENV_URL, LaunchContext, LaunchPlan, PlannedFile, Resume};
-pub use preset::{DialogPattern, EntryShape, FileFormat, McpInjection, Preset, ResumeTemplate};
+pub use preset::{
+    DialogPattern, EntryShape, FileFormat, HookSettings, McpInjection, Preset, ResumeTemplate,
+};

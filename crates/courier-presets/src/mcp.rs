@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 
 use crate::error::PresetError;
 use crate::plan::PlannedFile;
-use crate::preset::{EntryShape, FileFormat, McpInjection};
+use crate::preset::{EntryShape, FileFormat, HookSettings, McpInjection};
 
 /// The name the Courier server gets in every CLI's config.
 pub const SERVER_NAME: &str = "courier";
@@ -97,6 +97,29 @@ fn file(
         mcp_key: key.to_owned(),
         content,
     })
+}
+
+/// The hook settings file that makes the CLI run `<courier_exe> hook EVENT` at each of
+/// `hooks.events`, in Claude Code's documented shape (merged into an existing file).
+pub(crate) fn hook_file(
+    preset: &str,
+    hooks: &HookSettings,
+    courier_exe: &str,
+) -> Result<PlannedFile, PresetError> {
+    let mut events = serde_json::Map::new();
+    for event in &hooks.events {
+        events.insert(
+            event.clone(),
+            json!([{"hooks": [{"type": "command", "command": format!("{courier_exe} hook {event}")}]}]),
+        );
+    }
+    file(
+        preset,
+        &hooks.path,
+        FileFormat::Json,
+        json!({ "hooks": events }),
+        "hooks",
+    )
 }
 
 /// Renders `server` the way `injection` says.

@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use crate::error::PresetError;
-use crate::preset::{DialogPattern, McpInjection, Preset, ResumeTemplate};
+use courier_core::ChannelPolicy;
+
+use crate::preset::{DialogPattern, HookSettings, McpInjection, Preset, ResumeTemplate};
 
 /// A whole preset file: `[presets.NAME]` tables.
 #[derive(Debug, Default, Deserialize)]
@@ -38,6 +40,8 @@ pub(crate) struct PresetPatch {
     install_hint: Option<String>,
     source: Option<String>,
     cli_version: Option<String>,
+    delivery: Option<ChannelPolicy>,
+    hooks: Option<HookSettings>,
 }
 
 impl PresetFile {
@@ -72,6 +76,8 @@ impl PresetPatch {
             install_hint: self.install_hint.ok_or_else(|| missing("install_hint"))?,
             source: self.source.ok_or_else(|| missing("source"))?,
             cli_version: self.cli_version.ok_or_else(|| missing("cli_version"))?,
+            delivery: self.delivery.unwrap_or_default(),
+            hooks: self.hooks,
         })
     }
 
@@ -103,6 +109,8 @@ impl PresetPatch {
             resume: self.resume,
             source: self.source.unwrap_or_else(|| source_name.to_owned()),
             cli_version: self.cli_version.unwrap_or_else(|| "unspecified".to_owned()),
+            delivery: self.delivery.unwrap_or_default(),
+            hooks: self.hooks,
         })
     }
 
@@ -130,6 +138,8 @@ impl PresetPatch {
             install_hint: self.install_hint.unwrap_or(base.install_hint),
             source: self.source.unwrap_or(base.source),
             cli_version: self.cli_version.unwrap_or(base.cli_version),
+            delivery: self.delivery.unwrap_or(base.delivery),
+            hooks: self.hooks.or(base.hooks),
         })
     }
 }

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use courier_core::ChannelPolicy;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -85,6 +86,8 @@ pub struct LaunchPlan {
     pub has_mcp: bool,
     /// How to install the CLI, for [`crate::check_installed`].
     pub install_hint: String,
+    /// Which channels deliver messages (see [`crate::Preset::delivery`]).
+    pub delivery: ChannelPolicy,
 }
 
 impl LaunchPlan {
@@ -196,17 +199,23 @@ impl Preset {
         env.extend(injected.env);
         env.extend(courier_env);
 
+        let mut files = injected.files;
+        if let (Some(hooks), true) = (&self.hooks, self.delivery != ChannelPolicy::Keystrokes) {
+            files.push(crate::mcp::hook_file(&self.name, hooks, &courier_exe)?);
+        }
+
         Ok(LaunchPlan {
             preset: self.name.clone(),
             program: self.command.clone(),
             args,
             env,
-            files: injected.files,
+            files,
             prompt_patterns: self.prompt_patterns.clone(),
             dialog_patterns: self.dialog_patterns.clone(),
             collapsed_paste_patterns: self.collapsed_paste_patterns.clone(),
             has_mcp: !matches!(self.mcp, crate::McpInjection::None),
             install_hint: self.install_hint.clone(),
+            delivery: self.delivery,
         })
     }
 

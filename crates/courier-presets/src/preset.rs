@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use courier_core::ChannelPolicy;
 use serde::{Deserialize, Serialize};
 
 /// One agent CLI, as data. See `PRESETS.md` for the built-in ones.
@@ -33,6 +34,27 @@ pub struct Preset {
     pub source: String,
     /// The CLI version the preset was written for.
     pub cli_version: String,
+    /// Which channels deliver messages: `keystrokes` (typed into the terminal), `hooks` (the
+    /// CLI's lifecycle hook runs `courier hook EVENT` and gets them as context) or `both`.
+    #[serde(default)]
+    pub delivery: ChannelPolicy,
+    /// The CLI's hook settings file, when it has documented lifecycle hooks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hooks: Option<HookSettings>,
+}
+
+/// Where a CLI reads its lifecycle hooks and which events run `courier hook`.
+///
+/// Claude Code: `.claude/settings.json`, `{"hooks": {"UserPromptSubmit": [{"hooks":
+/// [{"type": "command", "command": "..."}]}]}}`
+/// (<https://docs.anthropic.com/en/docs/claude-code/hooks>).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HookSettings {
+    /// Settings file relative to the workdir.
+    pub path: String,
+    /// Hook events that run `<courier_exe> hook EVENT`.
+    pub events: Vec<String>,
 }
 
 /// A dialog a preset knows how to recognise.

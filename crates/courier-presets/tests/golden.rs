@@ -128,3 +128,25 @@ fn codex_overrides_parse_as_toml() {
         assert!(parsed.is_ok(), "`{}` is TOML: {parsed:?}", pair[1]);
     }
 }
+
+/// The exact `.claude/settings.json` hooks entry, in the shape Claude Code documents
+/// (https://docs.anthropic.com/en/docs/claude-code/hooks).
+#[test]
+fn claude_hook_settings_file_content() {
+    let plan = plan("claude");
+    let file = plan
+        .files
+        .iter()
+        .find(|f| f.path == std::path::Path::new(".claude/settings.json"))
+        .expect("claude plans its hook settings");
+    insta::assert_snapshot!(file.content);
+    let existing = r#"{"hooks": {"Stop": [{"hooks": [{"type": "command", "command": "mine"}]}]}, "model": "x"}"#;
+    let merged: serde_json::Value =
+        serde_json::from_str(&file.merged_with(existing).unwrap()).unwrap();
+    assert_eq!(merged["model"], "x", "a person's settings survive");
+    assert_eq!(merged["hooks"]["Stop"][0]["hooks"][0]["command"], "mine");
+    assert_eq!(
+        merged["hooks"]["UserPromptSubmit"][0]["hooks"][0]["command"],
+        "/usr/local/bin/courier hook UserPromptSubmit"
+    );
+}

@@ -3,7 +3,8 @@
 //! a blocking form and an `_async` form built on the same request.
 
 use courier_core::{
-    Delivery, DeliveryId, Event, EventKind, Message, MessageId, NewMessage, Transition,
+    Delivery, DeliveryChannel, DeliveryId, DeliveryMode, Event, EventKind, Message, MessageId,
+    NewMessage, Transition,
 };
 
 use crate::options::{PrunePolicy, PruneReport};
@@ -82,6 +83,62 @@ impl Store {
     /// Async form of [`Store::replay`].
     pub async fn replay_async(&self, id: &DeliveryId) -> Result<(Delivery, Vec<Event>)> {
         self.transition_async(id, Transition::Replay).await
+    }
+
+    /// Marks deliveries of `agent` read (`delivery_read` each): the given
+    /// ids, or every delivered, unread one when `ids` is `None`. Others'
+    /// deliveries, undelivered and already-read ones are skipped. Returns
+    /// the deliveries marked.
+    pub async fn mark_read_async(
+        &self,
+        agent: &str,
+        ids: Option<Vec<DeliveryId>>,
+    ) -> Result<Vec<Delivery>> {
+        let agent = agent.to_string();
+        self.call(move |ctx| ops::read::mark_read(ctx, &agent, ids))
+            .wait_async()
+            .await
+    }
+
+    /// Blocking form of [`Store::mark_read_async`].
+    pub fn mark_read(&self, agent: &str, ids: Option<Vec<DeliveryId>>) -> Result<Vec<Delivery>> {
+        let agent = agent.to_string();
+        self.call(move |ctx| ops::read::mark_read(ctx, &agent, ids))
+            .wait()
+    }
+
+    /// Takes up to `limit` oldest queued deliveries of `agent` for `channel`
+    /// (e.g. a hook), atomically: each becomes `read` through that channel
+    /// and is never typed into the terminal.
+    pub async fn claim_for_async(
+        &self,
+        agent: &str,
+        channel: DeliveryChannel,
+        limit: usize,
+    ) -> Result<Vec<(Delivery, Message)>> {
+        let agent = agent.to_string();
+        self.call(move |ctx| ops::read::claim_for(ctx, &agent, channel, limit))
+            .wait_async()
+            .await
+    }
+
+    /// Blocking form of [`Store::claim_for_async`].
+    pub fn claim_for(
+        &self,
+        agent: &str,
+        channel: DeliveryChannel,
+        limit: usize,
+    ) -> Result<Vec<(Delivery, Message)>> {
+        let agent = agent.to_string();
+        self.call(move |ctx| ops::read::claim_for(ctx, &agent, channel, limit))
+            .wait()
+    }
+
+    /// Sets a registered agent's delivery mode, durably (`agent_mode`).
+    pub fn set_mode(&self, agent: &str, mode: DeliveryMode) -> Result<AgentRecord> {
+        let agent = agent.to_string();
+        self.call(move |ctx| ops::read::set_mode(ctx, &agent, mode))
+            .wait()
     }
 
     /// Appends an agent or broker lifecycle event (`agent_*`, `broker_*`).

@@ -46,6 +46,6 @@ pub use error::{MEMORY_PATH, StoreError};
 pub use options::{
     DEFAULT_IDEMPOTENCY_RETENTION, PrunePolicy, PruneReport, StoreOptions, Synchronous,
 };
-pub use schema::SCHEMA_VERSION;
+pub use schema::{MIGRATIONS, SCHEMA_VERSION};
 pub use store::Store;
 pub use types::{AgentRecord, SendReceipt, Subscription};

@@ -32,7 +32,7 @@ const STEPS: [(&str, &str); 4] = [
     ),
     (
         "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries \
-         WHERE state IN ('verified', 'unverified', 'dropped', 'dead') AND updated_at < ?1 LIMIT ?2)",
+         WHERE state IN ('verified', 'unverified', 'dropped', 'dead', 'read') AND updated_at < ?1 LIMIT ?2)",
         "pruning deliveries",
     ),
     (

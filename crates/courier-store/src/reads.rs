@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use courier_core::{Delivery, DeliveryId, Event, Message, MessageId, Timestamp};
+use courier_core::{Delivery, DeliveryId, DeliveryMode, Event, Message, MessageId, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::{SqlContext, StoreError};
@@ -201,6 +201,16 @@ fn agent_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<AgentRecord> {
             rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, e.into())
         })?,
         created_at: Timestamp(row.get(2)?),
+        mode: {
+            let mode: String = row.get(3)?;
+            DeliveryMode::parse(&mode).ok_or_else(|| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    3,
+                    rusqlite::types::Type::Text,
+                    format!("unknown delivery mode {mode:?}").into(),
+                )
+            })?
+        },
     })
 }
 
@@ -233,14 +243,31 @@ pub(crate) fn inbox(
     Ok(out)
 }
 
+/// Deliveries of `agent` that reached it (verified or unverified) and are
+/// not read yet, in queue order.
+pub(crate) fn unread(conn: &Connection, path: &Path, agent: &str) -> Result<Vec<Delivery>> {
+    let sql = format!(
+        "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE agent = ?1 \
+         AND state IN ('verified', 'unverified') ORDER BY queue_pos"
+    );
+    collect(
+        conn,
+        path,
+        &sql,
+        [agent],
+        rows::delivery,
+        "reading unread deliveries",
+    )
+}
+
 pub(crate) fn agents(conn: &Connection, path: &Path) -> Result<Vec<AgentRecord>> {
-    let sql = "SELECT name, spec, created_at FROM agents ORDER BY name";
+    let sql = "SELECT name, spec, created_at, mode FROM agents ORDER BY name";
     collect(conn, path, sql, [], agent_row, "reading agents")
 }
 
 pub(crate) fn agent(conn: &Connection, path: &Path, name: &str) -> Result<Option<AgentRecord>> {
     let mut stmt = conn
-        .prepare_cached("SELECT name, spec, created_at FROM agents WHERE name = ?1")
+        .prepare_cached("SELECT name, spec, created_at, mode FROM agents WHERE name = ?1")
         .during(path, "reading an agent")?;
     stmt.query_row([name], agent_row)
         .optional()

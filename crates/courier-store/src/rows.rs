@@ -2,14 +2,15 @@
 //! names of states (`"queued"`), recipients (`"#ops"`) and events (JSON).
 
 use courier_core::{
-    Delivery, DeliveryState, Event, EventKind, Message, Recipient, Timestamp, Verification,
+    Delivery, DeliveryChannel, DeliveryState, Event, EventKind, Message, Recipient, Timestamp,
+    Verification,
 };
 use rusqlite::Row;
 use rusqlite::types::Type;
 
 /// Columns read by [`delivery`], in order.
 pub(crate) const DELIVERY_COLUMNS: &str = "id, message_id, agent, sender, state, attempt, \
-     verification, reason, session, created_at, updated_at";
+     verification, reason, session, created_at, updated_at, channel, read_at";
 
 /// Columns read by [`message`], in order.
 pub(crate) const MESSAGE_COLUMNS: &str =
@@ -44,6 +45,14 @@ pub(crate) fn delivery(row: &Row<'_>) -> rusqlite::Result<Delivery> {
         session: row.get(8)?,
         created_at: Timestamp(row.get(9)?),
         updated_at: Timestamp(row.get(10)?),
+        channel: match row.get::<_, Option<String>>(11)? {
+            None => None,
+            Some(text) => Some(
+                DeliveryChannel::parse(&text)
+                    .ok_or_else(|| bad(11, format!("unknown channel {text:?}")))?,
+            ),
+        },
+        read_at: row.get::<_, Option<i64>>(12)?.map(Timestamp),
     })
 }
 

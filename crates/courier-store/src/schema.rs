@@ -13,7 +13,7 @@ use crate::error::{SqlContext, StoreError};
 use crate::options::Synchronous;
 
 /// One step per schema version: `MIGRATIONS[n]` takes version `n` to `n + 1`.
-pub const MIGRATIONS: &[&str] = &[V1];
+pub const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The schema version this build writes and understands.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -111,6 +111,24 @@ CREATE TABLE channel_members (
     PRIMARY KEY (channel, agent)
 ) WITHOUT ROWID;
 CREATE INDEX channel_members_by_agent ON channel_members(agent);
+"#;
+
+/// Version 2: read receipts, channels and delivery modes. A delivery
+/// records the `channel` that delivered it (`pty`, `hook`) and when its agent
+/// `read` it; `read` is a finished state; each agent has a delivery `mode`
+/// (`idle` by default). Deliveries already typed in by a version-1 broker went
+/// through the terminal, so they get `channel = 'pty'`.
+const V2: &str = r#"
+ALTER TABLE deliveries ADD COLUMN channel TEXT;
+ALTER TABLE deliveries ADD COLUMN read_at INTEGER;
+UPDATE deliveries SET channel = 'pty'
+    WHERE state IN ('injecting', 'injected', 'verified', 'unverified');
+DROP INDEX deliveries_finished;
+CREATE INDEX deliveries_finished ON deliveries(updated_at)
+    WHERE state IN ('verified', 'unverified', 'dropped', 'dead', 'read');
+CREATE INDEX deliveries_unread ON deliveries(agent, queue_pos)
+    WHERE state IN ('verified', 'unverified');
+ALTER TABLE agents ADD COLUMN mode TEXT NOT NULL DEFAULT 'idle';
 "#;
 
 /// Prepared statements kept per connection: more than the store uses, so
@@ -275,8 +293,12 @@ mod tests {
         );
         assert!(pending.contains("deliveries_pending"), "{pending}");
         let finished = plan(
-            "SELECT id FROM deliveries WHERE state IN ('verified', 'unverified', 'dropped', 'dead') AND updated_at < 5 LIMIT 3",
+            "SELECT id FROM deliveries WHERE state IN ('verified', 'unverified', 'dropped', 'dead', 'read') AND updated_at < 5 LIMIT 3",
         );
         assert!(finished.contains("deliveries_finished"), "{finished}");
+        let unread = plan(
+            "SELECT id FROM deliveries WHERE agent = 'a' AND state IN ('verified', 'unverified') ORDER BY queue_pos",
+        );
+        assert!(unread.contains("deliveries_unread"), "{unread}");
     }
 }

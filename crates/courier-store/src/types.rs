@@ -1,6 +1,6 @@
 //! Values the store hands back beyond those of core.
 
-use courier_core::{Delivery, Event, Message, Timestamp};
+use courier_core::{Delivery, DeliveryMode, Event, Message, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// A registered agent. `spec` is opaque to the store (how the broker starts it).
@@ -10,6 +10,10 @@ pub struct AgentRecord {
     pub spec: serde_json::Value,
     /// When the agent was first registered (kept by later upserts).
     pub created_at: Timestamp,
+    /// When its deliveries are typed in (kept by later upserts; changed
+    /// only by [`crate::Store::set_mode`]).
+    #[serde(default)]
+    pub mode: DeliveryMode,
 }
 
 impl AgentRecord {
@@ -18,6 +22,7 @@ impl AgentRecord {
             name: name.into(),
             spec,
             created_at: Timestamp::default(),
+            mode: DeliveryMode::Idle,
         }
     }
 }

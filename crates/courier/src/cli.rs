@@ -66,8 +66,27 @@ pub enum Command {
     /// Dead letters: dropped and dead deliveries.
     #[command(subcommand)]
     Dlq(DlqCommand),
-    /// Show a message and the state of each of its deliveries.
+    /// Show a message and the state of each of its deliveries (who has read it).
     Message { id: String },
+    /// Your inbox, as the agent in COURIER_AGENT (run from the agent's shell); marks what it
+    /// shows as read.
+    Inbox(InboxArgs),
+    /// Set when an agent's deliveries are typed in: idle (next idle boundary, the default),
+    /// immediate (even while busy) or manual (held until `courier flush`). Persisted.
+    Mode {
+        name: String,
+        #[arg(value_parser = ["idle", "immediate", "manual"])]
+        mode: String,
+    },
+    /// Let every delivery queued for an agent through now (manual mode).
+    Flush { name: String },
+    /// Run by an agent CLI's lifecycle hook (e.g. Claude Code's UserPromptSubmit): reads the
+    /// hook's JSON on stdin, prints the agent's pending messages as the hook's context output
+    /// and marks them read (channel `hook`; they are never typed in).
+    Hook {
+        /// The hook event: UserPromptSubmit, SessionStart, PostToolUse or Stop.
+        event: String,
+    },
     /// Run a self-contained demo: a broker, three agents, messages, a summary.
     Demo(DemoArgs),
     /// Print shell completions.
@@ -96,6 +115,26 @@ pub struct UpArgs {
     /// Largest message body accepted, in bytes.
     #[arg(long, env = "COURIER_MAX_BODY", default_value_t = 64 * 1024)]
     pub max_body: usize,
+    /// A delivery that makes no progress this long (ms) while its agent should take it is
+    /// reported stuck (`delivery_stuck`, /healthz degraded).
+    #[arg(long, env = "COURIER_STUCK_AFTER_MS", default_value_t = 30_000)]
+    pub stuck_after_ms: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct InboxArgs {
+    /// The agent whose inbox to read. Default: $COURIER_AGENT.
+    #[arg(long, env = "COURIER_AGENT")]
+    pub agent: Option<String>,
+    /// Only messages not read yet.
+    #[arg(long)]
+    pub unread: bool,
+    /// Do not mark what is shown as read.
+    #[arg(long)]
+    pub peek: bool,
+    /// Most messages shown.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
 }
 
 #[derive(Debug, Args)]

@@ -33,6 +33,7 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<ExitCode> 
                     cell(&v["pending"]),
                     cell(&v["last_seq"])
                 );
+                crate::delivery_cmds::print_stuck(&v["stuck"]);
                 return Ok(ExitCode::SUCCESS);
             }
             v
@@ -194,17 +195,36 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<ExitCode> 
                         cell(&d["agent"]),
                         cell(&d["state"]),
                         cell(&d["verification"]),
+                        cell(&d["channel"]),
+                        cell(&d["read_at"]),
                         cell(&d["reason"]),
                         cell(&d["id"]),
                     ]
                 });
                 table(
-                    &["agent", "state", "verification", "reason", "delivery"],
+                    &[
+                        "agent",
+                        "state",
+                        "verification",
+                        "channel",
+                        "read at",
+                        "reason",
+                        "delivery",
+                    ],
                     &rows,
                 );
                 return Ok(ExitCode::SUCCESS);
             }
             v
+        }
+        Command::Inbox(args) => return crate::delivery_cmds::inbox(&client, args, json_out).await,
+        Command::Mode { name, mode } => {
+            crate::delivery_cmds::mode(&client, &name, &mode, json_out).await?
+        }
+        Command::Flush { name } => crate::delivery_cmds::flush(&client, &name, json_out).await?,
+        Command::Hook { event } => {
+            crate::hook::run(&client, &event, std::env::var("COURIER_AGENT").ok()).await?;
+            return Ok(ExitCode::SUCCESS);
         }
         Command::Up(_)
         | Command::Demo(_)

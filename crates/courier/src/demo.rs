@@ -30,6 +30,7 @@ fn agent(name: &str, command: Vec<String>) -> AgentSpec {
         prompt_pattern: None,
         dialog_patterns: vec![],
         collapsed_paste_patterns: vec![],
+        delivery: None,
     }
 }
 

@@ -12,7 +12,9 @@ mod attach;
 mod cli;
 mod client;
 mod commands;
+mod delivery_cmds;
 mod demo;
+mod hook;
 mod output;
 mod up;
 

@@ -32,6 +32,7 @@ pub async fn run(global: &Global, args: UpArgs) -> anyhow::Result<ExitCode> {
     }
     config.queue_cap = args.queue_cap;
     config.max_body_bytes = args.max_body;
+    config.stuck_after = std::time::Duration::from_millis(args.stuck_after_ms.max(1));
     config.token = global.token.clone();
     let broker = Broker::start(config).await.with_context(|| {
         format!(

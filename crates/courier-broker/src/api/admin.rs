@@ -12,15 +12,25 @@ use super::error::ApiError;
 /// The OpenAPI 3.1 document of this API.
 pub const OPENAPI: &str = include_str!("openapi.json");
 
-/// `GET /healthz` (no auth): `ok`, or 503 while shutting down.
+/// `GET /healthz` (no auth): `ok`; `degraded` with the stuck deliveries
+/// (still 200: the broker serves and keeps its store; a restart would not
+/// help a swallowing agent, so a liveness probe must not kill it — alert on
+/// the status instead); 503 while shutting down.
 pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     if state.broker.shutdown_signal().is_triggered() {
-        (
+        return (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(json!({"status": "stopping"})),
-        )
-    } else {
+        );
+    }
+    let stuck = state.broker.stuck();
+    if stuck.is_empty() {
         (StatusCode::OK, Json(json!({"status": "ok"})))
+    } else {
+        (
+            StatusCode::OK,
+            Json(json!({"status": "degraded", "stuck": stuck})),
+        )
     }
 }
 
@@ -37,6 +47,7 @@ pub async fn status(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
         "agents": agents,
         "pending": pending,
         "last_seq": broker.store().last_seq()?,
+        "stuck": broker.stuck(),
     })))
 }
 
@@ -57,6 +68,11 @@ pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse,
             "courier_pending_deliveries",
             "Deliveries queued or in flight",
             pending,
+        ),
+        (
+            "courier_deliveries_stuck",
+            "Deliveries stuck right now",
+            broker.stuck().len() as u64,
         ),
         (
             "courier_last_event_seq",

@@ -17,7 +17,8 @@ use crate::agent_spec::AgentSpec;
 fn agent_json(spec: &AgentSpec, status: &AgentStatus, pid: u32, depth: usize) -> Value {
     json!({
         "name": spec.name, "command": spec.command, "preset": spec.preset, "channels": spec.channels,
-        "pid": pid, "queue_depth": depth, "status": status,
+        "pid": pid, "queue_depth": depth, "status": status, "mode": status.mode,
+        "delivery": status.channels,
     })
 }
 

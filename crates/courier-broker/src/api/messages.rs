@@ -26,11 +26,12 @@ pub struct SendBody {
     pub idempotency_key: Option<String>,
 }
 
-fn delivery_json(d: &Delivery) -> Value {
+pub(crate) fn delivery_json(d: &Delivery) -> Value {
     json!({
         "id": d.id, "message_id": d.message_id, "agent": d.agent, "from": d.from,
         "state": d.state, "attempt": d.attempt, "verification": d.verification,
         "reason": d.reason, "created_at": d.created_at, "updated_at": d.updated_at,
+        "channel": d.channel, "read_at": d.read_at,
     })
 }
 
@@ -104,9 +105,15 @@ pub async fn get(
     let (message, deliveries) = found.ok_or_else(|| {
         ApiError::not_found("unknown_message", format!("no message with id {id}"))
     })?;
+    let read_by: Vec<&str> = deliveries
+        .iter()
+        .filter(|d| d.read_at.is_some())
+        .map(|d| d.agent.as_str())
+        .collect();
     Ok(Json(json!({
         "message": message,
         "deliveries": deliveries.iter().map(delivery_json).collect::<Vec<_>>(),
+        "read_by": read_by,
     })))
 }
 

@@ -9,13 +9,14 @@ pub mod error;
 mod events;
 mod json;
 mod messages;
+mod receipts;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::from_fn_with_state;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 
 use crate::broker::Broker;
 
@@ -51,6 +52,10 @@ pub fn router(broker: Broker, token: &str) -> Router {
         .route("/v1/agents/{name}/screen", get(agents::screen))
         .route("/v1/agents/{name}/input", post(agents::input))
         .route("/v1/agents/{name}/inbox", get(messages::inbox))
+        .route("/v1/agents/{name}/inbox/read", post(receipts::mark_read))
+        .route("/v1/agents/{name}/inbox/claim", post(receipts::claim))
+        .route("/v1/agents/{name}/mode", put(receipts::set_mode))
+        .route("/v1/agents/{name}/flush", post(receipts::flush))
         .route("/v1/whoami", get(messages::whoami))
         .route("/v1/channels", get(agents::channels))
         .route("/v1/channels/{channel}/members", post(agents::join))

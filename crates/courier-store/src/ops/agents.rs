@@ -100,8 +100,9 @@ pub(crate) fn leave(ctx: &mut Ctx<'_>, channel: &str, agent: &str) -> Result<boo
     Ok(removed)
 }
 
-/// Appends an agent or broker lifecycle event. Message, delivery and channel
-/// events are refused: only the operation that changes that state writes
+/// Appends an agent or broker lifecycle event, or a watchdog's
+/// `delivery_stuck` (an observation, not a state change). Message, delivery
+/// and channel events are refused: only the operation that changes that state writes
 /// them, so the log and the state cannot disagree.
 pub(crate) fn append_event(ctx: &mut Ctx<'_>, kind: EventKind) -> Result<Event> {
     match kind {
@@ -111,6 +112,8 @@ pub(crate) fn append_event(ctx: &mut Ctx<'_>, kind: EventKind) -> Result<Event> 
         | EventKind::AgentBusy { .. }
         | EventKind::AgentExited { .. }
         | EventKind::AgentReleased { .. }
+        | EventKind::AgentFlushed { .. }
+        | EventKind::DeliveryStuck { .. }
         | EventKind::BrokerStarted { .. }
         | EventKind::BrokerStopping { .. } => ctx.emit(kind),
         other => Err(StoreError::NotLifecycleEvent { kind: other.name() }),

@@ -46,7 +46,11 @@ pub(crate) fn claim_next(
     Ok(Some((next, message)))
 }
 
-fn apply(ctx: &mut Ctx<'_>, current: &Delivery, transition: Transition) -> Result<Delivery> {
+pub(crate) fn apply(
+    ctx: &mut Ctx<'_>,
+    current: &Delivery,
+    transition: Transition,
+) -> Result<Delivery> {
     let (next, kinds) = current.apply(transition, &ctx.opts.retry, ctx.now)?;
     if next.state == DeliveryState::Queued && current.state.is_terminal() {
         // A replay adds a pending delivery; a retry only moves one from in

@@ -1,0 +1,132 @@
+//! Read receipts, hook claims, delivery modes and flushes. An agent may act
+//! only on its own inbox; the owner on any.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use courier_core::recipient::validate_agent_name;
+use courier_core::{DeliveryId, DeliveryMode};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::auth::Identity;
+use super::error::ApiError;
+use super::json::ApiJson;
+use super::messages::delivery_json;
+
+/// An optional JSON body: empty means the defaults.
+fn optional_body<T: serde::de::DeserializeOwned + Default>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
+}
+
+fn only_self_or_owner(identity: &Identity, name: &str) -> Result<(), ApiError> {
+    validate_agent_name(name)?;
+    match identity {
+        Identity::Agent(me) if me != name => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "not_your_inbox",
+            format!("agent {me:?} cannot act on the inbox of {name:?}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReadBody {
+    /// Deliveries to mark; absent: every delivered, unread one.
+    #[serde(default)]
+    pub delivery_ids: Option<Vec<String>>,
+}
+
+/// `POST /v1/agents/{name}/inbox/read`: the agent confirms it read
+/// deliveries (verified or unverified → read, `delivery_read` each).
+pub async fn mark_read(
+    State(state): State<AppState>,
+    Extension(identity): Extension<Identity>,
+    Path(name): Path<String>,
+    bytes: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    only_self_or_owner(&identity, &name)?;
+    let body: ReadBody = optional_body(&bytes)?;
+    let ids = body
+        .delivery_ids
+        .map(|ids| ids.into_iter().map(DeliveryId::new).collect());
+    let marked = state.broker.mark_read(&name, ids).await?;
+    Ok(Json(json!({
+        "agent": name,
+        "marked": marked.iter().map(delivery_json).collect::<Vec<_>>(),
+    })))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimBody {
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+/// `POST /v1/agents/{name}/inbox/claim`: a hook takes the agent's queued
+/// deliveries (queued → read, channel `hook`); they are never typed in.
+pub async fn claim(
+    State(state): State<AppState>,
+    Extension(identity): Extension<Identity>,
+    Path(name): Path<String>,
+    bytes: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    only_self_or_owner(&identity, &name)?;
+    let body: ClaimBody = optional_body(&bytes)?;
+    let limit = body.limit.unwrap_or(crate::control::HOOK_BATCH);
+    let claimed = state.broker.claim_for_hook(&name, limit).await?;
+    Ok(Json(json!({
+        "agent": name,
+        "deliveries": claimed.iter().map(|(d, m)| {
+            let mut v = delivery_json(d);
+            v["message"] = json!(m);
+            v
+        }).collect::<Vec<_>>(),
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModeBody {
+    /// `idle`, `immediate` or `manual`.
+    pub mode: String,
+}
+
+/// `PUT /v1/agents/{name}/mode`: persisted; the running agent follows at once.
+pub async fn set_mode(
+    State(state): State<AppState>,
+    Extension(identity): Extension<Identity>,
+    Path(name): Path<String>,
+    ApiJson(body): ApiJson<ModeBody>,
+) -> Result<Json<Value>, ApiError> {
+    only_self_or_owner(&identity, &name)?;
+    let mode = DeliveryMode::parse(&body.mode).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_mode",
+            format!("mode {:?} is not idle, immediate or manual", body.mode),
+        )
+    })?;
+    state.broker.set_mode(&name, mode).await?;
+    Ok(Json(json!({"agent": name, "mode": mode})))
+}
+
+/// `POST /v1/agents/{name}/flush`: lets everything queued now through.
+pub async fn flush(
+    State(state): State<AppState>,
+    Extension(identity): Extension<Identity>,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    only_self_or_owner(&identity, &name)?;
+    let count = state.broker.flush(&name).await?;
+    Ok(Json(json!({"agent": name, "flushed": count})))
+}

@@ -1,0 +1,178 @@
+//! The stuck-delivery watchdog: a delivery that makes no progress within
+//! `BrokerConfig::stuck_after` while its agent should take it (core's
+//! `mode::stuck_for`) raises one `delivery_stuck` event with an excerpt of
+//! the agent's screen, and health reports `degraded` while any is stuck.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use courier_core::event::EventKind;
+use courier_core::mode::{AgentView, stuck_for};
+use courier_core::time::{Clock, SystemClock};
+use courier_core::{DeliveryId, DeliveryState, MessageId, Timestamp};
+use courier_terminal::Terminal;
+use serde::Serialize;
+
+use crate::broker::Broker;
+use crate::metrics::Metrics;
+
+/// Rows of screen put in a `delivery_stuck` event.
+pub const EXCERPT_ROWS: usize = 10;
+
+/// One delivery the watchdog holds stuck.
+#[derive(Debug, Clone, Serialize)]
+pub struct Stuck {
+    pub delivery_id: DeliveryId,
+    pub message_id: MessageId,
+    pub agent: String,
+    pub state: DeliveryState,
+    /// No progress since then.
+    pub since: Timestamp,
+    pub waited_ms: u64,
+    /// Why it counts: what the agent was doing.
+    pub why: String,
+    pub screen: Vec<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct Watchdog {
+    stuck: Mutex<BTreeMap<DeliveryId, Stuck>>,
+}
+
+impl Watchdog {
+    /// Every delivery stuck right now, by id.
+    pub fn stuck(&self) -> Vec<Stuck> {
+        self.stuck
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect()
+    }
+}
+
+/// The last `n` non-blank rows of a screen.
+pub fn excerpt(rows: &[String], n: usize) -> Vec<String> {
+    let mut out: Vec<String> = rows
+        .iter()
+        .rev()
+        .filter(|r| !r.trim().is_empty())
+        .take(n)
+        .map(|r| r.trim_end().to_string())
+        .collect();
+    out.reverse();
+    out
+}
+
+fn why(d: DeliveryState, view: AgentView) -> String {
+    match d {
+        DeliveryState::Queued if view.idle => {
+            "queued while the agent is ready and idle: its delivery task is not taking it".into()
+        }
+        DeliveryState::Injecting => {
+            "being typed in, but the text never showed on the screen (input swallowed?)".into()
+        }
+        DeliveryState::Injected => "typed in and submitted, but never resolved".into(),
+        other => format!("no progress in state {other}"),
+    }
+}
+
+/// Checks every pending delivery, every quarter of the bound (50 ms–1 s),
+/// until shutdown.
+pub async fn run(broker: Broker) {
+    let bound = broker.inner.config.stuck_after;
+    let period = (bound / 4).clamp(Duration::from_millis(50), Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = broker.inner.shutdown.wait() => return,
+            _ = tokio::time::sleep(period) => {}
+        }
+        if let Err(e) = check(&broker, bound).await {
+            tracing::warn!(error = %e, "watchdog cannot read pending deliveries");
+        }
+    }
+}
+
+async fn check(broker: &Broker, bound: Duration) -> Result<(), crate::error::BrokerError> {
+    let inner = &broker.inner;
+    let pending = inner.store.pending()?;
+    let now = SystemClock.now();
+    let mut views: HashMap<String, (AgentView, Vec<String>)> = HashMap::new();
+    {
+        let agents = inner.agents.lock().await;
+        for (name, handle) in agents.iter() {
+            let rows = handle.session.snapshot(0).rows;
+            views.insert(name.clone(), (handle.view(), rows));
+        }
+    }
+    let mut found = BTreeMap::new();
+    for d in pending {
+        // An agent that is not running (released, failed to start) is not
+        // the watchdog's: its deliveries were dropped or wait for a respawn.
+        let Some((view, rows)) = views.get(&d.agent) else {
+            continue;
+        };
+        if let Some(waited) = stuck_for(&d, *view, now, bound) {
+            found.insert(
+                d.id.clone(),
+                Stuck {
+                    delivery_id: d.id.clone(),
+                    message_id: d.message_id.clone(),
+                    agent: d.agent.clone(),
+                    state: d.state,
+                    since: d.updated_at,
+                    waited_ms: waited.as_millis() as u64,
+                    why: why(d.state, *view),
+                    screen: excerpt(rows, EXCERPT_ROWS),
+                },
+            );
+        }
+    }
+    let fresh: Vec<Stuck> = {
+        let mut held = inner
+            .watchdog
+            .stuck
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let fresh = found
+            .values()
+            .filter(|s| held.get(&s.delivery_id).is_none_or(|h| h.since != s.since))
+            .cloned()
+            .collect();
+        *held = found;
+        fresh
+    };
+    for s in fresh {
+        Metrics::inc(&inner.metrics.deliveries_stuck);
+        tracing::warn!(delivery = %s.delivery_id, agent = %s.agent, state = %s.state, waited_ms = s.waited_ms, "delivery stuck: {}", s.why);
+        let kind = EventKind::DeliveryStuck {
+            delivery_id: s.delivery_id.clone(),
+            message_id: s.message_id.clone(),
+            agent: s.agent.clone(),
+            state: s.state,
+            seconds: s.waited_ms / 1000,
+            waited_ms: s.waited_ms,
+            screen: s.screen.clone(),
+        };
+        if let Err(e) = inner.store.append_event_async(kind).await {
+            tracing::warn!(error = %e, "cannot record delivery_stuck");
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excerpt_keeps_the_last_non_blank_rows_in_order() {
+        let rows: Vec<String> = ["a", "", "b  ", " ", "c", ""]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(excerpt(&rows, 2), ["b", "c"]);
+        assert_eq!(excerpt(&rows, 10), ["a", "b", "c"]);
+    }
+}
