@@ -8,6 +8,8 @@
 
 #![allow(dead_code)]
 
+pub mod stream;
+
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -412,6 +414,20 @@ impl Broker {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+
+    /// SIGKILL, then waits until every agent process it had is gone (they
+    /// lose their terminal and end by themselves).
+    pub fn kill9_and_wait_agents(&mut self) {
+        let _ = self.get("/v1/agents").1["agents"].as_array().map(|agents| {
+            for a in agents {
+                if let Some(pid) = a["pid"].as_u64() {
+                    self.remember_pid(pid as u32);
+                }
+            }
+        });
+        self.kill9();
+        wait_pids_gone(&self.seen_agent_pids());
     }
 
     /// SIGTERM, then waits for the exit (at most [`DEADLINE`]).

@@ -1,0 +1,133 @@
+//! The whole daemon in a crash loop: a stream of sends to several fake
+//! agents, the broker killed with SIGKILL at random moments and restarted on
+//! the same state directory, again and again. At the end every acknowledged
+//! message is in its recipient's transcript exactly once, except restart
+//! casualties (a delivery whose Enter may have gone out before a kill ends
+//! `unverified` with a reason starting `broker_restarted`, and is never typed
+//! again). Nothing is ever typed twice.
+//!
+//! `COURIER_CRASH_LOOP_KILLS` (default 50) sets the number of kills;
+//! `COURIER_CRASH_LOOP_SEED` replays a run (the seed is printed).
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use common::stream::{Acked, Rng, SendStream};
+use common::{Broker, message_id_of, transcript, wait_for_within};
+use serde_json::json;
+
+const AGENTS: [&str; 4] = ["c0", "c1", "c2", "c3"];
+const BROKER_ARGS: [&str; 2] = ["--queue-cap", "1000000"];
+
+fn kills() -> usize {
+    std::env::var("COURIER_CRASH_LOOP_KILLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50)
+}
+
+#[test]
+fn crash_loop_loses_no_acknowledged_message_and_types_nothing_twice() {
+    let kills = kills();
+    let (mut rng, seed) = Rng::from_env("COURIER_CRASH_LOOP_SEED");
+    eprintln!("crash loop: {kills} kills, seed {seed} (COURIER_CRASH_LOOP_SEED={seed} replays it)");
+    let begin = Instant::now();
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let root = tmp.path();
+    let mut broker = Broker::start(root, &BROKER_ARGS);
+    for name in AGENTS {
+        broker.spawn_fake(name, &["--mode", "line"], &[]);
+    }
+    for name in AGENTS {
+        broker.wait_ready(name);
+    }
+    let targets: Vec<String> = AGENTS.iter().map(|s| s.to_string()).collect();
+
+    let mut acked: Vec<Acked> = Vec::new();
+    for _ in 0..kills {
+        // Sends at a rate the agents can roughly keep up with, so the
+        // backlog (and the final drain) stays bounded however many kills.
+        let stream = SendStream::start(
+            &broker.url,
+            &broker.token,
+            targets.clone(),
+            Duration::from_millis(20),
+            usize::MAX,
+        );
+        std::thread::sleep(Duration::from_millis(rng.between(100, 400)));
+        broker.kill9_and_wait_agents();
+        acked.extend(stream.stop());
+        broker = Broker::start(root, &BROKER_ARGS);
+    }
+    let kill_phase = begin.elapsed();
+
+    // Everything left is delivered by the last run.
+    let drain = Duration::from_secs(60) + Duration::from_millis(50) * acked.len() as u32;
+    wait_for_within(drain, "every pending delivery to finish", || {
+        (broker.get_ok("/v1/status")["pending"] == json!(0)).then_some(())
+    });
+
+    // Every id typed into any transcript, and how often.
+    let mut typed: BTreeMap<(String, String), usize> = BTreeMap::new();
+    for name in AGENTS {
+        for text in transcript(&broker.transcript_path(name)) {
+            if let Some(id) = message_id_of(&text) {
+                *typed.entry((id, name.to_string())).or_default() += 1;
+            }
+        }
+    }
+    let duplicates: Vec<_> = typed.iter().filter(|(_, n)| **n > 1).collect();
+
+    let (mut verified, mut casualties, mut casualties_typed, mut other_unverified) = (0, 0, 0, 0);
+    let mut problems = Vec::new();
+    for a in &acked {
+        let count = typed
+            .get(&(a.id.clone(), a.to.clone()))
+            .copied()
+            .unwrap_or(0);
+        let ds = broker.deliveries(&a.id);
+        let Some(d) = ds.first().filter(|_| ds.len() == 1) else {
+            problems.push(format!("{} to {}: deliveries {ds:?}", a.id, a.to));
+            continue;
+        };
+        let by_restart = d["reason"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("broker_restarted"));
+        match (d["state"].as_str().unwrap_or_default(), count) {
+            ("verified", 1) => verified += 1,
+            ("unverified", 0 | 1) if by_restart => {
+                casualties += 1;
+                casualties_typed += count;
+            }
+            ("unverified", 1) => other_unverified += 1,
+            (_, n) if n > 1 => {} // reported as a duplicate below
+            (state, n) => problems.push(format!(
+                "{} to {}: state {state}, typed {n} time(s): {d}",
+                a.id, a.to
+            )),
+        }
+    }
+    let total = begin.elapsed();
+    let report = format!(
+        "crash-loop report: kills={kills} acked={} verified={verified} \
+         unverified_by_restart={casualties} (of which typed once: {casualties_typed}) \
+         other_unverified={other_unverified} duplicates={} problems={} \
+         kill_phase_s={:.1} total_s={:.1} seed={seed}",
+        acked.len(),
+        duplicates.len(),
+        problems.len(),
+        kill_phase.as_secs_f64(),
+        total.as_secs_f64(),
+    );
+    eprintln!("{report}");
+    assert!(duplicates.is_empty(), "typed twice: {duplicates:?}");
+    assert!(
+        problems.is_empty(),
+        "acknowledged messages neither delivered once nor a reported restart casualty:\n{}",
+        problems.join("\n")
+    );
+    assert!(!acked.is_empty(), "no send was acknowledged at all");
+    broker.stop_and_check();
+}

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Regenerates BENCHMARKS.md: the store, terminal, daemon and load benches and
+# the long crash loop, every figure beside its target, with the machine.
+#
+#   scripts/benchmarks.sh                      # ~15-20 min on 2 cores
+#   COURIER_CRASH_LOOP_KILLS=1000 COURIER_LOAD_MESSAGES=20000 scripts/benchmarks.sh
+#
+# Knobs: COURIER_CRASH_LOOP_KILLS (default 200), COURIER_LOAD_AGENTS (50),
+# COURIER_LOAD_MESSAGES (100000), COURIER_BENCH_WINDOW_MS (store, 3000).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export COURIER_CRASH_LOOP_KILLS="${COURIER_CRASH_LOOP_KILLS:-200}"
+out=BENCHMARKS.md
+tmp=$(mktemp)
+trap 'rm -f "$tmp"' EXIT
+
+cargo build --release --workspace --bins --quiet
+section() { echo "benchmarks.sh: $1" >&2; }
+
+{
+    echo "# Benchmarks"
+    echo
+    echo "Regenerate with \`scripts/benchmarks.sh\` (every number below comes from that one command)."
+    echo
+    echo "## Machine"
+    echo
+    echo "| | |"
+    echo "|---|---|"
+    echo "| cores | $(nproc) ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')) |"
+    echo "| RAM | $(free -h | awk '/^Mem:/ {print $2}') |"
+    echo "| kernel | $(uname -sr) |"
+    echo "| rustc | $(rustc --version) |"
+    echo "| date | $(date -u +%Y-%m-%dT%H:%M:%SZ) |"
+    echo "| commit | $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (with local changes)') |"
+} >"$tmp"
+
+section "store bench"
+cargo bench -q -p courier-store --bench store 2>/dev/null | sed -n '/^## /,$p' >>"$tmp"
+section "terminal bench"
+cargo bench -q -p courier-terminal --bench terminal 2>/dev/null | sed -n '/^## /,$p' >>"$tmp"
+section "daemon bench"
+cargo bench -q -p courier --bench daemon 2>/dev/null | sed -n '/^## /,$p' >>"$tmp"
+section "load bench"
+cargo bench -q -p courier --bench load 2>/dev/null | sed -n '/^## /,$p' >>"$tmp"
+
+section "crash loop ($COURIER_CRASH_LOOP_KILLS kills)"
+report=$(cargo test -q --release -p courier --test crash_loop -- --nocapture 2>&1 | grep -m1 '^crash-loop report:' || true)
+[ -n "$report" ] || { echo "benchmarks.sh: the crash loop failed" >&2; exit 1; }
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$report"; }
+{
+    echo
+    echo "## crash loop (\`courier up\` killed with SIGKILL at random moments, 4 line-mode agents)"
+    echo
+    echo "| measure | measured | target |"
+    echo "|---|---|---|"
+    echo "| kills | $(field kills) | $COURIER_CRASH_LOOP_KILLS |"
+    echo "| acknowledged sends (HTTP 201) | $(field acked) | — |"
+    echo "| verified, typed exactly once | $(field verified) | all but restart casualties |"
+    echo "| unverified \`broker_restarted…\` (in flight at a kill) | $(field unverified_by_restart) | ≤ 1 per kill |"
+    echo "| other unverified | $(field other_unverified) | — |"
+    echo "| typed twice | $(field duplicates) | 0 |"
+    echo "| acknowledged but lost | $(field problems) | 0 |"
+    echo "| time: kill phase / total with drain | $(field kill_phase_s) s / $(field total_s) s | — |"
+} >>"$tmp"
+mv "$tmp" "$out"
+trap - EXIT
+echo "benchmarks.sh: wrote $out" >&2
