@@ -63,7 +63,7 @@ impl Broker {
         };
         let bus = EventBus::start(&store)?;
         let requeued = resolve_in_flight(&store)?;
-        let pending = store.pending()?.len() as u64;
+        let pending = store.pending_count()? as u64;
         store.append_event(EventKind::BrokerStarted {
             version: env!("CARGO_PKG_VERSION").to_string(),
             pending,
@@ -365,7 +365,7 @@ impl Broker {
         for agent in agents.values_mut() {
             agent.kill().await;
         }
-        let pending = self.inner.store.pending().map(|p| p.len()).unwrap_or(0) as u64;
+        let pending = self.inner.store.pending_count().unwrap_or(0) as u64;
         let _ = self
             .inner
             .store

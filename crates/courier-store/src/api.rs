@@ -257,6 +257,12 @@ impl Store {
         self.read(move |c, p| reads::dead_letters(c, p, limit))
     }
 
+    /// How many deliveries are queued or in flight, cheaply (per-agent
+    /// counters, not a scan of the deliveries).
+    pub fn pending_count(&self) -> Result<usize> {
+        self.read(reads::pending_count)
+    }
+
     /// The newest `limit` deliveries to `agent` (any state, so unverified
     /// and dropped ones too), with their messages, newest first.
     pub fn inbox(&self, agent: &str, limit: usize) -> Result<Vec<(Delivery, Message)>> {

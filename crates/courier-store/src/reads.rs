@@ -145,6 +145,18 @@ pub(crate) fn queue_counts(conn: &Connection, path: &Path, agent: &str) -> Resul
     .unwrap_or_default())
 }
 
+/// Deliveries queued or in flight, over every agent: one row per agent is
+/// summed, never the deliveries themselves.
+pub(crate) fn pending_count(conn: &Connection, path: &Path) -> Result<usize> {
+    let mut stmt = conn
+        .prepare_cached("SELECT COALESCE(SUM(pending), 0) FROM queue_counts")
+        .during(path, "counting pending deliveries")?;
+    let n: i64 = stmt
+        .query_row([], |r| r.get(0))
+        .during(path, "counting pending deliveries")?;
+    Ok(usize::try_from(n).unwrap_or(0))
+}
+
 pub(crate) fn queue_depth(conn: &Connection, path: &Path, agent: &str) -> Result<usize> {
     Ok(queue_counts(conn, path, agent)?.queued)
 }

@@ -39,7 +39,7 @@ pub struct SpawnSpec {
 }
 
 impl SpawnSpec {
-    /// `program` for `agent` in a 120×40 terminal, 1000 rows of scrollback.
+    /// `program` for `agent` in a 120×40 terminal, 200 rows of scrollback.
     pub fn new(agent: impl Into<String>, program: impl Into<String>) -> Self {
         SpawnSpec {
             agent: agent.into(),

@@ -8,7 +8,10 @@ use std::num::NonZeroU16;
 use std::time::Instant;
 
 /// Default number of scrollback rows kept per session.
-pub const DEFAULT_SCROLLBACK: usize = 1000;
+/// Rows kept above the screen. Each row costs ~40 bytes per column, so
+/// 200 rows of 120 columns is ~1 MB per agent once filled; verification
+/// reads at most this many.
+pub const DEFAULT_SCROLLBACK: usize = 200;
 
 /// The emulator plus what readiness and verification need to know about output.
 pub struct ScreenState {

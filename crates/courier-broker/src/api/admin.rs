@@ -36,7 +36,7 @@ pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
 
 pub async fn status(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let broker = &state.broker;
-    let pending = broker.store().pending()?.len();
+    let pending = broker.store().pending_count()?;
     let agents = broker.agents().await.len();
     Ok(Json(json!({
         "version": env!("CARGO_PKG_VERSION"),
@@ -60,7 +60,7 @@ pub async fn shutdown(State(state): State<AppState>) -> (StatusCode, Json<Value>
 
 pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     let broker = &state.broker;
-    let pending = broker.store().pending()?.len() as u64;
+    let pending = broker.store().pending_count()? as u64;
     let agents = broker.agents().await.len() as u64;
     let text = broker.metrics().render(&[
         ("courier_agents", "Agents running", agents),
