@@ -111,6 +111,40 @@ pub struct AgentContext {
     pub wake: Arc<Notify>,
     pub status: watch::Sender<AgentStatus>,
     pub control: Arc<AgentControl>,
+    /// (dialog pattern, keys) the preset allows the broker to answer.
+    pub dialog_answers: Vec<(regex::Regex, String)>,
+}
+
+/// At most this many automatic dialog answers per agent session.
+const MAX_DIALOG_ANSWERS: u32 = 3;
+
+/// A run of not-ready screens: answers a preset-approved dialog once it
+/// settled, a bounded number of times.
+async fn maybe_answer_dialog(
+    ctx: &AgentContext,
+    why: &NotReady,
+    screen: &str,
+    idle: bool,
+    answered: &mut (u32, Option<Instant>),
+) {
+    let NotReady::Dialog { line, .. } = why else {
+        return;
+    };
+    // Give the program time to react before answering again.
+    let recently = answered
+        .1
+        .is_some_and(|t| t.elapsed() < Duration::from_secs(2));
+    if !idle || recently || answered.0 >= MAX_DIALOG_ANSWERS {
+        return;
+    }
+    let Some((_, keys)) = ctx.dialog_answers.iter().find(|(p, _)| p.is_match(screen)) else {
+        return;
+    };
+    *answered = (answered.0 + 1, Some(Instant::now()));
+    tracing::info!(dialog = %line, "answering the dialog with the preset's safe default");
+    if let Err(e) = ctx.session.write(keys.as_bytes()).await {
+        tracing::warn!(error = %e, "cannot answer the dialog");
+    }
 }
 
 /// A running agent, held by the broker.
@@ -181,6 +215,7 @@ async fn watch_screen(ctx: Arc<AgentContext>) {
     let spawned = ctx.session.spawned_at();
     let mut ready = false;
     let mut busy = false;
+    let mut dialog_answers = (0u32, None);
     loop {
         let snap = ctx.session.snapshot(0);
         let now = Instant::now();
@@ -226,9 +261,12 @@ async fn watch_screen(ctx: Arc<AgentContext>) {
                     .await;
                     ctx.wake.notify_one();
                 }
-                Err(why) => ctx
-                    .status
-                    .send_modify(|s| s.not_ready = Some(why.to_string())),
+                Err(why) => {
+                    let idle = readiness::activity(&snap, now, cfg.quiet) == Activity::Idle;
+                    maybe_answer_dialog(&ctx, &why, &snap.text(), idle, &mut dialog_answers).await;
+                    ctx.status
+                        .send_modify(|s| s.not_ready = Some(why.to_string()));
+                }
             }
         } else {
             let now_busy = readiness::activity(&snap, now, cfg.quiet) == Activity::Busy;

@@ -268,6 +268,7 @@ impl Broker {
             wake: Arc::new(Notify::new()),
             status: status_tx,
             control: Arc::new(AgentControl::new(mode, launch.channels)),
+            dialog_answers: launch.dialog_answers,
         });
         let status = handle.status.borrow().clone();
         self.inner

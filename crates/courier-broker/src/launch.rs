@@ -19,6 +19,10 @@ pub struct Launch {
     /// Which channels deliver to it: the spec's `delivery`, else the
     /// preset's, else keystrokes only.
     pub channels: ChannelPolicy,
+    /// Dialogs the preset may answer with their safe default:
+    /// (pattern, keys), e.g. a folder-trust prompt in the directory the
+    /// person chose.
+    pub dialog_answers: Vec<(regex::Regex, String)>,
 }
 
 /// The user's preset file: `$COURIER_PRESETS`, else
@@ -61,6 +65,7 @@ pub fn plan(
             options,
             command_line: spec.command.join(" "),
             channels: spec.delivery.unwrap_or_default(),
+            dialog_answers: Vec::new(),
         });
     };
     let catalog = PresetCatalog::load(presets_file)?;
@@ -128,6 +133,11 @@ pub fn plan(
         options,
         command_line,
         channels: spec.delivery.unwrap_or(plan.delivery),
+        dialog_answers: plan
+            .dialog_patterns
+            .iter()
+            .filter_map(|d| Some((regex::Regex::new(&d.pattern).ok()?, d.answer.clone()?)))
+            .collect(),
     })
 }
 

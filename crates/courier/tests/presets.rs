@@ -16,7 +16,8 @@ fn user_presets(root: &std::path::Path) {
     let path = root.join("presets.toml");
     std::fs::write(
         &path,
-        r#"
+        format!(
+            r#"
 [presets.ghost]
 description = "A CLI that is not installed"
 command = "definitely-not-installed-courier-cli"
@@ -30,7 +31,25 @@ dialog_patterns = []
 
 [presets.ghost.mcp]
 style = "none"
+
+[presets.trusting]
+description = "The fake agent behind a trust dialog the preset may answer"
+command = "{exe}"
+args = ["fake-agent", "--trust-dialog"]
+install_hint = "built with courier"
+source = "test"
+cli_version = "0"
+prompt_patterns = []
+collapsed_paste_patterns = []
+dialog_patterns = [
+  {{ pattern = 'Do you trust the files in this folder\?', reason = "workspace trust", answer = "\r" }},
+]
+
+[presets.trusting.mcp]
+style = "none"
 "#,
+            exe = env!("CARGO_BIN_EXE_courier"),
+        ),
     )
     .expect("write presets");
     // SAFETY: set before any broker of this test binary starts; every test
@@ -105,5 +124,20 @@ fn a_preset_whose_cli_is_missing_is_refused_naming_it() {
         &json!({"name": "both", "preset": "shell", "command": ["bash"]}),
     );
     assert_eq!(status, 400);
+    broker.stop_and_check();
+}
+
+#[test]
+fn a_preset_answers_its_own_trust_dialog_so_spawning_needs_nothing_more() {
+    let tmp = tempdir();
+    user_presets(tmp.path());
+    let broker = Broker::start(tmp.path(), &[]);
+    let (status, body) = broker.post("/v1/agents", &json!({"name": "t", "preset": "trusting"}));
+    assert_eq!(status, 201, "{body}");
+    // No one touches the dialog: the broker answers it with the preset's
+    // safe default, then the agent is ready and the message is typed.
+    broker.wait_ready("t");
+    let sent = broker.send("human", "t", "after the dialog");
+    broker.wait_verified(sent["message_id"].as_str().expect("id"));
     broker.stop_and_check();
 }
