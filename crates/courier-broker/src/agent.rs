@@ -78,23 +78,26 @@ impl AgentControl {
                 || self.flush.load(Ordering::SeqCst) > 0)
     }
 
-    /// Takes one delivery's worth of flush in `manual` mode (always allowed
-    /// in the other modes).
-    fn take_one(&self) -> bool {
+    /// Whether the terminal task may take one delivery now: `None` when
+    /// held; `Some(true)` when it used one unit of a flush (manual mode),
+    /// to be given back if the claim finds nothing; `Some(false)` otherwise.
+    fn take_one(&self) -> Option<bool> {
         if !self.channels.types_keystrokes() {
-            return false;
+            return None;
         }
         if *self.mode.borrow() != DeliveryMode::Manual {
-            return true;
+            return Some(false);
         }
         self.flush
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .is_ok()
+            .ok()
+            .map(|_| true)
     }
 
-    /// Gives back one unit of flush taken for a claim that found nothing.
-    fn give_back(&self) {
-        if *self.mode.borrow() == DeliveryMode::Manual {
+    /// Gives back the unit of flush a claim that found nothing used (only
+    /// if it used one: a mode change meanwhile must not create a unit).
+    fn give_back(&self, took_unit: bool) {
+        if took_unit {
             self.flush.fetch_add(1, Ordering::SeqCst);
         }
     }
@@ -378,18 +381,18 @@ async fn deliver_loop(ctx: Arc<AgentContext>) {
                 }
             }
         }
-        if !ctx.control.take_one() {
+        let Some(took_unit) = ctx.control.take_one() else {
             // Held (manual mode, or hooks only): wait for a flush or a mode change.
             tokio::select! {
                 _ = ctx.shutdown.wait() => return,
                 _ = ctx.wake.notified() => continue,
                 _ = mode.changed() => continue,
             }
-        }
+        };
         let claimed = match ctx.store.claim_next_async(&name, ctx.session.id()).await {
             Ok(claimed) => claimed,
             Err(e) => {
-                ctx.control.give_back();
+                ctx.control.give_back(took_unit);
                 tracing::warn!(error = %e, "cannot take the next delivery; retrying in 1 s");
                 tokio::select! {
                     _ = ctx.shutdown.wait() => return,
@@ -398,7 +401,7 @@ async fn deliver_loop(ctx: Arc<AgentContext>) {
             }
         };
         let Some((delivery, message)) = claimed else {
-            ctx.control.give_back();
+            ctx.control.give_back(took_unit);
             tokio::select! {
                 _ = ctx.shutdown.wait() => return,
                 _ = ctx.wake.notified() => continue,
