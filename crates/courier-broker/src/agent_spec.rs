@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use courier_core::ChannelPolicy;
-use courier_terminal::{DeliverOptions, ReadinessConfig, SpawnSpec, TerminalError};
+use courier_terminal::SpawnSpec;
 use serde::{Deserialize, Serialize};
 
 fn default_rows() -> u16 {
@@ -71,30 +71,5 @@ impl AgentSpec {
             spec = spec.cwd(cwd.clone());
         }
         spec
-    }
-
-    /// Delivery options with this agent's screen patterns.
-    pub fn deliver_options(
-        &self,
-        fallback: std::time::Duration,
-    ) -> Result<DeliverOptions, TerminalError> {
-        let mut readiness = ReadinessConfig {
-            fallback,
-            ..ReadinessConfig::default()
-        };
-        if let Some(prompt) = &self.prompt_pattern {
-            readiness = readiness.with_prompt(prompt)?;
-        }
-        for dialog in &self.dialog_patterns {
-            readiness = readiness.with_dialog(dialog)?;
-        }
-        let mut options = DeliverOptions {
-            readiness,
-            ..DeliverOptions::default()
-        };
-        for pattern in &self.collapsed_paste_patterns {
-            options = options.with_collapsed(pattern)?;
-        }
-        Ok(options)
     }
 }

@@ -57,9 +57,13 @@ pub fn plan(
         env.push(("COURIER_URL".to_string(), url.to_string()));
     }
     let Some(preset_name) = &spec.preset else {
-        let options = spec
-            .deliver_options(ready_fallback)
-            .map_err(|e| BrokerError::BadRequest(e.to_string()))?;
+        let options = screen_options(
+            ready_fallback,
+            spec.prompt_pattern.as_slice(),
+            spec.dialog_patterns.iter().map(String::as_str),
+            &spec.collapsed_paste_patterns,
+        )
+        .map_err(|e| BrokerError::BadRequest(e.to_string()))?;
         return Ok(Launch {
             spawn: spec.spawn_spec(&env),
             options,
@@ -90,30 +94,13 @@ pub fn plan(
     for file in &plan.files {
         write_planned(&workdir.join(&file.path), file)?;
     }
-    let mut readiness = ReadinessConfig {
-        fallback: ready_fallback,
-        ..ReadinessConfig::default()
-    };
-    let terminal = |e: TerminalError| BrokerError::BadRequest(e.to_string());
-    if !plan.prompt_patterns.is_empty() {
-        let any = plan
-            .prompt_patterns
-            .iter()
-            .map(|p| format!("(?:{p})"))
-            .collect::<Vec<_>>()
-            .join("|");
-        readiness = readiness.with_prompt(&any).map_err(terminal)?;
-    }
-    for dialog in &plan.dialog_patterns {
-        readiness = readiness.with_dialog(&dialog.pattern).map_err(terminal)?;
-    }
-    let mut options = DeliverOptions {
-        readiness,
-        ..DeliverOptions::default()
-    };
-    for pattern in &plan.collapsed_paste_patterns {
-        options = options.with_collapsed(pattern).map_err(terminal)?;
-    }
+    let options = screen_options(
+        ready_fallback,
+        &plan.prompt_patterns,
+        plan.dialog_patterns.iter().map(|d| d.pattern.as_str()),
+        &plan.collapsed_paste_patterns,
+    )
+    .map_err(|e| BrokerError::BadRequest(e.to_string()))?;
     let mut spawn = SpawnSpec::new(&spec.name, program.display().to_string())
         .args(plan.args.clone())
         .size(spec.rows, spec.cols)
@@ -139,6 +126,40 @@ pub fn plan(
             .filter_map(|d| Some((regex::Regex::new(&d.pattern).ok()?, d.answer.clone()?)))
             .collect(),
     })
+}
+
+/// Delivery options from an agent's screen patterns (a spec's own, or its
+/// preset's): any of `prompts` marks readiness, `dialogs` keep it not ready,
+/// `collapsed` placeholders count as an echo.
+fn screen_options<'a>(
+    fallback: std::time::Duration,
+    prompts: &[String],
+    dialogs: impl IntoIterator<Item = &'a str>,
+    collapsed: &[String],
+) -> Result<DeliverOptions, TerminalError> {
+    let mut readiness = ReadinessConfig {
+        fallback,
+        ..ReadinessConfig::default()
+    };
+    if !prompts.is_empty() {
+        let any = prompts
+            .iter()
+            .map(|p| format!("(?:{p})"))
+            .collect::<Vec<_>>()
+            .join("|");
+        readiness = readiness.with_prompt(&any)?;
+    }
+    for dialog in dialogs {
+        readiness = readiness.with_dialog(dialog)?;
+    }
+    let mut options = DeliverOptions {
+        readiness,
+        ..DeliverOptions::default()
+    };
+    for pattern in collapsed {
+        options = options.with_collapsed(pattern)?;
+    }
+    Ok(options)
 }
 
 /// Hides the token in what is logged and shown in events.

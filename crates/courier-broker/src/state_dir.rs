@@ -144,11 +144,6 @@ impl StateDir {
     pub fn db_path(&self) -> PathBuf {
         self.path.join(DB_FILE)
     }
-
-    /// Writes the connection file with mode 0600 (atomically: temp + rename).
-    pub fn write_connection(&self, info: &ConnectionInfo) -> Result<(), StateDirError> {
-        write_connection_file(&self.path, info)
-    }
 }
 
 /// Writes `connection.json` in `dir` with mode 0600, atomically.
@@ -212,7 +207,7 @@ mod tests {
             token: "t".into(),
             pid: 1,
         };
-        held.write_connection(&info).unwrap();
+        write_connection_file(dir.path(), &info).unwrap();
         let mode = fs::metadata(dir.path().join(CONNECTION_FILE))
             .unwrap()
             .permissions()
