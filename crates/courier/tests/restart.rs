@@ -5,9 +5,9 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
+use common::stream::SendStream;
 use common::{Broker, count_in_transcript, message_id_of, strip_ansi, transcript, wait_for};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -175,49 +175,19 @@ fn kill_9_mid_stream_loses_no_acknowledged_message() {
         broker.wait_ready(n);
     }
 
-    // A sender thread: round robin, recording every message acknowledged
-    // with 201, until the broker stops answering.
-    let acked: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
-    let stop = Arc::new(AtomicBool::new(false));
-    let sender = {
-        let acked = acked.clone();
-        let stop = stop.clone();
-        let url = broker.url.clone();
-        let token = broker.token.clone();
-        std::thread::spawn(move || {
-            let http = reqwest::blocking::Client::builder()
-                .timeout(std::time::Duration::from_secs(10))
-                .build()
-                .expect("client");
-            // Enough to be mid-stream at the kill, few enough to drain fast.
-            for i in 0..150 {
-                if stop.load(Ordering::Relaxed) {
-                    return;
-                }
-                let to = names[i % names.len()];
-                let sent = http
-                    .post(format!("{url}/v1/messages"))
-                    .bearer_auth(&token)
-                    .json(&json!({"from": "human", "to": to, "body": format!("stream {i}")}))
-                    .send();
-                let Ok(response) = sent else { return };
-                if response.status() != 201 {
-                    return;
-                }
-                let Ok(v) = response.json::<Value>() else {
-                    return;
-                };
-                let id = v["message_id"].as_str().unwrap_or_default().to_string();
-                acked
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .push((id, to.to_string()));
-            }
-        })
-    };
+    // Round robin from a background thread, recording every message
+    // acknowledged with 201, until the broker stops answering. Enough to be
+    // mid-stream at the kill, few enough to drain fast.
+    let stream = SendStream::start(
+        &broker.url,
+        &broker.token,
+        names.iter().map(|n| n.to_string()).collect(),
+        Duration::ZERO,
+        150,
+    );
     // Kill once deliveries are flowing and more sends are queued behind them.
     wait_for("30 acknowledged sends and some verified deliveries", || {
-        let n = acked.lock().map(|a| a.len()).unwrap_or(0);
+        let n = stream.count();
         let verified = broker
             .events()
             .iter()
@@ -230,12 +200,7 @@ fn kill_9_mid_stream_loses_no_acknowledged_message() {
         broker.seen_agent_pids()
     };
     broker.kill9();
-    stop.store(true, Ordering::Relaxed);
-    sender.join().expect("sender thread");
-    let acked: Vec<(String, String)> = acked
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .clone();
+    let acked: Vec<(String, String)> = stream.stop().into_iter().map(|a| (a.id, a.to)).collect();
     // The old agents lose their terminal (SIGHUP) and end by themselves.
     common::wait_pids_gone(&old_pids);
     drop(broker);
@@ -250,7 +215,7 @@ fn kill_9_mid_stream_loses_no_acknowledged_message() {
         .expect("broker_started");
     assert_eq!(broker.agents().len(), 3, "agents respawned from the store");
     common::wait_for_within(
-        std::time::Duration::from_secs(60),
+        Duration::from_secs(60),
         "every pending delivery to finish after the restart",
         || (broker.get_ok("/v1/status")["pending"] == json!(0)).then_some(()),
     );
