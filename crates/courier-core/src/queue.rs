@@ -4,9 +4,12 @@
 //! `queue_full`.
 //!
 //! Counting in-flight deliveries too means that a retry (in flight → queued)
-//! never pushes the queue over the cap, so `queued ≤ cap` always holds for
-//! every entry point; only a new send or a replay adds to the count, and both
-//! go through [`evictions_needed`].
+//! almost never pushes the queue over the cap. Almost: when every pending
+//! delivery is in flight there is nothing queued to evict, so a new one is
+//! still accepted and `pending` briefly exceeds the cap. A delivery that then
+//! returns to the queue goes through [`evictions_on_return`], so
+//! `queued ≤ cap` holds after every entry point: a new send or a replay
+//! ([`evictions_needed`]) and a retry or requeue ([`evictions_on_return`]).
 
 use crate::delivery::{Delivery, REASON_QUEUE_FULL, Transition};
 use crate::error::CoreError;
@@ -23,6 +26,15 @@ pub const DEFAULT_QUEUE_CAP: usize = 256;
 pub fn evictions_needed(pending: usize, queued: usize, incoming: usize, cap: usize) -> usize {
     let cap = cap.max(1);
     (pending + incoming).saturating_sub(cap).min(queued)
+}
+
+/// How many of the oldest queued deliveries must go when `returning`
+/// deliveries come back from flight (a retry or a requeue) to a queue that
+/// holds `queued`. Only the deliveries already queued are candidates: the one
+/// coming back keeps its place and is not evicted by its own return.
+pub fn evictions_on_return(queued: usize, returning: usize, cap: usize) -> usize {
+    let cap = cap.max(1);
+    (queued + returning).saturating_sub(cap).min(queued)
 }
 
 /// Drops `victims` (the oldest queued deliveries of one agent, oldest first)
@@ -70,6 +82,17 @@ mod tests {
         // One in flight: it counts against the cap but is never evicted.
         assert_eq!(evictions_needed(4, 3, 1, 4), 1);
         assert_eq!(evictions_needed(4, 0, 1, 4), 0);
+    }
+
+    #[test]
+    fn a_return_from_flight_never_overfills_the_queue() {
+        // Everything was in flight, so a new send was accepted over the cap.
+        assert_eq!(evictions_needed(2, 0, 1, 2), 0);
+        // When one in-flight delivery comes back, the queue would hold 2 of 1.
+        assert_eq!(evictions_on_return(1, 1, 1), 1);
+        assert_eq!(evictions_on_return(0, 1, 1), 0);
+        assert_eq!(evictions_on_return(3, 1, 256), 0);
+        assert_eq!(evictions_on_return(256, 1, 256), 1);
     }
 
     #[test]

@@ -92,6 +92,24 @@ impl Ledger {
         }
     }
 
+    /// Evicts the oldest queued deliveries so that one coming back from
+    /// flight fits the cap.
+    fn make_room_for_return(&mut self, agent: &str) {
+        let queue = self.queues.entry(agent.to_string()).or_default();
+        let evict = queue::evictions_on_return(queue.len(), 1, CAP);
+        let victims: Vec<Delivery> = queue
+            .drain(..evict)
+            .map(|id| self.deliveries[&id].clone())
+            .collect();
+        let (dropped, event) = queue::evict(agent, &victims, Timestamp(self.now)).unwrap();
+        if let Some(EventKind::DeliveryDropped { dropped: named, .. }) = event {
+            self.dropped_in_events += named.len();
+        }
+        for d in dropped {
+            self.deliveries.insert(d.id.clone(), d);
+        }
+    }
+
     fn step(&mut self, pick: usize, transition: u8) {
         if self.deliveries.is_empty() {
             return;
@@ -126,8 +144,9 @@ impl Ledger {
             },
             _ => Transition::Replay,
         };
-        if t == Transition::Replay && self.deliveries[&id].state.is_dead_letter() {
-            let agent = self.deliveries[&id].agent.clone();
+        let current = &self.deliveries[&id];
+        if t == Transition::Replay && current.state.is_dead_letter() {
+            let agent = current.agent.clone();
             self.make_room(&agent);
         }
         let before = self.deliveries[&id].clone();
@@ -162,6 +181,11 @@ impl Ledger {
         if before.state == DeliveryState::Queued && after.state != DeliveryState::Queued {
             queue.retain(|q| *q != id);
         }
+        if before.state.is_in_flight() && after.state == DeliveryState::Queued {
+            let agent = after.agent.clone();
+            self.make_room_for_return(&agent);
+        }
+        let queue = self.queues.entry(after.agent.clone()).or_default();
         if before.state != DeliveryState::Queued && after.state == DeliveryState::Queued {
             queue.push_back(id.clone());
         }

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use common::*;
-use courier_core::queue::evictions_needed;
+use courier_core::queue::{evictions_needed, evictions_on_return};
 use courier_core::retry::RetryPolicy;
 use courier_core::time::{Clock, ManualClock};
 use courier_core::{Delivery, DeliveryId, DeliveryState, EventKind, Transition, fanout};
@@ -103,6 +103,14 @@ impl Model {
     fn victims(&self, agent: &str) -> Vec<DeliveryId> {
         let queued = self.queued(agent);
         let n = evictions_needed(self.pending(agent), queued.len(), 1, CAP);
+        queued[..n].iter().map(|d| d.id.clone()).collect()
+    }
+
+    /// The victims core's cap rule picks when one delivery comes back from
+    /// flight to the queue.
+    fn victims_on_return(&self, agent: &str) -> Vec<DeliveryId> {
+        let queued = self.queued(agent);
+        let n = evictions_on_return(queued.len(), 1, CAP);
         queued[..n].iter().map(|d| d.id.clone()).collect()
     }
 
@@ -255,11 +263,17 @@ fn run(ops: Vec<Op>) {
                 let current = model.deliveries[&id].clone();
                 let t = transition(n);
                 let expected = current.apply(t.clone(), &POLICY, now);
-                let victims = model.victims(&current.agent);
                 match (store.transition(&id, t), expected) {
                     (Ok((got, events)), Ok((want, _))) => {
                         assert_eq!(got, want);
-                        if current.state.is_terminal() {
+                        let entering = want.state == DeliveryState::Queued
+                            && current.state != DeliveryState::Queued;
+                        if entering {
+                            let victims = if current.state.is_terminal() {
+                                model.victims(&current.agent)
+                            } else {
+                                model.victims_on_return(&current.agent)
+                            };
                             let named: Vec<_> = events
                                 .iter()
                                 .filter_map(|e| match &e.kind {

@@ -144,6 +144,46 @@ fn queue_cap_drops_the_oldest_queued_with_one_event_and_replay_respects_it() {
     }
 }
 
+/// Found by the store proptest in CI: with every pending delivery in flight
+/// there is nothing to evict, so a new send is accepted over the cap; when
+/// the in-flight one then comes back to the queue, the queue must still hold
+/// at most `cap`, and the eviction is an event like any other.
+#[test]
+fn a_delivery_returning_from_flight_never_overfills_the_queue() {
+    let opts = StoreOptions {
+        queue_cap: 1,
+        ..StoreOptions::default()
+    };
+    for (store, _dir) in stores(opts) {
+        with_agents(&store, &["alice", "bob"]);
+        let first = store.send(msg("alice", "bob", "1")).unwrap();
+        let (claimed, _) = store.claim_next("bob", "s1").unwrap().unwrap();
+        let second = store.send(msg("alice", "bob", "2")).unwrap();
+        assert!(second.dropped.is_empty(), "nothing queued to evict");
+        let (back, events) = store
+            .transition(
+                &claimed.id,
+                Transition::Requeue {
+                    reason: "restart".into(),
+                },
+            )
+            .unwrap();
+        assert_eq!(back.id, first.deliveries[0].id);
+        assert_eq!(back.state, DeliveryState::Queued);
+        assert_eq!(names(&events)[0], "delivery_dropped");
+        assert_eq!(
+            store
+                .delivery(&second.deliveries[0].id)
+                .unwrap()
+                .unwrap()
+                .state,
+            DeliveryState::Dropped
+        );
+        assert_eq!(store.queue_depth("bob").unwrap(), 1);
+        all_events(&store);
+    }
+}
+
 #[test]
 fn claims_follow_queue_order_and_retries_keep_their_place() {
     for (store, _dir) in stores(StoreOptions::default()) {

@@ -98,7 +98,24 @@ pub(crate) fn make_room(ctx: &mut Ctx<'_>, agent: &str, incoming: usize) -> Resu
     if needed == 0 {
         return Ok(Vec::new());
     }
-    let victims = reads::oldest_queued(ctx.conn, ctx.path, agent, needed)?;
+    evict_oldest(ctx, agent, needed)
+}
+
+/// Makes room for one delivery of `agent` coming back from flight to its
+/// queue (a retry or a requeue), so the queue never holds more than the cap.
+pub(crate) fn make_room_for_return(ctx: &mut Ctx<'_>, agent: &str) -> Result<Vec<Delivery>> {
+    let counts = reads::queue_counts(ctx.conn, ctx.path, agent)?;
+    let needed = queue::evictions_on_return(counts.queued, 1, ctx.opts.queue_cap);
+    if needed == 0 {
+        return Ok(Vec::new());
+    }
+    evict_oldest(ctx, agent, needed)
+}
+
+/// Drops the `count` oldest queued deliveries of `agent` with one
+/// `delivery_dropped` event naming them.
+fn evict_oldest(ctx: &mut Ctx<'_>, agent: &str, count: usize) -> Result<Vec<Delivery>> {
+    let victims = reads::oldest_queued(ctx.conn, ctx.path, agent, count)?;
     let (dropped, event) = queue::evict(agent, &victims, ctx.now)?;
     for d in &dropped {
         update_delivery(ctx, d, None)?;

@@ -5,12 +5,13 @@
 //! agent still receives its messages in the order they were sent; a `Replay`
 //! (a person's later decision) goes to the **back** of the queue. The cap
 //! counts pending deliveries (queued or in flight, see `courier_core::queue`),
-//! so a replay makes room by dropping the oldest queued ones and a retry
-//! never exceeds it.
+//! so a replay makes room by dropping the oldest queued ones; a retry or a
+//! requeue makes room too in the rare case that the queue filled while it was
+//! in flight.
 
 use courier_core::{Delivery, DeliveryId, DeliveryState, Event, EventKind, Message, Transition};
 
-use super::{Result, load, make_room, update_delivery};
+use super::{Result, load, make_room, make_room_for_return, update_delivery};
 use crate::error::StoreError;
 use crate::reads;
 use crate::writer::Ctx;
@@ -53,9 +54,11 @@ pub(crate) fn apply(
 ) -> Result<Delivery> {
     let (next, kinds) = current.apply(transition, &ctx.opts.retry, ctx.now)?;
     if next.state == DeliveryState::Queued && current.state.is_terminal() {
-        // A replay adds a pending delivery; a retry only moves one from in
-        // flight back to the queue, which core's cap already counted.
+        // A replay adds a pending delivery.
         make_room(ctx, &current.agent, 1)?;
+    } else if next.state == DeliveryState::Queued && current.state != DeliveryState::Queued {
+        // A retry or requeue moves one from flight back to the queue.
+        make_room_for_return(ctx, &current.agent)?;
     }
     let mut queue_pos = None;
     for kind in kinds {
