@@ -216,8 +216,16 @@ impl Ledger {
     }
 }
 
+/// The case count: `PROPTEST_CASES` for a longer run on demand, else `default`.
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(500))]
+    #![proptest_config(ProptestConfig::with_cases(cases(500)))]
 
     #[test]
     fn no_sequence_of_operations_loses_a_delivery(ops in proptest::collection::vec(op(), 1..120)) {

@@ -318,8 +318,16 @@ fn run(ops: Vec<Op>) {
     }
 }
 
+/// The case count: `PROPTEST_CASES` for a longer run on demand, else `default`.
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(48), ..ProptestConfig::default() })]
 
     #[test]
     fn store_matches_core(ops in proptest::collection::vec(op(), 1..40)) {
