@@ -383,3 +383,50 @@ fn prune_is_bounded_and_keeps_pending_work() {
     assert_eq!(next.events[0].seq, last + 1, "seqs are never reused");
     assert!(!store.send(keyed("alice", "bob", "old")).unwrap().duplicate);
 }
+
+/// Pruning never undoes a promise: a keyed message stays while its key can
+/// still deduplicate, and a dead letter stays until a person replays it.
+#[test]
+fn prune_keeps_keyed_messages_inside_the_window_and_every_dead_letter() {
+    let clock = clock();
+    let dir = tempfile::tempdir().unwrap();
+    let opts = StoreOptions {
+        queue_cap: 1,
+        ..options(&clock)
+    };
+    let store = Store::open(dir.path().join("c.db"), opts).unwrap();
+    with_agents(&store, &["alice", "bob"]);
+    let keyed_send = store.send(keyed("alice", "bob", "k1")).unwrap();
+    let (d, _) = store.claim_next("bob", "s").unwrap().unwrap();
+    store.transition(&d.id, Transition::Written).unwrap();
+    store.transition(&d.id, Transition::Verified).unwrap();
+    // Two more sends with a cap of 1: the first of them is dropped.
+    let evicted = store.send(msg("alice", "bob", "evicted")).unwrap();
+    store.send(msg("alice", "bob", "kept queued")).unwrap();
+    let dropped_id = evicted.deliveries[0].id.clone();
+    assert_eq!(
+        store.delivery(&dropped_id).unwrap().unwrap().state,
+        DeliveryState::Dropped
+    );
+    // Two hours later: past `older_than`, well inside the 24 h key window.
+    clock.advance(2 * 3600 * 1000);
+    let policy = PrunePolicy {
+        older_than: Duration::from_secs(3600),
+        max_rows: 10_000,
+    };
+    let report = store.prune(policy).unwrap();
+    assert_eq!(report.deliveries, 1, "only the verified delivery goes");
+    assert_eq!(report.messages, 0, "the keyed message is still needed");
+    let again = store.send(keyed("alice", "bob", "k1")).unwrap();
+    assert!(again.duplicate, "a resend inside the window is a duplicate");
+    assert_eq!(again.message.id, keyed_send.message.id);
+    assert_eq!(store.dead_letters(10).unwrap().len(), 1);
+    assert!(store.delivery(&dropped_id).unwrap().is_some());
+    // Past the key window the keyed message (with no delivery left) goes;
+    // the dead letter still stays.
+    clock.advance(25 * 3600 * 1000);
+    let report = store.prune(policy).unwrap();
+    assert_eq!(report.messages, 1, "{report:?}");
+    assert!(store.message(&keyed_send.message.id).unwrap().is_none());
+    assert_eq!(store.dead_letters(10).unwrap().len(), 1);
+}
