@@ -85,6 +85,8 @@ impl Broker {
             }),
         };
         tokio::spawn(crate::watchdog::run(broker.clone()));
+        let (retention, every) = (broker.config().retention, broker.config().prune_every);
+        tokio::spawn(crate::pruner::run(broker.clone(), retention, every));
         Ok(broker)
     }
 
@@ -127,6 +129,11 @@ impl Broker {
 
     pub fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    /// The store, owned, for work moved off the runtime (`spawn_blocking`).
+    pub fn store_handle(&self) -> Arc<Store> {
+        self.inner.store.clone()
     }
 
     pub fn bus(&self) -> &EventBus {

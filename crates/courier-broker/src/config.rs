@@ -31,6 +31,11 @@ pub struct BrokerConfig {
     /// A delivery that makes no progress this long while its agent should
     /// take it is reported stuck (30 s).
     pub stuck_after: Duration,
+    /// Events and finished deliveries older than this are pruned, with
+    /// their messages (7 days); dead letters and pending work never are.
+    pub retention: Duration,
+    /// How often pruning runs (1 h; also once at start).
+    pub prune_every: Duration,
     /// User presets overriding the built-in ones (see `launch::default_presets_file`).
     pub presets_file: Option<PathBuf>,
 }
@@ -46,6 +51,8 @@ impl BrokerConfig {
             shutdown_grace: Duration::from_secs(3),
             ready_fallback: Duration::from_secs(15),
             stuck_after: Duration::from_secs(30),
+            retention: Duration::from_secs(7 * 24 * 3600),
+            prune_every: Duration::from_secs(3600),
             presets_file: crate::launch::default_presets_file(),
         }
     }

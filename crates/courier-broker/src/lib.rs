@@ -9,6 +9,7 @@
 //! - [`bus`]: committed events fanned out to live stream clients;
 //! - [`api`]: the HTTP API (axum) with bearer auth, SSE and WebSocket;
 //! - [`server`]: binding, the connection file, serving until shutdown;
+//! - [`pruner`]: deletes what the retention setting lets go, in bounded steps;
 //! - [`state_dir`]: the state directory, its lock and the connection file;
 //! - [`config`], [`error`], [`token`], [`shutdown`], [`metrics`].
 
@@ -22,6 +23,7 @@ pub mod control;
 pub mod error;
 pub mod launch;
 pub mod metrics;
+pub mod pruner;
 pub mod server;
 pub mod shutdown;
 pub mod state_dir;

@@ -119,6 +119,10 @@ pub struct UpArgs {
     /// reported stuck (`delivery_stuck`, /healthz degraded).
     #[arg(long, env = "COURIER_STUCK_AFTER_MS", default_value_t = 30_000)]
     pub stuck_after_ms: u64,
+    /// Events and finished deliveries older than this many hours are pruned (with their
+    /// messages), hourly. Pending deliveries and dead letters are never pruned.
+    #[arg(long, env = "COURIER_RETENTION_HOURS", default_value_t = 168)]
+    pub retention_hours: u64,
 }
 
 #[derive(Debug, Args)]
