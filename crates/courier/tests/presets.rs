@@ -11,9 +11,17 @@ fn tempdir() -> tempfile::TempDir {
 }
 use serde_json::{Value, json};
 
-/// A user preset file shared by this file's tests (env is per process).
-fn user_presets(root: &std::path::Path) {
-    let path = root.join("presets.toml");
+/// A user preset file shared by this file's tests. The environment is per
+/// process and the tests run in parallel, so the file is written once, to a
+/// directory that outlives every test (a test's own temp dir would vanish
+/// under a broker of another test that read the same variable).
+fn user_presets() {
+    static ONCE: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    ONCE.get_or_init(write_user_presets);
+}
+
+fn write_user_presets() {
+    let path = tempdir().keep().join("presets.toml");
     std::fs::write(
         &path,
         format!(
@@ -52,15 +60,15 @@ style = "none"
         ),
     )
     .expect("write presets");
-    // SAFETY: set before any broker of this test binary starts; every test
-    // here wants the same value.
+    // SAFETY: set once, under the OnceLock, before any broker of this test
+    // binary starts; every test here wants the same value.
     unsafe { std::env::set_var("COURIER_PRESETS", &path) };
 }
 
 #[test]
 fn a_shell_preset_agent_sends_as_itself_from_its_own_shell() {
     let tmp = tempdir();
-    user_presets(tmp.path());
+    user_presets();
     let broker = Broker::start(tmp.path(), &[]);
     for name in ["sh1", "sh2"] {
         let (status, body) = broker.post("/v1/agents", &json!({"name": name, "preset": "shell"}));
@@ -95,7 +103,7 @@ fn a_shell_preset_agent_sends_as_itself_from_its_own_shell() {
 #[test]
 fn a_preset_whose_cli_is_missing_is_refused_naming_it() {
     let tmp = tempdir();
-    user_presets(tmp.path());
+    user_presets();
     let broker = Broker::start(tmp.path(), &[]);
     let (status, body) = broker.post("/v1/agents", &json!({"name": "g", "preset": "ghost"}));
     assert_eq!(status, 422, "{body}");
@@ -130,7 +138,7 @@ fn a_preset_whose_cli_is_missing_is_refused_naming_it() {
 #[test]
 fn a_preset_answers_its_own_trust_dialog_so_spawning_needs_nothing_more() {
     let tmp = tempdir();
-    user_presets(tmp.path());
+    user_presets();
     let broker = Broker::start(tmp.path(), &[]);
     let (status, body) = broker.post("/v1/agents", &json!({"name": "t", "preset": "trusting"}));
     assert_eq!(status, 201, "{body}");
