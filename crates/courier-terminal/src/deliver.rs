@@ -1,13 +1,19 @@
 //! Delivering one text into a terminal and proving it from the screen.
 //!
 //! 1. Wait until the agent is ready (screen quiet, prompt or input line; a
-//!    dialog or an exit ends the attempt: no keystrokes are sent).
+//!    dialog or an exit ends the attempt: no keystrokes are sent). Without
+//!    a ready timeout (`immediate` mode) there is no waiting, but a known
+//!    dialog or an exit still ends the attempt before any keystroke.
 //! 2. Inject (one bracketed paste, or one line without newlines), in chunks.
 //! 3. Wait for the echo on the rendered screen, then send Enter on its own.
 //! 4. Wait for the text to leave the input line; if it does not, send ONE
 //!    more Enter (never the text again).
 //! 5. If the text never appeared and left no trace, re-inject (bounded);
 //!    if some trace appeared, never inject again: the outcome is unverified.
+//!
+//! `Failed` (the broker retries, typing the text again into the same
+//! session) is only returned while nothing of the text can have reached a
+//! live agent; see [`crate::write_failure`].
 
 use std::future::Future;
 use std::pin::Pin;
@@ -20,16 +26,18 @@ use tracing::Instrument;
 
 use crate::error::{TerminalError, compile};
 use crate::inject::{self, ENTER};
-use crate::readiness::{NotReady, ReadinessConfig, ReadyBy};
+use crate::readiness::{self, NotReady, ReadinessConfig, ReadyBy};
 use crate::terminal::{ExitInfo, Terminal};
 use crate::verify::{self, Echo, Expectation};
 use crate::wait::{Step, wait_for, wait_ready};
+use crate::write_failure::{self, WriteFailure, Writing};
 
 #[derive(Debug, Clone)]
 pub struct DeliverOptions {
     pub readiness: ReadinessConfig,
     /// Wait this long at most for readiness before each injection
-    /// (`None`: inject at once, e.g. in `immediate` mode).
+    /// (`None`: inject at once, e.g. in `immediate` mode, unless a known
+    /// dialog is on screen).
     pub ready_timeout: Option<Duration>,
     /// How long the echo may take to appear.
     pub echo_window: Duration,
@@ -77,7 +85,8 @@ pub enum DeliveryOutcome {
     Verified,
     /// No proof either way; re-injecting would risk a double.
     Unverified { reason: String },
-    /// Nothing (provably) reached the agent: write error, exit, not ready.
+    /// Nothing (provably) reached a live agent: not ready, a dialog, the
+    /// first write refused, or the process gone before anything was shown.
     Failed { reason: String },
 }
 
@@ -164,6 +173,7 @@ where
         opts,
         hook,
         report: empty_report(),
+        written: 0,
     }
     .run(text)
     .instrument(span)
@@ -175,6 +185,9 @@ struct Delivery<'a, T: ?Sized> {
     opts: &'a DeliverOptions,
     hook: &'a dyn BeforeEnter,
     report: DeliveryReport,
+    /// Bytes of text written so far, over every attempt: once non-zero the
+    /// delivery can no longer end `Failed` while the agent lives.
+    written: usize,
 }
 
 enum Seen {
@@ -184,20 +197,33 @@ enum Seen {
 }
 
 impl<T: Terminal + ?Sized> Delivery<'_, T> {
-    fn end(mut self, outcome: DeliveryOutcome) -> DeliveryReport {
+    fn end(&mut self, outcome: DeliveryOutcome) -> DeliveryReport {
         self.report.exit = self.term.exit_status();
         tracing::debug!(
             ?outcome,
             reinjections = self.report.reinjections,
+            written = self.written,
             "delivery ended"
         );
         self.report.outcome = outcome;
-        self.report
+        std::mem::replace(&mut self.report, empty_report())
     }
 
-    fn exited(self, info: ExitInfo, when: &str) -> DeliveryReport {
+    /// The process is gone: whatever it received died with it, and a retry
+    /// can only reach a new session, so nothing can be doubled.
+    fn exited(&mut self, info: ExitInfo, when: &str) -> DeliveryReport {
         let reason = format!("agent process {info} {when}");
         self.end(DeliveryOutcome::Failed { reason })
+    }
+
+    /// The agent cannot take keys now (not ready, or a dialog).
+    fn not_ready(&mut self, why: &NotReady) -> DeliveryReport {
+        if self.written == 0 {
+            let reason = format!("agent not ready: {why}");
+            return self.end(DeliveryOutcome::Failed { reason });
+        }
+        let reason = format!("no echo, and not ready again to re-inject: {why}");
+        self.end(DeliveryOutcome::Unverified { reason })
     }
 
     async fn run(mut self, text: &str) -> DeliveryReport {
@@ -212,19 +238,19 @@ impl<T: Terminal + ?Sized> Delivery<'_, T> {
                         let info = self.term.wait_exit().await;
                         return self.exited(info, "before injection");
                     }
-                    Err(why) if attempt == 0 => {
-                        let reason = format!("agent not ready: {why}");
-                        return self.end(DeliveryOutcome::Failed { reason });
-                    }
-                    Err(why) => {
-                        let reason = format!("no echo, and not ready again to re-inject: {why}");
-                        return self.end(DeliveryOutcome::Unverified { reason });
-                    }
+                    Err(why) => return self.not_ready(&why),
                 }
             }
+            // Judged on the very screen the keys go into, in every mode: a
+            // dialog takes keystrokes as menu choices, so one that showed
+            // since readiness (or in `immediate` mode, where nothing waits
+            // for readiness) must get none.
             let snap = self.term.snapshot(sb);
             if let Some(info) = self.term.exit_status() {
                 return self.exited(info, "before injection");
+            }
+            if let Err(why) = readiness::accepts_keys_now(&snap, false, &opts.readiness) {
+                return self.not_ready(&why);
             }
             let inj = inject::build(text, snap.bracketed_paste, opts.chunk_size);
             let exp = Expectation::new(&inj.echo, opts.collapsed.clone());
@@ -238,7 +264,7 @@ impl<T: Terminal + ?Sized> Delivery<'_, T> {
                 "injecting"
             );
             for chunk in &inj.chunks {
-                if let Err(report) = self.write(chunk).await {
+                if let Err(report) = self.write(chunk, Writing::Text).await {
                     return report;
                 }
                 tokio::task::yield_now().await;
@@ -272,7 +298,7 @@ impl<T: Terminal + ?Sized> Delivery<'_, T> {
                 if let Err(reason) = self.hook.before_enter().await {
                     return self.end(DeliveryOutcome::Unverified { reason });
                 }
-                if let Err(report) = self.write(ENTER).await {
+                if let Err(report) = self.write(ENTER, Writing::Enter).await {
                     return report;
                 }
                 let reason = format!(
@@ -291,35 +317,34 @@ impl<T: Terminal + ?Sized> Delivery<'_, T> {
     }
 
     /// Writes one chunk; on failure, the finished report.
-    async fn write(&mut self, bytes: &[u8]) -> Result<(), DeliveryReport> {
+    async fn write(&mut self, bytes: &[u8], writing: Writing) -> Result<(), DeliveryReport> {
         let result = tokio::time::timeout(self.opts.write_timeout, self.term.write(bytes)).await;
-        let reason = match result {
-            Ok(Ok(())) => return Ok(()),
-            Ok(Err(e)) => e.to_string(),
-            Err(_) => format!("write timed out after {:?}", self.opts.write_timeout),
+        let failure = match result {
+            Ok(Ok(())) => {
+                if writing == Writing::Text {
+                    self.written += bytes.len();
+                }
+                return Ok(());
+            }
+            Ok(Err(e)) => WriteFailure::Error(e.to_string()),
+            // Only the wait ended: the writer thread may still write them.
+            Err(_) => WriteFailure::TimedOut(self.opts.write_timeout),
         };
         // A write error is usually the program going away: say how.
-        let exit = tokio::time::timeout(Duration::from_millis(500), self.term.wait_exit()).await;
-        let this = std::mem::replace(&mut self.report, empty_report());
-        let d = Delivery {
-            term: self.term,
-            opts: self.opts,
-            hook: self.hook,
-            report: this,
-        };
-        Err(match exit {
-            Ok(info) => d.exited(info, &format!("while writing ({reason})")),
-            Err(_) => d.end(DeliveryOutcome::Failed { reason }),
-        })
+        let exit = tokio::time::timeout(Duration::from_millis(500), self.term.wait_exit())
+            .await
+            .ok();
+        let outcome = write_failure::outcome(&failure, writing, self.written, exit);
+        Err(self.end(outcome))
     }
 
-    async fn submit(mut self, exp: &Expectation, echo: &Echo) -> DeliveryReport {
+    async fn submit(&mut self, exp: &Expectation, echo: &Echo) -> DeliveryReport {
         if let Err(reason) = self.hook.before_enter().await {
             return self.end(DeliveryOutcome::Unverified { reason });
         }
         for enter in 0..2 {
             self.report.extra_enter = enter > 0;
-            if let Err(report) = self.write(ENTER).await {
+            if let Err(report) = self.write(ENTER, Writing::Enter).await {
                 return report;
             }
             let deadline = Instant::now() + self.opts.submit_window;

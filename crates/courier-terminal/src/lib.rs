@@ -19,6 +19,8 @@
 //!   (echo, trace, submission).
 //! - [`deliver`](mod@deliver): the whole sequence for one text, returning a
 //!   [`DeliveryReport`].
+//! - [`write_failure`]: the pure rule for a failed write (failed only when
+//!   nothing can be doubled, unverified once anything may have arrived).
 //! - [`error`]: [`TerminalError`], naming the agent and command.
 
 pub mod deliver;
@@ -33,6 +35,7 @@ pub mod session;
 pub mod terminal;
 pub mod verify;
 pub mod wait;
+pub mod write_failure;
 
 pub use deliver::{
     BeforeEnter, DeliverOptions, DeliveryOutcome, DeliveryReport, NoHook, deliver, deliver_with,

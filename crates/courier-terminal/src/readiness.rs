@@ -5,8 +5,12 @@
 //! [`ReadinessConfig::quiet`], it is not blank, no known dialog is showing,
 //! and either the preset's prompt pattern is visible ([`ReadyBy::Prompt`]) or
 //! the cursor rests in what looks like an input line ([`ReadyBy::Cursor`]).
-//! After [`ReadinessConfig::fallback`] without a dialog, the agent counts as
-//! ready anyway ([`ReadyBy::Fallback`]).
+//! After [`ReadinessConfig::fallback`] the agent counts as ready anyway
+//! ([`ReadyBy::Fallback`]), with two exceptions that no amount of waiting
+//! lifts: a known dialog (it takes keystrokes as menu choices) and a screen
+//! that was drawn and is blank (keystrokes into it are lost). A program
+//! that has printed nothing at all (e.g. `cat`) can only ever be ready by
+//! the fallback, so that one is allowed.
 
 use std::time::{Duration, Instant};
 
@@ -31,7 +35,8 @@ pub const DEFAULT_DIALOGS: &[&str] = &[
 pub struct ReadinessConfig {
     /// How long the screen must stay unchanged.
     pub quiet: Duration,
-    /// After this long since spawn (and no dialog), ready anyway.
+    /// After this long since spawn, ready anyway, unless a dialog or a
+    /// drawn blank screen is showing.
     pub fallback: Duration,
     /// A preset's prompt pattern, tried on every visible row.
     pub prompt: Option<Regex>,
@@ -158,18 +163,9 @@ pub fn assess(
     if exited {
         return Err(NotReady::Exited);
     }
-    let text = snap.text();
-    for dialog in &cfg.dialogs {
-        if let Some(m) = dialog.find(&text) {
-            let line = text[..m.start()].rfind('\n').map_or(0, |i| i + 1);
-            let end = text[m.end()..]
-                .find('\n')
-                .map_or(text.len(), |i| m.end() + i);
-            return Err(NotReady::Dialog {
-                pattern: dialog.as_str().to_string(),
-                line: text[line..end].trim().to_string(),
-            });
-        }
+    // Before anything the fallback could override.
+    if let Some(dialog) = visible_dialog(snap, cfg) {
+        return Err(dialog);
     }
     let fallback = now.saturating_duration_since(spawned_at) >= cfg.fallback;
     let Some(last) = snap.last_output_at else {
@@ -183,11 +179,10 @@ pub fn assess(
         return Err(NotReady::Busy);
     }
     if snap.is_blank() {
-        return if fallback {
-            Ok(ReadyBy::Fallback)
-        } else {
-            Err(NotReady::BlankScreen)
-        };
+        // The program drew and the screen is empty (cleared, mid-redraw, or
+        // only mode switches so far): whatever is typed now may vanish, and
+        // the fallback cannot tell us otherwise.
+        return Err(NotReady::BlankScreen);
     }
     if cfg
         .prompt
@@ -206,18 +201,58 @@ pub fn assess(
     }
 }
 
+/// The known dialog visible on `snap`, if any, with the line it is on.
+pub fn visible_dialog(snap: &Snapshot, cfg: &ReadinessConfig) -> Option<NotReady> {
+    let text = snap.text();
+    cfg.dialogs.iter().find_map(|dialog| {
+        let m = dialog.find(&text)?;
+        let line = text[..m.start()].rfind('\n').map_or(0, |i| i + 1);
+        let end = text[m.end()..]
+            .find('\n')
+            .map_or(text.len(), |i| m.end() + i);
+        Some(NotReady::Dialog {
+            pattern: dialog.as_str().to_string(),
+            line: text[line..end].trim().to_string(),
+        })
+    })
+}
+
+/// Whether keystrokes may go in right now without waiting for readiness
+/// (`immediate` mode): the agent may be busy or mid-redraw, but it must be
+/// alive and not showing a known dialog, even one still being drawn.
+pub fn accepts_keys_now(
+    snap: &Snapshot,
+    exited: bool,
+    cfg: &ReadinessConfig,
+) -> Result<(), NotReady> {
+    if exited {
+        return Err(NotReady::Exited);
+    }
+    visible_dialog(snap, cfg).map_or(Ok(()), Err)
+}
+
+/// How long a waiter sleeps when nothing but new output can change the
+/// answer: only a bound on a missed wake-up, never a poll interval.
+pub const RECHECK: Duration = Duration::from_secs(1);
+
 /// When `assess` may change its answer without new output: the end of the
-/// quiet window, or the fallback.
+/// quiet window, or the fallback. Always in the future (when neither is
+/// pending, [`RECHECK`] from `now`), so a waiter never spins.
 pub fn next_deadline(
     snap: &Snapshot,
     spawned_at: Instant,
     now: Instant,
     cfg: &ReadinessConfig,
 ) -> Instant {
-    let fallback = spawned_at + cfg.fallback;
-    match snap.last_output_at {
-        Some(t) if t + cfg.quiet > now => (t + cfg.quiet).min(fallback),
-        _ => fallback.max(now),
+    let fallback = Some(spawned_at + cfg.fallback).filter(|&t| t > now);
+    let quiet_end = snap
+        .last_output_at
+        .map(|t| t + cfg.quiet)
+        .filter(|&t| t > now);
+    match (quiet_end, fallback) {
+        (Some(q), Some(f)) => q.min(f),
+        (Some(t), None) | (None, Some(t)) => t,
+        (None, None) => now + RECHECK,
     }
 }
 

@@ -25,7 +25,7 @@ fn at(t0: Instant, ms: u64) -> Instant {
 }
 
 #[test]
-fn no_output_and_blank_screens_are_never_ready_before_the_fallback() {
+fn no_output_is_ready_only_by_the_fallback_and_a_drawn_blank_screen_never() {
     let t0 = Instant::now();
     let cfg = ReadinessConfig::default();
     let none = snap(&[], (0, 0), None, t0);
@@ -38,14 +38,35 @@ fn no_output_and_blank_screens_are_never_ready_before_the_fallback() {
         assess(&blank, t0, at(t0, 5000), false, &cfg),
         Err(NotReady::BlankScreen)
     );
-    assert_eq!(
-        assess(&blank, t0, at(t0, 15_000), false, &cfg),
-        Ok(ReadyBy::Fallback)
-    );
+    // Drawn and blank: waiting longer does not make typing into it safe.
+    for late in [15_000, 60_000, 3_600_000] {
+        assert_eq!(
+            assess(&blank, t0, at(t0, late), false, &cfg),
+            Err(NotReady::BlankScreen)
+        );
+    }
+    // Nothing printed at all (`cat`): only the fallback can make it ready.
     assert_eq!(
         assess(&none, t0, at(t0, 15_000), false, &cfg),
         Ok(ReadyBy::Fallback)
     );
+}
+
+#[test]
+fn next_deadline_is_always_in_the_future() {
+    let t0 = Instant::now();
+    let cfg = ReadinessConfig::default();
+    let blank = snap(&["   "], (0, 3), Some(10), t0);
+    // Quiet window pending, then the fallback, then only a re-check bound.
+    assert_eq!(next_deadline(&blank, t0, at(t0, 50), &cfg), at(t0, 160));
+    assert_eq!(
+        next_deadline(&blank, t0, at(t0, 5000), &cfg),
+        at(t0, 15_000)
+    );
+    let late = at(t0, 20_000);
+    assert_eq!(next_deadline(&blank, t0, late, &cfg), late + RECHECK);
+    let none = snap(&[], (0, 0), None, t0);
+    assert_eq!(next_deadline(&none, t0, late, &cfg), late + RECHECK);
 }
 
 #[test]
@@ -141,6 +162,56 @@ fn dialogs_keep_the_agent_not_ready_even_after_the_fallback() {
         assess(&s, t0, at(t0, 1000), false, &cfg),
         Err(NotReady::Dialog { .. })
     ));
+}
+
+#[test]
+fn a_dialog_wins_over_the_fallback_whatever_else_is_on_screen() {
+    let t0 = Instant::now();
+    let cfg = ReadinessConfig::default().with_prompt(r"^> ").unwrap();
+    // A prompt line under the dialog and hours of uptime change nothing.
+    let s = snap(
+        &["Do you trust the files in this folder?", "> "],
+        (1, 2),
+        Some(0),
+        t0,
+    );
+    for late in [15_000, 3_600_000] {
+        assert!(matches!(
+            assess(&s, t0, at(t0, late), false, &cfg),
+            Err(NotReady::Dialog { .. })
+        ));
+    }
+    // Still being drawn: a dialog, not merely busy.
+    let drawing = snap(&["Do you trust the files"], (0, 22), Some(20_000), t0);
+    assert!(matches!(
+        assess(&drawing, t0, at(t0, 20_010), false, &cfg),
+        Err(NotReady::Dialog { .. })
+    ));
+}
+
+#[test]
+fn immediate_mode_refuses_only_dialogs_and_exits() {
+    let t0 = Instant::now();
+    let cfg = ReadinessConfig::default();
+    // Busy, blank, no prompt: immediate mode does not wait for any of it.
+    let busy = snap(&["thinking… 0.3s"], (5, 0), Some(1000), t0);
+    assert_eq!(accepts_keys_now(&busy, false, &cfg), Ok(()));
+    let blank = snap(&[], (0, 0), None, t0);
+    assert_eq!(accepts_keys_now(&blank, false, &cfg), Ok(()));
+    assert_eq!(accepts_keys_now(&busy, true, &cfg), Err(NotReady::Exited));
+    // A dialog, even one whose output is still flowing.
+    let dialog = snap(
+        &["", "  Do you trust the files in this folder?  "],
+        (0, 0),
+        Some(1000),
+        t0,
+    );
+    match accepts_keys_now(&dialog, false, &cfg) {
+        Err(NotReady::Dialog { line, .. }) => {
+            assert_eq!(line, "Do you trust the files in this folder?")
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]
