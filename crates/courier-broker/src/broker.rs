@@ -1,7 +1,7 @@
 //! The broker: the store, the running agents, the event bus, and the
 //! operations every entry point (HTTP API, CLI, later MCP) goes through.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
@@ -38,6 +38,10 @@ pub(crate) struct Inner {
     pub(crate) watchdog: crate::watchdog::Watchdog,
     /// Agent tokens → agent names: an agent may act only as itself.
     identities: std::sync::Mutex<HashMap<String, String>>,
+    /// Names being spawned right now, so two concurrent spawns of one name
+    /// cannot both start a process (the agents map learns a name only once
+    /// its process runs).
+    spawning: std::sync::Mutex<HashSet<String>>,
     /// The API's URL, given to agents as `COURIER_URL`.
     public_url: OnceLock<String>,
     started: Instant,
@@ -78,6 +82,7 @@ impl Broker {
                 shutdown: Shutdown::new(),
                 agents: Mutex::new(BTreeMap::new()),
                 identities: std::sync::Mutex::new(HashMap::new()),
+                spawning: std::sync::Mutex::new(HashSet::new()),
                 public_url: OnceLock::new(),
                 started: Instant::now(),
                 _state_dir: state_dir,
@@ -200,6 +205,11 @@ impl Broker {
             }
             _ => {}
         }
+        // Reserve the name first, then look at the running agents: a second
+        // spawn either finds the reservation or, once it is gone, the agent.
+        let Some(_reserved) = NameReservation::take(&self.inner.spawning, &spec.name) else {
+            return Err(BrokerError::AgentExists(spec.name));
+        };
         if self.inner.agents.lock().await.contains_key(&spec.name) {
             return Err(BrokerError::AgentExists(spec.name));
         }
@@ -304,15 +314,7 @@ impl Broker {
             .retain(|_, agent| agent != name);
         for delivery in self.inner.store.pending()? {
             if delivery.agent == name {
-                let step = match delivery.state {
-                    DeliveryState::Queued => Transition::Drop {
-                        reason: "agent_released".into(),
-                    },
-                    _ => Transition::Failed {
-                        reason: "agent released during delivery".into(),
-                    },
-                };
-                let _ = self.inner.store.transition(&delivery.id, step);
+                self.end_for_release(&delivery);
             }
         }
         self.inner.store.remove_agent(name)?;
@@ -320,6 +322,52 @@ impl Broker {
             name: name.to_string(),
         })?;
         Ok(())
+    }
+
+    /// Ends one pending delivery of a released agent, so none waits for
+    /// nobody: one that may have been submitted (`injected`) is unverified,
+    /// never typed again; any other becomes a dead letter (`dropped`,
+    /// replayable), passing through the queue if it was being typed.
+    fn end_for_release(&self, delivery: &courier_core::Delivery) {
+        let store = &self.inner.store;
+        let result = match delivery.state {
+            DeliveryState::Injected => store
+                .transition(
+                    &delivery.id,
+                    Transition::Unverified {
+                        reason: "agent_released: released while its Enter may have been sent"
+                            .into(),
+                    },
+                )
+                .map(|_| ()),
+            DeliveryState::Injecting => store
+                .transition(
+                    &delivery.id,
+                    Transition::Requeue {
+                        reason: "agent_released before Enter".into(),
+                    },
+                )
+                .and_then(|_| {
+                    store.transition(
+                        &delivery.id,
+                        Transition::Drop {
+                            reason: "agent_released".into(),
+                        },
+                    )
+                })
+                .map(|_| ()),
+            _ => store
+                .transition(
+                    &delivery.id,
+                    Transition::Drop {
+                        reason: "agent_released".into(),
+                    },
+                )
+                .map(|_| ()),
+        };
+        if let Err(e) = result {
+            tracing::warn!(delivery = %delivery.id, error = %e, "cannot end a released agent's delivery");
+        }
     }
 
     /// Every agent: spec, status, queue depth.
@@ -367,12 +415,9 @@ impl Broker {
         self.inner.shutdown.trigger();
         let grace = self.inner.config.shutdown_grace;
         let mut agents = std::mem::take(&mut *self.inner.agents.lock().await);
-        for agent in agents.values_mut() {
-            agent.stop(grace).await;
-        }
-        for agent in agents.values_mut() {
-            agent.kill().await;
-        }
+        // All at once: the grace bounds the whole stop, not each agent.
+        futures_util::future::join_all(agents.values_mut().map(|a| a.stop(grace))).await;
+        futures_util::future::join_all(agents.values_mut().map(|a| a.kill())).await;
         let pending = self.inner.store.pending_count().unwrap_or(0) as u64;
         let _ = self
             .inner
@@ -419,4 +464,32 @@ fn resolve_in_flight(store: &Store) -> Result<usize, BrokerError> {
         resolved += 1;
     }
     Ok(resolved)
+}
+
+/// A name held while its agent is being spawned; released on drop.
+struct NameReservation<'a> {
+    names: &'a std::sync::Mutex<HashSet<String>>,
+    name: String,
+}
+
+impl<'a> NameReservation<'a> {
+    /// `None` when another spawn holds the name.
+    fn take(names: &'a std::sync::Mutex<HashSet<String>>, name: &str) -> Option<Self> {
+        let mut held = names
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        held.insert(name.to_string()).then(|| NameReservation {
+            names,
+            name: name.to_string(),
+        })
+    }
+}
+
+impl Drop for NameReservation<'_> {
+    fn drop(&mut self) {
+        self.names
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&self.name);
+    }
 }
