@@ -179,5 +179,61 @@ fn write_planned(path: &Path, file: &courier_presets::PlannedFile) -> Result<(),
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| io("create the directory of", e))?;
     }
-    std::fs::write(path, content).map_err(|e| io("write", e))
+    if !content.contains("COURIER_TOKEN") {
+        return std::fs::write(path, content).map_err(|e| io("write", e));
+    }
+    // The file holds an agent's token: only its owner may read it, from
+    // before the token is in it (a new file is created 0600, an existing
+    // one restricted first).
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    if path.exists() {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| io("restrict the permissions of", e))?;
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .and_then(|mut f| f.write_all(content.as_bytes()))
+        .map_err(|e| io("write", e))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use courier_presets::{FileFormat, PlannedFile};
+
+    use super::write_planned;
+
+    fn mode(path: &std::path::Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn a_file_with_a_token_is_readable_by_its_owner_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = PlannedFile {
+            path: ".gemini/settings.json".into(),
+            format: FileFormat::Json,
+            mcp_key: "mcpServers".into(),
+            content: r#"{"mcpServers":{"courier":{"env":{"COURIER_TOKEN":"t"}}}}"#.into(),
+        };
+        let new = dir.path().join("new/settings.json");
+        write_planned(&new, &secret).unwrap();
+        assert_eq!(mode(&new), 0o600);
+        // An existing, world-readable file keeps its settings and loses the bits.
+        let existing = dir.path().join("settings.json");
+        std::fs::write(&existing, r#"{"model":"x"}"#).unwrap();
+        std::fs::set_permissions(&existing, std::fs::Permissions::from_mode(0o644)).unwrap();
+        write_planned(&existing, &secret).unwrap();
+        assert_eq!(mode(&existing), 0o600);
+        let merged: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&existing).unwrap()).unwrap();
+        assert_eq!(merged["model"], "x");
+        assert_eq!(merged["mcpServers"]["courier"]["env"]["COURIER_TOKEN"], "t");
+    }
 }

@@ -104,8 +104,9 @@ impl LaunchPlan {
 
 impl PlannedFile {
     /// The content to write over an `existing` file of the same path: the existing settings
-    /// kept, ours merged in (objects merged key by key, ours winning), so a person's own
-    /// settings and MCP servers survive. Fails if `existing` is not valid in the file's format.
+    /// kept, ours merged in (objects merged key by key, ours winning; lists of entries such
+    /// as Claude Code's hook lists get ours added once), so a person's own settings, hooks and
+    /// MCP servers survive. Fails if `existing` is not valid in the file's format.
     pub fn merged_with(&self, existing: &str) -> Result<String, PresetError> {
         let err = |message: String| PresetError::Render {
             preset: self.path.display().to_string(),
@@ -120,7 +121,7 @@ impl PlannedFile {
                 };
                 let ours: Value =
                     serde_json::from_str(&self.content).map_err(|e| err(e.to_string()))?;
-                merge_json(&mut base, ours);
+                merge_keeping_entries(&mut base, ours);
                 let mut text =
                     serde_json::to_string_pretty(&base).map_err(|e| err(e.to_string()))?;
                 text.push('\n');
@@ -132,7 +133,7 @@ impl PlannedFile {
                 let ours: toml::Table =
                     toml::from_str(&self.content).map_err(|e| err(e.to_string()))?;
                 let ours = serde_json::to_value(ours).map_err(|e| err(e.to_string()))?;
-                merge_json(&mut base, ours);
+                merge_keeping_entries(&mut base, ours);
                 toml::to_string(&base).map_err(|e| err(e.to_string()))
             }
         }
@@ -149,6 +150,33 @@ pub(crate) fn merge_json(base: &mut Value, patch: Value) {
                     None => {
                         b.insert(k, v);
                     }
+                }
+            }
+        }
+        (slot, v) => *slot = v,
+    }
+}
+
+/// Like [`merge_json`], for a file a person also edits: a list of objects (hook entries,
+/// say) keeps the person's entries and gets each of ours once, where `merge_json` would
+/// replace the list and lose theirs. Lists of plain values (a command's args) are replaced:
+/// there, ours is the whole value.
+fn merge_keeping_entries(base: &mut Value, patch: Value) {
+    match (base, patch) {
+        (Value::Object(b), Value::Object(p)) => {
+            for (k, v) in p {
+                match b.get_mut(&k) {
+                    Some(slot) => merge_keeping_entries(slot, v),
+                    None => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+        }
+        (Value::Array(b), Value::Array(p)) if b.iter().chain(&p).all(Value::is_object) => {
+            for entry in p {
+                if !b.contains(&entry) {
+                    b.push(entry);
                 }
             }
         }

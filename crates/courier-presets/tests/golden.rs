@@ -149,4 +149,16 @@ fn claude_hook_settings_file_content() {
         merged["hooks"]["UserPromptSubmit"][0]["hooks"][0]["command"],
         "/usr/local/bin/courier hook UserPromptSubmit"
     );
+    // A person's own hook at the same event is kept, and spawning again adds ours once.
+    let theirs =
+        r#"{"hooks": {"UserPromptSubmit": [{"hooks": [{"type": "command", "command": "mine"}]}]}}"#;
+    let once = file.merged_with(theirs).unwrap();
+    let twice: serde_json::Value = serde_json::from_str(&file.merged_with(&once).unwrap()).unwrap();
+    let entries = twice["hooks"]["UserPromptSubmit"].as_array().unwrap();
+    assert_eq!(entries.len(), 2, "{twice}");
+    assert_eq!(entries[0]["hooks"][0]["command"], "mine");
+    assert_eq!(
+        entries[1]["hooks"][0]["command"],
+        "/usr/local/bin/courier hook UserPromptSubmit"
+    );
 }
