@@ -7,6 +7,56 @@ use courier_core::ChannelPolicy;
 use courier_terminal::SpawnSpec;
 use serde::{Deserialize, Serialize};
 
+/// Terminal size bounds (also in the OpenAPI document): the screen model
+/// allocates rows × cols cells up front, so 65535 × 65535 would abort.
+pub const ROWS: std::ops::RangeInclusive<u16> = 1..=500;
+pub const COLS: std::ops::RangeInclusive<u16> = 1..=1000;
+/// Bounds on the lists a spawn request carries. The body limit already caps
+/// their bytes; these cap the per-item work (one regex compiled and run on
+/// every screen change per pattern, one env entry per exec) and keep a spec
+/// well inside the kernel's argument and environment size limits.
+pub const MAX_ARGS: usize = 256;
+pub const MAX_ENV: usize = 256;
+pub const MAX_CHANNELS: usize = 64;
+pub const MAX_PATTERNS: usize = 32;
+pub const MAX_PATTERN_LEN: usize = 4096;
+
+/// A spawn request outside the bounds: which field, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {problem}")]
+pub struct SpecLimit {
+    pub field: &'static str,
+    pub problem: String,
+}
+
+fn limit(field: &'static str, problem: impl Into<String>) -> SpecLimit {
+    SpecLimit {
+        field,
+        problem: problem.into(),
+    }
+}
+
+fn at_most<T>(field: &'static str, items: &[T], max: usize) -> Result<(), SpecLimit> {
+    if items.len() > max {
+        return Err(limit(
+            field,
+            format!("at most {max} entries (got {})", items.len()),
+        ));
+    }
+    Ok(())
+}
+
+/// NUL cannot cross exec (argv and the environment are C strings).
+fn no_nul<'a>(
+    field: &'static str,
+    mut items: impl Iterator<Item = &'a str>,
+) -> Result<(), SpecLimit> {
+    if items.any(|s| s.contains('\0')) {
+        return Err(limit(field, "must not contain a NUL byte"));
+    }
+    Ok(())
+}
+
 fn default_rows() -> u16 {
     40
 }
@@ -56,6 +106,77 @@ pub struct AgentSpec {
 }
 
 impl AgentSpec {
+    /// Refuses sizes and counts a client could use to exhaust the broker;
+    /// called on every spawn request before anything is started.
+    pub fn check_limits(&self) -> Result<(), SpecLimit> {
+        if !ROWS.contains(&self.rows) {
+            return Err(limit(
+                "rows",
+                format!(
+                    "must be {}..={} (got {})",
+                    ROWS.start(),
+                    ROWS.end(),
+                    self.rows
+                ),
+            ));
+        }
+        if !COLS.contains(&self.cols) {
+            return Err(limit(
+                "cols",
+                format!(
+                    "must be {}..={} (got {})",
+                    COLS.start(),
+                    COLS.end(),
+                    self.cols
+                ),
+            ));
+        }
+        at_most("command", &self.command, MAX_ARGS)?;
+        at_most("args", &self.args, MAX_ARGS)?;
+        at_most("channels", &self.channels, MAX_CHANNELS)?;
+        at_most("dialog_patterns", &self.dialog_patterns, MAX_PATTERNS)?;
+        at_most(
+            "collapsed_paste_patterns",
+            &self.collapsed_paste_patterns,
+            MAX_PATTERNS,
+        )?;
+        if self.env.len() > MAX_ENV {
+            return Err(limit(
+                "env",
+                format!("at most {MAX_ENV} variables (got {})", self.env.len()),
+            ));
+        }
+        if let Some(key) = self.env.keys().find(|k| k.is_empty() || k.contains('=')) {
+            return Err(limit(
+                "env",
+                format!("variable name {key:?} must be non-empty and without '='"),
+            ));
+        }
+        no_nul("command", self.command.iter().map(String::as_str))?;
+        no_nul("args", self.args.iter().map(String::as_str))?;
+        no_nul(
+            "env",
+            self.env.iter().flat_map(|(k, v)| [k.as_str(), v.as_str()]),
+        )?;
+        if let Some(cwd) = &self.cwd {
+            no_nul("cwd", cwd.to_str().into_iter())?;
+        }
+        let patterns = self.prompt_pattern.iter().chain(&self.dialog_patterns);
+        if let Some(p) = patterns
+            .chain(&self.collapsed_paste_patterns)
+            .find(|p| p.len() > MAX_PATTERN_LEN)
+        {
+            return Err(limit(
+                "patterns",
+                format!(
+                    "a pattern may be at most {MAX_PATTERN_LEN} bytes (got {})",
+                    p.len()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     pub fn spawn_spec(&self, extra_env: &[(String, String)]) -> SpawnSpec {
         let (program, args) = match self.command.split_first() {
             Some((program, args)) => (program.clone(), args.to_vec()),
@@ -63,7 +184,12 @@ impl AgentSpec {
         };
         let mut spec = SpawnSpec::new(&self.name, program)
             .args(args)
-            .size(self.rows, self.cols);
+            // Clamped as well as checked at the API: a spec persisted before
+            // the check existed must not abort the broker on restart.
+            .size(
+                self.rows.clamp(*ROWS.start(), *ROWS.end()),
+                self.cols.clamp(*COLS.start(), *COLS.end()),
+            );
         for (k, v) in self.env.iter().chain(extra_env.iter().map(|(k, v)| (k, v))) {
             spec = spec.env(k.clone(), v.clone());
         }
@@ -71,5 +197,106 @@ impl AgentSpec {
             spec = spec.cwd(cwd.clone());
         }
         spec
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> AgentSpec {
+        serde_json::from_value(serde_json::json!({"name": "a", "command": ["true"]})).unwrap()
+    }
+
+    #[test]
+    fn defaults_are_within_limits() {
+        assert_eq!(spec().check_limits(), Ok(()));
+    }
+
+    #[test]
+    fn sizes_outside_the_documented_range_name_their_field() {
+        for (rows, cols, field) in [
+            (0, 80, "rows"),
+            (501, 80, "rows"),
+            (40, 0, "cols"),
+            (40, 1001, "cols"),
+            (65535, 65535, "rows"),
+        ] {
+            let s = AgentSpec {
+                rows,
+                cols,
+                ..spec()
+            };
+            assert_eq!(s.check_limits().unwrap_err().field, field, "{rows}x{cols}");
+        }
+        let s = AgentSpec {
+            rows: 500,
+            cols: 1000,
+            ..spec()
+        };
+        assert_eq!(s.check_limits(), Ok(()));
+    }
+
+    #[test]
+    fn an_old_oversized_spec_is_clamped_when_started() {
+        let s = AgentSpec {
+            rows: 65535,
+            cols: 0,
+            ..spec()
+        };
+        let spawn = s.spawn_spec(&[]);
+        assert_eq!((spawn.rows, spawn.cols), (500, 1));
+    }
+
+    #[test]
+    fn counts_and_exec_unsafe_strings_are_refused() {
+        let env = (0..=MAX_ENV)
+            .map(|i| (format!("V{i}"), String::new()))
+            .collect();
+        assert_eq!(
+            AgentSpec { env, ..spec() }
+                .check_limits()
+                .unwrap_err()
+                .field,
+            "env"
+        );
+        let env = BTreeMap::from([("A=B".to_string(), String::new())]);
+        assert_eq!(
+            AgentSpec { env, ..spec() }
+                .check_limits()
+                .unwrap_err()
+                .field,
+            "env"
+        );
+        let command = vec!["tr\0ue".to_string()];
+        assert_eq!(
+            AgentSpec { command, ..spec() }
+                .check_limits()
+                .unwrap_err()
+                .field,
+            "command"
+        );
+        let dialog_patterns = vec!["x".to_string(); MAX_PATTERNS + 1];
+        assert_eq!(
+            AgentSpec {
+                dialog_patterns,
+                ..spec()
+            }
+            .check_limits()
+            .unwrap_err()
+            .field,
+            "dialog_patterns"
+        );
+        let prompt_pattern = Some("x".repeat(MAX_PATTERN_LEN + 1));
+        assert_eq!(
+            AgentSpec {
+                prompt_pattern,
+                ..spec()
+            }
+            .check_limits()
+            .unwrap_err()
+            .field,
+            "patterns"
+        );
     }
 }

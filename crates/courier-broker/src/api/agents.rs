@@ -1,16 +1,19 @@
-//! Agents (spawn, list, release, screen, raw input) and channels.
+//! Agents (spawn, list, release, screen, raw input) and channels. Spawn,
+//! release and raw input are owner-only (a route layer in `mod.rs`); the
+//! screen and channel membership of an agent are its own or the owner's.
 
-use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
+use axum::{Extension, Json};
 use courier_core::recipient::{validate_agent_name, validate_channel_name};
 use courier_terminal::Terminal;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::auth::Identity;
 use super::error::ApiError;
-use super::json::ApiJson;
+use super::json::{ApiJson, ApiPath, ApiQuery};
 use crate::agent::AgentStatus;
 use crate::agent_spec::AgentSpec;
 
@@ -31,7 +34,7 @@ pub async fn list(State(state): State<AppState>) -> Json<Value> {
 
 pub async fn get(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     let agents = state.broker.agents().await;
     agents
@@ -45,6 +48,15 @@ pub async fn spawn(
     State(state): State<AppState>,
     ApiJson(spec): ApiJson<AgentSpec>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    // Before anything is allocated: the screen model holds rows × cols
+    // cells, so an unchecked size could abort the whole broker.
+    spec.check_limits().map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_spec",
+            e.to_string(),
+        )
+    })?;
     let name = spec.name.clone();
     state.broker.spawn(spec).await?;
     let agents = state.broker.agents().await;
@@ -58,7 +70,7 @@ pub async fn spawn(
 
 pub async fn release(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     validate_agent_name(&name)?;
     state.broker.release(&name).await?;
@@ -75,11 +87,15 @@ pub struct ScreenQuery {
     pub scrollback: Option<usize>,
 }
 
+/// `GET /v1/agents/{name}/screen`: an agent may read only its own, since
+/// another's screen shows that agent's messages as they were typed in.
 pub async fn screen(
     State(state): State<AppState>,
-    Path(name): Path<String>,
-    Query(q): Query<ScreenQuery>,
+    Extension(identity): Extension<Identity>,
+    ApiPath(name): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ScreenQuery>,
 ) -> Result<Json<Value>, ApiError> {
+    identity.act_on(&name, "not_your_screen", "read the screen")?;
     let format = q.format.as_deref().unwrap_or("text");
     if !matches!(format, "text" | "ansi") {
         return Err(ApiError::bad_request("format must be text or ansi"));
@@ -113,7 +129,7 @@ pub struct InputBody {
 /// `POST /v1/agents/{name}/input`: raw keystrokes from a person.
 pub async fn input(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     ApiJson(body): ApiJson<InputBody>,
 ) -> Result<StatusCode, ApiError> {
     let session = state.broker.with_session(&name, |s| s.clone()).await?;
@@ -139,11 +155,12 @@ pub struct JoinBody {
 
 pub async fn join(
     State(state): State<AppState>,
-    Path(channel): Path<String>,
+    Extension(identity): Extension<Identity>,
+    ApiPath(channel): ApiPath<String>,
     ApiJson(body): ApiJson<JoinBody>,
 ) -> Result<Json<Value>, ApiError> {
     let channel = validate_channel_name(&channel)?;
-    validate_agent_name(&body.agent)?;
+    identity.act_on(&body.agent, "not_yourself", "change the channels")?;
     let changed = state.broker.store().join(&channel, &body.agent)?;
     Ok(Json(
         json!({"channel": format!("#{channel}"), "agent": body.agent, "changed": changed}),
@@ -152,10 +169,11 @@ pub async fn join(
 
 pub async fn leave(
     State(state): State<AppState>,
-    Path((channel, agent)): Path<(String, String)>,
+    Extension(identity): Extension<Identity>,
+    ApiPath((channel, agent)): ApiPath<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     let channel = validate_channel_name(&channel)?;
-    validate_agent_name(&agent)?;
+    identity.act_on(&agent, "not_yourself", "change the channels")?;
     let changed = state.broker.store().leave(&channel, &agent)?;
     Ok(Json(
         json!({"channel": format!("#{channel}"), "agent": agent, "changed": changed}),

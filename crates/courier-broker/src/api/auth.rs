@@ -1,9 +1,22 @@
-//! Bearer-token authentication for every route but `/healthz`.
+//! Bearer-token authentication for every route but `/healthz`, and the rule
+//! of what an agent's own token may do.
+//!
+//! The owner (the connection file's token) may do everything. An agent's
+//! token (its `COURIER_TOKEN`) may act only as that agent: send as itself,
+//! read and claim its own inbox, set its own mode, flush itself, join and
+//! leave channels for itself, read its own screen and the messages it sent
+//! or received; and read what is shared (agents, channels, events, dead
+//! letters, status, metrics). It may never type into a terminal, spawn,
+//! release, replay dead letters or shut the broker down: raw keystrokes
+//! into another terminal would let it speak as that agent, and the rest
+//! belongs to the person who runs the broker.
 
 use axum::extract::{Request, State};
+use axum::http::StatusCode;
 use axum::http::header::AUTHORIZATION;
 use axum::middleware::Next;
 use axum::response::Response;
+use courier_core::recipient::validate_agent_name;
 
 use super::AppState;
 use super::error::ApiError;
@@ -15,6 +28,24 @@ use crate::token::tokens_match;
 pub enum Identity {
     Owner,
     Agent(String),
+}
+
+impl Identity {
+    /// Passes the owner, and an agent acting on `name` when `name` is itself;
+    /// refuses another agent with 403 `code` ("cannot {what} of {name}").
+    pub fn act_on(&self, name: &str, code: &'static str, what: &str) -> Result<(), ApiError> {
+        validate_agent_name(name)?;
+        match self {
+            Identity::Agent(me) if me != name => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                code,
+                format!(
+                    "agent {me:?} cannot {what} of {name:?}; an agent token acts only as itself"
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Accepts `Authorization: Bearer <token>`, or `?token=<token>` for clients
@@ -44,4 +75,24 @@ pub async fn require_token(
     };
     request.extensions_mut().insert(identity);
     Ok(next.run(request).await)
+}
+
+/// Route layer for what only the owner may do (raw input, spawn, release,
+/// dead-letter replay, shutdown): an agent's token gets 403 `owner_only`.
+/// Runs inside [`require_token`], so an identity is always there; a request
+/// without one is refused rather than let through.
+pub async fn owner_only(request: Request, next: Next) -> Result<Response, ApiError> {
+    match request.extensions().get::<Identity>() {
+        Some(Identity::Owner) => Ok(next.run(request).await),
+        Some(Identity::Agent(me)) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "owner_only",
+            format!(
+                "agent {me:?} cannot {} {}: it needs the owner's token from connection.json",
+                request.method(),
+                request.uri().path()
+            ),
+        )),
+        None => Err(ApiError::unauthorized()),
+    }
 }

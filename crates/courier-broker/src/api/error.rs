@@ -3,6 +3,7 @@
 
 use axum::Json;
 use axum::http::StatusCode;
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use courier_core::CoreError;
 use courier_store::StoreError;
@@ -59,6 +60,59 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = json!({"error": {"code": self.code, "message": self.message}});
         (self.status, Json(body)).into_response()
+    }
+}
+
+/// The largest plain-text error body kept as the JSON message; axum's own
+/// rejections are one short line.
+const MAX_PLAIN_ERROR: usize = 8 * 1024;
+
+/// The last layer: any 4xx/5xx that is not already JSON (axum's 405 with an
+/// empty body, a WebSocket upgrade refused, a raw body over the limit, or a
+/// rejection a handler did not wrap) becomes `{"error":{code,message}}` with
+/// the same status and headers (`Allow` stays), so a client can parse every
+/// error the same way.
+pub async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, MAX_PLAIN_ERROR)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let message = if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_string()
+    } else {
+        text
+    };
+    let mut json = ApiError::new(status, code_for(status), message).into_response();
+    parts.headers.remove(CONTENT_TYPE);
+    parts.headers.remove(CONTENT_LENGTH);
+    for (name, value) in &parts.headers {
+        json.headers_mut().append(name, value.clone());
+    }
+    json
+}
+
+/// The code of an error that only has a status.
+fn code_for(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "content_type",
+        StatusCode::UNPROCESSABLE_ENTITY => "invalid_request",
+        StatusCode::UPGRADE_REQUIRED => "upgrade_required",
+        s if s.is_server_error() => "internal",
+        _ => "client_error",
     }
 }
 
@@ -129,5 +183,64 @@ impl From<BrokerError> for ApiError {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "preset", message)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::header::ALLOW;
+
+    async fn body_json(response: Response) -> serde_json::Value {
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[tokio::test]
+    async fn plain_text_errors_become_json_with_status_and_headers_kept() {
+        let plain = Response::builder()
+            .status(StatusCode::PAYLOAD_TOO_LARGE)
+            .header(CONTENT_TYPE, "text/plain; charset=utf-8")
+            .body(Body::from("length limit exceeded"))
+            .unwrap();
+        let json = json_errors(plain).await;
+        assert_eq!(json.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(json.headers()[CONTENT_TYPE], "application/json");
+        assert_eq!(
+            body_json(json).await,
+            json!({"error": {"code": "body_too_large", "message": "length limit exceeded"}})
+        );
+
+        let empty = Response::builder()
+            .status(StatusCode::METHOD_NOT_ALLOWED)
+            .header(ALLOW, "GET,HEAD")
+            .body(Body::empty())
+            .unwrap();
+        let json = json_errors(empty).await;
+        assert_eq!(json.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(json.headers()[ALLOW], "GET,HEAD");
+        let v = body_json(json).await;
+        assert_eq!(v["error"]["code"], "method_not_allowed");
+        assert_eq!(v["error"]["message"], "Method Not Allowed");
+    }
+
+    #[tokio::test]
+    async fn json_errors_and_successes_pass_through_untouched() {
+        let ok = Response::builder()
+            .status(StatusCode::OK)
+            .header(CONTENT_TYPE, "text/plain; version=0.0.4")
+            .body(Body::from("metrics"))
+            .unwrap();
+        let out = json_errors(ok).await;
+        assert_eq!(out.headers()[CONTENT_TYPE], "text/plain; version=0.0.4");
+        let api = ApiError::bad_request("no").into_response();
+        let v = body_json(json_errors(api).await).await;
+        assert_eq!(
+            v,
+            json!({"error": {"code": "bad_request", "message": "no"}})
+        );
     }
 }

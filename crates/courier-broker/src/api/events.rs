@@ -7,8 +7,8 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::Json;
+use axum::extract::State;
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
-use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -22,6 +22,7 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use super::AppState;
 use super::error::ApiError;
+use super::json::ApiQuery;
 use crate::broker::Broker;
 
 #[derive(Debug, Deserialize)]
@@ -35,7 +36,7 @@ pub struct Since {
 /// `GET /v1/events?since=SEQ&limit=N`: one page of the log.
 pub async fn list(
     State(state): State<AppState>,
-    Query(q): Query<Since>,
+    ApiQuery(q): ApiQuery<Since>,
 ) -> Result<Json<Value>, ApiError> {
     let limit = q.limit.unwrap_or(1000).clamp(1, 10_000);
     let events = state
@@ -122,7 +123,7 @@ fn start_follow(state: &AppState, after: u64) -> mpsc::Receiver<Event> {
 pub async fn sse(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<Since>,
+    ApiQuery(q): ApiQuery<Since>,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
     let from_header = match headers.get("last-event-id") {
         Some(v) => Some(
@@ -148,7 +149,7 @@ pub async fn sse(
 /// event per text message.
 pub async fn websocket(
     State(state): State<AppState>,
-    Query(q): Query<Since>,
+    ApiQuery(q): ApiQuery<Since>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
     let after = q.since.unwrap_or(0);

@@ -1,6 +1,8 @@
 //! Sending, reading a message with its deliveries, dead letters and replay.
+//! An agent sends only as itself, reads only its own inbox and the messages
+//! it sent or received; replay is owner-only (a route layer in `mod.rs`).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::{Extension, Json};
 use courier_core::{Delivery, DeliveryId, MessageId, NewMessage, Recipient};
@@ -10,7 +12,7 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::auth::Identity;
 use super::error::ApiError;
-use super::json::ApiJson;
+use super::json::{ApiJson, ApiPath, ApiQuery};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -97,14 +99,27 @@ pub async fn send(
 }
 
 /// `GET /v1/messages/{id}`: the message and the state of each delivery.
+/// An agent may read only a message it sent or was sent: every message id
+/// is in the event log, so this is what keeps others' bodies private.
 pub async fn get(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Extension(identity): Extension<Identity>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     let found = state.broker.store().message(&MessageId::new(&id))?;
     let (message, deliveries) = found.ok_or_else(|| {
         ApiError::not_found("unknown_message", format!("no message with id {id}"))
     })?;
+    if let Identity::Agent(me) = &identity {
+        let party = message.from == *me || deliveries.iter().any(|d| d.agent == *me);
+        if !party {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "not_your_message",
+                format!("agent {me:?} neither sent nor received message {id}"),
+            ));
+        }
+    }
     let read_by: Vec<&str> = deliveries
         .iter()
         .filter(|d| d.read_at.is_some())
@@ -130,7 +145,7 @@ fn default_limit() -> usize {
 /// `GET /v1/dlq`: dropped and dead deliveries, newest first.
 pub async fn dead_letters(
     State(state): State<AppState>,
-    Query(q): Query<Limit>,
+    ApiQuery(q): ApiQuery<Limit>,
 ) -> Result<Json<Value>, ApiError> {
     let letters = state.broker.store().dead_letters(q.limit.min(10_000))?;
     Ok(Json(json!({
@@ -141,7 +156,7 @@ pub async fn dead_letters(
 /// `POST /v1/dlq/{id}/replay`: put a dropped or dead delivery back in its queue.
 pub async fn replay(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     let delivery = state.broker.replay(&DeliveryId::new(id)).await?;
     Ok(Json(delivery_json(&delivery)))
@@ -151,10 +166,11 @@ pub async fn replay(
 /// their messages (unverified and dropped ones too, so it can catch up).
 pub async fn inbox(
     State(state): State<AppState>,
-    Path(name): Path<String>,
-    Query(q): Query<Limit>,
+    Extension(identity): Extension<Identity>,
+    ApiPath(name): ApiPath<String>,
+    ApiQuery(q): ApiQuery<Limit>,
 ) -> Result<Json<Value>, ApiError> {
-    courier_core::recipient::validate_agent_name(&name)?;
+    identity.act_on(&name, "not_your_inbox", "read the inbox")?;
     let items = state.broker.store().inbox(&name, q.limit.min(1000))?;
     Ok(Json(json!({
         "agent": name,

@@ -1,6 +1,9 @@
 //! The HTTP API, bound to 127.0.0.1 by default. Every route but `/healthz`
-//! needs `Authorization: Bearer <token>`. Errors are JSON with a code and a
-//! message; a client's mistake is a 4xx. `GET /v1/openapi.json` documents it.
+//! needs `Authorization: Bearer <token>`; what an agent's own token may do is
+//! in [`auth`] (owner-only routes are marked with [`owner`] below, the
+//! self-only ones check in their handler). Errors are JSON with a code and a
+//! message, whoever produced them; a client's mistake is a 4xx.
+//! `GET /v1/openapi.json` documents it.
 
 mod admin;
 mod agents;
@@ -15,8 +18,8 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::middleware::from_fn_with_state;
-use axum::routing::{delete, get, post, put};
+use axum::middleware::{from_fn, from_fn_with_state, map_response};
+use axum::routing::{MethodRouter, delete, get, post, put};
 
 use crate::broker::Broker;
 
@@ -32,6 +35,11 @@ impl AppState {
     }
 }
 
+/// Marks routes only the owner's token may call (see [`auth::owner_only`]).
+fn owner(route: MethodRouter<AppState>) -> MethodRouter<AppState> {
+    route.route_layer(from_fn(auth::owner_only))
+}
+
 /// The whole API.
 pub fn router(broker: Broker, token: &str) -> Router {
     let state = AppState {
@@ -44,13 +52,16 @@ pub fn router(broker: Broker, token: &str) -> Router {
         .route("/v1/status", get(admin::status))
         .route("/v1/messages", post(messages::send))
         .route("/v1/messages/{id}", get(messages::get))
-        .route("/v1/agents", get(agents::list).post(agents::spawn))
+        .route(
+            "/v1/agents",
+            get(agents::list).merge(owner(post(agents::spawn))),
+        )
         .route(
             "/v1/agents/{name}",
-            get(agents::get).delete(agents::release),
+            get(agents::get).merge(owner(delete(agents::release))),
         )
         .route("/v1/agents/{name}/screen", get(agents::screen))
-        .route("/v1/agents/{name}/input", post(agents::input))
+        .route("/v1/agents/{name}/input", owner(post(agents::input)))
         .route("/v1/agents/{name}/inbox", get(messages::inbox))
         .route("/v1/agents/{name}/inbox/read", post(receipts::mark_read))
         .route("/v1/agents/{name}/inbox/claim", post(receipts::claim))
@@ -67,8 +78,8 @@ pub fn router(broker: Broker, token: &str) -> Router {
         .route("/v1/events/stream", get(events::sse))
         .route("/v1/events/ws", get(events::websocket))
         .route("/v1/dlq", get(messages::dead_letters))
-        .route("/v1/dlq/{id}/replay", post(messages::replay))
-        .route("/v1/shutdown", post(admin::shutdown))
+        .route("/v1/dlq/{id}/replay", owner(post(messages::replay)))
+        .route("/v1/shutdown", owner(post(admin::shutdown)))
         .route("/v1/openapi.json", get(admin::openapi))
         .route("/metrics", get(admin::metrics))
         .layer(from_fn_with_state(state.clone(), auth::require_token));
@@ -77,5 +88,6 @@ pub fn router(broker: Broker, token: &str) -> Router {
         .merge(authed)
         .fallback(admin::not_found)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(map_response(error::json_errors))
         .with_state(state)
 }

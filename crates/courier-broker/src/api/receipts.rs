@@ -2,10 +2,9 @@
 //! only on its own inbox; the owner on any.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
-use courier_core::recipient::validate_agent_name;
 use courier_core::{DeliveryId, DeliveryMode};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -13,7 +12,7 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::auth::Identity;
 use super::error::ApiError;
-use super::json::ApiJson;
+use super::json::{ApiJson, ApiPath};
 use super::messages::delivery_json;
 
 /// An optional JSON body: empty means the defaults.
@@ -26,15 +25,7 @@ fn optional_body<T: serde::de::DeserializeOwned + Default>(bytes: &[u8]) -> Resu
 }
 
 fn only_self_or_owner(identity: &Identity, name: &str) -> Result<(), ApiError> {
-    validate_agent_name(name)?;
-    match identity {
-        Identity::Agent(me) if me != name => Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "not_your_inbox",
-            format!("agent {me:?} cannot act on the inbox of {name:?}"),
-        )),
-        _ => Ok(()),
-    }
+    identity.act_on(name, "not_your_inbox", "act on the inbox")
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -50,7 +41,7 @@ pub struct ReadBody {
 pub async fn mark_read(
     State(state): State<AppState>,
     Extension(identity): Extension<Identity>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     bytes: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     only_self_or_owner(&identity, &name)?;
@@ -77,7 +68,7 @@ pub struct ClaimBody {
 pub async fn claim(
     State(state): State<AppState>,
     Extension(identity): Extension<Identity>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     bytes: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     only_self_or_owner(&identity, &name)?;
@@ -105,7 +96,7 @@ pub struct ModeBody {
 pub async fn set_mode(
     State(state): State<AppState>,
     Extension(identity): Extension<Identity>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     ApiJson(body): ApiJson<ModeBody>,
 ) -> Result<Json<Value>, ApiError> {
     only_self_or_owner(&identity, &name)?;
@@ -124,7 +115,7 @@ pub async fn set_mode(
 pub async fn flush(
     State(state): State<AppState>,
     Extension(identity): Extension<Identity>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     only_self_or_owner(&identity, &name)?;
     let count = state.broker.flush(&name).await?;
