@@ -12,12 +12,14 @@
 //! `{"decision": "block", "reason": TEXT}` for `Stop` (the model goes on with
 //! the messages). Nothing pending: no output, exit 0 (the CLI goes on as usual).
 
-use std::io::Read;
+use std::io::{IsTerminal, Read};
+use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use courier_core::{MessageId, Recipient, framing};
 use serde_json::{Value, json};
 
+use crate::cli::Global;
 use crate::client::{Client, segment};
 
 /// Hook events whose output can add context.
@@ -65,12 +67,64 @@ pub fn hook_output(event: &str, input: &Value, deliveries: &[Value]) -> Option<V
     }))
 }
 
+/// `courier hook EVENT` as the CLI runs it. Outside Courier it does nothing:
+/// the `claude` preset writes the hook into the project's
+/// `.claude/settings.json`, so a plain `claude` started later in that project
+/// runs it too, without `COURIER_AGENT`/`COURIER_URL`/`COURIER_TOKEN` and
+/// maybe with no broker at all. Claude Code takes empty stdout with exit 0
+/// as "no additional context" and shows anything else to the user, so
+/// there it exits 0 with nothing on stdout and only a debug note on stderr.
+pub async fn main(global: &Global, event: &str) -> anyhow::Result<ExitCode> {
+    if !EVENTS.contains(&event) {
+        bail!("hook event {event:?} cannot add context; use one of {EVENTS:?}");
+    }
+    let Some(agent) = std::env::var("COURIER_AGENT")
+        .ok()
+        .filter(|a| !a.is_empty())
+    else {
+        outside("COURIER_AGENT is not set (not an agent Courier started)");
+        return Ok(ExitCode::SUCCESS);
+    };
+    let client = match Client::connect(global) {
+        Ok(client) => client,
+        Err(e) => {
+            outside(&format!("{e:#}"));
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
+    run(&client, event, Some(agent)).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Not running under a reachable Courier: nothing to hand over, no output.
+fn outside(why: &str) {
+    tracing::debug!("courier hook: nothing to do outside Courier: {why}");
+    drain_stdin();
+}
+
+/// Reads the hook's input to its end (when it is a pipe) so the CLI that
+/// writes it never meets a closed pipe; a terminal is left alone.
+fn drain_stdin() {
+    let mut stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        let _ = std::io::copy(&mut stdin, &mut std::io::sink());
+    }
+}
+
+/// Whether `e` comes from talking to the broker at all (connection refused,
+/// bad address, timeout), as opposed to an answer the broker gave.
+fn unreachable(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<reqwest::Error>().is_some()
+}
+
 pub async fn run(client: &Client, event: &str, agent: Option<String>) -> anyhow::Result<()> {
     if !EVENTS.contains(&event) {
         bail!("hook event {event:?} cannot add context; use one of {EVENTS:?}");
     }
-    let agent = agent
-        .context("COURIER_AGENT is not set: `courier hook` runs inside an agent Courier started")?;
+    let Some(agent) = agent else {
+        outside("COURIER_AGENT is not set (not an agent Courier started)");
+        return Ok(());
+    };
     let mut raw = String::new();
     std::io::stdin()
         .read_to_string(&mut raw)
@@ -85,12 +139,24 @@ pub async fn run(client: &Client, event: &str, agent: Option<String>) -> anyhow:
         // stays queued for the next boundary (or the terminal).
         return Ok(());
     }
-    let v = client
+    let v = match client
         .post(
             &format!("/v1/agents/{}/inbox/claim", segment(&agent)),
             &json!({}),
         )
-        .await?;
+        .await
+    {
+        Ok(v) => v,
+        // The broker is gone (stopped, or this session outlived it): the
+        // deliveries stay queued in its store, nothing is lost by going on.
+        Err(e) if unreachable(&e) => {
+            tracing::debug!("courier hook: broker unreachable, nothing handed over: {e:#}");
+            return Ok(());
+        }
+        // A broker that answers and refuses (bad token, unknown agent) is
+        // a misconfiguration a person should see.
+        Err(e) => return Err(e),
+    };
     let deliveries = v["deliveries"].as_array().cloned().unwrap_or_default();
     if let Some(out) = hook_output(event, &input, &deliveries) {
         println!("{}", serde_json::to_string(&out)?);

@@ -84,6 +84,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Attach { name } => attach::run(g, &name).await,
+        // Before connecting: outside Courier a hook must do nothing, quietly.
+        Command::Hook { event } => hook::main(g, &event).await,
         Command::Mcp => {
             courier_mcp::serve_stdio().await?;
             Ok(ExitCode::SUCCESS)
