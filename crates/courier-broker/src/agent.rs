@@ -9,7 +9,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use courier_core::delivery::Transition;
@@ -17,7 +17,7 @@ use courier_core::event::EventKind;
 use courier_core::mode::AgentView;
 use courier_core::pacing::Pacer;
 use courier_core::time::{Clock, SystemClock};
-use courier_core::{ChannelPolicy, DeliveryId, DeliveryMode, framing};
+use courier_core::{ChannelPolicy, DeliveryId, DeliveryMode, Timestamp, framing};
 use courier_store::Store;
 use courier_terminal::readiness::{self, Activity};
 use courier_terminal::{
@@ -60,6 +60,10 @@ pub struct AgentControl {
     /// Deliveries a flush still lets through in `manual` mode.
     pub flush: AtomicUsize,
     pub channels: ChannelPolicy,
+    /// Milliseconds since the epoch of the last time this agent's queue
+    /// moved (a delivery taken in by the terminal or a hook; the agent's
+    /// start before that): what the watchdog measures "no progress" from.
+    last_progress: AtomicI64,
 }
 
 impl AgentControl {
@@ -68,6 +72,43 @@ impl AgentControl {
             mode: watch::Sender::new(mode),
             flush: AtomicUsize::new(0),
             channels,
+            last_progress: AtomicI64::new(SystemClock.now().0),
+        }
+    }
+
+    /// Records that the agent's queue moved at `at`.
+    pub fn progressed(&self, at: Timestamp) {
+        self.last_progress.fetch_max(at.0, Ordering::SeqCst);
+    }
+
+    /// The last time the agent's queue moved (see [`AgentControl::progressed`]).
+    pub fn last_progress(&self) -> Timestamp {
+        Timestamp(self.last_progress.load(Ordering::SeqCst))
+    }
+
+    /// How many of `wanted` queued deliveries a hook may take now, and how
+    /// many flush units that used. `manual` holds deliveries for every
+    /// channel, not only keystrokes: a hook takes only what a flush let
+    /// through, sharing the same units as the terminal task (so a flush of
+    /// N lets N through, whichever channel takes them). Other modes: all.
+    pub fn take_for_hook(&self, wanted: usize) -> (usize, usize) {
+        if *self.mode.borrow() != DeliveryMode::Manual {
+            return (wanted, 0);
+        }
+        let before = self
+            .flush
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                Some(n - n.min(wanted))
+            })
+            .unwrap_or_else(|n| n);
+        let took = before.min(wanted);
+        (took, took)
+    }
+
+    /// Gives back `units` of flush a hook claim took but did not use.
+    pub fn give_back_units(&self, units: usize) {
+        if units > 0 {
+            self.flush.fetch_add(units, Ordering::SeqCst);
         }
     }
 
@@ -182,6 +223,7 @@ impl AgentHandle {
         AgentView {
             idle: s.ready && !s.busy && s.exited.is_none(),
             accepting: self.control.accepting(),
+            last_progress: Some(self.control.last_progress()),
         }
     }
 
@@ -372,6 +414,19 @@ async fn deliver_loop(ctx: Arc<AgentContext>) {
                 _ = status.changed() => continue,
             }
         }
+        // `idle` (and a flush in `manual`) delivers at the next idle
+        // boundary: while the agent works, leave the delivery queued and
+        // wait for the watcher to see it idle. Claiming now would only make
+        // the delivery wait `ready_timeout` in flight and fail (an attempt
+        // lost, dead after a few) whenever the agent works longer than that.
+        // `immediate` types even while the agent works.
+        if current.busy && current_mode != DeliveryMode::Immediate {
+            tokio::select! {
+                _ = ctx.shutdown.wait() => return,
+                _ = status.changed() => continue,
+                _ = mode.changed() => continue,
+            }
+        }
         if let Some(at) = pacer.next_allowed() {
             let wait = at.millis_since(clock.now());
             if wait > 0 {
@@ -379,6 +434,8 @@ async fn deliver_loop(ctx: Arc<AgentContext>) {
                     _ = ctx.shutdown.wait() => return,
                     _ = tokio::time::sleep(Duration::from_millis(wait)) => {}
                 }
+                // The agent may have started working meanwhile: look again.
+                continue;
             }
         }
         let Some(took_unit) = ctx.control.take_one() else {
@@ -435,6 +492,18 @@ async fn deliver_loop(ctx: Arc<AgentContext>) {
             pacer.record(outcome.pacing());
             let mut steps = Vec::new();
             let injected = hook.done.load(Ordering::SeqCst);
+            // Nothing was written because the agent kept working past
+            // `ready_timeout` (it went busy after the claim): it never saw
+            // the text and will be idle again, so the delivery goes back to
+            // the queue without counting an attempt, and the loop waits for
+            // the idle boundary. A screen that cannot take input although
+            // quiet (a dialog, a blank screen) still fails and counts, so a
+            // wedged agent ends in a dead letter instead of requeueing
+            // forever out of the watchdog's sight.
+            let untouched = report.injected_at.is_none()
+                && report.exit.is_none()
+                && !injected
+                && ctx.status.borrow().busy;
             steps.push(match outcome {
                 DeliveryOutcome::Verified => {
                     Metrics::inc(&ctx.metrics.deliveries_verified);
@@ -444,26 +513,35 @@ async fn deliver_loop(ctx: Arc<AgentContext>) {
                     Metrics::inc(&ctx.metrics.deliveries_unverified);
                     Transition::Unverified { reason }
                 }
+                DeliveryOutcome::Failed { reason } if untouched => {
+                    tracing::debug!(%reason, "nothing typed; back to the queue");
+                    Transition::Requeue { reason }
+                }
                 DeliveryOutcome::Failed { reason } => {
                     Metrics::inc(&ctx.metrics.deliveries_failed);
                     Transition::Failed { reason }
                 }
             });
-            if !injected
-                && matches!(
-                    steps.last(),
-                    Some(Transition::Verified | Transition::Unverified { .. })
-                )
-            {
+            let taken_in = matches!(
+                steps.last(),
+                Some(Transition::Verified | Transition::Unverified { .. })
+            );
+            if !injected && taken_in {
                 // The outcome came without reaching Enter (e.g. no echo):
                 // the state machine goes through injected first.
                 steps.insert(0, Transition::Written);
             }
+            let mut recorded = true;
             for step in steps {
                 if let Err(e) = ctx.store.transition_async(&delivery.id, step).await {
                     tracing::warn!(error = %e, "cannot record the delivery's outcome");
+                    recorded = false;
                     break;
                 }
+            }
+            if taken_in && recorded {
+                // The queue moved: the watchdog measures from here.
+                ctx.control.progressed(clock.now());
             }
             ctx.status.send_modify(|s| {
                 s.delivering = None;

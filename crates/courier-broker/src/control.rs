@@ -4,6 +4,7 @@
 use std::sync::atomic::Ordering;
 
 use courier_core::event::EventKind;
+use courier_core::time::{Clock, SystemClock};
 use courier_core::{Delivery, DeliveryChannel, DeliveryId, DeliveryMode, Message};
 
 use crate::broker::Broker;
@@ -28,19 +29,53 @@ impl Broker {
     /// Hands `agent`'s oldest queued deliveries to a hook: each becomes
     /// `read` through `channel` in one commit, so the terminal task never
     /// types it (and one it is typing is not queued, so it is not handed over).
+    ///
+    /// The agent's mode holds for hooks too: `manual` means held until
+    /// flushed, whatever the channel, so a hook takes only what a flush let
+    /// through, using up the same units as the terminal task (a flush of N
+    /// lets N through, whichever channel takes each). `idle` and `immediate`
+    /// let a hook take everything: a hook runs at a boundary of the agent's
+    /// own turn, which is the idle boundary a hook can see.
     pub async fn claim_for_hook(
         &self,
         agent: &str,
         limit: usize,
     ) -> Result<Vec<(Delivery, Message)>, BrokerError> {
-        if self.inner.store.agent(agent)?.is_none() {
+        let Some(record) = self.inner.store.agent(agent)? else {
             return Err(BrokerError::UnknownAgent(agent.to_string()));
+        };
+        let limit = limit.min(HOOK_BATCH);
+        let control = self
+            .inner
+            .agents
+            .lock()
+            .await
+            .get(agent)
+            .map(|h| h.control.clone());
+        let (allowed, units) = match &control {
+            Some(control) => control.take_for_hook(limit),
+            // Not running: no flush can be under way (a flush needs a
+            // running agent), so the persisted mode decides alone.
+            None if record.mode == DeliveryMode::Manual => (0, 0),
+            None => (limit, 0),
+        };
+        if allowed == 0 {
+            return Ok(Vec::new());
         }
         let claimed = self
             .inner
             .store
-            .claim_for_async(agent, DeliveryChannel::Hook, limit.min(HOOK_BATCH))
-            .await?;
+            .claim_for_async(agent, DeliveryChannel::Hook, allowed)
+            .await;
+        if let Some(control) = &control {
+            let used = claimed.as_ref().map_or(0, Vec::len);
+            control.give_back_units(units.saturating_sub(used));
+            if used > 0 {
+                // The queue moved: the watchdog measures from here.
+                control.progressed(SystemClock.now());
+            }
+        }
+        let claimed = claimed?;
         crate::metrics::Metrics::add(&self.inner.metrics.deliveries_read, claimed.len() as u64);
         Ok(claimed)
     }

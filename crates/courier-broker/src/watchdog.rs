@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use courier_core::event::EventKind;
-use courier_core::mode::{AgentView, stuck_for};
+use courier_core::mode::{AgentView, stuck_for, stuck_since};
 use courier_core::time::{Clock, SystemClock};
 use courier_core::{DeliveryId, DeliveryState, MessageId, Timestamp};
 use courier_terminal::Terminal;
@@ -96,7 +96,16 @@ pub async fn run(broker: Broker) {
 
 async fn check(broker: &Broker, bound: Duration) -> Result<(), crate::error::BrokerError> {
     let inner = &broker.inner;
-    let pending = inner.store.pending()?;
+    // A full read of the pending rows: off the async workers, so a long
+    // backlog or a slow disk never stalls the tasks that deliver.
+    let store = inner.store.clone();
+    let pending = match tokio::task::spawn_blocking(move || store.pending()).await {
+        Ok(read) => read?,
+        Err(e) => {
+            tracing::warn!(error = %e, "watchdog read task ended abnormally");
+            return Ok(());
+        }
+    };
     let now = SystemClock.now();
     let mut views: HashMap<String, (AgentView, Vec<String>)> = HashMap::new();
     {
@@ -121,7 +130,7 @@ async fn check(broker: &Broker, bound: Duration) -> Result<(), crate::error::Bro
                     message_id: d.message_id.clone(),
                     agent: d.agent.clone(),
                     state: d.state,
-                    since: d.updated_at,
+                    since: stuck_since(&d, *view),
                     waited_ms: waited.as_millis() as u64,
                     why: why(d.state, *view),
                     screen: excerpt(rows, EXCERPT_ROWS),

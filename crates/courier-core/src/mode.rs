@@ -103,9 +103,18 @@ pub struct AgentView {
     /// Queued deliveries are allowed to move (not manual, or being flushed;
     /// keystrokes allowed).
     pub accepting: bool,
+    /// The last time the agent's queue moved: a delivery of it was taken in
+    /// (verified, unverified, claimed by a hook), or the agent task started
+    /// (a backlog left from before cannot have moved earlier). `None`: unknown.
+    pub last_progress: Option<Timestamp>,
 }
 
 /// Whether `delivery` has made no progress for longer than `bound` at `now`.
+///
+/// The wait is measured from the later of the delivery's own last change and
+/// the agent's last progress: "stuck" means the agent's queue stopped
+/// moving, so a long backlog that drains steadily (each delivery waits its
+/// turn behind the others) never counts, however old its tail is.
 ///
 /// - queued: only while its agent is idle and accepting (a busy agent or a
 ///   manual mode explains the wait);
@@ -121,13 +130,22 @@ pub fn stuck_for(
     now: Timestamp,
     bound: Duration,
 ) -> Option<Duration> {
-    let waited = Duration::from_millis(now.millis_since(delivery.updated_at));
+    let since = stuck_since(delivery, agent);
+    let waited = Duration::from_millis(now.millis_since(since));
     let counts = match delivery.state {
         DeliveryState::Queued => agent.idle && agent.accepting,
         DeliveryState::Injecting | DeliveryState::Injected => true,
         _ => false,
     };
     (counts && waited > bound).then_some(waited)
+}
+
+/// Since when `delivery` counts as waiting for [`stuck_for`]: the later of
+/// its last change and its agent's last progress.
+pub fn stuck_since(delivery: &Delivery, agent: AgentView) -> Timestamp {
+    agent
+        .last_progress
+        .map_or(delivery.updated_at, |p| p.max(delivery.updated_at))
 }
 
 #[cfg(test)]
@@ -157,6 +175,7 @@ mod tests {
         let idle = AgentView {
             idle: true,
             accepting: true,
+            last_progress: None,
         };
         assert_eq!(stuck_for(&d, idle, Timestamp(100), bound), None);
         assert_eq!(
@@ -166,11 +185,13 @@ mod tests {
         let busy = AgentView {
             idle: false,
             accepting: true,
+            last_progress: None,
         };
         assert_eq!(stuck_for(&d, busy, Timestamp(250), bound), None);
         let manual = AgentView {
             idle: true,
             accepting: false,
+            last_progress: None,
         };
         assert_eq!(stuck_for(&d, manual, Timestamp(250), bound), None);
     }
@@ -182,10 +203,46 @@ mod tests {
         let busy = AgentView {
             idle: false,
             accepting: false,
+            last_progress: None,
         };
         d.state = DeliveryState::Injecting;
         assert!(stuck_for(&d, busy, Timestamp(101), bound).is_some());
         d.state = DeliveryState::Verified;
         assert!(stuck_for(&d, busy, Timestamp(10_000), bound).is_none());
+    }
+
+    #[test]
+    fn a_backlog_that_drains_is_never_stuck_one_that_stops_is() {
+        let bound = Duration::from_millis(100);
+        // Queued long ago, behind others, while the agent keeps taking its
+        // deliveries in: measured from the last progress, not from its age.
+        let tail = queued_at(0);
+        let draining = |at: i64| AgentView {
+            idle: true,
+            accepting: true,
+            last_progress: Some(Timestamp(at)),
+        };
+        for now in (1_000..5_000).step_by(50) {
+            assert_eq!(
+                stuck_for(&tail, draining(now - 50), Timestamp(now), bound),
+                None
+            );
+        }
+        // The queue stops moving: stuck once the bound passed since the
+        // last progress, and the wait counts from it.
+        let stopped = draining(5_000);
+        assert_eq!(stuck_for(&tail, stopped, Timestamp(5_100), bound), None);
+        assert_eq!(
+            stuck_for(&tail, stopped, Timestamp(5_150), bound),
+            Some(Duration::from_millis(150))
+        );
+        assert_eq!(stuck_since(&tail, stopped), Timestamp(5_000));
+        // A delivery that changed after the last progress (just requeued, or
+        // in flight since) counts from its own change.
+        let mut fresh = queued_at(6_000);
+        assert_eq!(stuck_since(&fresh, stopped), Timestamp(6_000));
+        fresh.state = DeliveryState::Injecting;
+        assert_eq!(stuck_for(&fresh, stopped, Timestamp(6_100), bound), None);
+        assert!(stuck_for(&fresh, stopped, Timestamp(6_101), bound).is_some());
     }
 }

@@ -47,6 +47,12 @@ pub(crate) fn mark_read(
 /// `channel` (a hook): each becomes `read` with that channel in this one
 /// transaction, so the terminal task can no longer claim it (and one it is
 /// typing is not queued, so the hook cannot take it).
+///
+/// It does not look at the agent's delivery mode: `manual` lets a hook take
+/// only what a flush let through, and the flush units live in the running
+/// broker (shared with the terminal task), so the broker passes the `limit`
+/// the mode allows, and does not ask at all while deliveries are held (see
+/// `Broker::claim_for_hook` in courier-broker).
 pub(crate) fn claim_for(
     ctx: &mut Ctx<'_>,
     agent: &str,
