@@ -180,14 +180,14 @@ where
     .await
 }
 
-struct Delivery<'a, T: ?Sized> {
-    term: &'a T,
-    opts: &'a DeliverOptions,
-    hook: &'a dyn BeforeEnter,
-    report: DeliveryReport,
+pub(crate) struct Delivery<'a, T: ?Sized> {
+    pub(crate) term: &'a T,
+    pub(crate) opts: &'a DeliverOptions,
+    pub(crate) hook: &'a dyn BeforeEnter,
+    pub(crate) report: DeliveryReport,
     /// Bytes of text written so far, over every attempt: once non-zero the
     /// delivery can no longer end `Failed` while the agent lives.
-    written: usize,
+    pub(crate) written: usize,
 }
 
 enum Seen {
@@ -197,7 +197,7 @@ enum Seen {
 }
 
 impl<T: Terminal + ?Sized> Delivery<'_, T> {
-    fn end(&mut self, outcome: DeliveryOutcome) -> DeliveryReport {
+    pub(crate) fn end(&mut self, outcome: DeliveryOutcome) -> DeliveryReport {
         self.report.exit = self.term.exit_status();
         tracing::debug!(
             ?outcome,
@@ -338,7 +338,7 @@ impl<T: Terminal + ?Sized> Delivery<'_, T> {
         Err(self.end(outcome))
     }
 
-    async fn submit(&mut self, exp: &Expectation, echo: &Echo) -> DeliveryReport {
+    pub(crate) async fn submit(&mut self, exp: &Expectation, echo: &Echo) -> DeliveryReport {
         if let Err(reason) = self.hook.before_enter().await {
             return self.end(DeliveryOutcome::Unverified { reason });
         }
@@ -377,7 +377,7 @@ impl<T: Terminal + ?Sized> Delivery<'_, T> {
     }
 }
 
-fn empty_report() -> DeliveryReport {
+pub(crate) fn empty_report() -> DeliveryReport {
     DeliveryReport {
         outcome: DeliveryOutcome::Verified,
         ready_by: None,

@@ -39,6 +39,12 @@ pub enum TerminalError {
         cols: u16,
         reason: String,
     },
+    #[error("agent {agent}: session host at {socket}: {detail}")]
+    Host {
+        agent: String,
+        socket: std::path::PathBuf,
+        detail: String,
+    },
     #[error("invalid {what} pattern `{pattern}`: {source}")]
     Pattern {
         what: &'static str,

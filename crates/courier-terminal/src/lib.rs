@@ -7,6 +7,8 @@
 //!   snapshot, subscribe, kill, wait for exit, pid, id), so sessions can later
 //!   live in a detached host process.
 //! - [`session`]: [`Session`], a program in a PTY owned by this process.
+//! - [`host`]: a session served by a separate host process so that it
+//!   outlives the broker ([`host::RemoteSession`] on the broker's side).
 //! - [`pty`]: opening the PTY, spawning as a session leader (`setsid`), and
 //!   the reader / writer / waiter threads that keep blocking I/O off tokio.
 //! - [`process_group`]: finding and ending everything a session started
@@ -19,17 +21,21 @@
 //!   (echo, trace, submission).
 //! - [`deliver`](mod@deliver): the whole sequence for one text, returning a
 //!   [`DeliveryReport`].
+//! - [`resume`]: settling, from a surviving session's screen, a delivery a
+//!   previous broker left in flight.
 //! - [`write_failure`]: the pure rule for a failed write (failed only when
 //!   nothing can be doubled, unverified once anything may have arrived).
 //! - [`error`]: [`TerminalError`], naming the agent and command.
 
 pub mod deliver;
 pub mod error;
+pub mod host;
 pub mod inject;
 pub mod normalize;
 pub mod process_group;
 pub mod pty;
 pub mod readiness;
+pub mod resume;
 pub mod screen;
 pub mod session;
 pub mod terminal;

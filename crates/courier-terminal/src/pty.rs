@@ -18,7 +18,7 @@ use crate::screen::{DEFAULT_SCROLLBACK, ScreenState};
 use crate::terminal::ExitInfo;
 
 /// What to run, where, and in what terminal.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct SpawnSpec {
     /// Agent name, for logs and errors.
     pub agent: String,
@@ -95,6 +95,10 @@ pub struct WriteJob {
 pub struct Shared {
     pub agent: String,
     pub screen: Mutex<ScreenState>,
+    /// Where raw output goes besides the screen (a session host's client).
+    /// Locked only while `screen` is held, so a screen copy taken together
+    /// with a new tap misses no byte and repeats none.
+    pub tap: Mutex<Option<tokio::sync::mpsc::UnboundedSender<Vec<u8>>>>,
     pub changes: watch::Sender<u64>,
     pub exit: watch::Sender<Option<ExitInfo>>,
 }
@@ -183,6 +187,7 @@ pub fn spawn(spec: &SpawnSpec, session_id: &str) -> Result<Spawned, TerminalErro
     let shared = Arc::new(Shared {
         agent: agent.clone(),
         screen: Mutex::new(ScreenState::new(spec.rows, spec.cols, spec.scrollback)),
+        tap: Mutex::new(None),
         changes: watch::Sender::new(0),
         exit: watch::Sender::new(None),
     });
@@ -259,6 +264,16 @@ fn reader_loop(mut reader: Box<dyn Read + Send>, shared: &Shared, writer: &mpsc:
                 break;
             };
             screen.feed(chunk, Instant::now());
+            let mut tap = shared
+                .tap
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if tap
+                .as_ref()
+                .is_some_and(|t| t.send(chunk.to_vec()).is_err())
+            {
+                *tap = None;
+            }
             replies(chunk, screen.cursor())
         };
         if !reply.is_empty() {

@@ -109,6 +109,17 @@ impl ScreenState {
         self.parser.screen().contents_formatted()
     }
 
+    /// Escape sequences that bring a fresh emulator to this state: contents,
+    /// cursor and input modes (bracketed paste among them).
+    pub fn state_formatted(&self) -> String {
+        self.parser.screen().state_formatted()
+    }
+
+    pub fn size(&self) -> (u16, u16) {
+        let (rows, cols) = self.parser.screen().size();
+        (rows.get(), cols.get())
+    }
+
     /// A snapshot with up to `scrollback_rows` of the newest scrollback.
     pub fn snapshot(&mut self, scrollback_rows: usize) -> Snapshot {
         let scrollback = if self.parser.screen().alternate_screen() {

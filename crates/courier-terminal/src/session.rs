@@ -64,6 +64,24 @@ impl Session {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// A copy of the screen as escape sequences plus every output byte from
+    /// then on (for a session host's client; replaces an earlier tap).
+    pub fn tap_output(&self) -> (String, tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>) {
+        let screen = self.screen();
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        *self
+            .shared
+            .tap
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(tx);
+        (screen.state_formatted(), rx)
+    }
+
+    /// The terminal size now.
+    pub fn size(&self) -> (u16, u16) {
+        self.screen().size()
+    }
+
     fn sweep_blocking(&self) {
         let exit = self.shared.exit.subscribe();
         pty::sweep(self.pid as i32, &self.id, self.grace, &|| {

@@ -8,14 +8,14 @@
 use std::future::Future;
 use std::time::Instant;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use crate::error::TerminalError;
 use crate::screen::Snapshot;
 
 /// How a session's program ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExitInfo {
     /// Exit code, when it exited normally.
     pub code: Option<i32>,

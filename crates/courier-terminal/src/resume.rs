@@ -1,0 +1,123 @@
+//! Finishing a delivery that a previous broker left in flight, on a session
+//! that survived it (a session host, see [`crate::host`]): the screen says
+//! what happened, so nothing is typed twice and nothing is lost.
+//!
+//! The decision is pure ([`judge`]) and made on the screen as the restarted
+//! broker first sees it:
+//!
+//! | left in flight as | text on screen, in the input line | elsewhere (submitted) | no trace |
+//! |---|---|---|---|
+//! | `injecting` (Enter never sent) | send Enter, verify | unverified | type it again |
+//! | `injected` (Enter maybe sent) | send Enter once more, verify | verified | unverified |
+//!
+//! "No trace" means the message's header line, which holds its unique id,
+//! is nowhere on the screen.
+
+use std::time::Instant;
+
+use crate::deliver::{
+    BeforeEnter, DeliverOptions, Delivery, DeliveryOutcome, DeliveryReport, empty_report,
+};
+use crate::inject;
+use crate::normalize::NormalizedRows;
+use crate::screen::Snapshot;
+use crate::terminal::Terminal;
+use crate::verify::{self, Counts, Echo, Expectation};
+
+/// What to do with a delivery found in flight on a surviving session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Judgement {
+    /// The text is in the input line: send Enter and verify.
+    Submit(Echo),
+    /// The text was submitted before the restart.
+    Submitted,
+    /// Nothing of it reached the screen: type it again.
+    NotTyped,
+    /// Something of it is there, but no proof either way.
+    Unproven(String),
+}
+
+/// How a resumed delivery ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resumed {
+    /// Never typed: deliver it as usual (no attempt was spent).
+    NotTyped,
+    /// Settled from the screen.
+    Done(DeliveryReport),
+}
+
+/// Where the cursor is tells an input line from the transcript: text still
+/// being composed holds the cursor.
+fn in_input_line(snap: &Snapshot, echo: &Echo) -> bool {
+    let row = usize::from(snap.cursor.0);
+    (echo.first..=echo.last).contains(&row)
+}
+
+/// The pure decision, on the screen as it is (`entered`: Enter may have
+/// been sent before the restart).
+pub fn judge(snap: &Snapshot, exp: &Expectation, entered: bool) -> Judgement {
+    if let Some(echo) = verify::find_echo(snap, exp, &Counts::default()) {
+        return match (in_input_line(snap, &echo), entered) {
+            (true, _) => Judgement::Submit(echo),
+            (false, true) => Judgement::Submitted,
+            (false, false) => Judgement::Unproven(
+                "restart_unproven: the text is on screen outside the input line, Enter never sent"
+                    .into(),
+            ),
+        };
+    }
+    let header_seen =
+        NormalizedRows::new(snap.rows.iter().map(String::as_str)).count(&exp.head) > 0;
+    match (header_seen, entered) {
+        (true, _) => Judgement::Unproven(
+            "restart_partial: part of the text is on the surviving screen; not typed again".into(),
+        ),
+        (false, false) => Judgement::NotTyped,
+        (false, true) => Judgement::Unproven(
+            "restart_no_trace: Enter may have been sent before the restart and the screen shows no trace; not typed again"
+                .into(),
+        ),
+    }
+}
+
+/// Settles a delivery of `text` (framed, as first delivered) that was in
+/// flight on `term` when the previous broker stopped. `hook` runs before an
+/// Enter that moves the delivery from `injecting` to `injected`.
+pub async fn resume<T>(
+    term: &T,
+    opts: &DeliverOptions,
+    text: &str,
+    entered: bool,
+    hook: &dyn BeforeEnter,
+) -> Resumed
+where
+    T: Terminal + ?Sized,
+{
+    let snap = term.snapshot(0);
+    let inj = inject::build(text, snap.bracketed_paste, opts.chunk_size);
+    let exp = Expectation::new(&inj.echo, opts.collapsed.clone());
+    let judgement = judge(&snap, &exp, entered);
+    tracing::info!(agent = %term.agent(), entered, ?judgement, "resuming a delivery on a surviving session");
+    let mut delivery = Delivery {
+        term,
+        opts,
+        hook,
+        report: empty_report(),
+        written: inj.echo.len().max(1),
+    };
+    match judgement {
+        Judgement::NotTyped => Resumed::NotTyped,
+        Judgement::Submit(echo) => {
+            delivery.report.injected_at = Some(Instant::now());
+            delivery.report.echo_at = Some(Instant::now());
+            Resumed::Done(delivery.submit(&exp, &echo).await)
+        }
+        Judgement::Submitted => {
+            delivery.report.verified_at = Some(Instant::now());
+            Resumed::Done(delivery.end(DeliveryOutcome::Verified))
+        }
+        Judgement::Unproven(reason) => {
+            Resumed::Done(delivery.end(DeliveryOutcome::Unverified { reason }))
+        }
+    }
+}
