@@ -2,7 +2,7 @@
 //! `from` anywhere: a tool always acts as the agent this server runs for.
 
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Default and largest number of inbox entries `read_inbox` returns.
 pub const DEFAULT_INBOX_LIMIT: usize = 20;
@@ -55,6 +55,46 @@ impl ReadInboxArgs {
             .unwrap_or(DEFAULT_INBOX_LIMIT)
             .clamp(1, MAX_INBOX_LIMIT)
     }
+}
+
+/// When messages for the agent are typed into its terminal. The same names
+/// as the broker's modes; inlined so the schema is a plain string enum, with
+/// no `$ref` a model or client could trip on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[schemars(inline)]
+pub enum Mode {
+    Idle,
+    Immediate,
+    Manual,
+}
+
+impl Mode {
+    /// The broker's wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Idle => "idle",
+            Mode::Immediate => "immediate",
+            Mode::Manual => "manual",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetModeArgs {
+    /// "idle" (the default: messages are typed in when you are back at your
+    /// prompt), "immediate" (typed in at once, even while you are working) or
+    /// "manual" (held until you call flush_inbox).
+    pub mode: Mode,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MessageStatusArgs {
+    /// The id of a message you sent or received: the "msg ..." id that
+    /// send_message returned or that a message header showed.
+    pub message_id: String,
 }
 
 /// Tools without arguments still take an (empty) object.
@@ -113,6 +153,40 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("unknown field `sender`"));
+    }
+
+    #[test]
+    fn the_mode_schema_is_a_plain_enum_of_the_broker_names() {
+        let schema = serde_json::to_value(schemars::schema_for!(SetModeArgs)).unwrap();
+        let mode = &schema["properties"]["mode"];
+        assert_eq!(
+            mode["enum"],
+            serde_json::json!(["idle", "immediate", "manual"]),
+            "{schema}"
+        );
+        assert!(!schema.to_string().contains("$ref"), "{schema}");
+        assert_eq!(schema["required"], serde_json::json!(["mode"]));
+        for (text, mode) in [
+            ("idle", Mode::Idle),
+            ("immediate", Mode::Immediate),
+            ("manual", Mode::Manual),
+        ] {
+            let args: SetModeArgs =
+                serde_json::from_value(serde_json::json!({ "mode": text })).unwrap();
+            assert_eq!(args.mode, mode);
+            assert_eq!(mode.as_str(), text);
+        }
+        let err = serde_json::from_value::<SetModeArgs>(serde_json::json!({"mode": "later"}))
+            .unwrap_err();
+        assert!(err.to_string().contains("unknown variant `later`"), "{err}");
+    }
+
+    #[test]
+    fn message_status_needs_an_id() {
+        let args: MessageStatusArgs =
+            serde_json::from_value(serde_json::json!({"message_id": "01AB"})).unwrap();
+        assert_eq!(args.message_id, "01AB");
+        assert!(serde_json::from_value::<MessageStatusArgs>(serde_json::json!({})).is_err());
     }
 
     #[test]

@@ -6,8 +6,12 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use thiserror::Error;
 
+use crate::args::Mode;
 use crate::config::Config;
-use crate::types::{AgentList, ChannelList, Inbox, MembershipChange, SendReceipt, Whoami};
+use crate::types::{
+    AgentInfo, AgentList, ChannelList, Flushed, Inbox, MembershipChange, MessageStatus, ModeChange,
+    SendReceipt, Whoami,
+};
 
 #[derive(Debug, Error)]
 pub enum ClientError {
@@ -146,6 +150,39 @@ impl BrokerClient {
             .call(Method::POST, &path, Some(json!({"delivery_ids": ids})))
             .await?;
         Ok(v["marked"].as_array().map_or(0, Vec::len))
+    }
+
+    /// Takes this agent's oldest queued deliveries over (queued → read,
+    /// channel `hook`, in one commit), so the terminal never types them.
+    /// The broker honours the agent's mode: nothing while `manual` holds.
+    pub async fn claim(&self, limit: usize) -> Result<Inbox, ClientError> {
+        let path = format!("/v1/agents/{}/inbox/claim", segment(&self.config.agent));
+        self.call(Method::POST, &path, Some(json!({"limit": limit})))
+            .await
+    }
+
+    /// This agent as the broker lists it (status, mode).
+    pub async fn me(&self) -> Result<AgentInfo, ClientError> {
+        let path = format!("/v1/agents/{}", segment(&self.config.agent));
+        self.call(Method::GET, &path, None).await
+    }
+
+    pub async fn set_mode(&self, mode: Mode) -> Result<ModeChange, ClientError> {
+        let path = format!("/v1/agents/{}/mode", segment(&self.config.agent));
+        self.call(Method::PUT, &path, Some(json!({"mode": mode.as_str()})))
+            .await
+    }
+
+    /// Lets every delivery queued for this agent now through, whatever its mode.
+    pub async fn flush(&self) -> Result<Flushed, ClientError> {
+        let path = format!("/v1/agents/{}/flush", segment(&self.config.agent));
+        self.call(Method::POST, &path, None).await
+    }
+
+    /// A message this agent sent or received, with each delivery's state.
+    pub async fn message(&self, id: &str) -> Result<MessageStatus, ClientError> {
+        let path = format!("/v1/messages/{}", segment(id));
+        self.call(Method::GET, &path, None).await
     }
 
     pub async fn whoami(&self) -> Result<Whoami, ClientError> {

@@ -4,8 +4,8 @@
 use std::fmt::Write as _;
 
 use crate::types::{
-    AgentInfo, AgentList, ChannelList, DeliveryInfo, Inbox, InboxItem, MembershipChange,
-    SendReceipt, Whoami,
+    AgentInfo, AgentList, ChannelList, DeliveryInfo, Flushed, InboxItem, InboxRead,
+    MembershipChange, MessageStatus, ModeChange, SendReceipt, Whoami,
 };
 
 fn plural(n: usize, one: &str, many: &str) -> String {
@@ -178,16 +178,41 @@ fn target(to: &str) -> String {
     }
 }
 
-fn state_note(item: &InboxItem) -> String {
+/// How a read delivery got to its agent, from the channel it records.
+fn read_via(channel: Option<&str>) -> &'static str {
+    match channel {
+        Some("hook") => "handed over by read_inbox or a hook, never typed into the terminal",
+        Some("pty") => "after it was typed into the terminal",
+        _ => "",
+    }
+}
+
+/// Where a delivery stands, for the agent it is for. `claimed`: this very
+/// call took it over.
+fn state_note(item: &InboxItem, mode: Option<&str>, claimed: bool) -> String {
     let d = &item.delivery;
     let mut note = d.state.clone();
     match d.state.as_str() {
+        "read" if claimed => note.push_str(": handed over here, not typed into your terminal"),
         "verified" => note.push_str(": shown in your terminal"),
         "unverified" => note.push_str(
             ": typed into your terminal but never seen on screen; you may have missed it",
         ),
+        "read" => match read_via(d.channel.as_deref()) {
+            "" => note.push_str(": you took it in already"),
+            via => {
+                let _ = write!(note, ": you took it in already, {via}");
+            }
+        },
         "dropped" | "dead" => note.push_str(": never reached your terminal"),
-        "queued" | "injecting" | "injected" => note.push_str(": not shown to you yet"),
+        "queued" if mode == Some("manual") => note.push_str(
+            ": held because your delivery mode is manual; call flush_inbox to release it",
+        ),
+        "queued" => note.push_str(
+            ": not shown to you yet; it will be typed into your terminal when you are ready, \
+             or call read_inbox again to take it here",
+        ),
+        "injecting" | "injected" => note.push_str(": being typed into your terminal right now"),
         _ => {}
     }
     if let Some(reason) = &d.reason {
@@ -196,7 +221,7 @@ fn state_note(item: &InboxItem) -> String {
     note
 }
 
-fn inbox_item(item: &InboxItem) -> String {
+fn inbox_item(item: &InboxItem, mode: Option<&str>, claimed: bool) -> String {
     let m = &item.message;
     let mut header = format!(
         "[courier] from {} to {} | msg {}",
@@ -212,28 +237,185 @@ fn inbox_item(item: &InboxItem) -> String {
         .as_deref()
         .map(|t| format!(" | {t}"))
         .unwrap_or_default();
-    format!(
-        "{header}{when}\nstate: {}\n{}",
-        state_note(item),
+    let body = if item.body_withheld {
+        "(text not shown here: it is still on its way to your terminal, and showing it here \
+         too would deliver it twice)"
+    } else {
         m.body.trim_end()
+    };
+    format!(
+        "{header}{when}\nstate: {}\n{body}",
+        state_note(item, mode, claimed)
     )
 }
 
-pub fn inbox(inbox: &Inbox) -> String {
-    if inbox.deliveries.is_empty() {
+/// `read_inbox`: what it took over now, then the rest of the recent inbox.
+pub fn inbox_read(view: &InboxRead) -> String {
+    let mode = view.mode.as_deref();
+    let mut sections = Vec::new();
+    if !view.claimed.is_empty() {
+        let mut out = format!(
+            "{} for you, handed over here (marked read; they will not also be typed into \
+             your terminal):",
+            plural(view.claimed.len(), "new message", "new messages")
+        );
+        for item in &view.claimed {
+            out.push_str("\n\n");
+            out.push_str(&inbox_item(item, mode, true));
+        }
+        sections.push(out);
+    }
+    if !view.deliveries.is_empty() {
+        let (one, many) = if view.claimed.is_empty() {
+            ("most recent message", "most recent messages")
+        } else {
+            ("other recent message", "other recent messages")
+        };
+        let mut out = format!(
+            "{} to you, newest first:",
+            plural(view.deliveries.len(), one, many)
+        );
+        for item in &view.deliveries {
+            out.push_str("\n\n");
+            out.push_str(&inbox_item(item, mode, false));
+        }
+        sections.push(out);
+    }
+    if let Some(problem) = &view.listing_error {
+        sections.push(format!(
+            "(The rest of your inbox could not be listed: {problem}.)"
+        ));
+    }
+    if sections.is_empty() {
         return "Your inbox is empty: no message has been sent to you yet.".to_string();
     }
-    let mut out = format!(
-        "{} to you, newest first:",
-        plural(
-            inbox.deliveries.len(),
-            "most recent message",
-            "most recent messages"
-        )
-    );
-    for item in &inbox.deliveries {
-        out.push_str("\n\n");
-        out.push_str(&inbox_item(item));
+    sections.join("\n\n")
+}
+
+/// `set_delivery_mode`: what the new mode means for the agent.
+pub fn mode_set(change: &ModeChange) -> String {
+    let meaning = match change.mode.as_str() {
+        "idle" => {
+            "messages for you are typed into your terminal when you are back at your prompt \
+             (the default)"
+        }
+        "immediate" => {
+            "messages for you are typed into your terminal as soon as they arrive, even while \
+             you are working"
+        }
+        "manual" => {
+            "messages for you are held, durably, until you call flush_inbox; read_inbox lists \
+             them but cannot show their text while they are held"
+        }
+        _ => "",
+    };
+    let mut out = format!("Your delivery mode is now {}", change.mode);
+    if !meaning.is_empty() {
+        let _ = write!(out, ": {meaning}");
+    }
+    out.push_str(". It is kept across broker restarts.");
+    out
+}
+
+/// `flush_inbox`.
+pub fn flushed(flush: &Flushed) -> String {
+    if flush.flushed == 0 {
+        return "Nothing was waiting: no message for you is queued.".to_string();
+    }
+    let n = usize::try_from(flush.flushed).unwrap_or(usize::MAX);
+    format!(
+        "Released {}. Each is typed into your terminal when you are ready, unless you call \
+         read_inbox first, which hands them over here instead (each reaches you once). Later \
+         messages are held again while your mode is manual.",
+        plural(n, "held message", "held messages")
+    )
+}
+
+/// One recipient's delivery, as its sender cares about it.
+fn recipient_line(d: &DeliveryInfo) -> String {
+    let how = match (d.verification.as_deref(), d.reason.as_deref()) {
+        (Some(v), Some(r)) => format!(" (verification: {v}, reason: {r})"),
+        (Some(v), None) => format!(" (verification: {v})"),
+        (None, Some(r)) => format!(" (reason: {r})"),
+        (None, None) => String::new(),
+    };
+    let mut line = match (d.read_at.as_deref(), d.state.as_str()) {
+        (Some(at), _) => {
+            let via = read_via(d.channel.as_deref());
+            let via = if via.is_empty() {
+                String::new()
+            } else {
+                format!(", {via}")
+            };
+            format!("read at {at}{via}{how}")
+        }
+        (None, "verified") => {
+            format!("not read yet; typed into its terminal and seen on its screen{how}")
+        }
+        (None, "unverified") => {
+            format!("not read yet; typed into its terminal but never seen on its screen{how}")
+        }
+        (None, "queued") => format!(
+            "not read yet; queued, waiting for it to be ready (or held by its manual mode){how}"
+        ),
+        (None, "injecting" | "injected") => {
+            format!("not read yet; being typed into its terminal{how}")
+        }
+        (None, "dropped" | "dead") => format!("{}: never delivered{how}", d.state),
+        (None, state) => format!("not read yet; {state}{how}"),
+    };
+    if d.attempt > 0 {
+        let _ = write!(
+            line,
+            "; {} failed before",
+            plural(d.attempt as usize, "attempt", "attempts")
+        );
+    }
+    format!("- {}: {line}", d.agent)
+}
+
+/// The first line of a body, cut short, so the model recognises its message.
+fn excerpt(body: &str) -> String {
+    const MAX: usize = 80;
+    let first = body.trim().lines().next().unwrap_or_default();
+    let cut: String = first.chars().take(MAX).collect();
+    let more = cut.len() < body.trim().len();
+    format!("\"{cut}{}\"", if more { "…" } else { "" })
+}
+
+/// `message_status`: who has read a message, and where each delivery is.
+pub fn message_status(status: &MessageStatus) -> String {
+    let m = &status.message;
+    let mut out = format!("msg {} from {} to {}", m.id, m.from, m.to);
+    if let Some(thread) = &m.thread {
+        let _ = write!(out, " | thread {thread}");
+    }
+    if let Some(at) = &m.created_at {
+        let _ = write!(out, " | {at}");
+    }
+    let _ = write!(out, "\n{}", excerpt(&m.body));
+    let total = status.deliveries.len();
+    if total == 0 {
+        out.push_str("\nIt had no recipients.");
+        return out;
+    }
+    if status.read_by.is_empty() {
+        let _ = write!(
+            out,
+            "\nNobody has read it yet ({}).",
+            plural(total, "recipient", "recipients")
+        );
+    } else {
+        let _ = write!(
+            out,
+            "\nRead by {} of {total}: {}.",
+            status.read_by.len(),
+            status.read_by.join(", ")
+        );
+    }
+    for d in &status.deliveries {
+        out.push('\n');
+        out.push_str(&recipient_line(d));
     }
     out
 }

@@ -1,7 +1,7 @@
 use serde_json::json;
 
 use super::*;
-use crate::types::{AgentStatus, ChannelInfo, ExitInfo, MessageInfo};
+use crate::types::{AgentStatus, ChannelInfo, ExitInfo, Inbox, MessageInfo};
 
 fn delivery(agent: &str, state: &str) -> DeliveryInfo {
     DeliveryInfo {
@@ -167,7 +167,7 @@ fn the_inbox_reads_like_the_terminal_header_with_state() {
                      "created_at": "2026-01-01T00:00:00Z"}},
     ]}))
     .unwrap();
-    let text = super::inbox(&inbox);
+    let text = inbox_read(&crate::inbox::assemble(Inbox::default(), inbox));
     assert_eq!(
         text,
         "2 most recent messages to you, newest first:\n\n\
@@ -182,7 +182,7 @@ fn the_inbox_reads_like_the_terminal_header_with_state() {
 
 #[test]
 fn an_empty_inbox_and_a_broadcast() {
-    assert!(super::inbox(&Inbox::default()).starts_with("Your inbox is empty"));
+    assert!(inbox_read(&InboxRead::default()).starts_with("Your inbox is empty"));
     let item = InboxItem {
         delivery: delivery("bob", "verified"),
         message: MessageInfo {
@@ -192,10 +192,12 @@ fn an_empty_inbox_and_a_broadcast() {
             body: "all hands".into(),
             ..MessageInfo::default()
         },
+        body_withheld: false,
     };
-    let text = super::inbox(&Inbox {
+    let text = inbox_read(&InboxRead {
         agent: "bob".into(),
         deliveries: vec![item],
+        ..InboxRead::default()
     });
     assert!(text.starts_with("1 most recent message to you"), "{text}");
     assert!(
@@ -217,4 +219,183 @@ fn whoami_names_the_agent_or_warns_about_an_owner_token() {
         agent: None,
     };
     assert!(whoami(&owner, "u").contains("owner's token"));
+}
+
+fn item(id: &str, state: &str, body: &str) -> InboxItem {
+    InboxItem {
+        delivery: DeliveryInfo {
+            id: format!("d-{id}"),
+            message_id: id.into(),
+            agent: "bob".into(),
+            from: "alice".into(),
+            state: state.into(),
+            ..DeliveryInfo::default()
+        },
+        message: MessageInfo {
+            id: id.into(),
+            from: "alice".into(),
+            to: "bob".into(),
+            body: body.into(),
+            ..MessageInfo::default()
+        },
+        body_withheld: false,
+    }
+}
+
+#[test]
+fn claimed_messages_come_first_and_queued_text_is_never_repeated() {
+    let mut claimed = item("05", "read", "take this");
+    claimed.delivery.channel = Some("hook".into());
+    let recent = Inbox {
+        agent: "bob".into(),
+        deliveries: vec![
+            item("06", "queued", "secret queued text"),
+            claimed.clone(),
+            item("04", "read", "seen before"),
+        ],
+    };
+    let claim = Inbox {
+        agent: "bob".into(),
+        deliveries: vec![claimed],
+    };
+    let text = inbox_read(&crate::inbox::assemble(claim, recent));
+    assert_eq!(
+        text,
+        "1 new message for you, handed over here (marked read; they will not also be typed \
+         into your terminal):\n\n\
+         [courier] from alice to you (direct) | msg 05\n\
+         state: read: handed over here, not typed into your terminal\n\
+         take this\n\n\
+         2 other recent messages to you, newest first:\n\n\
+         [courier] from alice to you (direct) | msg 06\n\
+         state: queued: not shown to you yet; it will be typed into your terminal when you \
+         are ready, or call read_inbox again to take it here\n\
+         (text not shown here: it is still on its way to your terminal, and showing it here \
+         too would deliver it twice)\n\n\
+         [courier] from alice to you (direct) | msg 04\n\
+         state: read: you took it in already\n\
+         seen before"
+    );
+    assert!(!text.contains("secret queued text"));
+}
+
+#[test]
+fn a_held_message_points_at_flush_inbox_and_a_listing_error_is_said() {
+    let recent = Inbox {
+        agent: "bob".into(),
+        deliveries: vec![item("07", "queued", "held text")],
+    };
+    let mut view = crate::inbox::assemble(Inbox::default(), recent);
+    view.mode = Some("manual".into());
+    let text = inbox_read(&view);
+    assert!(
+        text.contains("state: queued: held because your delivery mode is manual; call flush_inbox"),
+        "{text}"
+    );
+    assert!(!text.contains("held text"), "{text}");
+    let claimed = InboxRead {
+        claimed: vec![item("08", "read", "got it")],
+        listing_error: Some("boom (internal, HTTP 500)".into()),
+        ..InboxRead::default()
+    };
+    let text = inbox_read(&claimed);
+    assert!(text.starts_with("1 new message for you"), "{text}");
+    assert!(text.contains("got it"), "{text}");
+    assert!(
+        text.ends_with("(The rest of your inbox could not be listed: boom (internal, HTTP 500).)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn each_mode_says_what_it_means() {
+    let set = |mode: &str| {
+        mode_set(&ModeChange {
+            agent: "alice".into(),
+            mode: mode.into(),
+        })
+    };
+    assert!(set("idle").starts_with("Your delivery mode is now idle: "));
+    assert!(set("immediate").contains("even while you are working"));
+    assert!(set("manual").contains("until you call flush_inbox"));
+    assert!(set("manual").ends_with("It is kept across broker restarts."));
+}
+
+#[test]
+fn a_flush_counts_what_it_released() {
+    let flush = |n| {
+        flushed(&Flushed {
+            agent: "alice".into(),
+            flushed: n,
+        })
+    };
+    assert!(flush(0).starts_with("Nothing was waiting"));
+    assert!(
+        flush(1).starts_with("Released 1 held message."),
+        "{}",
+        flush(1)
+    );
+    assert!(flush(3).starts_with("Released 3 held messages."));
+}
+
+#[test]
+fn message_status_says_who_has_read_it_and_where_the_rest_are() {
+    let status: MessageStatus = serde_json::from_value(json!({
+        "message": {"id": "01M", "from": "alice", "to": "#ops",
+                    "body": "please review PR 12\nthanks", "created_at": "2026-01-01T00:00:00Z"},
+        "deliveries": [
+            {"id": "d1", "message_id": "01M", "agent": "bob", "from": "alice", "state": "read",
+             "attempt": 0, "verification": "echo", "reason": null, "channel": "pty",
+             "read_at": "2026-01-01T00:00:05Z", "created_at": "t", "updated_at": "t"},
+            {"id": "d2", "message_id": "01M", "agent": "carol", "from": "alice", "state": "read",
+             "attempt": 0, "verification": null, "reason": null, "channel": "hook",
+             "read_at": "2026-01-01T00:00:06Z", "created_at": "t", "updated_at": "t"},
+            {"id": "d3", "message_id": "01M", "agent": "dan", "from": "alice", "state": "unverified",
+             "attempt": 1, "verification": "timeout_fallback", "reason": "no echo",
+             "channel": "pty", "read_at": null, "created_at": "t", "updated_at": "t"},
+            {"id": "d4", "message_id": "01M", "agent": "erin", "from": "alice", "state": "queued",
+             "attempt": 0, "channel": null, "read_at": null, "created_at": "t", "updated_at": "t"},
+            {"id": "d5", "message_id": "01M", "agent": "fay", "from": "alice", "state": "dropped",
+             "attempt": 0, "reason": "queue_full", "created_at": "t", "updated_at": "t"},
+        ],
+        "read_by": ["bob", "carol"],
+    }))
+    .unwrap();
+    assert_eq!(
+        message_status(&status),
+        "msg 01M from alice to #ops | 2026-01-01T00:00:00Z\n\
+         \"please review PR 12…\"\n\
+         Read by 2 of 5: bob, carol.\n\
+         - bob: read at 2026-01-01T00:00:05Z, after it was typed into the terminal (verification: echo)\n\
+         - carol: read at 2026-01-01T00:00:06Z, handed over by read_inbox or a hook, never typed into the terminal\n\
+         - dan: not read yet; typed into its terminal but never seen on its screen (verification: timeout_fallback, reason: no echo); 1 attempt failed before\n\
+         - erin: not read yet; queued, waiting for it to be ready (or held by its manual mode)\n\
+         - fay: dropped: never delivered (reason: queue_full)"
+    );
+}
+
+#[test]
+fn message_status_of_an_unread_or_unaddressed_message() {
+    let mut status = MessageStatus {
+        message: MessageInfo {
+            id: "01N".into(),
+            from: "bob".into(),
+            to: "alice".into(),
+            body: "hi".into(),
+            ..MessageInfo::default()
+        },
+        deliveries: vec![delivery("alice", "verified")],
+        read_by: vec![],
+    };
+    let text = message_status(&status);
+    assert!(
+        text.contains("\n\"hi\"\nNobody has read it yet (1 recipient)."),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("- alice: not read yet; typed into its terminal and seen on its screen"),
+        "{text}"
+    );
+    status.deliveries.clear();
+    assert!(message_status(&status).ends_with("It had no recipients."));
 }

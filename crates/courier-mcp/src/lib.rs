@@ -6,6 +6,7 @@
 //! - [`client`]: the broker's HTTP API, called with the agent's token;
 //! - [`args`]: the tools' arguments and their JSON schemas;
 //! - [`types`]: the broker's answers;
+//! - [`inbox`]: what `read_inbox` shows, so no message reaches the agent twice;
 //! - [`format`]: what the model reads back;
 //! - [`server`]: the tools themselves (rmcp).
 //!
@@ -15,6 +16,7 @@ pub mod args;
 pub mod client;
 pub mod config;
 pub mod format;
+pub mod inbox;
 pub mod server;
 pub mod types;
 

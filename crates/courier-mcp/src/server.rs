@@ -10,10 +10,13 @@ use rmcp::model::{CallToolResult, ContentBlock, Implementation, ServerCapabiliti
 use rmcp::{ErrorData, ServerHandler, tool, tool_handler, tool_router};
 use serde::Serialize;
 
-use crate::args::{ChannelArgs, ReadInboxArgs, SendMessageArgs, non_empty};
+use crate::args::{
+    ChannelArgs, MessageStatusArgs, ReadInboxArgs, SendMessageArgs, SetModeArgs, non_empty,
+};
 use crate::client::{BrokerClient, ClientError, Outgoing};
 use crate::config::Config;
-use crate::format;
+use crate::types::{Inbox, InboxRead};
+use crate::{format, inbox};
 
 /// The server's name in `initialize`, as presets register it.
 pub const SERVER_NAME: &str = "courier";
@@ -51,8 +54,11 @@ pub fn instructions(agent: &str) -> String {
          `[courier] from bob to you (direct) | msg 01J... | thread 01H...` followed by the body. \
          Use send_message to write to another agent (by name), a #channel or * (everyone); to \
          answer a message, pass its msg id as `thread`. list_agents shows who is there and \
-         whether they are ready; read_inbox shows messages sent to you, including any you may \
-         have missed. You always send as \"{agent}\"."
+         whether they are ready; read_inbox hands you messages still waiting (they are then \
+         not typed into your terminal) and shows the recent ones, including any you may have \
+         missed, and tells their senders you read them. message_status shows who has read a \
+         message you sent. set_delivery_mode chooses when messages are typed in (idle, \
+         immediate, or manual: held until flush_inbox). You always send as \"{agent}\"."
     )
 }
 
@@ -170,16 +176,21 @@ impl CourierServer {
     }
 
     #[tool(
-        description = "Read the most recent messages sent to you (newest first, default 20), \
-                       each with its sender, msg id, thread, body and delivery state: verified \
-                       (shown in your terminal), unverified (typed but not seen: you may have \
-                       missed it), queued (not shown yet), dropped or dead (never reached you). \
-                       Use it to catch up when a message seems cut off or missing, or after a \
-                       restart. Delivered messages it shows are marked read, so their senders \
-                       know you took them in.",
+        description = "Read your messages. First, messages still waiting to be typed into \
+                       your terminal are handed over here instead: they are marked read and \
+                       will not also be typed in. Then the most recent other messages sent to \
+                       you (newest first, default 20), each with its sender, msg id, thread, \
+                       body and delivery state: verified (shown in your terminal), unverified \
+                       (typed but not seen: you may have missed it), read (you took it in), \
+                       queued or being typed (its text is not repeated here, so nothing \
+                       reaches you twice; in manual mode it is held until flush_inbox), \
+                       dropped or dead (never reached you). Use it to catch up when a message \
+                       seems cut off or missing, or after a restart. Messages it shows are \
+                       marked read, so their senders know you took them in.",
         annotations(
             title = "Read my inbox",
             read_only_hint = false,
+            destructive_hint = false,
             idempotent_hint = true,
             open_world_hint = false
         )
@@ -188,21 +199,103 @@ impl CourierServer {
         &self,
         Parameters(args): Parameters<ReadInboxArgs>,
     ) -> Result<CallToolResult, ErrorData> {
-        let result = self.client.inbox(args.effective_limit()).await;
-        if let Ok(inbox) = &result {
-            let delivered: Vec<String> = inbox
-                .deliveries
-                .iter()
-                .filter(|d| matches!(d.delivery.state.as_str(), "verified" | "unverified"))
-                .map(|d| d.delivery.id.clone())
-                .collect();
-            if !delivered.is_empty()
-                && let Err(e) = self.client.mark_read(&delivered).await
-            {
-                tracing::warn!(error = %e, "cannot mark the inbox read");
+        let limit = args.effective_limit();
+        // Claim before listing, so what is claimed is listed as read, not
+        // as queued; a failed claim only means nothing is handed over.
+        let claimed = match self.client.claim(limit).await {
+            Ok(claimed) => claimed,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot claim queued deliveries");
+                Inbox::default()
             }
+        };
+        let view = match self.client.inbox(limit).await {
+            Ok(recent) => inbox::assemble(claimed, recent),
+            // Claimed deliveries are read now: showing them is the only way
+            // they reach the model, so an inbox error must not hide them.
+            Err(e) if !claimed.deliveries.is_empty() => InboxRead {
+                listing_error: Some(e.to_string()),
+                ..inbox::assemble(claimed, Inbox::default())
+            },
+            Err(e) => return Ok(tool_error(e.to_string())),
+        };
+        let view = self.with_mode_if_held(view).await;
+        let shown = inbox::to_mark_read(&view);
+        if !shown.is_empty()
+            && let Err(e) = self.client.mark_read(&shown).await
+        {
+            tracing::warn!(error = %e, "cannot mark the inbox read");
         }
-        Ok(reply(result, format::inbox))
+        Ok(reply(Ok(view), format::inbox_read))
+    }
+
+    #[tool(
+        description = "Choose when messages for you are typed into your terminal (for you \
+                       only; kept across restarts). \"idle\" (the default): when you are back \
+                       at your prompt, between tasks. \"immediate\": as soon as they arrive, \
+                       even while you are working. \"manual\": held, durably, until you call \
+                       flush_inbox; use it to work without interruptions.",
+        annotations(
+            title = "Set my delivery mode",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn set_delivery_mode(
+        &self,
+        Parameters(args): Parameters<SetModeArgs>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let result = self.client.set_mode(args.mode).await;
+        Ok(reply(result, format::mode_set))
+    }
+
+    #[tool(
+        description = "Release the messages held for you (in manual delivery mode, nothing \
+                       is typed into your terminal until you flush). Everything queued for \
+                       you right now is let through once: typed into your terminal when you \
+                       are ready, or handed over by read_inbox if you call it first. Your mode \
+                       does not change, so later messages are held again. Returns how many \
+                       were released.",
+        annotations(
+            title = "Flush my held messages",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = false
+        )
+    )]
+    async fn flush_inbox(&self) -> Result<CallToolResult, ErrorData> {
+        let result = self.client.flush().await;
+        Ok(reply(result, format::flushed))
+    }
+
+    #[tool(
+        description = "Show where a message you sent (or received) stands, per recipient: \
+                       whether it has read it (and when), or whether it is still queued, was \
+                       typed into its terminal and seen on screen (verified) or not \
+                       (unverified), or never arrived (dropped, dead). Use it to learn who \
+                       has read your message before you wait for or chase an answer. \
+                       `message_id` is the msg id send_message returned.",
+        annotations(
+            title = "Who has read a message",
+            read_only_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn message_status(
+        &self,
+        Parameters(args): Parameters<MessageStatusArgs>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let id = args.message_id.trim().to_string();
+        if id.is_empty() {
+            return Ok(tool_error(
+                "`message_id` is empty: give the msg id that send_message returned",
+            ));
+        }
+        let result = self.client.message(&id).await;
+        Ok(reply(result, format::message_status))
     }
 
     #[tool(
@@ -214,6 +307,20 @@ impl CourierServer {
         let url = self.client.url().to_string();
         let result = self.client.whoami().await;
         Ok(reply(result, |me| format::whoami(me, &url)))
+    }
+}
+
+impl CourierServer {
+    /// Adds the agent's mode when a queued delivery is withheld, since the
+    /// mode is what tells the model why (and whether flush_inbox helps).
+    async fn with_mode_if_held(&self, mut view: InboxRead) -> InboxRead {
+        if inbox::has_withheld_queued(&view) {
+            match self.client.me().await {
+                Ok(me) => view.mode = me.mode,
+                Err(e) => tracing::debug!(error = %e, "cannot read the agent's mode"),
+            }
+        }
+        view
     }
 }
 
@@ -246,12 +353,15 @@ mod tests {
         assert_eq!(
             names,
             [
+                "flush_inbox",
                 "join_channel",
                 "leave_channel",
                 "list_agents",
                 "list_channels",
+                "message_status",
                 "read_inbox",
                 "send_message",
+                "set_delivery_mode",
                 "whoami"
             ]
         );

@@ -28,6 +28,13 @@ pub struct DeliveryInfo {
     pub created_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<String>,
+    /// How it reached its agent: `pty` (typed in) or `hook` (handed over by
+    /// a hook or `read_inbox`, never typed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+    /// When its agent confirmed it read it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_at: Option<String>,
 }
 
 /// `POST /v1/messages`.
@@ -76,6 +83,9 @@ pub struct AgentInfo {
     pub queue_depth: usize,
     #[serde(default)]
     pub status: AgentStatus,
+    /// `idle`, `immediate` or `manual`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -134,6 +144,11 @@ pub struct InboxItem {
     #[serde(flatten)]
     pub delivery: DeliveryInfo,
     pub message: MessageInfo,
+    /// Set by this server, not the broker: the body was left out because
+    /// the delivery is still on its way through the terminal, and showing
+    /// it here too would deliver it twice.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub body_withheld: bool,
 }
 
 /// `GET /v1/agents/{name}/inbox`: newest first.
@@ -143,6 +158,56 @@ pub struct Inbox {
     pub agent: String,
     #[serde(default)]
     pub deliveries: Vec<InboxItem>,
+}
+
+/// What `read_inbox` returns: what it claimed and the recent inbox.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboxRead {
+    #[serde(default)]
+    pub agent: String,
+    /// Queued deliveries this call took over (now `read`, channel `hook`),
+    /// oldest first: they are never typed into the terminal.
+    #[serde(default)]
+    pub claimed: Vec<InboxItem>,
+    /// The most recent other deliveries, newest first.
+    #[serde(default)]
+    pub deliveries: Vec<InboxItem>,
+    /// The agent's delivery mode, when the broker said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    /// Why the inbox could not be listed after a claim succeeded: the
+    /// claimed ones are shown anyway, since they are read now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listing_error: Option<String>,
+}
+
+/// `PUT /v1/agents/{name}/mode`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModeChange {
+    #[serde(default)]
+    pub agent: String,
+    pub mode: String,
+}
+
+/// `POST /v1/agents/{name}/flush`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Flushed {
+    #[serde(default)]
+    pub agent: String,
+    /// How many queued deliveries were let through.
+    #[serde(default)]
+    pub flushed: u64,
+}
+
+/// `GET /v1/messages/{id}`: a message and each of its deliveries.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageStatus {
+    pub message: MessageInfo,
+    #[serde(default)]
+    pub deliveries: Vec<DeliveryInfo>,
+    /// Recipients that confirmed they read it.
+    #[serde(default)]
+    pub read_by: Vec<String>,
 }
 
 /// `GET /v1/whoami`.

@@ -94,9 +94,9 @@ pub enum Command {
     /// Serve MCP over stdio for the agent in COURIER_AGENT (agent CLIs start this).
     #[command(
         long_about = "Serve Courier's MCP tools (send_message, list_agents, list_channels, \
-join_channel, leave_channel, read_inbox, whoami) over stdio. Agent CLIs that Courier spawns start \
-it themselves with COURIER_URL, COURIER_AGENT and COURIER_TOKEN in its environment; it always acts \
-as that agent."
+join_channel, leave_channel, read_inbox, message_status, set_delivery_mode, flush_inbox, whoami) \
+over stdio. Agent CLIs that Courier spawns start it themselves with COURIER_URL, COURIER_AGENT and \
+COURIER_TOKEN in its environment; it always acts as that agent."
     )]
     Mcp,
 }

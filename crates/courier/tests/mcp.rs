@@ -1,9 +1,12 @@
 //! `courier mcp` driven by a real MCP client: the Python `mcp` package
 //! (installed by scripts/test.sh in target/pyenv) runs
 //! crates/courier-mcp/tests/mcp_client.py against a real `courier up`.
-//! The script spawns two shell agents, takes one's own token from
-//! /proc/<pid>/environ, starts `courier mcp` as that agent over stdio and
-//! calls every tool; see the script for the checks.
+//! The script spawns its agents, takes their own tokens from
+//! /proc/<pid>/environ, starts `courier mcp` as them over stdio and calls
+//! every tool; see the script for the checks. This test then reads the
+//! broker's event log itself, so the claims the script relies on (a
+//! delivery read_inbox claimed was never typed in; modes were persisted
+//! as set) are checked against the broker's own record, not the tool's.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -123,6 +126,74 @@ impl Drop for Broker {
     }
 }
 
+/// The value of a `fact NAME=VALUE` line the script printed.
+fn fact<'a>(output: &'a str, name: &str) -> &'a str {
+    let prefix = format!("fact {name}=");
+    output
+        .lines()
+        .find_map(|line| line.strip_prefix(prefix.as_str()))
+        .unwrap_or_else(|| panic!("the client printed no {prefix}…:\n{output}"))
+}
+
+/// Every event so far, page by page.
+fn events(broker: &Broker) -> Vec<serde_json::Value> {
+    let http = reqwest::blocking::Client::new();
+    let mut all: Vec<serde_json::Value> = Vec::new();
+    loop {
+        let since = all.last().and_then(|e| e["seq"].as_u64()).unwrap_or(0);
+        let page: serde_json::Value = http
+            .get(format!("{}/v1/events?since={since}&limit=1000", broker.url))
+            .bearer_auth(&broker.token)
+            .send()
+            .and_then(|r| r.error_for_status())
+            .and_then(|r| r.json())
+            .expect("GET /v1/events");
+        let events = page["events"].as_array().cloned().unwrap_or_default();
+        if events.is_empty() {
+            return all;
+        }
+        all.extend(events);
+    }
+}
+
+fn check_event_log(broker: &Broker, output: &str) {
+    let log = events(broker);
+    let claimed = fact(output, "claimed_delivery");
+    let of_claimed: Vec<&str> = log
+        .iter()
+        .filter(|e| e["delivery_id"] == claimed)
+        .filter_map(|e| e["type"].as_str())
+        .collect();
+    assert!(
+        !of_claimed.contains(&"delivery_injecting") && !of_claimed.contains(&"delivery_injected"),
+        "the delivery read_inbox claimed was also typed in: {of_claimed:?}"
+    );
+    let read: Vec<&serde_json::Value> = log
+        .iter()
+        .filter(|e| e["type"] == "delivery_read" && e["delivery_id"] == claimed)
+        .collect();
+    assert_eq!(read.len(), 1, "one read receipt for {claimed}: {read:?}");
+    assert_eq!(read[0]["channel"], "hook", "{read:?}");
+    assert_eq!(read[0]["agent"], "carol", "{read:?}");
+    // Each mode change is persisted with its event, in the order set.
+    let modes: Vec<&str> = log
+        .iter()
+        .filter(|e| e["type"] == "agent_mode" && e["name"] == "alice")
+        .filter_map(|e| e["mode"].as_str())
+        .collect();
+    assert_eq!(
+        modes,
+        ["manual", "immediate", "idle"],
+        "alice's agent_mode events"
+    );
+    let flushed: Vec<&serde_json::Value> = log
+        .iter()
+        .filter(|e| e["type"] == "agent_flushed" && e["name"] == "alice")
+        .collect();
+    assert_eq!(flushed.len(), 1, "{flushed:?}");
+    assert_eq!(flushed[0]["count"], 1, "{flushed:?}");
+}
+
 #[test]
 fn a_real_mcp_client_uses_every_tool_as_its_own_agent() {
     let python = python();
@@ -162,6 +233,7 @@ fn a_real_mcp_client_uses_every_tool_as_its_own_agent() {
                 output.contains("all MCP checks passed"),
                 "the client exited 0 without finishing:\n{output}"
             );
+            check_event_log(&broker, &output);
         }
         Some(s) => panic!(
             "MCP client failed ({s}):\n{output}\n--- broker log ---\n{}",
