@@ -21,7 +21,7 @@ use courier_core::{ChannelPolicy, DeliveryId, DeliveryMode, Timestamp, framing};
 use courier_store::Store;
 use courier_terminal::readiness::{self, Activity};
 use courier_terminal::{
-    BeforeEnter, DeliverOptions, DeliveryOutcome, ExitInfo, NotReady, ReadyBy, Session, Terminal,
+    BeforeEnter, DeliverOptions, DeliveryOutcome, ExitInfo, NotReady, ReadyBy, Terminal,
     deliver_with,
 };
 use serde::Serialize;
@@ -29,6 +29,7 @@ use tokio::sync::{Notify, watch};
 use tracing::Instrument;
 
 use crate::agent_spec::AgentSpec;
+use crate::agent_terminal::AgentTerminal;
 use crate::metrics::Metrics;
 use crate::shutdown::Shutdown;
 
@@ -147,7 +148,7 @@ impl AgentControl {
 /// Everything an agent task needs.
 pub struct AgentContext {
     pub spec: AgentSpec,
-    pub session: Arc<Session>,
+    pub session: Arc<AgentTerminal>,
     pub store: Arc<Store>,
     pub options: DeliverOptions,
     pub metrics: Arc<Metrics>,
@@ -157,6 +158,9 @@ pub struct AgentContext {
     pub control: Arc<AgentControl>,
     /// (dialog pattern, keys) the preset allows the broker to answer.
     pub dialog_answers: Vec<(regex::Regex, String)>,
+    /// The session survived the previous broker: settle what that broker
+    /// left in flight on it before typing anything else.
+    pub resumed: bool,
 }
 
 /// At most this many automatic dialog answers per agent session.
@@ -194,7 +198,7 @@ async fn maybe_answer_dialog(
 /// A running agent, held by the broker.
 pub struct AgentHandle {
     pub spec: AgentSpec,
-    pub session: Arc<Session>,
+    pub session: Arc<AgentTerminal>,
     pub wake: Arc<Notify>,
     pub status: watch::Receiver<AgentStatus>,
     pub control: Arc<AgentControl>,
@@ -358,10 +362,20 @@ async fn sleep_or_forever(wait: Option<Duration>) {
 /// Commits `injected` right before the first Enter: after a crash, a
 /// delivery still `injecting` provably was never submitted (safe to
 /// re-inject), while an `injected` one may have been (never re-injected).
-struct MarkInjected<'a> {
+pub(crate) struct MarkInjected<'a> {
     store: &'a Store,
     id: &'a DeliveryId,
-    done: AtomicBool,
+    pub(crate) done: AtomicBool,
+}
+
+impl<'a> MarkInjected<'a> {
+    pub(crate) fn new(store: &'a Store, id: &'a DeliveryId) -> Self {
+        MarkInjected {
+            store,
+            id,
+            done: AtomicBool::new(false),
+        }
+    }
 }
 
 impl BeforeEnter for MarkInjected<'_> {
@@ -395,6 +409,9 @@ async fn deliver_loop(ctx: Arc<AgentContext>) {
         s.mode = *mode.borrow();
         s.channels = ctx.control.channels;
     });
+    if ctx.resumed {
+        crate::agent_resume::settle_in_flight(&ctx).await;
+    }
     // `immediate`: inject without waiting for the agent to be idle.
     let mut immediate = ctx.options.clone();
     immediate.ready_timeout = None;
@@ -482,11 +499,7 @@ async fn deliver_loop(ctx: Arc<AgentContext>) {
                 message.thread.as_ref(),
                 &message.body,
             );
-            let hook = MarkInjected {
-                store: &ctx.store,
-                id: &delivery.id,
-                done: AtomicBool::new(false),
-            };
+            let hook = MarkInjected::new(&ctx.store, &delivery.id);
             let report = deliver_with(&*ctx.session, options, &text, &hook).await;
             let outcome = report.outcome.clone();
             pacer.record(outcome.pacing());

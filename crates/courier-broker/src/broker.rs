@@ -10,14 +10,17 @@ use courier_core::event::EventKind;
 use courier_core::recipient::{validate_agent_name, validate_channel_name};
 use courier_core::{DeliveryId, DeliveryMode, DeliveryState, NewMessage};
 use courier_store::{AgentRecord, SendReceipt, Store, StoreOptions};
-use courier_terminal::{Session, Terminal};
+use courier_terminal::host::RemoteSession;
+use courier_terminal::{Session, SpawnSpec, Terminal};
 use tokio::sync::{Mutex, Notify, watch};
 
 use crate::agent::{AgentContext, AgentControl, AgentHandle, AgentStatus};
 use crate::agent_spec::AgentSpec;
+use crate::agent_terminal::AgentTerminal;
 use crate::bus::EventBus;
 use crate::config::{BrokerConfig, Durability};
 use crate::error::BrokerError;
+use crate::hosting::Hosting;
 use crate::metrics::Metrics;
 use crate::shutdown::Shutdown;
 use crate::state_dir::StateDir;
@@ -42,6 +45,10 @@ pub(crate) struct Inner {
     /// cannot both start a process (the agents map learns a name only once
     /// its process runs).
     spawning: std::sync::Mutex<HashSet<String>>,
+    /// Starts agents under session hosts (durable brokers), if set.
+    hosting: Option<Hosting>,
+    /// Sessions a previous broker left running, until their agents resume.
+    survivors: std::sync::Mutex<HashMap<String, RemoteSession>>,
     /// The API's URL, given to agents as `COURIER_URL`.
     public_url: OnceLock<String>,
     started: Instant,
@@ -66,7 +73,22 @@ impl Broker {
             _ => Store::open_in_memory(options)?,
         };
         let bus = EventBus::start(&store)?;
-        let requeued = resolve_in_flight(&store)?;
+        let hosting = match (&config.durability, &state_dir, &config.session_host) {
+            (Durability::Durable { .. }, Some(dir), Some(program)) => Some(
+                Hosting::new(dir.path(), program.clone(), config.orphan_timeout).map_err(|e| {
+                    BrokerError::BadRequest(format!(
+                        "cannot prepare the sessions directory in {}: {e}",
+                        dir.path().display()
+                    ))
+                })?,
+            ),
+            _ => None,
+        };
+        let survivors = match &hosting {
+            Some(hosting) => crate::recovery::reattach_all(hosting, &store).await?,
+            None => HashMap::new(),
+        };
+        let requeued = crate::recovery::resolve_in_flight(&store, &survivors)?;
         let pending = store.pending_count()? as u64;
         store.append_event(EventKind::BrokerStarted {
             version: env!("CARGO_PKG_VERSION").to_string(),
@@ -83,6 +105,8 @@ impl Broker {
                 agents: Mutex::new(BTreeMap::new()),
                 identities: std::sync::Mutex::new(HashMap::new()),
                 spawning: std::sync::Mutex::new(HashSet::new()),
+                hosting,
+                survivors: std::sync::Mutex::new(survivors),
                 public_url: OnceLock::new(),
                 started: Instant::now(),
                 _state_dir: state_dir,
@@ -111,7 +135,41 @@ impl Broker {
                 }
             }
         }
+        // A surviving session whose agent could not resume has no owner.
+        let orphans: Vec<RemoteSession> = std::mem::take(&mut *self.survivors())
+            .into_values()
+            .collect();
+        for orphan in orphans {
+            tracing::warn!(agent = %orphan.agent(), "ending a surviving session that did not resume");
+            orphan.kill().await;
+        }
         Ok(())
+    }
+
+    fn survivors(&self) -> std::sync::MutexGuard<'_, HashMap<String, RemoteSession>> {
+        self.inner
+            .survivors
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A new terminal for `spec`: under a session host when this broker has
+    /// them (so the agent outlives a crash), else a PTY of this process.
+    async fn new_terminal(&self, spec: &SpawnSpec) -> Result<AgentTerminal, BrokerError> {
+        match &self.inner.hosting {
+            Some(hosting) if hosting.fits(&spec.agent) => {
+                Ok(AgentTerminal::Hosted(Box::new(hosting.spawn(spec).await?)))
+            }
+            Some(hosting) => {
+                tracing::warn!(
+                    agent = %spec.agent,
+                    socket = %hosting.socket(&spec.agent).display(),
+                    "socket path too long for a session host; this agent will not survive a broker crash"
+                );
+                Ok(AgentTerminal::Local(Session::spawn(spec)?))
+            }
+            None => Ok(AgentTerminal::Local(Session::spawn(spec)?)),
+        }
     }
 
     /// Sets the URL agents are told to use (`COURIER_URL`).
@@ -249,9 +307,21 @@ impl Broker {
         spec: AgentSpec,
         mode: DeliveryMode,
     ) -> Result<AgentStatus, BrokerError> {
-        let token = crate::token::new_token().map_err(|e| {
-            BrokerError::BadRequest(format!("no randomness for the agent token: {e}"))
-        })?;
+        let survivor = self.survivors().remove(&spec.name);
+        // A surviving agent keeps the identity in its environment.
+        let kept = survivor.as_ref().and_then(|s| {
+            s.spec()
+                .env
+                .iter()
+                .find(|(k, _)| k == courier_presets::ENV_TOKEN)
+                .map(|(_, v)| v.clone())
+        });
+        let token = match kept {
+            Some(token) => token,
+            None => crate::token::new_token().map_err(|e| {
+                BrokerError::BadRequest(format!("no randomness for the agent token: {e}"))
+            })?,
+        };
         let launch = crate::launch::plan(
             &spec,
             &crate::launch::Identity {
@@ -262,17 +332,29 @@ impl Broker {
             self.inner.config.ready_fallback,
         )?;
         let options = launch.options;
-        let session = Arc::new(Session::spawn(&launch.spawn)?);
+        let resumed = survivor.is_some();
+        let session = Arc::new(match survivor {
+            Some(session) => AgentTerminal::Hosted(Box::new(session)),
+            None => self.new_terminal(&launch.spawn).await?,
+        });
         // The agent proves who it is with this token (its COURIER_TOKEN).
         self.inner
             .identities
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(token, spec.name.clone());
-        self.inner.store.append_event(EventKind::AgentSpawned {
-            name: spec.name.clone(),
-            command: launch.command_line,
-            pid: Some(session.pid()),
+        self.inner.store.append_event(if resumed {
+            EventKind::AgentReattached {
+                name: spec.name.clone(),
+                pid: session.pid(),
+                session: session.id().to_string(),
+            }
+        } else {
+            EventKind::AgentSpawned {
+                name: spec.name.clone(),
+                command: launch.command_line,
+                pid: Some(session.pid()),
+            }
         })?;
         let (status_tx, _) = watch::channel(AgentStatus::default());
         let handle = AgentHandle::start(AgentContext {
@@ -286,6 +368,7 @@ impl Broker {
             status: status_tx,
             control: Arc::new(AgentControl::new(mode, launch.channels)),
             dialog_answers: launch.dialog_answers,
+            resumed,
         });
         let status = handle.status.borrow().clone();
         self.inner
@@ -391,7 +474,7 @@ impl Broker {
     pub async fn with_session<R>(
         &self,
         name: &str,
-        f: impl FnOnce(&Arc<Session>) -> R,
+        f: impl FnOnce(&Arc<AgentTerminal>) -> R,
     ) -> Result<R, BrokerError> {
         let agents = self.inner.agents.lock().await;
         let agent = agents
@@ -439,31 +522,6 @@ impl Broker {
             }
         }
     }
-}
-
-/// Resolves deliveries the previous run left in flight, before anything else
-/// is sent. The agent sessions are all new, so:
-/// - `injecting`: Enter was never sent (the broker commits `injected` right
-///   before it), so the text was never submitted; the new process never saw
-///   it: requeue, it is typed again.
-/// - `injected`: Enter may have reached the old process; the screen that
-///   could prove it is gone, so it ends `unverified`, never typed twice.
-fn resolve_in_flight(store: &Store) -> Result<usize, BrokerError> {
-    let mut resolved = 0;
-    for delivery in store.pending()? {
-        let step = match delivery.state {
-            DeliveryState::Injecting => Transition::Requeue {
-                reason: "broker restarted before Enter; the agent session is new".into(),
-            },
-            DeliveryState::Injected => Transition::Unverified {
-                reason: "broker_restarted: Enter may have been sent before the restart; not typed again to avoid a double".into(),
-            },
-            _ => continue,
-        };
-        store.transition(&delivery.id, step)?;
-        resolved += 1;
-    }
-    Ok(resolved)
 }
 
 /// A name held while its agent is being spawned; released on drop.

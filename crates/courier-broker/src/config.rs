@@ -36,6 +36,12 @@ pub struct BrokerConfig {
     pub retention: Duration,
     /// How often pruning runs (1 h; also once at start).
     pub prune_every: Duration,
+    /// The program to run as `PROGRAM session-host` for each agent of a
+    /// durable broker (the `courier` binary), so agents outlive a crash of
+    /// the broker; `None`: agents' PTYs live in this process.
+    pub session_host: Option<PathBuf>,
+    /// How long a session host keeps its agent with no broker attached (10 min).
+    pub orphan_timeout: Duration,
     /// User presets overriding the built-in ones (see `launch::default_presets_file`).
     pub presets_file: Option<PathBuf>,
 }
@@ -52,6 +58,8 @@ impl BrokerConfig {
             ready_fallback: Duration::from_secs(15),
             stuck_after: Duration::from_secs(30),
             retention: Duration::from_secs(7 * 24 * 3600),
+            session_host: None,
+            orphan_timeout: Duration::from_secs(600),
             prune_every: Duration::from_secs(3600),
             presets_file: crate::launch::default_presets_file(),
         }

@@ -4,6 +4,8 @@
 //! - [`broker`]: the [`Broker`] handle and the operations every entry point
 //!   goes through (send, spawn, release, replay, stop);
 //! - [`agent`]: one task per agent: readiness watcher and paced delivery loop;
+//! - [`agent_terminal`]: an agent's PTY, local or served by a session host;
+//! - [`hosting`]: starting session hosts and reattaching to them on restart;
 //! - [`agent_spec`]: how an agent is started, persisted for restarts;
 //! - [`launch`]: a spec (raw command or preset) → what to run;
 //! - [`bus`]: committed events fanned out to live stream clients;
@@ -14,16 +16,20 @@
 //! - [`config`], [`error`], [`token`], [`shutdown`], [`metrics`].
 
 pub mod agent;
+mod agent_resume;
 pub mod agent_spec;
+pub mod agent_terminal;
 pub mod api;
 pub mod broker;
 pub mod bus;
 pub mod config;
 pub mod control;
 pub mod error;
+pub mod hosting;
 pub mod launch;
 pub mod metrics;
 pub mod pruner;
+mod recovery;
 pub mod server;
 pub mod shutdown;
 pub mod state_dir;

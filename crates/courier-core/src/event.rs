@@ -133,6 +133,13 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pid: Option<u32>,
     },
+    /// A restarted broker took over an agent whose session host outlived
+    /// the previous broker: same process, same screen.
+    AgentReattached {
+        name: String,
+        pid: u32,
+        session: String,
+    },
     AgentReady {
         name: String,
         ready_by: String,
@@ -188,6 +195,7 @@ impl EventKind {
             EventKind::AgentMode { .. } => "agent_mode",
             EventKind::AgentFlushed { .. } => "agent_flushed",
             EventKind::AgentSpawned { .. } => "agent_spawned",
+            EventKind::AgentReattached { .. } => "agent_reattached",
             EventKind::AgentReady { .. } => "agent_ready",
             EventKind::AgentIdle { .. } => "agent_idle",
             EventKind::AgentBusy { .. } => "agent_busy",

@@ -99,6 +99,17 @@ over stdio. Agent CLIs that Courier spawns start it themselves with COURIER_URL,
 COURIER_TOKEN in its environment; it always acts as that agent."
     )]
     Mcp,
+    /// Internal: keep one agent's terminal alive across broker restarts (the broker starts
+    /// this; the spawn spec comes as JSON on stdin).
+    #[command(hide = true)]
+    SessionHost {
+        /// Unix socket to serve the session on.
+        #[arg(long)]
+        socket: std::path::PathBuf,
+        /// End the agent after this long (ms) with no broker attached.
+        #[arg(long, default_value_t = 600_000)]
+        orphan_timeout_ms: u64,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -123,6 +134,11 @@ pub struct UpArgs {
     /// messages), hourly. Pending deliveries and dead letters are never pruned.
     #[arg(long, env = "COURIER_RETENTION_HOURS", default_value_t = 168)]
     pub retention_hours: u64,
+    /// Agents outlive a crash of the broker (each runs under a session host) and the next
+    /// start takes them over; a host nobody comes back to ends its agent after this many
+    /// seconds. A graceful `courier down` ends every agent at once.
+    #[arg(long, env = "COURIER_ORPHAN_TIMEOUT_S", default_value_t = 600)]
+    pub orphan_timeout_s: u64,
 }
 
 #[derive(Debug, Args)]

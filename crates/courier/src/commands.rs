@@ -222,14 +222,12 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<ExitCode> 
             crate::delivery_cmds::mode(&client, &name, &mode, json_out).await?
         }
         Command::Flush { name } => crate::delivery_cmds::flush(&client, &name, json_out).await?,
-        Command::Hook { event } => {
-            crate::hook::run(&client, &event, std::env::var("COURIER_AGENT").ok()).await?;
-            return Ok(ExitCode::SUCCESS);
-        }
         Command::Up(_)
         | Command::Demo(_)
         | Command::Completions { .. }
         | Command::Attach { .. }
+        | Command::Hook { .. }
+        | Command::SessionHost { .. }
         | Command::Mcp => {
             bail!("internal: this command is not a client command")
         }

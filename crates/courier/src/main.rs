@@ -90,6 +90,33 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             courier_mcp::serve_stdio().await?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::SessionHost {
+            socket,
+            orphan_timeout_ms,
+        } => session_host(socket, orphan_timeout_ms).await,
         other => commands::run(g, other).await,
     }
+}
+
+/// `courier session-host`: serves one agent's terminal until it ends.
+async fn session_host(
+    socket: std::path::PathBuf,
+    orphan_timeout_ms: u64,
+) -> anyhow::Result<ExitCode> {
+    use anyhow::Context;
+    use tokio::io::AsyncReadExt;
+    let mut json = Vec::new();
+    tokio::io::stdin()
+        .read_to_end(&mut json)
+        .await
+        .context("reading the spawn spec from stdin")?;
+    let spec: courier_terminal::SpawnSpec =
+        serde_json::from_slice(&json).context("the spawn spec on stdin is not valid JSON")?;
+    let opts = courier_terminal::host::HostOptions {
+        socket,
+        orphan_timeout: std::time::Duration::from_millis(orphan_timeout_ms),
+    };
+    let end = courier_terminal::host::serve(spec, opts).await?;
+    tracing::info!(?end, "session host done");
+    Ok(ExitCode::SUCCESS)
 }

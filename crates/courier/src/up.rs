@@ -39,6 +39,12 @@ pub async fn run(global: &Global, args: UpArgs) -> anyhow::Result<ExitCode> {
             .saturating_mul(3600),
     );
     config.token = global.token.clone();
+    // Agents of a durable broker live in session hosts (this very binary),
+    // so a crash of the broker leaves them running for the next start.
+    if !args.ephemeral {
+        config.session_host = std::env::current_exe().ok();
+    }
+    config.orphan_timeout = std::time::Duration::from_secs(args.orphan_timeout_s.max(1));
     let broker = Broker::start(config).await.with_context(|| {
         format!(
             "cannot start the broker with state directory {}",

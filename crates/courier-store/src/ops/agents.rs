@@ -107,6 +107,7 @@ pub(crate) fn leave(ctx: &mut Ctx<'_>, channel: &str, agent: &str) -> Result<boo
 pub(crate) fn append_event(ctx: &mut Ctx<'_>, kind: EventKind) -> Result<Event> {
     match kind {
         EventKind::AgentSpawned { .. }
+        | EventKind::AgentReattached { .. }
         | EventKind::AgentReady { .. }
         | EventKind::AgentIdle { .. }
         | EventKind::AgentBusy { .. }

@@ -416,18 +416,16 @@ impl Broker {
         }
     }
 
-    /// SIGKILL, then waits until every agent process it had is gone (they
-    /// lose their terminal and end by themselves).
-    pub fn kill9_and_wait_agents(&mut self) {
-        let _ = self.get("/v1/agents").1["agents"].as_array().map(|agents| {
-            for a in agents {
-                if let Some(pid) = a["pid"].as_u64() {
-                    self.remember_pid(pid as u32);
-                }
-            }
-        });
+    /// SIGKILL, leaving its agents to the next broker: they live in session
+    /// hosts, which outlive the broker; dropping this handle then does not
+    /// end them either.
+    pub fn crash(&mut self) {
+        self.agents();
         self.kill9();
-        wait_pids_gone(&self.seen_agent_pids());
+        self.agent_pids
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
     }
 
     /// SIGTERM, then waits for the exit (at most [`DEADLINE`]).

@@ -1,0 +1,89 @@
+//! After a restart, before anything else is typed into an agent whose
+//! session survived the previous broker (a session host), the deliveries
+//! that broker left in flight on that very session are settled from the
+//! screen: Enter sent if the text waits in the input line, verified if it
+//! was submitted, typed again only if it left no trace. See
+//! `courier_terminal::resume` for the rule.
+
+use std::sync::atomic::Ordering;
+
+use courier_core::delivery::Transition;
+use courier_core::{Delivery, DeliveryState, framing};
+use courier_terminal::resume::{Resumed, resume};
+use courier_terminal::{BeforeEnter, DeliveryOutcome, NoHook, Terminal};
+
+use crate::agent::{AgentContext, MarkInjected};
+
+/// Settles every delivery left in flight on this agent's (surviving) session.
+pub(crate) async fn settle_in_flight(ctx: &AgentContext) {
+    let store = ctx.store.clone();
+    let pending = match tokio::task::spawn_blocking(move || store.pending()).await {
+        Ok(Ok(pending)) => pending,
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "cannot read the deliveries left in flight");
+            return;
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "reading the deliveries left in flight failed");
+            return;
+        }
+    };
+    let session = ctx.session.id().to_string();
+    for delivery in pending.into_iter().filter(|d| {
+        d.agent == ctx.spec.name
+            && d.session.as_deref() == Some(session.as_str())
+            && matches!(d.state, DeliveryState::Injecting | DeliveryState::Injected)
+    }) {
+        settle(ctx, &delivery).await;
+    }
+}
+
+async fn settle(ctx: &AgentContext, delivery: &Delivery) {
+    let message = match ctx.store.message(&delivery.message_id) {
+        Ok(Some((message, _))) => message,
+        other => {
+            tracing::warn!(delivery = %delivery.id, result = ?other.map(|m| m.is_some()), "message of an in-flight delivery not found");
+            return;
+        }
+    };
+    let text = framing::frame(
+        &message.from,
+        &message.to,
+        &message.id,
+        message.thread.as_ref(),
+        &message.body,
+    );
+    let entered = delivery.state == DeliveryState::Injected;
+    let mark = MarkInjected::new(&ctx.store, &delivery.id);
+    // Enter may already have been sent: the state is `injected` already.
+    let hook: &dyn BeforeEnter = if entered { &NoHook } else { &mark };
+    let resumed = resume(&*ctx.session, &ctx.options, &text, entered, hook).await;
+    let marked = entered || mark.done.load(Ordering::SeqCst);
+    let mut steps = Vec::new();
+    match resumed {
+        Resumed::NotTyped => steps.push(Transition::Requeue {
+            reason: "broker restarted; the surviving screen shows it was never typed".into(),
+        }),
+        Resumed::Done(report) => {
+            let last = match report.outcome {
+                DeliveryOutcome::Verified => Transition::Verified,
+                DeliveryOutcome::Unverified { reason } => Transition::Unverified { reason },
+                DeliveryOutcome::Failed { reason } => Transition::Failed { reason },
+            };
+            if !marked && !matches!(last, Transition::Failed { .. }) {
+                steps.push(Transition::Written);
+            }
+            steps.push(last);
+        }
+    }
+    tracing::info!(delivery = %delivery.id, ?steps, "settled a delivery left in flight");
+    for step in steps {
+        if let Err(e) = ctx.store.transition_async(&delivery.id, step).await {
+            tracing::warn!(delivery = %delivery.id, error = %e, "cannot record a settled delivery");
+            return;
+        }
+    }
+    ctx.control.progressed(courier_core::time::Clock::now(
+        &courier_core::time::SystemClock,
+    ));
+}

@@ -1,0 +1,82 @@
+//! An agent's terminal as the broker holds it: a PTY of its own process
+//! ([`Session`], for ephemeral brokers and tests) or one served by a session
+//! host ([`RemoteSession`]), which outlives a crash of the broker so the next
+//! one can reattach and settle in-flight deliveries from the screen.
+
+use std::time::Instant;
+
+use courier_terminal::host::RemoteSession;
+use courier_terminal::{ExitInfo, Session, Snapshot, Terminal, TerminalError};
+use tokio::sync::watch;
+
+pub enum AgentTerminal {
+    Local(Session),
+    /// Boxed: a remote session carries its spawn spec and screen handles.
+    Hosted(Box<RemoteSession>),
+}
+
+impl AgentTerminal {
+    /// Whether the program lives in a session host (and survives the broker).
+    pub fn is_hosted(&self) -> bool {
+        matches!(self, AgentTerminal::Hosted(_))
+    }
+}
+
+macro_rules! each {
+    ($self:ident, $t:ident => $e:expr) => {
+        match $self {
+            AgentTerminal::Local($t) => $e,
+            AgentTerminal::Hosted($t) => $e,
+        }
+    };
+}
+
+impl Terminal for AgentTerminal {
+    fn id(&self) -> &str {
+        each!(self, t => t.id())
+    }
+
+    fn agent(&self) -> &str {
+        each!(self, t => t.agent())
+    }
+
+    fn pid(&self) -> u32 {
+        each!(self, t => t.pid())
+    }
+
+    fn spawned_at(&self) -> Instant {
+        each!(self, t => t.spawned_at())
+    }
+
+    fn snapshot(&self, scrollback_rows: usize) -> Snapshot {
+        each!(self, t => t.snapshot(scrollback_rows))
+    }
+
+    fn formatted(&self) -> String {
+        each!(self, t => t.formatted())
+    }
+
+    fn subscribe(&self) -> watch::Receiver<u64> {
+        each!(self, t => t.subscribe())
+    }
+
+    fn exit_status(&self) -> Option<ExitInfo> {
+        each!(self, t => t.exit_status())
+    }
+
+    async fn write(&self, bytes: &[u8]) -> Result<(), TerminalError> {
+        each!(self, t => t.write(bytes).await)
+    }
+
+    fn resize(&self, rows: u16, cols: u16) -> Result<(), TerminalError> {
+        each!(self, t => t.resize(rows, cols))
+    }
+
+    async fn wait_exit(&self) -> ExitInfo {
+        each!(self, t => t.wait_exit().await)
+    }
+
+    async fn kill(&self) -> Option<ExitInfo> {
+        each!(self, t => t.kill().await)
+    }
+}

@@ -1,0 +1,74 @@
+//! What a broker finds at start that the previous run left: session hosts
+//! still serving agents it knows (taken over), and deliveries left in flight
+//! (settled here, or by the agent's task when their session survived).
+
+use std::collections::{HashMap, HashSet};
+
+use courier_core::DeliveryState;
+use courier_core::delivery::Transition;
+use courier_store::Store;
+use courier_terminal::Terminal;
+use courier_terminal::host::RemoteSession;
+
+use crate::error::BrokerError;
+use crate::hosting::Hosting;
+
+/// Connects to every session host a previous broker left for an agent it
+/// knows; ends hosts of agents it does not know (released meanwhile).
+pub(crate) async fn reattach_all(
+    hosting: &Hosting,
+    store: &Store,
+) -> Result<HashMap<String, RemoteSession>, BrokerError> {
+    let known: HashSet<String> = store.agents()?.into_iter().map(|r| r.name).collect();
+    let mut survivors = HashMap::new();
+    for name in hosting.sockets() {
+        let Some(session) = hosting.reattach(&name).await else {
+            continue;
+        };
+        if known.contains(&name) {
+            tracing::info!(agent = %name, pid = session.pid(), "reattached to a surviving session");
+            survivors.insert(name, session);
+        } else {
+            tracing::warn!(agent = %name, "ending the session of an agent this broker does not know");
+            session.kill().await;
+        }
+    }
+    Ok(survivors)
+}
+
+/// Resolves deliveries the previous run left in flight, before anything else
+/// is sent. For agents whose session survived (a session host), the agent's
+/// own task settles them from the screen. Other sessions are new, so:
+/// - `injecting`: Enter was never sent (the broker commits `injected` right
+///   before it), so the text was never submitted; the new process never saw
+///   it: requeue, it is typed again.
+/// - `injected`: Enter may have reached the old process; the screen that
+///   could prove it is gone, so it ends `unverified`, never typed twice.
+pub(crate) fn resolve_in_flight(
+    store: &Store,
+    survivors: &HashMap<String, RemoteSession>,
+) -> Result<usize, BrokerError> {
+    let mut resolved = 0;
+    for delivery in store.pending()? {
+        let survived = survivors
+            .get(&delivery.agent)
+            .is_some_and(|s| delivery.session.as_deref() == Some(s.id()));
+        if survived {
+            // Its session lives on: the agent's task settles it from the
+            // screen before it sends anything else (`courier_terminal::resume`).
+            continue;
+        }
+        let step = match delivery.state {
+            DeliveryState::Injecting => Transition::Requeue {
+                reason: "broker restarted before Enter; the agent session is new".into(),
+            },
+            DeliveryState::Injected => Transition::Unverified {
+                reason: "broker_restarted: Enter may have been sent before the restart; not typed again to avoid a double".into(),
+            },
+            _ => continue,
+        };
+        store.transition(&delivery.id, step)?;
+        resolved += 1;
+    }
+    Ok(resolved)
+}
