@@ -23,9 +23,16 @@ impl RunningServer {
     /// Binds the listener and starts serving in the background.
     pub async fn start(broker: Broker) -> Result<RunningServer, BrokerError> {
         let listen = broker.config().listen;
-        let listener = tokio::net::TcpListener::bind(listen)
-            .await
-            .map_err(|e| BrokerError::BadRequest(format!("cannot listen on {listen}: {e}")))?;
+        let listener = match previous_port(&broker, listen) {
+            // Agents that survived a crash still have the old URL in their
+            // COURIER_URL: take the same port again when it is free.
+            Some(again) => match tokio::net::TcpListener::bind(again).await {
+                Ok(listener) => Ok(listener),
+                Err(_) => tokio::net::TcpListener::bind(listen).await,
+            },
+            None => tokio::net::TcpListener::bind(listen).await,
+        }
+        .map_err(|e| BrokerError::BadRequest(format!("cannot listen on {listen}: {e}")))?;
         let addr = listener
             .local_addr()
             .map_err(|e| BrokerError::BadRequest(format!("cannot read the bound address: {e}")))?;
@@ -76,4 +83,23 @@ impl RunningServer {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(2), self.task).await;
         self.broker.stop().await;
     }
+}
+
+/// The address the previous run of this state directory listened on, when
+/// this one may pick any port (`:0`) and that run left its connection file
+/// behind (it did not stop gracefully, so its agents may still be running).
+fn previous_port(broker: &Broker, listen: SocketAddr) -> Option<SocketAddr> {
+    if listen.port() != 0 || broker.config().session_host.is_none() {
+        return None;
+    }
+    let dir = broker.config().state_dir()?;
+    let info = crate::state_dir::ConnectionInfo::read(dir).ok()?;
+    let port: u16 = info
+        .url
+        .rsplit(':')
+        .next()?
+        .trim_end_matches('/')
+        .parse()
+        .ok()?;
+    Some(SocketAddr::new(listen.ip(), port))
 }

@@ -199,6 +199,7 @@ fn kill_9_mid_stream_loses_no_acknowledged_message() {
         broker.agents();
         broker.seen_agent_pids()
     };
+    let old_url = broker.url.clone();
     broker.crash();
     let acked: Vec<(String, String)> = stream.stop().into_iter().map(|a| (a.id, a.to)).collect();
     // The agents live on in their session hosts: a crash of the broker is
@@ -217,6 +218,10 @@ fn kill_9_mid_stream_loses_no_acknowledged_message() {
         .max()
         .expect("broker_started");
     assert_eq!(broker.agents().len(), 3, "agents taken over from the store");
+    assert_eq!(
+        broker.url, old_url,
+        "the same port again, so the surviving agents' COURIER_URL still works"
+    );
     // Every agent's session survived and is taken over (not respawned).
     wait_for("the three sessions to be reattached", || {
         let events = broker.events_after(restart_seq);
