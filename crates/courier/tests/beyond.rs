@@ -354,6 +354,15 @@ fn a_swallowing_agent_is_reported_stuck_within_the_bound_and_health_degrades() {
     let health = broker.get_ok("/healthz");
     assert_eq!(health["status"], "degraded", "{health}");
     assert_eq!(health["stuck"][0]["agent"], "hole");
+    assert!(
+        health["stuck"][0].get("screen").is_none(),
+        "no screen rows without a token: {health}"
+    );
+    let status = broker.get_ok("/v1/status");
+    assert!(
+        !status["stuck"][0]["screen"].as_array().unwrap().is_empty(),
+        "the authenticated status has the excerpt: {status}"
+    );
     let (_, metrics) = (
         0,
         broker

@@ -13,6 +13,8 @@ use super::error::ApiError;
 pub const OPENAPI: &str = include_str!("openapi.json");
 
 /// `GET /healthz` (no auth): `ok`; `degraded` with the stuck deliveries
+/// (ids, state and why; their screen excerpts only in the authenticated
+/// `/v1/status`)
 /// (still 200: the broker serves and keeps its store; a restart would not
 /// help a swallowing agent, so a liveness probe must not kill it — alert on
 /// the status instead); 503 while shutting down.
@@ -27,6 +29,21 @@ pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     if stuck.is_empty() {
         (StatusCode::OK, Json(json!({"status": "ok"})))
     } else {
+        // No token here, so no screen rows (they show what agents were
+        // told): ids and why only; `/v1/status` has the excerpts.
+        let stuck: Vec<Value> = stuck
+            .iter()
+            .map(|s| {
+                json!({
+                    "delivery_id": s.delivery_id,
+                    "message_id": s.message_id,
+                    "agent": s.agent,
+                    "state": s.state,
+                    "waited_ms": s.waited_ms,
+                    "why": s.why,
+                })
+            })
+            .collect();
         (
             StatusCode::OK,
             Json(json!({"status": "degraded", "stuck": stuck})),
