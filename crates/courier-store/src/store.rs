@@ -27,6 +27,7 @@ pub struct Store {
     reader: Reader,
     writer: Option<JoinHandle<()>>,
     read_only: bool,
+    stats: std::sync::Arc<crate::writer::Stats>,
 }
 
 /// How reads reach the data.
@@ -98,7 +99,8 @@ impl Store {
         options: StoreOptions,
     ) -> Result<Store> {
         let (jobs, inbox) = crossbeam_channel::unbounded();
-        let writer = Writer::new(opened.conn, path.clone(), options);
+        let stats = std::sync::Arc::new(crate::writer::Stats::default());
+        let writer = Writer::new(opened.conn, path.clone(), options, stats.clone());
         let handle = std::thread::Builder::new()
             .name("courier-store-writer".into())
             .spawn(move || writer.run(inbox))
@@ -107,6 +109,7 @@ impl Store {
                 detail: format!("cannot start the writer thread: {e}"),
             })?;
         Ok(Store {
+            stats,
             path,
             jobs: Some(jobs),
             reader,
@@ -213,6 +216,18 @@ impl Store {
         {
             tracing::warn!(path = %self.path.display(), "store writer thread panicked");
         }
+    }
+}
+
+impl Store {
+    /// (transactions committed, requests they answered) so far: with
+    /// concurrent callers, fewer commits than requests is group commit at work.
+    pub fn write_stats(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (
+            self.stats.commits.load(Relaxed),
+            self.stats.requests.load(Relaxed),
+        )
     }
 }
 

@@ -149,6 +149,16 @@ pub(crate) struct Writer {
     pub opts: StoreOptions,
     ids: ulid::Generator,
     subscribers: Vec<Subscriber>,
+    stats: std::sync::Arc<Stats>,
+}
+
+/// What the writer did so far, for tests and benchmarks to see batching.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Transactions committed (one fsync each with `synchronous=FULL`).
+    pub commits: std::sync::atomic::AtomicU64,
+    /// Requests answered by those commits.
+    pub requests: std::sync::atomic::AtomicU64,
 }
 
 /// The batch in progress.
@@ -160,13 +170,19 @@ struct Batch {
 }
 
 impl Writer {
-    pub fn new(conn: Connection, path: PathBuf, opts: StoreOptions) -> Self {
+    pub fn new(
+        conn: Connection,
+        path: PathBuf,
+        opts: StoreOptions,
+        stats: std::sync::Arc<Stats>,
+    ) -> Self {
         Writer {
             conn,
             path,
             opts,
             ids: ulid::Generator::new(),
             subscribers: Vec::new(),
+            stats,
         }
     }
 
@@ -275,6 +291,11 @@ impl Writer {
             return;
         }
         batch.open = false;
+        use std::sync::atomic::Ordering::Relaxed;
+        self.stats.commits.fetch_add(1, Relaxed);
+        self.stats
+            .requests
+            .fetch_add(batch.done.len() as u64, Relaxed);
         let events = std::mem::take(&mut batch.events);
         self.publish(&events);
         for job in batch.done.drain(..) {

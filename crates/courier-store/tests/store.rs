@@ -430,3 +430,47 @@ fn prune_keeps_keyed_messages_inside_the_window_and_every_dead_letter() {
     assert!(store.message(&keyed_send.message.id).unwrap().is_none());
     assert_eq!(store.dead_letters(10).unwrap().len(), 1);
 }
+
+/// Group commit: concurrent senders share transactions (fewer commits than
+/// requests), and each is answered only once its send is on disk, visible
+/// to another connection to the file.
+#[test]
+fn concurrent_sends_share_commits_and_are_answered_after_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("group.db");
+    let store = std::sync::Arc::new(Store::open(&path, StoreOptions::default()).unwrap());
+    with_agents(&store, &["alice", "bob"]);
+    let (commits_before, requests_before) = store.write_stats();
+    let senders = 32;
+    let per_sender = 20;
+    std::thread::scope(|s| {
+        for t in 0..senders {
+            let store = store.clone();
+            let path = path.clone();
+            s.spawn(move || {
+                let other = rusqlite::Connection::open(&path).unwrap();
+                for i in 0..per_sender {
+                    let sent = store
+                        .send(msg("alice", "bob", &format!("{t}/{i}")))
+                        .unwrap();
+                    let seen: i64 = other
+                        .query_row(
+                            "SELECT count(*) FROM messages WHERE id = ?1",
+                            [&sent.message.id.0],
+                            |r| r.get(0),
+                        )
+                        .unwrap();
+                    assert_eq!(seen, 1, "answered before its commit");
+                }
+            });
+        }
+    });
+    let (commits, requests) = store.write_stats();
+    let (commits, requests) = (commits - commits_before, requests - requests_before);
+    assert_eq!(requests, (senders * per_sender) as u64);
+    assert!(
+        commits < requests,
+        "{requests} concurrent sends took {commits} commits: no batching"
+    );
+    eprintln!("group commit: {requests} sends in {commits} commits");
+}
