@@ -4,7 +4,9 @@
 //! - API ready after exec;
 //! - HTTP send → text on the agent's rendered screen, and → verified;
 //! - sustained durable sends/s to 10 agents, and deliveries verified/s;
-//! - broker RSS idle and with 10 agents (the agents' own memory not counted).
+//! - broker RSS idle and with 10 agents (the agents' own memory not counted),
+//!   and what each agent's session host adds (RSS, and its private RssAnon:
+//!   most of a host's RSS is the shared, file-backed `courier` binary).
 //!
 //! Prints a markdown table with the core count, each figure beside its target.
 
@@ -129,12 +131,34 @@ impl Drop for Daemon {
 }
 
 fn rss_of(pid: u32) -> u64 {
+    status_kb(pid, "VmRSS:")
+}
+
+/// A `/proc/PID/status` field in kB (`VmRSS:`, `RssAnon:`), 0 if absent.
+fn status_kb(pid: u32, field: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0)
+}
+
+/// The session hosts a broker started (its children running `session-host`).
+fn hosts_of(broker: u32) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let ppid = stat
+                .rsplit_once(')')
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok());
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            ppid == Some(broker) && String::from_utf8_lossy(&cmdline).contains("session-host")
+        })
+        .collect()
 }
 
 fn pct(sorted: &[Duration], p: f64) -> Duration {
@@ -296,6 +320,14 @@ async fn main() {
     let load = throughput(&daemon).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss_agents = daemon.rss_kb();
+    let hosts = hosts_of(daemon.child.id());
+    let host_kb = |field: &str| {
+        hosts.iter().map(|pid| status_kb(*pid, field)).sum::<u64>() as f64
+            / 1024.0
+            / hosts.len().max(1) as f64
+    };
+    let (host_rss_mb, host_anon_mb) = (host_kb("VmRSS:"), host_kb("RssAnon:"));
+    let broker_anon_mb = status_kb(daemon.child.id(), "RssAnon:") as f64 / 1024.0;
     drop(daemon);
 
     let per_agent_mb = (rss_agents.saturating_sub(rss_before)) as f64 / 1024.0 / 10.0;
@@ -338,4 +370,9 @@ async fn main() {
         rss_idle as f64 / 1024.0
     );
     println!("| broker RSS per agent (10 agents, after load) | {per_agent_mb:.2} MB | ≤ 2 MB |");
+    println!("| broker RssAnon (private memory), 10 agents | {broker_anon_mb:.1} MB | — |");
+    println!(
+        "| session host per agent ({} hosts): RSS / RssAnon (private) | {host_rss_mb:.2} MB / {host_anon_mb:.2} MB | ≤ 2 MB (with the broker's share) |",
+        hosts.len()
+    );
 }
