@@ -396,6 +396,17 @@ impl BeforeEnter for MarkInjected<'_> {
     }
 }
 
+/// What is typed into the terminal for `message` (header line, then body).
+pub(crate) fn typed_text(message: &courier_core::Message) -> String {
+    framing::frame(
+        &message.from,
+        &message.to,
+        &message.id,
+        message.thread.as_ref(),
+        &message.body,
+    )
+}
+
 /// Takes deliveries out of the queue, one at a time, paced.
 async fn deliver_loop(ctx: Arc<AgentContext>) {
     let name = ctx.spec.name.clone();
@@ -492,13 +503,7 @@ async fn deliver_loop(ctx: Arc<AgentContext>) {
         async {
             pacer.injected_at(clock.now());
             ctx.status.send_modify(|s| s.delivering = Some(delivery.id.clone()));
-            let text = framing::frame(
-                &message.from,
-                &message.to,
-                &message.id,
-                message.thread.as_ref(),
-                &message.body,
-            );
+            let text = typed_text(&message);
             let hook = MarkInjected::new(&ctx.store, &delivery.id);
             let report = deliver_with(&*ctx.session, options, &text, &hook).await;
             let outcome = report.outcome.clone();

@@ -8,7 +8,7 @@
 use std::sync::atomic::Ordering;
 
 use courier_core::delivery::Transition;
-use courier_core::{Delivery, DeliveryState, framing};
+use courier_core::{Delivery, DeliveryState};
 use courier_terminal::resume::{Resumed, resume};
 use courier_terminal::{BeforeEnter, DeliveryOutcome, NoHook, Terminal};
 
@@ -46,13 +46,7 @@ async fn settle(ctx: &AgentContext, delivery: &Delivery) {
             return;
         }
     };
-    let text = framing::frame(
-        &message.from,
-        &message.to,
-        &message.id,
-        message.thread.as_ref(),
-        &message.body,
-    );
+    let text = crate::agent::typed_text(&message);
     let entered = delivery.state == DeliveryState::Injected;
     let mark = MarkInjected::new(&ctx.store, &delivery.id);
     // Enter may already have been sent: the state is `injected` already.

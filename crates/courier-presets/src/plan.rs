@@ -142,19 +142,7 @@ impl PlannedFile {
 
 /// Deep-merges `patch` into `base`: objects key by key, anything else replaced.
 pub(crate) fn merge_json(base: &mut Value, patch: Value) {
-    match (base, patch) {
-        (Value::Object(b), Value::Object(p)) => {
-            for (k, v) in p {
-                match b.get_mut(&k) {
-                    Some(slot) => merge_json(slot, v),
-                    None => {
-                        b.insert(k, v);
-                    }
-                }
-            }
-        }
-        (slot, v) => *slot = v,
-    }
+    merge(base, patch, false);
 }
 
 /// Like [`merge_json`], for a file a person also edits: a list of objects (hook entries,
@@ -162,18 +150,24 @@ pub(crate) fn merge_json(base: &mut Value, patch: Value) {
 /// replace the list and lose theirs. Lists of plain values (a command's args) are replaced:
 /// there, ours is the whole value.
 fn merge_keeping_entries(base: &mut Value, patch: Value) {
+    merge(base, patch, true);
+}
+
+fn merge(base: &mut Value, patch: Value, keep_entries: bool) {
     match (base, patch) {
         (Value::Object(b), Value::Object(p)) => {
             for (k, v) in p {
                 match b.get_mut(&k) {
-                    Some(slot) => merge_keeping_entries(slot, v),
+                    Some(slot) => merge(slot, v, keep_entries),
                     None => {
                         b.insert(k, v);
                     }
                 }
             }
         }
-        (Value::Array(b), Value::Array(p)) if b.iter().chain(&p).all(Value::is_object) => {
+        (Value::Array(b), Value::Array(p))
+            if keep_entries && b.iter().chain(&p).all(Value::is_object) =>
+        {
             for entry in p {
                 if !b.contains(&entry) {
                     b.push(entry);

@@ -165,20 +165,7 @@ impl Terminal for Session {
     }
 
     async fn wait_exit(&self) -> ExitInfo {
-        let mut rx = self.shared.exit.subscribe();
-        loop {
-            if let Some(info) = *rx.borrow_and_update() {
-                return info;
-            }
-            if rx.changed().await.is_err() {
-                // The sender lives in `self.shared`; it cannot be dropped
-                // while `self` is borrowed. Report an unknown exit anyway.
-                return ExitInfo {
-                    code: None,
-                    signal: None,
-                };
-            }
-        }
+        crate::terminal::wait_for_exit(self.shared.exit.subscribe()).await
     }
 
     async fn kill(&self) -> Option<ExitInfo> {

@@ -61,3 +61,18 @@ pub trait Terminal: Send + Sync {
     /// a short grace, then kill), and returns how it ended.
     fn kill(&self) -> impl Future<Output = Option<ExitInfo>> + Send;
 }
+
+/// Waits until `exit` holds an exit; an unknown one if its sender is gone.
+pub(crate) async fn wait_for_exit(mut exit: watch::Receiver<Option<ExitInfo>>) -> ExitInfo {
+    loop {
+        if let Some(info) = *exit.borrow_and_update() {
+            return info;
+        }
+        if exit.changed().await.is_err() {
+            return ExitInfo {
+                code: None,
+                signal: None,
+            };
+        }
+    }
+}

@@ -244,18 +244,7 @@ impl Terminal for RemoteSession {
     }
 
     async fn wait_exit(&self) -> ExitInfo {
-        let mut rx = self.state.exit.subscribe();
-        loop {
-            if let Some(info) = *rx.borrow_and_update() {
-                return info;
-            }
-            if rx.changed().await.is_err() {
-                return ExitInfo {
-                    code: None,
-                    signal: None,
-                };
-            }
-        }
+        crate::terminal::wait_for_exit(self.state.exit.subscribe()).await
     }
 
     async fn kill(&self) -> Option<ExitInfo> {
