@@ -46,6 +46,8 @@ pub struct App {
     /// Line mode: events that arrived while busy, replayed when the prompt is back.
     typeahead: Vec<Event>,
     transcript: Option<Transcript>,
+    /// Prompts submitted since the hook last ran (with `--hook-command`).
+    hook_prompts: Vec<String>,
     out: String,
 }
 
@@ -76,8 +78,39 @@ impl App {
             pending_replies: 0,
             typeahead: Vec::new(),
             transcript,
+            hook_prompts: Vec::new(),
             out: String::new(),
         }
+    }
+
+    pub fn hook_command(&self) -> Option<&str> {
+        self.cfg.hook_command.as_deref()
+    }
+
+    /// Prompts the hook has yet to see.
+    pub fn take_hook_prompts(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.hook_prompts)
+    }
+
+    /// What a hook added to the conversation: recorded like a submission
+    /// (so tests count it) and shown in the history.
+    pub fn add_context(&mut self, context: &str) {
+        self.submitted += 1;
+        if let Some(t) = &mut self.transcript
+            && let Err(e) = t.record(self.submitted, context)
+        {
+            eprintln!(
+                "courier-fake-agent: cannot write transcript {}: {e}",
+                t.path().display()
+            );
+        }
+        let first = context.lines().next().unwrap_or_default();
+        let shown = format!("hook: {first}");
+        if self.cfg.mode == Mode::Line {
+            self.out.push_str(&shown);
+            self.out.push_str("\r\n");
+        }
+        self.history.push(shown);
     }
 
     /// Output produced since the last call.
@@ -352,6 +385,9 @@ impl App {
                 "courier-fake-agent: cannot write transcript {}: {e}",
                 t.path().display()
             );
+        }
+        if self.cfg.hook_command.is_some() {
+            self.hook_prompts.push(text.clone());
         }
         self.segments.clear();
         let you: Vec<String> = shown

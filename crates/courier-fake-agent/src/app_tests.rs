@@ -16,6 +16,7 @@ fn cfg(mode: Mode) -> Config {
         crash_after: None,
         busy: Duration::ZERO,
         reply: None,
+        hook_command: None,
     }
 }
 

@@ -108,6 +108,12 @@ struct Args {
     /// After each submission (and the busy time) show "assistant: TEXT". Default: no reply.
     #[arg(long, value_name = "TEXT")]
     reply: Option<String>,
+
+    /// On every submitted prompt run CMD (`sh -c`) as Claude Code runs a UserPromptSubmit
+    /// command hook: its JSON on stdin; `hookSpecificOutput.additionalContext` from its stdout is
+    /// shown and written to the transcript. Default: no hook.
+    #[arg(long, value_name = "CMD")]
+    hook_command: Option<String>,
 }
 
 /// Runs the fake agent with `args` (the first item is the program name).
@@ -159,6 +165,7 @@ where
         crash_after: args.crash_after,
         busy: Duration::from_millis(args.busy_ms),
         reply: args.reply,
+        hook_command: args.hook_command,
     };
     tty::install_signal_handlers();
     let raw = tty::RawMode::enable();
@@ -181,6 +188,21 @@ fn write_out(s: &str) -> bool {
     out.write_all(s.as_bytes())
         .and_then(|()| out.flush())
         .is_ok()
+}
+
+/// Runs the hook for each prompt submitted since the last call, as the CLI
+/// would before the model sees the prompt.
+fn run_hooks(app: &mut App) {
+    let Some(command) = app.hook_command().map(str::to_string) else {
+        return;
+    };
+    for prompt in app.take_hook_prompts() {
+        match crate::hook::run(&command, &prompt) {
+            Ok(Some(context)) => app.add_context(&context),
+            Ok(None) => {}
+            Err(e) => eprintln!("courier-fake-agent: {e}"),
+        }
+    }
 }
 
 /// The main loop; returns the exit code.
@@ -217,5 +239,6 @@ fn run_app(app: &mut App) -> u8 {
         if outcome == Outcome::Continue {
             outcome = app.on_timer(Instant::now());
         }
+        run_hooks(app);
     }
 }

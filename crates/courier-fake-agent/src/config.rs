@@ -25,6 +25,8 @@ pub struct Config {
     pub crash_after: Option<usize>,
     pub busy: Duration,
     pub reply: Option<String>,
+    /// A command run like a UserPromptSubmit hook on every submission.
+    pub hook_command: Option<String>,
 }
 
 /// What the main loop should do next.

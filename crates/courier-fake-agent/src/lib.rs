@@ -3,11 +3,12 @@
 //!
 //! Modules: [`cli`] (flags, main loop), `app` (the input/submit state machine), `input` (bytes to
 //! keys and pastes), `render` (screen drawing), `transcript` (what was submitted), `tty` (raw mode,
-//! size, signals).
+//! size, signals), `hook` (a UserPromptSubmit command hook, as Claude Code runs it).
 
 mod app;
 pub mod cli;
 mod config;
+mod hook;
 mod input;
 mod render;
 mod transcript;
