@@ -75,9 +75,22 @@ async fn exit_code_and_signal_are_reported() {
 
 #[tokio::test]
 async fn release_kills_the_group_and_a_detached_grandchild() {
+    release_kills_grandchild(&[]).await;
+}
+
+/// A grandchild in a session of its own is outside the process group: the
+/// session cookie in its environment is what finds it.
+#[tokio::test]
+async fn release_kills_a_grandchild_that_left_the_process_group() {
+    release_kills_grandchild(&["--grandchild-setsid"]).await;
+}
+
+async fn release_kills_grandchild(extra: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let pidfile = dir.path().join("grandchild.pid");
-    let a = spawn_fake(&["--spawn-grandchild", pidfile.to_str().unwrap()]);
+    let mut args = vec!["--spawn-grandchild", pidfile.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let a = spawn_fake(&args);
     ready(&a, &ReadinessConfig::default()).await;
     let deadline = Instant::now() + PATIENCE;
     let grandchild: i32 = loop {
