@@ -188,6 +188,29 @@ mod tests {
         assert_eq!(out.as_object().unwrap().len(), 1);
     }
 
+    /// The exact output for each event, in the shapes Claude Code documents
+    /// (hooks reference: `hookSpecificOutput.additionalContext` for
+    /// UserPromptSubmit, SessionStart and PostToolUse; top-level
+    /// `decision: "block"` with a `reason` for Stop).
+    #[test]
+    fn golden_output_for_every_event() {
+        let text = "Courier delivered 1 message(s) for you:\n\n\
+                    [courier] from alice to you (direct) | msg m1\nhi there";
+        for event in ["UserPromptSubmit", "SessionStart", "PostToolUse"] {
+            let input = json!({"session_id": "s", "transcript_path": "/t", "cwd": "/w", "hook_event_name": event});
+            assert_eq!(
+                hook_output(event, &input, &[delivery()]).unwrap(),
+                json!({"hookSpecificOutput": {"hookEventName": event, "additionalContext": text}}),
+                "{event}"
+            );
+        }
+        let stop = json!({"session_id": "s", "hook_event_name": "Stop", "stop_hook_active": false});
+        assert_eq!(
+            hook_output("Stop", &stop, &[delivery()]).unwrap(),
+            json!({"decision": "block", "reason": text})
+        );
+    }
+
     #[test]
     fn stop_blocks_once_and_nothing_pending_prints_nothing() {
         let input = json!({"hook_event_name": "Stop", "stop_hook_active": false});
