@@ -139,6 +139,11 @@ pub struct UpArgs {
     /// seconds. A graceful `courier down` ends every agent at once.
     #[arg(long, env = "COURIER_ORPHAN_TIMEOUT_S", default_value_t = 600)]
     pub orphan_timeout_s: u64,
+    /// Keep agents' terminals in the broker process instead of session hosts: one process
+    /// fewer per agent, but a crash of the broker ends every agent (and what was in flight
+    /// then ends unverified rather than being settled from the screen).
+    #[arg(long, env = "COURIER_NO_SESSION_HOSTS")]
+    pub no_session_hosts: bool,
 }
 
 #[derive(Debug, Args)]

@@ -41,7 +41,7 @@ pub async fn run(global: &Global, args: UpArgs) -> anyhow::Result<ExitCode> {
     config.token = global.token.clone();
     // Agents of a durable broker live in session hosts (this very binary),
     // so a crash of the broker leaves them running for the next start.
-    if !args.ephemeral {
+    if !args.ephemeral && !args.no_session_hosts {
         config.session_host = std::env::current_exe().ok();
     }
     config.orphan_timeout = std::time::Duration::from_secs(args.orphan_timeout_s.max(1));
