@@ -69,7 +69,11 @@ async fn bind(spec: &SpawnSpec, socket: &Path) -> Result<UnixListener, TerminalE
 /// comes back within the orphan timeout. The socket is removed at the end.
 pub async fn serve(spec: SpawnSpec, opts: HostOptions) -> Result<HostEnd, TerminalError> {
     let listener = bind(&spec, &opts.socket).await?;
-    let session = Arc::new(Session::spawn(&spec)?);
+    // A client gets the visible screen only (its own copy keeps the
+    // scrollback), so the host keeps none: up to ~1 MB less per agent.
+    let mut own = spec.clone();
+    own.scrollback = 0;
+    let session = Arc::new(Session::spawn(&own)?);
     let started = Instant::now();
     let (kill_tx, mut kill_rx) = mpsc::unbounded_channel::<()>();
     let mut client: Option<tokio::task::JoinHandle<()>> = None;
