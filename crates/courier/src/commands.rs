@@ -118,6 +118,12 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<ExitCode> 
             client
                 .delete(&format!("/v1/agents/{}", segment(&name)))
                 .await?;
+            if !json_out {
+                println!(
+                    "released {name}: its processes ended; its undelivered messages are dead letters (`courier dlq list`)"
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
             json!({"released": name})
         }
         Command::Channel(ChannelCommand::List) => {
@@ -132,21 +138,31 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<ExitCode> 
             v
         }
         Command::Channel(ChannelCommand::Join { channel, agent }) => {
-            client
+            let v = client
                 .post(
                     &format!("/v1/channels/{}/members", segment(&channel)),
                     &json!({"agent": agent}),
                 )
-                .await?
+                .await?;
+            if !json_out {
+                membership(&v, "joined", "was already in");
+                return Ok(ExitCode::SUCCESS);
+            }
+            v
         }
         Command::Channel(ChannelCommand::Leave { channel, agent }) => {
-            client
+            let v = client
                 .delete(&format!(
                     "/v1/channels/{}/members/{}",
                     segment(&channel),
                     segment(&agent)
                 ))
-                .await?
+                .await?;
+            if !json_out {
+                membership(&v, "left", "was not in");
+                return Ok(ExitCode::SUCCESS);
+            }
+            v
         }
         Command::Dlq(DlqCommand::List) => {
             let v = client.get("/v1/dlq").await?;
@@ -170,12 +186,23 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<ExitCode> 
             v
         }
         Command::Dlq(DlqCommand::Replay { delivery_id }) => {
-            client
+            let v = client
                 .post(
                     &format!("/v1/dlq/{}/replay", segment(&delivery_id)),
                     &json!({}),
                 )
-                .await?
+                .await?;
+            if !json_out {
+                println!(
+                    "{} back in {}'s queue ({}); follow it with `courier message {}`",
+                    cell(&v["id"]),
+                    cell(&v["agent"]),
+                    cell(&v["state"]),
+                    cell(&v["message_id"])
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            v
         }
         Command::Message { id } => {
             let v = client
@@ -236,6 +263,16 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<ExitCode> 
         crate::output::json(&value);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One line for a channel join or leave: `bob joined #ops`.
+fn membership(v: &Value, changed: &str, unchanged: &str) {
+    let verb = if v["changed"] == json!(false) {
+        unchanged
+    } else {
+        changed
+    };
+    println!("{} {verb} {}", cell(&v["agent"]), cell(&v["channel"]));
 }
 
 fn rows_of(list: &Value, f: impl Fn(&Value) -> Vec<String>) -> Vec<Vec<String>> {

@@ -160,6 +160,32 @@ fn client_commands_work_against_a_running_broker() {
     assert!(!seqs.is_empty());
     assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>());
 
+    // What bob's terminal shows, as text.
+    let screen = ok(&["screen", "bob"]);
+    assert!(screen.contains("hi again"), "{screen}");
+
+    // Channel membership, release and replay print a sentence for people.
+    let joined = ok(&["channel", "join", "ops", "bob"]);
+    assert!(joined.contains("bob joined #ops"), "{joined}");
+    let again = ok(&["channel", "join", "ops", "bob"]);
+    assert!(again.contains("bob was already in #ops"), "{again}");
+    let left = ok(&["channel", "leave", "ops", "bob"]);
+    assert!(left.contains("bob left #ops"), "{left}");
+    broker.spawn_fake("held", &["--trust-dialog"], &[]);
+    let held = json_of(&["--json", "send", "held", "behind a dialog"]);
+    let released = ok(&["release", "held"]);
+    assert!(released.contains("released held"), "{released}");
+    let dead = json_of(&["--json", "dlq", "list"]);
+    let letter = dead["dead_letters"]
+        .as_array()
+        .and_then(|l| l.iter().find(|d| d["message_id"] == held["message_id"]))
+        .unwrap_or_else(|| panic!("the released agent's message is a dead letter: {dead}"))
+        .clone();
+    assert_eq!(letter["reason"], "agent_released", "{letter}");
+    broker.spawn_fake("held", &["--trust-dialog"], &[]);
+    let replayed = ok(&["dlq", "replay", letter["id"].as_str().unwrap()]);
+    assert!(replayed.contains("back in held's queue"), "{replayed}");
+
     // An unknown recipient is an error that names the problem.
     let r = call(&["send", "nobody", "hi"]);
     assert!(!r.status.success());
