@@ -36,6 +36,20 @@ fn limit(field: &'static str, problem: impl Into<String>) -> SpecLimit {
     }
 }
 
+fn within(
+    field: &'static str,
+    range: &std::ops::RangeInclusive<u16>,
+    value: u16,
+) -> Result<(), SpecLimit> {
+    if range.contains(&value) {
+        return Ok(());
+    }
+    Err(limit(
+        field,
+        format!("must be {}..={} (got {value})", range.start(), range.end()),
+    ))
+}
+
 fn at_most<T>(field: &'static str, items: &[T], max: usize) -> Result<(), SpecLimit> {
     if items.len() > max {
         return Err(limit(
@@ -109,28 +123,8 @@ impl AgentSpec {
     /// Refuses sizes and counts a client could use to exhaust the broker;
     /// called on every spawn request before anything is started.
     pub fn check_limits(&self) -> Result<(), SpecLimit> {
-        if !ROWS.contains(&self.rows) {
-            return Err(limit(
-                "rows",
-                format!(
-                    "must be {}..={} (got {})",
-                    ROWS.start(),
-                    ROWS.end(),
-                    self.rows
-                ),
-            ));
-        }
-        if !COLS.contains(&self.cols) {
-            return Err(limit(
-                "cols",
-                format!(
-                    "must be {}..={} (got {})",
-                    COLS.start(),
-                    COLS.end(),
-                    self.cols
-                ),
-            ));
-        }
+        within("rows", &ROWS, self.rows)?;
+        within("cols", &COLS, self.cols)?;
         at_most("command", &self.command, MAX_ARGS)?;
         at_most("args", &self.args, MAX_ARGS)?;
         at_most("channels", &self.channels, MAX_CHANNELS)?;

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::time::Duration;
 
-use common::{Broker, count_in_transcript, transcript, wait_for};
+use common::{Broker, count_in_transcript, environ_var, error_code, transcript, wait_for};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -357,19 +357,6 @@ fn websocket_resumes_after_since_without_gap_or_repeat() {
     let _ = socket.close(None);
     drop(socket);
     broker.stop_and_check();
-}
-
-/// The value of `key` in a process's environment.
-fn environ_var(pid: u32, key: &str) -> Option<String> {
-    let raw = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
-    raw.split(|b| *b == 0).find_map(|entry| {
-        let entry = String::from_utf8_lossy(entry);
-        entry.strip_prefix(&format!("{key}=")).map(str::to_string)
-    })
-}
-
-fn error_code(v: &Value) -> &str {
-    v["error"]["code"].as_str().unwrap_or("<no error code>")
 }
 
 #[test]

@@ -4,26 +4,13 @@
 
 mod common;
 
-use common::{Broker, wait_for};
+use common::{Broker, environ_var, error_code, wait_for};
 use reqwest::Method;
 use reqwest::blocking::RequestBuilder;
 use serde_json::{Value, json};
 
 fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().expect("temp dir")
-}
-
-/// The value of `key` in a process's environment.
-fn environ_var(pid: u32, key: &str) -> Option<String> {
-    let raw = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
-    raw.split(|b| *b == 0).find_map(|entry| {
-        let entry = String::from_utf8_lossy(entry);
-        entry.strip_prefix(&format!("{key}=")).map(str::to_string)
-    })
-}
-
-fn error_code(v: &Value) -> &str {
-    v["error"]["code"].as_str().unwrap_or("<no error code>")
 }
 
 /// Requests made with one agent's own token (what its `COURIER_TOKEN` is).

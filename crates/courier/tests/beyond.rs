@@ -36,12 +36,7 @@ fn state_of(broker: &Broker, message_id: &str) -> String {
 /// The agent's own `COURIER_TOKEN`, read from its process environment (what
 /// a hook command started by that agent's CLI inherits).
 fn agent_token(pid: u32) -> String {
-    let environ = std::fs::read(format!("/proc/{pid}/environ")).expect("agent environ");
-    environ
-        .split(|b| *b == 0)
-        .filter_map(|kv| std::str::from_utf8(kv).ok())
-        .find_map(|kv| kv.strip_prefix("COURIER_TOKEN=").map(str::to_string))
-        .expect("agent has COURIER_TOKEN")
+    common::environ_var(pid, "COURIER_TOKEN").expect("agent has COURIER_TOKEN")
 }
 
 #[test]

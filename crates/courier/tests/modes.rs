@@ -37,12 +37,7 @@ fn set_mode(broker: &Broker, name: &str, mode: &str) {
 /// The agent's own `COURIER_TOKEN`, read from its process environment (what
 /// a hook command started by that agent's CLI inherits).
 fn agent_token(pid: u32) -> String {
-    let environ = std::fs::read(format!("/proc/{pid}/environ")).expect("agent environ");
-    environ
-        .split(|b| *b == 0)
-        .filter_map(|kv| std::str::from_utf8(kv).ok())
-        .find_map(|kv| kv.strip_prefix("COURIER_TOKEN=").map(str::to_string))
-        .expect("agent has COURIER_TOKEN")
+    common::environ_var(pid, "COURIER_TOKEN").expect("agent has COURIER_TOKEN")
 }
 
 /// Runs `courier hook EVENT` with exactly the environment `env` (nothing

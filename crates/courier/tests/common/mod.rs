@@ -97,6 +97,21 @@ fn is_ours(pid: u32) -> bool {
         .unwrap_or(false)
 }
 
+/// The value of `key` in a process's environment (an agent's
+/// `COURIER_TOKEN`, say: what a command its CLI starts inherits).
+pub fn environ_var(pid: u32, key: &str) -> Option<String> {
+    let raw = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+    raw.split(|b| *b == 0).find_map(|entry| {
+        let entry = String::from_utf8_lossy(entry);
+        entry.strip_prefix(&format!("{key}=")).map(str::to_string)
+    })
+}
+
+/// The `error.code` of a JSON error answer.
+pub fn error_code(v: &Value) -> &str {
+    v["error"]["code"].as_str().unwrap_or("<no error code>")
+}
+
 /// Transcript lines (`{"n":..,"text":..}`) written by a fake agent; a
 /// missing file is an empty transcript, a torn last line is skipped.
 pub fn transcript(path: &Path) -> Vec<String> {
