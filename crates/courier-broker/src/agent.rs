@@ -288,7 +288,8 @@ async fn watch_screen(ctx: Arc<AgentContext>) {
             return;
         }
         if !ready {
-            match readiness::assess(&snap, spawned, now, false, cfg) {
+            let tty = readiness::probe_when_quiet(&snap, ctx.session.pid(), now, cfg.quiet);
+            match readiness::assess(&snap, spawned, now, false, tty.as_ref(), cfg) {
                 Ok(by) => {
                     ready = true;
                     ctx.status.send_modify(|s| {

@@ -5,9 +5,17 @@
 //!    a ready timeout (`immediate` mode) there is no waiting, but a known
 //!    dialog or an exit still ends the attempt before any keystroke.
 //! 2. Inject (one bracketed paste, or one line without newlines), in chunks.
-//! 3. Wait for the echo on the rendered screen, then send Enter on its own.
-//! 4. Wait for the text to leave the input line; if it does not, send ONE
-//!    more Enter (never the text again).
+//!    Never into an input that holds a draft: two messages in one input
+//!    become one prompt.
+//! 3. Wait for the whole echo on the rendered screen, then for the screen
+//!    to settle (quiet for a window taken from how fast this program echoed,
+//!    and at least the preset's paste-to-Enter gap), then send the submit
+//!    keys on their own.
+//! 4. Wait for the text to leave the input ([`crate::submission`]: the
+//!    input gave it back, never mere cursor movement); while it stays, send
+//!    the submit keys again with backoff within `submit_window`, never the
+//!    text again. If it never leaves: unverified, `not_submitted`, with the
+//!    screen rows.
 //! 5. If the text never appeared and left no trace, re-inject (bounded);
 //!    if some trace appeared, never inject again: the outcome is unverified.
 //!
@@ -26,11 +34,27 @@ use tracing::Instrument;
 
 use crate::error::{TerminalError, compile};
 use crate::inject::{self, ENTER};
+use crate::input_line::PromptLine;
 use crate::readiness::{self, NotReady, ReadinessConfig, ReadyBy};
+use crate::screen::Snapshot;
+use crate::submission::{self, AtEnter, Submission, SubmittedBy};
 use crate::terminal::{ExitInfo, Terminal};
-use crate::verify::{self, Echo, Expectation};
+use crate::tty_probe;
+use crate::verify::{self, Expectation};
 use crate::wait::{Step, wait_for, wait_ready};
 use crate::write_failure::{self, WriteFailure, Writing};
+
+/// Bounds of the settle window before Enter: how long the screen must stay
+/// quiet after the echo. Taken from the program itself (as long as it took
+/// to echo the text), so a fast line program gets Enter at once and a slow
+/// redraw is not interrupted.
+pub const SETTLE_MIN: Duration = Duration::from_millis(5);
+pub const SETTLE_MAX: Duration = Duration::from_millis(50);
+/// The first wait for a submission after Enter; each further one doubles.
+pub const FIRST_ENTER_WAIT: Duration = Duration::from_millis(120);
+/// How long the screen may keep changing before a retry Enter: past it,
+/// no more keys go in (a screen that never settles proves nothing).
+const SETTLE_BOUND: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone)]
 pub struct DeliverOptions {
@@ -41,8 +65,15 @@ pub struct DeliverOptions {
     pub ready_timeout: Option<Duration>,
     /// How long the echo may take to appear.
     pub echo_window: Duration,
-    /// How long the text may take to leave the input line after Enter.
+    /// How long the text may take to leave the input after the first
+    /// Enter; the submit keys are sent again with backoff within it.
     pub submit_window: Duration,
+    /// Least time from the end of a paste to Enter (a preset's: some
+    /// composers turn an Enter that follows a paste too closely into a
+    /// newline, or drop it).
+    pub enter_gap: Duration,
+    /// What submits (`\r`; some multi-line editors submit on Esc+Enter).
+    pub submit_keys: Vec<u8>,
     /// Injections repeated when the previous one left no trace.
     pub max_reinjections: u32,
     pub chunk_size: usize,
@@ -60,7 +91,9 @@ impl Default for DeliverOptions {
             readiness: ReadinessConfig::default(),
             ready_timeout: Some(Duration::from_secs(20)),
             echo_window: Duration::from_secs(3),
-            submit_window: Duration::from_secs(1),
+            submit_window: Duration::from_secs(2),
+            enter_gap: Duration::ZERO,
+            submit_keys: ENTER.to_vec(),
             max_reinjections: 2,
             chunk_size: inject::DEFAULT_CHUNK,
             collapsed: Vec::new(),
@@ -112,7 +145,15 @@ pub struct DeliveryReport {
     pub echo_at: Option<Instant>,
     pub verified_at: Option<Instant>,
     pub reinjections: u32,
+    /// More than one Enter was sent.
     pub extra_enter: bool,
+    /// How many times the submit keys were sent.
+    pub enters: u32,
+    /// How the screen proved the submission.
+    pub submitted_by: Option<SubmittedBy>,
+    /// The screen rows when the text was seen to stay in the input (for
+    /// the event a person reads).
+    pub screen: Vec<String>,
     pub exit: Option<ExitInfo>,
 }
 
@@ -191,7 +232,7 @@ pub(crate) struct Delivery<'a, T: ?Sized> {
 }
 
 enum Seen {
-    Echo(Echo),
+    Echo,
     Exited(ExitInfo),
     Nothing,
 }
@@ -249,9 +290,14 @@ impl<T: Terminal + ?Sized> Delivery<'_, T> {
             if let Some(info) = self.term.exit_status() {
                 return self.exited(info, "before injection");
             }
-            if let Err(why) = readiness::accepts_keys_now(&snap, false, &opts.readiness) {
+            let tty = tty_probe::probe(self.term.pid());
+            if let Err(why) =
+                readiness::accepts_keys_now(&snap, false, tty.as_ref(), &opts.readiness)
+            {
                 return self.not_ready(&why);
             }
+            let canonical = tty.is_some_and(|t| t.canonical);
+            let prompt = PromptLine::of(&snap, opts.readiness.prompt.as_ref(), canonical);
             let inj = inject::build(text, snap.bracketed_paste, opts.chunk_size);
             let exp = Expectation::new(&inj.echo, opts.collapsed.clone());
             let baseline = verify::count(&snap, &exp);
@@ -269,22 +315,33 @@ impl<T: Terminal + ?Sized> Delivery<'_, T> {
                 }
                 tokio::task::yield_now().await;
             }
+            let pasted_at = Instant::now();
             let deadline = Instant::now() + opts.echo_window;
             let seen = wait_for(self.term, sb, deadline, |snap, _| {
                 if let Some(info) = self.term.exit_status() {
                     return Step::Done(Seen::Exited(info));
                 }
                 match verify::find_echo(snap, &exp, &baseline) {
-                    Some(echo) => Step::Done(Seen::Echo(echo)),
+                    Some(_) => Step::Done(Seen::Echo),
                     None => Step::Wait(None),
                 }
             })
             .await
             .unwrap_or(Seen::Nothing);
             match seen {
-                Seen::Echo(echo) => {
-                    self.report.echo_at = Some(Instant::now());
-                    return self.submit(&exp, &echo).await;
+                Seen::Echo => {
+                    let now = Instant::now();
+                    self.report.echo_at = Some(now);
+                    let settle = now
+                        .saturating_duration_since(pasted_at)
+                        .clamp(SETTLE_MIN, SETTLE_MAX);
+                    let submit = Submit {
+                        prompt,
+                        canonical,
+                        settle,
+                        pasted_at,
+                    };
+                    return self.submit(&exp, &submit).await;
                 }
                 Seen::Exited(info) => return self.exited(info, "during injection"),
                 Seen::Nothing => {}
@@ -338,43 +395,148 @@ impl<T: Terminal + ?Sized> Delivery<'_, T> {
         Err(self.end(outcome))
     }
 
-    pub(crate) async fn submit(&mut self, exp: &Expectation, echo: &Echo) -> DeliveryReport {
+    /// Sends the submit keys once the screen settled, and again with
+    /// backoff while the text stays in the input; never the text again.
+    pub(crate) async fn submit(&mut self, exp: &Expectation, how: &Submit) -> DeliveryReport {
         if let Err(reason) = self.hook.before_enter().await {
             return self.end(DeliveryOutcome::Unverified { reason });
         }
-        for enter in 0..2 {
-            self.report.extra_enter = enter > 0;
-            if let Err(report) = self.write(ENTER, Writing::Enter).await {
+        let keys = self.opts.submit_keys.clone();
+        let started = Instant::now();
+        let mut wait = FIRST_ENTER_WAIT;
+        let mut last_seen: Snapshot;
+        let mut previous: Option<AtEnter> = None;
+        loop {
+            let settled = match self.settled(how).await {
+                Ok(snap) => snap,
+                Err(report) => return *report,
+            };
+            let snap = match (settled, &previous) {
+                (Some(snap), _) => snap,
+                // The first Enter goes in even on a screen that never
+                // settles (an animation): the text must not stay behind.
+                (None, None) => self.term.snapshot(0),
+                (None, Some(_)) => {
+                    // No more keys into a screen that keeps changing.
+                    let reason = format!(
+                        "submission_unproven: the screen kept changing after {} Enter(s); no proof the text left the input",
+                        self.report.enters
+                    );
+                    return self.end(DeliveryOutcome::Unverified { reason });
+                }
+            };
+            if let Some(before) = &previous
+                && let Submission::Submitted(by) = submission::judge(&snap, exp, before)
+            {
+                // A late reaction to the previous Enter: judged before
+                // another goes in.
+                return self.verified(by);
+            }
+            let at_enter = AtEnter::new(&snap, exp, how.prompt.clone(), how.canonical);
+            self.report.enters += 1;
+            self.report.extra_enter = self.report.enters > 1;
+            if let Err(report) = self.write(&keys, Writing::Enter).await {
                 return report;
             }
-            let deadline = Instant::now() + self.opts.submit_window;
-            let done = wait_for(self.term, 0, deadline, |snap, _| {
+            let deadline = Instant::now() + wait;
+            let settle = how.settle;
+            let done = wait_for(self.term, 0, deadline, |snap, now| {
                 if let Some(info) = self.term.exit_status() {
                     return Step::Done(Err(info));
                 }
-                if verify::submitted(snap, exp, echo) {
-                    Step::Done(Ok(()))
-                } else {
-                    Step::Wait(None)
+                if let Some(quiet_at) = snap.last_output_at.map(|t| t + settle)
+                    && now < quiet_at
+                {
+                    return Step::Wait(Some(quiet_at));
+                }
+                match submission::judge(snap, exp, &at_enter) {
+                    Submission::Submitted(by) => Step::Done(Ok(by)),
+                    Submission::InInput | Submission::MidFrame => Step::Wait(None),
                 }
             })
             .await;
             match done {
-                Some(Ok(())) => {
-                    self.report.verified_at = Some(Instant::now());
-                    return self.end(DeliveryOutcome::Verified);
-                }
+                Some(Ok(by)) => return self.verified(by),
                 Some(Err(info)) => {
                     let reason = format!("echo seen, then the agent process {info} after Enter");
                     return self.end(DeliveryOutcome::Unverified { reason });
                 }
-                None => tracing::debug!(enter, "text still in the input line"),
+                None => {
+                    tracing::debug!(enters = self.report.enters, "text still in the input");
+                    last_seen = self.term.snapshot(0);
+                }
             }
+            previous = Some(at_enter);
+            if started.elapsed() + wait > self.opts.submit_window {
+                break;
+            }
+            wait *= 2;
         }
-        let reason = "submission_unproven: the text stayed in the input line after a second Enter"
-            .to_string();
+        let rows = last_seen.rows;
+        self.report.screen = rows
+            .iter()
+            .rev()
+            .skip_while(|r| r.trim().is_empty())
+            .map(|r| r.trim_end().to_string())
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        let reason = format!(
+            "not_submitted: the text stayed in the input after {} Enter(s) over {} ms; nothing more is typed into this agent until its input is empty",
+            self.report.enters,
+            started.elapsed().as_millis()
+        );
         self.end(DeliveryOutcome::Unverified { reason })
     }
+
+    fn verified(&mut self, by: SubmittedBy) -> DeliveryReport {
+        tracing::debug!(?by, enters = self.report.enters, "submitted");
+        self.report.submitted_by = Some(by);
+        self.report.verified_at = Some(Instant::now());
+        self.end(DeliveryOutcome::Verified)
+    }
+
+    /// Waits until the screen has been quiet for the settle window (and
+    /// the paste-to-Enter gap passed); `None` if it kept changing for
+    /// [`SETTLE_BOUND`].
+    async fn settled(&mut self, how: &Submit) -> Result<Option<Snapshot>, Box<DeliveryReport>> {
+        let gap_end = how.pasted_at + self.opts.enter_gap;
+        let deadline = Instant::now().max(gap_end) + SETTLE_BOUND;
+        let settle = how.settle;
+        let seen = wait_for(self.term, 0, deadline, |snap, now| {
+            if let Some(info) = self.term.exit_status() {
+                return Step::Done(Err(info));
+            }
+            let quiet_at = snap.last_output_at.map_or(now, |t| t + settle);
+            let at = quiet_at.max(gap_end);
+            if now >= at {
+                Step::Done(Ok(snap.clone()))
+            } else {
+                Step::Wait(Some(at))
+            }
+        })
+        .await;
+        match seen {
+            Some(Ok(snap)) => Ok(Some(snap)),
+            Some(Err(info)) => {
+                let reason = format!("echo seen, then the agent process {info} before Enter");
+                Err(Box::new(self.end(DeliveryOutcome::Unverified { reason })))
+            }
+            None => Ok(None),
+        }
+    }
+}
+
+/// What the submit step needs to know about the injection.
+pub(crate) struct Submit {
+    /// The empty prompt before the text was typed.
+    pub(crate) prompt: Option<PromptLine>,
+    /// The kernel edits lines (canonical mode).
+    pub(crate) canonical: bool,
+    pub(crate) settle: Duration,
+    /// When the last byte of the text was written.
+    pub(crate) pasted_at: Instant,
 }
 
 pub(crate) fn empty_report() -> DeliveryReport {
@@ -387,6 +549,9 @@ pub(crate) fn empty_report() -> DeliveryReport {
         verified_at: None,
         reinjections: 0,
         extra_enter: false,
+        enters: 0,
+        submitted_by: None,
+        screen: Vec::new(),
         exit: None,
     }
 }

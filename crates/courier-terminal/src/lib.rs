@@ -16,9 +16,16 @@
 //! - [`screen`]: the vt100 screen model with output times and a change counter.
 //! - [`readiness`]: the pure ready / not-ready decision from a snapshot and
 //!   the times; [`wait`]: waiting on screen changes without polling.
+//! - [`tty_probe`]: what the kernel says of an agent's terminal (canonical
+//!   mode, the foreground process blocked reading it), for programs that
+//!   print no prompt.
 //! - [`inject`]: the pure byte builder (bracketed paste or one line).
 //! - [`normalize`] and [`verify`]: pure screen normalizing and matching
-//!   (echo, trace, submission).
+//!   (echo, a trace specific to one message).
+//! - [`input_line`]: is the input empty, a draft, or unknown; the signature
+//!   of an empty prompt.
+//! - [`submission`]: the pure verdict after Enter: did the text leave the
+//!   input (never judged by cursor movement, nor on a half-drawn frame)?
 //! - [`deliver`](mod@deliver): the whole sequence for one text, returning a
 //!   [`DeliveryReport`].
 //! - [`resume`]: settling, from a surviving session's screen, a delivery a
@@ -31,6 +38,7 @@ pub mod deliver;
 pub mod error;
 pub mod host;
 pub mod inject;
+pub mod input_line;
 pub mod normalize;
 pub mod process_group;
 pub mod pty;
@@ -38,7 +46,9 @@ pub mod readiness;
 pub mod resume;
 pub mod screen;
 pub mod session;
+pub mod submission;
 pub mod terminal;
+pub mod tty_probe;
 pub mod verify;
 pub mod wait;
 pub mod write_failure;

@@ -4,32 +4,39 @@
 //!
 //! Both sides lose every whitespace character (a wrap can split a word),
 //! every box-drawing character, the visible newline marker `⏎` and the
-//! Unicode prompt glyphs. Screen rows also lose one ASCII prompt token
-//! (`$`, `#`, `>`, `>>>`, `...`, `%`) at their start when a space follows it,
-//! as do the lines of the expected text, so a prompt repeated on every row
-//! of an input box does not break a match.
+//! Unicode prompt glyphs. Screen rows also lose the ASCII prompt tokens
+//! (`$`, `#`, `>`, `>>>`, `...`, `...:`, `%`) at their start when a space
+//! follows each, as do the lines of the expected text, so a prompt repeated
+//! on every row of an input box, or a REPL's continuation prompt drawn
+//! before each continued line (`... `, `   ...: `), does not break a match.
+//! Tokens are dropped repeatedly on both sides, so a continued line that
+//! itself starts like a prompt (`> quoted`) still matches.
 
 use crate::readiness::is_border;
 
 /// Unicode glyphs that decorate input lines but are never text we typed.
 const GLYPHS: &[char] = &['❯', '›', '┃', '⏎', '▌', '▎', '▏', '│', '»'];
 /// ASCII prompt tokens dropped at the start of a line (longest first).
-const PROMPT_TOKENS: &[&str] = &[">>>", "...", "$", "#", ">", "%"];
+const PROMPT_TOKENS: &[&str] = &[">>>", "...:", "...", "$", "#", ">", "%"];
+/// At most this many tokens are dropped from one line start.
+const MAX_TOKENS: usize = 4;
 
 /// Characters that never count: whitespace (incl. NBSP), borders, glyphs.
 pub fn is_ignored(c: char) -> bool {
     c.is_whitespace() || c == '\u{a0}' || is_border(c) || GLYPHS.contains(&c)
 }
 
-/// Drops the decoration and one prompt token at the start of a line.
+/// Drops the decoration and the prompt tokens at the start of a line.
 pub fn strip_line_start(line: &str) -> &str {
-    let rest = line.trim_start_matches(is_ignored);
-    for token in PROMPT_TOKENS {
-        let after = rest
-            .strip_prefix(token)
-            .filter(|after| after.is_empty() || after.starts_with(is_ignored));
-        if let Some(after) = after {
-            return after;
+    let mut rest = line.trim_start_matches(is_ignored);
+    for _ in 0..MAX_TOKENS {
+        let after = PROMPT_TOKENS.iter().find_map(|token| {
+            rest.strip_prefix(token)
+                .filter(|after| after.is_empty() || after.starts_with(is_ignored))
+        });
+        match after {
+            Some(after) => rest = after.trim_start_matches(is_ignored),
+            None => break,
         }
     }
     rest

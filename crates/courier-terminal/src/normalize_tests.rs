@@ -9,15 +9,38 @@ fn whitespace_borders_glyphs_and_nbsp_vanish() {
 }
 
 #[test]
-fn one_prompt_token_at_a_line_start_is_dropped() {
-    assert_eq!(strip_line_start("$ ls"), " ls");
-    assert_eq!(strip_line_start(">>> 1+1"), " 1+1");
-    assert_eq!(strip_line_start("│ > text"), " text");
+fn prompt_tokens_at_a_line_start_are_dropped() {
+    assert_eq!(strip_line_start("$ ls"), "ls");
+    assert_eq!(strip_line_start(">>> 1+1"), "1+1");
+    assert_eq!(strip_line_start("│ > text"), "text");
     assert_eq!(strip_line_start("$"), "");
     // Not a prompt: no space after it.
     assert_eq!(strip_line_start("$HOME"), "$HOME");
     assert_eq!(strip_line_start(">quote"), ">quote");
-    assert_eq!(normalize("> > nested"), ">nested");
+    // Repeated, so both sides agree whatever prefix the program adds.
+    assert_eq!(normalize("> > nested"), "nested");
+    assert_eq!(normalize("... > nested"), "nested");
+}
+
+#[test]
+fn continuation_prompts_before_continued_lines_are_tolerated() {
+    let text = "[courier] from a to you (direct) | msg 01C\nfirst\n> quoted\n  indented";
+    let expected = normalize(text);
+    for cont in ["... ", "   ...: ", "> ", "  "] {
+        let rows: Vec<String> = text
+            .lines()
+            .enumerate()
+            .map(|(i, l)| {
+                if i == 0 {
+                    format!(">>> {l}")
+                } else {
+                    format!("{cont}{l}")
+                }
+            })
+            .collect();
+        let screen = NormalizedRows::new(rows.iter().map(String::as_str));
+        assert_eq!(screen.count(&expected), 1, "{cont:?}: {rows:?}");
+    }
 }
 
 #[test]

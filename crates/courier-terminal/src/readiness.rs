@@ -5,12 +5,16 @@
 //! [`ReadinessConfig::quiet`], it is not blank, no known dialog is showing,
 //! and either the preset's prompt pattern is visible ([`ReadyBy::Prompt`]) or
 //! the cursor rests in what looks like an input line ([`ReadyBy::Cursor`]).
+//! A program that prints no prompt (`cat`) is read from the kernel instead
+//! ([`ReadyBy::ReadingLine`]): its terminal is in canonical (line) mode and
+//! its foreground process is blocked reading it ([`crate::tty_probe`]).
+//! Whatever the reason, an input that holds a draft (text typed after the
+//! prompt) is never ready: a message typed into it would merge with it.
 //! After [`ReadinessConfig::fallback`] the agent counts as ready anyway
-//! ([`ReadyBy::Fallback`]), with two exceptions that no amount of waiting
-//! lifts: a known dialog (it takes keystrokes as menu choices) and a screen
-//! that was drawn and is blank (keystrokes into it are lost). A program
-//! that has printed nothing at all (e.g. `cat`) can only ever be ready by
-//! the fallback, so that one is allowed.
+//! ([`ReadyBy::Fallback`]), with three exceptions that no amount of waiting
+//! lifts: a known dialog (it takes keystrokes as menu choices), a screen
+//! that was drawn and is blank (keystrokes into it are lost), and a draft.
+//! A half-drawn frame (inside a synchronized update) is busy.
 
 use std::time::{Duration, Instant};
 
@@ -18,12 +22,18 @@ use regex::Regex;
 use serde::Serialize;
 
 use crate::error::{TerminalError, compile};
+use crate::input_line::{self, InputState};
 use crate::screen::Snapshot;
+use crate::tty_probe::{self, TtyState};
 
 /// Default quiet window.
 pub const DEFAULT_QUIET: Duration = Duration::from_millis(150);
 /// Default fallback.
 pub const DEFAULT_FALLBACK: Duration = Duration::from_secs(15);
+/// How often a waiter looks again while the agent is not ready, even
+/// without output: the kernel's answer (a program that reads a line and
+/// prints nothing) changes without any byte on the screen.
+pub const KERNEL_RECHECK: Duration = Duration::from_millis(200);
 /// Dialogs every preset knows.
 pub const DEFAULT_DIALOGS: &[&str] = &[
     r"(?i)do you trust the files",
@@ -76,6 +86,8 @@ impl ReadinessConfig {
 pub enum ReadyBy {
     Prompt,
     Cursor,
+    /// The kernel: canonical mode, the foreground process reading a line.
+    ReadingLine,
     Fallback,
 }
 
@@ -86,8 +98,14 @@ pub enum NotReady {
     NoOutput,
     Busy,
     BlankScreen,
-    Dialog { pattern: String, line: String },
+    Dialog {
+        pattern: String,
+        line: String,
+    },
     NoPrompt,
+    /// Text is typed after the prompt (a draft, or a message never
+    /// submitted): nothing more is typed until it is submitted or cleared.
+    InputNotEmpty,
     Exited,
 }
 
@@ -99,6 +117,9 @@ impl std::fmt::Display for NotReady {
             NotReady::BlankScreen => f.write_str("blank screen"),
             NotReady::Dialog { line, .. } => write!(f, "dialog on screen: {line}"),
             NotReady::NoPrompt => f.write_str("no prompt or input line visible"),
+            NotReady::InputNotEmpty => f.write_str(
+                "input_not_empty: text is typed after the prompt; waiting until it is submitted or cleared",
+            ),
             NotReady::Exited => f.write_str("process exited"),
         }
     }
@@ -119,8 +140,7 @@ pub fn activity(snap: &Snapshot, now: Instant, quiet: Duration) -> Activity {
     }
 }
 
-/// Prompt tokens that end an input line's prefix.
-const PROMPT_ENDINGS: &[&str] = &["$", "#", ">", ">>>", "%", "❯", "›", "┃", "»", "λ", ":"];
+use input_line::PROMPT_ENDINGS;
 
 /// Box-drawing and block characters: borders, not text.
 pub fn is_border(c: char) -> bool {
@@ -152,12 +172,14 @@ pub fn cursor_in_input_line(snap: &Snapshot) -> bool {
     after.is_empty() && (starts_with_prompt || short_line_end)
 }
 
-/// Decides readiness from one snapshot at `now`.
+/// Decides readiness from one snapshot at `now`. `tty` is the kernel's view
+/// of the terminal when the caller probed it ([`probe_when_quiet`]).
 pub fn assess(
     snap: &Snapshot,
     spawned_at: Instant,
     now: Instant,
     exited: bool,
+    tty: Option<&TtyState>,
     cfg: &ReadinessConfig,
 ) -> Result<ReadyBy, NotReady> {
     if exited {
@@ -167,9 +189,16 @@ pub fn assess(
     if let Some(dialog) = visible_dialog(snap, cfg) {
         return Err(dialog);
     }
+    if snap.mid_frame {
+        return Err(NotReady::Busy);
+    }
+    let reading_line = tty.is_some_and(tty_probe::waits_for_a_line);
+    let canonical = tty.is_some_and(|t| t.canonical);
     let fallback = now.saturating_duration_since(spawned_at) >= cfg.fallback;
     let Some(last) = snap.last_output_at else {
-        return if fallback {
+        return if reading_line && now.saturating_duration_since(spawned_at) >= cfg.quiet {
+            Ok(ReadyBy::ReadingLine)
+        } else if fallback {
             Ok(ReadyBy::Fallback)
         } else {
             Err(NotReady::NoOutput)
@@ -178,11 +207,20 @@ pub fn assess(
     if now.saturating_duration_since(last) < cfg.quiet {
         return Err(NotReady::Busy);
     }
+    let input = input_line::state(snap, cfg.prompt.as_ref(), canonical);
+    if input == InputState::Draft {
+        return Err(NotReady::InputNotEmpty);
+    }
     if snap.is_blank() {
         // The program drew and the screen is empty (cleared, mid-redraw, or
         // only mode switches so far): whatever is typed now may vanish, and
-        // the fallback cannot tell us otherwise.
-        return Err(NotReady::BlankScreen);
+        // the fallback cannot tell us otherwise. Only a line program the
+        // kernel sees reading (it never draws, `clear; cat`) takes input.
+        return if reading_line {
+            Ok(ReadyBy::ReadingLine)
+        } else {
+            Err(NotReady::BlankScreen)
+        };
     }
     if cfg
         .prompt
@@ -194,11 +232,29 @@ pub fn assess(
     if cursor_in_input_line(snap) {
         return Ok(ReadyBy::Cursor);
     }
+    if reading_line {
+        return Ok(ReadyBy::ReadingLine);
+    }
     if fallback {
         Ok(ReadyBy::Fallback)
     } else {
         Err(NotReady::NoPrompt)
     }
+}
+
+/// The kernel's view of `pid`'s terminal, probed only when it can matter:
+/// the screen is quiet (a program drawing output is not waiting for a line,
+/// and /proc reads are not made on every chunk of a busy agent).
+pub fn probe_when_quiet(
+    snap: &Snapshot,
+    pid: u32,
+    now: Instant,
+    quiet: Duration,
+) -> Option<TtyState> {
+    if activity(snap, now, quiet) == Activity::Busy {
+        return None;
+    }
+    tty_probe::probe(pid)
 }
 
 /// The known dialog visible on `snap`, if any, with the line it is on.
@@ -218,17 +274,27 @@ pub fn visible_dialog(snap: &Snapshot, cfg: &ReadinessConfig) -> Option<NotReady
 }
 
 /// Whether keystrokes may go in right now without waiting for readiness
-/// (`immediate` mode): the agent may be busy or mid-redraw, but it must be
-/// alive and not showing a known dialog, even one still being drawn.
+/// (`immediate` mode, and the last look before any injection): the agent
+/// may be busy or mid-redraw, but it must be alive, not showing a known
+/// dialog (even one still being drawn), and its input must not hold a
+/// draft (a message typed into it would merge with it).
 pub fn accepts_keys_now(
     snap: &Snapshot,
     exited: bool,
+    tty: Option<&TtyState>,
     cfg: &ReadinessConfig,
 ) -> Result<(), NotReady> {
     if exited {
         return Err(NotReady::Exited);
     }
-    visible_dialog(snap, cfg).map_or(Ok(()), Err)
+    if let Some(dialog) = visible_dialog(snap, cfg) {
+        return Err(dialog);
+    }
+    let canonical = tty.is_some_and(|t| t.canonical);
+    if input_line::state(snap, cfg.prompt.as_ref(), canonical) == InputState::Draft {
+        return Err(NotReady::InputNotEmpty);
+    }
+    Ok(())
 }
 
 /// How long a waiter sleeps when nothing but new output can change the
@@ -249,11 +315,12 @@ pub fn next_deadline(
         .last_output_at
         .map(|t| t + cfg.quiet)
         .filter(|&t| t > now);
-    match (quiet_end, fallback) {
+    let next = match (quiet_end, fallback) {
         (Some(q), Some(f)) => q.min(f),
         (Some(t), None) | (None, Some(t)) => t,
         (None, None) => now + RECHECK,
-    }
+    };
+    next.min(now + KERNEL_RECHECK)
 }
 
 #[cfg(test)]

@@ -16,7 +16,8 @@
 use std::time::Instant;
 
 use crate::deliver::{
-    BeforeEnter, DeliverOptions, Delivery, DeliveryOutcome, DeliveryReport, empty_report,
+    BeforeEnter, DeliverOptions, Delivery, DeliveryOutcome, DeliveryReport, SETTLE_MIN, Submit,
+    empty_report,
 };
 use crate::inject;
 use crate::normalize::NormalizedRows;
@@ -107,10 +108,20 @@ where
     };
     match judgement {
         Judgement::NotTyped => Resumed::NotTyped,
-        Judgement::Submit(echo) => {
-            delivery.report.injected_at = Some(Instant::now());
-            delivery.report.echo_at = Some(Instant::now());
-            Resumed::Done(delivery.submit(&exp, &echo).await)
+        Judgement::Submit(_) => {
+            let now = Instant::now();
+            delivery.report.injected_at = Some(now);
+            delivery.report.echo_at = Some(now);
+            // The prompt from before the text was typed is not known here:
+            // only a cleared input, new output or the line discipline prove
+            // the submission.
+            let submit = Submit {
+                prompt: None,
+                canonical: crate::tty_probe::probe(term.pid()).is_some_and(|t| t.canonical),
+                settle: SETTLE_MIN,
+                pasted_at: now,
+            };
+            Resumed::Done(delivery.submit(&exp, &submit).await)
         }
         Judgement::Submitted => {
             delivery.report.verified_at = Some(Instant::now());

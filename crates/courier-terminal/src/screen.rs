@@ -5,7 +5,14 @@
 //! mutex); [`Snapshot`] is what everything else reads.
 
 use std::num::NonZeroU16;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// A synchronized update (DECSET 2026) left open longer than this no
+/// longer hides the screen: terminals end it on a timeout too, so a program
+/// that never closes one cannot freeze every judgement.
+pub const SYNC_TIMEOUT: Duration = Duration::from_secs(1);
+const SYNC_BEGIN: &[u8] = b"\x1b[?2026h";
+const SYNC_END: &[u8] = b"\x1b[?2026l";
 
 /// Default number of scrollback rows kept per session.
 /// Rows kept above the screen. Each row costs ~40 bytes per column, so
@@ -20,6 +27,11 @@ pub struct ScreenState {
     last_output: Option<Instant>,
     output_bytes: u64,
     seq: u64,
+    /// When the synchronized update in progress began (DECSET 2026 set and
+    /// not yet reset): the screen is then a half-drawn frame.
+    sync_since: Option<Instant>,
+    /// The last bytes fed, so a mode switch split across reads is seen.
+    tail: Vec<u8>,
 }
 
 /// A copy of what the screen shows at one moment.
@@ -43,6 +55,12 @@ pub struct Snapshot {
     pub output_bytes: u64,
     /// Increments on every chunk of output.
     pub seq: u64,
+    /// The program is inside a synchronized update (DECSET 2026) begun less
+    /// than [`SYNC_TIMEOUT`] ago: this is a half-drawn frame that proves
+    /// nothing, neither an echo nor its absence.
+    pub mid_frame: bool,
+    /// When that update began, so a waiter can look again at its timeout.
+    pub mid_frame_since: Option<Instant>,
 }
 
 impl Snapshot {
@@ -81,6 +99,8 @@ impl ScreenState {
             last_output: None,
             output_bytes: 0,
             seq: 0,
+            sync_since: None,
+            tail: Vec::new(),
         }
     }
 
@@ -90,10 +110,29 @@ impl ScreenState {
             return;
         }
         self.parser.process(bytes);
+        self.track_sync(bytes, now);
         self.first_output.get_or_insert(now);
         self.last_output = Some(now);
         self.output_bytes += bytes.len() as u64;
         self.seq += 1;
+    }
+
+    /// vt100 ignores DECSET 2026, so the begin/end markers are found here:
+    /// the last one in the stream decides whether a frame is open.
+    fn track_sync(&mut self, bytes: &[u8], now: Instant) {
+        // The kept tail is shorter than a marker, so every marker found is new.
+        self.tail.extend_from_slice(bytes);
+        let last = |pat: &[u8]| self.tail.windows(pat.len()).rposition(|w| w == pat);
+        match (last(SYNC_BEGIN), last(SYNC_END)) {
+            (Some(b), e) if e.is_none_or(|e| b > e) => {
+                // An update that is already open keeps its first time.
+                self.sync_since.get_or_insert(now);
+            }
+            (_, Some(_)) => self.sync_since = None,
+            _ => {}
+        }
+        let cut = self.tail.len().saturating_sub(SYNC_BEGIN.len() - 1);
+        self.tail.drain(..cut);
     }
 
     pub fn resize(&mut self, rows: u16, cols: u16) {
@@ -141,6 +180,8 @@ impl ScreenState {
             last_output_at: self.last_output,
             output_bytes: self.output_bytes,
             seq: self.seq,
+            mid_frame: self.sync_since.is_some_and(|t| t.elapsed() < SYNC_TIMEOUT),
+            mid_frame_since: self.sync_since,
         }
     }
 
@@ -190,6 +231,32 @@ mod tests {
         let snap = s.snapshot(10);
         assert!(!snap.bracketed_paste && snap.alternate_screen && snap.is_blank());
         assert_eq!(snap.first_output_at, Some(t0));
+    }
+
+    #[test]
+    fn a_synchronized_update_is_a_half_drawn_frame_until_it_ends() {
+        let mut s = ScreenState::new(5, 20, 0);
+        let t = Instant::now();
+        s.feed(b"\x1b[?2026h\x1b[H\x1b[2Jhalf", t);
+        assert!(s.snapshot(0).mid_frame);
+        s.feed(b" drawn\x1b[?20", t);
+        assert!(
+            s.snapshot(0).mid_frame,
+            "the end marker is not complete yet"
+        );
+        s.feed(b"26l", t);
+        assert!(!s.snapshot(0).mid_frame);
+        // Begin and end in one read: a whole frame.
+        s.feed(b"\x1b[?2026hframe\x1b[?2026l", t);
+        assert!(!s.snapshot(0).mid_frame);
+        // A begin split across reads still opens one.
+        s.feed(b"\x1b[?2", t);
+        s.feed(b"026hx", t);
+        assert!(s.snapshot(0).mid_frame);
+        // One never closed stops hiding the screen after the timeout.
+        let mut s = ScreenState::new(5, 20, 0);
+        s.feed(b"\x1b[?2026h", Instant::now() - SYNC_TIMEOUT);
+        assert!(!s.snapshot(0).mid_frame);
     }
 
     #[test]

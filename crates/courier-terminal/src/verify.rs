@@ -1,6 +1,6 @@
 //! Reading the rendered screen for proof: did the injected text appear (echo),
-//! did any trace of it appear, and did it leave the input line (submission)?
-//! Pure: works on [`Snapshot`]s.
+//! and did any trace of it appear? Pure: works on [`Snapshot`]s. Whether it
+//! then left the input is [`crate::submission`]'s question.
 //!
 //! Counts are compared with a baseline taken before the injection, so text
 //! already on screen (an earlier message, the same header) proves nothing.
@@ -12,8 +12,11 @@ use crate::screen::Snapshot;
 
 /// Normalized characters of the tail kept for long texts.
 const TAIL: usize = 48;
-/// Normalized characters of the prefix that count as a trace.
+/// Normalized characters of the prefix that count as a trace when the text
+/// has no message id to go by.
 const PREFIX: usize = 12;
+/// The part of a framed header that names one message (`| msg <id>`).
+const MESSAGE_MARK: &str = "|msg";
 
 /// What the screen should show once the text is typed.
 #[derive(Debug, Clone)]
@@ -24,8 +27,11 @@ pub struct Expectation {
     pub head: String,
     /// The last characters, normalized (proof for texts taller than the screen).
     pub tail: String,
-    /// The first characters, normalized (a trace).
-    pub prefix: String,
+    /// What only this text shows (a trace): from its message id to the end
+    /// of its header (`msg01J…`), or, without an id, its first characters.
+    /// Never the shared `[courier] from …` start: another message's trace
+    /// must not look like this one's.
+    pub trace: String,
     /// Placeholders that count as an echo (e.g. collapsed pastes).
     pub collapsed: Vec<Regex>,
 }
@@ -44,10 +50,15 @@ impl Expectation {
     pub fn new(echo: &str, collapsed: Vec<Regex>) -> Self {
         let full = normalize(echo);
         let first_line = echo.split(['\n', '⏎']).next().unwrap_or("");
+        let head = normalize(first_line);
+        let trace = match head.rfind(MESSAGE_MARK) {
+            Some(i) => head[i + 1..].to_string(),
+            None => take_chars(&full, PREFIX, false),
+        };
         Expectation {
-            head: normalize(first_line),
+            head,
             tail: take_chars(&full, TAIL, true),
-            prefix: take_chars(&full, PREFIX, false),
+            trace,
             full,
             collapsed,
         }
@@ -70,7 +81,7 @@ pub struct Counts {
     pub full: usize,
     pub head: usize,
     pub tail: usize,
-    pub prefix: usize,
+    pub trace: usize,
     pub collapsed: usize,
 }
 
@@ -80,7 +91,7 @@ pub fn count(snap: &Snapshot, exp: &Expectation) -> Counts {
         full: rows.count(&exp.full),
         head: rows.count(&exp.head),
         tail: rows.count(&exp.tail),
-        prefix: rows.count(&exp.prefix),
+        trace: rows.count(&exp.trace),
         collapsed: exp
             .collapsed
             .iter()
@@ -112,8 +123,6 @@ pub struct Echo {
     pub first: usize,
     pub last: usize,
     pub cursor: (u16, u16),
-    /// The normalized needle found in those rows.
-    needle: String,
 }
 
 /// Whether `snap` shows the echo that was not there in `baseline`.
@@ -124,33 +133,26 @@ pub fn find_echo(snap: &Snapshot, exp: &Expectation, baseline: &Counts) -> Optio
         let off = snap.scrollback.len();
         (a.saturating_sub(off), b.saturating_sub(off))
     };
-    let echo = |kind, (first, last), needle: &str| Echo {
+    let echo = |kind, (first, last)| Echo {
         kind,
         first,
         last,
         cursor: snap.cursor,
-        needle: needle.to_string(),
     };
     if now.full > baseline.full {
         let span = rows.last_rows(&exp.full)?;
-        return Some(echo(EchoKind::Full, visible(span), &exp.tail));
+        return Some(echo(EchoKind::Full, visible(span)));
     }
     if exp.full.chars().count() > 2 * TAIL && now.head > baseline.head && now.tail > baseline.tail {
         let span = rows.last_rows(&exp.tail)?;
-        return Some(echo(EchoKind::HeadAndTail, visible(span), &exp.tail));
+        return Some(echo(EchoKind::HeadAndTail, visible(span)));
     }
     if now.collapsed > baseline.collapsed {
         let row = snap
             .rows
             .iter()
             .rposition(|r| exp.collapsed.iter().any(|re| re.is_match(r)))?;
-        return Some(Echo {
-            kind: EchoKind::Collapsed,
-            first: row,
-            last: row,
-            cursor: snap.cursor,
-            needle: String::new(),
-        });
+        return Some(echo(EchoKind::Collapsed, (row, row)));
     }
     None
 }
@@ -161,23 +163,21 @@ pub fn has_trace(snap: &Snapshot, exp: &Expectation, baseline: &Counts) -> bool 
     count(snap, exp) != *baseline
 }
 
-/// Whether the text left the input line after Enter: the cursor moved below
-/// where it was at the echo, or the echo's rows no longer hold the text.
-pub fn submitted(snap: &Snapshot, exp: &Expectation, echo: &Echo) -> bool {
-    if snap.cursor.0 > echo.cursor.0 {
-        return true;
-    }
-    let end = echo.last.min(snap.rows.len().saturating_sub(1));
-    let region = snap.rows.get(echo.first..=end).unwrap_or(&[]);
-    match echo.kind {
-        EchoKind::Collapsed => !region
-            .iter()
-            .any(|r| exp.collapsed.iter().any(|re| re.is_match(r))),
-        EchoKind::Full | EchoKind::HeadAndTail => {
-            let rows = NormalizedRows::new(region.iter().map(String::as_str));
-            rows.count(&echo.needle) == 0
-        }
-    }
+/// The last visible row that holds any piece of the text (whole, header,
+/// trace, end, or a collapsed placeholder), if any: where the text ends on
+/// the screen now.
+pub fn last_text_row(snap: &Snapshot, exp: &Expectation) -> Option<usize> {
+    let rows = NormalizedRows::new(snap.rows.iter().map(String::as_str));
+    let pieces = [&exp.full, &exp.head, &exp.trace, &exp.tail];
+    let by_text = pieces
+        .iter()
+        .filter_map(|p| rows.last_rows(p).map(|(_, last)| last))
+        .max();
+    let by_placeholder = snap
+        .rows
+        .iter()
+        .rposition(|r| exp.collapsed.iter().any(|re| re.is_match(r)));
+    by_text.max(by_placeholder)
 }
 
 #[cfg(test)]

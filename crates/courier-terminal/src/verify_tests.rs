@@ -15,13 +15,15 @@ fn snap(rows: &[&str], cursor: (u16, u16)) -> Snapshot {
         last_output_at: None,
         output_bytes: 0,
         seq: 0,
+        mid_frame: false,
+        mid_frame_since: None,
     }
 }
 
 const TEXT: &str = "[courier] from alice to you (direct) | msg 01A\nhello world";
 
 #[test]
-fn echo_in_a_wrapping_box_is_found_then_submission_seen() {
+fn echo_in_a_wrapping_box_is_found_and_located() {
     let exp = Expectation::new(TEXT, vec![]);
     let before = snap(
         &[
@@ -49,20 +51,7 @@ fn echo_in_a_wrapping_box_is_found_then_submission_seen() {
     );
     let echo = find_echo(&typed, &exp, &base).expect("echo");
     assert_eq!((echo.kind, echo.first, echo.last), (EchoKind::Full, 1, 5));
-    assert!(!submitted(&typed, &exp, &echo));
-    let after = snap(
-        &[
-            "you: [courier] from alice to you (direct)",
-            "╭────────────────╮",
-            "│ >              │",
-            "╰────────────────╯",
-            "",
-            "",
-            "",
-        ],
-        (2, 4),
-    );
-    assert!(submitted(&after, &exp, &echo));
+    assert_eq!(last_text_row(&typed, &exp), Some(5));
 }
 
 #[test]
@@ -76,12 +65,28 @@ fn text_already_on_screen_is_no_proof() {
 }
 
 #[test]
-fn a_prefix_is_a_trace_but_not_an_echo() {
+fn only_what_names_this_message_is_a_trace() {
     let exp = Expectation::new(TEXT, vec![]);
     let base = count(&snap(&["> "], (0, 2)), &exp);
-    let partial = snap(&["> [courier] from alice to"], (0, 25));
+    // Its header, with its id: a trace, not an echo.
+    let partial = snap(
+        &["> [courier] from alice to you (direct) | msg 01A"],
+        (0, 47),
+    );
     assert_eq!(find_echo(&partial, &exp, &base), None);
     assert!(has_trace(&partial, &exp, &base));
+    // The start every message shares, or another message: no trace.
+    for other in [
+        "> [courier] from alice to",
+        "you: [courier] from alice to you (direct) | msg 01B",
+    ] {
+        assert!(!has_trace(&snap(&[other], (0, 2)), &exp, &base), "{other}");
+    }
+    // Text without a message id falls back to its first characters.
+    assert_eq!(
+        Expectation::new("plain words here", vec![]).trace,
+        "plainwordshe"
+    );
 }
 
 #[test]
@@ -92,12 +97,7 @@ fn collapsed_placeholder_counts_as_echo() {
     let typed = snap(&["you: earlier", "> [Pasted text #1 +12 lines]"], (1, 28));
     let echo = find_echo(&typed, &exp, &base).expect("placeholder");
     assert_eq!((echo.kind, echo.first), (EchoKind::Collapsed, 1));
-    assert!(!submitted(&typed, &exp, &echo));
-    assert!(submitted(
-        &snap(&["you: [courier] from", "> "], (1, 2)),
-        &exp,
-        &echo
-    ));
+    assert_eq!(last_text_row(&typed, &exp), Some(1));
 }
 
 #[test]
@@ -113,15 +113,4 @@ fn long_text_is_proved_by_head_and_tail_with_the_middle_scrolled_away() {
     s.scrollback = vec!["$ [courier] from a to you (direct) | msg 01LONG".into()];
     let echo = find_echo(&s, &exp, &base).expect("head and tail");
     assert_eq!((echo.kind, echo.last), (EchoKind::HeadAndTail, 6));
-}
-
-#[test]
-fn line_programs_submit_by_moving_the_cursor_down_or_scrolling() {
-    let exp = Expectation::new("hi there", vec![]);
-    let typed = snap(&["$ hi there", ""], (0, 10));
-    let echo = find_echo(&typed, &exp, &Counts::default()).unwrap();
-    assert!(!submitted(&typed, &exp, &echo));
-    assert!(submitted(&snap(&["$ hi there", "$ "], (1, 2)), &exp, &echo));
-    // At the bottom of the screen the echo scrolls up and the cursor stays.
-    assert!(submitted(&snap(&["$ "], (0, 2)), &exp, &echo));
 }

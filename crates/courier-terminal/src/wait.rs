@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use crate::readiness::{self, NotReady, ReadinessConfig, ReadyBy};
-use crate::screen::Snapshot;
+use crate::screen::{SYNC_TIMEOUT, Snapshot};
 use crate::terminal::Terminal;
 
 /// What a check decided.
@@ -31,7 +31,13 @@ where
         changes.borrow_and_update();
         let now = Instant::now();
         let snap = term.snapshot(scrollback_rows);
-        let wake = match check(&snap, now) {
+        // A half-drawn frame proves nothing: wait for the frame to end (or
+        // for the synchronized update to time out).
+        let step = match snap.mid_frame_since {
+            Some(since) if snap.mid_frame => Step::Wait(Some(since + SYNC_TIMEOUT)),
+            _ => check(&snap, now),
+        };
+        let wake = match step {
             Step::Done(r) => return Some(r),
             Step::Wait(at) => at.map_or(deadline, |t| t.min(deadline)),
         };
@@ -64,7 +70,8 @@ where
     let mut last = NotReady::NoOutput;
     let done = wait_for(term, 0, deadline, |snap, now| {
         let exited = term.exit_status().is_some();
-        match readiness::assess(snap, spawned, now, exited, cfg) {
+        let tty = readiness::probe_when_quiet(snap, term.pid(), now, cfg.quiet);
+        match readiness::assess(snap, spawned, now, exited, tty.as_ref(), cfg) {
             Ok(by) => Step::Done(Ok(by)),
             Err(why @ (NotReady::Exited | NotReady::Dialog { .. })) => {
                 // A dialog only counts once the screen settled on it.
