@@ -14,6 +14,9 @@
 //! - [`process_group`]: finding and ending everything a session started
 //!   (process group, descendants, and detached helpers via an env cookie).
 //! - [`screen`]: the vt100 screen model with output times and a change counter.
+//! - [`tty_probe`]: what the kernel knows about an agent's terminal
+//!   (canonical mode, echo, foreground group, a reader blocked on it), so a
+//!   line program that draws no prompt (`cat`) is seen waiting for a line.
 //! - [`readiness`]: the pure ready / not-ready decision from a snapshot and
 //!   the times; [`wait`]: waiting on screen changes without polling.
 //! - [`inject`]: the pure byte builder (bracketed paste or one line).
@@ -39,6 +42,7 @@ pub mod resume;
 pub mod screen;
 pub mod session;
 pub mod terminal;
+pub mod tty_probe;
 pub mod verify;
 pub mod wait;
 pub mod write_failure;
