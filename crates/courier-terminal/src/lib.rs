@@ -14,11 +14,11 @@
 //! - [`process_group`]: finding and ending everything a session started
 //!   (process group, descendants, and detached helpers via an env cookie).
 //! - [`screen`]: the vt100 screen model with output times and a change counter.
+//! - [`tty_probe`]: what the kernel knows about an agent's terminal
+//!   (canonical mode, echo, foreground group, a reader blocked on it), so a
+//!   line program that draws no prompt (`cat`) is seen waiting for a line.
 //! - [`readiness`]: the pure ready / not-ready decision from a snapshot and
 //!   the times; [`wait`]: waiting on screen changes without polling.
-//! - [`tty_probe`]: what the kernel says of an agent's terminal (canonical
-//!   mode, the foreground process blocked reading it), for programs that
-//!   print no prompt.
 //! - [`inject`]: the pure byte builder (bracketed paste or one line).
 //! - [`normalize`] and [`verify`]: pure screen normalizing and matching
 //!   (echo, a trace specific to one message).

@@ -53,26 +53,26 @@ async fn python_is_ready_and_gets_a_message() {
 }
 
 #[tokio::test]
-async fn cat_is_ready_by_fallback_and_gets_a_message() {
-    // cat draws nothing: only the fallback can make it ready.
+async fn cat_is_ready_from_the_kernel_and_gets_messages() {
+    // cat draws nothing: the kernel says it waits for a line (canonical
+    // mode, blocked reading the terminal), long before the fallback.
     let a = spawn_cmd("cat", "cat", &[], &[]);
-    let o = DeliverOptions {
-        readiness: ReadinessConfig {
-            fallback: Duration::from_millis(300),
-            ..ReadinessConfig::default()
-        },
-        ..opts()
-    };
-    assert_eq!(ready(&a, &o.readiness).await, ReadyBy::Fallback);
-    let text = framed("01CAT", "hello cat\nsecond line");
-    let r = verified(&a, &o, &text).await;
-    assert!(!r.bracketed);
-    assert_eq!(r.ready_by, Some(ReadyBy::Fallback));
-    // The tty echoed one line and cat printed it back once.
-    let line = inject::one_line(&text);
+    let o = opts();
+    assert_eq!(ready(&a, &o.readiness).await, ReadyBy::ReadingLine);
+    assert!(a.spawned_at().elapsed() < o.readiness.fallback);
+    let mut lines = Vec::new();
+    for i in 0..3 {
+        let text = framed(&format!("01CAT{i}"), "hello cat\nsecond line");
+        let r = verified(&a, &o, &text).await;
+        assert!(!r.bracketed);
+        assert_eq!(r.ready_by, Some(ReadyBy::ReadingLine));
+        assert_eq!(r.enters, 1, "one Enter, one line: {r:?}");
+        lines.push(inject::one_line(&text));
+    }
+    // The tty echoed each line and cat printed it back once.
     let deadline = std::time::Instant::now() + PATIENCE;
-    let twice = wait::wait_for(&a.session, 0, deadline, |snap, _| {
-        if snap.text().matches(&line).count() >= 2 {
+    let shown = wait::wait_for(&a.session, 0, deadline, |snap, _| {
+        if lines.iter().all(|l| snap.text().matches(l.as_str()).count() >= 2) {
             wait::Step::Done(snap.text())
         } else {
             wait::Step::Wait(None)
@@ -80,6 +80,8 @@ async fn cat_is_ready_by_fallback_and_gets_a_message() {
     })
     .await
     .unwrap_or_else(|| a.screen());
-    assert_eq!(twice.matches(&line).count(), 2, "{twice}");
+    for line in &lines {
+        assert_eq!(shown.matches(line.as_str()).count(), 2, "{shown}");
+    }
     a.kill().await;
 }
