@@ -530,7 +530,10 @@ async fn deliver_loop(ctx: Arc<AgentContext>) {
                 }
                 DeliveryOutcome::Unverified { reason } => {
                     Metrics::inc(&ctx.metrics.deliveries_unverified);
-                    Transition::Unverified { reason }
+                    Transition::Unverified {
+                        reason,
+                        screen: report.screen.clone(),
+                    }
                 }
                 DeliveryOutcome::Failed { reason } if untouched => {
                     tracing::debug!(%reason, "nothing typed; back to the queue");

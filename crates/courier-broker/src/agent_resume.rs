@@ -61,7 +61,10 @@ async fn settle(ctx: &AgentContext, delivery: &Delivery) {
         Resumed::Done(report) => {
             let last = match report.outcome {
                 DeliveryOutcome::Verified => Transition::Verified,
-                DeliveryOutcome::Unverified { reason } => Transition::Unverified { reason },
+                DeliveryOutcome::Unverified { reason } => Transition::Unverified {
+                    reason,
+                    screen: report.screen,
+                },
                 DeliveryOutcome::Failed { reason } => Transition::Failed { reason },
             };
             if !marked && !matches!(last, Transition::Failed { .. }) {

@@ -420,6 +420,7 @@ impl Broker {
                     Transition::Unverified {
                         reason: "agent_released: released while its Enter may have been sent"
                             .into(),
+                        screen: Vec::new(),
                     },
                 )
                 .map(|_| ()),

@@ -64,6 +64,7 @@ pub(crate) fn resolve_in_flight(
             },
             DeliveryState::Injected => Transition::Unverified {
                 reason: "broker_restarted: Enter may have been sent before the restart; not typed again to avoid a double".into(),
+                screen: Vec::new(),
             },
             _ => continue,
         };

@@ -168,8 +168,12 @@ pub enum Transition {
     Written,
     /// injected → verified (`echo`).
     Verified,
-    /// injected → unverified (`timeout_fallback`).
-    Unverified { reason: String },
+    /// injected → unverified (`timeout_fallback`), with the screen rows
+    /// that show why when there are some (e.g. the text left in the input).
+    Unverified {
+        reason: String,
+        screen: Vec<String>,
+    },
     /// Write error, agent gone or no trace on screen: retry or dead.
     Failed { reason: String },
     /// injecting / injected → queued without counting an attempt: the
@@ -281,13 +285,17 @@ impl Delivery {
                 next.state = S::Verified;
                 next.verification = Some(Verification::Echo);
                 next.reason = None;
-                vec![self.verified_event(Verification::Echo, None)]
+                vec![self.verified_event(Verification::Echo, None, Vec::new())]
             }
-            (Transition::Unverified { reason }, S::Injected) => {
+            (Transition::Unverified { reason, screen }, S::Injected) => {
                 next.state = S::Unverified;
                 next.verification = Some(Verification::TimeoutFallback);
                 next.reason = Some(reason.clone());
-                vec![self.verified_event(Verification::TimeoutFallback, Some(reason.clone()))]
+                vec![self.verified_event(
+                    Verification::TimeoutFallback,
+                    Some(reason.clone()),
+                    screen.clone(),
+                )]
             }
             (Transition::Failed { reason }, S::Queued | S::Injecting | S::Injected) => {
                 next.reason = Some(reason.clone());
@@ -391,13 +399,19 @@ impl Delivery {
         }
     }
 
-    fn verified_event(&self, verification: Verification, reason: Option<String>) -> EventKind {
+    fn verified_event(
+        &self,
+        verification: Verification,
+        reason: Option<String>,
+        screen: Vec<String>,
+    ) -> EventKind {
         EventKind::DeliveryVerified {
             delivery_id: self.id.clone(),
             message_id: self.message_id.clone(),
             agent: self.agent.clone(),
             verification,
             reason,
+            screen,
         }
     }
 }

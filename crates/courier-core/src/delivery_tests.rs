@@ -42,12 +42,13 @@ fn unverified_carries_reason() {
         &d,
         Transition::Unverified {
             reason: "no echo".into(),
+            screen: vec!["> text".into()],
         },
     );
     assert_eq!(d.state, DeliveryState::Unverified);
     assert!(matches!(
         &e[0],
-        EventKind::DeliveryVerified { verification: Verification::TimeoutFallback, reason: Some(r), .. } if r == "no echo"
+        EventKind::DeliveryVerified { verification: Verification::TimeoutFallback, reason: Some(r), screen, .. } if r == "no echo" && screen == &["> text"]
     ));
 }
 

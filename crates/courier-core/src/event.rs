@@ -67,6 +67,10 @@ pub enum EventKind {
         verification: Verification,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
+        /// For an unverified delivery whose screen shows why (the text
+        /// left in the input, `not_submitted`): its non-blank rows.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        screen: Vec<String>,
     },
     DeliveryRetry {
         delivery_id: DeliveryId,
@@ -224,6 +228,7 @@ mod tests {
                 agent: "bob".into(),
                 verification: Verification::TimeoutFallback,
                 reason: Some("no echo within 5000 ms".into()),
+                screen: vec![],
             },
         };
         let json: serde_json::Value = serde_json::to_value(&event).unwrap();

@@ -58,6 +58,7 @@ fn transition(n: u8) -> Transition {
         2 => Transition::Verified,
         3 => Transition::Unverified {
             reason: "no echo".into(),
+            screen: vec!["> still typed".into()],
         },
         4 => Transition::Failed {
             reason: "write error".into(),
