@@ -1,12 +1,14 @@
 //! `courier-fake-agent`: a program that behaves like the agent terminals Courier must drive (full
 //! screen TUIs and plain REPLs), with one flag per quirk. See docs/fake-agent.md.
 //!
-//! Modules: [`cli`] (flags, main loop), `app` (the input/submit state machine), `input` (bytes to
-//! keys and pastes), `render` (screen drawing), `transcript` (what was submitted), `tty` (raw mode,
-//! size, signals), `hook` (a UserPromptSubmit command hook, as Claude Code runs it).
+//! Modules: [`cli`] (flags, main loop), `app` (the submit/busy state machine), `composer` (the
+//! input buffer and what Enter does with it), `input` (bytes to keys and pastes), `render` (screen
+//! drawing), `transcript` (what was submitted), `tty` (raw mode, size, signals), `hook` (a
+//! UserPromptSubmit command hook, as Claude Code runs it).
 
 mod app;
 pub mod cli;
+mod composer;
 mod config;
 mod hook;
 mod input;
