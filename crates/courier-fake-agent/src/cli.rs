@@ -41,7 +41,7 @@ enum OnOff {
 /// A fake agent terminal for Courier's tests: puts its tty in raw mode, draws its own screen, and
 /// reproduces on demand the quirks of real agent CLIs (redraw instead of echo, collapsed pastes,
 /// lost early input, Enter that does not submit or becomes a newline or is lost, multi-line editors,
-/// continuation prompts, trust dialogs, detached helpers, crashes, busy
+/// continuation prompts, programs that draw nothing, trust dialogs, detached helpers, crashes, busy
 /// output, queued input). Exits 0 on Ctrl-D in an empty input, on end of input, and on SIGTERM/SIGHUP
 /// (130 on SIGINT/Ctrl-C, 2 when the trust dialog is refused, 101 for --crash-after).
 #[derive(Debug, Parser)]
@@ -115,6 +115,12 @@ struct Args {
     /// --multiline; otherwise the prompt's width in spaces (tui) or nothing (line mode).
     #[arg(long, value_name = "STR")]
     continuation: Option<String>,
+
+    /// Behave like `cat`: leave the tty in canonical mode with the kernel's echo, print nothing at
+    /// all, and record each line read (without its newline) as one submission; exit 0 at end of
+    /// input. Only --transcript and --spawn-grandchild apply.
+    #[arg(long)]
+    draw_nothing: bool,
 
     /// First show "Do you trust the files in this folder?" with "❯ 1. Yes, proceed" / "  2. No,
     /// exit": 1 or Enter accepts, 2 or Esc exits with code 2, any other key is ignored.
@@ -198,6 +204,10 @@ where
         },
         None => None,
     };
+    if args.draw_nothing {
+        tty::install_signal_handlers();
+        return ExitCode::from(crate::draw_nothing::run(transcript));
+    }
     let continuation = args.continuation.or_else(|| {
         args.multiline
             .is_some()

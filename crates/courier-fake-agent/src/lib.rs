@@ -4,12 +4,13 @@
 //! Modules: [`cli`] (flags, main loop), `app` (the submit/busy state machine), `composer` (the
 //! input buffer and what Enter does with it), `input` (bytes to keys and pastes), `render` (screen
 //! drawing), `transcript` (what was submitted), `tty` (raw mode, size, signals), `hook` (a
-//! UserPromptSubmit command hook, as Claude Code runs it).
+//! UserPromptSubmit command hook, as Claude Code runs it), `draw_nothing` (the `cat`-like mode).
 
 mod app;
 pub mod cli;
 mod composer;
 mod config;
+mod draw_nothing;
 mod hook;
 mod input;
 mod render;
