@@ -25,7 +25,8 @@ enum MultilineArg {
     /// Enter on an input of more than one line whose last line is not blank adds a line (Python's
     /// REPL); on a single line, or after a blank last line, it submits.
     BlankLine,
-    /// Enter always adds a line; Esc immediately followed by Enter (Alt+Enter) submits.
+    /// Enter always adds a line; Esc immediately followed by Enter (Alt+Enter: ESC \r in one
+    /// read, or \r within the 30 ms escape timeout) submits.
     EscEnter,
 }
 
@@ -105,7 +106,7 @@ struct Args {
 
     /// A multi-line editor: blank-line (Enter adds a line while the input has more than one line
     /// and its last line is not blank, like Python's REPL) or esc-enter (Enter always adds a line;
-    /// Esc then Enter submits). Continued lines start with "... " unless --continuation.
+    /// Esc then Enter within 30 ms submits). Continued lines start with "... " unless --continuation.
     /// Default: off (Enter submits).
     #[arg(long, value_enum, value_name = "RULE")]
     multiline: Option<MultilineArg>,
