@@ -1,10 +1,13 @@
-//! The fake agent's state machine: dialog, input buffer, submissions, busy output, rendering.
+//! The fake agent's state machine: dialog, input, submissions, busy output, rendering.
 //!
 //! Pure except for the transcript file: time comes in as arguments and output is collected in a
-//! string that the caller writes to the terminal.
+//! string that the caller writes to the terminal. What Enter does with the input is decided in
+//! `composer`.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+use crate::composer::{Composer, EnterAction, Multiline, Submission};
 pub use crate::config::{Config, Mode, Outcome};
 use crate::input::{Event, Parser};
 use crate::render::{self, BoxStyle};
@@ -18,11 +21,12 @@ const BUSY_TICK_LINE: Duration = Duration::from_millis(200);
 /// A lone ESC followed by nothing for this long is the Escape key.
 const ESC_TIMEOUT: Duration = Duration::from_millis(30);
 
-/// A piece of the input buffer: typed text, or one paste (maybe shown collapsed).
-#[derive(Debug, Clone)]
-struct Segment {
-    text: String,
-    collapsed: Option<String>,
+/// A busy period after a submission.
+#[derive(Debug, Clone, Copy)]
+struct Busy {
+    started: Instant,
+    /// `None` with `--busy-forever`.
+    until: Option<Instant>,
 }
 
 pub struct App {
@@ -34,17 +38,19 @@ pub struct App {
     in_dialog: bool,
     parser: Parser,
     last_input: Instant,
-    segments: Vec<Segment>,
+    composer: Composer,
     submitted: usize,
-    collapsed_pastes: usize,
-    swallow_enter: bool,
     history: Vec<String>,
-    busy_until: Option<Instant>,
-    busy_started: Instant,
+    busy: Option<Busy>,
     next_tick: Instant,
     pending_replies: usize,
+    /// `--busy-queue`: inputs entered while busy, submitted one per busy period's end.
+    queue: VecDeque<Submission>,
     /// Line mode: events that arrived while busy, replayed when the prompt is back.
     typeahead: Vec<Event>,
+    /// Line mode: the prompt and the input's echo are the last thing on the screen, so output
+    /// that arrives meanwhile must erase them and draw them again below itself.
+    prompt_live: bool,
     transcript: Option<Transcript>,
     /// Prompts submitted since the hook last ran (with `--hook-command`).
     hook_prompts: Vec<String>,
@@ -67,16 +73,15 @@ impl App {
             rendered: false,
             parser: Parser::new(),
             last_input: now,
-            segments: Vec::new(),
+            composer: Composer::default(),
             submitted: 0,
-            collapsed_pastes: 0,
-            swallow_enter: false,
             history: Vec::new(),
-            busy_until: None,
-            busy_started: now,
+            busy: None,
             next_tick: now,
             pending_replies: 0,
+            queue: VecDeque::new(),
             typeahead: Vec::new(),
+            prompt_live: false,
             transcript,
             hook_prompts: Vec::new(),
             out: String::new(),
@@ -95,20 +100,11 @@ impl App {
     /// What a hook added to the conversation: recorded like a submission
     /// (so tests count it) and shown in the history.
     pub fn add_context(&mut self, context: &str) {
-        self.submitted += 1;
-        if let Some(t) = &mut self.transcript
-            && let Err(e) = t.record(self.submitted, context)
-        {
-            eprintln!(
-                "courier-fake-agent: cannot write transcript {}: {e}",
-                t.path().display()
-            );
-        }
+        self.record(context);
         let first = context.lines().next().unwrap_or_default();
         let shown = format!("hook: {first}");
         if self.cfg.mode == Mode::Line {
-            self.out.push_str(&shown);
-            self.out.push_str("\r\n");
+            self.line_print(&format!("{shown}\r\n"));
         }
         self.history.push(shown);
     }
@@ -134,8 +130,8 @@ impl App {
         if !self.rendered {
             consider(self.render_at);
         }
-        if let Some(until) = self.busy_until {
-            consider(self.next_tick.min(until));
+        if let Some(busy) = self.busy {
+            consider(busy.until.map_or(self.next_tick, |u| u.min(self.next_tick)));
         }
         if self.parser.pending_esc() {
             consider(self.last_input + ESC_TIMEOUT);
@@ -158,13 +154,18 @@ impl App {
             }
             self.first_render(now);
         }
-        if let Some(until) = self.busy_until {
-            if now >= until {
+        if let Some(busy) = self.busy {
+            if busy.until.is_some_and(|u| now >= u) {
                 self.finish_busy(now);
             } else if now >= self.next_tick {
                 self.busy_tick(now);
             }
         }
+        self.flush_esc(now)
+    }
+
+    /// A lone ESC that waited out its timeout is the Escape key.
+    fn flush_esc(&mut self, now: Instant) -> Outcome {
         if self.parser.pending_esc() && now >= self.last_input + ESC_TIMEOUT {
             let events = self.parser.flush();
             return self.handle_events(events, now);
@@ -179,6 +180,11 @@ impl App {
         }
         if !self.rendered || self.cfg.black_hole {
             return Outcome::Continue; // lost before the first render / black hole
+        }
+        // An ESC whose timeout passed before these bytes came is Escape, not Alt+<these bytes>,
+        // even when the timer did not run in between.
+        if let o @ Outcome::Exit(_) = self.flush_esc(now) {
+            return o;
         }
         self.last_input = now;
         let events = self.parser.feed(bytes);
@@ -196,13 +202,47 @@ impl App {
         if self.in_dialog || self.cfg.mode == Mode::Tui {
             self.redraw(now);
         } else {
-            self.out.push_str(&self.prompt_prefix());
+            self.show_prompt();
         }
     }
 
     fn prompt_prefix(&self) -> String {
         let sep = if self.cfg.nbsp { '\u{a0}' } else { ' ' };
         format!("{}{}", self.cfg.prompt, sep)
+    }
+
+    /// Line mode's continuation prefix (none unless `--continuation` or `--multiline`).
+    fn line_continuation(&self) -> &str {
+        self.cfg.continuation.as_deref().unwrap_or_default()
+    }
+
+    /// Line mode: the prompt and the current input, on a fresh line.
+    fn show_prompt(&mut self) {
+        let echo = render::line_echo(
+            &self.prompt_prefix(),
+            self.line_continuation(),
+            &self.composer.shown(),
+        );
+        self.out.push_str(&echo);
+        self.prompt_live = true;
+    }
+
+    /// Line mode: prints `s` (whole lines) where the prompt is, and the prompt and input again
+    /// below it, so that the echo still shows exactly what is in the input.
+    fn line_print(&mut self, s: &str) {
+        if !self.prompt_live {
+            self.out.push_str(s);
+            return;
+        }
+        let erase = render::line_erase(
+            &self.prompt_prefix(),
+            self.line_continuation(),
+            &self.composer.shown(),
+            self.cols,
+        );
+        self.out.push_str(&erase);
+        self.out.push_str(s);
+        self.show_prompt();
     }
 
     fn dialog_lines() -> Vec<String> {
@@ -212,17 +252,6 @@ impl App {
             "❯ 1. Yes, proceed".to_string(),
             "  2. No, exit".to_string(),
         ]
-    }
-
-    fn shown(&self) -> String {
-        self.segments
-            .iter()
-            .map(|s| s.collapsed.as_deref().unwrap_or(&s.text))
-            .collect()
-    }
-
-    fn text(&self) -> String {
-        self.segments.iter().map(|s| s.text.as_str()).collect()
     }
 
     /// Full-screen redraw (tui), or the dialog (both modes).
@@ -245,15 +274,16 @@ impl App {
             sep: if self.cfg.nbsp { '\u{a0}' } else { ' ' },
             border: self.cfg.border,
             width,
+            continuation: self.cfg.continuation.clone(),
         };
-        let bx = render::render_box(&self.shown(), &style);
+        let bx = render::render_box(&self.composer.shown(), &style);
         let mut lines = self.history.clone();
-        if self.busy_until.is_some() {
-            let secs = now
-                .saturating_duration_since(self.busy_started)
-                .as_secs_f64();
+        if let Some(busy) = self.busy {
+            let secs = now.saturating_duration_since(busy.started).as_secs_f64();
             lines.push(format!("thinking… {secs:.1}s"));
         }
+        // Queued inputs sit right above the box, below everything else.
+        lines.extend(self.queue.iter().map(|q| queued_line(&q.shown)));
         let header = [HEADER.to_string(), String::new()];
         self.out
             .push_str(&render::frame(&header, &lines, &bx, self.rows, self.cols));
@@ -278,7 +308,7 @@ impl App {
                 Event::Char('1') | Event::Enter => {
                     self.in_dialog = false;
                     if self.cfg.mode == Mode::Line {
-                        self.out.push_str(&self.prompt_prefix());
+                        self.show_prompt();
                     }
                     Outcome::Continue
                 }
@@ -288,109 +318,128 @@ impl App {
         }
         let starts_message = match &ev {
             Event::PasteStart => true,
-            Event::Char(_) => self.segments.is_empty(),
+            Event::Char(_) => self.composer.is_empty(),
             _ => false,
         };
         if starts_message && self.cfg.crash_after == Some(self.submitted + 1) {
             return Outcome::Exit(101);
         }
-        if ev == Event::CtrlD && self.segments.is_empty() && self.typeahead.is_empty() {
+        if ev == Event::CtrlD && self.composer.is_empty() && self.typeahead.is_empty() {
             return Outcome::Exit(0);
         }
-        if self.cfg.mode == Mode::Line && self.busy_until.is_some() {
+        // Without a queue, line mode shows no prompt while busy: keys wait for it.
+        if self.cfg.mode == Mode::Line && self.busy.is_some() && !self.cfg.busy_queue {
             self.typeahead.push(ev);
             return Outcome::Continue;
         }
         let line = self.cfg.mode == Mode::Line;
         match ev {
             Event::Char(c) => {
-                match self.segments.last_mut() {
-                    Some(s) if s.collapsed.is_none() => s.text.push(c),
-                    _ => self.segments.push(Segment {
-                        text: c.to_string(),
-                        collapsed: None,
-                    }),
-                }
+                self.composer.push_char(c);
                 if line {
                     self.out.push(c);
                 }
             }
             Event::Backspace => self.backspace(),
             Event::CtrlD | Event::Esc | Event::PasteStart => {}
-            Event::Paste(text) => self.paste(text),
-            Event::Enter => self.enter(now),
+            Event::Paste(text) => {
+                let shown = self.composer.paste(&self.cfg, text, now);
+                if line {
+                    let echo = render::line_echo("", self.line_continuation(), &shown);
+                    self.out.push_str(&echo);
+                }
+            }
+            Event::Enter => match self.composer.enter(&self.cfg, now) {
+                EnterAction::Swallowed | EnterAction::Dropped => {}
+                EnterAction::Newline => {
+                    if line {
+                        let echo = render::line_echo("", self.line_continuation(), "\n");
+                        self.out.push_str(&echo);
+                    }
+                }
+                EnterAction::Submit => self.enter(now),
+            },
+            Event::AltEnter => {
+                if self.cfg.multiline == Some(Multiline::EscEnter) {
+                    self.enter(now);
+                }
+            }
         }
         Outcome::Continue
     }
 
     fn backspace(&mut self) {
-        let Some(last) = self.segments.last_mut() else {
+        let before = self.composer.shown();
+        let Some(erased) = self.composer.backspace() else {
             return;
         };
-        let erased = if let Some(p) = &last.collapsed {
-            let n = p.chars().count();
-            self.segments.pop();
-            n
+        if self.cfg.mode != Mode::Line {
+            return;
+        }
+        if erased.contains('\n') {
+            // The cursor has to go back up a row: erase the whole echo and draw it again.
+            let erase = render::line_erase(
+                &self.prompt_prefix(),
+                self.line_continuation(),
+                &before,
+                self.cols,
+            );
+            self.out.push_str(&erase);
+            self.show_prompt();
         } else {
-            let c = last.text.pop();
-            if last.text.is_empty() {
-                self.segments.pop();
-            }
-            usize::from(c.is_some_and(|c| c != '\n'))
-        };
-        if self.cfg.mode == Mode::Line {
-            self.out.push_str(&"\x08 \x08".repeat(erased));
+            self.out
+                .push_str(&"\x08 \x08".repeat(erased.chars().count()));
         }
     }
 
-    fn paste(&mut self, text: String) {
-        let lines = render::line_count(&text);
-        let collapsed = match self.cfg.collapse_over {
-            Some(n) if lines > n => {
-                self.collapsed_pastes += 1;
-                Some(render::placeholder(self.collapsed_pastes, lines))
-            }
-            _ => None,
-        };
-        if self.cfg.mode == Mode::Line {
-            let echo = collapsed.as_deref().unwrap_or(&text).replace('\n', "\r\n");
-            self.out.push_str(&echo);
-        }
-        self.segments.push(Segment { text, collapsed });
-        if self.cfg.needs_second_enter {
-            self.swallow_enter = true;
-        }
-    }
-
+    /// An Enter that submits: the input leaves the box now, or joins the queue while busy.
     fn enter(&mut self, now: Instant) {
-        if self.swallow_enter {
-            self.swallow_enter = false;
-            return;
-        }
         let line = self.cfg.mode == Mode::Line;
-        if self.segments.is_empty() {
+        let taken = self.composer.take();
+        if line {
+            // The echo stays on the screen above what comes next.
+            self.out.push_str("\r\n");
+            self.prompt_live = false;
+        }
+        let Some(sub) = taken else {
             if line {
-                self.out.push_str("\r\n");
-                self.out.push_str(&self.prompt_prefix());
+                self.show_prompt();
             }
             return;
+        };
+        if self.cfg.busy_queue && self.busy.is_some() {
+            if line {
+                self.out.push_str(&queued_line(&sub.shown));
+                self.out.push_str("\r\n");
+                self.show_prompt();
+            }
+            self.queue.push_back(sub);
+            return;
         }
-        let text = self.text();
-        let shown = self.shown();
+        self.submit(sub, now);
+    }
+
+    /// Appends one submission to the transcript (flushed and fsync'd before anything shows it).
+    fn record(&mut self, text: &str) {
         self.submitted += 1;
         if let Some(t) = &mut self.transcript
-            && let Err(e) = t.record(self.submitted, &text)
+            && let Err(e) = t.record(self.submitted, text)
         {
             eprintln!(
                 "courier-fake-agent: cannot write transcript {}: {e}",
                 t.path().display()
             );
         }
+    }
+
+    /// Records a submission, shows it as `you: …`, and starts the busy period.
+    fn submit(&mut self, sub: Submission, now: Instant) {
+        self.record(&sub.text);
         if self.cfg.hook_command.is_some() {
-            self.hook_prompts.push(text.clone());
+            self.hook_prompts.push(sub.text.clone());
         }
-        self.segments.clear();
-        let you: Vec<String> = shown
+        let you: Vec<String> = sub
+            .shown
             .split('\n')
             .enumerate()
             .map(|(i, l)| {
@@ -401,27 +450,35 @@ impl App {
                 }
             })
             .collect();
-        if line {
-            self.out.push_str("\r\n");
-            self.out.push_str(&you.join("\r\n"));
-            self.out.push_str("\r\n");
+        if self.cfg.mode == Mode::Line {
+            self.line_print(&(you.join("\r\n") + "\r\n"));
         }
         self.history.extend(you);
         self.pending_replies += 1;
-        if self.cfg.busy.is_zero() {
+        let until = if self.cfg.busy_forever {
+            None
+        } else if self.cfg.busy.is_zero() {
             self.finish_busy(now);
+            return;
         } else {
-            self.busy_until = Some(now + self.cfg.busy);
-            self.busy_started = now;
-            self.next_tick = now;
-            self.busy_tick(now);
+            Some(now + self.cfg.busy)
+        };
+        self.busy = Some(Busy {
+            started: now,
+            until,
+        });
+        self.next_tick = now;
+        self.busy_tick(now);
+        if self.cfg.mode == Mode::Line && self.cfg.busy_queue && !self.prompt_live {
+            // With a queue the prompt stays usable while busy.
+            self.show_prompt();
         }
     }
 
     fn busy_tick(&mut self, now: Instant) {
         match self.cfg.mode {
             Mode::Line => {
-                self.out.push_str("thinking…\r\n");
+                self.line_print("thinking…\r\n");
                 self.next_tick = now + BUSY_TICK_LINE;
             }
             Mode::Tui => {
@@ -432,22 +489,28 @@ impl App {
     }
 
     fn finish_busy(&mut self, now: Instant) {
-        self.busy_until = None;
+        self.busy = None;
         let replies = std::mem::take(&mut self.pending_replies);
         if let Some(reply) = self.cfg.reply.clone() {
             for _ in 0..replies {
                 let l = format!("assistant: {reply}");
                 if self.cfg.mode == Mode::Line {
-                    self.out.push_str(&l);
-                    self.out.push_str("\r\n");
+                    self.line_print(&format!("{l}\r\n"));
                 }
                 self.history.push(l);
             }
         }
+        if let Some(next) = self.queue.pop_front() {
+            // Starts the next busy period (and draws it).
+            self.submit(next, now);
+            return;
+        }
         match self.cfg.mode {
             Mode::Tui => self.redraw(now),
             Mode::Line => {
-                self.out.push_str(&self.prompt_prefix());
+                if !self.prompt_live {
+                    self.show_prompt();
+                }
                 let typeahead = std::mem::take(&mut self.typeahead);
                 for ev in typeahead {
                     // Crashes were checked on arrival; a replayed Ctrl-D is ignored.
@@ -456,6 +519,11 @@ impl App {
             }
         }
     }
+}
+
+/// The row that shows a queued input: its first line.
+fn queued_line(shown: &str) -> String {
+    format!("queued: {}", shown.split('\n').next().unwrap_or_default())
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use clap::{Parser, ValueEnum};
 
 use crate::app::{App, Config, Mode, Outcome};
+use crate::config::Multiline;
 use crate::tty;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -20,6 +21,19 @@ enum ModeArg {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum MultilineArg {
+    /// Enter on an input of more than one line whose last line is not blank adds a line (Python's
+    /// REPL); on a single line, or after a blank last line, it submits.
+    BlankLine,
+    /// Enter always adds a line; Esc immediately followed by Enter (Alt+Enter: ESC \r in one
+    /// read, or \r within the 30 ms escape timeout) submits.
+    EscEnter,
+}
+
+/// With --multiline and no --continuation, continued lines start with this (Python's REPL).
+const MULTILINE_CONTINUATION: &str = "... ";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum OnOff {
     On,
     Off,
@@ -27,8 +41,9 @@ enum OnOff {
 
 /// A fake agent terminal for Courier's tests: puts its tty in raw mode, draws its own screen, and
 /// reproduces on demand the quirks of real agent CLIs (redraw instead of echo, collapsed pastes,
-/// lost early input, Enter that does not submit, trust dialogs, detached helpers, crashes, busy
-/// output). Exits 0 on Ctrl-D in an empty input, on end of input, and on SIGTERM/SIGHUP
+/// lost early input, Enter that does not submit or becomes a newline or is lost, multi-line editors,
+/// continuation prompts, programs that draw nothing, trust dialogs, detached helpers, crashes, busy
+/// output, queued input). Exits 0 on Ctrl-D in an empty input, on end of input, and on SIGTERM/SIGHUP
 /// (130 on SIGINT/Ctrl-C, 2 when the trust dialog is refused, 101 for --crash-after).
 #[derive(Debug, Parser)]
 #[command(name = "courier-fake-agent", version)]
@@ -77,6 +92,37 @@ struct Args {
     #[arg(long)]
     needs_second_enter: bool,
 
+    /// An Enter less than N ms after the end of a bracketed paste becomes a newline in the input
+    /// (the text stays; a new, empty continued line is added); a later Enter submits.
+    /// Default: off.
+    #[arg(long, value_name = "N")]
+    enter_newline_ms: Option<u64>,
+
+    /// An Enter less than N ms after the end of a bracketed paste is silently lost; a paste that
+    /// follows is appended to the same input, with nothing between. Checked before
+    /// --enter-newline-ms. Default: off.
+    #[arg(long, value_name = "N")]
+    enter_drop_ms: Option<u64>,
+
+    /// A multi-line editor: blank-line (Enter adds a line while the input has more than one line
+    /// and its last line is not blank, like Python's REPL) or esc-enter (Enter always adds a line;
+    /// Esc then Enter within 30 ms submits). Continued lines start with "... " unless --continuation.
+    /// Default: off (Enter submits).
+    #[arg(long, value_enum, value_name = "RULE")]
+    multiline: Option<MultilineArg>,
+
+    /// The prefix drawn before each continued line of the input (every line of a paste after the
+    /// first, and lines added by Enter), e.g. "... " or "   ...: ". Default: "... " with
+    /// --multiline; otherwise the prompt's width in spaces (tui) or nothing (line mode).
+    #[arg(long, value_name = "STR")]
+    continuation: Option<String>,
+
+    /// Behave like `cat`: leave the tty in canonical mode with the kernel's echo, print nothing at
+    /// all, and record each line read (without its newline) as one submission; exit 0 at end of
+    /// input. Only --transcript and --spawn-grandchild apply.
+    #[arg(long)]
+    draw_nothing: bool,
+
     /// First show "Do you trust the files in this folder?" with "❯ 1. Yes, proceed" / "  2. No,
     /// exit": 1 or Enter accepts, 2 or Esc exits with code 2, any other key is ignored.
     #[arg(long)]
@@ -104,6 +150,18 @@ struct Args {
     /// After each submission show "thinking…" output for N ms, then the prompt again.
     #[arg(long, value_name = "N", default_value_t = 0)]
     busy_ms: u64,
+
+    /// While busy, Enter moves the input into a queue shown as "queued: <first line>" rows above
+    /// the input (line mode: printed, then a fresh prompt); each end of a busy period submits the
+    /// next queued item, which starts a new busy period. Without it, Enter submits while busy (tui)
+    /// or keys wait for the prompt (line). Has no effect unless busy (--busy-ms, --busy-forever).
+    #[arg(long)]
+    busy_queue: bool,
+
+    /// The first submission starts a busy period that never ends: the "thinking…" output goes on
+    /// forever (a CLI retrying an unreachable API).
+    #[arg(long)]
+    busy_forever: bool,
 
     /// After each submission (and the busy time) show "assistant: TEXT". Default: no reply.
     #[arg(long, value_name = "TEXT")]
@@ -147,6 +205,15 @@ where
         },
         None => None,
     };
+    if args.draw_nothing {
+        tty::install_signal_handlers();
+        return ExitCode::from(crate::draw_nothing::run(transcript));
+    }
+    let continuation = args.continuation.or_else(|| {
+        args.multiline
+            .is_some()
+            .then(|| MULTILINE_CONTINUATION.to_string())
+    });
     let cfg = Config {
         mode: match args.mode {
             ModeArg::Tui => Mode::Tui,
@@ -160,10 +227,19 @@ where
         first_render_delay: Duration::from_millis(args.first_render_delay_ms),
         collapse_over: args.collapse_over,
         needs_second_enter: args.needs_second_enter,
+        enter_newline: args.enter_newline_ms.map(Duration::from_millis),
+        enter_drop: args.enter_drop_ms.map(Duration::from_millis),
+        multiline: args.multiline.map(|m| match m {
+            MultilineArg::BlankLine => Multiline::BlankLine,
+            MultilineArg::EscEnter => Multiline::EscEnter,
+        }),
+        continuation,
         trust_dialog: args.trust_dialog,
         black_hole: args.black_hole,
         crash_after: args.crash_after,
         busy: Duration::from_millis(args.busy_ms),
+        busy_queue: args.busy_queue,
+        busy_forever: args.busy_forever,
         reply: args.reply,
         hook_command: args.hook_command,
     };

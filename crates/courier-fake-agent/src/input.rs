@@ -16,6 +16,9 @@ pub enum Event {
     CtrlD,
     /// A bare Escape key (an ESC not followed by a sequence before [`Parser::flush`]).
     Esc,
+    /// ESC immediately followed by `\r` or `\n` (Alt+Enter, or Esc then Enter within the escape
+    /// timeout): the "submit" key of multi-line editors.
+    AltEnter,
     /// `ESC[200~` was seen: a paste begins (its text follows in [`Event::Paste`]).
     PasteStart,
     /// A complete bracketed paste, with `\r\n` and `\r` turned into `\n`.
@@ -87,6 +90,10 @@ impl Parser {
                 0x1b => {
                     // ESC ESC: the first one was a bare Escape key.
                     out.push(Event::Esc);
+                }
+                b'\r' | b'\n' => {
+                    out.push(Event::AltEnter);
+                    self.state = State::Normal;
                 }
                 _ => {
                     // Alt+key and other two-byte sequences: ignored.
@@ -249,6 +256,18 @@ mod tests {
         assert!(!p.pending_esc());
         assert!(p.flush().is_empty());
         assert_eq!(p.feed(b"\x1b\x1b["), vec![Event::Esc]);
+    }
+
+    #[test]
+    fn esc_then_enter_is_alt_enter_in_one_read_or_split() {
+        assert_eq!(
+            feed_all(&[b"a\x1b\r"]),
+            vec![Event::Char('a'), Event::AltEnter]
+        );
+        assert_eq!(
+            feed_all(&[b"\x1b", b"\n", b"\r"]),
+            vec![Event::AltEnter, Event::Enter]
+        );
     }
 
     #[test]

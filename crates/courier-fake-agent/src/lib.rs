@@ -1,13 +1,16 @@
 //! `courier-fake-agent`: a program that behaves like the agent terminals Courier must drive (full
 //! screen TUIs and plain REPLs), with one flag per quirk. See docs/fake-agent.md.
 //!
-//! Modules: [`cli`] (flags, main loop), `app` (the input/submit state machine), `input` (bytes to
-//! keys and pastes), `render` (screen drawing), `transcript` (what was submitted), `tty` (raw mode,
-//! size, signals), `hook` (a UserPromptSubmit command hook, as Claude Code runs it).
+//! Modules: [`cli`] (flags, main loop), `app` (the submit/busy state machine), `composer` (the
+//! input buffer and what Enter does with it), `input` (bytes to keys and pastes), `render` (screen
+//! drawing), `transcript` (what was submitted), `tty` (raw mode, size, signals), `hook` (a
+//! UserPromptSubmit command hook, as Claude Code runs it), `draw_nothing` (the `cat`-like mode).
 
 mod app;
 pub mod cli;
+mod composer;
 mod config;
+mod draw_nothing;
 mod hook;
 mod input;
 mod render;

@@ -13,6 +13,9 @@ pub struct BoxStyle {
     pub border: bool,
     /// Total box width in columns (borders included).
     pub width: usize,
+    /// Drawn before each continued line of the input (`... `, `   ...: `); `None` indents those
+    /// lines by the prompt's width instead.
+    pub continuation: Option<String>,
 }
 
 /// The rendered input box and where the cursor sits in it (0-based row within the box, 0-based column).
@@ -75,20 +78,26 @@ fn pad(s: &str, width: usize) -> String {
 }
 
 /// Draws the input box for the shown input text (placeholders already substituted). The first
-/// line starts with the prompt glyph and separator; pasted lines and wrapped pieces are indented by
-/// the same width.
+/// line starts with the prompt glyph and separator; each further line of the input starts with the
+/// continuation prefix (or is indented by the prompt's width), and the wrapped pieces of a line are
+/// indented by the width of that line's prefix.
 pub fn render_box(shown: &str, style: &BoxStyle) -> RenderedBox {
     let width = style.width.max(MIN_BOX_WIDTH);
     let inner = if style.border { width - 4 } else { width };
     let prefix = format!("{}{}", style.prompt, style.sep);
-    let prefix_w = prefix.width().min(inner.saturating_sub(1));
-    let indent = " ".repeat(prefix_w);
-    let avail = inner - prefix_w;
+    let continuation = style
+        .continuation
+        .clone()
+        .unwrap_or_else(|| " ".repeat(prefix.width()));
 
     let mut content: Vec<String> = Vec::new();
     for (i, logical) in shown.split('\n').enumerate() {
-        for (j, piece) in wrap_line(logical, avail).into_iter().enumerate() {
-            let lead = if i == 0 && j == 0 { &prefix } else { &indent };
+        let lead = if i == 0 { &prefix } else { &continuation };
+        // At least one column is left for text, however long the prefix.
+        let lead_w = lead.width().min(inner.saturating_sub(1));
+        let indent = " ".repeat(lead_w);
+        for (j, piece) in wrap_line(logical, inner - lead_w).into_iter().enumerate() {
+            let lead = if j == 0 { lead } else { &indent };
             content.push(format!("{lead}{piece}"));
         }
     }
@@ -113,6 +122,35 @@ pub fn render_box(shown: &str, style: &BoxStyle) -> RenderedBox {
     RenderedBox {
         lines,
         cursor: (cursor_row, cursor_col),
+    }
+}
+
+/// What line mode echoes for an input: the prompt, then the shown text with each further line on
+/// a new row after the continuation prefix.
+pub fn line_echo(prefix: &str, continuation: &str, shown: &str) -> String {
+    let mut s = String::from(prefix);
+    s.push_str(&shown.replace('\n', &format!("\r\n{continuation}")));
+    s
+}
+
+/// Moves the cursor from the end of a line-mode echo (see [`line_echo`]) back to its first row and
+/// erases from there to the end of the screen, so that something can be printed where the input
+/// was and the echo drawn again below it (as readline-style programs do).
+pub fn line_erase(prefix: &str, continuation: &str, shown: &str, cols: usize) -> String {
+    let cols = cols.max(1);
+    let rows: usize = shown
+        .split('\n')
+        .enumerate()
+        .map(|(i, l)| {
+            let lead = if i == 0 { prefix } else { continuation };
+            let w = lead.width() + l.width();
+            // A row filled to the last column keeps the cursor on it (the wrap is pending).
+            if w == 0 { 1 } else { (w - 1) / cols + 1 }
+        })
+        .sum();
+    match rows.saturating_sub(1) {
+        0 => "\r\x1b[J".to_string(),
+        up => format!("\r\x1b[{up}A\x1b[J"),
     }
 }
 
@@ -205,6 +243,7 @@ mod tests {
             sep: '\u{a0}',
             border,
             width,
+            continuation: None,
         }
     }
 
@@ -257,6 +296,7 @@ mod tests {
             sep: ' ',
             border: false,
             width: 20,
+            continuation: None,
         };
         let b = render_box("first\nsecond", &s);
         assert_eq!(
@@ -264,6 +304,39 @@ mod tests {
             vec!["> first             ", "  second            "]
         );
         assert_eq!(b.cursor, (1, 8));
+    }
+
+    #[test]
+    fn continuation_prefix_starts_each_further_line_and_wrapped_pieces_align_with_it() {
+        let mut s = style(true, 16);
+        s.continuation = Some("   ...: ".into());
+        // inner width 12: "   ...: " leaves 4 columns of text on continued lines.
+        let b = render_box("ab\nxy zw uv\n", &s);
+        assert_eq!(
+            b.lines,
+            vec![
+                "╭──────────────╮",
+                "│ ❯\u{a0}ab         │",
+                "│    ...: xy   │",
+                "│         zw   │",
+                "│         uv   │",
+                "│    ...:      │",
+                "╰──────────────╯",
+            ]
+        );
+        // An input ending in a newline puts the cursor on the new, empty continued row.
+        assert_eq!(b.cursor, (5, 10));
+    }
+
+    #[test]
+    fn line_echo_and_erase() {
+        assert_eq!(line_echo("> ", "... ", "a\nb"), "> a\r\n... b");
+        assert_eq!(line_echo("> ", "", "a\n"), "> a\r\n");
+        assert_eq!(line_erase("> ", "", "abc", 80), "\r\x1b[J");
+        // "> " + 8 columns fills a 10-column row exactly: still one row; 9 wrap onto a second.
+        assert_eq!(line_erase("> ", "", "abcdefgh", 10), "\r\x1b[J");
+        assert_eq!(line_erase("> ", "", "abcdefghi", 10), "\r\x1b[1A\x1b[J");
+        assert_eq!(line_erase("> ", "... ", "a\nb\n", 80), "\r\x1b[2A\x1b[J");
     }
 
     #[test]
