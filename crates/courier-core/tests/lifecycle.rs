@@ -128,6 +128,7 @@ impl Ledger {
             2 => Transition::Verified,
             3 => Transition::Unverified {
                 reason: "no echo".into(),
+                screen: Vec::new(),
             },
             4 => Transition::Failed {
                 reason: "write error".into(),
