@@ -170,10 +170,7 @@ pub enum Transition {
     Verified,
     /// injected → unverified (`timeout_fallback`), with the screen rows
     /// that show why when there are some (e.g. the text left in the input).
-    Unverified {
-        reason: String,
-        screen: Vec<String>,
-    },
+    Unverified { reason: String, screen: Vec<String> },
     /// Write error, agent gone or no trace on screen: retry or dead.
     Failed { reason: String },
     /// injecting / injected → queued without counting an attempt: the

@@ -72,7 +72,10 @@ async fn cat_is_ready_from_the_kernel_and_gets_messages() {
     // The tty echoed each line and cat printed it back once.
     let deadline = std::time::Instant::now() + PATIENCE;
     let shown = wait::wait_for(&a.session, 0, deadline, |snap, _| {
-        if lines.iter().all(|l| snap.text().matches(l.as_str()).count() >= 2) {
+        if lines
+            .iter()
+            .all(|l| snap.text().matches(l.as_str()).count() >= 2)
+        {
             wait::Step::Done(snap.text())
         } else {
             wait::Step::Wait(None)
