@@ -224,8 +224,11 @@ impl AgentHandle {
     /// What the watchdog needs to judge a queued delivery.
     pub fn view(&self) -> AgentView {
         let s = self.status.borrow();
+        let ready = s.ready && s.exited.is_none();
         AgentView {
-            idle: s.ready && !s.busy && s.exited.is_none(),
+            ready,
+            busy: ready && s.busy,
+            idle: ready && !s.busy,
             accepting: self.control.accepting(),
             last_progress: Some(self.control.last_progress()),
         }

@@ -29,8 +29,13 @@ pub struct BrokerConfig {
     /// Readiness fallback for programs whose screen never looks ready (15 s).
     pub ready_fallback: Duration,
     /// A delivery that makes no progress this long while its agent should
-    /// take it is reported stuck (30 s).
+    /// take it (ready and idle), or while its agent is not ready, or that
+    /// sits in flight this long, is reported stuck (30 s).
     pub stuck_after: Duration,
+    /// A queued delivery whose agent is ready but has been working (busy)
+    /// this long is reported stuck (15 min): longer than `stuck_after`,
+    /// since one turn of an agent may take many minutes.
+    pub busy_stuck_after: Duration,
     /// Events and finished deliveries older than this are pruned, with
     /// their messages (7 days); dead letters and pending work never are.
     pub retention: Duration,
@@ -57,11 +62,20 @@ impl BrokerConfig {
             shutdown_grace: Duration::from_secs(3),
             ready_fallback: Duration::from_secs(15),
             stuck_after: Duration::from_secs(30),
+            busy_stuck_after: Duration::from_secs(15 * 60),
             retention: Duration::from_secs(7 * 24 * 3600),
             session_host: None,
             orphan_timeout: Duration::from_secs(600),
             prune_every: Duration::from_secs(3600),
             presets_file: crate::launch::default_presets_file(),
+        }
+    }
+
+    /// The watchdog's bounds, as core's rule takes them.
+    pub fn stuck_bounds(&self) -> courier_core::mode::StuckBounds {
+        courier_core::mode::StuckBounds {
+            stuck_after: self.stuck_after,
+            busy_stuck_after: self.busy_stuck_after,
         }
     }
 

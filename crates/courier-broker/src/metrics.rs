@@ -91,6 +91,21 @@ impl Metrics {
         }
         out
     }
+
+    /// One gauge with one label, a series per value (label values are
+    /// fixed names, never user text, so they need no escaping).
+    pub fn render_labeled_gauge(
+        name: &str,
+        help: &str,
+        label: &str,
+        series: &[(&str, u64)],
+    ) -> String {
+        let mut out = format!("# HELP {name} {help}\n# TYPE {name} gauge\n");
+        for (value, n) in series {
+            let _ = writeln!(out, "{name}{{{label}=\"{value}\"}} {n}");
+        }
+        out
+    }
 }
 
 #[cfg(test)]
@@ -104,5 +119,18 @@ mod tests {
         let text = m.render(&[("courier_agents", "Agents", 3)]);
         assert!(text.contains("courier_messages_accepted_total 1\n"));
         assert!(text.contains("# TYPE courier_agents gauge\ncourier_agents 3\n"));
+        let labeled = Metrics::render_labeled_gauge(
+            "courier_deliveries_stuck_by_reason",
+            "Stuck",
+            "reason",
+            &[("agent_busy", 2), ("in_flight", 0)],
+        );
+        assert_eq!(
+            labeled,
+            "# HELP courier_deliveries_stuck_by_reason Stuck\n\
+             # TYPE courier_deliveries_stuck_by_reason gauge\n\
+             courier_deliveries_stuck_by_reason{reason=\"agent_busy\"} 2\n\
+             courier_deliveries_stuck_by_reason{reason=\"in_flight\"} 0\n"
+        );
     }
 }

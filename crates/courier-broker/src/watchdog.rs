@@ -1,14 +1,16 @@
 //! The stuck-delivery watchdog: a delivery that makes no progress within
-//! `BrokerConfig::stuck_after` while its agent should take it (core's
-//! `mode::stuck_for`) raises one `delivery_stuck` event with an excerpt of
-//! the agent's screen, and health reports `degraded` while any is stuck.
+//! its bound (core's `mode::stuck_for`: `BrokerConfig::stuck_after` while
+//! its agent is not ready, ready and idle, or while it is in flight;
+//! `busy_stuck_after` while its ready agent keeps working) raises one
+//! `delivery_stuck` event with the reason and an excerpt of the agent's
+//! screen, and health reports `degraded` while any is stuck.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::time::Duration;
 
 use courier_core::event::EventKind;
-use courier_core::mode::{AgentView, stuck_for, stuck_since};
+use courier_core::mode::{AgentView, StuckBounds, StuckReason, stuck_for, stuck_since};
 use courier_core::time::{Clock, SystemClock};
 use courier_core::{DeliveryId, DeliveryState, MessageId, Timestamp};
 use courier_terminal::Terminal;
@@ -30,7 +32,10 @@ pub struct Stuck {
     /// No progress since then.
     pub since: Timestamp,
     pub waited_ms: u64,
-    /// Why it counts: what the agent was doing.
+    /// Why it counts (`agent_not_ready`, `agent_busy`, `agent_idle`,
+    /// `in_flight`).
+    pub reason: StuckReason,
+    /// The same for a person: what the agent was doing.
     pub why: String,
     pub screen: Vec<String>,
 }
@@ -65,36 +70,58 @@ pub fn excerpt(rows: &[String], n: usize) -> Vec<String> {
     out
 }
 
-fn why(d: DeliveryState, view: AgentView) -> String {
-    match d {
-        DeliveryState::Queued if view.idle => {
-            "queued while the agent is ready and idle: its delivery task is not taking it".into()
+/// What the agent was doing, for a person; `not_ready` is the agent's own
+/// account of why it is not ready (`AgentStatus::not_ready`), if any.
+fn why(reason: StuckReason, state: DeliveryState, not_ready: Option<&str>) -> String {
+    match reason {
+        StuckReason::AgentNotReady => match not_ready {
+            Some(what) => format!(
+                "agent not ready: queued while the agent never became ready ({what})"
+            ),
+            None => "agent not ready: queued while the agent never became ready".into(),
+        },
+        StuckReason::AgentBusy => {
+            "agent busy: queued while the agent has been working past the busy bound (looping, or retrying something unreachable?)".into()
         }
-        DeliveryState::Injecting => {
-            "being typed in, but the text never showed on the screen (input swallowed?)".into()
+        StuckReason::AgentIdle => {
+            "agent idle: queued while the agent is ready and idle, but its delivery task is not taking it".into()
         }
-        DeliveryState::Injected => "typed in and submitted, but never resolved".into(),
-        other => format!("no progress in state {other}"),
+        StuckReason::InFlight => match state {
+            DeliveryState::Injecting => {
+                "in flight: being typed in, but the text never showed on the screen (input swallowed?)".into()
+            }
+            DeliveryState::Injected => {
+                "in flight: typed in and submitted, but never resolved".into()
+            }
+            other => format!("in flight: no progress in state {other}"),
+        },
     }
 }
 
-/// Checks every pending delivery, every quarter of the bound (50 ms–1 s),
-/// until shutdown.
+/// Checks every pending delivery, every quarter of the shorter bound
+/// (50 ms–1 s), until shutdown.
 pub async fn run(broker: Broker) {
-    let bound = broker.inner.config.stuck_after;
-    let period = (bound / 4).clamp(Duration::from_millis(50), Duration::from_secs(1));
+    let bounds = broker.inner.config.stuck_bounds();
+    let period = (bounds.shortest() / 4).clamp(Duration::from_millis(50), Duration::from_secs(1));
     loop {
         tokio::select! {
             _ = broker.inner.shutdown.wait() => return,
             _ = tokio::time::sleep(period) => {}
         }
-        if let Err(e) = check(&broker, bound).await {
+        if let Err(e) = check(&broker, bounds).await {
             tracing::warn!(error = %e, "watchdog cannot read pending deliveries");
         }
     }
 }
 
-async fn check(broker: &Broker, bound: Duration) -> Result<(), crate::error::BrokerError> {
+/// What the watchdog reads of one agent at one instant.
+struct Seen {
+    view: AgentView,
+    not_ready: Option<String>,
+    rows: Vec<String>,
+}
+
+async fn check(broker: &Broker, bounds: StuckBounds) -> Result<(), crate::error::BrokerError> {
     let inner = &broker.inner;
     // A full read of the pending rows: off the async workers, so a long
     // backlog or a slow disk never stalls the tasks that deliver.
@@ -107,22 +134,30 @@ async fn check(broker: &Broker, bound: Duration) -> Result<(), crate::error::Bro
         }
     };
     let now = SystemClock.now();
-    let mut views: HashMap<String, (AgentView, Vec<String>)> = HashMap::new();
+    let mut seen: HashMap<String, Seen> = HashMap::new();
     {
         let agents = inner.agents.lock().await;
         for (name, handle) in agents.iter() {
             let rows = handle.session.snapshot(0).rows;
-            views.insert(name.clone(), (handle.view(), rows));
+            let not_ready = handle.status.borrow().not_ready.clone();
+            seen.insert(
+                name.clone(),
+                Seen {
+                    view: handle.view(),
+                    not_ready,
+                    rows,
+                },
+            );
         }
     }
     let mut found = BTreeMap::new();
     for d in pending {
         // An agent that is not running (released, failed to start) is not
         // the watchdog's: its deliveries were dropped or wait for a respawn.
-        let Some((view, rows)) = views.get(&d.agent) else {
+        let Some(agent) = seen.get(&d.agent) else {
             continue;
         };
-        if let Some(waited) = stuck_for(&d, *view, now, bound) {
+        if let Some(wait) = stuck_for(&d, agent.view, now, bounds) {
             found.insert(
                 d.id.clone(),
                 Stuck {
@@ -130,14 +165,18 @@ async fn check(broker: &Broker, bound: Duration) -> Result<(), crate::error::Bro
                     message_id: d.message_id.clone(),
                     agent: d.agent.clone(),
                     state: d.state,
-                    since: stuck_since(&d, *view),
-                    waited_ms: waited.as_millis() as u64,
-                    why: why(d.state, *view),
-                    screen: excerpt(rows, EXCERPT_ROWS),
+                    since: stuck_since(&d, agent.view),
+                    waited_ms: wait.waited.as_millis() as u64,
+                    reason: wait.reason,
+                    why: why(wait.reason, d.state, agent.not_ready.as_deref()),
+                    screen: excerpt(&agent.rows, EXCERPT_ROWS),
                 },
             );
         }
     }
+    // Raised once per stuck episode: a delivery already held since the same
+    // instant is not raised again, even if its reason changed meanwhile
+    // (e.g. not ready, then ready and idle); `/healthz` shows the current one.
     let fresh: Vec<Stuck> = {
         let mut held = inner
             .watchdog
@@ -154,12 +193,13 @@ async fn check(broker: &Broker, bound: Duration) -> Result<(), crate::error::Bro
     };
     for s in fresh {
         Metrics::inc(&inner.metrics.deliveries_stuck);
-        tracing::warn!(delivery = %s.delivery_id, agent = %s.agent, state = %s.state, waited_ms = s.waited_ms, "delivery stuck: {}", s.why);
+        tracing::warn!(delivery = %s.delivery_id, agent = %s.agent, state = %s.state, reason = %s.reason, waited_ms = s.waited_ms, "delivery stuck: {}", s.why);
         let kind = EventKind::DeliveryStuck {
             delivery_id: s.delivery_id.clone(),
             message_id: s.message_id.clone(),
             agent: s.agent.clone(),
             state: s.state,
+            reason: s.reason,
             seconds: s.waited_ms / 1000,
             waited_ms: s.waited_ms,
             screen: s.screen.clone(),
@@ -183,5 +223,25 @@ mod tests {
             .collect();
         assert_eq!(excerpt(&rows, 2), ["b", "c"]);
         assert_eq!(excerpt(&rows, 10), ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn why_names_the_reason_for_a_person() {
+        let text = why(
+            StuckReason::AgentNotReady,
+            DeliveryState::Queued,
+            Some("no output yet"),
+        );
+        assert!(text.starts_with("agent not ready:"), "{text}");
+        assert!(text.contains("no output yet"), "{text}");
+        assert!(
+            why(StuckReason::AgentBusy, DeliveryState::Queued, None).starts_with("agent busy:")
+        );
+        assert!(
+            why(StuckReason::AgentIdle, DeliveryState::Queued, None).starts_with("agent idle:")
+        );
+        for state in [DeliveryState::Injecting, DeliveryState::Injected] {
+            assert!(why(StuckReason::InFlight, state, None).starts_with("in flight:"));
+        }
     }
 }

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::delivery::{DeliveryState, Verification};
 use crate::ids::{DeliveryId, MessageId};
-use crate::mode::{DeliveryChannel, DeliveryMode};
+use crate::mode::{DeliveryChannel, DeliveryMode, StuckReason};
 use crate::recipient::Recipient;
 use crate::time::Timestamp;
 
@@ -106,19 +106,28 @@ pub enum EventKind {
         agent: String,
         channel: DeliveryChannel,
     },
-    /// A delivery made no progress within the watchdog's bound while its
-    /// agent should have taken it. Raised once per stuck delivery.
+    /// A delivery made no progress within the watchdog's bound while it
+    /// should have. Raised once per stuck delivery (again only if it moved
+    /// and then stopped again).
     DeliveryStuck {
         delivery_id: DeliveryId,
         message_id: MessageId,
         agent: String,
         /// Its state when detected (`queued`, `injecting`, `injected`).
         state: DeliveryState,
+        /// Why it counts as stuck: `agent_not_ready` (queued while the agent
+        /// never became ready), `agent_busy` (queued while the ready agent
+        /// has worked longer than the busy bound), `agent_idle` (queued while
+        /// the agent is ready and idle), `in_flight` (typed in but never
+        /// resolved). Events stored before reasons existed read as
+        /// `agent_idle` when queued, `in_flight` otherwise.
+        reason: StuckReason,
         /// How long it had made no progress, in whole seconds.
         seconds: u64,
         /// The same, in milliseconds.
         waited_ms: u64,
-        /// The last non-blank rows of the agent's screen.
+        /// The last non-blank rows of the agent's screen (up to 10), for
+        /// every reason.
         screen: Vec<String>,
     },
     /// An agent's delivery mode changed (`idle`, `immediate`, `manual`).
@@ -182,6 +191,34 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// Decodes an event kind as stored by any version of Courier. A
+    /// `delivery_stuck` stored before it carried a `reason` gets the one
+    /// the rule of that time implied ([`StuckReason::implied_by`] its state).
+    pub fn from_stored_json(data: &str) -> serde_json::Result<EventKind> {
+        let error = match serde_json::from_str(data) {
+            Ok(kind) => return Ok(kind),
+            Err(e) => e,
+        };
+        let Ok(serde_json::Value::Object(mut fields)) = serde_json::from_str(data) else {
+            return Err(error);
+        };
+        let legacy_stuck = fields.get("type").and_then(|t| t.as_str()) == Some("delivery_stuck")
+            && !fields.contains_key("reason");
+        let state = fields
+            .get("state")
+            .and_then(|s| serde_json::from_value::<DeliveryState>(s.clone()).ok());
+        match state {
+            Some(state) if legacy_stuck => {
+                fields.insert(
+                    "reason".into(),
+                    serde_json::Value::from(StuckReason::implied_by(state).as_str()),
+                );
+                serde_json::from_value(serde_json::Value::Object(fields))
+            }
+            _ => Err(error),
+        }
+    }
+
     /// The wire name (`"delivery_queued"`, ...).
     pub fn name(&self) -> &'static str {
         match self {
@@ -239,5 +276,65 @@ mod tests {
         let back: Event = serde_json::from_value(json).unwrap();
         assert_eq!(back, event);
         assert_eq!(back.kind.name(), "delivery_verified");
+    }
+
+    fn stuck_event(reason: StuckReason) -> EventKind {
+        EventKind::DeliveryStuck {
+            delivery_id: "d1".into(),
+            message_id: "m1".into(),
+            agent: "bob".into(),
+            state: DeliveryState::Queued,
+            reason,
+            seconds: 31,
+            waited_ms: 31_250,
+            screen: vec!["$ ".into()],
+        }
+    }
+
+    #[test]
+    fn delivery_stuck_names_its_reason() {
+        let json = serde_json::to_value(stuck_event(StuckReason::AgentNotReady)).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "type": "delivery_stuck",
+                "delivery_id": "d1",
+                "message_id": "m1",
+                "agent": "bob",
+                "state": "queued",
+                "reason": "agent_not_ready",
+                "seconds": 31,
+                "waited_ms": 31_250,
+                "screen": ["$ "],
+            })
+        );
+        for reason in StuckReason::ALL {
+            let kind = stuck_event(reason);
+            let text = serde_json::to_string(&kind).unwrap();
+            assert_eq!(EventKind::from_stored_json(&text).unwrap(), kind);
+        }
+    }
+
+    #[test]
+    fn a_stuck_event_stored_before_reasons_reads_with_the_implied_one() {
+        let old = r#"{"type":"delivery_stuck","delivery_id":"d1","message_id":"m1","agent":"bob","state":"queued","seconds":31,"waited_ms":31250,"screen":["$ "]}"#;
+        assert_eq!(
+            EventKind::from_stored_json(old).unwrap(),
+            stuck_event(StuckReason::AgentIdle)
+        );
+        let old_in_flight = old.replace("\"queued\"", "\"injecting\"");
+        match EventKind::from_stored_json(&old_in_flight).unwrap() {
+            EventKind::DeliveryStuck { reason, state, .. } => {
+                assert_eq!(
+                    (reason, state),
+                    (StuckReason::InFlight, DeliveryState::Injecting)
+                );
+            }
+            other => panic!("decoded as {other:?}"),
+        }
+        // Anything else that does not decode still fails.
+        assert!(EventKind::from_stored_json(r#"{"type":"delivery_stuck"}"#).is_err());
+        assert!(EventKind::from_stored_json(r#"{"type":"no_such_event"}"#).is_err());
+        assert!(EventKind::from_stored_json("not json").is_err());
     }
 }

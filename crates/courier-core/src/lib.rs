@@ -37,6 +37,6 @@ pub use error::CoreError;
 pub use event::{Event, EventKind};
 pub use ids::{DeliveryId, MessageId};
 pub use message::{Message, NewMessage};
-pub use mode::{ChannelPolicy, DeliveryChannel, DeliveryMode};
+pub use mode::{ChannelPolicy, DeliveryChannel, DeliveryMode, StuckReason};
 pub use recipient::Recipient;
 pub use time::Timestamp;

@@ -98,6 +98,12 @@ impl ChannelPolicy {
 /// What the watchdog knows about an agent at one instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AgentView {
+    /// The agent's screen has shown it ready for input (and it has not
+    /// exited since). Not ready: still starting, a dialog, a blank or never
+    /// quiet screen, or gone.
+    pub ready: bool,
+    /// Ready, but its screen is changing (the agent works).
+    pub busy: bool,
     /// Ready and not busy: a queued delivery should be moving.
     pub idle: bool,
     /// Queued deliveries are allowed to move (not manual, or being flushed;
@@ -109,35 +115,131 @@ pub struct AgentView {
     pub last_progress: Option<Timestamp>,
 }
 
-/// Whether `delivery` has made no progress for longer than `bound` at `now`.
+/// Why a delivery counts as stuck. Wire names (snake_case, stable):
+/// `agent_not_ready`, `agent_busy`, `agent_idle`, `in_flight`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StuckReason {
+    /// Queued while its agent never became ready (or is no longer): still
+    /// starting, a dialog, a screen that never settles, or exited.
+    AgentNotReady,
+    /// Queued while its agent is ready but has been working for longer than
+    /// the (longer) busy bound.
+    AgentBusy,
+    /// Queued while its agent is ready and idle: its delivery task is not
+    /// taking it.
+    AgentIdle,
+    /// Being typed in or typed in (`injecting`, `injected`) for too long.
+    InFlight,
+}
+
+impl StuckReason {
+    pub const ALL: [StuckReason; 4] = [
+        StuckReason::AgentNotReady,
+        StuckReason::AgentBusy,
+        StuckReason::AgentIdle,
+        StuckReason::InFlight,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StuckReason::AgentNotReady => "agent_not_ready",
+            StuckReason::AgentBusy => "agent_busy",
+            StuckReason::AgentIdle => "agent_idle",
+            StuckReason::InFlight => "in_flight",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        StuckReason::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+
+    /// The reason the rule before reasons existed implied for a delivery
+    /// reported stuck in `state` (only queued-while-idle, or in flight).
+    pub fn implied_by(state: DeliveryState) -> Self {
+        match state {
+            DeliveryState::Queued => StuckReason::AgentIdle,
+            _ => StuckReason::InFlight,
+        }
+    }
+}
+
+impl std::fmt::Display for StuckReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The watchdog's bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StuckBounds {
+    /// For a queued delivery whose agent is not ready, or ready and idle,
+    /// and for one in flight (`--stuck-after-ms`).
+    pub stuck_after: Duration,
+    /// For a queued delivery whose ready agent keeps working: meant to be
+    /// longer, since an agent's turn may legitimately take many minutes
+    /// (`--busy-stuck-after-ms`).
+    pub busy_stuck_after: Duration,
+}
+
+impl StuckBounds {
+    /// The shorter of the two: how fine the watchdog must look.
+    pub fn shortest(self) -> Duration {
+        self.stuck_after.min(self.busy_stuck_after)
+    }
+}
+
+/// A delivery that counts as stuck: how long it has waited, and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StuckWait {
+    pub waited: Duration,
+    pub reason: StuckReason,
+}
+
+/// Whether `delivery` has made no progress for longer than its bound at
+/// `now`, and why.
 ///
 /// The wait is measured from the later of the delivery's own last change and
 /// the agent's last progress: "stuck" means the agent's queue stopped
 /// moving, so a long backlog that drains steadily (each delivery waits its
 /// turn behind the others) never counts, however old its tail is.
 ///
-/// - queued: only while its agent is idle and accepting (a busy agent or a
-///   manual mode explains the wait);
-/// - injecting / injected: always (one delivery attempt is bounded by its
-///   windows; sitting in flight longer than the bound means the agent's input
-///   goes nowhere or the task is wedged);
+/// - queued, agent not accepting (manual mode, hooks only): never (a person
+///   or a hook holds it on purpose);
+/// - queued, agent not ready: [`StuckReason::AgentNotReady`] after
+///   `stuck_after` (a program that never draws a prompt, a dialog nobody
+///   answers, an agent that exited);
+/// - queued, agent ready and busy: [`StuckReason::AgentBusy`] after
+///   `busy_stuck_after` (an agent working forever, e.g. retrying an
+///   unreachable API);
+/// - queued, agent ready and idle: [`StuckReason::AgentIdle`] after
+///   `stuck_after` (its delivery task is not taking it);
+/// - injecting / injected: [`StuckReason::InFlight`] after `stuck_after`,
+///   whatever the agent does (one delivery attempt is bounded by its
+///   windows; sitting in flight longer than the bound means the agent's
+///   input goes nowhere or the task is wedged);
 /// - finished states are never stuck.
-///
-/// Returns the time it has been waiting when it is stuck.
 pub fn stuck_for(
     delivery: &Delivery,
     agent: AgentView,
     now: Timestamp,
-    bound: Duration,
-) -> Option<Duration> {
+    bounds: StuckBounds,
+) -> Option<StuckWait> {
+    let (reason, bound) = match delivery.state {
+        DeliveryState::Queued if !agent.accepting => return None,
+        DeliveryState::Queued if !agent.ready => (StuckReason::AgentNotReady, bounds.stuck_after),
+        DeliveryState::Queued if agent.busy || !agent.idle => {
+            (StuckReason::AgentBusy, bounds.busy_stuck_after)
+        }
+        DeliveryState::Queued => (StuckReason::AgentIdle, bounds.stuck_after),
+        DeliveryState::Injecting | DeliveryState::Injected => {
+            (StuckReason::InFlight, bounds.stuck_after)
+        }
+        _ => return None,
+    };
     let since = stuck_since(delivery, agent);
     let waited = Duration::from_millis(now.millis_since(since));
-    let counts = match delivery.state {
-        DeliveryState::Queued => agent.idle && agent.accepting,
-        DeliveryState::Injecting | DeliveryState::Injected => true,
-        _ => false,
-    };
-    (counts && waited > bound).then_some(waited)
+    (waited > bound).then_some(StuckWait { waited, reason })
 }
 
 /// Since when `delivery` counts as waiting for [`stuck_for`]: the later of
@@ -168,81 +270,185 @@ mod tests {
         assert!(!ChannelPolicy::Hooks.types_keystrokes());
     }
 
-    #[test]
-    fn queued_counts_only_while_the_agent_should_take_it() {
-        let d = queued_at(0);
-        let bound = Duration::from_millis(100);
-        let idle = AgentView {
-            idle: true,
-            accepting: true,
+    const BOUNDS: StuckBounds = StuckBounds {
+        stuck_after: Duration::from_millis(100),
+        busy_stuck_after: Duration::from_millis(1_000),
+    };
+
+    fn view(ready: bool, busy: bool, accepting: bool) -> AgentView {
+        AgentView {
+            ready,
+            busy,
+            idle: ready && !busy,
+            accepting,
             last_progress: None,
-        };
-        assert_eq!(stuck_for(&d, idle, Timestamp(100), bound), None);
-        assert_eq!(
-            stuck_for(&d, idle, Timestamp(250), bound),
-            Some(Duration::from_millis(250))
-        );
-        let busy = AgentView {
-            idle: false,
-            accepting: true,
-            last_progress: None,
-        };
-        assert_eq!(stuck_for(&d, busy, Timestamp(250), bound), None);
-        let manual = AgentView {
-            idle: true,
-            accepting: false,
-            last_progress: None,
-        };
-        assert_eq!(stuck_for(&d, manual, Timestamp(250), bound), None);
+        }
+    }
+
+    fn stuck(waited_ms: u64, reason: StuckReason) -> Option<StuckWait> {
+        Some(StuckWait {
+            waited: Duration::from_millis(waited_ms),
+            reason,
+        })
     }
 
     #[test]
-    fn in_flight_counts_always_and_finished_never() {
+    fn reason_names_are_stable_snake_case() {
+        let names: Vec<&str> = StuckReason::ALL.iter().map(|r| r.as_str()).collect();
+        assert_eq!(
+            names,
+            ["agent_not_ready", "agent_busy", "agent_idle", "in_flight"]
+        );
+        for r in StuckReason::ALL {
+            assert_eq!(StuckReason::parse(r.as_str()), Some(r));
+            assert_eq!(
+                serde_json::to_value(r).unwrap(),
+                serde_json::json!(r.as_str())
+            );
+            assert_eq!(r.to_string(), r.as_str());
+        }
+        assert_eq!(StuckReason::parse("stuck"), None);
+        assert_eq!(
+            StuckReason::implied_by(DeliveryState::Queued),
+            StuckReason::AgentIdle
+        );
+        assert_eq!(
+            StuckReason::implied_by(DeliveryState::Injected),
+            StuckReason::InFlight
+        );
+        assert_eq!(BOUNDS.shortest(), Duration::from_millis(100));
+    }
+
+    #[test]
+    fn queued_while_ready_and_idle_is_agent_idle_after_the_bound() {
+        let d = queued_at(0);
+        let idle = view(true, false, true);
+        assert_eq!(stuck_for(&d, idle, Timestamp(100), BOUNDS), None);
+        assert_eq!(
+            stuck_for(&d, idle, Timestamp(250), BOUNDS),
+            stuck(250, StuckReason::AgentIdle)
+        );
+    }
+
+    #[test]
+    fn queued_while_not_ready_is_agent_not_ready_after_the_same_bound() {
+        let d = queued_at(0);
+        let starting = view(false, false, true);
+        assert_eq!(stuck_for(&d, starting, Timestamp(100), BOUNDS), None);
+        assert_eq!(
+            stuck_for(&d, starting, Timestamp(101), BOUNDS),
+            stuck(101, StuckReason::AgentNotReady)
+        );
+        // Not ready wins over whatever busy says (a screen that never
+        // settles is not ready, not busy).
+        let churning = view(false, true, true);
+        assert_eq!(
+            stuck_for(&d, churning, Timestamp(101), BOUNDS),
+            stuck(101, StuckReason::AgentNotReady)
+        );
+    }
+
+    #[test]
+    fn queued_while_busy_is_agent_busy_only_after_the_longer_bound() {
+        let d = queued_at(0);
+        let busy = view(true, true, true);
+        assert_eq!(stuck_for(&d, busy, Timestamp(250), BOUNDS), None);
+        assert_eq!(stuck_for(&d, busy, Timestamp(1_000), BOUNDS), None);
+        assert_eq!(
+            stuck_for(&d, busy, Timestamp(1_001), BOUNDS),
+            stuck(1_001, StuckReason::AgentBusy)
+        );
+    }
+
+    #[test]
+    fn queued_never_counts_while_the_agent_does_not_accept() {
+        let d = queued_at(0);
+        for (ready, busy) in [(true, false), (true, true), (false, false)] {
+            let held = view(ready, busy, false);
+            assert_eq!(stuck_for(&d, held, Timestamp(1_000_000), BOUNDS), None);
+        }
+    }
+
+    #[test]
+    fn in_flight_counts_after_the_bound_whatever_the_agent_does() {
         let mut d = queued_at(0);
-        let bound = Duration::from_millis(100);
-        let busy = AgentView {
-            idle: false,
-            accepting: false,
-            last_progress: None,
-        };
-        d.state = DeliveryState::Injecting;
-        assert!(stuck_for(&d, busy, Timestamp(101), bound).is_some());
-        d.state = DeliveryState::Verified;
-        assert!(stuck_for(&d, busy, Timestamp(10_000), bound).is_none());
+        for state in [DeliveryState::Injecting, DeliveryState::Injected] {
+            d.state = state;
+            for agent in [
+                view(true, false, true),
+                view(true, true, true),
+                view(false, false, true),
+                view(true, true, false),
+            ] {
+                assert_eq!(stuck_for(&d, agent, Timestamp(100), BOUNDS), None);
+                assert_eq!(
+                    stuck_for(&d, agent, Timestamp(101), BOUNDS),
+                    stuck(101, StuckReason::InFlight)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn finished_states_are_never_stuck() {
+        let mut d = queued_at(0);
+        for state in [
+            DeliveryState::Verified,
+            DeliveryState::Unverified,
+            DeliveryState::Read,
+            DeliveryState::Dropped,
+            DeliveryState::Dead,
+        ] {
+            d.state = state;
+            for agent in [view(true, false, true), view(false, false, true)] {
+                assert_eq!(stuck_for(&d, agent, Timestamp(10_000_000), BOUNDS), None);
+            }
+        }
     }
 
     #[test]
     fn a_backlog_that_drains_is_never_stuck_one_that_stops_is() {
-        let bound = Duration::from_millis(100);
         // Queued long ago, behind others, while the agent keeps taking its
         // deliveries in: measured from the last progress, not from its age.
         let tail = queued_at(0);
         let draining = |at: i64| AgentView {
-            idle: true,
-            accepting: true,
             last_progress: Some(Timestamp(at)),
+            ..view(true, false, true)
         };
         for now in (1_000..5_000).step_by(50) {
             assert_eq!(
-                stuck_for(&tail, draining(now - 50), Timestamp(now), bound),
+                stuck_for(&tail, draining(now - 50), Timestamp(now), BOUNDS),
                 None
             );
         }
         // The queue stops moving: stuck once the bound passed since the
         // last progress, and the wait counts from it.
         let stopped = draining(5_000);
-        assert_eq!(stuck_for(&tail, stopped, Timestamp(5_100), bound), None);
+        assert_eq!(stuck_for(&tail, stopped, Timestamp(5_100), BOUNDS), None);
         assert_eq!(
-            stuck_for(&tail, stopped, Timestamp(5_150), bound),
-            Some(Duration::from_millis(150))
+            stuck_for(&tail, stopped, Timestamp(5_150), BOUNDS),
+            stuck(150, StuckReason::AgentIdle)
         );
         assert_eq!(stuck_since(&tail, stopped), Timestamp(5_000));
+        // The busy bound counts from the last progress too.
+        let working = AgentView {
+            last_progress: Some(Timestamp(5_000)),
+            ..view(true, true, true)
+        };
+        assert_eq!(stuck_for(&tail, working, Timestamp(6_000), BOUNDS), None);
+        assert_eq!(
+            stuck_for(&tail, working, Timestamp(6_001), BOUNDS),
+            stuck(1_001, StuckReason::AgentBusy)
+        );
         // A delivery that changed after the last progress (just requeued, or
         // in flight since) counts from its own change.
         let mut fresh = queued_at(6_000);
         assert_eq!(stuck_since(&fresh, stopped), Timestamp(6_000));
         fresh.state = DeliveryState::Injecting;
-        assert_eq!(stuck_for(&fresh, stopped, Timestamp(6_100), bound), None);
-        assert!(stuck_for(&fresh, stopped, Timestamp(6_101), bound).is_some());
+        assert_eq!(stuck_for(&fresh, stopped, Timestamp(6_100), BOUNDS), None);
+        assert_eq!(
+            stuck_for(&fresh, stopped, Timestamp(6_101), BOUNDS),
+            stuck(101, StuckReason::InFlight)
+        );
     }
 }

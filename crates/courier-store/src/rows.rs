@@ -77,7 +77,7 @@ pub(crate) fn event(row: &Row<'_>) -> rusqlite::Result<Event> {
     let seq: i64 = row.get(0)?;
     let data: String = row.get(2)?;
     let kind: EventKind =
-        serde_json::from_str(&data).map_err(|e| bad(2, format!("event {seq}: {e}")))?;
+        EventKind::from_stored_json(&data).map_err(|e| bad(2, format!("event {seq}: {e}")))?;
     Ok(Event {
         seq: u64::try_from(seq).map_err(|e| bad(0, e.to_string()))?,
         time: Timestamp(row.get(1)?),

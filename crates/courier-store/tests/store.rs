@@ -474,3 +474,28 @@ fn concurrent_sends_share_commits_and_are_answered_after_them() {
     );
     eprintln!("group commit: {requests} sends in {commits} commits");
 }
+
+#[test]
+fn a_stuck_event_stored_before_reasons_still_reads() {
+    // A log written by an older broker: `delivery_stuck` had no `reason`.
+    // Replaying it must not fail; it reads with the reason implied then.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("courier.db");
+    let store = Store::open(&path, StoreOptions::default()).unwrap();
+    let before = store.last_seq().unwrap();
+    let other = rusqlite::Connection::open(&path).unwrap();
+    other
+        .execute(
+            "INSERT INTO events (time, kind, data) VALUES (0, 'delivery_stuck', ?1)",
+            [r#"{"type":"delivery_stuck","delivery_id":"d1","message_id":"m1","agent":"bob","state":"injected","seconds":31,"waited_ms":31000,"screen":[]}"#],
+        )
+        .unwrap();
+    let events = store.events_after(before, 10).unwrap();
+    assert_eq!(events.len(), 1);
+    match &events[0].kind {
+        EventKind::DeliveryStuck { reason, .. } => {
+            assert_eq!(*reason, courier_core::StuckReason::InFlight);
+        }
+        other => panic!("read as {other:?}"),
+    }
+}

@@ -126,10 +126,17 @@ pub struct UpArgs {
     /// Largest message body accepted, in bytes.
     #[arg(long, env = "COURIER_MAX_BODY", default_value_t = 64 * 1024)]
     pub max_body: usize,
-    /// A delivery that makes no progress this long (ms) while its agent should take it is
-    /// reported stuck (`delivery_stuck`, /healthz degraded).
+    /// A delivery that makes no progress this long (ms) while its agent should take it (ready
+    /// and idle), that waits this long for an agent that is not ready (never drew a prompt, a
+    /// dialog nobody answers, exited), or that sits in flight this long is reported stuck
+    /// (`delivery_stuck`, /healthz degraded).
     #[arg(long, env = "COURIER_STUCK_AFTER_MS", default_value_t = 30_000)]
     pub stuck_after_ms: u64,
+    /// A queued delivery whose agent is ready but has been busy this long (ms) is reported
+    /// stuck with reason `agent_busy` (an agent working forever, e.g. retrying an unreachable
+    /// API). Default: 15 minutes.
+    #[arg(long, env = "COURIER_BUSY_STUCK_AFTER_MS", default_value_t = 900_000)]
+    pub busy_stuck_after_ms: u64,
     /// Events and finished deliveries older than this many hours are pruned (with their
     /// messages), hourly. Pending deliveries and dead letters are never pruned.
     #[arg(long, env = "COURIER_RETENTION_HOURS", default_value_t = 168)]

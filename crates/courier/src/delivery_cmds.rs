@@ -108,7 +108,7 @@ pub async fn flush(client: &Client, name: &str, json_out: bool) -> anyhow::Resul
     Ok(v)
 }
 
-/// Under `courier status`: each stuck delivery, why, and its screen.
+/// Under `courier status`: each stuck delivery, its reason, why, and its screen.
 pub fn print_stuck(stuck: &Value) {
     let Some(list) = stuck.as_array().filter(|l| !l.is_empty()) else {
         return;
@@ -116,10 +116,11 @@ pub fn print_stuck(stuck: &Value) {
     println!("  DEGRADED: {} delivery(ies) stuck", list.len());
     for s in list {
         println!(
-            "  - {} to {} ({}, no progress for {} ms): {}",
+            "  - {} to {} ({}, {}, no progress for {} ms): {}",
             cell(&s["delivery_id"]),
             cell(&s["agent"]),
             cell(&s["state"]),
+            cell(&s["reason"]),
             cell(&s["waited_ms"]),
             cell(&s["why"])
         );

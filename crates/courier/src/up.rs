@@ -33,6 +33,7 @@ pub async fn run(global: &Global, args: UpArgs) -> anyhow::Result<ExitCode> {
     config.queue_cap = args.queue_cap;
     config.max_body_bytes = args.max_body;
     config.stuck_after = std::time::Duration::from_millis(args.stuck_after_ms.max(1));
+    config.busy_stuck_after = std::time::Duration::from_millis(args.busy_stuck_after_ms.max(1));
     config.retention = std::time::Duration::from_secs(
         args.retention_hours
             .clamp(1, 1_000_000)

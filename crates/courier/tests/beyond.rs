@@ -334,6 +334,7 @@ fn a_swallowing_agent_is_reported_stuck_within_the_bound_and_health_degrades() {
     let stuck = broker.wait_event("delivery_stuck", |e| e["type"] == "delivery_stuck");
     assert_eq!(stuck["message_id"], id.as_str());
     assert_eq!(stuck["agent"], "hole");
+    assert_eq!(stuck["reason"], "in_flight", "{stuck}");
     assert!(stuck["waited_ms"].as_u64().unwrap() >= 700);
     assert!(
         !stuck["screen"].as_array().unwrap().is_empty(),
@@ -349,6 +350,7 @@ fn a_swallowing_agent_is_reported_stuck_within_the_bound_and_health_degrades() {
     let health = broker.get_ok("/healthz");
     assert_eq!(health["status"], "degraded", "{health}");
     assert_eq!(health["stuck"][0]["agent"], "hole");
+    assert_eq!(health["stuck"][0]["reason"], "in_flight", "{health}");
     assert!(
         health["stuck"][0].get("screen").is_none(),
         "no screen rows without a token: {health}"
@@ -378,7 +380,7 @@ fn a_swallowing_agent_is_reported_stuck_within_the_bound_and_health_degrades() {
         .unwrap();
     let status = String::from_utf8_lossy(&out.stdout);
     assert!(
-        status.contains("DEGRADED") && status.contains("hole"),
+        status.contains("DEGRADED") && status.contains("hole") && status.contains("in_flight"),
         "{status}"
     );
     // Once the delivery resolves (unverified: no echo), health is ok again

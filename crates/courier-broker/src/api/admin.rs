@@ -4,17 +4,19 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
+use courier_core::StuckReason;
 use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::ApiError;
+use crate::metrics::Metrics;
 
 /// The OpenAPI 3.1 document of this API.
 pub const OPENAPI: &str = include_str!("openapi.json");
 
 /// `GET /healthz` (no auth): `ok`; `degraded` with the stuck deliveries
-/// (ids, state and why; their screen excerpts only in the authenticated
-/// `/v1/status`)
+/// (ids, state, reason and why; their screen excerpts only in the
+/// authenticated `/v1/status`)
 /// (still 200: the broker serves and keeps its store; a restart would not
 /// help a swallowing agent, so a liveness probe must not kill it — alert on
 /// the status instead); 503 while shutting down.
@@ -30,7 +32,7 @@ pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
         (StatusCode::OK, Json(json!({"status": "ok"})))
     } else {
         // No token here, so no screen rows (they show what agents were
-        // told): ids and why only; `/v1/status` has the excerpts.
+        // told): ids, reason and why only; `/v1/status` has the excerpts.
         let stuck: Vec<Value> = stuck
             .iter()
             .map(|s| {
@@ -40,6 +42,7 @@ pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
                     "agent": s.agent,
                     "state": s.state,
                     "waited_ms": s.waited_ms,
+                    "reason": s.reason,
                     "why": s.why,
                 })
             })
@@ -79,7 +82,8 @@ pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse,
     let broker = &state.broker;
     let pending = broker.store().pending_count()? as u64;
     let agents = broker.agents().await.len() as u64;
-    let text = broker.metrics().render(&[
+    let stuck = broker.stuck();
+    let mut text = broker.metrics().render(&[
         ("courier_agents", "Agents running", agents),
         (
             "courier_pending_deliveries",
@@ -89,7 +93,7 @@ pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse,
         (
             "courier_deliveries_stuck",
             "Deliveries stuck right now",
-            broker.stuck().len() as u64,
+            stuck.len() as u64,
         ),
         (
             "courier_last_event_seq",
@@ -97,6 +101,19 @@ pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse,
             broker.store().last_seq()?,
         ),
     ]);
+    let by_reason: Vec<(&str, u64)> = StuckReason::ALL
+        .iter()
+        .map(|r| {
+            let n = stuck.iter().filter(|s| s.reason == *r).count() as u64;
+            (r.as_str(), n)
+        })
+        .collect();
+    text.push_str(&Metrics::render_labeled_gauge(
+        "courier_deliveries_stuck_by_reason",
+        "Deliveries stuck right now, by reason",
+        "reason",
+        &by_reason,
+    ));
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text))
 }
 
