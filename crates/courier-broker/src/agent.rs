@@ -48,6 +48,10 @@ pub struct AgentStatus {
     /// The delivery being typed right now.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delivering: Option<DeliveryId>,
+    /// Why deliveries wait although the agent is ready: its input holds
+    /// text (see [`crate::input_hold`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held: Option<String>,
     /// When queued deliveries are typed in (`idle`, `immediate`, `manual`).
     pub mode: DeliveryMode,
     /// Which channels deliver to it (`keystrokes`, `hooks`, `both`).
@@ -224,7 +228,7 @@ impl AgentHandle {
     /// What the watchdog needs to judge a queued delivery.
     pub fn view(&self) -> AgentView {
         let s = self.status.borrow();
-        let ready = s.ready && s.exited.is_none();
+        let ready = s.ready && s.exited.is_none() && s.held.is_none();
         AgentView {
             ready,
             busy: ready && s.busy,
@@ -411,6 +415,12 @@ pub(crate) fn typed_text(message: &courier_core::Message) -> String {
     )
 }
 
+/// The screen refused the keys because the input held text (a draft
+/// typed meanwhile): nothing was written, the delivery waits for the hold.
+fn refused_for_input(outcome: &DeliveryOutcome) -> bool {
+    matches!(outcome, DeliveryOutcome::Failed { reason } if reason.contains("input_not_empty"))
+}
+
 /// Takes deliveries out of the queue, one at a time, paced.
 async fn deliver_loop(ctx: Arc<AgentContext>) {
     let name = ctx.spec.name.clone();
@@ -430,6 +440,9 @@ async fn deliver_loop(ctx: Arc<AgentContext>) {
     // `immediate`: inject without waiting for the agent to be idle.
     let mut immediate = ctx.options.clone();
     immediate.ready_timeout = None;
+    let mut screen = ctx.session.subscribe();
+    // A message of ours was left in the input (not submitted).
+    let mut left_over = false;
     loop {
         if ctx.shutdown.is_triggered() {
             return;
@@ -457,6 +470,26 @@ async fn deliver_loop(ctx: Arc<AgentContext>) {
                 _ = ctx.shutdown.wait() => return,
                 _ = status.changed() => continue,
                 _ = mode.changed() => continue,
+            }
+        }
+        // In every mode: nothing is typed into an input that holds text.
+        screen.borrow_and_update();
+        let prompt = ctx.options.readiness.prompt.as_ref();
+        let hold = crate::input_hold::holds(&ctx.session.snapshot(0), prompt, left_over);
+        if hold.is_none() {
+            left_over = false;
+        }
+        if current.held != hold {
+            if let Some(why) = &hold {
+                tracing::info!(%why, "deliveries held");
+            }
+            ctx.status.send_modify(|s| s.held = hold.clone());
+        }
+        if hold.is_some() {
+            tokio::select! {
+                _ = ctx.shutdown.wait() => return,
+                _ = screen.changed() => continue,
+                _ = status.changed() => continue,
             }
         }
         if let Some(at) = pacer.next_allowed() {
@@ -525,7 +558,8 @@ async fn deliver_loop(ctx: Arc<AgentContext>) {
             let untouched = report.injected_at.is_none()
                 && report.exit.is_none()
                 && !injected
-                && ctx.status.borrow().busy;
+                && (ctx.status.borrow().busy || refused_for_input(&outcome));
+            left_over |= matches!(&outcome, DeliveryOutcome::Unverified { reason } if reason.starts_with("not_submitted"));
             steps.push(match outcome {
                 DeliveryOutcome::Verified => {
                     Metrics::inc(&ctx.metrics.deliveries_verified);

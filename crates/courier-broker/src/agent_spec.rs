@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use courier_core::ChannelPolicy;
+use courier_presets::SubmitSettings;
 use courier_terminal::SpawnSpec;
 use serde::{Deserialize, Serialize};
 
@@ -117,6 +118,11 @@ pub struct AgentSpec {
     /// `both` (whichever claims a delivery first). Default: the preset's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery: Option<ChannelPolicy>,
+    /// How its composer wants a message submitted (least paste-to-Enter
+    /// gap, submit keys). Default: the preset's, else Enter as soon as the
+    /// screen settled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submit: Option<SubmitSettings>,
 }
 
 impl AgentSpec {
@@ -145,6 +151,9 @@ impl AgentSpec {
                 "env",
                 format!("variable name {key:?} must be non-empty and without '='"),
             ));
+        }
+        if let Some(submit) = &self.submit {
+            submit.check().map_err(|problem| limit("submit", problem))?;
         }
         no_nul("command", self.command.iter().map(String::as_str))?;
         no_nul("args", self.args.iter().map(String::as_str))?;
@@ -205,6 +214,27 @@ mod tests {
     #[test]
     fn defaults_are_within_limits() {
         assert_eq!(spec().check_limits(), Ok(()));
+    }
+
+    #[test]
+    fn submit_keys_are_only_keys_that_cannot_smuggle_a_sequence() {
+        let with = |keys: &str, gap| AgentSpec {
+            submit: Some(SubmitSettings {
+                enter_gap_ms: gap,
+                keys: Some(keys.into()),
+            }),
+            ..spec()
+        };
+        assert_eq!(with("\u{1b}\r", 150).check_limits(), Ok(()));
+        for (keys, gap) in [
+            ("", 0),
+            ("\u{1b}[201~\u{7}", 0),
+            ("\r", 60_000),
+            ("\u{9b}", 0),
+        ] {
+            let err = with(keys, gap).check_limits().unwrap_err();
+            assert_eq!(err.field, "submit", "{keys:?} {gap}");
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use courier_core::ChannelPolicy;
-use courier_presets::{LaunchContext, PresetCatalog, check_installed};
+use courier_presets::{LaunchContext, PresetCatalog, SubmitSettings, check_installed};
 use courier_terminal::{DeliverOptions, ReadinessConfig, SpawnSpec, TerminalError};
 
 use crate::agent_spec::AgentSpec;
@@ -64,6 +64,7 @@ pub fn plan(
             &spec.collapsed_paste_patterns,
         )
         .map_err(|e| BrokerError::BadRequest(e.to_string()))?;
+        let options = with_submit(options, spec.submit.as_ref());
         return Ok(Launch {
             spawn: spec.spawn_spec(&env),
             options,
@@ -101,6 +102,7 @@ pub fn plan(
         &plan.collapsed_paste_patterns,
     )
     .map_err(|e| BrokerError::BadRequest(e.to_string()))?;
+    let options = with_submit(options, Some(spec.submit.as_ref().unwrap_or(&plan.submit)));
     let mut spawn = SpawnSpec::new(&spec.name, program.display().to_string())
         .args(plan.args.clone())
         .size(spec.rows, spec.cols)
@@ -160,6 +162,18 @@ fn screen_options<'a>(
         options = options.with_collapsed(pattern)?;
     }
     Ok(options)
+}
+
+/// The composer's submit settings (checked when the spec or the preset was
+/// accepted).
+fn with_submit(mut options: DeliverOptions, submit: Option<&SubmitSettings>) -> DeliverOptions {
+    if let Some(submit) = submit {
+        options.enter_gap = std::time::Duration::from_millis(submit.enter_gap_ms);
+        if let Some(keys) = &submit.keys {
+            options.submit_keys = keys.as_bytes().to_vec();
+        }
+    }
+    options
 }
 
 /// Hides the token in what is logged and shown in events.

@@ -26,6 +26,7 @@ pub mod config;
 pub mod control;
 pub mod error;
 pub mod hosting;
+pub mod input_hold;
 pub mod launch;
 pub mod metrics;
 pub mod pruner;

@@ -139,7 +139,10 @@ async fn check(broker: &Broker, bounds: StuckBounds) -> Result<(), crate::error:
         let agents = inner.agents.lock().await;
         for (name, handle) in agents.iter() {
             let rows = handle.session.snapshot(0).rows;
-            let not_ready = handle.status.borrow().not_ready.clone();
+            let not_ready = {
+                let s = handle.status.borrow();
+                s.held.clone().or_else(|| s.not_ready.clone())
+            };
             seen.insert(
                 name.clone(),
                 Seen {

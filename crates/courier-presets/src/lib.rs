@@ -27,5 +27,6 @@ pub use mcp::SERVER_NAME;
 pub use patterns::{ScreenPatterns, compile_patterns};
 pub use plan::{ENV_AGENT, ENV_TOKEN, ENV_URL, LaunchContext, LaunchPlan, PlannedFile, Resume};
 pub use preset::{
-    DialogPattern, EntryShape, FileFormat, HookSettings, McpInjection, Preset, ResumeTemplate,
+    DialogPattern, EntryShape, FileFormat, HookSettings, MAX_ENTER_GAP_MS, MAX_SUBMIT_KEYS,
+    McpInjection, Preset, ResumeTemplate, SubmitSettings,
 };

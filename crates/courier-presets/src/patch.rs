@@ -12,7 +12,9 @@ use serde::Deserialize;
 use crate::error::PresetError;
 use courier_core::ChannelPolicy;
 
-use crate::preset::{DialogPattern, HookSettings, McpInjection, Preset, ResumeTemplate};
+use crate::preset::{
+    DialogPattern, HookSettings, McpInjection, Preset, ResumeTemplate, SubmitSettings,
+};
 
 /// A whole preset file: `[presets.NAME]` tables.
 #[derive(Debug, Default, Deserialize)]
@@ -42,6 +44,7 @@ pub(crate) struct PresetPatch {
     cli_version: Option<String>,
     delivery: Option<ChannelPolicy>,
     hooks: Option<HookSettings>,
+    submit: Option<SubmitSettings>,
 }
 
 impl PresetFile {
@@ -78,6 +81,7 @@ impl PresetPatch {
             cli_version: self.cli_version.ok_or_else(|| missing("cli_version"))?,
             delivery: self.delivery.unwrap_or_default(),
             hooks: self.hooks,
+            submit: self.submit.unwrap_or_default(),
         })
     }
 
@@ -111,6 +115,7 @@ impl PresetPatch {
             cli_version: self.cli_version.unwrap_or_else(|| "unspecified".to_owned()),
             delivery: self.delivery.unwrap_or_default(),
             hooks: self.hooks,
+            submit: self.submit.unwrap_or_default(),
         })
     }
 
@@ -140,6 +145,7 @@ impl PresetPatch {
             cli_version: self.cli_version.unwrap_or(base.cli_version),
             delivery: self.delivery.unwrap_or(base.delivery),
             hooks: self.hooks.or(base.hooks),
+            submit: self.submit.unwrap_or(base.submit),
         })
     }
 }

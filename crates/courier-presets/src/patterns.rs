@@ -47,6 +47,15 @@ fn compile(preset: &str, field: String, pattern: &str) -> Result<Regex, PresetEr
 
 /// Compiles every pattern of `preset`; the error names the preset, the field and the pattern.
 pub fn compile_patterns(preset: &Preset) -> Result<ScreenPatterns, PresetError> {
+    // Checked with the patterns: both are what a preset file gets wrong.
+    preset
+        .submit
+        .check()
+        .map_err(|message| PresetError::Invalid {
+            preset: preset.name.clone(),
+            field: "submit".to_owned(),
+            message,
+        })?;
     compile_parts(
         &preset.name,
         &preset.prompt_patterns,

@@ -88,6 +88,8 @@ pub struct LaunchPlan {
     pub install_hint: String,
     /// Which channels deliver messages (see [`crate::Preset::delivery`]).
     pub delivery: ChannelPolicy,
+    /// How its composer wants a message submitted.
+    pub submit: crate::SubmitSettings,
 }
 
 impl LaunchPlan {
@@ -238,6 +240,7 @@ impl Preset {
             has_mcp: !matches!(self.mcp, crate::McpInjection::None),
             install_hint: self.install_hint.clone(),
             delivery: self.delivery,
+            submit: self.submit.clone(),
         })
     }
 

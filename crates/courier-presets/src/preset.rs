@@ -41,6 +41,57 @@ pub struct Preset {
     /// The CLI's hook settings file, when it has documented lifecycle hooks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hooks: Option<HookSettings>,
+    /// How its composer wants a pasted message submitted.
+    #[serde(default, skip_serializing_if = "SubmitSettings::is_default")]
+    pub submit: SubmitSettings,
+}
+
+/// How a composer wants a pasted message submitted. Some composers turn an
+/// Enter that follows a paste too closely into a newline, or drop it; some
+/// multi-line editors submit on Esc+Enter, not Enter.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitSettings {
+    /// Least milliseconds from the end of a paste to Enter (default 0: as
+    /// soon as the screen settled).
+    #[serde(default)]
+    pub enter_gap_ms: u64,
+    /// The keys that submit, when not Enter (`"\r"`), e.g. `"\u001b\r"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keys: Option<String>,
+}
+
+/// The longest paste-to-Enter gap accepted: longer would only slow every
+/// delivery to the agent.
+pub const MAX_ENTER_GAP_MS: u64 = 5_000;
+/// The most bytes a submit key sequence may have.
+pub const MAX_SUBMIT_KEYS: usize = 8;
+
+impl SubmitSettings {
+    pub fn is_default(&self) -> bool {
+        *self == SubmitSettings::default()
+    }
+
+    /// Refuses a gap past [`MAX_ENTER_GAP_MS`] and keys that are empty,
+    /// long, or hold anything but ESC, CR, LF or printable ASCII (the
+    /// submit keys are the one thing typed that the sanitizer does not see).
+    pub fn check(&self) -> Result<(), String> {
+        if self.enter_gap_ms > MAX_ENTER_GAP_MS {
+            return Err(format!(
+                "enter_gap_ms must be at most {MAX_ENTER_GAP_MS} (got {})",
+                self.enter_gap_ms
+            ));
+        }
+        if let Some(keys) = &self.keys {
+            let allowed = |b: u8| matches!(b, 0x1b | b'\r' | b'\n') || (0x20..0x7f).contains(&b);
+            if keys.is_empty() || keys.len() > MAX_SUBMIT_KEYS || !keys.bytes().all(allowed) {
+                return Err(format!(
+                    "keys must be 1 to {MAX_SUBMIT_KEYS} bytes of ESC, CR, LF or printable ASCII (got {keys:?})"
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Where a CLI reads its lifecycle hooks and which events run `courier hook`.

@@ -65,6 +65,8 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<ExitCode> 
                     let s = &a["status"];
                     let state = if s["exited"].is_object() {
                         "exited".to_string()
+                    } else if s["held"].is_string() {
+                        format!("held: {}", cell(&s["held"]))
                     } else if s["ready"] == json!(true) {
                         if s["busy"] == json!(true) {
                             "busy"

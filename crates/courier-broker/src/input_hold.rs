@@ -1,0 +1,52 @@
+//! Nothing is typed into an agent whose input holds text: a person's draft,
+//! or a message that was typed but never left the input (`not_submitted`).
+//! Two messages in one input become one prompt, and a draft typed into is a
+//! person's work spoiled.
+//!
+//! A draft (text after the prompt) holds deliveries while it is there. A
+//! message that was not submitted holds them until the input is seen
+//! *empty* (a prompt with nothing after it): a person can look, press Enter
+//! or clear it, and deliveries resume by themselves.
+
+use courier_terminal::Snapshot;
+use courier_terminal::input_line::{self, InputState};
+use regex::Regex;
+
+/// Why deliveries to an agent wait, or `None` when its input takes one.
+pub fn holds(snap: &Snapshot, prompt: Option<&Regex>, left_over: bool) -> Option<String> {
+    match (input_line::state(snap, prompt, false), left_over) {
+        (InputState::Draft, false) => Some(
+            "input_not_empty: text is typed after the prompt (a draft); deliveries wait until it is submitted or cleared".into(),
+        ),
+        (InputState::Empty, _) | (InputState::Unknown, false) => None,
+        (_, true) => Some(
+            "input_not_empty: a message typed into this agent was never submitted; deliveries wait until its input is empty (press Enter or clear it)".into(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at_end(row: &str) -> Snapshot {
+        let mut snap = courier_terminal::screen::ScreenState::new(3, 60, 0);
+        snap.feed(row.as_bytes(), std::time::Instant::now());
+        snap.snapshot(0)
+    }
+
+    #[test]
+    fn a_draft_holds_while_there_a_left_over_until_the_input_is_empty() {
+        let empty = at_end("> ");
+        let draft = at_end("> half a thought");
+        let continued = at_end("... ");
+        let unknown = at_end("  something");
+        assert_eq!(holds(&empty, None, false), None);
+        assert_eq!(holds(&unknown, None, false), None);
+        assert!(holds(&draft, None, false).is_some_and(|w| w.contains("draft")));
+        for screen in [&draft, &continued, &unknown] {
+            assert!(holds(screen, None, true).is_some_and(|w| w.contains("never submitted")));
+        }
+        assert_eq!(holds(&empty, None, true), None);
+    }
+}
