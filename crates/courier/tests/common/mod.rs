@@ -295,6 +295,20 @@ impl Broker {
         }
     }
 
+    /// `POST /v1/agents` with a whole spawn request (`name` and `command`
+    /// included: env, submit settings, …); must answer 201.
+    pub fn spawn_request(&self, body: &Value, transcript: PathBuf) -> Agent {
+        let (status, v) = self.post("/v1/agents", body);
+        assert_eq!(status, 201, "spawn {body}: {v}");
+        let pid = v["pid"].as_u64().expect("spawned agent has a pid") as u32;
+        self.remember_pid(pid);
+        Agent {
+            name: body["name"].as_str().unwrap_or_default().to_string(),
+            transcript,
+            pid,
+        }
+    }
+
     fn remember_pid(&self, pid: u32) {
         self.agent_pids
             .lock()
