@@ -162,6 +162,9 @@ pub struct AgentContext {
     pub control: Arc<AgentControl>,
     /// (dialog pattern, keys) the preset allows the broker to answer.
     pub dialog_answers: Vec<(regex::Regex, String)>,
+    /// The comment before each typed line, for a program that runs its
+    /// input (a shell, a REPL).
+    pub inert_prefix: Option<String>,
     /// The session survived the previous broker: settle what that broker
     /// left in flight on it before typing anything else.
     pub resumed: bool,
@@ -404,15 +407,20 @@ impl BeforeEnter for MarkInjected<'_> {
     }
 }
 
-/// What is typed into the terminal for `message` (header line, then body).
-pub(crate) fn typed_text(message: &courier_core::Message) -> String {
-    framing::frame(
+/// What is typed into the terminal for `message` (header line, then body),
+/// each line commented out for a program that would run it.
+pub(crate) fn typed_text(message: &courier_core::Message, inert_prefix: Option<&str>) -> String {
+    let text = framing::frame(
         &message.from,
         &message.to,
         &message.id,
         message.thread.as_ref(),
         &message.body,
-    )
+    );
+    match inert_prefix {
+        Some(prefix) => framing::inert(&text, prefix),
+        None => text,
+    }
 }
 
 /// The screen refused the keys because the input held text (a draft
@@ -540,7 +548,7 @@ async fn deliver_loop(ctx: Arc<AgentContext>) {
         async {
             pacer.injected_at(clock.now());
             ctx.status.send_modify(|s| s.delivering = Some(delivery.id.clone()));
-            let text = typed_text(&message);
+            let text = typed_text(&message, ctx.inert_prefix.as_deref());
             let hook = MarkInjected::new(&ctx.store, &delivery.id);
             let report = deliver_with(&*ctx.session, options, &text, &hook).await;
             let outcome = report.outcome.clone();

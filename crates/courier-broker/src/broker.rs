@@ -368,6 +368,7 @@ impl Broker {
             status: status_tx,
             control: Arc::new(AgentControl::new(mode, launch.channels)),
             dialog_answers: launch.dialog_answers,
+            inert_prefix: launch.inert_prefix,
             resumed,
         });
         let status = handle.status.borrow().clone();

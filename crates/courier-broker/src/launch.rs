@@ -23,6 +23,18 @@ pub struct Launch {
     /// (pattern, keys), e.g. a folder-trust prompt in the directory the
     /// person chose.
     pub dialog_answers: Vec<(regex::Regex, String)>,
+    /// The comment before each line of a message, for a program that runs
+    /// what it is given (see `courier_presets::inert_prefix_for`).
+    pub inert_prefix: Option<String>,
+}
+
+/// The spec's own prefix (`""`: none), else the preset's or the program's.
+fn inert_prefix(spec: &AgentSpec, planned: Option<String>) -> Option<String> {
+    match &spec.inert_prefix {
+        Some(own) if own.is_empty() => None,
+        Some(own) => Some(own.clone()),
+        None => planned,
+    }
 }
 
 /// The user's preset file: `$COURIER_PRESETS`, else
@@ -65,12 +77,16 @@ pub fn plan(
         )
         .map_err(|e| BrokerError::BadRequest(e.to_string()))?;
         let options = with_submit(options, spec.submit.as_ref());
+        let by_program = spec.command.split_first().and_then(|(program, args)| {
+            courier_presets::inert_prefix_for(program, args).map(str::to_string)
+        });
         return Ok(Launch {
             spawn: spec.spawn_spec(&env),
             options,
             command_line: spec.command.join(" "),
             channels: spec.delivery.unwrap_or_default(),
             dialog_answers: Vec::new(),
+            inert_prefix: inert_prefix(spec, by_program),
         });
     };
     let catalog = PresetCatalog::load(presets_file)?;
@@ -127,6 +143,7 @@ pub fn plan(
             .iter()
             .filter_map(|d| Some((regex::Regex::new(&d.pattern).ok()?, d.answer.clone()?)))
             .collect(),
+        inert_prefix: inert_prefix(spec, plan.inert_prefix.clone()),
     })
 }
 

@@ -12,6 +12,7 @@
 
 mod catalog;
 mod error;
+mod inert;
 mod installed;
 mod mcp;
 mod patch;
@@ -22,6 +23,7 @@ mod template;
 
 pub use catalog::{BUILTIN_PRESETS, PresetCatalog};
 pub use error::PresetError;
+pub use inert::inert_prefix_for;
 pub use installed::check_installed;
 pub use mcp::SERVER_NAME;
 pub use patterns::{ScreenPatterns, compile_patterns};
