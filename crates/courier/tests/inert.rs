@@ -98,5 +98,7 @@ fn without_the_comment_the_same_body_runs() {
     );
     let body = &hostile(&dir, "bare")[0];
     broker.send("mallory", "bare", body);
-    wait_for("the body to run", || dir.join("bare-1").exists().then_some(()));
+    wait_for("the body to run", || {
+        dir.join("bare-1").exists().then_some(())
+    });
 }

@@ -320,7 +320,11 @@ fn verified_means_submitted_alone_across_the_quirks_and_real_programs() {
         }
         let found = violations(case, &states);
         if !found.is_empty() {
-            all.push(format!("{} screen:\n{}", case.name, broker.screen(&case.name)));
+            all.push(format!(
+                "{} screen:\n{}",
+                case.name,
+                broker.screen(&case.name)
+            ));
         }
         all.extend(found);
     }
