@@ -76,6 +76,10 @@ impl Terminal for AgentTerminal {
         each!(self, t => t.wait_exit().await)
     }
 
+    fn enter_timing(&self) -> &std::sync::Mutex<courier_terminal::enter_timing::EnterTiming> {
+        each!(self, t => t.enter_timing())
+    }
+
     async fn kill(&self) -> Option<ExitInfo> {
         each!(self, t => t.kill().await)
     }

@@ -118,7 +118,7 @@ struct Row {
 fn rows(n: usize) -> Vec<Row> {
     let base = DeliverOptions::default();
     let gap = DeliverOptions {
-        enter_gap: Duration::from_millis(200),
+        enter_gap: Duration::from_millis(160),
         ..base.clone()
     };
     let ms = Duration::from_millis;
@@ -148,10 +148,10 @@ fn rows(n: usize) -> Vec<Row> {
             ms(150),
         ),
         fake(
-            "`--enter-newline-ms 150`, gap 200 ms",
+            "`--enter-newline-ms 150`, gap 160 ms",
             &["--enter-newline-ms", "150"],
             &gap,
-            ms(200),
+            ms(150),
         ),
         fake(
             "`--enter-drop-ms 150` (no gap)",
@@ -160,10 +160,10 @@ fn rows(n: usize) -> Vec<Row> {
             ms(150),
         ),
         fake(
-            "`--enter-drop-ms 150`, gap 200 ms",
+            "`--enter-drop-ms 150`, gap 160 ms",
             &["--enter-drop-ms", "150"],
             &gap,
-            ms(200),
+            ms(150),
         ),
         fake(
             "`--multiline blank-line --mode line`",

@@ -27,7 +27,8 @@
 //! - [`submission`]: the pure verdict after Enter: did the text leave the
 //!   input (never judged by cursor movement, nor on a half-drawn frame)?
 //! - [`deliver`](mod@deliver): the whole sequence for one text, returning a
-//!   [`DeliveryReport`].
+//!   [`DeliveryReport`]; [`enter_timing`]: what a composer taught about
+//!   when Enter submits (its paste-to-Enter window, found by search).
 //! - [`resume`]: settling, from a surviving session's screen, a delivery a
 //!   previous broker left in flight.
 //! - [`write_failure`]: the pure rule for a failed write (failed only when
@@ -35,6 +36,7 @@
 //! - [`error`]: [`TerminalError`], naming the agent and command.
 
 pub mod deliver;
+pub mod enter_timing;
 pub mod error;
 pub mod host;
 pub mod inject;

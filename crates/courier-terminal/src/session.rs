@@ -24,6 +24,7 @@ pub struct Session {
     writer: mpsc::Sender<WriteJob>,
     shared: Arc<Shared>,
     released: AtomicBool,
+    enter_timing: Mutex<crate::enter_timing::EnterTiming>,
 }
 
 fn new_session_id(agent: &str) -> String {
@@ -53,6 +54,7 @@ impl Session {
             writer: parts.writer,
             shared: parts.shared,
             released: AtomicBool::new(false),
+            enter_timing: Mutex::default(),
         })
     }
 
@@ -166,6 +168,10 @@ impl Terminal for Session {
 
     async fn wait_exit(&self) -> ExitInfo {
         crate::terminal::wait_for_exit(self.shared.exit.subscribe()).await
+    }
+
+    fn enter_timing(&self) -> &Mutex<crate::enter_timing::EnterTiming> {
+        &self.enter_timing
     }
 
     async fn kill(&self) -> Option<ExitInfo> {

@@ -60,6 +60,8 @@ pub trait Terminal: Send + Sync {
     /// Ends the program and everything it started (hang-up and terminate,
     /// a short grace, then kill), and returns how it ended.
     fn kill(&self) -> impl Future<Output = Option<ExitInfo>> + Send;
+    /// What this program's composer taught about when Enter submits.
+    fn enter_timing(&self) -> &std::sync::Mutex<crate::enter_timing::EnterTiming>;
 }
 
 /// Waits until `exit` holds an exit; an unknown one if its sender is gone.

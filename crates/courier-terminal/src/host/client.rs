@@ -33,6 +33,7 @@ pub struct RemoteSession {
     pending: Pending,
     next_id: AtomicU64,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    enter_timing: Mutex<crate::enter_timing::EnterTiming>,
 }
 
 struct RemoteState {
@@ -140,6 +141,7 @@ impl RemoteSession {
             out,
             pending,
             next_id: AtomicU64::new(1),
+            enter_timing: Mutex::default(),
             tasks: vec![sender, receiver],
         })
     }
@@ -245,6 +247,10 @@ impl Terminal for RemoteSession {
 
     async fn wait_exit(&self) -> ExitInfo {
         crate::terminal::wait_for_exit(self.state.exit.subscribe()).await
+    }
+
+    fn enter_timing(&self) -> &Mutex<crate::enter_timing::EnterTiming> {
+        &self.enter_timing
     }
 
     async fn kill(&self) -> Option<ExitInfo> {
