@@ -64,6 +64,27 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// A screen showing `rows` with the cursor at `cursor` (row, col), as
+    /// the pure checks' tests build them: drawn, not in a frame update.
+    #[cfg(test)]
+    pub(crate) fn of_rows(rows: &[&str], cursor: (u16, u16)) -> Snapshot {
+        Snapshot {
+            rows: rows.iter().map(|s| s.to_string()).collect(),
+            scrollback: vec![],
+            cursor,
+            cursor_hidden: false,
+            alternate_screen: true,
+            bracketed_paste: true,
+            size: (rows.len() as u16, 60),
+            first_output_at: None,
+            last_output_at: None,
+            output_bytes: 1,
+            seq: 1,
+            mid_frame: false,
+            mid_frame_since: None,
+        }
+    }
+
     /// The visible rows joined by newlines, trailing blank rows dropped.
     pub fn text(&self) -> String {
         let end = self

@@ -4,21 +4,7 @@ use crate::verify::{Expectation, count, find_echo};
 const TEXT: &str = "[courier] from alice to you (direct) | msg 01A\nhello world";
 
 fn snap(rows: &[&str], cursor: (u16, u16)) -> Snapshot {
-    Snapshot {
-        rows: rows.iter().map(|s| s.to_string()).collect(),
-        scrollback: vec![],
-        cursor,
-        cursor_hidden: false,
-        alternate_screen: true,
-        bracketed_paste: true,
-        size: (rows.len() as u16, 60),
-        first_output_at: None,
-        last_output_at: None,
-        output_bytes: 1,
-        seq: 1,
-        mid_frame: false,
-        mid_frame_since: None,
-    }
+    Snapshot::of_rows(rows, cursor)
 }
 
 /// A bordered composer at the bottom, `box_rows` inside it, cursor on the last.
