@@ -108,6 +108,7 @@ pub fn plan(
         resume: None,
     })?;
     let program = check_installed(&plan, std::env::var_os("PATH").as_deref())?;
+    warn_on_version_drift(&spec.name, preset_name, &program, &preset.cli_version);
     for file in &plan.files {
         write_planned(&workdir.join(&file.path), file)?;
     }
@@ -179,6 +180,31 @@ fn screen_options<'a>(
         options = options.with_collapsed(pattern)?;
     }
     Ok(options)
+}
+
+/// Logs a warning when the installed CLI is not the release the preset was
+/// written for (checked off the spawn path: `--version` of a node CLI takes
+/// a few hundred ms).
+fn warn_on_version_drift(agent: &str, preset: &str, program: &Path, expected: &str) {
+    let (agent, preset, program, expected) = (
+        agent.to_string(),
+        preset.to_string(),
+        program.to_path_buf(),
+        expected.to_string(),
+    );
+    let spawned = std::thread::Builder::new()
+        .name("courier-cli-version".into())
+        .spawn(move || {
+            let Some(found) = crate::cli_version::installed_version(&program) else {
+                return;
+            };
+            if let Some(why) = crate::cli_version::drift(&found, &expected) {
+                tracing::warn!(%agent, %preset, cli = %program.display(), "CLI version drift: {why}");
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::debug!(error = %e, "cannot check the CLI version");
+    }
 }
 
 /// The composer's submit settings (checked when the spec or the preset was

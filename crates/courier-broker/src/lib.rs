@@ -22,6 +22,7 @@ pub mod agent_terminal;
 pub mod api;
 pub mod broker;
 pub mod bus;
+pub mod cli_version;
 pub mod config;
 pub mod control;
 pub mod error;

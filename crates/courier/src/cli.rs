@@ -56,6 +56,9 @@ pub enum Command {
     Events(EventsArgs),
     /// Print an agent's rendered screen.
     Screen { name: String },
+    /// Find setup problems: the state directory, its lock, the store, the
+    /// port, and each preset's CLI and version. Exit 1 on a failure.
+    Doctor(DoctorArgs),
     /// Drive an agent's terminal yourself; detach with Ctrl-].
     Attach { name: String },
     /// Stop an agent and every process it started.
@@ -254,4 +257,12 @@ fn parse_key_value(text: &str) -> Result<(String, String), String> {
     text.split_once('=')
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .ok_or_else(|| format!("expected KEY=VALUE, got {text:?}"))
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Exit 1 on a warning too (a CLI version that drifted from its preset,
+    /// a state directory others can list, ...).
+    #[arg(long)]
+    pub strict: bool,
 }

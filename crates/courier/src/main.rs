@@ -14,6 +14,7 @@ mod client;
 mod commands;
 mod delivery_cmds;
 mod demo;
+mod doctor;
 mod hook;
 mod output;
 mod up;
@@ -84,6 +85,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Attach { name } => attach::run(g, &name).await,
+        Command::Doctor(args) => doctor::run(g, &args),
         // Before connecting: outside Courier a hook must do nothing, quietly.
         Command::Hook { event } => hook::main(g, &event).await,
         Command::Mcp => {
