@@ -1,5 +1,6 @@
 //! Errors of the pure layer: a request that breaks a rule of the spec.
 
+use crate::acl::Refusal;
 use crate::delivery::DeliveryState;
 use crate::ids::DeliveryId;
 
@@ -19,6 +20,15 @@ pub enum CoreError {
     IdempotencyKeyTooLong { size: usize, limit: usize },
     #[error("agent {name:?} cannot send a direct message to itself")]
     SendToSelf { name: String },
+    #[error(
+        "{from:?} may not send to {to:?}: refused by the ACL rule {rule:?}; nothing was queued"
+    )]
+    AclDenied {
+        from: String,
+        to: String,
+        rule: String,
+        refused: Vec<Refusal>,
+    },
     #[error("no agent named {name:?}")]
     UnknownAgent { name: String },
     #[error("delivery {id} is {from}; it cannot {transition}")]

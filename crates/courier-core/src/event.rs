@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::acl::Refusal;
 use crate::delivery::{DeliveryState, Verification};
 use crate::ids::{DeliveryId, MessageId};
 use crate::mode::{DeliveryChannel, DeliveryMode, StuckReason};
@@ -37,6 +38,21 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         thread: Option<MessageId>,
         deliveries: u32,
+    },
+    /// The rules of who may message whom (`--acl`) refused a send, or some
+    /// recipients of a channel or broadcast message. Refused as a whole
+    /// (no `message_id`): nothing was stored but this event. Partly
+    /// refused: `message_id` names the message delivered to the others.
+    MessageRefused {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message_id: Option<MessageId>,
+        from: String,
+        to: Recipient,
+        /// The rule that refused it (that refused the first recipient).
+        rule: String,
+        /// Each recipient refused, with its rule (empty when the address
+        /// alone was refused, with nobody to receive it).
+        refused: Vec<Refusal>,
     },
     DeliveryQueued {
         delivery_id: DeliveryId,
@@ -181,6 +197,19 @@ pub enum EventKind {
         channel: String,
         agent: String,
     },
+    /// The owner issued a token (never the secret: only its id).
+    TokenCreated {
+        token_id: String,
+        kind: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        label: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expires_at: Option<Timestamp>,
+    },
+    /// The owner revoked a token: it is refused from now on.
+    TokenRevoked {
+        token_id: String,
+    },
     BrokerStarted {
         version: String,
         pending: u64,
@@ -223,6 +252,7 @@ impl EventKind {
     pub fn name(&self) -> &'static str {
         match self {
             EventKind::MessageAccepted { .. } => "message_accepted",
+            EventKind::MessageRefused { .. } => "message_refused",
             EventKind::DeliveryQueued { .. } => "delivery_queued",
             EventKind::DeliveryInjecting { .. } => "delivery_injecting",
             EventKind::DeliveryInjected { .. } => "delivery_injected",
@@ -244,6 +274,8 @@ impl EventKind {
             EventKind::AgentReleased { .. } => "agent_released",
             EventKind::ChannelJoined { .. } => "channel_joined",
             EventKind::ChannelLeft { .. } => "channel_left",
+            EventKind::TokenCreated { .. } => "token_created",
+            EventKind::TokenRevoked { .. } => "token_revoked",
             EventKind::BrokerStarted { .. } => "broker_started",
             EventKind::BrokerStopping { .. } => "broker_stopping",
         }

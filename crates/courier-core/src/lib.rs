@@ -9,6 +9,7 @@
 //!   transitions return the [`event::EventKind`]s they cause.
 //! - [`mode`]: delivery modes, channels (pty, hook) and the stuck rule.
 //! - [`fanout`]: who receives a message (never its own sender).
+//! - [`acl`]: who may message whom (allow/deny rules, first match wins).
 //! - [`queue`]: the per-agent queue cap that evicts the oldest *queued* delivery.
 //! - [`pacing`]: the delay between injections into one agent.
 //! - [`retry`]: how many attempts before a delivery is dead.
@@ -17,6 +18,7 @@
 //! Crates above this one (store, terminal, broker) own the I/O and call in here
 //! for every decision.
 
+pub mod acl;
 pub mod delivery;
 pub mod error;
 pub mod event;
@@ -32,6 +34,7 @@ pub mod retry;
 pub mod sanitize;
 pub mod time;
 
+pub use acl::{Acl, AclCheck, Refusal};
 pub use delivery::{Delivery, DeliveryState, Transition, Verification};
 pub use error::CoreError;
 pub use event::{Event, EventKind};
