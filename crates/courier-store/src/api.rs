@@ -2,14 +2,16 @@
 //! and return once their batch is durably committed; each important write has
 //! a blocking form and an `_async` form built on the same request.
 
+use std::sync::Arc;
+
 use courier_core::{
-    Delivery, DeliveryChannel, DeliveryId, DeliveryMode, Event, EventKind, Message, MessageId,
+    Acl, Delivery, DeliveryChannel, DeliveryId, DeliveryMode, Event, EventKind, Message, MessageId,
     NewMessage, Transition,
 };
 
 use crate::options::{PrunePolicy, PruneReport};
 use crate::store::{Result, Store};
-use crate::types::{AgentRecord, SendReceipt, Subscription};
+use crate::types::{AgentRecord, SendOutcome, SendReceipt, Subscription};
 use crate::{ops, prune, reads};
 
 impl Store {
@@ -19,14 +21,36 @@ impl Store {
     /// Errors: the message breaks a rule ([`crate::StoreError::Refused`]:
     /// invalid, too large, DM to an unknown agent, ...) or storage failed.
     pub fn send(&self, message: NewMessage) -> Result<SendReceipt> {
-        self.call(move |ctx| ops::send::send(ctx, message)).wait()
+        self.call(move |ctx| ops::send::send(ctx, message, &Acl::allow_all()))
+            .wait()
+            .and_then(sent)
     }
 
     /// Async form of [`Store::send`].
     pub async fn send_async(&self, message: NewMessage) -> Result<SendReceipt> {
-        self.call(move |ctx| ops::send::send(ctx, message))
+        self.call(move |ctx| ops::send::send(ctx, message, &Acl::allow_all()))
             .wait_async()
             .await
+            .and_then(sent)
+    }
+
+    /// A send judged by `acl` (core decides) in the same transaction as
+    /// its fan-out: recipients the rules refuse get no delivery, and a send
+    /// refused as a whole stores nothing but its `message_refused` event.
+    pub async fn send_under_async(
+        &self,
+        message: NewMessage,
+        acl: Arc<Acl>,
+    ) -> Result<SendOutcome> {
+        self.call(move |ctx| ops::send::send(ctx, message, &acl))
+            .wait_async()
+            .await
+    }
+
+    /// Blocking form of [`Store::send_under_async`].
+    pub fn send_under(&self, message: NewMessage, acl: Arc<Acl>) -> Result<SendOutcome> {
+        self.call(move |ctx| ops::send::send(ctx, message, &acl))
+            .wait()
     }
 
     /// Applies `transition` (decided by core) and returns the delivery and
@@ -268,5 +292,27 @@ impl Store {
     pub fn inbox(&self, agent: &str, limit: usize) -> Result<Vec<(Delivery, Message)>> {
         let agent = agent.to_string();
         self.read(move |c, p| reads::inbox(c, p, &agent, limit))
+    }
+}
+
+/// A send under [`Acl::allow_all`] is never refused; were it ever, the
+/// refusal is an error rather than a receipt for nothing.
+fn sent(outcome: SendOutcome) -> Result<SendReceipt> {
+    match outcome {
+        SendOutcome::Sent(receipt) => Ok(receipt),
+        SendOutcome::Refused {
+            from,
+            to,
+            rule,
+            refused,
+            ..
+        } => Err(crate::StoreError::Refused(
+            courier_core::CoreError::AclDenied {
+                from,
+                to: to.to_string(),
+                rule,
+                refused,
+            },
+        )),
     }
 }

@@ -13,6 +13,7 @@
 //!   asks `courier-core` for every decision (`NewMessage::validate`,
 //!   `fanout::recipients`, `queue::evict`, `Delivery::apply`) and writes the
 //!   state change and its events in the same transaction.
+//! - `tokens.rs`: issued tokens (observers), stored as SHA-256 hashes only.
 //! - `reads.rs`, `prune.rs`, `rows.rs` (row mapping), `schema.rs` (versioned
 //!   migrations in `PRAGMA user_version`), `error.rs`, `options.rs`.
 //!
@@ -40,6 +41,7 @@ mod reads;
 mod rows;
 mod schema;
 mod store;
+mod tokens;
 mod types;
 mod writer;
 
@@ -50,4 +52,5 @@ pub use options::{
 };
 pub use schema::{MIGRATIONS, SCHEMA_VERSION};
 pub use store::Store;
-pub use types::{AgentRecord, SendReceipt, Subscription};
+pub use tokens::{NewToken, TokenRecord, TokenState};
+pub use types::{AgentRecord, SendOutcome, SendReceipt, Subscription};

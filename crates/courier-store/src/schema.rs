@@ -13,7 +13,7 @@ use crate::error::{SqlContext, StoreError};
 use crate::options::Synchronous;
 
 /// One step per schema version: `MIGRATIONS[n]` takes version `n` to `n + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// The schema version this build writes and understands.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -129,6 +129,21 @@ CREATE INDEX deliveries_finished ON deliveries(updated_at)
 CREATE INDEX deliveries_unread ON deliveries(agent, queue_pos)
     WHERE state IN ('verified', 'unverified');
 ALTER TABLE agents ADD COLUMN mode TEXT NOT NULL DEFAULT 'idle';
+"#;
+
+/// Version 3: tokens the owner issued (observers). Only the SHA-256 of a
+/// token is stored (`hash`, hex), never the token; a revoked token keeps
+/// its row (`revoked_at`) so the list shows it.
+const V3: &str = r#"
+CREATE TABLE tokens (
+    id TEXT PRIMARY KEY NOT NULL,
+    hash TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    label TEXT,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER,
+    revoked_at INTEGER
+) WITHOUT ROWID;
 "#;
 
 /// Prepared statements kept per connection: more than the store uses, so

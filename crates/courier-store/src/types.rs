@@ -1,6 +1,6 @@
 //! Values the store hands back beyond those of core.
 
-use courier_core::{Delivery, DeliveryMode, Event, Message, Timestamp};
+use courier_core::{Delivery, DeliveryMode, Event, Message, Recipient, Refusal, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// A registered agent. `spec` is opaque to the store (how the broker starts it).
@@ -39,8 +39,27 @@ pub struct SendReceipt {
     pub deliveries: Vec<Delivery>,
     /// Deliveries of other messages the queue cap evicted to make room.
     pub dropped: Vec<Delivery>,
+    /// Recipients of a channel or broadcast message the ACL refused (they
+    /// got no delivery; one `message_refused` event names them).
+    pub refused: Vec<Refusal>,
     /// Events written, in `seq` order (empty for a duplicate).
     pub events: Vec<Event>,
+}
+
+/// What a send under an ACL did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendOutcome {
+    /// Stored and queued (to every recipient the ACL allowed).
+    Sent(SendReceipt),
+    /// Refused as a whole: nothing was stored but the `message_refused`
+    /// event, which is `event`.
+    Refused {
+        from: String,
+        to: Recipient,
+        rule: String,
+        refused: Vec<Refusal>,
+        event: Event,
+    },
 }
 
 /// A live stream of committed events. See [`crate::Store::subscribe`].

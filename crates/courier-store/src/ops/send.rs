@@ -1,28 +1,48 @@
-//! A send: validate, deduplicate, fan out, enforce the queue cap, write.
+//! A send: validate, deduplicate, fan out, ask the ACL, enforce the queue
+//! cap, write. A send the ACL refuses as a whole writes only its
+//! `message_refused` event: no message, no delivery, no idempotency key.
 
 use courier_core::fanout;
-use courier_core::{Delivery, DeliveryId, MessageId, NewMessage, Recipient};
+use courier_core::{Acl, Delivery, DeliveryId, EventKind, MessageId, NewMessage, Recipient};
 use rusqlite::{OptionalExtension, params};
 
 use super::{Result, insert_delivery, make_room};
 use crate::error::SqlContext;
 use crate::options::millis;
 use crate::reads;
-use crate::types::SendReceipt;
+use crate::types::{SendOutcome, SendReceipt};
 use crate::writer::Ctx;
 
-pub(crate) fn send(ctx: &mut Ctx<'_>, new: NewMessage) -> Result<SendReceipt> {
+pub(crate) fn send(ctx: &mut Ctx<'_>, new: NewMessage, acl: &Acl) -> Result<SendOutcome> {
     new.validate(ctx.opts.max_body_bytes)?;
     if let Some(key) = &new.idempotency_key
         && let Some(receipt) = duplicate(ctx, &new.from, key)?
     {
         tracing::debug!(from = %new.from, key, message = %receipt.message.id, "duplicate send");
-        return Ok(receipt);
+        return Ok(SendOutcome::Sent(receipt));
     }
-    let recipients = recipients(ctx, &new)?;
+    let check = acl.check(&new.from, &new.to, recipients(ctx, &new)?);
+    if let Some(rule) = check.denied {
+        tracing::debug!(from = %new.from, to = %new.to, rule, "ACL refused a send");
+        let event = ctx.emit(EventKind::MessageRefused {
+            message_id: None,
+            from: new.from.clone(),
+            to: new.to.clone(),
+            rule: rule.clone(),
+            refused: check.refused.clone(),
+        })?;
+        return Ok(SendOutcome::Refused {
+            from: new.from,
+            to: new.to,
+            rule,
+            refused: check.refused,
+            event,
+        });
+    }
+    let recipients = check.allowed;
     let message = new.into_message(MessageId(ctx.mint()), ctx.now);
     insert_message(ctx, &message)?;
-    ctx.emit(courier_core::EventKind::MessageAccepted {
+    ctx.emit(EventKind::MessageAccepted {
         message_id: message.id.clone(),
         from: message.from.clone(),
         to: message.to.clone(),
@@ -39,13 +59,23 @@ pub(crate) fn send(ctx: &mut Ctx<'_>, new: NewMessage) -> Result<SendReceipt> {
         insert_delivery(ctx, &delivery, queued.seq)?;
         deliveries.push(delivery);
     }
-    Ok(SendReceipt {
+    if let Some(first) = check.refused.first() {
+        ctx.emit(EventKind::MessageRefused {
+            message_id: Some(message.id.clone()),
+            from: message.from.clone(),
+            to: message.to.clone(),
+            rule: first.rule.clone(),
+            refused: check.refused.clone(),
+        })?;
+    }
+    Ok(SendOutcome::Sent(SendReceipt {
         message,
         duplicate: false,
         deliveries,
         dropped,
+        refused: check.refused,
         events: ctx.events.clone(),
-    })
+    }))
 }
 
 /// The original send of `(from, key)` if it is within the retention window
@@ -76,6 +106,7 @@ fn duplicate(ctx: &Ctx<'_>, from: &str, key: &str) -> Result<Option<SendReceipt>
         duplicate: true,
         deliveries,
         dropped: Vec::new(),
+        refused: Vec::new(),
         events: Vec::new(),
     }))
 }
