@@ -104,7 +104,7 @@ fn tokens_are_stored_as_given_hashes_with_events() {
             expires_at: None,
         })
         .unwrap();
-    assert_eq!(store.tokens().unwrap(), [created.clone()]);
+    assert_eq!(store.tokens().unwrap(), std::slice::from_ref(&created));
     let (revoked, changed) = store.revoke_token(&created.id).unwrap().unwrap();
     assert!(changed);
     assert_eq!(
