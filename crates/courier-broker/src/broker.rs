@@ -8,8 +8,8 @@ use std::time::Instant;
 use courier_core::delivery::Transition;
 use courier_core::event::EventKind;
 use courier_core::recipient::{validate_agent_name, validate_channel_name};
-use courier_core::{DeliveryId, DeliveryMode, DeliveryState, NewMessage};
-use courier_store::{AgentRecord, SendReceipt, Store, StoreOptions};
+use courier_core::{CoreError, DeliveryId, DeliveryMode, DeliveryState, NewMessage};
+use courier_store::{AgentRecord, SendOutcome, SendReceipt, Store, StoreOptions};
 use courier_terminal::host::RemoteSession;
 use courier_terminal::{Session, SpawnSpec, Terminal};
 use tokio::sync::{Mutex, Notify, watch};
@@ -39,8 +39,11 @@ pub(crate) struct Inner {
     pub(crate) shutdown: Shutdown,
     pub(crate) agents: Mutex<BTreeMap<String, AgentHandle>>,
     pub(crate) watchdog: crate::watchdog::Watchdog,
-    /// Agent tokens → agent names: an agent may act only as itself.
+    /// SHA-256 of agent tokens → agent names: an agent may act only as
+    /// itself. Only the hash is kept; a token is looked up by its hash.
     identities: std::sync::Mutex<HashMap<String, String>>,
+    /// Observer tokens the owner issued (their hashes).
+    issued: crate::issued::IssuedTokens,
     /// Names being spawned right now, so two concurrent spawns of one name
     /// cannot both start a process (the agents map learns a name only once
     /// its process runs).
@@ -73,6 +76,8 @@ impl Broker {
             _ => Store::open_in_memory(options)?,
         };
         let bus = EventBus::start(&store)?;
+        let store = Arc::new(store);
+        let issued = crate::issued::IssuedTokens::load(store.clone())?;
         let hosting = match (&config.durability, &state_dir, &config.session_host) {
             (Durability::Durable { .. }, Some(dir), Some(program)) => Some(
                 Hosting::new(dir.path(), program.clone(), config.orphan_timeout).map_err(|e| {
@@ -98,7 +103,8 @@ impl Broker {
         let broker = Broker {
             inner: Arc::new(Inner {
                 config,
-                store: Arc::new(store),
+                store,
+                issued,
                 bus,
                 metrics: Arc::new(Metrics::default()),
                 shutdown: Shutdown::new(),
@@ -184,10 +190,12 @@ impl Broker {
             .identities
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        identities
-            .iter()
-            .find(|(t, _)| crate::token::tokens_match(t, token))
-            .map(|(_, name)| name.clone())
+        identities.get(&crate::token::token_hash(token)).cloned()
+    }
+
+    /// The tokens the owner issued (observers).
+    pub fn issued_tokens(&self) -> &crate::issued::IssuedTokens {
+        &self.inner.issued
     }
 
     pub fn store(&self) -> &Store {
@@ -224,12 +232,35 @@ impl Broker {
         self.inner.started.elapsed()
     }
 
-    /// Commits a send durably, then wakes each recipient's task.
+    /// Commits a send durably, then wakes each recipient's task. Every
+    /// entry point sends through here, so the ACL (`--acl`) judges every
+    /// send: one refused as a whole is an `acl_denied` error with nothing
+    /// stored but its `message_refused` event; recipients of a fan-out the
+    /// rules refuse are in the receipt's `refused`.
     pub async fn send(&self, message: NewMessage) -> Result<SendReceipt, BrokerError> {
         if self.inner.shutdown.is_triggered() {
             return Err(BrokerError::ShuttingDown);
         }
-        let receipt = self.inner.store.send_async(message).await?;
+        let acl = self.inner.config.acl.clone();
+        let receipt = match self.inner.store.send_under_async(message, acl).await? {
+            SendOutcome::Sent(receipt) => receipt,
+            SendOutcome::Refused {
+                from,
+                to,
+                rule,
+                refused,
+                ..
+            } => {
+                Metrics::inc(&self.inner.metrics.messages_refused);
+                tracing::info!(%from, %to, %rule, "the ACL refused a send");
+                return Err(BrokerError::Refused(CoreError::AclDenied {
+                    from,
+                    to: to.to_string(),
+                    rule,
+                    refused,
+                }));
+            }
+        };
         let m = &self.inner.metrics;
         if receipt.duplicate {
             Metrics::inc(&m.messages_duplicate);
@@ -342,7 +373,7 @@ impl Broker {
             .identities
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(token, spec.name.clone());
+            .insert(crate::token::token_hash(&token), spec.name.clone());
         self.inner.store.append_event(if resumed {
             EventKind::AgentReattached {
                 name: spec.name.clone(),

@@ -49,6 +49,11 @@ pub struct BrokerConfig {
     pub orphan_timeout: Duration,
     /// User presets overriding the built-in ones (see `launch::default_presets_file`).
     pub presets_file: Option<PathBuf>,
+    /// Who may message whom (no rules: everyone may), checked by every
+    /// send in the store's transaction; see [`crate::acl_file`].
+    pub acl: std::sync::Arc<courier_core::Acl>,
+    /// The file the ACL came from, if any (shown in `/v1/status`).
+    pub acl_path: Option<PathBuf>,
 }
 
 impl BrokerConfig {
@@ -68,6 +73,8 @@ impl BrokerConfig {
             orphan_timeout: Duration::from_secs(600),
             prune_every: Duration::from_secs(3600),
             presets_file: crate::launch::default_presets_file(),
+            acl: std::sync::Arc::new(courier_core::Acl::allow_all()),
+            acl_path: None,
         }
     }
 

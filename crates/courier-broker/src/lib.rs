@@ -12,9 +12,12 @@
 //! - [`api`]: the HTTP API (axum) with bearer auth, SSE and WebSocket;
 //! - [`server`]: binding, the connection file, serving until shutdown;
 //! - [`pruner`]: deletes what the retention setting lets go, in bounded steps;
+//! - [`acl_file`]: the rules of who may message whom, read at start;
+//! - [`issued`]: observer tokens the owner issues, known by their hash;
 //! - [`state_dir`]: the state directory, its lock and the connection file;
 //! - [`config`], [`error`], [`token`], [`shutdown`], [`metrics`].
 
+pub mod acl_file;
 pub mod agent;
 mod agent_resume;
 pub mod agent_spec;
@@ -28,6 +31,7 @@ pub mod control;
 pub mod error;
 pub mod hosting;
 pub mod input_hold;
+pub mod issued;
 pub mod launch;
 pub mod metrics;
 pub mod pruner;

@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub struct Metrics {
     pub messages_accepted: AtomicU64,
     pub messages_duplicate: AtomicU64,
+    /// Sends the ACL refused as a whole.
+    pub messages_refused: AtomicU64,
     pub deliveries_verified: AtomicU64,
     pub deliveries_unverified: AtomicU64,
     pub deliveries_failed: AtomicU64,
@@ -41,6 +43,11 @@ impl Metrics {
                 "courier_messages_duplicate_total",
                 "Sends answered as duplicates",
                 &self.messages_duplicate,
+            ),
+            (
+                "courier_messages_refused_total",
+                "Sends the ACL refused as a whole",
+                &self.messages_refused,
             ),
             (
                 "courier_deliveries_verified_total",

@@ -68,6 +68,11 @@ pub async fn status(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
         "pending": pending,
         "last_seq": broker.store().last_seq()?,
         "stuck": broker.stuck(),
+        "acl": {
+            "file": broker.config().acl_path.as_ref().map(|p| p.display().to_string()),
+            "rules": broker.config().acl.rule_count(),
+            "default": broker.config().acl.default_action().as_str(),
+        },
     })))
 }
 

@@ -10,6 +10,12 @@
 //! release, replay dead letters or shut the broker down: raw keystrokes
 //! into another terminal would let it speak as that agent, and the rest
 //! belongs to the person who runs the broker.
+//!
+//! An observer's token (issued by the owner: `courier token create
+//! --observer`) may only read: every route but GET and HEAD answers 403
+//! `read_only` ([`super::observer::read_only`]); it reads what the owner
+//! reads (every agent, screen, message, event) except the owner-only token
+//! list. An expired or revoked one is 401.
 
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
@@ -28,6 +34,8 @@ use crate::token::tokens_match;
 pub enum Identity {
     Owner,
     Agent(String),
+    /// An observer token the owner issued, by its id: reads only.
+    Observer(String),
 }
 
 impl Identity {
@@ -69,7 +77,7 @@ pub async fn require_token(
         Some(given) if tokens_match(state.token(), given) => Identity::Owner,
         Some(given) => match state.broker.agent_for_token(given) {
             Some(agent) => Identity::Agent(agent),
-            None => return Err(ApiError::unauthorized()),
+            None => super::observer::identify(&state, given)?,
         },
         None => return Err(ApiError::unauthorized()),
     };
@@ -89,6 +97,15 @@ pub async fn owner_only(request: Request, next: Next) -> Result<Response, ApiErr
             "owner_only",
             format!(
                 "agent {me:?} cannot {} {}: it needs the owner's token from connection.json",
+                request.method(),
+                request.uri().path()
+            ),
+        )),
+        Some(Identity::Observer(id)) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "owner_only",
+            format!(
+                "observer token {id} cannot {} {}: it needs the owner's token from connection.json",
                 request.method(),
                 request.uri().path()
             ),

@@ -16,6 +16,9 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// More fields of the error object (`rule` and `refused` of an
+    /// `acl_denied`); usually empty.
+    pub details: serde_json::Map<String, serde_json::Value>,
 }
 
 impl ApiError {
@@ -24,7 +27,14 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            details: serde_json::Map::new(),
         }
+    }
+
+    /// Adds a field to the error object beside `code` and `message`.
+    pub fn with_detail(mut self, key: &str, value: serde_json::Value) -> Self {
+        self.details.insert(key.to_string(), value);
+        self
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -58,7 +68,10 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({"error": {"code": self.code, "message": self.message}});
+        let mut error = self.details;
+        error.insert("code".into(), json!(self.code));
+        error.insert("message".into(), json!(self.message));
+        let body = json!({ "error": error });
         (self.status, Json(body)).into_response()
     }
 }
@@ -123,6 +136,11 @@ impl From<CoreError> for ApiError {
             CoreError::UnknownAgent { .. } => ApiError::not_found("unknown_agent", message),
             CoreError::BodyTooLarge { .. } => {
                 ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", message)
+            }
+            CoreError::AclDenied { rule, refused, .. } => {
+                ApiError::new(StatusCode::FORBIDDEN, "acl_denied", message)
+                    .with_detail("rule", json!(rule))
+                    .with_detail("refused", json!(refused))
             }
             CoreError::InvalidTransition { .. } => {
                 ApiError::conflict("invalid_transition", message)

@@ -57,6 +57,10 @@ pub async fn send(
         }
         (Identity::Agent(me), _) => me.clone(),
         (Identity::Owner, Some(from)) => from,
+        (Identity::Observer(id), _) => {
+            // The read-only layer refuses this first; kept for the record.
+            return Err(super::observer::refusal(id, "POST", "/v1/messages"));
+        }
         (Identity::Owner, None) => {
             return Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -94,6 +98,7 @@ pub async fn send(
             "duplicate": receipt.duplicate,
             "deliveries": receipt.deliveries.iter().map(delivery_json).collect::<Vec<_>>(),
             "dropped": receipt.dropped.iter().map(delivery_json).collect::<Vec<_>>(),
+            "refused": receipt.refused,
         })),
     ))
 }
@@ -187,5 +192,6 @@ pub async fn whoami(Extension(identity): Extension<Identity>) -> Json<Value> {
     match identity {
         Identity::Owner => Json(json!({"kind": "owner"})),
         Identity::Agent(name) => Json(json!({"kind": "agent", "agent": name})),
+        Identity::Observer(id) => Json(json!({"kind": "observer", "token_id": id})),
     }
 }

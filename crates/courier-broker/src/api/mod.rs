@@ -1,7 +1,8 @@
 //! The HTTP API, bound to 127.0.0.1 by default. Every route but `/healthz`
 //! needs `Authorization: Bearer <token>`; what an agent's own token may do is
 //! in [`auth`] (owner-only routes are marked with [`owner`] below, the
-//! self-only ones check in their handler). Errors are JSON with a code and a
+//! self-only ones check in their handler); an observer's token may only
+//! read (a layer over every authenticated route, `observer.rs`). Errors are JSON with a code and a
 //! message, whoever produced them; a client's mistake is a 4xx.
 //! `GET /v1/openapi.json` documents it.
 
@@ -12,7 +13,9 @@ pub mod error;
 mod events;
 mod json;
 mod messages;
+mod observer;
 mod receipts;
+mod tokens;
 
 use std::sync::Arc;
 
@@ -80,8 +83,14 @@ pub fn router(broker: Broker, token: &str) -> Router {
         .route("/v1/dlq", get(messages::dead_letters))
         .route("/v1/dlq/{id}/replay", owner(post(messages::replay)))
         .route("/v1/shutdown", owner(post(admin::shutdown)))
+        .route(
+            "/v1/tokens",
+            owner(get(tokens::list)).merge(owner(post(tokens::create))),
+        )
+        .route("/v1/tokens/{id}", owner(delete(tokens::revoke)))
         .route("/v1/openapi.json", get(admin::openapi))
         .route("/metrics", get(admin::metrics))
+        .layer(from_fn(observer::read_only))
         .layer(from_fn_with_state(state.clone(), auth::require_token));
     Router::new()
         .route("/healthz", get(admin::healthz))
