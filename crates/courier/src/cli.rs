@@ -69,6 +69,10 @@ pub enum Command {
     /// Dead letters: dropped and dead deliveries.
     #[command(subcommand)]
     Dlq(DlqCommand),
+    /// Tokens the owner issues: read-only observers (a dashboard, a CI
+    /// job, a person watching). Owner's token only.
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Show a message and the state of each of its deliveries (who has read it).
     Message { id: String },
     /// Your inbox, as the agent in COURIER_AGENT (run from the agent's shell); marks what it
@@ -154,6 +158,12 @@ pub struct UpArgs {
     /// then ends unverified rather than being settled from the screen).
     #[arg(long, env = "COURIER_NO_SESSION_HOSTS")]
     pub no_session_hosts: bool,
+    /// Rules of who may message whom (TOML, `[[rule]]` tables; see the README), read once at
+    /// start; a refused send is 403 acl_denied and a `message_refused` event. Default:
+    /// <state dir>/acl.toml if it exists, else everyone may message everyone. A file with a
+    /// mistake stops the start, naming its line.
+    #[arg(long, env = "COURIER_ACL")]
+    pub acl: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -246,6 +256,64 @@ pub enum DlqCommand {
     Replay { delivery_id: String },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Issue a token; it is printed once and stored only as a hash.
+    Create(TokenCreateArgs),
+    /// List issued tokens: id, label, kind, state, created and expiry (never the token).
+    List,
+    /// Revoke a token: it is refused (401) from now on.
+    Revoke { id: String },
+}
+
+#[derive(Debug, Args)]
+pub struct TokenCreateArgs {
+    /// A read-only token: agents, screens, events, messages; it can never send, type, spawn,
+    /// release, replay, change modes or channels, flush, read/claim an inbox or shut down.
+    #[arg(long, required = true)]
+    pub observer: bool,
+    /// How long it works: e.g. 90s, 30m, 12h, 7d, 2w, 1h30m. Default: until revoked.
+    #[arg(long, value_parser = parse_duration)]
+    pub expires: Option<u64>,
+    /// A label to tell it apart in `courier token list`.
+    #[arg(long)]
+    pub name: Option<String>,
+}
+
+/// `90s`, `30m`, `12h`, `7d`, `2w`, `1h30m` or plain seconds → seconds.
+pub fn parse_duration(text: &str) -> Result<u64, String> {
+    let bad = || format!("{text:?} is not a duration like 90s, 30m, 12h, 7d, 2w or 1h30m");
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Ok(seconds);
+    }
+    let mut total: u64 = 0;
+    let mut number = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            'w' => 604_800,
+            _ => return Err(bad()),
+        };
+        let n: u64 = number.parse().map_err(|_| bad())?;
+        total = n
+            .checked_mul(unit)
+            .and_then(|s| total.checked_add(s))
+            .ok_or_else(bad)?;
+        number.clear();
+    }
+    if !number.is_empty() || total == 0 {
+        return Err(bad());
+    }
+    Ok(total)
+}
+
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Messages each agent sends.
@@ -265,4 +333,22 @@ pub struct DoctorArgs {
     /// a state directory others can list, ...).
     #[arg(long)]
     pub strict: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_duration;
+
+    #[test]
+    fn durations_read_like_people_write_them() {
+        assert_eq!(parse_duration("90s"), Ok(90));
+        assert_eq!(parse_duration("30m"), Ok(1800));
+        assert_eq!(parse_duration("1h30m"), Ok(5400));
+        assert_eq!(parse_duration("7d"), Ok(604_800));
+        assert_eq!(parse_duration("2w"), Ok(1_209_600));
+        assert_eq!(parse_duration("45"), Ok(45));
+        for bad in ["", "h", "5x", "1h30", "0s", "99999999999999999999w"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
+    }
 }

@@ -251,6 +251,9 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<ExitCode> 
             crate::delivery_cmds::mode(&client, &name, &mode, json_out).await?
         }
         Command::Flush { name } => crate::delivery_cmds::flush(&client, &name, json_out).await?,
+        Command::Token(command) => {
+            return crate::token_cmds::run(&client, command, json_out).await;
+        }
         Command::Up(_)
         | Command::Demo(_)
         | Command::Completions { .. }
@@ -334,6 +337,13 @@ async fn send(client: &Client, args: SendArgs, json_out: bool) -> anyhow::Result
             "{} accepted for {n} recipient(s){dup}",
             cell(&v["message_id"])
         );
+        for refused in v["refused"].as_array().into_iter().flatten() {
+            println!(
+                "  not to {}: refused by ACL rule {}",
+                cell(&refused["agent"]),
+                cell(&refused["rule"])
+            );
+        }
         return Ok(Value::Null);
     }
     Ok(v)
@@ -350,6 +360,8 @@ fn event_line(e: &Value) -> String {
         "delivery_id",
         "verification",
         "reason",
+        "rule",
+        "token_id",
         "ready_by",
         "count",
     ] {

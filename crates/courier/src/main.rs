@@ -17,6 +17,7 @@ mod demo;
 mod doctor;
 mod hook;
 mod output;
+mod token_cmds;
 mod up;
 
 use std::process::ExitCode;

@@ -21,6 +21,18 @@ pub async fn run(global: &Global, args: UpArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let mut config = BrokerConfig::new(durability);
+    let acl = courier_broker::acl_file::resolve(args.acl.as_deref(), &state_dir)
+        .context("cannot start the broker: the rules of who may message whom are not usable")?;
+    if let Some(path) = &acl.path {
+        tracing::info!(
+            file = %path.display(),
+            rules = acl.acl.rule_count(),
+            default = acl.acl.default_action().as_str(),
+            "ACL loaded"
+        );
+    }
+    config.acl = std::sync::Arc::new(acl.acl);
+    config.acl_path = acl.path;
     config.listen = args.listen.parse().with_context(|| {
         format!(
             "--listen {:?} is not an address like 127.0.0.1:7777",
