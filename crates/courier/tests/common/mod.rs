@@ -60,6 +60,7 @@ pub fn courier_command() -> Command {
         "COURIER_LISTEN",
         "COURIER_QUEUE_CAP",
         "COURIER_MAX_BODY",
+        "COURIER_ACL",
     ] {
         cmd.env_remove(var);
     }
