@@ -49,6 +49,24 @@ pub fn send_receipt(to: &str, receipt: &SendReceipt) -> String {
             names.join(", ")
         );
     }
+    if !receipt.refused.is_empty() {
+        let _ = write!(
+            out,
+            "\nNot sent to {}: the broker's rules of who may message whom refuse it ({}).",
+            receipt
+                .refused
+                .iter()
+                .map(|r| r.agent.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            receipt
+                .refused
+                .iter()
+                .map(|r| format!("{}: rule {}", r.agent, r.rule))
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+    }
     if !receipt.dropped.is_empty() {
         let _ = write!(
             out,

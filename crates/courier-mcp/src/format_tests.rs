@@ -21,10 +21,16 @@ fn a_send_names_the_message_and_its_recipients() {
         duplicate: false,
         deliveries: vec![delivery("bob", "queued"), delivery("carol", "queued")],
         dropped: vec![],
+        refused: vec![crate::types::Refused {
+            agent: "dave".into(),
+            rule: "not-dave".into(),
+        }],
     };
     let text = send_receipt("#ops", &receipt);
     assert!(text.starts_with("Sent msg 01MSG to #ops."), "{text}");
     assert!(text.contains("Recipients (2): bob, carol."), "{text}");
+    assert!(text.contains("Not sent to dave"), "{text}");
+    assert!(text.contains("dave: rule not-dave"), "{text}");
 }
 
 #[test]
@@ -43,6 +49,7 @@ fn a_duplicate_send_points_at_the_original() {
         duplicate: true,
         deliveries: vec![delivery("bob", "verified")],
         dropped: vec![],
+        refused: vec![],
     };
     let text = send_receipt("bob", &receipt);
     assert!(text.contains("nothing new was sent"), "{text}");

@@ -48,6 +48,17 @@ pub struct SendReceipt {
     /// Older deliveries evicted from full queues by this send.
     #[serde(default)]
     pub dropped: Vec<DeliveryInfo>,
+    /// Recipients of a channel or broadcast message the broker's ACL
+    /// refused (they got nothing).
+    #[serde(default)]
+    pub refused: Vec<Refused>,
+}
+
+/// A recipient the ACL refused, and the rule that refused it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refused {
+    pub agent: String,
+    pub rule: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
