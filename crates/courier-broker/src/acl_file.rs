@@ -168,6 +168,30 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_example_reads() {
+        let readme = include_str!("../../../README.md");
+        let section = readme
+            .split("## Who may message whom")
+            .nth(1)
+            .expect("README has the ACL section");
+        let example = section
+            .split("```toml\n")
+            .nth(1)
+            .and_then(|rest| rest.split("```").next())
+            .expect("a toml block");
+        let acl = parse(example).unwrap();
+        assert_eq!(acl.rule_count(), 3);
+        let bot = acl.decide("bot-1", &Recipient::Agent("alice".into()), Some("alice"));
+        assert_eq!(bot, (Action::Deny, "bots-do-not-broadcast"));
+        let team = Recipient::Channel("team".into());
+        assert_eq!(acl.decide("bot-1", &team, Some("bob")).0, Action::Allow);
+        assert_eq!(
+            acl.decide("bot-1", &Recipient::Broadcast, Some("bob")).0,
+            Action::Deny
+        );
+    }
+
+    #[test]
     fn mistakes_name_their_line() {
         let cases = [
             (
