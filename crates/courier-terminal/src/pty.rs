@@ -13,6 +13,7 @@ use portable_pty::{CommandBuilder, MasterPty, PtySize};
 use tokio::sync::{oneshot, watch};
 
 use crate::error::TerminalError;
+use crate::output::OutputFanout;
 use crate::process_group::{self, COOKIE_VAR};
 use crate::screen::{DEFAULT_SCROLLBACK, ScreenState};
 use crate::terminal::ExitInfo;
@@ -99,6 +100,9 @@ pub struct Shared {
     /// Locked only while `screen` is held, so a screen copy taken together
     /// with a new tap misses no byte and repeats none.
     pub tap: Mutex<Option<tokio::sync::mpsc::UnboundedSender<Vec<u8>>>>,
+    /// Raw output for live viewers; published while `screen` is held, for
+    /// the same reason as `tap`.
+    pub output: OutputFanout,
     pub changes: watch::Sender<u64>,
     pub exit: watch::Sender<Option<ExitInfo>>,
 }
@@ -120,8 +124,12 @@ pub struct Spawned {
 const THREAD_STACK: usize = 256 * 1024;
 
 /// Opens a pty, spawns the program in it, and starts the reader, writer and
-/// waiter threads.
-pub fn spawn(spec: &SpawnSpec, session_id: &str) -> Result<Spawned, TerminalError> {
+/// waiter threads. Live viewers may fall `output_chunks` chunks behind.
+pub fn spawn(
+    spec: &SpawnSpec,
+    session_id: &str,
+    output_chunks: usize,
+) -> Result<Spawned, TerminalError> {
     let agent = spec.agent.clone();
     let size = PtySize {
         rows: spec.rows,
@@ -188,6 +196,7 @@ pub fn spawn(spec: &SpawnSpec, session_id: &str) -> Result<Spawned, TerminalErro
         agent: agent.clone(),
         screen: Mutex::new(ScreenState::new(spec.rows, spec.cols, spec.scrollback)),
         tap: Mutex::new(None),
+        output: OutputFanout::new(output_chunks),
         changes: watch::Sender::new(0),
         exit: watch::Sender::new(None),
     });
@@ -274,6 +283,7 @@ fn reader_loop(mut reader: Box<dyn Read + Send>, shared: &Shared, writer: &mpsc:
             {
                 *tap = None;
             }
+            shared.output.publish(chunk);
             replies(chunk, screen.cursor())
         };
         if !reply.is_empty() {
