@@ -366,7 +366,11 @@ impl Broker {
             shutdown: self.inner.shutdown.clone(),
             wake: Arc::new(Notify::new()),
             status: status_tx,
-            control: Arc::new(AgentControl::new(mode, launch.channels)),
+            control: Arc::new(AgentControl::new(
+                mode,
+                launch.channels,
+                self.inner.config.typing_hold,
+            )),
             dialog_answers: launch.dialog_answers,
             resumed,
         });
