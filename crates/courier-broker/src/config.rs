@@ -52,6 +52,9 @@ pub struct BrokerConfig {
     /// Deliveries to an agent wait this long after a person's last keystroke
     /// into it (3 s; zero: typing never holds).
     pub typing_hold: Duration,
+    /// Output chunks a live terminal viewer may fall behind before it is
+    /// resynchronised with a fresh screen (256).
+    pub stream_buffer_chunks: usize,
 }
 
 impl BrokerConfig {
@@ -72,6 +75,7 @@ impl BrokerConfig {
             prune_every: Duration::from_secs(3600),
             presets_file: crate::launch::default_presets_file(),
             typing_hold: crate::typing::DEFAULT_TYPING_HOLD,
+            stream_buffer_chunks: courier_terminal::DEFAULT_OUTPUT_CHUNKS,
         }
     }
 
