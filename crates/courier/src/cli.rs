@@ -151,6 +151,17 @@ pub struct UpArgs {
     /// then ends unverified rather than being settled from the screen).
     #[arg(long, env = "COURIER_NO_SESSION_HOSTS")]
     pub no_session_hosts: bool,
+    /// Deliveries to an agent wait while a person types into it (`courier attach`, the
+    /// terminal WebSocket, POST /v1/agents/{name}/input): until this many ms pass without a
+    /// keystroke (`courier agents` shows `held: typing: …`; events `agent_held`,
+    /// `agent_unheld`). 0 turns it off; a draft left in the input holds them either way.
+    #[arg(long, env = "COURIER_TYPING_HOLD_MS", default_value_t = 3000)]
+    pub typing_hold_ms: u64,
+    /// Output chunks (one read of the agent's terminal each, up to 64 KiB) kept for a live
+    /// terminal viewer that has not read them yet; a viewer further behind is sent a fresh
+    /// screen (`{"type":"resync"}`) instead. Viewers never slow an agent down.
+    #[arg(long, env = "COURIER_STREAM_BUFFER_CHUNKS", default_value_t = 256)]
+    pub stream_buffer_chunks: usize,
 }
 
 #[derive(Debug, Args)]
