@@ -56,8 +56,8 @@ pub enum Command {
     Events(EventsArgs),
     /// Print an agent's rendered screen.
     Screen { name: String },
-    /// Drive an agent's terminal yourself; detach with Ctrl-].
-    Attach { name: String },
+    /// Drive an agent's terminal yourself, live; detach with Ctrl-].
+    Attach(AttachArgs),
     /// Stop an agent and every process it started.
     Release { name: String },
     /// Join or leave channels, or list them.
@@ -162,6 +162,26 @@ pub struct UpArgs {
     /// screen (`{"type":"resync"}`) instead. Viewers never slow an agent down.
     #[arg(long, env = "COURIER_STREAM_BUFFER_CHUNKS", default_value_t = 256)]
     pub stream_buffer_chunks: usize,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Drive an agent's terminal yourself, like `tmux attach`: your terminal shows the \
+agent's screen and every byte it writes, live, and your keystrokes go to it as they are (raw mode). \
+Your terminal's size becomes the agent's, now and whenever you resize the window. While you type, \
+deliveries to the agent wait (`courier up --typing-hold-ms`), so no message lands in the middle of \
+what you write.\n\nCtrl-] detaches and restores your terminal; so does the agent's exit or a lost \
+connection, with a line that says why. Needs the owner's token to type; an agent's token may only \
+watch its own terminal (--read-only).",
+    after_help = "Examples:\n  courier attach alice              # drive alice; Ctrl-] to detach\n  courier attach alice --read-only   # watch only"
+)]
+pub struct AttachArgs {
+    /// The agent to attach to.
+    pub name: String,
+    /// Watch only: nothing you type is sent (except Ctrl-], which detaches), and the agent's
+    /// size is left as it is.
+    #[arg(long)]
+    pub read_only: bool,
 }
 
 #[derive(Debug, Args)]
