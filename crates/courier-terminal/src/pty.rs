@@ -105,6 +105,9 @@ pub struct Shared {
     pub output: OutputFanout,
     pub changes: watch::Sender<u64>,
     pub exit: watch::Sender<Option<ExitInfo>>,
+    /// Set once the reader saw the end of the output (every holder of the
+    /// pty closed it), so the exit is published after the last bytes.
+    pub output_closed: (Mutex<bool>, std::sync::Condvar),
 }
 
 impl Shared {
@@ -122,6 +125,10 @@ pub struct Spawned {
 }
 
 const THREAD_STACK: usize = 256 * 1024;
+
+/// How long the exit waits for the rest of the output once the program
+/// ended (only a helper that keeps the pty open makes it wait that long).
+const OUTPUT_CLOSE_WAIT: Duration = Duration::from_millis(300);
 
 /// Opens a pty, spawns the program in it, and starts the reader, writer and
 /// waiter threads. Live viewers may fall `output_chunks` chunks behind.
@@ -199,6 +206,7 @@ pub fn spawn(
         output: OutputFanout::new(output_chunks),
         changes: watch::Sender::new(0),
         exit: watch::Sender::new(None),
+        output_closed: (Mutex::new(false), std::sync::Condvar::new()),
     });
     let (tx, rx) = mpsc::channel::<WriteJob>();
     let thread = |what: &'static str| {
@@ -295,6 +303,11 @@ fn reader_loop(mut reader: Box<dyn Read + Send>, shared: &Shared, writer: &mpsc:
         shared.bump();
     }
     tracing::debug!(agent = %shared.agent, "pty output closed");
+    let (closed, signal) = &shared.output_closed;
+    *closed
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = true;
+    signal.notify_all();
     shared.bump();
 }
 
@@ -330,6 +343,16 @@ fn waiter_loop(pid: u32, shared: &Shared, cookie: &str, grace: Duration) {
     let pid = pid as i32;
     let info = wait_pid(pid);
     tracing::info!(agent = %shared.agent, pid, %info, "agent process ended");
+    // What the program wrote last (an error before it died, say) is read
+    // before anyone hears of the exit, so a viewer or a session host's
+    // client gets it first. A helper still holding the pty is not waited
+    // for beyond a short bound (the sweep below ends it).
+    let (closed, signal) = &shared.output_closed;
+    let closed = closed
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    // The guard comes back with the result either way; dropping it unlocks.
+    drop(signal.wait_timeout_while(closed, OUTPUT_CLOSE_WAIT, |closed| !*closed));
     shared.exit.send_replace(Some(info));
     shared.bump();
     // The program is gone; so must be whatever it left behind.

@@ -67,6 +67,28 @@ async fn lagging_viewer_resyncs<T: Terminal>(t: &T) {
     assert_eq!(replica.snapshot(0).rows, t.snapshot(0).rows);
 }
 
+/// The program's last words, written right before it exits, reach a
+/// watcher before the exit does: the exit is published after the output.
+async fn last_words_before_the_exit<T: Terminal>(t: &T) {
+    let watch = t.watch_output();
+    let mut output = watch.output;
+    t.write(b"\r").await.unwrap();
+    let info = tokio::time::timeout(PATIENCE, t.wait_exit()).await.unwrap();
+    assert_eq!(info.code, Some(5));
+    let mut seen = Vec::new();
+    while let Ok(chunk) = output.try_recv() {
+        seen.extend_from_slice(&chunk);
+    }
+    let seen = String::from_utf8_lossy(&seen);
+    assert!(seen.contains("last words"), "{seen:?}");
+}
+
+fn last_words_spec(dir: &std::path::Path) -> SpawnSpec {
+    SpawnSpec::new("short", "sh")
+        .args(["-c", "read x; printf 'last words'; exit 5"])
+        .cwd(dir)
+}
+
 fn local(bound: usize) -> (Session, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let session = Session::spawn_with_output(&counter_spec(dir.path()), bound).unwrap();
@@ -117,4 +139,29 @@ async fn a_viewer_that_falls_behind_lags_and_starts_again_when_hosted() {
     let (s, _dir) = hosted(1).await;
     lagging_viewer_resyncs(&s).await;
     s.kill().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_last_output_comes_before_the_exit() {
+    for _ in 0..10 {
+        let dir = tempfile::tempdir().unwrap();
+        let session = Session::spawn(&last_words_spec(dir.path())).unwrap();
+        last_words_before_the_exit(&session).await;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("short.sock");
+    let opts = HostOptions {
+        socket: socket.clone(),
+        orphan_timeout: Duration::from_secs(30),
+    };
+    tokio::spawn(serve(last_words_spec(dir.path()), opts));
+    let deadline = Instant::now() + PATIENCE;
+    let remote = loop {
+        match RemoteSession::connect(&socket).await {
+            Ok(s) => break s,
+            Err(e) if Instant::now() > deadline => panic!("cannot connect: {e}"),
+            Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+        }
+    };
+    last_words_before_the_exit(&remote).await;
 }

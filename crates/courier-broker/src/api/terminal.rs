@@ -15,7 +15,6 @@
 //! keystrokes and resizes.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use axum::Extension;
 use axum::extract::State;
@@ -43,10 +42,6 @@ use crate::typing::PersonInput;
 
 /// Output already waiting is sent together, up to this many bytes a frame.
 const MAX_BATCH: usize = 256 * 1024;
-/// After the program ends, output still arriving within this gap of the
-/// last chunk is sent before the exit frame, for at most `EXIT_TAIL`.
-const TAIL_GAP: Duration = Duration::from_millis(100);
-const EXIT_TAIL: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Deserialize)]
 pub struct TerminalQuery {
@@ -175,11 +170,12 @@ impl Outgoing {
         let mut output = watch.output;
         let terminal = self.terminal.clone();
         let exit = terminal.wait_exit();
-        tokio::pin!(exit);
+        let stopping = shutdown.wait();
+        tokio::pin!(exit, stopping);
         loop {
             let sent = tokio::select! {
                 biased;
-                _ = shutdown.wait() => {
+                _ = &mut stopping => {
                     let _ = self.close(close_code::AWAY, "the broker is stopping").await;
                     return;
                 }
@@ -236,18 +232,19 @@ impl Outgoing {
         self.binary(watch.screen.into()).await
     }
 
-    /// The last output, the exit frame, and a normal close.
+    /// The last output, the exit frame, and a normal close. A session
+    /// publishes its exit only after the program's last bytes, so whatever
+    /// is left is already waiting here.
     async fn finish(
         &mut self,
         info: courier_terminal::ExitInfo,
         output: &mut Receiver<Bytes>,
     ) -> Sent {
-        let until = Instant::now() + EXIT_TAIL;
-        while Instant::now() < until {
-            match tokio::time::timeout(TAIL_GAP, output.recv()).await {
-                Ok(Ok(chunk)) => self.forward(chunk, output).await?,
-                Ok(Err(RecvError::Lagged(_))) => self.resync(output).await?,
-                Ok(Err(RecvError::Closed)) | Err(_) => break,
+        loop {
+            match output.try_recv() {
+                Ok(chunk) => self.forward(chunk, output).await?,
+                Err(TryRecvError::Lagged(_)) => self.resync(output).await?,
+                Err(TryRecvError::Empty | TryRecvError::Closed) => break,
             }
         }
         self.text(frames::exit(info)).await?;
