@@ -380,7 +380,13 @@ async fn deliver_loop(ctx: Arc<AgentContext>) {
                     _ = tokio::time::sleep(left) => continue,
                 }
             }
-            None if current.held.as_deref().is_some_and(is_typing_reason) => {
+            // Typing is over. An agent that is not busy has its input looked
+            // at below (which replaces the reason at once, no flicker); a
+            // busy one is not held any more meanwhile.
+            None if current.held.as_deref().is_some_and(is_typing_reason)
+                && current.busy
+                && current_mode != DeliveryMode::Immediate =>
+            {
                 crate::input_hold::set_held(&ctx, None).await;
             }
             None => {}
@@ -396,6 +402,9 @@ async fn deliver_loop(ctx: Arc<AgentContext>) {
                 _ = ctx.shutdown.wait() => return,
                 _ = status.changed() => continue,
                 _ = mode.changed() => continue,
+                // A person's keystroke: show the typing hold at once, even
+                // while their typing keeps the agent busy.
+                _ = ctx.wake.notified() => continue,
             }
         }
         // In every mode: nothing is typed into an input that holds text.
