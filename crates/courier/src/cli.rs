@@ -57,6 +57,15 @@ pub enum Command {
     /// Print an agent's rendered screen.
     Screen { name: String },
     /// Drive an agent's terminal yourself, live; detach with Ctrl-].
+    #[command(
+        long_about = "Drive an agent's terminal yourself, like `tmux attach`: your terminal shows the \
+agent's screen and every byte it writes, live, and your keystrokes go to it as they are (raw mode). \
+Your terminal's size becomes the agent's, now and whenever you resize the window. While you type, \
+deliveries to the agent wait (`courier up --typing-hold-ms`), so no message lands in the middle of \
+what you write.\n\nCtrl-] detaches and restores your terminal; so does the agent's exit or a lost \
+connection, with a line that says why. Needs the owner's token to type; an agent's token may only \
+watch its own terminal (--read-only)."
+    )]
     Attach(AttachArgs),
     /// Stop an agent and every process it started.
     Release { name: String },
@@ -166,13 +175,6 @@ pub struct UpArgs {
 
 #[derive(Debug, Args)]
 #[command(
-    long_about = "Drive an agent's terminal yourself, like `tmux attach`: your terminal shows the \
-agent's screen and every byte it writes, live, and your keystrokes go to it as they are (raw mode). \
-Your terminal's size becomes the agent's, now and whenever you resize the window. While you type, \
-deliveries to the agent wait (`courier up --typing-hold-ms`), so no message lands in the middle of \
-what you write.\n\nCtrl-] detaches and restores your terminal; so does the agent's exit or a lost \
-connection, with a line that says why. Needs the owner's token to type; an agent's token may only \
-watch its own terminal (--read-only).",
     after_help = "Examples:\n  courier attach alice              # drive alice; Ctrl-] to detach\n  courier attach alice --read-only   # watch only"
 )]
 pub struct AttachArgs {
