@@ -9,7 +9,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use courier_core::delivery::Transition;
@@ -17,7 +17,7 @@ use courier_core::event::EventKind;
 use courier_core::mode::AgentView;
 use courier_core::pacing::Pacer;
 use courier_core::time::{Clock, SystemClock};
-use courier_core::{ChannelPolicy, DeliveryId, DeliveryMode, Timestamp, framing};
+use courier_core::{ChannelPolicy, DeliveryId, DeliveryMode, framing};
 use courier_store::Store;
 use courier_terminal::readiness::{self, Activity};
 use courier_terminal::{
@@ -28,10 +28,12 @@ use serde::Serialize;
 use tokio::sync::{Notify, watch};
 use tracing::Instrument;
 
+pub use crate::agent_control::AgentControl;
 use crate::agent_spec::AgentSpec;
 use crate::agent_terminal::AgentTerminal;
 use crate::metrics::Metrics;
 use crate::shutdown::Shutdown;
+use crate::typing::is_typing_reason;
 
 /// What a person or a client sees of an agent.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -56,97 +58,6 @@ pub struct AgentStatus {
     pub mode: DeliveryMode,
     /// Which channels deliver to it (`keystrokes`, `hooks`, `both`).
     pub channels: ChannelPolicy,
-}
-
-/// What a person or the API changes of a running agent's delivery.
-#[derive(Debug)]
-pub struct AgentControl {
-    pub mode: watch::Sender<DeliveryMode>,
-    /// Deliveries a flush still lets through in `manual` mode.
-    pub flush: AtomicUsize,
-    pub channels: ChannelPolicy,
-    /// Milliseconds since the epoch of the last time this agent's queue
-    /// moved (a delivery taken in by the terminal or a hook; the agent's
-    /// start before that): what the watchdog measures "no progress" from.
-    last_progress: AtomicI64,
-}
-
-impl AgentControl {
-    pub fn new(mode: DeliveryMode, channels: ChannelPolicy) -> Self {
-        AgentControl {
-            mode: watch::Sender::new(mode),
-            flush: AtomicUsize::new(0),
-            channels,
-            last_progress: AtomicI64::new(SystemClock.now().0),
-        }
-    }
-
-    /// Records that the agent's queue moved at `at`.
-    pub fn progressed(&self, at: Timestamp) {
-        self.last_progress.fetch_max(at.0, Ordering::SeqCst);
-    }
-
-    /// The last time the agent's queue moved (see [`AgentControl::progressed`]).
-    pub fn last_progress(&self) -> Timestamp {
-        Timestamp(self.last_progress.load(Ordering::SeqCst))
-    }
-
-    /// How many of `wanted` queued deliveries a hook may take now, and how
-    /// many flush units that used. `manual` holds deliveries for every
-    /// channel, not only keystrokes: a hook takes only what a flush let
-    /// through, sharing the same units as the terminal task (so a flush of
-    /// N lets N through, whichever channel takes them). Other modes: all.
-    pub fn take_for_hook(&self, wanted: usize) -> (usize, usize) {
-        if *self.mode.borrow() != DeliveryMode::Manual {
-            return (wanted, 0);
-        }
-        let before = self
-            .flush
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
-                Some(n - n.min(wanted))
-            })
-            .unwrap_or_else(|n| n);
-        let took = before.min(wanted);
-        (took, took)
-    }
-
-    /// Gives back `units` of flush a hook claim took but did not use.
-    pub fn give_back_units(&self, units: usize) {
-        if units > 0 {
-            self.flush.fetch_add(units, Ordering::SeqCst);
-        }
-    }
-
-    /// Whether the terminal task may take a queued delivery now.
-    pub fn accepting(&self) -> bool {
-        self.channels.types_keystrokes()
-            && (*self.mode.borrow() != DeliveryMode::Manual
-                || self.flush.load(Ordering::SeqCst) > 0)
-    }
-
-    /// Whether the terminal task may take one delivery now: `None` when
-    /// held; `Some(true)` when it used one unit of a flush (manual mode),
-    /// to be given back if the claim finds nothing; `Some(false)` otherwise.
-    fn take_one(&self) -> Option<bool> {
-        if !self.channels.types_keystrokes() {
-            return None;
-        }
-        if *self.mode.borrow() != DeliveryMode::Manual {
-            return Some(false);
-        }
-        self.flush
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .ok()
-            .map(|_| true)
-    }
-
-    /// Gives back the unit of flush a claim that found nothing used (only
-    /// if it used one: a mode change meanwhile must not create a unit).
-    fn give_back(&self, took_unit: bool) {
-        if took_unit {
-            self.flush.fetch_add(1, Ordering::SeqCst);
-        }
-    }
 }
 
 /// Everything an agent task needs.
@@ -467,6 +378,27 @@ async fn deliver_loop(ctx: Arc<AgentContext>) {
                 _ = status.changed() => continue,
             }
         }
+        // A person at the keys holds deliveries in every mode, busy or not:
+        // nothing is pasted into what they are writing.
+        match ctx.control.typing.hold_left(clock.now()) {
+            Some(left) => {
+                crate::input_hold::set_held(&ctx, Some(ctx.control.typing.reason())).await;
+                tokio::select! {
+                    _ = ctx.shutdown.wait() => return,
+                    _ = tokio::time::sleep(left) => continue,
+                }
+            }
+            // Typing is over. An agent that is not busy has its input looked
+            // at below (which replaces the reason at once, no flicker); a
+            // busy one is not held any more meanwhile.
+            None if current.held.as_deref().is_some_and(is_typing_reason)
+                && current.busy
+                && current_mode != DeliveryMode::Immediate =>
+            {
+                crate::input_hold::set_held(&ctx, None).await;
+            }
+            None => {}
+        }
         // `idle` (and a flush in `manual`) delivers at the next idle
         // boundary: while the agent works, leave the delivery queued and
         // wait for the watcher to see it idle. Claiming now would only make
@@ -478,6 +410,9 @@ async fn deliver_loop(ctx: Arc<AgentContext>) {
                 _ = ctx.shutdown.wait() => return,
                 _ = status.changed() => continue,
                 _ = mode.changed() => continue,
+                // A person's keystroke: show the typing hold at once, even
+                // while their typing keeps the agent busy.
+                _ = ctx.wake.notified() => continue,
             }
         }
         // In every mode: nothing is typed into an input that holds text.
@@ -487,12 +422,7 @@ async fn deliver_loop(ctx: Arc<AgentContext>) {
         if hold.is_none() {
             left_over = false;
         }
-        if current.held != hold {
-            if let Some(why) = &hold {
-                tracing::info!(%why, "deliveries held");
-            }
-            ctx.status.send_modify(|s| s.held = hold.clone());
-        }
+        crate::input_hold::set_held(&ctx, hold.clone()).await;
         if hold.is_some() {
             tokio::select! {
                 _ = ctx.shutdown.wait() => return,

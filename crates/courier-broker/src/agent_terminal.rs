@@ -5,9 +5,10 @@
 
 use std::time::Instant;
 
+use bytes::Bytes;
 use courier_terminal::host::RemoteSession;
-use courier_terminal::{ExitInfo, Session, Snapshot, Terminal, TerminalError};
-use tokio::sync::watch;
+use courier_terminal::{ExitInfo, OutputWatch, Session, Snapshot, Terminal, TerminalError};
+use tokio::sync::{broadcast, watch};
 
 pub enum AgentTerminal {
     Local(Session),
@@ -58,6 +59,14 @@ impl Terminal for AgentTerminal {
 
     fn subscribe(&self) -> watch::Receiver<u64> {
         each!(self, t => t.subscribe())
+    }
+
+    fn subscribe_output(&self) -> broadcast::Receiver<Bytes> {
+        each!(self, t => t.subscribe_output())
+    }
+
+    fn watch_output(&self) -> OutputWatch {
+        each!(self, t => t.watch_output())
     }
 
     fn exit_status(&self) -> Option<ExitInfo> {

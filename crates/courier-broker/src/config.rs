@@ -54,6 +54,12 @@ pub struct BrokerConfig {
     pub acl: std::sync::Arc<courier_core::Acl>,
     /// The file the ACL came from, if any (shown in `/v1/status`).
     pub acl_path: Option<PathBuf>,
+    /// Deliveries to an agent wait this long after a person's last keystroke
+    /// into it (3 s; zero: typing never holds).
+    pub typing_hold: Duration,
+    /// Output chunks a live terminal viewer may fall behind before it is
+    /// resynchronised with a fresh screen (256).
+    pub stream_buffer_chunks: usize,
 }
 
 impl BrokerConfig {
@@ -75,6 +81,8 @@ impl BrokerConfig {
             presets_file: crate::launch::default_presets_file(),
             acl: std::sync::Arc::new(courier_core::Acl::allow_all()),
             acl_path: None,
+            typing_hold: crate::typing::DEFAULT_TYPING_HOLD,
+            stream_buffer_chunks: courier_terminal::DEFAULT_OUTPUT_CHUNKS,
         }
     }
 

@@ -14,6 +14,8 @@
 //! - [`process_group`]: finding and ending everything a session started
 //!   (process group, descendants, and detached helpers via an env cookie).
 //! - [`screen`]: the vt100 screen model with output times and a change counter.
+//! - [`output`]: live output for viewers, a bounded broadcast per session
+//!   ([`output::OutputWatch`]: a screen copy and the bytes after it).
 //! - [`tty_probe`]: what the kernel knows about an agent's terminal
 //!   (canonical mode, echo, foreground group, a reader blocked on it), so a
 //!   line program that draws no prompt (`cat`) is seen waiting for a line.
@@ -42,6 +44,7 @@ pub mod host;
 pub mod inject;
 pub mod input_line;
 pub mod normalize;
+pub mod output;
 pub mod process_group;
 pub mod pty;
 pub mod readiness;
@@ -59,6 +62,7 @@ pub use deliver::{
     BeforeEnter, DeliverOptions, DeliveryOutcome, DeliveryReport, NoHook, deliver, deliver_with,
 };
 pub use error::TerminalError;
+pub use output::{DEFAULT_OUTPUT_CHUNKS, OutputWatch};
 pub use pty::SpawnSpec;
 pub use readiness::{Activity, NotReady, ReadinessConfig, ReadyBy};
 pub use screen::Snapshot;

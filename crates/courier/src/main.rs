@@ -6,7 +6,8 @@
 //! - [`output`]: tables for people, JSON for scripts;
 //! - [`up`]: running the broker in the foreground;
 //! - [`demo`]: a self-contained tour with real agents in real terminals;
-//! - [`attach`]: a person driving an agent's terminal.
+//! - [`attach`]: a person driving an agent's terminal, live over its
+//!   terminal stream; [`tty`]: the person's own terminal meanwhile.
 
 mod attach;
 mod cli;
@@ -18,6 +19,7 @@ mod doctor;
 mod hook;
 mod output;
 mod token_cmds;
+mod tty;
 mod up;
 
 use std::process::ExitCode;
@@ -85,7 +87,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Attach { name } => attach::run(g, &name).await,
+        Command::Attach(args) => attach::run(g, &args).await,
         Command::Doctor(args) => doctor::run(g, &args),
         // Before connecting: outside Courier a hook must do nothing, quietly.
         Command::Hook { event } => hook::main(g, &event).await,

@@ -401,7 +401,8 @@ fn case_path(case: &Case) -> PathBuf {
 #[test]
 fn a_draft_holds_deliveries_until_it_is_cleared() {
     let root = tempfile::tempdir().unwrap();
-    let broker = Broker::start(root.path(), &[]);
+    // A short typing window: this is about the draft that typing leaves.
+    let broker = Broker::start(root.path(), &["--typing-hold-ms", "200"]);
     let case = fake(&broker, "desk", &["--border"], json!({}));
     broker.wait_ready("desk");
     let (status, v) = broker.post("/v1/agents/desk/input", &json!({"text": "my draft"}));
@@ -411,12 +412,14 @@ fn a_draft_holds_deliveries_until_it_is_cleared() {
     });
     let m = broker.send("sender", "desk", "not into the draft");
     let id = m["message_id"].as_str().unwrap().to_string();
-    let held = wait_for("the agent to be held", || {
+    // Typing holds first (a person just typed), then the draft it left.
+    let held = wait_for("the agent to be held for its draft", || {
         broker.get_ok("/v1/agents/desk")["status"]["held"]
             .as_str()
+            .filter(|h| h.contains("draft"))
             .map(str::to_string)
     });
-    assert!(held.contains("draft"), "{held}");
+    assert!(held.starts_with("input_not_empty:"), "{held}");
     assert_eq!(broker.deliveries(&id)[0]["state"], "queued");
     // The person deletes the draft: the message goes in on its own.
     let erase = "\u{7f}".repeat("my draft".len());

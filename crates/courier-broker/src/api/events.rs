@@ -44,7 +44,7 @@ pub struct Gap {
 impl Gap {
     /// The gap between a cursor and the first event found after it.
     fn between(after: u64, next_seq: u64) -> Option<Gap> {
-        (next_seq > after + 1).then_some(Gap {
+        (next_seq > after.saturating_add(1)).then(|| Gap {
             after,
             next_seq,
             missed: next_seq - after - 1,
@@ -80,7 +80,7 @@ fn gap_after(broker: &Broker, after: u64) -> Result<Option<Gap>, ApiError> {
     let store = broker.store();
     let next = match store.events_after(after, 1)?.first() {
         Some(first) => first.seq,
-        None => store.last_seq()? + 1,
+        None => store.last_seq()?.saturating_add(1),
     };
     Ok(Gap::between(after, next))
 }
@@ -102,7 +102,7 @@ pub async fn list(
     let after = q.since.unwrap_or(0);
     let events = state.broker.store().events_after(after, limit)?;
     let last_seq = state.broker.store().last_seq()?;
-    let next = events.first().map_or(last_seq + 1, |e| e.seq);
+    let next = events.first().map_or(last_seq.saturating_add(1), |e| e.seq);
     let mut body = json!({"events": events, "last_seq": last_seq});
     let mut headers = HeaderMap::new();
     if let Some(gap) = Gap::between(after, next) {
@@ -267,5 +267,26 @@ async fn ws_session(mut socket: WebSocket, mut events: mpsc::Receiver<Item>) {
                 Some(Ok(_)) => {}
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Gap;
+
+    #[test]
+    fn a_gap_is_only_a_jump_past_the_next_seq_and_never_overflows() {
+        assert_eq!(Gap::between(4, 5), None);
+        assert_eq!(Gap::between(0, 1), None);
+        assert_eq!(
+            Gap::between(1, 10),
+            Some(Gap {
+                after: 1,
+                next_seq: 10,
+                missed: 8
+            })
+        );
+        assert_eq!(Gap::between(u64::MAX, u64::MAX), None);
+        assert_eq!(Gap::between(u64::MAX, 3), None);
     }
 }

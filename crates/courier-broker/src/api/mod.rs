@@ -15,6 +15,8 @@ mod json;
 mod messages;
 mod observer;
 mod receipts;
+mod terminal;
+mod terminal_frames;
 mod tokens;
 
 use std::sync::Arc;
@@ -65,6 +67,7 @@ pub fn router(broker: Broker, token: &str) -> Router {
         )
         .route("/v1/agents/{name}/screen", get(agents::screen))
         .route("/v1/agents/{name}/input", owner(post(agents::input)))
+        .route("/v1/agents/{name}/terminal", get(terminal::terminal))
         .route("/v1/agents/{name}/inbox", get(messages::inbox))
         .route("/v1/agents/{name}/inbox/read", post(receipts::mark_read))
         .route("/v1/agents/{name}/inbox/claim", post(receipts::claim))
