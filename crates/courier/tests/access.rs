@@ -165,6 +165,7 @@ fn an_observer_token_reads_every_documented_read_and_is_refused_every_write() {
         "GET /v1/events",
         "GET /v1/messages/{id}",
         "GET /v1/events/ws",
+        "GET /v1/agents/{name}/terminal",
     ] {
         assert!(reads.iter().any(|r| r == must), "{must} not in {reads:?}");
     }
@@ -184,6 +185,20 @@ fn an_observer_token_reads_every_documented_read_and_is_refused_every_write() {
     );
     let (_, v) = call_as(&broker, &observer, Method::GET, "/v1/whoami");
     assert_eq!(v, json!({"kind": "observer", "token_id": token_id}));
+    // Any live terminal, watched only: its keystrokes and resizes refused.
+    let ws = common::viewer::open(&broker, "bob", Some(&observer), "").expect("upgrade");
+    let mut viewer = common::viewer::Viewer::start(ws);
+    assert_eq!(viewer.hello["writable"], json!(false), "{}", viewer.hello);
+    viewer.send_json(&json!({"type": "input", "data": "typed by an observer\r"}));
+    assert_eq!(viewer.until_text("error")["code"], "read_only");
+    viewer.send_json(&json!({"type": "resize", "rows": 10, "cols": 40}));
+    assert_eq!(viewer.until_text("error")["code"], "read_only");
+    drop(viewer);
+    assert!(
+        !broker.screen("bob").contains("typed by an observer"),
+        "{}",
+        broker.screen("bob")
+    );
 
     // None of the writes happened: both agents run, nothing was sent,
     // joined, revoked or shut down; no event but what reads cause.

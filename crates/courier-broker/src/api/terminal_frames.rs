@@ -94,7 +94,7 @@ pub fn read_only(agent: &str) -> Refused {
     Refused::new(
         "read_only",
         format!(
-            "this view of {agent:?} is read-only (read_only=1, or an agent's token): input and resize are ignored"
+            "this view of {agent:?} is read-only (read_only=1, an agent's or an observer's token): input and resize are ignored"
         ),
     )
 }
