@@ -10,6 +10,7 @@
 //! - [`launch`]: a spec (raw command or preset) → what to run;
 //! - [`bus`]: committed events fanned out to live stream clients;
 //! - [`api`]: the HTTP API (axum) with bearer auth, SSE and WebSocket;
+//! - [`ui`]: the dashboard under `/ui/` (embedded pages, login codes, sessions);
 //! - [`server`]: binding, the connection file, serving until shutdown;
 //! - [`pruner`]: deletes what the retention setting lets go, in bounded steps;
 //! - [`state_dir`]: the state directory, its lock and the connection file;
@@ -35,6 +36,7 @@ pub mod server;
 pub mod shutdown;
 pub mod state_dir;
 pub mod token;
+pub mod ui;
 pub mod watchdog;
 
 pub use agent_spec::AgentSpec;
