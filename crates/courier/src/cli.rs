@@ -60,6 +60,10 @@ pub enum Command {
     Attach { name: String },
     /// Stop an agent and every process it started.
     Release { name: String },
+    /// Open the dashboard: prints its URL with a one-time login code (it works once, within 60
+    /// s, and becomes a browser session cookie) and opens it with xdg-open (or $BROWSER) when a
+    /// desktop is there.
+    Open(OpenArgs),
     /// Join or leave channels, or list them.
     #[command(subcommand)]
     Channel(ChannelCommand),
@@ -151,6 +155,13 @@ pub struct UpArgs {
     /// then ends unverified rather than being settled from the screen).
     #[arg(long, env = "COURIER_NO_SESSION_HOSTS")]
     pub no_session_hosts: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct OpenArgs {
+    /// Only print the URL; start no browser.
+    #[arg(long)]
+    pub no_browser: bool,
 }
 
 #[derive(Debug, Args)]

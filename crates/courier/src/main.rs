@@ -6,7 +6,8 @@
 //! - [`output`]: tables for people, JSON for scripts;
 //! - [`up`]: running the broker in the foreground;
 //! - [`demo`]: a self-contained tour with real agents in real terminals;
-//! - [`attach`]: a person driving an agent's terminal.
+//! - [`attach`]: a person driving an agent's terminal;
+//! - [`open`]: the dashboard's one-time login URL.
 
 mod attach;
 mod cli;
@@ -15,6 +16,7 @@ mod commands;
 mod delivery_cmds;
 mod demo;
 mod hook;
+mod open;
 mod output;
 mod up;
 
@@ -84,6 +86,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Attach { name } => attach::run(g, &name).await,
+        Command::Open(args) => open::run(g, args).await,
         // Before connecting: outside Courier a hook must do nothing, quietly.
         Command::Hook { event } => hook::main(g, &event).await,
         Command::Mcp => {
