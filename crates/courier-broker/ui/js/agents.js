@@ -9,7 +9,7 @@ import { el, report } from './dom.js';
  * One word for where an agent is:
  * exited > stuck (a delivery to it is stuck) > held (its input holds text, so
  * nothing is typed) > starting (not ready yet) > busy (working) > ready
- * (ready, with deliveries waiting to be typed) > idle (ready, nothing queued).
+ * (ready, with deliveries queued for it) > idle (ready, nothing queued).
  */
 export function agentState(agent, stuckAgents) {
   const s = agent.status || {};
@@ -18,7 +18,7 @@ export function agentState(agent, stuckAgents) {
   if (s.held) return ['held', s.held];
   if (!s.ready) return ['starting', s.not_ready || 'waiting for its prompt'];
   if (s.busy) return ['busy', 'working'];
-  if (agent.queue_depth > 0 || s.delivering) return ['ready', `ready (${s.ready_by || 'screen'}), delivering`];
+  if (agent.queue_depth > 0) return ['ready', `ready (${s.ready_by || 'screen'}), ${agent.queue_depth} queued`];
   return ['idle', `ready (${s.ready_by || 'screen'})`];
 }
 
