@@ -81,10 +81,16 @@ async function start() {
   new EventFeed(since, (event) => {
     timeline.apply(event);
     agents.onEvent(event);
-    if (event.type.startsWith('agent_') || event.type.startsWith('delivery_') || event.type.startsWith('channel_')) {
+    const type = String(event.type || '');
+    if (type === 'gap') {
+      refreshAgents();
+      refreshHealth();
+      return;
+    }
+    if (type.startsWith('agent_') || type.startsWith('delivery_') || type.startsWith('channel_')) {
       refreshAgents();
     }
-    if (/^delivery_(dropped|dead|replayed|stuck|verified|read)$/.test(event.type) || event.type.startsWith('agent_')) {
+    if (/^delivery_(dropped|dead|replayed|stuck|verified|read)$/.test(type) || type.startsWith('agent_')) {
       refreshHealth();
     }
   }, (state) => {

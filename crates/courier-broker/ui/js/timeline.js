@@ -58,6 +58,12 @@ export class Timeline {
 
   /** One event from the feed, in seq order. */
   apply(event) {
+    if (event.type === 'gap') {
+      // Events were pruned before this client saw them: read each message
+      // it shows again, so no state is left behind.
+      for (const m of this.messages.values()) this.fetch(m, true);
+      return;
+    }
     if (event.type === 'message_accepted') {
       const m = this.message(event.message_id);
       Object.assign(m, { from: event.from, to: String(event.to), thread: event.thread || null, time: event.time });
@@ -98,9 +104,10 @@ export class Timeline {
     this.render(m);
   }
 
-  /** Fills in the body (and deliveries no event has shown yet). */
-  async fetch(m) {
-    if (m.body !== null || this.fetching.has(m.id)) return;
+  /** Fills in the body and the deliveries no event has shown yet (all of
+   * them with `again`, after a gap in the events). */
+  async fetch(m, again = false) {
+    if ((m.body !== null && !again) || this.fetching.has(m.id)) return;
     this.fetching.add(m.id);
     try {
       const v = await get(`/v1/messages/${seg(m.id)}`);
@@ -108,7 +115,7 @@ export class Timeline {
       Object.assign(m, { from: msg.from, to: String(msg.to), thread: msg.thread || null, body: msg.body });
       m.time = m.time || msg.created_at;
       for (const d of v.deliveries || []) {
-        if (m.deliveries.has(d.id)) continue; // the events know better
+        if (m.deliveries.has(d.id) && !again) continue; // the events know better
         m.deliveries.set(d.id, {
           id: d.id, agent: d.agent, state: d.state, reason: d.reason, stuck: null, screen: null,
         });
