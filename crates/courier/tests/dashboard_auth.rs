@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{Broker, environ_var, error_code};
+use common::{Broker, courier_command, environ_var, error_code};
 use reqwest::Method;
 use reqwest::blocking::Client;
 use reqwest::header::{CONTENT_SECURITY_POLICY, LOCATION, SET_COOKIE};
@@ -285,5 +285,49 @@ fn ui_pages_carry_a_strict_policy() {
     // The pages need no login; the API they call does.
     let (status, _) = broker.call(http.get(format!("{}/v1/agents", broker.url)));
     assert_eq!(status, 401);
+    broker.stop_and_check();
+}
+
+/// `courier open` as people and scripts see it; without a desktop it starts
+/// no browser even when not told `--no-browser`.
+#[test]
+fn courier_open_prints_a_one_time_login_url() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let broker = Broker::start(tmp.path(), &["--ephemeral"]);
+    let open = |args: &[&str]| {
+        let out = courier_command()
+            .arg("--state-dir")
+            .arg(&broker.state_dir)
+            .arg("open")
+            .args(args)
+            .env_remove("DISPLAY")
+            .env_remove("WAYLAND_DISPLAY")
+            .env_remove("BROWSER")
+            .output()
+            .expect("run courier open");
+        assert!(out.status.success(), "{out:?}");
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (stdout, _) = open(&["--json"]);
+    let v: Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(v["opened"], false, "no desktop, no browser: {v}");
+    let url = v["url"].as_str().expect("url");
+    let code = v["code"].as_str().expect("code");
+    assert_eq!(url, format!("{}/ui/login?code={code}", broker.url));
+    assert!(!url.contains(&broker.token));
+    assert!(v["expires_at"].is_string(), "{v}");
+    let r = no_redirects().get(url).send().expect("login");
+    assert_eq!(r.status(), 303);
+
+    let (stdout, stderr) = open(&["--no-browser"]);
+    let url = stdout.trim();
+    assert!(
+        url.starts_with(&format!("{}/ui/login?code=", broker.url)),
+        "{stdout}"
+    );
+    assert!(stderr.contains("works once"), "{stderr}");
     broker.stop_and_check();
 }
