@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Regenerates BENCHMARKS.md: the store, terminal, daemon and load benches and
+# Regenerates BENCHMARKS.md: the store, terminal, proof, daemon and load benches and
 # the long crash loop, every figure beside its target, with the machine.
 #
-#   scripts/benchmarks.sh                      # ~15-20 min on 2 cores
+#   scripts/benchmarks.sh                      # ~18-23 min on 2 cores
 #   COURIER_CRASH_LOOP_KILLS=1000 COURIER_LOAD_MESSAGES=20000 scripts/benchmarks.sh
 #
 # Knobs: COURIER_CRASH_LOOP_KILLS (default 200), COURIER_LOAD_AGENTS (50),
-# COURIER_LOAD_MESSAGES (100000), COURIER_BENCH_WINDOW_MS (store, 3000).
+# COURIER_LOAD_MESSAGES (100000), COURIER_BENCH_WINDOW_MS (store, 3000),
+# COURIER_PROOF_MESSAGES (30 per agent row).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export COURIER_CRASH_LOOP_KILLS="${COURIER_CRASH_LOOP_KILLS:-200}"
@@ -38,6 +39,8 @@ section "store bench"
 cargo bench -q -p courier-store --bench store 2>/dev/null | sed -n '/^## /,$p' >>"$tmp"
 section "terminal bench"
 cargo bench -q -p courier-terminal --bench terminal 2>/dev/null | sed -n '/^## /,$p' >>"$tmp"
+section "proof bench"
+cargo bench -q -p courier-terminal --bench proof 2>/dev/null | sed -n '/^## /,$p' >>"$tmp"
 section "daemon bench"
 cargo bench -q -p courier --bench daemon 2>/dev/null | sed -n '/^## /,$p' >>"$tmp"
 section "load bench"

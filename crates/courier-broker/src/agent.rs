@@ -9,7 +9,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use courier_core::delivery::Transition;
@@ -17,7 +17,7 @@ use courier_core::event::EventKind;
 use courier_core::mode::AgentView;
 use courier_core::pacing::Pacer;
 use courier_core::time::{Clock, SystemClock};
-use courier_core::{ChannelPolicy, DeliveryId, DeliveryMode, Timestamp, framing};
+use courier_core::{ChannelPolicy, DeliveryId, DeliveryMode, framing};
 use courier_store::Store;
 use courier_terminal::readiness::{self, Activity};
 use courier_terminal::{
@@ -28,10 +28,12 @@ use serde::Serialize;
 use tokio::sync::{Notify, watch};
 use tracing::Instrument;
 
+pub use crate::agent_control::AgentControl;
 use crate::agent_spec::AgentSpec;
 use crate::agent_terminal::AgentTerminal;
 use crate::metrics::Metrics;
 use crate::shutdown::Shutdown;
+use crate::typing::is_typing_reason;
 
 /// What a person or a client sees of an agent.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -58,97 +60,6 @@ pub struct AgentStatus {
     pub channels: ChannelPolicy,
 }
 
-/// What a person or the API changes of a running agent's delivery.
-#[derive(Debug)]
-pub struct AgentControl {
-    pub mode: watch::Sender<DeliveryMode>,
-    /// Deliveries a flush still lets through in `manual` mode.
-    pub flush: AtomicUsize,
-    pub channels: ChannelPolicy,
-    /// Milliseconds since the epoch of the last time this agent's queue
-    /// moved (a delivery taken in by the terminal or a hook; the agent's
-    /// start before that): what the watchdog measures "no progress" from.
-    last_progress: AtomicI64,
-}
-
-impl AgentControl {
-    pub fn new(mode: DeliveryMode, channels: ChannelPolicy) -> Self {
-        AgentControl {
-            mode: watch::Sender::new(mode),
-            flush: AtomicUsize::new(0),
-            channels,
-            last_progress: AtomicI64::new(SystemClock.now().0),
-        }
-    }
-
-    /// Records that the agent's queue moved at `at`.
-    pub fn progressed(&self, at: Timestamp) {
-        self.last_progress.fetch_max(at.0, Ordering::SeqCst);
-    }
-
-    /// The last time the agent's queue moved (see [`AgentControl::progressed`]).
-    pub fn last_progress(&self) -> Timestamp {
-        Timestamp(self.last_progress.load(Ordering::SeqCst))
-    }
-
-    /// How many of `wanted` queued deliveries a hook may take now, and how
-    /// many flush units that used. `manual` holds deliveries for every
-    /// channel, not only keystrokes: a hook takes only what a flush let
-    /// through, sharing the same units as the terminal task (so a flush of
-    /// N lets N through, whichever channel takes them). Other modes: all.
-    pub fn take_for_hook(&self, wanted: usize) -> (usize, usize) {
-        if *self.mode.borrow() != DeliveryMode::Manual {
-            return (wanted, 0);
-        }
-        let before = self
-            .flush
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
-                Some(n - n.min(wanted))
-            })
-            .unwrap_or_else(|n| n);
-        let took = before.min(wanted);
-        (took, took)
-    }
-
-    /// Gives back `units` of flush a hook claim took but did not use.
-    pub fn give_back_units(&self, units: usize) {
-        if units > 0 {
-            self.flush.fetch_add(units, Ordering::SeqCst);
-        }
-    }
-
-    /// Whether the terminal task may take a queued delivery now.
-    pub fn accepting(&self) -> bool {
-        self.channels.types_keystrokes()
-            && (*self.mode.borrow() != DeliveryMode::Manual
-                || self.flush.load(Ordering::SeqCst) > 0)
-    }
-
-    /// Whether the terminal task may take one delivery now: `None` when
-    /// held; `Some(true)` when it used one unit of a flush (manual mode),
-    /// to be given back if the claim finds nothing; `Some(false)` otherwise.
-    fn take_one(&self) -> Option<bool> {
-        if !self.channels.types_keystrokes() {
-            return None;
-        }
-        if *self.mode.borrow() != DeliveryMode::Manual {
-            return Some(false);
-        }
-        self.flush
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-            .ok()
-            .map(|_| true)
-    }
-
-    /// Gives back the unit of flush a claim that found nothing used (only
-    /// if it used one: a mode change meanwhile must not create a unit).
-    fn give_back(&self, took_unit: bool) {
-        if took_unit {
-            self.flush.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-}
-
 /// Everything an agent task needs.
 pub struct AgentContext {
     pub spec: AgentSpec,
@@ -162,6 +73,9 @@ pub struct AgentContext {
     pub control: Arc<AgentControl>,
     /// (dialog pattern, keys) the preset allows the broker to answer.
     pub dialog_answers: Vec<(regex::Regex, String)>,
+    /// The comment before each typed line, for a program that runs its
+    /// input (a shell, a REPL).
+    pub inert_prefix: Option<String>,
     /// The session survived the previous broker: settle what that broker
     /// left in flight on it before typing anything else.
     pub resumed: bool,
@@ -404,15 +318,20 @@ impl BeforeEnter for MarkInjected<'_> {
     }
 }
 
-/// What is typed into the terminal for `message` (header line, then body).
-pub(crate) fn typed_text(message: &courier_core::Message) -> String {
-    framing::frame(
+/// What is typed into the terminal for `message` (header line, then body),
+/// each line commented out for a program that would run it.
+pub(crate) fn typed_text(message: &courier_core::Message, inert_prefix: Option<&str>) -> String {
+    let text = framing::frame(
         &message.from,
         &message.to,
         &message.id,
         message.thread.as_ref(),
         &message.body,
-    )
+    );
+    match inert_prefix {
+        Some(prefix) => framing::inert(&text, prefix),
+        None => text,
+    }
 }
 
 /// The screen refused the keys because the input held text (a draft
@@ -459,6 +378,27 @@ async fn deliver_loop(ctx: Arc<AgentContext>) {
                 _ = status.changed() => continue,
             }
         }
+        // A person at the keys holds deliveries in every mode, busy or not:
+        // nothing is pasted into what they are writing.
+        match ctx.control.typing.hold_left(clock.now()) {
+            Some(left) => {
+                crate::input_hold::set_held(&ctx, Some(ctx.control.typing.reason())).await;
+                tokio::select! {
+                    _ = ctx.shutdown.wait() => return,
+                    _ = tokio::time::sleep(left) => continue,
+                }
+            }
+            // Typing is over. An agent that is not busy has its input looked
+            // at below (which replaces the reason at once, no flicker); a
+            // busy one is not held any more meanwhile.
+            None if current.held.as_deref().is_some_and(is_typing_reason)
+                && current.busy
+                && current_mode != DeliveryMode::Immediate =>
+            {
+                crate::input_hold::set_held(&ctx, None).await;
+            }
+            None => {}
+        }
         // `idle` (and a flush in `manual`) delivers at the next idle
         // boundary: while the agent works, leave the delivery queued and
         // wait for the watcher to see it idle. Claiming now would only make
@@ -470,6 +410,9 @@ async fn deliver_loop(ctx: Arc<AgentContext>) {
                 _ = ctx.shutdown.wait() => return,
                 _ = status.changed() => continue,
                 _ = mode.changed() => continue,
+                // A person's keystroke: show the typing hold at once, even
+                // while their typing keeps the agent busy.
+                _ = ctx.wake.notified() => continue,
             }
         }
         // In every mode: nothing is typed into an input that holds text.
@@ -479,12 +422,7 @@ async fn deliver_loop(ctx: Arc<AgentContext>) {
         if hold.is_none() {
             left_over = false;
         }
-        if current.held != hold {
-            if let Some(why) = &hold {
-                tracing::info!(%why, "deliveries held");
-            }
-            ctx.status.send_modify(|s| s.held = hold.clone());
-        }
+        crate::input_hold::set_held(&ctx, hold.clone()).await;
         if hold.is_some() {
             tokio::select! {
                 _ = ctx.shutdown.wait() => return,
@@ -540,7 +478,7 @@ async fn deliver_loop(ctx: Arc<AgentContext>) {
         async {
             pacer.injected_at(clock.now());
             ctx.status.send_modify(|s| s.delivering = Some(delivery.id.clone()));
-            let text = typed_text(&message);
+            let text = typed_text(&message, ctx.inert_prefix.as_deref());
             let hook = MarkInjected::new(&ctx.store, &delivery.id);
             let report = deliver_with(&*ctx.session, options, &text, &hook).await;
             let outcome = report.outcome.clone();

@@ -46,7 +46,7 @@ async fn settle(ctx: &AgentContext, delivery: &Delivery) {
             return;
         }
     };
-    let text = crate::agent::typed_text(&message);
+    let text = crate::agent::typed_text(&message, ctx.inert_prefix.as_deref());
     let entered = delivery.state == DeliveryState::Injected;
     let mark = MarkInjected::new(&ctx.store, &delivery.id);
     // Enter may already have been sent: the state is `injected` already.

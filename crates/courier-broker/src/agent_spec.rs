@@ -123,6 +123,12 @@ pub struct AgentSpec {
     /// screen settled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub submit: Option<SubmitSettings>,
+    /// The comment put before each line of a message so a program that
+    /// runs its input (a shell, a REPL) runs nothing (`"# "`); `""` for
+    /// none. Default: the preset's, else by the program (known shells and
+    /// REPLs), else none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inert_prefix: Option<String>,
 }
 
 impl AgentSpec {
@@ -150,6 +156,14 @@ impl AgentSpec {
             return Err(limit(
                 "env",
                 format!("variable name {key:?} must be non-empty and without '='"),
+            ));
+        }
+        if let Some(prefix) = &self.inert_prefix
+            && (prefix.len() > 8 || prefix.chars().any(|c| c.is_control()))
+        {
+            return Err(limit(
+                "inert_prefix",
+                "at most 8 bytes, no control characters",
             ));
         }
         if let Some(submit) = &self.submit {

@@ -5,9 +5,10 @@
 
 use std::time::Instant;
 
+use bytes::Bytes;
 use courier_terminal::host::RemoteSession;
-use courier_terminal::{ExitInfo, Session, Snapshot, Terminal, TerminalError};
-use tokio::sync::watch;
+use courier_terminal::{ExitInfo, OutputWatch, Session, Snapshot, Terminal, TerminalError};
+use tokio::sync::{broadcast, watch};
 
 pub enum AgentTerminal {
     Local(Session),
@@ -60,6 +61,14 @@ impl Terminal for AgentTerminal {
         each!(self, t => t.subscribe())
     }
 
+    fn subscribe_output(&self) -> broadcast::Receiver<Bytes> {
+        each!(self, t => t.subscribe_output())
+    }
+
+    fn watch_output(&self) -> OutputWatch {
+        each!(self, t => t.watch_output())
+    }
+
     fn exit_status(&self) -> Option<ExitInfo> {
         each!(self, t => t.exit_status())
     }
@@ -74,6 +83,10 @@ impl Terminal for AgentTerminal {
 
     async fn wait_exit(&self) -> ExitInfo {
         each!(self, t => t.wait_exit().await)
+    }
+
+    fn enter_timing(&self) -> &std::sync::Mutex<courier_terminal::enter_timing::EnterTiming> {
+        each!(self, t => t.enter_timing())
     }
 
     async fn kill(&self) -> Option<ExitInfo> {

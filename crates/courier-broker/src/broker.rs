@@ -75,7 +75,13 @@ impl Broker {
         let bus = EventBus::start(&store)?;
         let hosting = match (&config.durability, &state_dir, &config.session_host) {
             (Durability::Durable { .. }, Some(dir), Some(program)) => Some(
-                Hosting::new(dir.path(), program.clone(), config.orphan_timeout).map_err(|e| {
+                Hosting::new(
+                    dir.path(),
+                    program.clone(),
+                    config.orphan_timeout,
+                    config.stream_buffer_chunks,
+                )
+                .map_err(|e| {
                     BrokerError::BadRequest(format!(
                         "cannot prepare the sessions directory in {}: {e}",
                         dir.path().display()
@@ -156,6 +162,7 @@ impl Broker {
     /// A new terminal for `spec`: under a session host when this broker has
     /// them (so the agent outlives a crash), else a PTY of this process.
     async fn new_terminal(&self, spec: &SpawnSpec) -> Result<AgentTerminal, BrokerError> {
+        let chunks = self.inner.config.stream_buffer_chunks;
         match &self.inner.hosting {
             Some(hosting) if hosting.fits(&spec.agent) => {
                 Ok(AgentTerminal::Hosted(Box::new(hosting.spawn(spec).await?)))
@@ -166,9 +173,13 @@ impl Broker {
                     socket = %hosting.socket(&spec.agent).display(),
                     "socket path too long for a session host; this agent will not survive a broker crash"
                 );
-                Ok(AgentTerminal::Local(Session::spawn(spec)?))
+                Ok(AgentTerminal::Local(Session::spawn_with_output(
+                    spec, chunks,
+                )?))
             }
-            None => Ok(AgentTerminal::Local(Session::spawn(spec)?)),
+            None => Ok(AgentTerminal::Local(Session::spawn_with_output(
+                spec, chunks,
+            )?)),
         }
     }
 
@@ -366,8 +377,13 @@ impl Broker {
             shutdown: self.inner.shutdown.clone(),
             wake: Arc::new(Notify::new()),
             status: status_tx,
-            control: Arc::new(AgentControl::new(mode, launch.channels)),
+            control: Arc::new(AgentControl::new(
+                mode,
+                launch.channels,
+                self.inner.config.typing_hold,
+            )),
             dialog_answers: launch.dialog_answers,
+            inert_prefix: launch.inert_prefix,
             resumed,
         });
         let status = handle.status.borrow().clone();

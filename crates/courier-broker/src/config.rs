@@ -49,6 +49,12 @@ pub struct BrokerConfig {
     pub orphan_timeout: Duration,
     /// User presets overriding the built-in ones (see `launch::default_presets_file`).
     pub presets_file: Option<PathBuf>,
+    /// Deliveries to an agent wait this long after a person's last keystroke
+    /// into it (3 s; zero: typing never holds).
+    pub typing_hold: Duration,
+    /// Output chunks a live terminal viewer may fall behind before it is
+    /// resynchronised with a fresh screen (256).
+    pub stream_buffer_chunks: usize,
 }
 
 impl BrokerConfig {
@@ -68,6 +74,8 @@ impl BrokerConfig {
             orphan_timeout: Duration::from_secs(600),
             prune_every: Duration::from_secs(3600),
             presets_file: crate::launch::default_presets_file(),
+            typing_hold: crate::typing::DEFAULT_TYPING_HOLD,
+            stream_buffer_chunks: courier_terminal::DEFAULT_OUTPUT_CHUNKS,
         }
     }
 

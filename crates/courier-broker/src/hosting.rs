@@ -24,6 +24,8 @@ pub struct Hosting {
     dir: PathBuf,
     program: PathBuf,
     orphan_timeout: Duration,
+    /// Output chunks a live viewer of a hosted agent may fall behind.
+    output_chunks: usize,
 }
 
 fn host_error(agent: &str, socket: &Path, detail: impl std::fmt::Display) -> TerminalError {
@@ -35,11 +37,13 @@ fn host_error(agent: &str, socket: &Path, detail: impl std::fmt::Display) -> Ter
 }
 
 impl Hosting {
-    /// Hosts started as `program session-host …`, sockets under `state_dir`.
+    /// Hosts started as `program session-host …`, sockets under `state_dir`;
+    /// live viewers of their agents may fall `output_chunks` chunks behind.
     pub fn new(
         state_dir: &Path,
         program: PathBuf,
         orphan_timeout: Duration,
+        output_chunks: usize,
     ) -> std::io::Result<Self> {
         let dir = state_dir.join("sessions");
         std::fs::create_dir_all(&dir)?;
@@ -49,6 +53,7 @@ impl Hosting {
             dir,
             program,
             orphan_timeout,
+            output_chunks,
         })
     }
 
@@ -118,7 +123,7 @@ impl Hosting {
         });
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
-            match RemoteSession::connect(&socket).await {
+            match RemoteSession::connect_with_output(&socket, self.output_chunks).await {
                 Ok(session) => return Ok(session),
                 Err(e) => {
                     if let Ok(status) = exited.try_recv() {
@@ -157,7 +162,8 @@ impl Hosting {
         if !socket.exists() {
             return None;
         }
-        match tokio::time::timeout(Duration::from_secs(5), RemoteSession::connect(&socket)).await {
+        let connect = RemoteSession::connect_with_output(&socket, self.output_chunks);
+        match tokio::time::timeout(Duration::from_secs(5), connect).await {
             Ok(Ok(session)) => Some(session),
             Ok(Err(e)) => {
                 tracing::info!(agent, error = %e, "no live session host; the agent starts anew");

@@ -6,11 +6,43 @@
 //! A draft (text after the prompt) holds deliveries while it is there. A
 //! message that was not submitted holds them until the input is seen
 //! *empty* (a prompt with nothing after it): a person can look, press Enter
-//! or clear it, and deliveries resume by themselves.
+//! or clear it, and deliveries resume by themselves. A person typing holds
+//! them too, for the typing window after each keystroke (see
+//! [`crate::typing`]), whatever the screen shows.
+//!
+//! Each change is shown in the agent's status (`held`) and raised as an
+//! event: `agent_held` with the reason when the agent becomes held (or the
+//! reason changes), `agent_unheld` when deliveries may go again.
 
+use courier_core::event::EventKind;
 use courier_terminal::Snapshot;
 use courier_terminal::input_line::{self, InputState};
 use regex::Regex;
+
+use crate::agent::AgentContext;
+
+/// Shows `hold` as the agent's held reason, and records the change.
+pub(crate) async fn set_held(ctx: &AgentContext, hold: Option<String>) {
+    let before = ctx.status.borrow().held.clone();
+    if before == hold {
+        return;
+    }
+    ctx.status.send_modify(|s| s.held = hold.clone());
+    let name = ctx.spec.name.clone();
+    let kind = match hold {
+        Some(reason) => {
+            tracing::info!(why = %reason, "deliveries held");
+            EventKind::AgentHeld { name, reason }
+        }
+        None => {
+            tracing::info!("deliveries no longer held");
+            EventKind::AgentUnheld { name }
+        }
+    };
+    if let Err(e) = ctx.store.append_event_async(kind).await {
+        tracing::warn!(error = %e, "cannot record that deliveries are held or released");
+    }
+}
 
 /// Why deliveries to an agent wait, or `None` when its input takes one.
 pub fn holds(snap: &Snapshot, prompt: Option<&Regex>, left_over: bool) -> Option<String> {

@@ -23,6 +23,18 @@ pub struct Launch {
     /// (pattern, keys), e.g. a folder-trust prompt in the directory the
     /// person chose.
     pub dialog_answers: Vec<(regex::Regex, String)>,
+    /// The comment before each line of a message, for a program that runs
+    /// what it is given (see `courier_presets::inert_prefix_for`).
+    pub inert_prefix: Option<String>,
+}
+
+/// The spec's own prefix (`""`: none), else the preset's or the program's.
+fn inert_prefix(spec: &AgentSpec, planned: Option<String>) -> Option<String> {
+    match &spec.inert_prefix {
+        Some(own) if own.is_empty() => None,
+        Some(own) => Some(own.clone()),
+        None => planned,
+    }
 }
 
 /// The user's preset file: `$COURIER_PRESETS`, else
@@ -65,12 +77,16 @@ pub fn plan(
         )
         .map_err(|e| BrokerError::BadRequest(e.to_string()))?;
         let options = with_submit(options, spec.submit.as_ref());
+        let by_program = spec.command.split_first().and_then(|(program, args)| {
+            courier_presets::inert_prefix_for(program, args).map(str::to_string)
+        });
         return Ok(Launch {
             spawn: spec.spawn_spec(&env),
             options,
             command_line: spec.command.join(" "),
             channels: spec.delivery.unwrap_or_default(),
             dialog_answers: Vec::new(),
+            inert_prefix: inert_prefix(spec, by_program),
         });
     };
     let catalog = PresetCatalog::load(presets_file)?;
@@ -92,6 +108,7 @@ pub fn plan(
         resume: None,
     })?;
     let program = check_installed(&plan, std::env::var_os("PATH").as_deref())?;
+    warn_on_version_drift(&spec.name, preset_name, &program, &preset.cli_version);
     for file in &plan.files {
         write_planned(&workdir.join(&file.path), file)?;
     }
@@ -127,6 +144,7 @@ pub fn plan(
             .iter()
             .filter_map(|d| Some((regex::Regex::new(&d.pattern).ok()?, d.answer.clone()?)))
             .collect(),
+        inert_prefix: inert_prefix(spec, plan.inert_prefix.clone()),
     })
 }
 
@@ -162,6 +180,31 @@ fn screen_options<'a>(
         options = options.with_collapsed(pattern)?;
     }
     Ok(options)
+}
+
+/// Logs a warning when the installed CLI is not the release the preset was
+/// written for (checked off the spawn path: `--version` of a node CLI takes
+/// a few hundred ms).
+fn warn_on_version_drift(agent: &str, preset: &str, program: &Path, expected: &str) {
+    let (agent, preset, program, expected) = (
+        agent.to_string(),
+        preset.to_string(),
+        program.to_path_buf(),
+        expected.to_string(),
+    );
+    let spawned = std::thread::Builder::new()
+        .name("courier-cli-version".into())
+        .spawn(move || {
+            let Some(found) = crate::cli_version::installed_version(&program) else {
+                return;
+            };
+            if let Some(why) = crate::cli_version::drift(&found, &expected) {
+                tracing::warn!(%agent, %preset, cli = %program.display(), "CLI version drift: {why}");
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::debug!(error = %e, "cannot check the CLI version");
+    }
 }
 
 /// The composer's submit settings (checked when the spec or the preset was

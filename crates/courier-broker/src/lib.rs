@@ -4,6 +4,10 @@
 //! - [`broker`]: the [`Broker`] handle and the operations every entry point
 //!   goes through (send, spawn, release, replay, stop);
 //! - [`agent`]: one task per agent: readiness watcher and paced delivery loop;
+//! - [`agent_control`]: what a person or the API changes of a running
+//!   agent's delivery (mode, flushes, progress, typing);
+//! - [`input_hold`]: deliveries wait while the input holds text or a person
+//!   types ([`typing`]: a person's keystrokes, the typing window);
 //! - [`agent_terminal`]: an agent's PTY, local or served by a session host;
 //! - [`hosting`]: starting session hosts and reattaching to them on restart;
 //! - [`agent_spec`]: how an agent is started, persisted for restarts;
@@ -17,12 +21,14 @@
 //! - [`config`], [`error`], [`token`], [`shutdown`], [`metrics`].
 
 pub mod agent;
+pub mod agent_control;
 mod agent_resume;
 pub mod agent_spec;
 pub mod agent_terminal;
 pub mod api;
 pub mod broker;
 pub mod bus;
+pub mod cli_version;
 pub mod config;
 pub mod control;
 pub mod error;
@@ -36,6 +42,7 @@ pub mod server;
 pub mod shutdown;
 pub mod state_dir;
 pub mod token;
+pub mod typing;
 pub mod ui;
 pub mod watchdog;
 

@@ -163,6 +163,20 @@ pub enum EventKind {
     AgentBusy {
         name: String,
     },
+    /// Deliveries to the agent wait: a person typed into it within the
+    /// typing window (`reason` starts with `typing:`), or its input holds
+    /// text, a draft or a message that was never submitted (`reason` starts
+    /// with `input_not_empty:`). Raised when the agent becomes held, and
+    /// again when the reason changes while it stays held.
+    AgentHeld {
+        name: String,
+        reason: String,
+    },
+    /// Deliveries to the agent no longer wait for its input (the typing
+    /// window passed and the input is empty).
+    AgentUnheld {
+        name: String,
+    },
     AgentExited {
         name: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -240,6 +254,8 @@ impl EventKind {
             EventKind::AgentReady { .. } => "agent_ready",
             EventKind::AgentIdle { .. } => "agent_idle",
             EventKind::AgentBusy { .. } => "agent_busy",
+            EventKind::AgentHeld { .. } => "agent_held",
+            EventKind::AgentUnheld { .. } => "agent_unheld",
             EventKind::AgentExited { .. } => "agent_exited",
             EventKind::AgentReleased { .. } => "agent_released",
             EventKind::ChannelJoined { .. } => "channel_joined",
@@ -276,6 +292,31 @@ mod tests {
         let back: Event = serde_json::from_value(json).unwrap();
         assert_eq!(back, event);
         assert_eq!(back.kind.name(), "delivery_verified");
+    }
+
+    #[test]
+    fn held_and_unheld_name_the_agent_and_why() {
+        let held = EventKind::AgentHeld {
+            name: "bob".into(),
+            reason: "typing: a person typed into bob".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(&held).unwrap(),
+            serde_json::json!({"type": "agent_held", "name": "bob", "reason": "typing: a person typed into bob"})
+        );
+        let unheld = EventKind::AgentUnheld { name: "bob".into() };
+        assert_eq!(
+            serde_json::to_value(&unheld).unwrap(),
+            serde_json::json!({"type": "agent_unheld", "name": "bob"})
+        );
+        for kind in [held, unheld] {
+            let text = serde_json::to_string(&kind).unwrap();
+            assert_eq!(EventKind::from_stored_json(&text).unwrap(), kind);
+            assert_eq!(
+                serde_json::from_str::<serde_json::Value>(&text).unwrap()["type"],
+                kind.name()
+            );
+        }
     }
 
     fn stuck_event(reason: StuckReason) -> EventKind {

@@ -28,7 +28,22 @@ fn is_executable(path: &Path) -> bool {
 /// checks it directly when it holds a `/`. Returns the resolved path, or
 /// [`PresetError::CliNotInstalled`] naming the CLI, the preset and how to install it.
 pub fn check_installed(plan: &LaunchPlan, path: Option<&OsStr>) -> Result<PathBuf, PresetError> {
-    let program = Path::new(&plan.program);
+    find(&plan.program, &plan.preset, &plan.install_hint, path)
+}
+
+/// [`check_installed`] for a preset's own command, before any plan is made
+/// (`courier doctor`).
+pub fn find_cli(preset: &crate::Preset, path: Option<&OsStr>) -> Result<PathBuf, PresetError> {
+    find(&preset.command, &preset.name, &preset.install_hint, path)
+}
+
+fn find(
+    program_name: &str,
+    preset: &str,
+    hint: &str,
+    path: Option<&OsStr>,
+) -> Result<PathBuf, PresetError> {
+    let program = Path::new(program_name);
     let found = if program.components().count() > 1 {
         is_executable(program).then(|| program.to_path_buf())
     } else {
@@ -38,8 +53,8 @@ pub fn check_installed(plan: &LaunchPlan, path: Option<&OsStr>) -> Result<PathBu
             .find(|candidate| is_executable(candidate))
     };
     found.ok_or_else(|| PresetError::CliNotInstalled {
-        cli: plan.program.clone(),
-        preset: plan.preset.clone(),
-        hint: plan.install_hint.clone(),
+        cli: program_name.to_string(),
+        preset: preset.to_string(),
+        hint: hint.to_string(),
     })
 }

@@ -12,6 +12,7 @@
 
 mod catalog;
 mod error;
+mod inert;
 mod installed;
 mod mcp;
 mod patch;
@@ -22,7 +23,8 @@ mod template;
 
 pub use catalog::{BUILTIN_PRESETS, PresetCatalog};
 pub use error::PresetError;
-pub use installed::check_installed;
+pub use inert::inert_prefix_for;
+pub use installed::{check_installed, find_cli};
 pub use mcp::SERVER_NAME;
 pub use patterns::{ScreenPatterns, compile_patterns};
 pub use plan::{ENV_AGENT, ENV_TOKEN, ENV_URL, LaunchContext, LaunchPlan, PlannedFile, Resume};

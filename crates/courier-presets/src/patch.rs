@@ -45,6 +45,7 @@ pub(crate) struct PresetPatch {
     delivery: Option<ChannelPolicy>,
     hooks: Option<HookSettings>,
     submit: Option<SubmitSettings>,
+    inert_prefix: Option<String>,
 }
 
 impl PresetFile {
@@ -82,6 +83,7 @@ impl PresetPatch {
             delivery: self.delivery.unwrap_or_default(),
             hooks: self.hooks,
             submit: self.submit.unwrap_or_default(),
+            inert_prefix: self.inert_prefix,
         })
     }
 
@@ -116,6 +118,7 @@ impl PresetPatch {
             delivery: self.delivery.unwrap_or_default(),
             hooks: self.hooks,
             submit: self.submit.unwrap_or_default(),
+            inert_prefix: self.inert_prefix,
         })
     }
 
@@ -146,6 +149,7 @@ impl PresetPatch {
             delivery: self.delivery.unwrap_or(base.delivery),
             hooks: self.hooks.or(base.hooks),
             submit: self.submit.unwrap_or(base.submit),
+            inert_prefix: self.inert_prefix.or(base.inert_prefix),
         })
     }
 }

@@ -90,6 +90,9 @@ pub struct LaunchPlan {
     pub delivery: ChannelPolicy,
     /// How its composer wants a message submitted.
     pub submit: crate::SubmitSettings,
+    /// The comment put before each line of a message (see
+    /// [`crate::Preset::inert_prefix`]).
+    pub inert_prefix: Option<String>,
 }
 
 impl LaunchPlan {
@@ -241,6 +244,7 @@ impl Preset {
             install_hint: self.install_hint.clone(),
             delivery: self.delivery,
             submit: self.submit.clone(),
+            inert_prefix: self.inert_prefix.clone(),
         })
     }
 

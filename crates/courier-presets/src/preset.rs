@@ -44,6 +44,10 @@ pub struct Preset {
     /// How its composer wants a pasted message submitted.
     #[serde(default, skip_serializing_if = "SubmitSettings::is_default")]
     pub submit: SubmitSettings,
+    /// For a CLI that executes what is typed (a shell, a REPL): the comment
+    /// put before each line of a message so it runs nothing (`"# "`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inert_prefix: Option<String>,
 }
 
 /// How a composer wants a pasted message submitted. Some composers turn an

@@ -31,6 +31,7 @@
 //!   it. Retries keep their place; replays go to the back.
 
 mod api;
+mod check;
 mod error;
 mod ops;
 mod options;
@@ -42,6 +43,7 @@ mod store;
 mod types;
 mod writer;
 
+pub use check::quick_check;
 pub use error::{MEMORY_PATH, StoreError};
 pub use options::{
     DEFAULT_IDEMPOTENCY_RETENTION, PrunePolicy, PruneReport, StoreOptions, Synchronous,

@@ -87,7 +87,10 @@ async fn readiness_times(s: &Session) -> (Duration, Duration, Option<ReadyBy>) {
         if prompt_at.is_none() && !snap.is_blank() && readiness::cursor_in_input_line(snap) {
             prompt_at = snap.last_output_at;
         }
-        match readiness::assess(snap, spawned, now, s.exit_status().is_some(), None, &cfg) {
+        // As `wait_ready` does: the kernel's view only once the screen is quiet.
+        let tty = readiness::probe_when_quiet(snap, s.pid(), now, cfg.quiet);
+        let exited = s.exit_status().is_some();
+        match readiness::assess(snap, spawned, now, exited, tty.as_ref(), &cfg) {
             Ok(by) => Step::Done(by),
             Err(_) => Step::Wait(Some(readiness::next_deadline(snap, spawned, now, &cfg))),
         }

@@ -129,21 +129,7 @@ mod tests {
     use super::*;
 
     fn at(row: &str, col: u16) -> Snapshot {
-        Snapshot {
-            rows: vec!["header".into(), row.into()],
-            scrollback: vec![],
-            cursor: (1, col),
-            cursor_hidden: false,
-            alternate_screen: false,
-            bracketed_paste: true,
-            size: (2, 40),
-            first_output_at: None,
-            last_output_at: None,
-            output_bytes: 1,
-            seq: 1,
-            mid_frame: false,
-            mid_frame_since: None,
-        }
+        Snapshot::of_rows(&["header", row], (1, col))
     }
 
     fn end(row: &str) -> Snapshot {

@@ -14,6 +14,8 @@
 //! - [`process_group`]: finding and ending everything a session started
 //!   (process group, descendants, and detached helpers via an env cookie).
 //! - [`screen`]: the vt100 screen model with output times and a change counter.
+//! - [`output`]: live output for viewers, a bounded broadcast per session
+//!   ([`output::OutputWatch`]: a screen copy and the bytes after it).
 //! - [`tty_probe`]: what the kernel knows about an agent's terminal
 //!   (canonical mode, echo, foreground group, a reader blocked on it), so a
 //!   line program that draws no prompt (`cat`) is seen waiting for a line.
@@ -27,7 +29,8 @@
 //! - [`submission`]: the pure verdict after Enter: did the text leave the
 //!   input (never judged by cursor movement, nor on a half-drawn frame)?
 //! - [`deliver`](mod@deliver): the whole sequence for one text, returning a
-//!   [`DeliveryReport`].
+//!   [`DeliveryReport`]; [`enter_timing`]: what a composer taught about
+//!   when Enter submits (its paste-to-Enter window, found by search).
 //! - [`resume`]: settling, from a surviving session's screen, a delivery a
 //!   previous broker left in flight.
 //! - [`write_failure`]: the pure rule for a failed write (failed only when
@@ -35,11 +38,13 @@
 //! - [`error`]: [`TerminalError`], naming the agent and command.
 
 pub mod deliver;
+pub mod enter_timing;
 pub mod error;
 pub mod host;
 pub mod inject;
 pub mod input_line;
 pub mod normalize;
+pub mod output;
 pub mod process_group;
 pub mod pty;
 pub mod readiness;
@@ -57,6 +62,7 @@ pub use deliver::{
     BeforeEnter, DeliverOptions, DeliveryOutcome, DeliveryReport, NoHook, deliver, deliver_with,
 };
 pub use error::TerminalError;
+pub use output::{DEFAULT_OUTPUT_CHUNKS, OutputWatch};
 pub use pty::SpawnSpec;
 pub use readiness::{Activity, NotReady, ReadinessConfig, ReadyBy};
 pub use screen::Snapshot;

@@ -13,6 +13,7 @@ use portable_pty::{CommandBuilder, MasterPty, PtySize};
 use tokio::sync::{oneshot, watch};
 
 use crate::error::TerminalError;
+use crate::output::OutputFanout;
 use crate::process_group::{self, COOKIE_VAR};
 use crate::screen::{DEFAULT_SCROLLBACK, ScreenState};
 use crate::terminal::ExitInfo;
@@ -99,8 +100,14 @@ pub struct Shared {
     /// Locked only while `screen` is held, so a screen copy taken together
     /// with a new tap misses no byte and repeats none.
     pub tap: Mutex<Option<tokio::sync::mpsc::UnboundedSender<Vec<u8>>>>,
+    /// Raw output for live viewers; published while `screen` is held, for
+    /// the same reason as `tap`.
+    pub output: OutputFanout,
     pub changes: watch::Sender<u64>,
     pub exit: watch::Sender<Option<ExitInfo>>,
+    /// Set once the reader saw the end of the output (every holder of the
+    /// pty closed it), so the exit is published after the last bytes.
+    pub output_closed: (Mutex<bool>, std::sync::Condvar),
 }
 
 impl Shared {
@@ -119,9 +126,17 @@ pub struct Spawned {
 
 const THREAD_STACK: usize = 256 * 1024;
 
+/// How long the exit waits for the rest of the output once the program
+/// ended (only a helper that keeps the pty open makes it wait that long).
+const OUTPUT_CLOSE_WAIT: Duration = Duration::from_millis(300);
+
 /// Opens a pty, spawns the program in it, and starts the reader, writer and
-/// waiter threads.
-pub fn spawn(spec: &SpawnSpec, session_id: &str) -> Result<Spawned, TerminalError> {
+/// waiter threads. Live viewers may fall `output_chunks` chunks behind.
+pub fn spawn(
+    spec: &SpawnSpec,
+    session_id: &str,
+    output_chunks: usize,
+) -> Result<Spawned, TerminalError> {
     let agent = spec.agent.clone();
     let size = PtySize {
         rows: spec.rows,
@@ -188,8 +203,10 @@ pub fn spawn(spec: &SpawnSpec, session_id: &str) -> Result<Spawned, TerminalErro
         agent: agent.clone(),
         screen: Mutex::new(ScreenState::new(spec.rows, spec.cols, spec.scrollback)),
         tap: Mutex::new(None),
+        output: OutputFanout::new(output_chunks),
         changes: watch::Sender::new(0),
         exit: watch::Sender::new(None),
+        output_closed: (Mutex::new(false), std::sync::Condvar::new()),
     });
     let (tx, rx) = mpsc::channel::<WriteJob>();
     let thread = |what: &'static str| {
@@ -274,6 +291,7 @@ fn reader_loop(mut reader: Box<dyn Read + Send>, shared: &Shared, writer: &mpsc:
             {
                 *tap = None;
             }
+            shared.output.publish(chunk);
             replies(chunk, screen.cursor())
         };
         if !reply.is_empty() {
@@ -285,6 +303,11 @@ fn reader_loop(mut reader: Box<dyn Read + Send>, shared: &Shared, writer: &mpsc:
         shared.bump();
     }
     tracing::debug!(agent = %shared.agent, "pty output closed");
+    let (closed, signal) = &shared.output_closed;
+    *closed
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = true;
+    signal.notify_all();
     shared.bump();
 }
 
@@ -320,6 +343,16 @@ fn waiter_loop(pid: u32, shared: &Shared, cookie: &str, grace: Duration) {
     let pid = pid as i32;
     let info = wait_pid(pid);
     tracing::info!(agent = %shared.agent, pid, %info, "agent process ended");
+    // What the program wrote last (an error before it died, say) is read
+    // before anyone hears of the exit, so a viewer or a session host's
+    // client gets it first. A helper still holding the pty is not waited
+    // for beyond a short bound (the sweep below ends it).
+    let (closed, signal) = &shared.output_closed;
+    let closed = closed
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    // The guard comes back with the result either way; dropping it unlocks.
+    drop(signal.wait_timeout_while(closed, OUTPUT_CLOSE_WAIT, |closed| !*closed));
     shared.exit.send_replace(Some(info));
     shared.bump();
     // The program is gone; so must be whatever it left behind.

@@ -64,6 +64,27 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// A screen showing `rows` with the cursor at `cursor` (row, col), as
+    /// the pure checks' tests build them: drawn, not in a frame update.
+    #[cfg(test)]
+    pub(crate) fn of_rows(rows: &[&str], cursor: (u16, u16)) -> Snapshot {
+        Snapshot {
+            rows: rows.iter().map(|s| s.to_string()).collect(),
+            scrollback: vec![],
+            cursor,
+            cursor_hidden: false,
+            alternate_screen: true,
+            bracketed_paste: true,
+            size: (rows.len() as u16, 60),
+            first_output_at: None,
+            last_output_at: None,
+            output_bytes: 1,
+            seq: 1,
+            mid_frame: false,
+            mid_frame_since: None,
+        }
+    }
+
     /// The visible rows joined by newlines, trailing blank rows dropped.
     pub fn text(&self) -> String {
         let end = self
@@ -152,6 +173,19 @@ impl ScreenState {
     /// cursor and input modes (bracketed paste among them).
     pub fn state_formatted(&self) -> String {
         self.parser.screen().state_formatted()
+    }
+
+    /// Escape sequences that paint this screen on a viewer's terminal, fresh
+    /// or showing anything: home and clear, the alternate screen when the
+    /// program is on it, then the contents with their attributes, the
+    /// cursor and the input modes ([`ScreenState::state_formatted`]).
+    pub fn paint(&self) -> String {
+        let alternate = if self.parser.screen().alternate_screen() {
+            "\x1b[?1049h"
+        } else {
+            ""
+        };
+        format!("\x1b[H\x1b[2J{alternate}{}", self.state_formatted())
     }
 
     pub fn size(&self) -> (u16, u16) {
@@ -270,5 +304,27 @@ mod tests {
         assert_eq!(snap.rows, ["l8", "l9", ""]);
         assert_eq!(s.snapshot(2).scrollback, ["l6", "l7"]);
         assert!(s.formatted().contains("l9"));
+    }
+
+    #[test]
+    fn a_painted_screen_reproduces_text_cursor_and_modes_on_a_fresh_terminal() {
+        for setup in [&b""[..], b"\x1b[?1049h"] {
+            let mut s = ScreenState::new(4, 30, 10);
+            s.feed(setup, Instant::now());
+            s.feed(
+                "\x1b[?2004h\x1b[1mbold\x1b[m caf\u{e9}\r\n> dr".as_bytes(),
+                Instant::now(),
+            );
+            let mut viewer = ScreenState::new(4, 30, 0);
+            viewer.feed(b"old junk\r\nmore junk", Instant::now());
+            viewer.feed(s.paint().as_bytes(), Instant::now());
+            let (a, b) = (s.snapshot(0), viewer.snapshot(0));
+            assert!(s.paint().starts_with("\x1b[H\x1b[2J"));
+            assert_eq!(a.rows, b.rows);
+            assert_eq!(b.rows[0], "bold caf\u{e9}");
+            assert_eq!((a.cursor, a.bracketed_paste), (b.cursor, b.bracketed_paste));
+            assert_eq!(a.alternate_screen, b.alternate_screen);
+            assert_eq!(s.formatted(), viewer.formatted(), "attributes too");
+        }
     }
 }

@@ -5,10 +5,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use portable_pty::{MasterPty, PtySize};
-use tokio::sync::{oneshot, watch};
+use tokio::sync::{broadcast, oneshot, watch};
 
 use crate::error::TerminalError;
+use crate::output::{DEFAULT_OUTPUT_CHUNKS, OutputWatch};
 use crate::pty::{self, Shared, SpawnSpec, WriteJob};
 use crate::screen::Snapshot;
 use crate::terminal::{ExitInfo, Terminal};
@@ -24,6 +26,7 @@ pub struct Session {
     writer: mpsc::Sender<WriteJob>,
     shared: Arc<Shared>,
     released: AtomicBool,
+    enter_timing: Mutex<crate::enter_timing::EnterTiming>,
 }
 
 fn new_session_id(agent: &str) -> String {
@@ -38,11 +41,20 @@ fn new_session_id(agent: &str) -> String {
 impl Session {
     /// Spawns `spec` in a new PTY, in its own session and process group.
     pub fn spawn(spec: &SpawnSpec) -> Result<Session, TerminalError> {
+        Session::spawn_with_output(spec, DEFAULT_OUTPUT_CHUNKS)
+    }
+
+    /// [`Session::spawn`], with live viewers allowed to fall `output_chunks`
+    /// output chunks behind before they are resynchronised.
+    pub fn spawn_with_output(
+        spec: &SpawnSpec,
+        output_chunks: usize,
+    ) -> Result<Session, TerminalError> {
         let id = new_session_id(&spec.agent);
         let span = tracing::info_span!("spawn", agent = %spec.agent, session = %id);
         let _enter = span.enter();
         let spawned_at = Instant::now();
-        let parts = pty::spawn(spec, &id)?;
+        let parts = pty::spawn(spec, &id, output_chunks)?;
         tracing::info!(pid = parts.pid, command = %spec.command_line(), "agent spawned");
         Ok(Session {
             id,
@@ -53,6 +65,7 @@ impl Session {
             writer: parts.writer,
             shared: parts.shared,
             released: AtomicBool::new(false),
+            enter_timing: Mutex::default(),
         })
     }
 
@@ -119,6 +132,23 @@ impl Terminal for Session {
         self.shared.changes.subscribe()
     }
 
+    fn subscribe_output(&self) -> broadcast::Receiver<Bytes> {
+        self.shared.output.subscribe()
+    }
+
+    fn watch_output(&self) -> OutputWatch {
+        // Output is fed and published under this lock: nothing falls
+        // between the copy and the subscription.
+        let screen = self.screen();
+        let (rows, cols) = screen.size();
+        OutputWatch {
+            screen: screen.paint(),
+            rows,
+            cols,
+            output: self.shared.output.subscribe(),
+        }
+    }
+
     fn exit_status(&self) -> Option<ExitInfo> {
         *self.shared.exit.borrow()
     }
@@ -166,6 +196,10 @@ impl Terminal for Session {
 
     async fn wait_exit(&self) -> ExitInfo {
         crate::terminal::wait_for_exit(self.shared.exit.subscribe()).await
+    }
+
+    fn enter_timing(&self) -> &Mutex<crate::enter_timing::EnterTiming> {
+        &self.enter_timing
     }
 
     async fn kill(&self) -> Option<ExitInfo> {

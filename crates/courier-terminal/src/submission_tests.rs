@@ -4,21 +4,7 @@ use crate::verify::{Expectation, count, find_echo};
 const TEXT: &str = "[courier] from alice to you (direct) | msg 01A\nhello world";
 
 fn snap(rows: &[&str], cursor: (u16, u16)) -> Snapshot {
-    Snapshot {
-        rows: rows.iter().map(|s| s.to_string()).collect(),
-        scrollback: vec![],
-        cursor,
-        cursor_hidden: false,
-        alternate_screen: true,
-        bracketed_paste: true,
-        size: (rows.len() as u16, 60),
-        first_output_at: None,
-        last_output_at: None,
-        output_bytes: 1,
-        seq: 1,
-        mid_frame: false,
-        mid_frame_since: None,
-    }
+    Snapshot::of_rows(rows, cursor)
 }
 
 /// A bordered composer at the bottom, `box_rows` inside it, cursor on the last.
@@ -235,4 +221,85 @@ fn another_message_with_the_same_start_is_not_this_one() {
         judge(&other, &exp, &enter),
         Submission::Submitted(SubmittedBy::Cleared)
     );
+}
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// A composer at the bottom of a screen: transcript rows, then the
+    /// input (`> ` on its first row, indented after), a status line.
+    fn screen(transcript: &[String], input: &[String], extra: &[&str]) -> Snapshot {
+        let mut rows: Vec<String> = transcript.to_vec();
+        for (i, line) in input.iter().enumerate() {
+            rows.push(if i == 0 {
+                format!("> {line}")
+            } else {
+                format!("  {line}")
+            });
+        }
+        rows.extend(extra.iter().map(|s| s.to_string()));
+        let cursor_row = rows.len() - 1;
+        let col = rows[cursor_row].chars().count();
+        rows.push("  ? for shortcuts".into());
+        let refs: Vec<&str> = rows.iter().map(String::as_str).collect();
+        snap(&refs, (cursor_row as u16, col as u16))
+    }
+
+    fn body() -> impl Strategy<Value = Vec<String>> {
+        prop::collection::vec("[a-z]{1,8}( [a-z]{1,8}){0,5}", 1..4)
+    }
+
+    fn transcript() -> impl Strategy<Value = Vec<String>> {
+        prop::collection::vec("(you|assistant): [a-z ]{0,30}", 0..5)
+    }
+
+    /// What a composer adds under text it kept: an empty row, indentation,
+    /// a continuation prompt.
+    fn kept_rows() -> impl Strategy<Value = Vec<&'static str>> {
+        prop::collection::vec(
+            prop::sample::select(vec!["", "  ", "... ", "   ...: "]),
+            0..4,
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn text_kept_in_the_input_is_never_submitted(
+            lines in body(),
+            history in transcript(),
+            kept in kept_rows(),
+        ) {
+            let mut input = vec!["[courier] from alice to you (direct) | msg 01P".to_string()];
+            input.extend(lines);
+            let text = input.join("\n");
+            let exp = Expectation::new(&text, vec![]);
+            let before = screen(&history, &[String::new()], &[]);
+            let typed = screen(&history, &input, &[]);
+            let enter = AtEnter::new(&typed, &exp, PromptLine::of(&before, None, false), false);
+            let after = screen(&history, &input, &kept);
+            prop_assert_eq!(judge(&after, &exp, &enter), Submission::InInput);
+        }
+
+        #[test]
+        fn text_moved_to_the_transcript_with_a_fresh_prompt_is_submitted(
+            lines in body(),
+            history in transcript(),
+        ) {
+            let mut input = vec!["[courier] from alice to you (direct) | msg 01P".to_string()];
+            input.extend(lines);
+            let text = input.join("\n");
+            let exp = Expectation::new(&text, vec![]);
+            let before = screen(&history, &[String::new()], &[]);
+            let typed = screen(&history, &input, &[]);
+            let enter = AtEnter::new(&typed, &exp, PromptLine::of(&before, None, false), false);
+            let mut moved = history.clone();
+            moved.extend(input.iter().enumerate().map(|(i, l)| {
+                if i == 0 { format!("you: {l}") } else { format!("     {l}") }
+            }));
+            let after = screen(&moved, &[String::new()], &[]);
+            prop_assert!(matches!(judge(&after, &exp, &enter), Submission::Submitted(_)));
+        }
+    }
 }

@@ -8,10 +8,12 @@
 use std::future::Future;
 use std::time::Instant;
 
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 
 use crate::error::TerminalError;
+use crate::output::OutputWatch;
 use crate::screen::Snapshot;
 
 /// How a session's program ended.
@@ -49,6 +51,13 @@ pub trait Terminal: Send + Sync {
     fn formatted(&self) -> String;
     /// A counter that changes on every output chunk and on exit.
     fn subscribe(&self) -> watch::Receiver<u64>;
+    /// The program's raw output from now on, chunk by chunk as the session
+    /// reads it (a bounded broadcast: a receiver that falls behind gets
+    /// `Lagged` and should start again from [`Terminal::watch_output`]).
+    fn subscribe_output(&self) -> broadcast::Receiver<Bytes>;
+    /// The screen painted as escape sequences plus every output chunk read
+    /// after that copy, taken together so no byte is missed or repeated.
+    fn watch_output(&self) -> OutputWatch;
     /// How the program ended, once it has.
     fn exit_status(&self) -> Option<ExitInfo>;
     /// Writes bytes to the terminal input without blocking the runtime.
@@ -60,6 +69,8 @@ pub trait Terminal: Send + Sync {
     /// Ends the program and everything it started (hang-up and terminate,
     /// a short grace, then kill), and returns how it ended.
     fn kill(&self) -> impl Future<Output = Option<ExitInfo>> + Send;
+    /// What this program's composer taught about when Enter submits.
+    fn enter_timing(&self) -> &std::sync::Mutex<crate::enter_timing::EnterTiming>;
 }
 
 /// Waits until `exit` holds an exit; an unknown one if its sender is gone.

@@ -3,21 +3,7 @@ use regex::Regex;
 use super::*;
 
 fn snap(rows: &[&str], cursor: (u16, u16)) -> Snapshot {
-    Snapshot {
-        rows: rows.iter().map(|s| s.to_string()).collect(),
-        scrollback: vec![],
-        cursor,
-        cursor_hidden: false,
-        alternate_screen: true,
-        bracketed_paste: true,
-        size: (rows.len() as u16, 40),
-        first_output_at: None,
-        last_output_at: None,
-        output_bytes: 0,
-        seq: 0,
-        mid_frame: false,
-        mid_frame_since: None,
-    }
+    Snapshot::of_rows(rows, cursor)
 }
 
 const TEXT: &str = "[courier] from alice to you (direct) | msg 01A\nhello world";

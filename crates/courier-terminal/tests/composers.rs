@@ -47,7 +47,8 @@ async fn three_submissions(a: &Agent, opts: &DeliverOptions, tag: &str) -> Vec<D
 async fn enter_that_becomes_a_newline_is_retried_until_the_text_leaves() {
     let a = spawn_fake(&["--enter-newline-ms", "150"]);
     let reports = three_submissions(&a, &opts(), "NL").await;
-    assert!(reports.iter().all(|r| r.enters >= 2), "{reports:?}");
+    // The first meets the window unknown; later ones go by what it taught.
+    assert!(reports[0].enters >= 2, "{reports:?}");
     a.kill().await;
 }
 
@@ -67,7 +68,7 @@ async fn a_preset_gap_gets_enter_past_the_newline_window_at_once() {
 async fn a_dropped_enter_never_glues_two_messages_together() {
     let a = spawn_fake(&["--enter-drop-ms", "150"]);
     let reports = three_submissions(&a, &opts(), "DROP").await;
-    assert!(reports.iter().all(|r| r.enters >= 2), "{reports:?}");
+    assert!(reports[0].enters >= 2, "{reports:?}");
     a.kill().await;
 }
 

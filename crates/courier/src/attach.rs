@@ -1,92 +1,251 @@
-//! `courier attach NAME`: a person drives an agent's terminal. The local
-//! terminal goes into raw mode; keystrokes go to the agent as raw input and
-//! its screen is redrawn here when it changes. Ctrl-] detaches.
+//! `courier attach NAME`: a person drives an agent's terminal, like
+//! `tmux attach`, over the broker's terminal stream
+//! (`GET /v1/agents/{name}/terminal`, a WebSocket).
+//!
+//! The local terminal goes into raw mode on its alternate screen; the
+//! broker's screen frame paints it, then the agent's output bytes are
+//! written as they come (untouched, so UTF-8 split across frames is never
+//! garbled), and keystrokes go out as binary frames. The local size is sent
+//! at the start and on every SIGWINCH. Ctrl-] detaches; the agent's exit or
+//! a lost connection ends it too; the terminal is restored each time, with
+//! one line that says why.
 
-use std::io::{Read, Write};
 use std::process::ExitCode;
-use std::time::Duration;
 
-use anyhow::Context;
-use serde_json::json;
+use anyhow::{Context, anyhow};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::io::AsyncWriteExt;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::http::header::AUTHORIZATION;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use crate::cli::Global;
+use crate::cli::{AttachArgs, Global};
 use crate::client::{Client, segment};
+use crate::tty;
 
-const DETACH: u8 = 0x1d; // Ctrl-]
+type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
 
-/// Puts stdin in raw mode; restores it on drop.
-struct RawMode(libc::termios);
+/// Ctrl-].
+const DETACH: u8 = 0x1d;
 
-impl RawMode {
-    fn enter() -> anyhow::Result<RawMode> {
-        // SAFETY: termios is plain data; tcgetattr fills it or fails.
-        let mut saved: libc::termios = unsafe { std::mem::zeroed() };
-        if unsafe { libc::tcgetattr(0, &mut saved) } != 0 {
-            anyhow::bail!("attach needs a terminal on stdin");
-        }
-        let mut raw = saved;
-        unsafe { libc::cfmakeraw(&mut raw) };
-        if unsafe { libc::tcsetattr(0, libc::TCSANOW, &raw) } != 0 {
-            anyhow::bail!("cannot put the terminal in raw mode");
-        }
-        Ok(RawMode(saved))
-    }
+/// How a session ended.
+enum End {
+    Detached,
+    Exited(Value),
+    Closed(String),
 }
 
-impl Drop for RawMode {
-    fn drop(&mut self) {
-        unsafe { libc::tcsetattr(0, libc::TCSANOW, &self.0) };
-    }
-}
-
-pub async fn run(global: &Global, name: &str) -> anyhow::Result<ExitCode> {
+pub async fn run(global: &Global, args: &AttachArgs) -> anyhow::Result<ExitCode> {
     let client = Client::connect(global)?;
-    let screen_path = format!("/v1/agents/{}/screen?format=ansi", segment(name));
-    let input_path = format!("/v1/agents/{}/input", segment(name));
-    client
-        .get(&screen_path)
+    let name = args.name.as_str();
+    let mut socket = connect(&client, name, args.read_only).await?;
+    let hello = read_hello(&mut socket)
         .await
         .with_context(|| format!("cannot attach to {name}"))?;
-    let raw = RawMode::enter()?;
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(64);
+    let writable = hello["writable"] == json!(true);
+    let attached = tty::Attached::enter()?;
+    let (end, refused) = drive(socket, writable && !args.read_only).await;
+    drop(attached);
+    if let Some(message) = refused {
+        eprintln!("note: the broker refused some of what you sent: {message}");
+    }
+    match end? {
+        End::Detached => {
+            println!("detached from {name}");
+            Ok(ExitCode::SUCCESS)
+        }
+        End::Exited(exit) => {
+            println!("{name} {}", exit_text(&exit));
+            Ok(ExitCode::SUCCESS)
+        }
+        End::Closed(why) => Err(anyhow!("lost {name}'s terminal: {why}")),
+    }
+}
+
+/// Opens the stream with the bearer token; an API error comes back with
+/// its message (unknown agent, not your terminal, …).
+async fn connect(client: &Client, name: &str, read_only: bool) -> anyhow::Result<Socket> {
+    let query = if read_only { "?read_only=1" } else { "" };
+    let url = client.ws_url(&format!("/v1/agents/{}/terminal{query}", segment(name)))?;
+    let mut request = url
+        .as_str()
+        .into_client_request()
+        .with_context(|| format!("bad terminal URL {url}"))?;
+    let bearer = HeaderValue::from_str(&format!("Bearer {}", client.token()))
+        .context("the token cannot be sent in a header")?;
+    request.headers_mut().insert(AUTHORIZATION, bearer);
+    match tokio_tungstenite::connect_async(request).await {
+        Ok((socket, _)) => Ok(socket),
+        Err(WsError::Http(response)) => {
+            let status = response.status();
+            let body = response.body().as_deref().unwrap_or_default();
+            let detail = serde_json::from_slice::<Value>(body)
+                .ok()
+                .and_then(|v| {
+                    let message = v["error"]["message"].as_str()?.to_string();
+                    let code = v["error"]["code"].as_str()?.to_string();
+                    Some(format!("{message} ({code}, HTTP {})", status.as_u16()))
+                })
+                .unwrap_or_else(|| format!("HTTP {status}"));
+            Err(anyhow!("cannot attach to {name}: {detail}"))
+        }
+        Err(e) => Err(anyhow!(
+            "cannot reach the broker at {} (is `courier up` running?): {e}",
+            client.base
+        )),
+    }
+}
+
+/// The first frame: `{"type":"hello",…}`.
+async fn read_hello(socket: &mut Socket) -> anyhow::Result<Value> {
+    match socket.next().await {
+        Some(Ok(Message::Text(text))) => {
+            let hello: Value = serde_json::from_str(text.as_str())
+                .with_context(|| format!("the broker's first frame is not JSON: {text}"))?;
+            if hello["type"] != "hello" {
+                return Err(anyhow!("expected a hello from the broker, got {hello}"));
+            }
+            Ok(hello)
+        }
+        Some(Ok(Message::Close(frame))) => Err(anyhow!("the broker closed the stream: {frame:?}")),
+        Some(Ok(other)) => Err(anyhow!("expected a hello from the broker, got {other:?}")),
+        Some(Err(e)) => Err(anyhow!("the terminal stream broke: {e}")),
+        None => Err(anyhow!("the broker closed the stream before its hello")),
+    }
+}
+
+/// Reads stdin on a thread of its own (a blocking read cannot be
+/// cancelled; the thread ends with the process).
+fn keystrokes() -> tokio::sync::mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(64);
     std::thread::spawn(move || {
+        use std::io::Read;
         let mut stdin = std::io::stdin();
-        let mut buf = [0u8; 1024];
-        while let Ok(n) = stdin.read(&mut buf) {
-            if n == 0 || tx.blocking_send(buf[..n].to_vec()).is_err() {
-                return;
+        let mut buf = [0u8; 4096];
+        loop {
+            match stdin.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    if tx.blocking_send(buf[..n].to_vec()).is_err() {
+                        return;
+                    }
+                }
             }
         }
     });
-    let mut last = String::new();
-    let mut tick = tokio::time::interval(Duration::from_millis(50));
+    rx
+}
+
+/// Output to the terminal, keys to the agent, sizes on SIGWINCH, until one
+/// side ends. Also returns the last refusal the broker sent, if any.
+async fn drive(mut socket: Socket, writable: bool) -> (anyhow::Result<End>, Option<String>) {
+    let mut refused = None;
+    let end = drive_inner(&mut socket, writable, &mut refused).await;
+    if matches!(end, Ok(End::Detached)) {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), socket.close(None)).await;
+    }
+    (end, refused)
+}
+
+async fn drive_inner(
+    socket: &mut Socket,
+    writable: bool,
+    refused: &mut Option<String>,
+) -> anyhow::Result<End> {
+    let mut stdout = tokio::io::stdout();
+    let mut keys = keystrokes();
+    let mut winch = signal(SignalKind::window_change()).context("cannot watch window resizes")?;
+    if writable {
+        send_size(socket).await?;
+    }
     loop {
         tokio::select! {
-            bytes = rx.recv() => {
-                let Some(bytes) = bytes else { break };
-                if let Some(pos) = bytes.iter().position(|b| *b == DETACH) {
-                    if pos > 0 {
-                        let text = String::from_utf8_lossy(&bytes[..pos]).into_owned();
-                        client.post(&input_path, &json!({"text": text})).await?;
-                    }
-                    break;
+            message = socket.next() => match message {
+                Some(Ok(Message::Binary(bytes))) => {
+                    stdout.write_all(&bytes).await?;
+                    stdout.flush().await?;
                 }
-                let text = String::from_utf8_lossy(&bytes).into_owned();
-                client.post(&input_path, &json!({"text": text})).await?;
+                Some(Ok(Message::Text(text))) => {
+                    let frame: Value = serde_json::from_str(text.as_str()).unwrap_or_default();
+                    match frame["type"].as_str() {
+                        Some("exit") => return Ok(End::Exited(frame)),
+                        Some("error") => {
+                            *refused = frame["message"].as_str().map(str::to_string);
+                        }
+                        // resync: the screen frame that follows repaints.
+                        _ => {}
+                    }
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    let why = frame
+                        .map(|f| f.reason.to_string())
+                        .filter(|r| !r.is_empty())
+                        .unwrap_or_else(|| "the broker closed the stream".into());
+                    return Ok(End::Closed(why));
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Ok(End::Closed(e.to_string())),
+                None => return Ok(End::Closed("the connection closed".into())),
+            },
+            typed = keys.recv() => {
+                // End of stdin: nothing more can be typed.
+                let Some(typed) = typed else { return Ok(End::Detached) };
+                let (send, detach) = match typed.iter().position(|b| *b == DETACH) {
+                    Some(at) => (&typed[..at], true),
+                    None => (&typed[..], false),
+                };
+                if writable && !send.is_empty() {
+                    socket.send(Message::binary(send.to_vec())).await?;
+                }
+                if detach {
+                    return Ok(End::Detached);
+                }
             }
-            _ = tick.tick() => {
-                let screen = client.get(&screen_path).await?;
-                let ansi = screen["ansi"].as_str().unwrap_or_default().to_string();
-                if ansi != last {
-                    let mut out = std::io::stdout().lock();
-                    write!(out, "\x1b[H\x1b[2J{ansi}")?;
-                    out.flush()?;
-                    last = ansi;
+            _ = winch.recv() => {
+                if writable {
+                    send_size(socket).await?;
                 }
             }
         }
     }
-    drop(raw);
-    println!("\r\ndetached from {name}");
-    Ok(ExitCode::SUCCESS)
+}
+
+/// Tells the broker this terminal's size (the agent takes it).
+async fn send_size(socket: &mut Socket) -> anyhow::Result<()> {
+    if let Some((rows, cols)) = tty::size() {
+        let frame = json!({"type": "resize", "rows": rows.min(500), "cols": cols.min(1000)});
+        socket.send(Message::text(frame.to_string())).await?;
+    }
+    Ok(())
+}
+
+/// "exited with code 0", "was killed by signal 9".
+fn exit_text(exit: &Value) -> String {
+    match (exit["code"].as_i64(), exit["signal"].as_i64()) {
+        (_, Some(signal)) => format!("was killed by signal {signal}"),
+        (Some(code), None) => format!("exited with code {code}"),
+        (None, None) => "exited".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_lines_say_how_the_agent_ended() {
+        assert_eq!(
+            exit_text(&json!({"type":"exit","code":0,"signal":null})),
+            "exited with code 0"
+        );
+        assert_eq!(
+            exit_text(&json!({"type":"exit","code":null,"signal":9})),
+            "was killed by signal 9"
+        );
+        assert_eq!(exit_text(&json!({"type":"exit"})), "exited");
+    }
 }

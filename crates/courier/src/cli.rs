@@ -56,8 +56,20 @@ pub enum Command {
     Events(EventsArgs),
     /// Print an agent's rendered screen.
     Screen { name: String },
-    /// Drive an agent's terminal yourself; detach with Ctrl-].
-    Attach { name: String },
+    /// Find setup problems: the state directory, its lock, the store, the
+    /// port, and each preset's CLI and version. Exit 1 on a failure.
+    Doctor(DoctorArgs),
+    /// Drive an agent's terminal yourself, live; detach with Ctrl-].
+    #[command(
+        long_about = "Drive an agent's terminal yourself, like `tmux attach`: your terminal shows the \
+agent's screen and every byte it writes, live, and your keystrokes go to it as they are (raw mode). \
+Your terminal's size becomes the agent's, now and whenever you resize the window. While you type, \
+deliveries to the agent wait (`courier up --typing-hold-ms`), so no message lands in the middle of \
+what you write.\n\nCtrl-] detaches and restores your terminal; so does the agent's exit or a lost \
+connection, with a line that says why. Needs the owner's token to type; an agent's token may only \
+watch its own terminal (--read-only)."
+    )]
+    Attach(AttachArgs),
     /// Stop an agent and every process it started.
     Release { name: String },
     /// Open the dashboard: prints its URL with a one-time login code (it works once, within 60
@@ -155,6 +167,30 @@ pub struct UpArgs {
     /// then ends unverified rather than being settled from the screen).
     #[arg(long, env = "COURIER_NO_SESSION_HOSTS")]
     pub no_session_hosts: bool,
+    /// Deliveries to an agent wait while a person types into it (`courier attach`, the
+    /// terminal WebSocket, POST /v1/agents/{name}/input): until this many ms pass without a
+    /// keystroke (`courier agents` shows `held: typing: …`; events `agent_held`,
+    /// `agent_unheld`). 0 turns it off; a draft left in the input holds them either way.
+    #[arg(long, env = "COURIER_TYPING_HOLD_MS", default_value_t = 3000)]
+    pub typing_hold_ms: u64,
+    /// Output chunks (one read of the agent's terminal each, up to 64 KiB) kept for a live
+    /// terminal viewer that has not read them yet; a viewer further behind is sent a fresh
+    /// screen (`{"type":"resync"}`) instead. Viewers never slow an agent down.
+    #[arg(long, env = "COURIER_STREAM_BUFFER_CHUNKS", default_value_t = 256)]
+    pub stream_buffer_chunks: usize,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  courier attach alice              # drive alice; Ctrl-] to detach\n  courier attach alice --read-only   # watch only"
+)]
+pub struct AttachArgs {
+    /// The agent to attach to.
+    pub name: String,
+    /// Watch only: nothing you type is sent (except Ctrl-], which detaches), and the agent's
+    /// size is left as it is.
+    #[arg(long)]
+    pub read_only: bool,
 }
 
 #[derive(Debug, Args)]
@@ -265,4 +301,12 @@ fn parse_key_value(text: &str) -> Result<(String, String), String> {
     text.split_once('=')
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .ok_or_else(|| format!("expected KEY=VALUE, got {text:?}"))
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Exit 1 on a warning too (a CLI version that drifted from its preset,
+    /// a state directory others can list, ...).
+    #[arg(long)]
+    pub strict: bool,
 }

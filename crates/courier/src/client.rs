@@ -40,6 +40,27 @@ impl Client {
         })
     }
 
+    /// The bearer token this client uses.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// The WebSocket URL of `path` on the broker (`ws://` for `http://`,
+    /// `wss://` for `https://`).
+    pub fn ws_url(&self, path: &str) -> anyhow::Result<String> {
+        let rest = if let Some(rest) = self.base.strip_prefix("http://") {
+            format!("ws://{rest}")
+        } else if let Some(rest) = self.base.strip_prefix("https://") {
+            format!("wss://{rest}")
+        } else {
+            return Err(anyhow!(
+                "the broker URL {} is not http:// or https://",
+                self.base
+            ));
+        };
+        Ok(format!("{rest}{path}"))
+    }
+
     pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
         self.http
             .request(method, format!("{}{}", self.base, path))

@@ -256,6 +256,7 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<ExitCode> 
         | Command::Completions { .. }
         | Command::Attach { .. }
         | Command::Open(_)
+        | Command::Doctor(_)
         | Command::Hook { .. }
         | Command::SessionHost { .. }
         | Command::Mcp => {

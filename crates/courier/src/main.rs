@@ -6,7 +6,8 @@
 //! - [`output`]: tables for people, JSON for scripts;
 //! - [`up`]: running the broker in the foreground;
 //! - [`demo`]: a self-contained tour with real agents in real terminals;
-//! - [`attach`]: a person driving an agent's terminal;
+//! - [`attach`]: a person driving an agent's terminal, live over its
+//!   terminal stream; [`tty`]: the person's own terminal meanwhile;
 //! - [`open`]: the dashboard's one-time login URL.
 
 mod attach;
@@ -15,9 +16,11 @@ mod client;
 mod commands;
 mod delivery_cmds;
 mod demo;
+mod doctor;
 mod hook;
 mod open;
 mod output;
+mod tty;
 mod up;
 
 use std::process::ExitCode;
@@ -85,7 +88,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Attach { name } => attach::run(g, &name).await,
+        Command::Attach(args) => attach::run(g, &args).await,
+        Command::Doctor(args) => doctor::run(g, &args),
         Command::Open(args) => open::run(g, args).await,
         // Before connecting: outside Courier a hook must do nothing, quietly.
         Command::Hook { event } => hook::main(g, &event).await,

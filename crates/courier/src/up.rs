@@ -46,6 +46,8 @@ pub async fn run(global: &Global, args: UpArgs) -> anyhow::Result<ExitCode> {
         config.session_host = std::env::current_exe().ok();
     }
     config.orphan_timeout = std::time::Duration::from_secs(args.orphan_timeout_s.max(1));
+    config.typing_hold = std::time::Duration::from_millis(args.typing_hold_ms);
+    config.stream_buffer_chunks = args.stream_buffer_chunks.clamp(1, 65_536);
     let broker = Broker::start(config).await.with_context(|| {
         format!(
             "cannot start the broker with state directory {}",

@@ -76,12 +76,14 @@ fn a_shell_preset_agent_sends_as_itself_from_its_own_shell() {
         assert_eq!(body["preset"], "shell");
         broker.wait_ready(name);
     }
-    // The body is a command line: sh1's shell runs it with sh1's own
-    // COURIER_URL / COURIER_TOKEN, so the reply is from sh1 without flags.
+    // A message to a shell is not a command (it arrives as a comment); the
+    // owner types the command line as raw input instead: sh1's shell runs it
+    // with sh1's own COURIER_URL / COURIER_TOKEN, so the reply is from sh1
+    // without flags.
     let exe = env!("CARGO_BIN_EXE_courier");
-    let command = format!("{exe} send sh2 'reply from sh1 shell'");
-    let sent = broker.send("human", "sh1", &command);
-    broker.wait_verified(sent["message_id"].as_str().expect("id"));
+    let command = format!("{exe} send sh2 'reply from sh1 shell'\r");
+    let (status, body) = broker.post("/v1/agents/sh1/input", &json!({"text": command}));
+    assert_eq!(status, 204, "{body}");
     let accepted: Value = wait_for("sh1's own message to be accepted", || {
         broker
             .events()

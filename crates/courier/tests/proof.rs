@@ -5,8 +5,9 @@
 //! submission ever holds two messages or one message twice.
 //!
 //! Each program has an oracle of what it really received: the fake agent's
-//! transcript, bash's history split at each prompt, the SyntaxError python3
-//! raises for each submitted header, the lines cat wrote to a file.
+//! transcript, bash's history split at each prompt, python3's readline
+//! history read at each prompt, the lines cat wrote to a file. (bash and
+//! python3 get each line as a comment, so a message runs nothing.)
 
 mod common;
 
@@ -26,8 +27,8 @@ enum Oracle {
     Transcript(PathBuf),
     /// bash's history file, with `#prompt` after each prompt.
     BashHistory(PathBuf),
-    /// python3's SyntaxError log: each entry is the submitted first line.
-    PythonErrors(PathBuf),
+    /// python3's history, logged at each prompt: one entry per line read.
+    PythonHistory(PathBuf),
     /// cat's output: each line is one submitted line.
     CatLines(PathBuf),
 }
@@ -42,7 +43,7 @@ impl Oracle {
                 .map(|group| group.trim_end_matches('\n').to_string())
                 .filter(|group| !group.trim().is_empty())
                 .collect(),
-            Oracle::PythonErrors(p) | Oracle::CatLines(p) => {
+            Oracle::PythonHistory(p) | Oracle::CatLines(p) => {
                 read(p).lines().map(str::to_string).collect()
             }
         }
@@ -51,18 +52,21 @@ impl Oracle {
     /// Whether `submission` is exactly message `id` (framed as `text`),
     /// typed as a paste or, to a program without bracketed paste, as one
     /// line (`a ⏎ b`).
+    /// A shell or REPL gets every line as a comment (`# `).
     fn is_exactly(&self, submission: &str, id: &str, text: &str) -> bool {
-        let one_line = text.replace('\n', " ⏎ ");
+        let commented = text
+            .lines()
+            .map(|l| format!("# {l}"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let forms = [text.to_string(), commented];
+        let one_line = |t: &str| t.replace('\n', " ⏎ ");
+        let is = |s: &str| forms.iter().any(|f| s == f || s == one_line(f));
         match self {
-            Oracle::Transcript(_) | Oracle::BashHistory(_) | Oracle::CatLines(_) => {
-                submission == text || submission == one_line
-            }
-            // Only the first line reaches the error (its repr); it holds
-            // the header with the id.
-            Oracle::PythonErrors(_) => {
-                let line = submission.trim_matches('\'');
-                ids_in(submission) == [id.to_string()]
-                    && (line == one_line || Some(line) == text.lines().next())
+            Oracle::Transcript(_) | Oracle::BashHistory(_) | Oracle::CatLines(_) => is(submission),
+            // Logged as a Python repr of the line read.
+            Oracle::PythonHistory(_) => {
+                ids_in(submission) == [id.to_string()] && is(submission.trim_matches('\''))
             }
         }
     }
@@ -132,18 +136,36 @@ fn bash(broker: &Broker) -> Case {
     program(broker, "bash", &cmd, env, Oracle::BashHistory(hist))
 }
 
+/// python3 with prompts that log every new readline history entry (each
+/// line the REPL read) when they are drawn.
 fn python(broker: &Broker) -> Case {
     let log = broker.root.join("python.log");
     let startup = broker.root.join("startup.py");
-    let script = format!(
-        "import sys\n_hook = sys.excepthook\ndef _log(t, v, tb):\n    if isinstance(v, SyntaxError):\n        with open({:?}, 'a') as f:\n            f.write(repr(v.text) + '\\n')\n    _hook(t, v, tb)\nsys.excepthook = _log\n",
-        log.display().to_string()
-    );
-    std::fs::write(&startup, script).expect("write the python startup file");
+    std::fs::write(
+        &startup,
+        PYTHON_STARTUP.replace("LOG", &format!("{:?}", log.display().to_string())),
+    )
+    .expect("write the python startup file");
     let env = json!({"PYTHONSTARTUP": startup.display().to_string()});
     let cmd = ["python3", "-i", "-q"];
-    program(broker, "python", &cmd, env, Oracle::PythonErrors(log))
+    program(broker, "python", &cmd, env, Oracle::PythonHistory(log))
 }
+
+const PYTHON_STARTUP: &str = r#"import sys, readline
+_log = open(LOG, "a", buffering=1)
+_seen = [readline.get_current_history_length()]
+class _Prompt:
+    def __init__(self, text):
+        self.text = text
+    def __str__(self):
+        n = readline.get_current_history_length()
+        while _seen[0] < n:
+            _seen[0] += 1
+            _log.write(repr(readline.get_history_item(_seen[0])) + "\n")
+        return self.text
+sys.ps1 = _Prompt(">>> ")
+sys.ps2 = _Prompt("... ")
+"#;
 
 fn cat(broker: &Broker) -> Case {
     let out = broker.root.join("cat.txt");
@@ -296,7 +318,15 @@ fn verified_means_submitted_alone_across_the_quirks_and_real_programs() {
         while !violations(case, &states).is_empty() && std::time::Instant::now() < settle {
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
-        all.extend(violations(case, &states));
+        let found = violations(case, &states);
+        if !found.is_empty() {
+            all.push(format!(
+                "{} screen:\n{}",
+                case.name,
+                broker.screen(&case.name)
+            ));
+        }
+        all.extend(found);
     }
     let verified = states.values().filter(|s| *s == "verified").count();
     assert!(all.is_empty(), "{all:#?}\nstates: {states:#?}");
@@ -363,7 +393,7 @@ fn case_path(case: &Case) -> PathBuf {
     match &case.oracle {
         Oracle::Transcript(p)
         | Oracle::BashHistory(p)
-        | Oracle::PythonErrors(p)
+        | Oracle::PythonHistory(p)
         | Oracle::CatLines(p) => p.clone(),
     }
 }
@@ -371,7 +401,8 @@ fn case_path(case: &Case) -> PathBuf {
 #[test]
 fn a_draft_holds_deliveries_until_it_is_cleared() {
     let root = tempfile::tempdir().unwrap();
-    let broker = Broker::start(root.path(), &[]);
+    // A short typing window: this is about the draft that typing leaves.
+    let broker = Broker::start(root.path(), &["--typing-hold-ms", "200"]);
     let case = fake(&broker, "desk", &["--border"], json!({}));
     broker.wait_ready("desk");
     let (status, v) = broker.post("/v1/agents/desk/input", &json!({"text": "my draft"}));
@@ -381,12 +412,14 @@ fn a_draft_holds_deliveries_until_it_is_cleared() {
     });
     let m = broker.send("sender", "desk", "not into the draft");
     let id = m["message_id"].as_str().unwrap().to_string();
-    let held = wait_for("the agent to be held", || {
+    // Typing holds first (a person just typed), then the draft it left.
+    let held = wait_for("the agent to be held for its draft", || {
         broker.get_ok("/v1/agents/desk")["status"]["held"]
             .as_str()
+            .filter(|h| h.contains("draft"))
             .map(str::to_string)
     });
-    assert!(held.contains("draft"), "{held}");
+    assert!(held.starts_with("input_not_empty:"), "{held}");
     assert_eq!(broker.deliveries(&id)[0]["state"], "queued");
     // The person deletes the draft: the message goes in on its own.
     let erase = "\u{7f}".repeat("my draft".len());

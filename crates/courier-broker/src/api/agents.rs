@@ -126,14 +126,15 @@ pub struct InputBody {
     pub text: String,
 }
 
-/// `POST /v1/agents/{name}/input`: raw keystrokes from a person.
+/// `POST /v1/agents/{name}/input`: raw keystrokes from a person (they hold
+/// deliveries to the agent for the typing window).
 pub async fn input(
     State(state): State<AppState>,
     ApiPath(name): ApiPath<String>,
     ApiJson(body): ApiJson<InputBody>,
 ) -> Result<StatusCode, ApiError> {
-    let session = state.broker.with_session(&name, |s| s.clone()).await?;
-    session
+    let input = state.broker.person_input(&name).await?;
+    input
         .write(body.text.as_bytes())
         .await
         .map_err(|e| ApiError::new(StatusCode::CONFLICT, "write_failed", e.to_string()))?;

@@ -2,6 +2,15 @@
 //! Server-Sent Events (resume with `Last-Event-ID`) and WebSocket (resume
 //! with `?since=`). Both replay everything after the cursor from the store,
 //! then follow the live bus: no gap, no repeat.
+//!
+//! Except one the log itself has: events older than the retention are
+//! pruned. A client resuming from a cursor older than the oldest retained
+//! event is told so, never left to miss events silently: a `gap` item
+//! (`{"type":"gap","after":A,"next_seq":N,"missed":M}`: events A+1..N-1 are
+//! gone) before the replay (an SSE event named `gap`, a WebSocket text
+//! message, a `gap` field of a page) and the response header
+//! `Courier-Event-Gap: A-N`. The same item is sent mid-stream should a slow
+//! client fall behind pruning.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -9,12 +18,11 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::State;
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use courier_core::Event;
-use futures_util::Stream;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::sync::{broadcast, mpsc};
 use tokio_stream::StreamExt;
@@ -24,6 +32,58 @@ use super::AppState;
 use super::error::ApiError;
 use super::json::ApiQuery;
 use crate::broker::Broker;
+
+/// Events `after`+1 .. `next_seq`-1 were pruned before the client read them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Gap {
+    pub after: u64,
+    pub next_seq: u64,
+    pub missed: u64,
+}
+
+impl Gap {
+    /// The gap between a cursor and the first event found after it.
+    fn between(after: u64, next_seq: u64) -> Option<Gap> {
+        (next_seq > after.saturating_add(1)).then(|| Gap {
+            after,
+            next_seq,
+            missed: next_seq - after - 1,
+        })
+    }
+
+    fn json(&self) -> Value {
+        json!({"type": "gap", "after": self.after, "next_seq": self.next_seq, "missed": self.missed})
+    }
+
+    fn header(&self) -> (HeaderName, HeaderValue) {
+        let value = format!("{}-{}", self.after, self.next_seq);
+        (
+            HeaderName::from_static(GAP_HEADER),
+            HeaderValue::from_str(&value).unwrap_or(HeaderValue::from_static("unknown")),
+        )
+    }
+}
+
+const GAP_HEADER: &str = "courier-event-gap";
+
+/// What a stream sends: an event, or word that some were pruned.
+#[derive(Debug)]
+enum Item {
+    Event(Event),
+    Gap(Gap),
+}
+
+/// The gap a client resuming after `after` would meet now, if any: the
+/// first retained event after it is not the next one, or none is left
+/// although later ones were written.
+fn gap_after(broker: &Broker, after: u64) -> Result<Option<Gap>, ApiError> {
+    let store = broker.store();
+    let next = match store.events_after(after, 1)?.first() {
+        Some(first) => first.seq,
+        None => store.last_seq()?.saturating_add(1),
+    };
+    Ok(Gap::between(after, next))
+}
 
 #[derive(Debug, Deserialize)]
 pub struct Since {
@@ -37,19 +97,25 @@ pub struct Since {
 pub async fn list(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<Since>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let limit = q.limit.unwrap_or(1000).clamp(1, 10_000);
-    let events = state
-        .broker
-        .store()
-        .events_after(q.since.unwrap_or(0), limit)?;
+    let after = q.since.unwrap_or(0);
+    let events = state.broker.store().events_after(after, limit)?;
     let last_seq = state.broker.store().last_seq()?;
-    Ok(Json(json!({"events": events, "last_seq": last_seq})))
+    let next = events.first().map_or(last_seq.saturating_add(1), |e| e.seq);
+    let mut body = json!({"events": events, "last_seq": last_seq});
+    let mut headers = HeaderMap::new();
+    if let Some(gap) = Gap::between(after, next) {
+        body["gap"] = gap.json();
+        let (name, value) = gap.header();
+        headers.insert(name, value);
+    }
+    Ok((headers, Json(body)).into_response())
 }
 
 /// Sends every event after `after` to `tx`, then live ones, until the
 /// client goes away or the broker stops.
-async fn follow(broker: Broker, mut last: u64, tx: mpsc::Sender<Event>) {
+async fn follow(broker: Broker, mut last: u64, tx: mpsc::Sender<Item>) {
     let mut live = broker.bus().subscribe();
     if catch_up(&broker, &mut last, &tx, u64::MAX).await.is_err() {
         return;
@@ -80,16 +146,19 @@ async fn follow(broker: Broker, mut last: u64, tx: mpsc::Sender<Event>) {
     }
 }
 
-async fn send(tx: &mpsc::Sender<Event>, last: &mut u64, event: Event) -> Result<(), ()> {
+async fn send(tx: &mpsc::Sender<Item>, last: &mut u64, event: Event) -> Result<(), ()> {
+    if let Some(gap) = Gap::between(*last, event.seq) {
+        tx.send(Item::Gap(gap)).await.map_err(|_| ())?;
+    }
     *last = event.seq;
-    tx.send(event).await.map_err(|_| ())
+    tx.send(Item::Event(event)).await.map_err(|_| ())
 }
 
 /// Reads the store from `last` up to `until` (inclusive).
 async fn catch_up(
     broker: &Broker,
     last: &mut u64,
-    tx: &mpsc::Sender<Event>,
+    tx: &mpsc::Sender<Item>,
     until: u64,
 ) -> Result<(), ()> {
     while *last < until {
@@ -113,7 +182,7 @@ async fn catch_up(
     Ok(())
 }
 
-fn start_follow(state: &AppState, after: u64) -> mpsc::Receiver<Event> {
+fn start_follow(state: &AppState, after: u64) -> mpsc::Receiver<Item> {
     let (tx, rx) = mpsc::channel(256);
     tokio::spawn(follow(state.broker.clone(), after, tx));
     rx
@@ -124,7 +193,7 @@ pub async fn sse(
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiQuery(q): ApiQuery<Since>,
-) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
+) -> Result<Response, ApiError> {
     let from_header = match headers.get("last-event-id") {
         Some(v) => Some(
             v.to_str()
@@ -135,14 +204,27 @@ pub async fn sse(
         None => None,
     };
     let after = from_header.or(q.since).unwrap_or(0);
-    let stream = ReceiverStream::new(start_follow(&state, after)).map(|event| {
-        let data = serde_json::to_string(&event).unwrap_or_default();
-        Ok(SseEvent::default()
-            .id(event.seq.to_string())
-            .event(event.kind.name())
-            .data(data))
+    let mut headers = HeaderMap::new();
+    if let Some(gap) = gap_after(&state.broker, after)? {
+        let (name, value) = gap.header();
+        headers.insert(name, value);
+    }
+    let stream = ReceiverStream::new(start_follow(&state, after)).map(|item| {
+        Ok::<_, Infallible>(match item {
+            Item::Event(event) => {
+                let data = serde_json::to_string(&event).unwrap_or_default();
+                SseEvent::default()
+                    .id(event.seq.to_string())
+                    .event(event.kind.name())
+                    .data(data)
+            }
+            Item::Gap(gap) => SseEvent::default()
+                .event("gap")
+                .data(gap.json().to_string()),
+        })
     });
-    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+    let sse = Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)));
+    Ok((headers, sse).into_response())
 }
 
 /// `GET /v1/events/ws?since=SEQ`: the same stream over WebSocket, one JSON
@@ -153,20 +235,29 @@ pub async fn websocket(
     upgrade: WebSocketUpgrade,
 ) -> Response {
     let after = q.since.unwrap_or(0);
-    upgrade
+    let gap = gap_after(&state.broker, after).ok().flatten();
+    let mut response = upgrade
         .on_upgrade(move |socket| ws_session(socket, start_follow(&state, after)))
-        .into_response()
+        .into_response();
+    if let Some(gap) = gap {
+        let (name, value) = gap.header();
+        response.headers_mut().insert(name, value);
+    }
+    response
 }
 
-async fn ws_session(mut socket: WebSocket, mut events: mpsc::Receiver<Event>) {
+async fn ws_session(mut socket: WebSocket, mut events: mpsc::Receiver<Item>) {
     loop {
         tokio::select! {
-            event = events.recv() => {
-                let Some(event) = event else {
+            item = events.recv() => {
+                let Some(item) = item else {
                     let _ = socket.send(WsMessage::Close(None)).await;
                     return;
                 };
-                let text = serde_json::to_string(&event).unwrap_or_default();
+                let text = match item {
+                    Item::Event(event) => serde_json::to_string(&event).unwrap_or_default(),
+                    Item::Gap(gap) => gap.json().to_string(),
+                };
                 if socket.send(WsMessage::Text(text.into())).await.is_err() {
                     return;
                 }
@@ -176,5 +267,26 @@ async fn ws_session(mut socket: WebSocket, mut events: mpsc::Receiver<Event>) {
                 Some(Ok(_)) => {}
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Gap;
+
+    #[test]
+    fn a_gap_is_only_a_jump_past_the_next_seq_and_never_overflows() {
+        assert_eq!(Gap::between(4, 5), None);
+        assert_eq!(Gap::between(0, 1), None);
+        assert_eq!(
+            Gap::between(1, 10),
+            Some(Gap {
+                after: 1,
+                next_seq: 10,
+                missed: 8
+            })
+        );
+        assert_eq!(Gap::between(u64::MAX, u64::MAX), None);
+        assert_eq!(Gap::between(u64::MAX, 3), None);
     }
 }

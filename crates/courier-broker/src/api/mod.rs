@@ -16,6 +16,8 @@ pub(crate) mod json;
 mod login;
 mod messages;
 mod receipts;
+mod terminal;
+mod terminal_frames;
 
 use std::sync::Arc;
 
@@ -73,6 +75,7 @@ pub fn router(broker: Broker, token: &str) -> Router {
         )
         .route("/v1/agents/{name}/screen", get(agents::screen))
         .route("/v1/agents/{name}/input", owner(post(agents::input)))
+        .route("/v1/agents/{name}/terminal", get(terminal::terminal))
         .route("/v1/agents/{name}/inbox", get(messages::inbox))
         .route("/v1/agents/{name}/inbox/read", post(receipts::mark_read))
         .route("/v1/agents/{name}/inbox/claim", post(receipts::claim))

@@ -111,6 +111,8 @@ pub(crate) fn append_event(ctx: &mut Ctx<'_>, kind: EventKind) -> Result<Event> 
         | EventKind::AgentReady { .. }
         | EventKind::AgentIdle { .. }
         | EventKind::AgentBusy { .. }
+        | EventKind::AgentHeld { .. }
+        | EventKind::AgentUnheld { .. }
         | EventKind::AgentExited { .. }
         | EventKind::AgentReleased { .. }
         | EventKind::AgentFlushed { .. }

@@ -9,11 +9,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use tokio::net::UnixStream;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use super::frame::{Frame, Hello, read_frame, write_frame};
 use crate::error::TerminalError;
+use crate::output::{DEFAULT_OUTPUT_CHUNKS, OutputFanout, OutputWatch};
 use crate::pty::SpawnSpec;
 use crate::screen::{ScreenState, Snapshot};
 use crate::terminal::{ExitInfo, Terminal};
@@ -33,10 +35,13 @@ pub struct RemoteSession {
     pending: Pending,
     next_id: AtomicU64,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    enter_timing: Mutex<crate::enter_timing::EnterTiming>,
 }
 
 struct RemoteState {
     screen: Mutex<ScreenState>,
+    /// Output for live viewers, published while `screen` is held.
+    output: OutputFanout,
     changes: watch::Sender<u64>,
     exit: watch::Sender<Option<ExitInfo>>,
 }
@@ -60,6 +65,15 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl RemoteSession {
     /// Connects to the host at `socket`; its screen comes with the hello.
     pub async fn connect(socket: &Path) -> Result<RemoteSession, TerminalError> {
+        RemoteSession::connect_with_output(socket, DEFAULT_OUTPUT_CHUNKS).await
+    }
+
+    /// [`RemoteSession::connect`], with live viewers allowed to fall
+    /// `output_chunks` output chunks behind before they are resynchronised.
+    pub async fn connect_with_output(
+        socket: &Path,
+        output_chunks: usize,
+    ) -> Result<RemoteSession, TerminalError> {
         let err = |detail: String| TerminalError::Host {
             agent: String::new(),
             socket: socket.to_path_buf(),
@@ -80,6 +94,7 @@ impl RemoteSession {
         screen.feed(hello.screen.as_bytes(), Instant::now());
         let state = Arc::new(RemoteState {
             screen: Mutex::new(screen),
+            output: OutputFanout::new(output_chunks),
             changes: watch::Sender::new(0),
             exit: watch::Sender::new(None),
         });
@@ -98,7 +113,11 @@ impl RemoteSession {
             loop {
                 match read_frame(&mut reader).await {
                     Ok(Some(Frame::Output(bytes))) => {
-                        reader_state.screen().feed(&bytes, Instant::now());
+                        {
+                            let mut screen = reader_state.screen();
+                            screen.feed(&bytes, Instant::now());
+                            reader_state.output.publish(&bytes);
+                        }
                         reader_state.bump();
                     }
                     Ok(Some(Frame::Written { id, error })) => {
@@ -140,6 +159,7 @@ impl RemoteSession {
             out,
             pending,
             next_id: AtomicU64::new(1),
+            enter_timing: Mutex::default(),
             tasks: vec![sender, receiver],
         })
     }
@@ -202,6 +222,22 @@ impl Terminal for RemoteSession {
         self.state.changes.subscribe()
     }
 
+    fn subscribe_output(&self) -> broadcast::Receiver<Bytes> {
+        self.state.output.subscribe()
+    }
+
+    fn watch_output(&self) -> OutputWatch {
+        // The receiver task feeds and publishes under this lock.
+        let screen = self.state.screen();
+        let (rows, cols) = screen.size();
+        OutputWatch {
+            screen: screen.paint(),
+            rows,
+            cols,
+            output: self.state.output.subscribe(),
+        }
+    }
+
     fn exit_status(&self) -> Option<ExitInfo> {
         *self.state.exit.borrow()
     }
@@ -245,6 +281,10 @@ impl Terminal for RemoteSession {
 
     async fn wait_exit(&self) -> ExitInfo {
         crate::terminal::wait_for_exit(self.state.exit.subscribe()).await
+    }
+
+    fn enter_timing(&self) -> &Mutex<crate::enter_timing::EnterTiming> {
+        &self.enter_timing
     }
 
     async fn kill(&self) -> Option<ExitInfo> {

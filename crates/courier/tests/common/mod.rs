@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 pub mod stream;
+pub mod viewer;
 
 use std::collections::BTreeSet;
 use std::fs::File;

@@ -1,0 +1,120 @@
+//! `courier doctor` on state directories with problems and on a healthy,
+//! running broker: real files, a real broker, a real CLI on PATH.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Output;
+
+use common::*;
+use serde_json::Value;
+
+fn doctor(state: &Path, path_env: &str, extra: &[&str]) -> (Output, Value) {
+    let out = courier_command()
+        .arg("--state-dir")
+        .arg(state)
+        .args(["doctor", "--json"])
+        .args(extra)
+        .env("PATH", path_env)
+        .env_remove("COURIER_PRESETS")
+        .env("XDG_CONFIG_HOME", state.join("no-config"))
+        .output()
+        .expect("run courier doctor");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "doctor --json: {e}\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out, v)
+}
+
+fn level<'a>(v: &'a Value, name: &str) -> &'a str {
+    v["checks"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["name"] == name))
+        .and_then(|c| c["level"].as_str())
+        .unwrap_or_else(|| panic!("no check {name} in {v}"))
+}
+
+fn detail<'a>(v: &'a Value, name: &str) -> &'a str {
+    v["checks"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["name"] == name))
+        .and_then(|c| c["detail"].as_str())
+        .unwrap_or_default()
+}
+
+/// A `codex` that answers `--version` with a release the preset was not
+/// written for.
+fn old_codex(bin: &Path) {
+    std::fs::create_dir_all(bin).unwrap();
+    let script = bin.join("codex");
+    std::fs::write(&script, "#!/bin/sh\necho 'codex-cli 0.1.0'\n").unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn a_state_dir_with_problems_fails_and_says_what_to_do() {
+    let root = tempfile::tempdir().unwrap();
+    let state = root.path().join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(state.join("courier.db"), vec![0x42u8; 8192]).unwrap();
+    let conn = state.join("connection.json");
+    std::fs::write(&conn, r#"{"url":"http://127.0.0.1:9","token":"t","pid":1}"#).unwrap();
+    std::fs::set_permissions(&conn, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let bin = root.path().join("bin");
+    old_codex(&bin);
+    let path = format!("{}:/usr/bin:/bin", bin.display());
+    let (out, v) = doctor(&state, &path, &[]);
+    assert_eq!(out.status.code(), Some(1), "{v}");
+    assert_eq!(v["worst"], "fail");
+    assert_eq!(level(&v, "state_dir"), "warn");
+    assert_eq!(level(&v, "connection_file"), "fail");
+    assert_eq!(level(&v, "store"), "fail");
+    assert_eq!(level(&v, "lock"), "ok");
+    assert_eq!(level(&v, "preset codex"), "warn");
+    assert!(detail(&v, "preset codex").contains("0.1.0 differs"), "{v}");
+    // A CLI that is not installed is not a problem.
+    assert_eq!(level(&v, "preset claude"), "ok");
+}
+
+#[test]
+fn a_healthy_running_broker_passes_and_strict_fails_on_a_warning() {
+    let root = tempfile::tempdir().unwrap();
+    let broker = Broker::start(root.path(), &[]);
+    let (out, v) = doctor(&broker.state_dir, "/usr/bin:/bin", &[]);
+    assert_eq!(out.status.code(), Some(0), "{v}");
+    assert!(
+        detail(&v, "lock").contains(&format!("pid {}", broker.pid)),
+        "{v}"
+    );
+    assert_eq!(level(&v, "store"), "ok");
+    assert_eq!(level(&v, "port"), "ok");
+    assert_eq!(level(&v, "connection_file"), "ok");
+    // The same, with a drifted CLI on PATH: a warning, fatal only if strict.
+    let bin = root.path().join("bin");
+    old_codex(&bin);
+    let path = format!("{}:/usr/bin:/bin", bin.display());
+    let (out, v) = doctor(&broker.state_dir, &path, &[]);
+    assert_eq!(
+        (out.status.code(), level(&v, "preset codex")),
+        (Some(0), "warn")
+    );
+    let (out, _) = doctor(&broker.state_dir, &path, &["--strict"]);
+    assert_eq!(out.status.code(), Some(1));
+    // Plain output names every check.
+    let plain = courier_command()
+        .arg("--state-dir")
+        .arg(&broker.state_dir)
+        .arg("doctor")
+        .env("PATH", &path)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&plain.stdout);
+    assert!(text.contains("WARN preset codex"), "{text}");
+    assert!(text.contains("hint:"), "{text}");
+}
