@@ -17,17 +17,27 @@ import { el } from './dom.js';
 const FONT_SIZE = 13;
 const encoder = new TextEncoder();
 
-/** Columns and rows of FONT_SIZE monospace cells that fit in `box`. */
-function fit(box) {
-  const probe = el('span', { class: 'cell-probe' }, 'W'.repeat(40));
-  document.body.append(probe);
-  const rect = probe.getBoundingClientRect();
-  probe.remove();
-  const cell = { w: rect.width / 40 || 8, h: rect.height || 16 };
-  return {
-    cols: Math.max(20, Math.floor((box.clientWidth - 12) / cell.w)),
-    rows: Math.max(5, Math.floor((box.clientHeight - 8) / cell.h)),
-  };
+const MIN_FONT_SIZE = 6;
+let cellRatio = null;
+
+/** Width and height of a monospace cell per pixel of font size (measured once). */
+function cell() {
+  if (!cellRatio) {
+    const probe = el('span', { class: 'cell-probe' }, 'W'.repeat(40));
+    document.body.append(probe);
+    const rect = probe.getBoundingClientRect();
+    probe.remove();
+    // The probe is drawn at 100px (see .cell-probe in app.css).
+    cellRatio = { w: rect.width / 40 / 100 || 0.6, h: rect.height / 100 || 1.2 };
+  }
+  return cellRatio;
+}
+
+/** The font size at which `cols` columns fit in `width` pixels: the whole
+ * screen is seen at once, like a tmux pane, never above FONT_SIZE. */
+function fontFor(width, cols) {
+  const size = Math.floor(width / (cols * cell().w));
+  return Math.max(MIN_FONT_SIZE, Math.min(FONT_SIZE, size));
 }
 
 export class TerminalPane {
@@ -48,7 +58,7 @@ export class TerminalPane {
         this.status,
         el('span', { class: 'spacer' }),
         readOnly ? null : el('button', {
-          type: 'button', class: 'fit', title: "resize the agent's terminal to this pane",
+          type: 'button', class: 'fit', title: "resize the agent's terminal to this pane's width",
           on: { click: () => this.resizeToPane() },
         }, 'fit'),
         el('button', { type: 'button', class: 'close', title: 'close this pane', on: { click: () => this.close() } }, '×')),
@@ -63,6 +73,8 @@ export class TerminalPane {
       convertEol: false,
     });
     this.term.open(this.screenBox);
+    this.resizer = new ResizeObserver(() => this.scale());
+    this.resizer.observe(this.screenBox);
     this.term.onData((data) => this.input(encoder.encode(data)));
     this.term.onBinary((data) => this.input(Uint8Array.from(data, (c) => c.charCodeAt(0) & 0xff)));
     this.connect();
@@ -113,6 +125,7 @@ export class TerminalPane {
         this.writable = Boolean(m.writable) && !this.readOnly;
         this.node.dataset.writable = String(this.writable);
         if (m.rows > 0 && m.cols > 0) this.term.resize(m.cols, m.rows);
+        this.scale();
         this.expectScreen = true;
         this.setStatus(`${m.cols}×${m.rows}${this.writable ? '' : ', watching'}`, 'live');
         break;
@@ -136,11 +149,21 @@ export class TerminalPane {
     this.ws.send(bytes);
   }
 
+  /** Shrinks the font until every column fits the pane's width. */
+  scale() {
+    const size = fontFor(this.screenBox.clientWidth - 8, this.term.cols);
+    if (size !== this.term.options.fontSize) this.term.options.fontSize = size;
+  }
+
+  /** Resizes the agent's terminal to as many columns as fit this pane at
+   * the normal font size (the rows stay). */
   resizeToPane() {
     if (!this.writable || !this.ws || this.ws.readyState !== WebSocket.OPEN) return;
-    const { rows, cols } = fit(this.screenBox);
+    const cols = Math.max(20, Math.floor((this.screenBox.clientWidth - 8) / (FONT_SIZE * cell().w)));
+    const rows = this.term.rows;
     this.ws.send(JSON.stringify({ type: 'resize', rows, cols }));
     this.term.resize(cols, rows);
+    this.scale();
   }
 
   focus() {
@@ -149,6 +172,7 @@ export class TerminalPane {
 
   close() {
     this.closed = true;
+    this.resizer.disconnect();
     if (this.ws) this.ws.close();
     this.term.dispose();
     this.node.remove();
