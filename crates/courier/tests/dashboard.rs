@@ -24,7 +24,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{Broker, EXE};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// The whole script, browser start included, must end within this.
 const SCRIPT_DEADLINE: Duration = Duration::from_secs(240);
@@ -107,9 +107,24 @@ fn the_dashboard_works_in_a_real_browser() {
     let python = python.to_string_lossy().into_owned();
     let tmp = tempfile::tempdir().expect("temp dir");
     let broker = Broker::start(tmp.path(), &["--ephemeral", "--queue-cap", "2"]);
-    broker.spawn_fake("alice", &["--mode", "line"], &["team"]);
-    broker.spawn_fake("bob", &[], &["team"]);
-    broker.spawn_fake("carol", &["--mode", "line", "--reply", "noted"], &[]);
+    // 80×24 terminals, so two panes side by side show whole screens.
+    for (name, args, channels) in [
+        ("alice", &["--mode", "line"][..], &["team"][..]),
+        ("bob", &[], &["team"]),
+        ("carol", &["--mode", "line", "--reply", "noted"], &[]),
+    ] {
+        let transcript = broker.transcript_path(name);
+        let mut command = vec![
+            EXE.to_string(),
+            "fake-agent".to_string(),
+            "--transcript".to_string(),
+            transcript.display().to_string(),
+        ];
+        command.extend(args.iter().map(|a| a.to_string()));
+        let spec =
+            json!({"name": name, "command": command, "channels": channels, "rows": 24, "cols": 80});
+        broker.spawn_request(&spec, transcript);
+    }
     for name in ["alice", "bob", "carol"] {
         broker.wait_ready(name);
     }

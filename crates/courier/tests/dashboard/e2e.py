@@ -248,6 +248,11 @@ def main():
     print(json.dumps(report), flush=True)
 
 
+# Where a person clicks to type into a pane: inside its visible part (the
+# terminal may be larger than the pane, which scrolls).
+TOP_LEFT = {"x": 20, "y": 10}
+
+
 def terminals(page, report):
     """Typing into a terminal pane shows the echo; a read-only pane cannot type."""
     if TERMINAL_CHECKS_PENDING:
@@ -256,7 +261,7 @@ def terminals(page, report):
         return
     pane = page.locator('.pane[data-agent="alice"][data-read-only="false"]')
     expect(pane).to_have_attribute("data-writable", "true")
-    pane.locator(".xterm").click()
+    pane.locator(".xterm-screen").click(position=TOP_LEFT)
     page.keyboard.type("typed-in-the-browser")
     expect(pane.locator(".xterm-rows")).to_contain_text("typed-in-the-browser")
     page.keyboard.press("Enter")
@@ -268,27 +273,36 @@ def terminals(page, report):
     viewer = page.locator('.pane[data-agent="bob"][data-read-only="true"]')
     expect(viewer).to_have_attribute("data-status", "live")
     expect(viewer).to_have_attribute("data-writable", "false")
-    viewer.locator(".xterm").click()
+    viewer.locator(".xterm-screen").click(position=TOP_LEFT)
     page.keyboard.type("read-only-must-not-arrive")
-    # A raw read-only socket from the page cannot type either.
-    page.evaluate(
+    # A raw read-only socket from the page cannot type either: the broker
+    # answers its input with an error frame.
+    refused = page.evaluate(
         """() => new Promise((resolve) => {
             const ws = new WebSocket(`ws://${location.host}/v1/agents/bob/terminal?read_only=1`);
             ws.binaryType = 'arraybuffer';
             ws.onmessage = (m) => {
-                if (typeof m.data === 'string' && JSON.parse(m.data).type === 'hello') {
+                if (typeof m.data !== 'string') return;
+                const frame = JSON.parse(m.data);
+                if (frame.type === 'hello') {
                     ws.send(new TextEncoder().encode('raw-read-only-must-not-arrive'));
-                    setTimeout(() => { ws.close(); resolve(); }, 0);
+                } else if (frame.type === 'error') {
+                    ws.close();
+                    resolve([frame.code, m.data]);
                 }
             };
-            ws.onclose = () => resolve();
+            ws.onclose = (c) => resolve(['closed', String(c.code)]);
         })"""
     )
+    assert refused[0] == "read_only", refused
     # A barrier through the interactive pane: once it shows, anything typed
     # before it would have shown too.
     writer = page.locator('.pane[data-agent="bob"][data-read-only="false"]')
-    writer.locator(".xterm").click()
+    writer.locator(".xterm-screen").click(position=TOP_LEFT)
     page.keyboard.type("barrier")
+    expect(writer.locator(".xterm-rows")).to_contain_text("barrier")
+    # xterm.js draws only what is on screen: bring the viewer into view.
+    viewer.scroll_into_view_if_needed()
     expect(viewer.locator(".xterm-rows")).to_contain_text("barrier")
     for pane_text in [viewer.locator(".xterm-rows").inner_text(), writer.locator(".xterm-rows").inner_text()]:
         assert "must-not-arrive" not in pane_text, pane_text
@@ -300,7 +314,7 @@ def terminals(page, report):
 
 # The terminal route (GET /v1/agents/{name}/terminal) comes from another
 # branch; until it is merged these two browser checks are pending.
-TERMINAL_CHECKS_PENDING = True
+TERMINAL_CHECKS_PENDING = False
 
 if __name__ == "__main__":
     try:
