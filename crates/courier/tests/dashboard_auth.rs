@@ -191,23 +191,25 @@ fn login_codes_sessions_and_csrf_rules() {
         .next()
         .and_then(|p| p.parse().ok())
         .expect("port");
-    for (origin, expected) in [
-        (Some(own.clone()), 101),
-        (None, 403),
-        (Some("http://evil.example".to_string()), 403),
-        (
-            Some(format!("http://127.0.0.1:{}", port.wrapping_add(1))),
-            403,
-        ),
-        (Some("null".to_string()), 403),
-    ] {
-        let mut headers = vec![cookie.clone()];
-        headers.extend(origin.clone().map(|o| ("Origin", o)));
-        assert_eq!(
-            ws_status(&broker, "/v1/events/ws", &headers),
-            expected,
-            "Origin {origin:?}"
-        );
+    for path in ["/v1/events/ws", "/v1/agents/alice/terminal"] {
+        for (origin, expected) in [
+            (Some(own.clone()), 101),
+            (None, 403),
+            (Some("http://evil.example".to_string()), 403),
+            (
+                Some(format!("http://127.0.0.1:{}", port.wrapping_add(1))),
+                403,
+            ),
+            (Some("null".to_string()), 403),
+        ] {
+            let mut headers = vec![cookie.clone()];
+            headers.extend(origin.clone().map(|o| ("Origin", o)));
+            assert_eq!(
+                ws_status(&broker, path, &headers),
+                expected,
+                "{path} with Origin {origin:?}"
+            );
+        }
     }
     let bearer = ("Authorization", format!("Bearer {}", broker.token));
     let foreign = ("Origin", "http://evil.example".to_string());

@@ -255,10 +255,6 @@ TOP_LEFT = {"x": 20, "y": 10}
 
 def terminals(page, report):
     """Typing into a terminal pane shows the echo; a read-only pane cannot type."""
-    if TERMINAL_CHECKS_PENDING:
-        print("pending: terminal typing and the read-only viewer wait for "
-              "GET /v1/agents/{name}/terminal (branch wt-stream)", flush=True)
-        return
     pane = page.locator('.pane[data-agent="alice"][data-read-only="false"]')
     expect(pane).to_have_attribute("data-writable", "true")
     pane.locator(".xterm-screen").click(position=TOP_LEFT)
@@ -310,11 +306,6 @@ def terminals(page, report):
         page.keyboard.press("Backspace")
     expect(writer.locator(".xterm-rows")).not_to_contain_text("barrier")
     ok("a read-only viewer cannot type (neither its pane nor a raw read-only socket)")
-
-
-# The terminal route (GET /v1/agents/{name}/terminal) comes from another
-# branch; until it is merged these two browser checks are pending.
-TERMINAL_CHECKS_PENDING = False
 
 if __name__ == "__main__":
     try:
