@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# The whole test suite. Installs nothing system-wide: it needs the Rust
-# toolchain, python3 (with its venv module) and bash. The MCP end-to-end test
-# (crates/courier/tests/mcp.rs) uses the Python `mcp` package from PyPI as a
-# real MCP client, and crates/courier/tests/schemathesis.rs runs Schemathesis
-# against the broker's OpenAPI document; both are installed once into
-# target/pyenv.
+# The whole test suite. Needs the Rust toolchain, python3 (with its venv
+# module) and bash. The MCP end-to-end test (crates/courier/tests/mcp.rs)
+# uses the Python `mcp` package from PyPI as a real MCP client,
+# crates/courier/tests/schemathesis.rs runs Schemathesis against the broker's
+# OpenAPI document, and crates/courier/tests/dashboard.rs drives the
+# dashboard in a real browser with Playwright; those packages are installed
+# once into target/pyenv. The one system-wide install: Debian's `chromium`
+# for that browser test, if it is missing (apt-get, as root). Playwright
+# never downloads a browser of its own here: the test hands it the system
+# Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,7 +23,26 @@ if [ "$("$pyenv/bin/schemathesis" --version 2>/dev/null | grep -o '[0-9][0-9.]*'
     echo "test.sh: installing Schemathesis into $pyenv" >&2
     "$pyenv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==4.32.5"
 fi
+if ! command -v chromium >/dev/null 2>&1; then
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "test.sh: the dashboard's browser test needs Debian's chromium: run as root, or 'sudo apt-get install -y chromium'" >&2
+        exit 1
+    fi
+    started=$SECONDS
+    echo "test.sh: installing Debian's chromium for the dashboard's browser test: apt-get update; apt-get install -y chromium" >&2
+    apt-get update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+    echo "test.sh: chromium installed in $((SECONDS - started)) s: $(chromium --version 2>/dev/null)" >&2
+fi
+if [ "$("$pyenv/bin/python" -c 'import importlib.metadata as m; print(m.version("playwright"))' 2>/dev/null)" != "1.65.2" ]; then
+    started=$SECONDS
+    echo "test.sh: installing playwright==1.65.2 into $pyenv (it drives the system chromium; no browser download)" >&2
+    "$pyenv/bin/python" -m pip install --quiet --disable-pip-version-check "playwright==1.65.2"
+    echo "test.sh: playwright installed in $((SECONDS - started)) s" >&2
+fi
 export COURIER_TEST_PYTHON="$PWD/$pyenv/bin/python"
+COURIER_CHROMIUM="$(command -v chromium)"
+export COURIER_CHROMIUM
 
 cargo build --workspace --bins --quiet
 cargo test --workspace --no-fail-fast "$@"

@@ -14,6 +14,7 @@
 //! - [`launch`]: a spec (raw command or preset) → what to run;
 //! - [`bus`]: committed events fanned out to live stream clients;
 //! - [`api`]: the HTTP API (axum) with bearer auth, SSE and WebSocket;
+//! - [`ui`]: the dashboard under `/ui/` (embedded pages, login codes, sessions);
 //! - [`server`]: binding, the connection file, serving until shutdown;
 //! - [`pruner`]: deletes what the retention setting lets go, in bounded steps;
 //! - [`acl_file`]: the rules of who may message whom, read at start;
@@ -46,6 +47,7 @@ pub mod shutdown;
 pub mod state_dir;
 pub mod token;
 pub mod typing;
+pub mod ui;
 pub mod watchdog;
 
 pub use agent_spec::AgentSpec;

@@ -72,6 +72,10 @@ watch its own terminal (--read-only)."
     Attach(AttachArgs),
     /// Stop an agent and every process it started.
     Release { name: String },
+    /// Open the dashboard: prints its URL with a one-time login code (it works once, within 60
+    /// s, and becomes a browser session cookie) and opens it with xdg-open (or $BROWSER) when a
+    /// desktop is there.
+    Open(OpenArgs),
     /// Join or leave channels, or list them.
     #[command(subcommand)]
     Channel(ChannelCommand),
@@ -197,6 +201,13 @@ pub struct AttachArgs {
     /// size is left as it is.
     #[arg(long)]
     pub read_only: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct OpenArgs {
+    /// Only print the URL; start no browser.
+    #[arg(long)]
+    pub no_browser: bool,
 }
 
 #[derive(Debug, Args)]

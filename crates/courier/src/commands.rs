@@ -258,6 +258,7 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<ExitCode> 
         | Command::Demo(_)
         | Command::Completions { .. }
         | Command::Attach { .. }
+        | Command::Open(_)
         | Command::Doctor(_)
         | Command::Hook { .. }
         | Command::SessionHost { .. }

@@ -7,7 +7,8 @@
 //! - [`up`]: running the broker in the foreground;
 //! - [`demo`]: a self-contained tour with real agents in real terminals;
 //! - [`attach`]: a person driving an agent's terminal, live over its
-//!   terminal stream; [`tty`]: the person's own terminal meanwhile.
+//!   terminal stream; [`tty`]: the person's own terminal meanwhile;
+//! - [`open`]: the dashboard's one-time login URL.
 
 mod attach;
 mod cli;
@@ -17,6 +18,7 @@ mod delivery_cmds;
 mod demo;
 mod doctor;
 mod hook;
+mod open;
 mod output;
 mod token_cmds;
 mod tty;
@@ -89,6 +91,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Attach(args) => attach::run(g, &args).await,
         Command::Doctor(args) => doctor::run(g, &args),
+        Command::Open(args) => open::run(g, args).await,
         // Before connecting: outside Courier a hook must do nothing, quietly.
         Command::Hook { event } => hook::main(g, &event).await,
         Command::Mcp => {

@@ -1,5 +1,7 @@
 //! The HTTP API, bound to 127.0.0.1 by default. Every route but `/healthz`
-//! needs `Authorization: Bearer <token>`; what an agent's own token may do is
+//! (and the dashboard's pages under `/ui/`, see [`crate::ui`]) needs
+//! `Authorization: Bearer <token>` or the dashboard's session cookie (as the
+//! owner, with CSRF rules); what an agent's own token may do is
 //! in [`auth`] (owner-only routes are marked with [`owner`] below, the
 //! self-only ones check in their handler); an observer's token may only
 //! read (a layer over every authenticated route, `observer.rs`). Errors are JSON with a code and a
@@ -11,7 +13,8 @@ mod agents;
 pub mod auth;
 pub mod error;
 mod events;
-mod json;
+pub(crate) mod json;
+mod login;
 mod messages;
 mod observer;
 mod receipts;
@@ -27,16 +30,23 @@ use axum::middleware::{from_fn, from_fn_with_state, map_response};
 use axum::routing::{MethodRouter, delete, get, post, put};
 
 use crate::broker::Broker;
+use crate::ui::sessions::UiSessions;
 
 #[derive(Clone)]
 pub struct AppState {
     pub broker: Broker,
     token: Arc<str>,
+    sessions: Arc<UiSessions>,
 }
 
 impl AppState {
     pub fn token(&self) -> &str {
         &self.token
+    }
+
+    /// The dashboard's login codes and sessions.
+    pub fn sessions(&self) -> &UiSessions {
+        &self.sessions
     }
 }
 
@@ -50,6 +60,7 @@ pub fn router(broker: Broker, token: &str) -> Router {
     let state = AppState {
         broker: broker.clone(),
         token: Arc::from(token),
+        sessions: Arc::new(UiSessions::default()),
     };
     // JSON framing around the largest body must still fit.
     let body_limit = broker.config().max_body_bytes * 6 + 64 * 1024;
@@ -92,12 +103,15 @@ pub fn router(broker: Broker, token: &str) -> Router {
         )
         .route("/v1/tokens/{id}", owner(delete(tokens::revoke)))
         .route("/v1/openapi.json", get(admin::openapi))
+        .route("/v1/login-codes", owner(post(login::issue_code)))
+        .route("/v1/session", delete(login::logout))
         .route("/metrics", get(admin::metrics))
         .layer(from_fn(observer::read_only))
         .layer(from_fn_with_state(state.clone(), auth::require_token));
     Router::new()
         .route("/healthz", get(admin::healthz))
         .merge(authed)
+        .merge(crate::ui::router())
         .fallback(admin::not_found)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(map_response(error::json_errors))

@@ -1,0 +1,69 @@
+//! The dashboard's login, on the API side: `POST /v1/login-codes` gives a
+//! bearer of the owner's token a one-time code for the URL `courier open`
+//! opens (the page route that spends it is in [`crate::ui`]), and
+//! `DELETE /v1/session` logs a dashboard session out.
+
+use axum::extract::State;
+use axum::http::header::{HOST, SET_COOKIE};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use serde_json::json;
+
+use super::AppState;
+use super::auth::{Credential, SESSION_COOKIE};
+use super::error::ApiError;
+use crate::ui::sessions::CODE_TTL_MS;
+
+/// `POST /v1/login-codes` (owner's token only, not a dashboard session:
+/// a session could otherwise outlive its expiry by minting codes).
+pub async fn issue_code(
+    State(state): State<AppState>,
+    Extension(credential): Extension<Credential>,
+    headers: HeaderMap,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    if credential != Credential::Token {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "token_required",
+            "login codes are issued to the owner's bearer token only (run `courier open`)",
+        ));
+    }
+    let code = state
+        .sessions()
+        .issue_code()
+        .map_err(|e| ApiError::internal(format!("no randomness for a login code: {e}")))?;
+    let path = format!("/ui/login?code={}", code.code);
+    // The address this client reached the broker at is the one a browser
+    // on its machine can reach too.
+    let url = headers
+        .get(HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(|host| format!("http://{host}{path}"));
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "code": code.code,
+            "expires_at": code.expires_at,
+            "expires_in_ms": CODE_TTL_MS,
+            "path": path,
+            "url": url,
+        })),
+    ))
+}
+
+/// `DELETE /v1/session`: ends the dashboard session this request came with
+/// and clears its cookie.
+pub async fn logout(
+    State(state): State<AppState>,
+    Extension(credential): Extension<Credential>,
+) -> Result<Response, ApiError> {
+    let Credential::Session(id) = credential else {
+        return Err(ApiError::bad_request(
+            "this request carries no dashboard session (only the dashboard's cookie logs out)",
+        ));
+    };
+    state.sessions().end(&id);
+    let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    Ok((StatusCode::NO_CONTENT, [(SET_COOKIE, clear)]).into_response())
+}

@@ -1,0 +1,173 @@
+// The agents table: name, preset or command, state, mode, queue depth and
+// the last outcome of a delivery to it; per agent: open its terminal (or
+// watch it read-only), change its mode, flush its queue, release it.
+
+import { del, get, post, put, seg } from './api.js';
+import { el, report } from './dom.js';
+
+/**
+ * One word for where an agent is:
+ * exited > stuck (a delivery to it is stuck) > held (its input holds text, so
+ * nothing is typed) > starting (not ready yet) > busy (working) > ready
+ * (ready, with deliveries queued for it) > idle (ready, nothing queued).
+ */
+export function agentState(agent, stuckAgents) {
+  const s = agent.status || {};
+  if (s.exited) return ['exited', exitText(s.exited)];
+  if (stuckAgents.has(agent.name)) return ['stuck', stuckAgents.get(agent.name)];
+  if (s.held) return ['held', s.held];
+  if (!s.ready) return ['starting', s.not_ready || 'waiting for its prompt'];
+  if (s.busy) return ['busy', 'working'];
+  if (agent.queue_depth > 0) return ['ready', `ready (${s.ready_by || 'screen'}), ${agent.queue_depth} queued`];
+  return ['idle', `ready (${s.ready_by || 'screen'})`];
+}
+
+function exitText(exited) {
+  if (exited.signal) return `killed by ${exited.signal}`;
+  return exited.code !== undefined && exited.code !== null ? `exit code ${exited.code}` : 'exited';
+}
+
+function commandText(agent) {
+  if (agent.preset) return `preset ${agent.preset}`;
+  return Array.isArray(agent.command) ? agent.command.join(' ') : String(agent.command ?? '');
+}
+
+export class Agents {
+  /**
+   * @param {HTMLTableSectionElement} tbody
+   * @param {HTMLElement} errorLine
+   * @param {(name: string, opts: {readOnly: boolean}) => void} onOpen
+   */
+  constructor(tbody, errorLine, onOpen) {
+    this.tbody = tbody;
+    this.errorLine = errorLine;
+    this.onOpen = onOpen;
+    this.rows = new Map();
+    this.list = [];
+    this.stuck = new Map();
+    this.outcomes = new Map();
+  }
+
+  names() {
+    return this.list.map((a) => a.name);
+  }
+
+  async refresh() {
+    try {
+      const v = await get('/v1/agents');
+      this.list = (v.agents || []).sort((a, b) => a.name.localeCompare(b.name));
+      this.errorLine.hidden = true;
+    } catch (e) {
+      report(this.errorLine, e);
+      return this.list;
+    }
+    this.render();
+    return this.list;
+  }
+
+  /** Stuck deliveries from /v1/status: agent -> why. */
+  setStuck(stuck) {
+    this.stuck = new Map((stuck || []).map((s) => [s.agent, `${s.reason}: ${s.why}`]));
+    this.render();
+  }
+
+  /** Remembers the last outcome of a delivery per agent from the event log. */
+  onEvent(e) {
+    const at = (agent, text) => this.outcomes.set(agent, text);
+    switch (e.type) {
+      case 'delivery_verified':
+        at(e.agent, e.verification === 'echo' ? 'verified' : `unverified: ${e.reason || ''}`);
+        break;
+      case 'delivery_read':
+        at(e.agent, `read (${e.channel})`);
+        break;
+      case 'delivery_dead':
+        at(e.agent, `dead: ${e.reason}`);
+        break;
+      case 'delivery_dropped':
+        at(e.name, `dropped: ${e.reason}`);
+        break;
+      default:
+        return;
+    }
+    const row = this.rows.get(e.agent || e.name);
+    if (row) row.outcome.textContent = this.outcomes.get(e.agent || e.name);
+  }
+
+  render() {
+    const seen = new Set();
+    for (const agent of this.list) {
+      seen.add(agent.name);
+      let row = this.rows.get(agent.name);
+      if (!row) {
+        row = this.makeRow(agent.name);
+        this.rows.set(agent.name, row);
+      }
+      this.tbody.append(row.tr); // keeps the sorted order
+      const [state, why] = agentState(agent, this.stuck);
+      row.tr.dataset.state = state;
+      row.command.textContent = commandText(agent);
+      row.command.title = Array.isArray(agent.command) ? agent.command.join(' ') : '';
+      row.state.textContent = state;
+      row.state.className = `state state-${state}`;
+      row.state.title = why;
+      if (document.activeElement !== row.mode) row.mode.value = agent.mode || 'idle';
+      row.queue.textContent = String(agent.queue_depth ?? 0);
+      row.outcome.textContent = this.outcomes.get(agent.name) || '–';
+    }
+    for (const [name, row] of this.rows) {
+      if (!seen.has(name)) {
+        row.tr.remove();
+        this.rows.delete(name);
+      }
+    }
+  }
+
+  makeRow(name) {
+    const path = `/v1/agents/${seg(name)}`;
+    const act = (fn) => async () => {
+      try {
+        await fn();
+        this.errorLine.hidden = true;
+      } catch (e) {
+        report(this.errorLine, e);
+      }
+      this.refresh();
+    };
+    const mode = el('select', {
+      class: 'mode',
+      title: 'idle: at the next idle moment; immediate: even while busy; manual: held until flushed',
+      on: { change: act(() => put(`${path}/mode`, { mode: mode.value })) },
+    }, ['idle', 'immediate', 'manual'].map((m) => el('option', { value: m }, m)));
+    const row = {
+      command: el('td', { class: 'command' }),
+      state: el('span', { class: 'state' }),
+      mode,
+      queue: el('td', { class: 'queue' }),
+      outcome: el('td', { class: 'outcome' }),
+    };
+    row.tr = el('tr', { data: { agent: name } },
+      el('td', { class: 'name' }, name),
+      row.command,
+      el('td', {}, row.state),
+      el('td', {}, mode),
+      row.queue,
+      row.outcome,
+      el('td', { class: 'actions' },
+        el('button', { type: 'button', class: 'open-terminal', on: { click: () => this.onOpen(name, { readOnly: false }) } }, 'terminal'),
+        el('button', { type: 'button', class: 'watch-terminal', on: { click: () => this.onOpen(name, { readOnly: true }) } }, 'watch'),
+        el('button', { type: 'button', class: 'flush', title: 'let everything queued through now', on: { click: act(() => post(`${path}/flush`)) } }, 'flush'),
+        el('button', {
+          type: 'button',
+          class: 'release danger',
+          on: {
+            click: act(async () => {
+              if (window.confirm(`Release ${name}? Its processes end; its queued messages become dead letters.`)) {
+                await del(path);
+              }
+            }),
+          },
+        }, 'release')));
+    return row;
+  }
+}

@@ -1,0 +1,193 @@
+//! The dashboard in a real browser: a real `courier up` with three fake
+//! agents, and crates/courier/tests/dashboard/e2e.py driving Debian's
+//! Chromium through Playwright (both installed by scripts/test.sh; the
+//! script never downloads a browser). The script logs in with
+//! `courier open --no-browser --json`, sees the agents, sends from the send
+//! box and follows the delivery to verified, makes and replays a dead letter,
+//! types into a terminal, checks a read-only viewer cannot, and checks the
+//! security rules (no token in any URL, CSRF header, WebSocket Origin, CSP).
+//! This test then checks what the script reports against the broker's own
+//! record.
+//!
+//! Skipped, saying so, only when `COURIER_TEST_PYTHON` is unset (a plain
+//! local `cargo test`); scripts/test.sh and CI always set it, and then a
+//! missing browser or package fails the test.
+//!
+//! `COURIER_UPDATE_SCREENSHOT=1` saves the dashboard's screenshot to
+//! docs/dashboard.png.
+
+mod common;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Broker, EXE};
+use serde_json::{Value, json};
+
+/// The whole script, browser start included, must end within this.
+const SCRIPT_DEADLINE: Duration = Duration::from_secs(240);
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn chromium() -> String {
+    let browser = std::env::var("COURIER_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        Path::new(&browser).exists(),
+        "no browser at {browser}: scripts/test.sh installs Debian's chromium \
+         (apt-get install -y chromium), or set COURIER_CHROMIUM"
+    );
+    browser
+}
+
+/// Runs the script to its end (or kills it at the deadline); returns its
+/// exit success, stdout and stderr.
+fn run_script(python: &str, broker: &Broker, screenshot: &Path) -> (bool, String, String) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/dashboard/e2e.py");
+    let mut child = Command::new(python)
+        .arg(&script)
+        .env("COURIER_EXE", EXE)
+        .env("COURIER_STATE_DIR", &broker.state_dir)
+        .env("COURIER_CHROMIUM", chromium())
+        .env("COURIER_SCREENSHOT", screenshot)
+        .env_remove("COURIER_URL")
+        .env_remove("COURIER_TOKEN")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {python} {}: {e}", script.display()));
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    let mut stderr = child.stderr.take().expect("piped stderr");
+    let out = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stdout.read_to_string(&mut s);
+        s
+    });
+    let err = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for the script") {
+            break Some(status);
+        }
+        if start.elapsed() > SCRIPT_DEADLINE {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let (out, err) = (
+        out.join().unwrap_or_default(),
+        err.join().unwrap_or_default(),
+    );
+    let err = match status {
+        None => format!("{err}\n(killed after {SCRIPT_DEADLINE:?})"),
+        Some(_) => err,
+    };
+    (status.is_some_and(|s| s.success()), out, err)
+}
+
+#[test]
+fn the_dashboard_works_in_a_real_browser() {
+    let Some(python) = std::env::var_os("COURIER_TEST_PYTHON").filter(|p| !p.is_empty()) else {
+        eprintln!(
+            "SKIPPED: the dashboard's browser test needs COURIER_TEST_PYTHON (a Python with \
+             playwright) and Debian's chromium; scripts/test.sh installs both and sets it"
+        );
+        return;
+    };
+    let python = python.to_string_lossy().into_owned();
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let broker = Broker::start(tmp.path(), &["--ephemeral", "--queue-cap", "2"]);
+    // 80×24 terminals, so two panes side by side show whole screens.
+    for (name, args, channels) in [
+        ("alice", &["--mode", "line"][..], &["team"][..]),
+        ("bob", &[], &["team"]),
+        ("carol", &["--mode", "line", "--reply", "noted"], &[]),
+    ] {
+        let transcript = broker.transcript_path(name);
+        let mut command = vec![
+            EXE.to_string(),
+            "fake-agent".to_string(),
+            "--transcript".to_string(),
+            transcript.display().to_string(),
+        ];
+        command.extend(args.iter().map(|a| a.to_string()));
+        let spec =
+            json!({"name": name, "command": command, "channels": channels, "rows": 24, "cols": 80});
+        broker.spawn_request(&spec, transcript);
+    }
+    for name in ["alice", "bob", "carol"] {
+        broker.wait_ready(name);
+    }
+    let screenshot = tmp.path().join("dashboard.png");
+    let started = Instant::now();
+    let (success, out, err) = run_script(&python, &broker, &screenshot);
+    eprintln!("{out}{err}");
+    assert!(
+        success,
+        "the browser test failed:\n{out}\n{err}\n--- broker log ---\n{}",
+        broker.stderr()
+    );
+    eprintln!("browser test took {:.1} s", started.elapsed().as_secs_f64());
+
+    // What the script saw, against the broker's own record.
+    let report: Value = out
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .expect("the script's JSON report line");
+    let sent = report["sent_message_id"].as_str().expect("sent message id");
+    let verified = broker.wait_verified(sent);
+    assert_eq!(verified[0]["agent"], "alice");
+    let message = broker.get_ok(&format!("/v1/messages/{sent}"));
+    assert_eq!(message["message"]["from"], "you", "{message}");
+    let replayed = report["replayed_delivery_id"]
+        .as_str()
+        .expect("replayed id");
+    let events = broker.events();
+    let of = |kind: &str| {
+        events
+            .iter()
+            .filter(|e| e["type"] == kind && e["delivery_id"] == replayed)
+            .count()
+    };
+    assert_eq!(of("delivery_replayed"), 1, "replayed once");
+    assert_eq!(of("delivery_verified"), 1, "then verified once");
+    let dropped = events.iter().any(|e| {
+        e["type"] == "delivery_dropped"
+            && e["dropped"]
+                .as_array()
+                .is_some_and(|d| d.iter().any(|d| d["delivery_id"] == replayed))
+    });
+    assert!(dropped, "the replayed delivery was a dead letter first");
+    let carol = broker.get_ok("/v1/agents/carol");
+    assert_eq!(
+        carol["mode"], "idle",
+        "the dashboard set carol back to idle"
+    );
+    if let Some(typed) = report["typed"].as_str() {
+        let lines = common::transcript(&broker.transcript_path("alice"));
+        assert!(
+            lines.iter().any(|l| l == typed),
+            "alice's transcript has what was typed in the browser: {lines:?}"
+        );
+    }
+    let marked = report["marked_message_id"].as_str().expect("marked id");
+    broker.wait_verified(marked);
+
+    if std::env::var_os("COURIER_UPDATE_SCREENSHOT").is_some() {
+        let target = workspace_root().join("docs/dashboard.png");
+        std::fs::copy(&screenshot, &target).expect("copy the screenshot into docs/");
+        eprintln!("saved {}", target.display());
+    }
+    broker.stop_and_check();
+}

@@ -1,0 +1,315 @@
+"""The dashboard in a real browser: Debian's Chromium driven by Playwright.
+
+Run by crates/courier/tests/dashboard.rs against a real `courier up` with
+three fake agents (alice and carol: line REPLs, bob: a TUI) that are ready,
+and a queue cap of 2. Environment:
+
+  COURIER_EXE          the courier binary (for `courier open --no-browser --json`)
+  COURIER_STATE_DIR    the broker's state directory (connection.json)
+  COURIER_CHROMIUM     the browser (default /usr/bin/chromium)
+  COURIER_SCREENSHOT   where to save a screenshot of the dashboard (optional)
+
+Every wait has a deadline (DEADLINE) but nothing depends on timing to pass.
+Prints one line per check, and last a JSON line the Rust test checks against
+the broker's own record.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from urllib.parse import urlparse
+
+from playwright.sync_api import expect, sync_playwright
+
+DEADLINE_MS = 20_000
+expect.set_options(timeout=DEADLINE_MS)
+
+EXE = os.environ["COURIER_EXE"]
+STATE_DIR = os.environ["COURIER_STATE_DIR"]
+CHROMIUM = os.environ.get("COURIER_CHROMIUM", "/usr/bin/chromium")
+SCREENSHOT = os.environ.get("COURIER_SCREENSHOT")
+REQUIRED_CSP = [
+    "default-src 'self'",
+    "script-src 'self'",
+    "connect-src 'self'",
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+]
+
+
+def ok(what):
+    print(f"ok: {what}", flush=True)
+
+
+def courier_open():
+    """`courier open --no-browser --json`: the login URL with its one-time code."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COURIER_")}
+    env["COURIER_STATE_DIR"] = STATE_DIR
+    out = subprocess.run(
+        [EXE, "open", "--no-browser", "--json"],
+        env=env, check=True, capture_output=True, text=True, timeout=30,
+    )
+    v = json.loads(out.stdout)
+    assert v["opened"] is False, v
+    assert "/ui/login?code=" in v["url"], v
+    return v
+
+
+def ws_handshake(base, path, cookie, origin):
+    """A raw WebSocket upgrade with the session cookie and a chosen Origin
+    (a browser always sends its own, so a foreign one needs a raw client).
+    Returns the HTTP status of the answer."""
+    u = urlparse(base)
+    with socket.create_connection((u.hostname, u.port), timeout=10) as s:
+        request = (
+            f"GET {path} HTTP/1.1\r\nHost: {u.netloc}\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            f"Cookie: courier_session={cookie}\r\n"
+        )
+        if origin is not None:
+            request += f"Origin: {origin}\r\n"
+        s.sendall((request + "\r\n").encode())
+        head = b""
+        while b"\r\n" not in head:
+            chunk = s.recv(1024)
+            if not chunk:
+                break
+            head += chunk
+    return int(head.split(b" ", 2)[1])
+
+
+def send_from_box(page, to, body):
+    """Sends with the dashboard's send box; returns the new message id."""
+    result = page.locator("#compose-result")
+    before = result.get_attribute("data-message-id")
+    page.fill("#compose input[name=to]", to)
+    page.fill("#compose textarea[name=body]", body)
+    page.click("#compose button[type=submit]")
+    expect(result).to_have_attribute("data-ok", "true")
+    expect(result).not_to_have_attribute("data-message-id", before or "-")
+    return result.get_attribute("data-message-id")
+
+
+def chip(page, message_id, agent):
+    return page.locator(f'li.msg[data-message-id="{message_id}"] .delivery[data-agent="{agent}"]')
+
+
+def main():
+    token = json.load(open(os.path.join(STATE_DIR, "connection.json")))["token"]
+    login = courier_open()
+    base = login["url"].split("/ui/")[0]
+    args = ["--no-sandbox"] if os.geteuid() == 0 else []
+    report = {}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=args)
+        context = browser.new_context(viewport={"width": 1500, "height": 1000})
+        # Watches every request, response and CSP violation of the session.
+        context.add_init_script(
+            "window.__cspViolations = [];"
+            "document.addEventListener('securitypolicyviolation',"
+            " e => window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));"
+        )
+        urls, ui_responses, errors = [], [], []
+        context.on("request", lambda r: urls.append(r.url))
+        context.on("response", lambda r: ui_responses.append(r) if "/ui" in r.url else None)
+        page = context.new_page()
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("dialog", lambda d: d.accept())
+
+        # Log in with the one-time code: a cookie, a redirect, no code left.
+        page.goto(login["url"])
+        expect(page).to_have_url(f"{base}/ui/")
+        cookies = {c["name"]: c for c in context.cookies()}
+        session = cookies["courier_session"]
+        assert session["httpOnly"] and session["sameSite"] == "Strict", session
+        assert page.evaluate("document.cookie") == "", "the session cookie is readable by scripts"
+        ok("logged in with the code from `courier open --no-browser --json`; HttpOnly SameSite=Strict cookie")
+
+        # Three agents.
+        rows = page.locator("#agents tbody tr[data-agent]")
+        expect(rows).to_have_count(3)
+        for name in ["alice", "bob", "carol"]:
+            expect(page.locator(f'#agents tr[data-agent="{name}"]')).to_have_attribute(
+                "data-state", "idle")
+        expect(page.locator("#stream")).to_have_attribute("data-status", "live")
+        ok("three agents, idle; the event stream is live")
+
+        # The send box, and a delivery followed to verified in the timeline.
+        sent = send_from_box(page, "alice", "hello alice, from the dashboard")
+        expect(chip(page, sent, "alice")).to_have_attribute("data-state", "verified")
+        report["sent_message_id"] = sent
+        ok(f"sent {sent} from the send box; its delivery reached verified in the timeline")
+
+        # Filters: by agent, and by thread.
+        page.select_option("#filter-agent", "bob")
+        expect(page.locator(f'li.msg[data-message-id="{sent}"]')).to_be_hidden()
+        page.select_option("#filter-agent", "alice")
+        expect(page.locator(f'li.msg[data-message-id="{sent}"]')).to_be_visible()
+        page.fill("#filter-thread", "no-such-thread")
+        expect(page.locator(f'li.msg[data-message-id="{sent}"]')).to_be_hidden()
+        page.click("#filter-clear")
+        expect(page.locator(f'li.msg[data-message-id="{sent}"]')).to_be_visible()
+        ok("the timeline filters by agent and thread")
+
+        # A dead letter, made through the dashboard: carol in manual mode,
+        # three messages over the queue cap of 2 drop the oldest.
+        carol = page.locator('#agents tr[data-agent="carol"]')
+        carol.locator("select.mode").select_option("manual")
+        expect(carol.locator("select.mode")).to_have_value("manual")
+        held = [send_from_box(page, "carol", f"note {i} for carol") for i in range(3)]
+        expect(chip(page, held[0], "carol")).to_have_attribute("data-state", "dropped")
+        dropped_id = chip(page, held[0], "carol").get_attribute("data-delivery-id")
+        expect(carol.locator("td.queue")).to_have_text("2")
+        carol.locator("button.flush").click()
+        for m in held[1:]:
+            expect(chip(page, m, "carol")).to_have_attribute("data-state", "verified")
+        ok("manual mode, queue cap: the oldest of three became a dead letter; flush delivered the rest")
+
+        letter = page.locator(f'#dlq tr[data-delivery-id="{dropped_id}"]')
+        expect(letter).to_have_attribute("data-state", "dropped")
+        letter.locator("button.replay").click()
+        expect(page.locator("#dlq-result")).to_have_attribute("data-ok", "true")
+        expect(chip(page, held[0], "carol")).to_have_attribute("data-state", "queued")
+        carol.locator("select.mode").select_option("idle")
+        expect(chip(page, held[0], "carol")).to_have_attribute("data-state", "verified")
+        expect(page.locator(f'#dlq tr[data-delivery-id="{dropped_id}"]')).to_have_count(0)
+        report["replayed_delivery_id"] = dropped_id
+        ok(f"replayed dead letter {dropped_id} from the dashboard; back to idle mode, it was verified")
+
+        # Health: metrics highlights and no stuck delivery.
+        expect(page.locator("#health")).to_have_attribute("data-status", "ok")
+        expect(page.locator('#metrics dd[data-metric="courier_agents"]')).to_have_text("3")
+        ok("health ok; metrics shown")
+
+        # Terminals: typing with the echo, and a read-only viewer.
+        terminals(page, report)
+
+        if SCREENSHOT:
+            page.fill("#compose textarea[name=body]", "")
+            page.screenshot(path=SCREENSHOT)
+            ok(f"screenshot saved to {SCREENSHOT}")
+
+        # Security checks.
+        for url in urls + [page.url]:
+            assert token not in url, f"the owner's token is in a URL: {url}"
+        assert token not in page.content(), "the owner's token is in the page"
+        assert token not in json.dumps(page.evaluate("Object.entries(localStorage)"))
+        ok(f"the owner's token is in none of {len(urls)} request URLs, the page or its storage")
+
+        assert ui_responses, "no /ui responses seen"
+        for r in ui_responses:
+            csp = r.headers.get("content-security-policy", "")
+            for directive in REQUIRED_CSP:
+                assert directive in csp, f"{r.url}: CSP {csp!r} lacks {directive!r}"
+        violations = page.evaluate("window.__cspViolations")
+        assert violations == [], f"CSP violations: {violations}"
+        ok(f"CSP on all {len(ui_responses)} /ui responses; no violation in the page")
+
+        csrf = page.evaluate(
+            """async () => {
+                const r = await fetch('/v1/messages', {method: 'POST',
+                    headers: {'Content-Type': 'application/json'},
+                    body: JSON.stringify({from: 'you', to: 'alice', body: 'forged'})});
+                return [r.status, (await r.json()).error.code];
+            }"""
+        )
+        assert csrf == [403, "csrf_header_required"], csrf
+        direct = context.request.post(f"{base}/v1/messages",
+                                      data={"from": "you", "to": "alice", "body": "forged"})
+        assert direct.status == 403, direct.status
+        marked = context.request.post(f"{base}/v1/messages",
+                                      headers={"X-Courier-Request": "1"},
+                                      data={"from": "you", "to": "bob", "body": "marked"})
+        assert marked.status == 201, marked.status
+        report["marked_message_id"] = marked.json()["message_id"]
+        ok("a cookie-only POST without X-Courier-Request is refused (403); with it, accepted")
+
+        cookie = session["value"]
+        assert ws_handshake(base, "/v1/events/ws", cookie, "http://evil.example") == 403
+        assert ws_handshake(base, "/v1/events/ws", cookie, None) == 403
+        port = urlparse(base).port
+        assert ws_handshake(base, "/v1/events/ws", cookie, f"http://127.0.0.1:{port + 1}") == 403
+        assert ws_handshake(base, "/v1/events/ws", cookie, base) == 101
+        ok("a cookie WebSocket upgrade with a foreign or missing Origin is refused; its own is accepted")
+
+        # The code worked once.
+        again = browser.new_context()
+        answer = again.request.get(login["url"], max_redirects=0)
+        assert answer.status == 401, answer.status
+        assert answer.json()["error"]["code"] == "bad_login_code"
+        again.close()
+        ok("the login code works only once")
+
+        assert errors == [], f"page errors: {errors}"
+        browser.close()
+    print(json.dumps(report), flush=True)
+
+
+# Where a person clicks to type into a pane: inside its visible part (the
+# terminal may be larger than the pane, which scrolls).
+TOP_LEFT = {"x": 20, "y": 10}
+
+
+def terminals(page, report):
+    """Typing into a terminal pane shows the echo; a read-only pane cannot type."""
+    pane = page.locator('.pane[data-agent="alice"][data-read-only="false"]')
+    expect(pane).to_have_attribute("data-writable", "true")
+    pane.locator(".xterm-screen").click(position=TOP_LEFT)
+    page.keyboard.type("typed-in-the-browser")
+    expect(pane.locator(".xterm-rows")).to_contain_text("typed-in-the-browser")
+    page.keyboard.press("Enter")
+    expect(pane.locator(".xterm-rows")).to_contain_text("you: typed-in-the-browser")
+    report["typed"] = "typed-in-the-browser"
+    ok("typed into alice's terminal pane; the echo and the submission are on its screen")
+
+    page.locator('#agents tr[data-agent="bob"] button.watch-terminal').click()
+    viewer = page.locator('.pane[data-agent="bob"][data-read-only="true"]')
+    expect(viewer).to_have_attribute("data-status", "live")
+    expect(viewer).to_have_attribute("data-writable", "false")
+    viewer.locator(".xterm-screen").click(position=TOP_LEFT)
+    page.keyboard.type("read-only-must-not-arrive")
+    # A raw read-only socket from the page cannot type either: the broker
+    # answers its input with an error frame.
+    refused = page.evaluate(
+        """() => new Promise((resolve) => {
+            const ws = new WebSocket(`ws://${location.host}/v1/agents/bob/terminal?read_only=1`);
+            ws.binaryType = 'arraybuffer';
+            ws.onmessage = (m) => {
+                if (typeof m.data !== 'string') return;
+                const frame = JSON.parse(m.data);
+                if (frame.type === 'hello') {
+                    ws.send(new TextEncoder().encode('raw-read-only-must-not-arrive'));
+                } else if (frame.type === 'error') {
+                    ws.close();
+                    resolve([frame.code, m.data]);
+                }
+            };
+            ws.onclose = (c) => resolve(['closed', String(c.code)]);
+        })"""
+    )
+    assert refused[0] == "read_only", refused
+    # A barrier through the interactive pane: once it shows, anything typed
+    # before it would have shown too.
+    writer = page.locator('.pane[data-agent="bob"][data-read-only="false"]')
+    writer.locator(".xterm-screen").click(position=TOP_LEFT)
+    page.keyboard.type("barrier")
+    expect(writer.locator(".xterm-rows")).to_contain_text("barrier")
+    # xterm.js draws only what is on screen: bring the viewer into view.
+    viewer.scroll_into_view_if_needed()
+    expect(viewer.locator(".xterm-rows")).to_contain_text("barrier")
+    for pane_text in [viewer.locator(".xterm-rows").inner_text(), writer.locator(".xterm-rows").inner_text()]:
+        assert "must-not-arrive" not in pane_text, pane_text
+    for _ in "barrier":
+        page.keyboard.press("Backspace")
+    expect(writer.locator(".xterm-rows")).not_to_contain_text("barrier")
+    ok("a read-only viewer cannot type (neither its pane nor a raw read-only socket)")
+
+if __name__ == "__main__":
+    try:
+        main()
+    except Exception as e:  # a clear last line for the Rust test's report
+        print(f"FAILED: {type(e).__name__}: {e}", file=sys.stderr, flush=True)
+        raise
