@@ -39,14 +39,16 @@ pub(crate) struct Inner {
     pub(crate) shutdown: Shutdown,
     pub(crate) agents: Mutex<BTreeMap<String, AgentHandle>>,
     pub(crate) watchdog: crate::watchdog::Watchdog,
+    /// Restart policies, restarts, dead and done agents, interrupt keys.
+    pub(crate) ops: crate::agent_ops::OpsBoard,
     /// Agent tokens → agent names: an agent may act only as itself.
-    identities: std::sync::Mutex<HashMap<String, String>>,
+    pub(crate) identities: std::sync::Mutex<HashMap<String, String>>,
     /// Names being spawned right now, so two concurrent spawns of one name
     /// cannot both start a process (the agents map learns a name only once
     /// its process runs).
     spawning: std::sync::Mutex<HashSet<String>>,
     /// Starts agents under session hosts (durable brokers), if set.
-    hosting: Option<Hosting>,
+    pub(crate) hosting: Option<Hosting>,
     /// Sessions a previous broker left running, until their agents resume.
     survivors: std::sync::Mutex<HashMap<String, RemoteSession>>,
     /// The API's URL, given to agents as `COURIER_URL`.
@@ -111,6 +113,7 @@ impl Broker {
                 started: Instant::now(),
                 _state_dir: state_dir,
                 watchdog: crate::watchdog::Watchdog::default(),
+                ops: crate::agent_ops::OpsBoard::default(),
             }),
         };
         tokio::spawn(crate::watchdog::run(broker.clone()));
@@ -146,7 +149,7 @@ impl Broker {
         Ok(())
     }
 
-    fn survivors(&self) -> std::sync::MutexGuard<'_, HashMap<String, RemoteSession>> {
+    pub(crate) fn survivors(&self) -> std::sync::MutexGuard<'_, HashMap<String, RemoteSession>> {
         self.inner
             .survivors
             .lock()
@@ -155,7 +158,10 @@ impl Broker {
 
     /// A new terminal for `spec`: under a session host when this broker has
     /// them (so the agent outlives a crash), else a PTY of this process.
-    async fn new_terminal(&self, spec: &SpawnSpec) -> Result<AgentTerminal, BrokerError> {
+    pub(crate) async fn new_terminal(
+        &self,
+        spec: &SpawnSpec,
+    ) -> Result<AgentTerminal, BrokerError> {
         match &self.inner.hosting {
             Some(hosting) if hosting.fits(&spec.agent) => {
                 Ok(AgentTerminal::Hosted(Box::new(hosting.spawn(spec).await?)))
@@ -237,6 +243,9 @@ impl Broker {
             Metrics::inc(&m.messages_accepted);
             Metrics::add(&m.deliveries_dropped, receipt.dropped.len() as u64);
         }
+        if !receipt.duplicate {
+            self.drop_for_dead(&receipt);
+        }
         let agents = self.inner.agents.lock().await;
         for delivery in &receipt.deliveries {
             if let Some(agent) = agents.get(&delivery.agent) {
@@ -248,6 +257,17 @@ impl Broker {
 
     /// Starts an agent, persists its spec, and joins its channels.
     pub async fn spawn(&self, spec: AgentSpec) -> Result<AgentStatus, BrokerError> {
+        self.spawn_keyed(spec, None).await
+    }
+
+    /// [`Broker::spawn`], with its initial task (if any) committed in the
+    /// same transaction as the agent, keyed by `spawn_key` (the request's
+    /// `Idempotency-Key`; else unique to this spawn).
+    pub async fn spawn_keyed(
+        &self,
+        spec: AgentSpec,
+        spawn_key: Option<String>,
+    ) -> Result<AgentStatus, BrokerError> {
         validate_agent_name(&spec.name)?;
         match (&spec.preset, spec.command.is_empty()) {
             (None, true) => {
@@ -279,25 +299,45 @@ impl Broker {
             .collect::<Result<_, _>>()?;
         let value = serde_json::to_value(&spec)
             .map_err(|e| BrokerError::BadRequest(format!("agent spec: {e}")))?;
+        let task = match &spec.task {
+            Some(text) => {
+                let key = match spawn_key {
+                    Some(key) => key,
+                    None => crate::token::new_token().map_err(|e| {
+                        BrokerError::BadRequest(format!("no randomness for the spawn key: {e}"))
+                    })?,
+                };
+                let message = crate::spawn_extras::task_message(&spec.name, text, &key);
+                message.validate(self.inner.config.max_body_bytes)?;
+                Some(message)
+            }
+            None => None,
+        };
         // Start first: a spec that cannot start (CLI not installed) is not
         // persisted, so a restart does not retry it forever.
         let status = self
             .start_agent(spec.clone(), DeliveryMode::default())
             .await?;
+        // The agent, its channels and its task in one commit: a crash
+        // after it keeps all three, before it none.
         let persisted = self
             .inner
             .store
-            .upsert_agent(AgentRecord::new(&spec.name, value))
-            .and_then(|_| {
-                spec.channels
-                    .iter()
-                    .try_for_each(|c| self.inner.store.join(c, &spec.name).map(|_| ()))
-            });
+            .register_agent_async(
+                AgentRecord::new(&spec.name, value),
+                spec.channels.clone(),
+                task,
+            )
+            .await;
         if let Err(e) = persisted {
             if let Some(mut handle) = self.inner.agents.lock().await.remove(&spec.name) {
                 handle.kill().await;
             }
+            self.inner.ops.forget(&spec.name);
             return Err(e.into());
+        }
+        if let Some(agent) = self.inner.agents.lock().await.get(&spec.name) {
+            agent.wake.notify_one();
         }
         Ok(status)
     }
@@ -308,14 +348,47 @@ impl Broker {
         mode: DeliveryMode,
     ) -> Result<AgentStatus, BrokerError> {
         let survivor = self.survivors().remove(&spec.name);
-        // A surviving agent keeps the identity in its environment.
-        let kept = survivor.as_ref().and_then(|s| {
-            s.spec()
-                .env
-                .iter()
-                .find(|(k, _)| k == courier_presets::ENV_TOKEN)
-                .map(|(_, v)| v.clone())
-        });
+        let name = spec.name.clone();
+        let (mut handle, supervisor) = self
+            .launch_generation(
+                spec,
+                mode,
+                Generation::Start {
+                    survivor: survivor.map(Box::new),
+                },
+            )
+            .await?;
+        let status = handle.status.borrow().clone();
+        let mut agents = self.inner.agents.lock().await;
+        // Supervised once it is in the map, so a restart finds it there.
+        handle.attach_task(tokio::spawn(supervisor.run()));
+        agents.insert(name, handle);
+        Ok(status)
+    }
+
+    /// Starts one generation of an agent (its process, or the surviving
+    /// one taken over, and its tasks) without putting it in the agents map;
+    /// its supervisor is for the caller to start once it is there.
+    pub(crate) async fn launch_generation(
+        &self,
+        spec: AgentSpec,
+        mode: DeliveryMode,
+        generation: Generation,
+    ) -> Result<(AgentHandle, crate::supervisor::Supervisor), BrokerError> {
+        let (survivor, kept, restart) = match generation {
+            Generation::Start { survivor } => {
+                // A surviving agent keeps the identity in its environment.
+                let kept = survivor.as_ref().and_then(|s| {
+                    s.spec()
+                        .env
+                        .iter()
+                        .find(|(k, _)| k == courier_presets::ENV_TOKEN)
+                        .map(|(_, v)| v.clone())
+                });
+                (survivor, kept, None)
+            }
+            Generation::Restart { token, attempt } => (None, Some(token), Some(attempt)),
+        };
         let token = match kept {
             Some(token) => token,
             None => crate::token::new_token().map_err(|e| {
@@ -330,11 +403,12 @@ impl Broker {
             },
             self.inner.config.presets_file.as_deref(),
             self.inner.config.ready_fallback,
+            restart.is_some(),
         )?;
         let options = launch.options;
         let resumed = survivor.is_some();
         let session = Arc::new(match survivor {
-            Some(session) => AgentTerminal::Hosted(Box::new(session)),
+            Some(session) => AgentTerminal::Hosted(session),
             None => self.new_terminal(&launch.spawn).await?,
         });
         // The agent proves who it is with this token (its COURIER_TOKEN).
@@ -343,19 +417,30 @@ impl Broker {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(token, spec.name.clone());
-        self.inner.store.append_event(if resumed {
-            EventKind::AgentReattached {
+        self.inner.store.append_event(match restart {
+            Some(attempt) => EventKind::AgentRestarted {
+                name: spec.name.clone(),
+                attempt,
+                pid: session.pid(),
+                resumed: launch.resumed,
+            },
+            None if resumed => EventKind::AgentReattached {
                 name: spec.name.clone(),
                 pid: session.pid(),
                 session: session.id().to_string(),
-            }
-        } else {
-            EventKind::AgentSpawned {
+            },
+            None => EventKind::AgentSpawned {
                 name: spec.name.clone(),
                 command: launch.command_line,
                 pid: Some(session.pid()),
-            }
+            },
         })?;
+        self.inner.ops.started(
+            &spec.name,
+            spec.restart.clone().unwrap_or_default(),
+            launch.interrupt_keys,
+            options.readiness.clone(),
+        );
         let (status_tx, _) = watch::channel(AgentStatus::default());
         let handle = AgentHandle::start(AgentContext {
             spec: spec.clone(),
@@ -371,13 +456,14 @@ impl Broker {
             inert_prefix: launch.inert_prefix,
             resumed,
         });
-        let status = handle.status.borrow().clone();
-        self.inner
-            .agents
-            .lock()
-            .await
-            .insert(spec.name.clone(), handle);
-        Ok(status)
+        let supervisor = crate::supervisor::Supervisor {
+            broker: self.clone(),
+            name: spec.name.clone(),
+            session: handle.session.clone(),
+            status: handle.status.clone(),
+            context_low: crate::context_low::ContextLow::new(launch.context_low),
+        };
+        Ok((handle, supervisor))
     }
 
     /// Ends an agent and its processes; its queued deliveries are dropped
@@ -396,9 +482,10 @@ impl Broker {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .retain(|_, agent| agent != name);
+        self.inner.ops.forget(name);
         for delivery in self.inner.store.pending()? {
             if delivery.agent == name {
-                self.end_for_release(&delivery);
+                self.end_pending(&delivery, "agent_released");
             }
         }
         self.inner.store.remove_agent(name)?;
@@ -408,19 +495,19 @@ impl Broker {
         Ok(())
     }
 
-    /// Ends one pending delivery of a released agent, so none waits for
-    /// nobody: one that may have been submitted (`injected`) is unverified,
-    /// never typed again; any other becomes a dead letter (`dropped`,
+    /// Ends one pending delivery of an agent that is gone for good
+    /// (`cause`: `agent_released`, `agent_dead`), so none waits for nobody:
+    /// one that may have been submitted (`injected`) is unverified, never
+    /// typed again; any other becomes a dead letter (`dropped`,
     /// replayable), passing through the queue if it was being typed.
-    fn end_for_release(&self, delivery: &courier_core::Delivery) {
+    pub(crate) fn end_pending(&self, delivery: &courier_core::Delivery, cause: &str) {
         let store = &self.inner.store;
         let result = match delivery.state {
             DeliveryState::Injected => store
                 .transition(
                     &delivery.id,
                     Transition::Unverified {
-                        reason: "agent_released: released while its Enter may have been sent"
-                            .into(),
+                        reason: format!("{cause}: gone while its Enter may have been sent"),
                         screen: Vec::new(),
                     },
                 )
@@ -429,14 +516,14 @@ impl Broker {
                 .transition(
                     &delivery.id,
                     Transition::Requeue {
-                        reason: "agent_released before Enter".into(),
+                        reason: format!("{cause} before Enter"),
                     },
                 )
                 .and_then(|_| {
                     store.transition(
                         &delivery.id,
                         Transition::Drop {
-                            reason: "agent_released".into(),
+                            reason: cause.to_string(),
                         },
                     )
                 })
@@ -445,13 +532,13 @@ impl Broker {
                 .transition(
                     &delivery.id,
                     Transition::Drop {
-                        reason: "agent_released".into(),
+                        reason: cause.to_string(),
                     },
                 )
                 .map(|_| ()),
         };
         if let Err(e) = result {
-            tracing::warn!(delivery = %delivery.id, error = %e, "cannot end a released agent's delivery");
+            tracing::warn!(delivery = %delivery.id, error = %e, "cannot end a pending delivery of an agent that is gone ({cause})");
         }
     }
 
@@ -524,6 +611,17 @@ impl Broker {
             }
         }
     }
+}
+
+/// How a generation of an agent starts.
+pub(crate) enum Generation {
+    /// Spawned, or respawned by a restarted broker (taking over the
+    /// session a previous broker left, if one survived).
+    Start {
+        survivor: Option<Box<RemoteSession>>,
+    },
+    /// Started again by its restart policy, with the same identity.
+    Restart { token: String, attempt: u32 },
 }
 
 /// A name held while its agent is being spawned; released on drop.
