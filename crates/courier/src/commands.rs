@@ -62,32 +62,22 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<ExitCode> 
             let v = client.get("/v1/agents").await?;
             if !json_out {
                 let rows = rows_of(&v["agents"], |a| {
-                    let s = &a["status"];
-                    let state = if s["exited"].is_object() {
-                        "exited".to_string()
-                    } else if s["held"].is_string() {
-                        format!("held: {}", cell(&s["held"]))
-                    } else if s["ready"] == json!(true) {
-                        if s["busy"] == json!(true) {
-                            "busy"
-                        } else {
-                            "ready"
-                        }
-                        .to_string()
-                    } else {
-                        format!("not ready: {}", cell(&s["not_ready"]))
-                    };
                     vec![
                         cell(&a["name"]),
                         cell(&a["pid"]),
-                        state,
+                        crate::ops_cmds::state(a),
                         cell(&a["queue_depth"]),
+                        cell(&a["restarts"]),
                         cell(&a["channels"]),
                         cell(&a["command"]).replace(',', " "),
+                        cell(&a["result"]),
                     ]
                 });
                 table(
-                    &["name", "pid", "state", "queued", "channels", "command"],
+                    &[
+                        "name", "pid", "state", "queued", "restarts", "channels", "command",
+                        "result",
+                    ],
                     &rows,
                 );
                 return Ok(ExitCode::SUCCESS);
@@ -251,6 +241,8 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<ExitCode> 
             crate::delivery_cmds::mode(&client, &name, &mode, json_out).await?
         }
         Command::Flush { name } => crate::delivery_cmds::flush(&client, &name, json_out).await?,
+        Command::Interrupt { name } => crate::ops_cmds::interrupt(&client, &name, json_out).await?,
+        Command::Done(args) => crate::ops_cmds::done(&client, args, json_out).await?,
         Command::Up(_)
         | Command::Demo(_)
         | Command::Completions { .. }
@@ -285,6 +277,8 @@ fn rows_of(list: &Value, f: impl Fn(&Value) -> Vec<String>) -> Vec<Vec<String>> 
 }
 
 async fn spawn(client: &Client, args: SpawnArgs) -> anyhow::Result<Value> {
+    let mut body = json!({});
+    crate::ops_cmds::add_spawn_fields(&mut body, &args);
     let cwd = match args.cwd {
         Some(dir) => Some(dir),
         None => std::env::current_dir().ok(),
@@ -292,15 +286,24 @@ async fn spawn(client: &Client, args: SpawnArgs) -> anyhow::Result<Value> {
     if args.preset.is_none() && args.command.is_empty() {
         bail!("give a preset (e.g. `courier spawn shell --name bob`) or a command after `--`");
     }
-    let body = json!({
-        "name": args.name,
-        "preset": args.preset,
-        "args": args.args,
-        "command": args.command,
-        "env": args.env.into_iter().collect::<std::collections::BTreeMap<_, _>>(),
-        "cwd": cwd,
-        "channels": args.channels,
-    });
+    for (key, value) in [
+        ("name", json!(args.name)),
+        ("preset", json!(args.preset)),
+        ("args", json!(args.args)),
+        ("command", json!(args.command)),
+        (
+            "env",
+            json!(
+                args.env
+                    .into_iter()
+                    .collect::<std::collections::BTreeMap<_, _>>()
+            ),
+        ),
+        ("cwd", json!(cwd)),
+        ("channels", json!(args.channels)),
+    ] {
+        body[key] = value;
+    }
     client.post("/v1/agents", &body).await
 }
 
@@ -352,6 +355,13 @@ fn event_line(e: &Value) -> String {
         "reason",
         "ready_by",
         "count",
+        "code",
+        "signal",
+        "attempt",
+        "restart_in_ms",
+        "keys",
+        "line",
+        "result",
     ] {
         if let Some(v) = e.get(key).filter(|v| !v.is_null()) {
             parts.push(format!("{key}={}", cell(v)));

@@ -16,6 +16,7 @@ mod delivery_cmds;
 mod demo;
 mod doctor;
 mod hook;
+mod ops_cmds;
 mod output;
 mod up;
 
