@@ -44,7 +44,10 @@ pub struct Gap {
 impl Gap {
     /// The gap between a cursor and the first event found after it.
     fn between(after: u64, next_seq: u64) -> Option<Gap> {
-        (next_seq > after + 1).then_some(Gap {
+        // `since` may be anything up to u64::MAX, past the last event: no
+        // gap then, and nothing computed that could overflow (`then`, not
+        // the eager `then_some`).
+        (next_seq > after.saturating_add(1)).then(|| Gap {
             after,
             next_seq,
             missed: next_seq - after - 1,
@@ -267,5 +270,25 @@ async fn ws_session(mut socket: WebSocket, mut events: mpsc::Receiver<Item>) {
                 Some(Ok(_)) => {}
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Gap;
+
+    #[test]
+    fn a_cursor_past_the_log_is_no_gap_and_no_overflow() {
+        assert_eq!(Gap::between(5, 4), None);
+        assert_eq!(Gap::between(u64::MAX, 1), None);
+        assert_eq!(Gap::between(5, 6), None);
+        assert_eq!(
+            Gap::between(5, 9),
+            Some(Gap {
+                after: 5,
+                next_seq: 9,
+                missed: 3
+            })
+        );
     }
 }
