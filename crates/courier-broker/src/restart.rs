@@ -79,7 +79,12 @@ impl Broker {
             .await?;
         let mut agents = self.inner.agents.lock().await;
         if self.inner.shutdown.is_triggered() || current(&agents).is_none() {
-            // Released or stopped while it started: end what was started.
+            // Released or stopped while it started: end what was started,
+            // and let its identity and entry go with it (unless another
+            // spawn of the same name holds them now).
+            if !agents.contains_key(name) {
+                self.forget_identity(name);
+            }
             drop(agents);
             handle.kill().await;
             return Ok(false);
@@ -88,6 +93,15 @@ impl Broker {
         handle.attach_task(tokio::spawn(supervisor.run()));
         agents.insert(name.to_string(), handle);
         Ok(true)
+    }
+
+    fn forget_identity(&self, name: &str) {
+        self.inner
+            .identities
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|_, agent| agent != name);
+        self.inner.ops.forget(name);
     }
 
     /// Marks `name` dead (`agent_dead`) and makes its pending deliveries

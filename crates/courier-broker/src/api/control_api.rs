@@ -25,6 +25,9 @@ pub async fn interrupt(
     validate_agent_name(&name)?;
     match state.broker.interrupt(&name).await {
         Ok(keys) => Ok(Json(json!({"agent": name, "keys": keys}))),
+        Err(InterruptRefused::Broker(crate::error::BrokerError::Terminal(e))) => Err(
+            ApiError::conflict("write_failed", format!("cannot interrupt {name:?}: {e}")),
+        ),
         Err(InterruptRefused::Broker(e)) => Err(e.into()),
         Err(e @ InterruptRefused::Dialog { .. }) => {
             Err(ApiError::conflict("dialog_on_screen", e.to_string()))
