@@ -23,6 +23,8 @@ use crate::crash;
 /// How long the exited generation's delivery task may take to record what
 /// it had in flight before the supervisor settles it itself.
 const DRAIN_BOUND: Duration = Duration::from_secs(10);
+/// How often at most the screen is read for context-low patterns.
+const LOOK_EVERY: Duration = Duration::from_millis(250);
 
 pub struct Supervisor {
     pub broker: Broker,
@@ -37,8 +39,17 @@ impl Supervisor {
         let shutdown = self.broker.inner.shutdown.clone();
         let mut changes = self.session.subscribe();
         let mut screen_open = !self.context_low.is_empty();
+        // A TUI redraws many times a second: the screen is read at most
+        // every LOOK_EVERY, and once more after the last change.
+        let mut last_look = Instant::now();
+        let mut dirty = false;
         loop {
-            let recheck = self.context_low.next_check(Instant::now());
+            let now = Instant::now();
+            let look_at = dirty.then_some(last_look + LOOK_EVERY);
+            let recheck = match (self.context_low.next_check(now), look_at) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
             tokio::select! {
                 _ = shutdown.wait() => return,
                 exit = self.session.wait_exit() => {
@@ -46,10 +57,17 @@ impl Supervisor {
                     return;
                 }
                 changed = changes.changed(), if screen_open => match changed {
-                    Ok(()) => self.look().await,
+                    Ok(()) => dirty = true,
                     Err(_) => screen_open = false,
                 },
-                _ = sleep_until(recheck), if recheck.is_some() => self.look().await,
+                _ = sleep_until(recheck), if recheck.is_some() => {}
+            }
+            let now = Instant::now();
+            let due = self.context_low.next_check(now).is_some_and(|at| now >= at);
+            if (dirty && now >= last_look + LOOK_EVERY) || due {
+                dirty = false;
+                last_look = now;
+                self.look().await;
             }
         }
     }
