@@ -36,6 +36,7 @@ pub mod control;
 pub mod crash;
 pub mod done;
 pub mod error;
+mod generation;
 pub mod hosting;
 pub mod input_hold;
 pub mod interrupt;

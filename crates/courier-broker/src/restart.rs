@@ -17,8 +17,9 @@ use courier_store::SendReceipt;
 use courier_terminal::Terminal;
 
 use crate::agent_ops::Dead;
-use crate::broker::{Broker, Generation};
+use crate::broker::Broker;
 use crate::error::BrokerError;
+use crate::generation::Generation;
 
 /// How long a restart waits for the ended session's host to let go of
 /// the agent's socket.
