@@ -33,6 +33,7 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<ExitCode> 
                     cell(&v["pending"]),
                     cell(&v["last_seq"])
                 );
+                crate::ops_cmds::print_dead(&v["dead"]);
                 crate::delivery_cmds::print_stuck(&v["stuck"]);
                 return Ok(ExitCode::SUCCESS);
             }

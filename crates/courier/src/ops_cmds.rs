@@ -99,3 +99,20 @@ pub fn state(a: &Value) -> String {
         _ => state,
     }
 }
+
+/// Under `courier status`: each dead agent and why.
+pub fn print_dead(dead: &Value) {
+    let Some(list) = dead.as_array().filter(|l| !l.is_empty()) else {
+        return;
+    };
+    println!("  DEGRADED: {} agent(s) dead", list.len());
+    for d in list {
+        println!(
+            "  - {} since {} after {} restart(s): {}",
+            cell(&d["name"]),
+            cell(&d["since"]),
+            cell(&d["restarts"]),
+            cell(&d["reason"])
+        );
+    }
+}

@@ -212,6 +212,12 @@ fn past_its_restart_limit_an_agent_is_dead_its_deliveries_dead_letters_and_healt
         String::from_utf8_lossy(&out.stdout).contains("dead:"),
         "{out:?}"
     );
+    let out = cli(&broker, &["status"]);
+    let status = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        status.contains("1 agent(s) dead") && status.contains("loop"),
+        "{status}"
+    );
     // Released, it no longer degrades the broker.
     assert_eq!(broker.delete("/v1/agents/loop").0, 204);
     assert_eq!(broker.get_ok("/healthz")["status"], "ok");
