@@ -8,6 +8,9 @@ use courier_terminal::{NotReady, Terminal};
 use crate::broker::Broker;
 use crate::error::BrokerError;
 
+/// How long an interrupt waits for a message being typed to end.
+const DELIVERY_END_BOUND: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// Why an interrupt was not sent.
 #[derive(Debug, thiserror::Error)]
 pub enum InterruptRefused {
@@ -29,17 +32,23 @@ impl Broker {
     /// Sends `name` its interrupt keys (`agent_interrupted`); returns the
     /// keys as a person names them (`esc`, `ctrl-c`).
     pub async fn interrupt(&self, name: &str) -> Result<String, InterruptRefused> {
-        let (session, delivering, exited) = {
+        let (session, mut status) = {
             let agents = self.inner.agents.lock().await;
             let agent = agents
                 .get(name)
                 .ok_or_else(|| BrokerError::UnknownAgent(name.to_string()))?;
-            let status = agent.status.borrow();
-            (
-                agent.session.clone(),
-                status.delivering.clone(),
-                status.exited,
-            )
+            (agent.session.clone(), agent.status.clone())
+        };
+        // A message being typed ends within moments (its outcome is
+        // recorded first): give it that long before refusing.
+        let _ = tokio::time::timeout(
+            DELIVERY_END_BOUND,
+            status.wait_for(|s| s.delivering.is_none() || s.exited.is_some()),
+        )
+        .await;
+        let (delivering, exited) = {
+            let s = status.borrow();
+            (s.delivering.clone(), s.exited)
         };
         let ops = self
             .inner
