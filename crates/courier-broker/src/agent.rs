@@ -152,6 +152,12 @@ impl AgentHandle {
         }
     }
 
+    /// Adds a task that lives and ends with this generation of the agent
+    /// (its supervisor): aborted by [`AgentHandle::kill`].
+    pub fn attach_task(&mut self, task: tokio::task::JoinHandle<()>) {
+        self.tasks.push(task);
+    }
+
     /// Stops the tasks after the delivery in hand (bounded by `grace`).
     pub async fn stop(&mut self, grace: Duration) {
         self.wake.notify_one();
@@ -177,7 +183,9 @@ async fn record(ctx: &AgentContext, kind: EventKind) {
     }
 }
 
-/// Reports readiness once, busy/idle transitions after that, and the exit.
+/// Reports readiness once and busy/idle transitions after that; marks the
+/// exit in the status (its event, `agent_exited` or `agent_crashed`, is the
+/// supervisor's: `crate::supervisor`).
 async fn watch_screen(ctx: Arc<AgentContext>) {
     let name = ctx.spec.name.clone();
     let mut changes = ctx.session.subscribe();
@@ -196,15 +204,6 @@ async fn watch_screen(ctx: Arc<AgentContext>) {
                 s.exited = Some(exit);
                 s.not_ready = Some(NotReady::Exited.to_string());
             });
-            record(
-                &ctx,
-                EventKind::AgentExited {
-                    name: name.clone(),
-                    code: exit.code,
-                    signal: exit.signal.map(|s| s.to_string()),
-                },
-            )
-            .await;
             ctx.wake.notify_one();
             return;
         }
@@ -481,7 +480,7 @@ async fn deliver_loop(ctx: Arc<AgentContext>) {
             let text = typed_text(&message, ctx.inert_prefix.as_deref());
             let hook = MarkInjected::new(&ctx.store, &delivery.id);
             let report = deliver_with(&*ctx.session, options, &text, &hook).await;
-            let outcome = report.outcome.clone();
+            let outcome = crate::crash::outcome_at_exit(&report);
             pacer.record(outcome.pacing());
             let mut steps = Vec::new();
             let injected = hook.done.load(Ordering::SeqCst);
@@ -493,10 +492,11 @@ async fn deliver_loop(ctx: Arc<AgentContext>) {
             // quiet (a dialog, a blank screen) still fails and counts, so a
             // wedged agent ends in a dead letter instead of requeueing
             // forever out of the watchdog's sight.
-            let untouched = report.injected_at.is_none()
+            let untouched = (report.injected_at.is_none()
                 && report.exit.is_none()
                 && !injected
-                && (ctx.status.borrow().busy || refused_for_input(&outcome));
+                && (ctx.status.borrow().busy || refused_for_input(&outcome)))
+                || crate::crash::nothing_reached_it(&report, injected);
             left_over |= matches!(&outcome, DeliveryOutcome::Unverified { reason } if reason.starts_with("not_submitted"));
             steps.push(match outcome {
                 DeliveryOutcome::Verified => {

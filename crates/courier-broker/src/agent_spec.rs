@@ -129,6 +129,27 @@ pub struct AgentSpec {
     /// REPLs), else none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inert_prefix: Option<String>,
+    /// What happens when its program ends: `never` (default), `on-failure`
+    /// or `always` restarted, with a backoff and a limit within a window
+    /// past which the agent is `dead`. Persisted with the spec.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart: Option<courier_core::RestartPolicy>,
+    /// A first message for the agent, committed with the spawn and
+    /// delivered once it is ready (never persisted in the spec: it is a
+    /// message in the store).
+    #[serde(default, skip_serializing)]
+    pub task: Option<String>,
+    /// Resume one of the CLI's sessions at spawn (a preset with resume
+    /// arguments only): `{"session": ID}` or `{"last": true}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume: Option<crate::spawn_extras::ResumeSpec>,
+    /// The keys `courier interrupt` sends. Default: the preset's, else Ctrl-C.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interrupt_keys: Option<String>,
+    /// Regexes that show the context window running low on the screen,
+    /// added to the preset's (one `agent_context_low` per episode).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub context_low_patterns: Vec<String>,
 }
 
 impl AgentSpec {
@@ -169,6 +190,7 @@ impl AgentSpec {
         if let Some(submit) = &self.submit {
             submit.check().map_err(|problem| limit("submit", problem))?;
         }
+        crate::spawn_extras::check(self)?;
         no_nul("command", self.command.iter().map(String::as_str))?;
         no_nul("args", self.args.iter().map(String::as_str))?;
         no_nul(
@@ -181,6 +203,7 @@ impl AgentSpec {
         let patterns = self.prompt_pattern.iter().chain(&self.dialog_patterns);
         if let Some(p) = patterns
             .chain(&self.collapsed_paste_patterns)
+            .chain(&self.context_low_patterns)
             .find(|p| p.len() > MAX_PATTERN_LEN)
         {
             return Err(limit(

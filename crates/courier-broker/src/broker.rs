@@ -12,9 +12,9 @@ use courier_core::{CoreError, DeliveryId, DeliveryMode, DeliveryState, NewMessag
 use courier_store::{AgentRecord, SendOutcome, SendReceipt, Store, StoreOptions};
 use courier_terminal::host::RemoteSession;
 use courier_terminal::{Session, SpawnSpec, Terminal};
-use tokio::sync::{Mutex, Notify, watch};
+use tokio::sync::Mutex;
 
-use crate::agent::{AgentContext, AgentControl, AgentHandle, AgentStatus};
+use crate::agent::{AgentHandle, AgentStatus};
 use crate::agent_spec::AgentSpec;
 use crate::agent_terminal::AgentTerminal;
 use crate::bus::EventBus;
@@ -39,9 +39,14 @@ pub(crate) struct Inner {
     pub(crate) shutdown: Shutdown,
     pub(crate) agents: Mutex<BTreeMap<String, AgentHandle>>,
     pub(crate) watchdog: crate::watchdog::Watchdog,
+    /// Restart policies, restarts, dead and done agents, interrupt keys.
+    pub(crate) ops: crate::agent_ops::OpsBoard,
     /// SHA-256 of agent tokens → agent names: an agent may act only as
     /// itself. Only the hash is kept; a token is looked up by its hash.
-    identities: std::sync::Mutex<HashMap<String, String>>,
+    pub(crate) identities: std::sync::Mutex<HashMap<String, String>>,
+    /// Agent name → its token, in memory only: a restart hands the new
+    /// process the same COURIER_TOKEN (its session host holds it anyway).
+    pub(crate) agent_tokens: std::sync::Mutex<HashMap<String, String>>,
     /// Observer tokens the owner issued (their hashes).
     issued: crate::issued::IssuedTokens,
     /// Names being spawned right now, so two concurrent spawns of one name
@@ -49,11 +54,11 @@ pub(crate) struct Inner {
     /// its process runs).
     spawning: std::sync::Mutex<HashSet<String>>,
     /// Starts agents under session hosts (durable brokers), if set.
-    hosting: Option<Hosting>,
+    pub(crate) hosting: Option<Hosting>,
     /// Sessions a previous broker left running, until their agents resume.
     survivors: std::sync::Mutex<HashMap<String, RemoteSession>>,
     /// The API's URL, given to agents as `COURIER_URL`.
-    public_url: OnceLock<String>,
+    pub(crate) public_url: OnceLock<String>,
     started: Instant,
     _state_dir: Option<StateDir>,
 }
@@ -116,6 +121,7 @@ impl Broker {
                 shutdown: Shutdown::new(),
                 agents: Mutex::new(BTreeMap::new()),
                 identities: std::sync::Mutex::new(HashMap::new()),
+                agent_tokens: std::sync::Mutex::new(HashMap::new()),
                 spawning: std::sync::Mutex::new(HashSet::new()),
                 hosting,
                 survivors: std::sync::Mutex::new(survivors),
@@ -123,6 +129,7 @@ impl Broker {
                 started: Instant::now(),
                 _state_dir: state_dir,
                 watchdog: crate::watchdog::Watchdog::default(),
+                ops: crate::agent_ops::OpsBoard::default(),
             }),
         };
         tokio::spawn(crate::watchdog::run(broker.clone()));
@@ -158,7 +165,7 @@ impl Broker {
         Ok(())
     }
 
-    fn survivors(&self) -> std::sync::MutexGuard<'_, HashMap<String, RemoteSession>> {
+    pub(crate) fn survivors(&self) -> std::sync::MutexGuard<'_, HashMap<String, RemoteSession>> {
         self.inner
             .survivors
             .lock()
@@ -167,7 +174,10 @@ impl Broker {
 
     /// A new terminal for `spec`: under a session host when this broker has
     /// them (so the agent outlives a crash), else a PTY of this process.
-    async fn new_terminal(&self, spec: &SpawnSpec) -> Result<AgentTerminal, BrokerError> {
+    pub(crate) async fn new_terminal(
+        &self,
+        spec: &SpawnSpec,
+    ) -> Result<AgentTerminal, BrokerError> {
         let chunks = self.inner.config.stream_buffer_chunks;
         match &self.inner.hosting {
             Some(hosting) if hosting.fits(&spec.agent) => {
@@ -279,6 +289,9 @@ impl Broker {
             Metrics::inc(&m.messages_accepted);
             Metrics::add(&m.deliveries_dropped, receipt.dropped.len() as u64);
         }
+        if !receipt.duplicate {
+            self.drop_for_dead(&receipt);
+        }
         let agents = self.inner.agents.lock().await;
         for delivery in &receipt.deliveries {
             if let Some(agent) = agents.get(&delivery.agent) {
@@ -290,6 +303,17 @@ impl Broker {
 
     /// Starts an agent, persists its spec, and joins its channels.
     pub async fn spawn(&self, spec: AgentSpec) -> Result<AgentStatus, BrokerError> {
+        self.spawn_keyed(spec, None).await
+    }
+
+    /// [`Broker::spawn`], with its initial task (if any) committed in the
+    /// same transaction as the agent, keyed by `spawn_key` (the request's
+    /// `Idempotency-Key`; else unique to this spawn).
+    pub async fn spawn_keyed(
+        &self,
+        spec: AgentSpec,
+        spawn_key: Option<String>,
+    ) -> Result<AgentStatus, BrokerError> {
         validate_agent_name(&spec.name)?;
         match (&spec.preset, spec.command.is_empty()) {
             (None, true) => {
@@ -321,25 +345,45 @@ impl Broker {
             .collect::<Result<_, _>>()?;
         let value = serde_json::to_value(&spec)
             .map_err(|e| BrokerError::BadRequest(format!("agent spec: {e}")))?;
+        let task = match &spec.task {
+            Some(text) => {
+                let key = match spawn_key {
+                    Some(key) => key,
+                    None => crate::token::new_token().map_err(|e| {
+                        BrokerError::BadRequest(format!("no randomness for the spawn key: {e}"))
+                    })?,
+                };
+                let message = crate::spawn_extras::task_message(&spec.name, text, &key);
+                message.validate(self.inner.config.max_body_bytes)?;
+                Some(message)
+            }
+            None => None,
+        };
         // Start first: a spec that cannot start (CLI not installed) is not
         // persisted, so a restart does not retry it forever.
         let status = self
             .start_agent(spec.clone(), DeliveryMode::default())
             .await?;
+        // The agent, its channels and its task in one commit: a crash
+        // after it keeps all three, before it none.
         let persisted = self
             .inner
             .store
-            .upsert_agent(AgentRecord::new(&spec.name, value))
-            .and_then(|_| {
-                spec.channels
-                    .iter()
-                    .try_for_each(|c| self.inner.store.join(c, &spec.name).map(|_| ()))
-            });
+            .register_agent_async(
+                AgentRecord::new(&spec.name, value),
+                spec.channels.clone(),
+                task,
+            )
+            .await;
         if let Err(e) = persisted {
             if let Some(mut handle) = self.inner.agents.lock().await.remove(&spec.name) {
                 handle.kill().await;
             }
+            self.inner.ops.forget(&spec.name);
             return Err(e.into());
+        }
+        if let Some(agent) = self.inner.agents.lock().await.get(&spec.name) {
+            agent.wake.notify_one();
         }
         Ok(status)
     }
@@ -350,79 +394,21 @@ impl Broker {
         mode: DeliveryMode,
     ) -> Result<AgentStatus, BrokerError> {
         let survivor = self.survivors().remove(&spec.name);
-        // A surviving agent keeps the identity in its environment.
-        let kept = survivor.as_ref().and_then(|s| {
-            s.spec()
-                .env
-                .iter()
-                .find(|(k, _)| k == courier_presets::ENV_TOKEN)
-                .map(|(_, v)| v.clone())
-        });
-        let token = match kept {
-            Some(token) => token,
-            None => crate::token::new_token().map_err(|e| {
-                BrokerError::BadRequest(format!("no randomness for the agent token: {e}"))
-            })?,
-        };
-        let launch = crate::launch::plan(
-            &spec,
-            &crate::launch::Identity {
-                token: &token,
-                url: self.inner.public_url.get().map(String::as_str),
-            },
-            self.inner.config.presets_file.as_deref(),
-            self.inner.config.ready_fallback,
-        )?;
-        let options = launch.options;
-        let resumed = survivor.is_some();
-        let session = Arc::new(match survivor {
-            Some(session) => AgentTerminal::Hosted(Box::new(session)),
-            None => self.new_terminal(&launch.spawn).await?,
-        });
-        // The agent proves who it is with this token (its COURIER_TOKEN).
-        self.inner
-            .identities
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(crate::token::token_hash(&token), spec.name.clone());
-        self.inner.store.append_event(if resumed {
-            EventKind::AgentReattached {
-                name: spec.name.clone(),
-                pid: session.pid(),
-                session: session.id().to_string(),
-            }
-        } else {
-            EventKind::AgentSpawned {
-                name: spec.name.clone(),
-                command: launch.command_line,
-                pid: Some(session.pid()),
-            }
-        })?;
-        let (status_tx, _) = watch::channel(AgentStatus::default());
-        let handle = AgentHandle::start(AgentContext {
-            spec: spec.clone(),
-            session,
-            store: self.inner.store.clone(),
-            options,
-            metrics: self.inner.metrics.clone(),
-            shutdown: self.inner.shutdown.clone(),
-            wake: Arc::new(Notify::new()),
-            status: status_tx,
-            control: Arc::new(AgentControl::new(
+        let name = spec.name.clone();
+        let (mut handle, supervisor) = self
+            .launch_generation(
+                spec,
                 mode,
-                launch.channels,
-                self.inner.config.typing_hold,
-            )),
-            dialog_answers: launch.dialog_answers,
-            inert_prefix: launch.inert_prefix,
-            resumed,
-        });
+                crate::generation::Generation::Start {
+                    survivor: survivor.map(Box::new),
+                },
+            )
+            .await?;
         let status = handle.status.borrow().clone();
-        self.inner
-            .agents
-            .lock()
-            .await
-            .insert(spec.name.clone(), handle);
+        let mut agents = self.inner.agents.lock().await;
+        // Supervised once it is in the map, so a restart finds it there.
+        handle.attach_task(tokio::spawn(supervisor.run()));
+        agents.insert(name, handle);
         Ok(status)
     }
 
@@ -442,9 +428,15 @@ impl Broker {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .retain(|_, agent| agent != name);
+        self.inner
+            .agent_tokens
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(name);
+        self.inner.ops.forget(name);
         for delivery in self.inner.store.pending()? {
             if delivery.agent == name {
-                self.end_for_release(&delivery);
+                self.end_pending(&delivery, "agent_released");
             }
         }
         self.inner.store.remove_agent(name)?;
@@ -454,19 +446,19 @@ impl Broker {
         Ok(())
     }
 
-    /// Ends one pending delivery of a released agent, so none waits for
-    /// nobody: one that may have been submitted (`injected`) is unverified,
-    /// never typed again; any other becomes a dead letter (`dropped`,
+    /// Ends one pending delivery of an agent that is gone for good
+    /// (`cause`: `agent_released`, `agent_dead`), so none waits for nobody:
+    /// one that may have been submitted (`injected`) is unverified, never
+    /// typed again; any other becomes a dead letter (`dropped`,
     /// replayable), passing through the queue if it was being typed.
-    fn end_for_release(&self, delivery: &courier_core::Delivery) {
+    pub(crate) fn end_pending(&self, delivery: &courier_core::Delivery, cause: &str) {
         let store = &self.inner.store;
         let result = match delivery.state {
             DeliveryState::Injected => store
                 .transition(
                     &delivery.id,
                     Transition::Unverified {
-                        reason: "agent_released: released while its Enter may have been sent"
-                            .into(),
+                        reason: format!("{cause}: gone while its Enter may have been sent"),
                         screen: Vec::new(),
                     },
                 )
@@ -475,14 +467,14 @@ impl Broker {
                 .transition(
                     &delivery.id,
                     Transition::Requeue {
-                        reason: "agent_released before Enter".into(),
+                        reason: format!("{cause} before Enter"),
                     },
                 )
                 .and_then(|_| {
                     store.transition(
                         &delivery.id,
                         Transition::Drop {
-                            reason: "agent_released".into(),
+                            reason: cause.to_string(),
                         },
                     )
                 })
@@ -491,13 +483,13 @@ impl Broker {
                 .transition(
                     &delivery.id,
                     Transition::Drop {
-                        reason: "agent_released".into(),
+                        reason: cause.to_string(),
                     },
                 )
                 .map(|_| ()),
         };
         if let Err(e) = result {
-            tracing::warn!(delivery = %delivery.id, error = %e, "cannot end a released agent's delivery");
+            tracing::warn!(delivery = %delivery.id, error = %e, "cannot end a pending delivery of an agent that is gone ({cause})");
         }
     }
 

@@ -179,6 +179,17 @@ impl Hosting {
         }
     }
 
+    /// Waits (at most `bound`) until no host listens on `agent`'s socket
+    /// any more: the host of a program that ended removes it on its way
+    /// out, and a new host refuses a socket another one still serves.
+    pub async fn wait_free(&self, agent: &str, bound: Duration) {
+        let socket = self.socket(agent);
+        let deadline = Instant::now() + bound;
+        while socket.exists() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     /// Agent names with a socket in the sessions directory.
     pub fn sockets(&self) -> Vec<String> {
         let Ok(entries) = std::fs::read_dir(&self.dir) else {

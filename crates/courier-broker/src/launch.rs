@@ -26,6 +26,27 @@ pub struct Launch {
     /// The comment before each line of a message, for a program that runs
     /// what it is given (see `courier_presets::inert_prefix_for`).
     pub inert_prefix: Option<String>,
+    /// The keys `courier interrupt` sends: the spec's, else the preset's,
+    /// else Ctrl-C.
+    pub interrupt_keys: String,
+    /// Context-low patterns: the preset's and the spec's.
+    pub context_low: Vec<regex::Regex>,
+    /// The CLI was started with resume arguments.
+    pub resumed: bool,
+}
+
+/// Compiles context-low patterns; the error names the field and the pattern.
+fn context_low(patterns: &[String]) -> Result<Vec<regex::Regex>, BrokerError> {
+    patterns
+        .iter()
+        .map(|p| {
+            regex::Regex::new(p).map_err(|e| {
+                BrokerError::BadRequest(format!(
+                    "context_low_patterns: {p:?} is not a valid regex: {e}"
+                ))
+            })
+        })
+        .collect()
 }
 
 /// The spec's own prefix (`""`: none), else the preset's or the program's.
@@ -55,11 +76,14 @@ pub struct Identity<'a> {
     pub url: Option<&'a str>,
 }
 
+/// What to start for `spec`; `restart`: a restart policy starts it again
+/// (a preset then continues its last session when it can).
 pub fn plan(
     spec: &AgentSpec,
     identity: &Identity<'_>,
     presets_file: Option<&Path>,
     ready_fallback: std::time::Duration,
+    restart: bool,
 ) -> Result<Launch, BrokerError> {
     let mut env = vec![
         ("COURIER_AGENT".to_string(), spec.name.clone()),
@@ -80,6 +104,11 @@ pub fn plan(
         let by_program = spec.command.split_first().and_then(|(program, args)| {
             courier_presets::inert_prefix_for(program, args).map(str::to_string)
         });
+        if spec.resume.is_some() {
+            return Err(BrokerError::BadRequest(
+                "resume needs a preset whose CLI can resume; a raw command cannot".into(),
+            ));
+        }
         return Ok(Launch {
             spawn: spec.spawn_spec(&env),
             options,
@@ -87,6 +116,12 @@ pub fn plan(
             channels: spec.delivery.unwrap_or_default(),
             dialog_answers: Vec::new(),
             inert_prefix: inert_prefix(spec, by_program),
+            interrupt_keys: spec
+                .interrupt_keys
+                .clone()
+                .unwrap_or_else(|| courier_presets::CTRL_C.to_string()),
+            context_low: context_low(&spec.context_low_patterns)?,
+            resumed: false,
         });
     };
     let catalog = PresetCatalog::load(presets_file)?;
@@ -98,6 +133,12 @@ pub fn plan(
     };
     let courier_exe = std::env::current_exe()
         .map_err(|e| BrokerError::BadRequest(format!("cannot find the courier binary: {e}")))?;
+    let can_continue = preset.resume.as_ref().is_some_and(|r| r.last.is_some());
+    let resume = crate::spawn_extras::resume_for(spec, restart, can_continue)
+        .map(|r| r.to_resume())
+        .transpose()
+        .map_err(|e| BrokerError::BadRequest(e.to_string()))?;
+    let resumed = resume.is_some();
     let plan = preset.launch(&LaunchContext {
         agent_name: spec.name.clone(),
         courier_url: identity.url.unwrap_or_default().to_string(),
@@ -105,7 +146,7 @@ pub fn plan(
         courier_exe,
         workdir: workdir.clone(),
         extra_args: spec.args.clone(),
-        resume: None,
+        resume,
     })?;
     let program = check_installed(&plan, std::env::var_os("PATH").as_deref())?;
     warn_on_version_drift(&spec.name, preset_name, &program, &preset.cli_version);
@@ -145,6 +186,18 @@ pub fn plan(
             .filter_map(|d| Some((regex::Regex::new(&d.pattern).ok()?, d.answer.clone()?)))
             .collect(),
         inert_prefix: inert_prefix(spec, plan.inert_prefix.clone()),
+        interrupt_keys: spec
+            .interrupt_keys
+            .clone()
+            .unwrap_or_else(|| plan.interrupt_keys.clone()),
+        context_low: context_low(
+            &[
+                plan.context_low_patterns.as_slice(),
+                spec.context_low_patterns.as_slice(),
+            ]
+            .concat(),
+        )?,
+        resumed,
     })
 }
 

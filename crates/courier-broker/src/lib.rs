@@ -16,6 +16,12 @@
 //! - [`api`]: the HTTP API (axum) with bearer auth, SSE and WebSocket;
 //! - [`ui`]: the dashboard under `/ui/` (embedded pages, login codes, sessions);
 //! - [`server`]: binding, the connection file, serving until shutdown;
+//! - [`supervisor`]: one task per agent process: the exit (`agent_crashed`),
+//!   the restart policy ([`restart`]: restart or `agent_dead`), context-low
+//!   episodes ([`context_low`]); [`crash`]: what an exit means for deliveries;
+//! - [`agent_ops`]: restarts, dead, done and interrupt keys per agent;
+//!   [`interrupt`], [`done`]: interrupting an agent, an agent reporting done;
+//! - [`spawn_extras`]: resume, initial task, restart and interrupt fields of a spawn;
 //! - [`pruner`]: deletes what the retention setting lets go, in bounded steps;
 //! - [`acl_file`]: the rules of who may message whom, read at start;
 //! - [`issued`]: observer tokens the owner issues, known by their hash;
@@ -25,6 +31,7 @@
 pub mod acl_file;
 pub mod agent;
 pub mod agent_control;
+pub mod agent_ops;
 mod agent_resume;
 pub mod agent_spec;
 pub mod agent_terminal;
@@ -33,18 +40,26 @@ pub mod broker;
 pub mod bus;
 pub mod cli_version;
 pub mod config;
+pub mod context_low;
 pub mod control;
+pub mod crash;
+pub mod done;
 pub mod error;
+mod generation;
 pub mod hosting;
 pub mod input_hold;
+pub mod interrupt;
 pub mod issued;
 pub mod launch;
 pub mod metrics;
 pub mod pruner;
 mod recovery;
+mod restart;
 pub mod server;
 pub mod shutdown;
+pub mod spawn_extras;
 pub mod state_dir;
+pub mod supervisor;
 pub mod token;
 pub mod typing;
 pub mod ui;

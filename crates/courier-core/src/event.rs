@@ -203,6 +203,56 @@ pub enum EventKind {
     AgentReleased {
         name: String,
     },
+    /// The agent's program ended with a failure (a non-zero exit code or a
+    /// signal): one event per crash, in place of `agent_exited`, with the
+    /// last non-blank screen rows and, when its restart policy starts it
+    /// again, the wait before that.
+    AgentCrashed {
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<i32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signal: Option<String>,
+        screen: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        restart_in_ms: Option<u64>,
+    },
+    /// The restart policy started the agent's program again: restart number
+    /// `attempt` within the policy's window; `resumed` when the preset's
+    /// "continue the last session" arguments were used.
+    AgentRestarted {
+        name: String,
+        attempt: u32,
+        pid: u32,
+        #[serde(default)]
+        resumed: bool,
+    },
+    /// The agent crashed more often than its restart policy allows within
+    /// its window (or could not be started again): it stays down, and its
+    /// pending deliveries became dead letters.
+    AgentDead {
+        name: String,
+        restarts: u32,
+        window_s: u64,
+        reason: String,
+    },
+    /// The agent reported that it finished its task, with its result.
+    AgentDone {
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        result: Option<String>,
+    },
+    /// A preset's (or the spawn's) context-low pattern showed on the
+    /// agent's screen: once per episode, with the line it matched.
+    AgentContextLow {
+        name: String,
+        line: String,
+    },
+    /// A person sent the agent its interrupt keys (`esc`, `ctrl-c`, ...).
+    AgentInterrupted {
+        name: String,
+        keys: String,
+    },
     ChannelJoined {
         channel: String,
         agent: String,
@@ -288,6 +338,12 @@ impl EventKind {
             EventKind::AgentUnheld { .. } => "agent_unheld",
             EventKind::AgentExited { .. } => "agent_exited",
             EventKind::AgentReleased { .. } => "agent_released",
+            EventKind::AgentCrashed { .. } => "agent_crashed",
+            EventKind::AgentRestarted { .. } => "agent_restarted",
+            EventKind::AgentDead { .. } => "agent_dead",
+            EventKind::AgentDone { .. } => "agent_done",
+            EventKind::AgentContextLow { .. } => "agent_context_low",
+            EventKind::AgentInterrupted { .. } => "agent_interrupted",
             EventKind::ChannelJoined { .. } => "channel_joined",
             EventKind::ChannelLeft { .. } => "channel_left",
             EventKind::TokenCreated { .. } => "token_created",

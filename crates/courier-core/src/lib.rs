@@ -13,6 +13,7 @@
 //! - [`queue`]: the per-agent queue cap that evicts the oldest *queued* delivery.
 //! - [`pacing`]: the delay between injections into one agent.
 //! - [`retry`]: how many attempts before a delivery is dead.
+//! - [`restart`]: whether an agent that exited is started again, and when it is dead.
 //! - [`sanitize`], [`framing`]: what is typed into a terminal.
 //!
 //! Crates above this one (store, terminal, broker) own the I/O and call in here
@@ -30,6 +31,7 @@ pub mod mode;
 pub mod pacing;
 pub mod queue;
 pub mod recipient;
+pub mod restart;
 pub mod retry;
 pub mod sanitize;
 pub mod time;
@@ -42,4 +44,5 @@ pub use ids::{DeliveryId, MessageId};
 pub use message::{Message, NewMessage};
 pub use mode::{ChannelPolicy, DeliveryChannel, DeliveryMode, StuckReason};
 pub use recipient::Recipient;
+pub use restart::{Backoff, RestartDecision, RestartMode, RestartPolicy};
 pub use time::Timestamp;

@@ -33,6 +33,15 @@ pub struct SendMessageArgs {
     pub from: Option<serde_json::Value>,
 }
 
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportDoneArgs {
+    /// Optional: what you produced or concluded, in a few lines (a summary,
+    /// a path, a verdict), for whoever gave you the task.
+    #[serde(default)]
+    pub result: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChannelArgs {

@@ -9,8 +9,8 @@ use thiserror::Error;
 use crate::args::Mode;
 use crate::config::Config;
 use crate::types::{
-    AgentInfo, AgentList, ChannelList, Flushed, Inbox, MembershipChange, MessageStatus, ModeChange,
-    SendReceipt, Whoami,
+    AgentInfo, AgentList, ChannelList, DoneReport, Flushed, Inbox, MembershipChange, MessageStatus,
+    ModeChange, SendReceipt, Whoami,
 };
 
 #[derive(Debug, Error)]
@@ -177,6 +177,16 @@ impl BrokerClient {
     pub async fn flush(&self) -> Result<Flushed, ClientError> {
         let path = format!("/v1/agents/{}/flush", segment(&self.config.agent));
         self.call(Method::POST, &path, None).await
+    }
+
+    /// Reports this agent done with its task (`agent_done`), with a result.
+    pub async fn report_done(&self, result: Option<String>) -> Result<DoneReport, ClientError> {
+        let path = format!("/v1/agents/{}/done", segment(&self.config.agent));
+        let body = match result {
+            Some(result) => json!({"result": result}),
+            None => json!({}),
+        };
+        self.call(Method::POST, &path, Some(body)).await
     }
 
     /// A message this agent sent or received, with each delivery's state.

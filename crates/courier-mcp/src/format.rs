@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::types::{
-    AgentInfo, AgentList, ChannelList, DeliveryInfo, Flushed, InboxItem, InboxRead,
+    AgentInfo, AgentList, ChannelList, DeliveryInfo, DoneReport, Flushed, InboxItem, InboxRead,
     MembershipChange, MessageStatus, ModeChange, SendReceipt, Whoami,
 };
 
@@ -336,6 +336,18 @@ pub fn mode_set(change: &ModeChange) -> String {
 }
 
 /// `flush_inbox`.
+/// The answer to `report_done`.
+pub fn done_reported(report: &DoneReport) -> String {
+    match &report.result {
+        Some(_) => "Reported to Courier: you are done, with your result. Whoever spawned you \
+                    sees it (`courier agents`, event agent_done)."
+            .to_string(),
+        None => "Reported to Courier: you are done (no result given). Whoever spawned you sees \
+                 it (`courier agents`, event agent_done)."
+            .to_string(),
+    }
+}
+
 pub fn flushed(flush: &Flushed) -> String {
     if flush.flushed == 0 {
         return "Nothing was waiting: no message for you is queued.".to_string();

@@ -11,7 +11,8 @@ use rmcp::{ErrorData, ServerHandler, tool, tool_handler, tool_router};
 use serde::Serialize;
 
 use crate::args::{
-    ChannelArgs, MessageStatusArgs, ReadInboxArgs, SendMessageArgs, SetModeArgs, non_empty,
+    ChannelArgs, MessageStatusArgs, ReadInboxArgs, ReportDoneArgs, SendMessageArgs, SetModeArgs,
+    non_empty,
 };
 use crate::client::{BrokerClient, ClientError, Outgoing};
 use crate::config::Config;
@@ -58,7 +59,8 @@ pub fn instructions(agent: &str) -> String {
          not typed into your terminal) and shows the recent ones, including any you may have \
          missed, and tells their senders you read them. message_status shows who has read a \
          message you sent. set_delivery_mode chooses when messages are typed in (idle, \
-         immediate, or manual: held until flush_inbox). You always send as \"{agent}\"."
+         immediate, or manual: held until flush_inbox). When you finish the task you were \
+         given, call report_done with your result. You always send as \"{agent}\"."
     )
 }
 
@@ -299,6 +301,28 @@ impl CourierServer {
     }
 
     #[tool(
+        description = "Report that you finished the task you were given, with an optional \
+                       result (a short summary, a path, a verdict). Whoever spawned you sees \
+                       you as done, with the result, in Courier's agent list and event log \
+                       (agent_done). Call it once, when the task is complete; calling it again \
+                       replaces the result.",
+        annotations(
+            title = "Report my task done",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn report_done(
+        &self,
+        Parameters(args): Parameters<ReportDoneArgs>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let result = self.client.report_done(non_empty(args.result)).await;
+        Ok(reply(result, format::done_reported))
+    }
+
+    #[tool(
         description = "Tell which agent you are on this Courier broker (your name as other \
                        agents see it).",
         annotations(title = "Who am I", read_only_hint = true, open_world_hint = false)
@@ -360,6 +384,7 @@ mod tests {
                 "list_channels",
                 "message_status",
                 "read_inbox",
+                "report_done",
                 "send_message",
                 "set_delivery_mode",
                 "whoami"

@@ -210,6 +210,17 @@ pub struct Flushed {
     pub flushed: u64,
 }
 
+/// `POST /v1/agents/{name}/done`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DoneReport {
+    #[serde(default)]
+    pub agent: String,
+    #[serde(default)]
+    pub done: bool,
+    #[serde(default)]
+    pub result: Option<String>,
+}
+
 /// `GET /v1/messages/{id}`: a message and each of its deliveries.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageStatus {

@@ -44,6 +44,7 @@ TOOLS = {
     "join_channel",
     "leave_channel",
     "read_inbox",
+    "report_done",
     "whoami",
 }
 
@@ -175,6 +176,15 @@ async def run(token, held_token):
 
         _, text = await call(session, "whoami")
         check(f'agent "{ME}"' in text, "whoami names me", text)
+
+        _, text = await call(session, "report_done", {"result": "mcp checks under way"})
+        check("you are done" in text, "report_done answers", text)
+        status, me = http("GET", f"/v1/agents/{ME}", OWNER)
+        check(
+            status == 200 and me.get("done") is True and me.get("result") == "mcp checks under way",
+            "report_done shows in the agent's listing",
+            me,
+        )
 
         _, text = await call(session, "list_agents")
         check(f"- {ME} (you):" in text and f"- {PEER}:" in text, "list_agents", text)

@@ -131,6 +131,16 @@ fn validate_preset(preset: &Preset) -> Result<(), PresetError> {
         return Err(invalid(preset, "command", "must not be empty"));
     }
     compile_patterns(preset)?;
+    crate::preset::check_interrupt_keys(&preset.interrupt_keys)
+        .map_err(|message| invalid(preset, "interrupt_keys", &message))?;
+    for (i, pattern) in preset.context_low_patterns.iter().enumerate() {
+        regex::Regex::new(pattern).map_err(|e| PresetError::BadRegex {
+            preset: preset.name.clone(),
+            field: format!("context_low_patterns[{i}]"),
+            pattern: pattern.clone(),
+            message: e.to_string(),
+        })?;
+    }
     let empty = |field: &str| invalid(preset, field, "must not be empty");
     match &preset.mcp {
         McpInjection::None => Ok(()),

@@ -46,6 +46,8 @@ pub(crate) struct PresetPatch {
     hooks: Option<HookSettings>,
     submit: Option<SubmitSettings>,
     inert_prefix: Option<String>,
+    interrupt_keys: Option<String>,
+    context_low_patterns: Option<Vec<String>>,
 }
 
 impl PresetFile {
@@ -84,6 +86,10 @@ impl PresetPatch {
             hooks: self.hooks,
             submit: self.submit.unwrap_or_default(),
             inert_prefix: self.inert_prefix,
+            interrupt_keys: self
+                .interrupt_keys
+                .unwrap_or_else(crate::preset::default_interrupt_keys),
+            context_low_patterns: self.context_low_patterns.unwrap_or_default(),
         })
     }
 
@@ -119,6 +125,10 @@ impl PresetPatch {
             hooks: self.hooks,
             submit: self.submit.unwrap_or_default(),
             inert_prefix: self.inert_prefix,
+            interrupt_keys: self
+                .interrupt_keys
+                .unwrap_or_else(crate::preset::default_interrupt_keys),
+            context_low_patterns: self.context_low_patterns.unwrap_or_default(),
         })
     }
 
@@ -150,6 +160,10 @@ impl PresetPatch {
             hooks: self.hooks.or(base.hooks),
             submit: self.submit.unwrap_or(base.submit),
             inert_prefix: self.inert_prefix.or(base.inert_prefix),
+            interrupt_keys: self.interrupt_keys.unwrap_or(base.interrupt_keys),
+            context_low_patterns: self
+                .context_low_patterns
+                .unwrap_or(base.context_low_patterns),
         })
     }
 }

@@ -93,6 +93,14 @@ pub struct LaunchPlan {
     /// The comment put before each line of a message (see
     /// [`crate::Preset::inert_prefix`]).
     pub inert_prefix: Option<String>,
+    /// The keys that interrupt the CLI's turn (see [`crate::Preset::interrupt_keys`]).
+    pub interrupt_keys: String,
+    /// Context-low regexes (see [`crate::Preset::context_low_patterns`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub context_low_patterns: Vec<String>,
+    /// Whether the preset can continue the last session (`resume.last`),
+    /// which a restart uses.
+    pub can_continue: bool,
 }
 
 impl LaunchPlan {
@@ -245,6 +253,9 @@ impl Preset {
             delivery: self.delivery,
             submit: self.submit.clone(),
             inert_prefix: self.inert_prefix.clone(),
+            interrupt_keys: self.interrupt_keys.clone(),
+            context_low_patterns: self.context_low_patterns.clone(),
+            can_continue: self.resume.as_ref().is_some_and(|r| r.last.is_some()),
         })
     }
 

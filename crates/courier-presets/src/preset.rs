@@ -48,6 +48,54 @@ pub struct Preset {
     /// put before each line of a message so it runs nothing (`"# "`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inert_prefix: Option<String>,
+    /// The keys that interrupt the CLI's current turn without quitting it
+    /// (`courier interrupt`): Esc for TUIs that document it, else Ctrl-C.
+    #[serde(default = "default_interrupt_keys")]
+    pub interrupt_keys: String,
+    /// Regexes that, matched on the rendered screen, show the CLI's context
+    /// window is running low (one `agent_context_low` event per episode).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub context_low_patterns: Vec<String>,
+}
+
+/// Ctrl-C: what interrupts a program that documents nothing else.
+pub const CTRL_C: &str = "\u{3}";
+/// Esc: what TUI agent CLIs document as "interrupt".
+pub const ESC: &str = "\u{1b}";
+/// The most bytes an interrupt key sequence may have.
+pub const MAX_INTERRUPT_KEYS: usize = 8;
+
+pub(crate) fn default_interrupt_keys() -> String {
+    CTRL_C.to_owned()
+}
+
+/// Refuses interrupt keys that are empty, long, or hold NUL or anything
+/// outside ASCII (a C1 control or an escape sequence's end could reach the
+/// terminal otherwise).
+pub fn check_interrupt_keys(keys: &str) -> Result<(), String> {
+    if keys.is_empty()
+        || keys.len() > MAX_INTERRUPT_KEYS
+        || !keys.bytes().all(|b| (1..0x80).contains(&b))
+    {
+        return Err(format!(
+            "interrupt keys must be 1 to {MAX_INTERRUPT_KEYS} ASCII bytes without NUL (got {keys:?})"
+        ));
+    }
+    Ok(())
+}
+
+/// A person's name for interrupt keys (`esc`, `ctrl-c`, `ctrl-c ctrl-c`, …).
+pub fn describe_keys(keys: &str) -> String {
+    keys.bytes()
+        .map(|b| match b {
+            0x1b => "esc".to_owned(),
+            b'\r' => "enter".to_owned(),
+            1..=26 => format!("ctrl-{}", char::from(b'a' + b - 1)),
+            b if b.is_ascii_graphic() => char::from(b).to_string(),
+            b => format!("0x{b:02x}"),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// How a composer wants a pasted message submitted. Some composers turn an

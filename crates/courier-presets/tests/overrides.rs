@@ -220,3 +220,38 @@ fn an_executable_on_path_is_found() {
     let found = check_installed(&plan, Some(dir.path().as_os_str())).expect("found");
     assert_eq!(found, exe);
 }
+
+#[test]
+fn interrupt_keys_and_context_low_patterns_are_checked_and_overridable() {
+    let catalog = builtin();
+    assert_eq!(
+        catalog.get("claude").expect("claude").interrupt_keys,
+        "\u{1b}"
+    );
+    assert_eq!(catalog.get("shell").expect("shell").interrupt_keys, "\u{3}");
+    let user = r#"
+        [presets.mine]
+        command = "/bin/sh"
+        context_low_patterns = ['context: \d+% left']
+    "#;
+    let catalog = builtin().with_overrides(user, "user.toml").expect("merges");
+    let mine = catalog.get("mine").expect("mine");
+    assert_eq!(
+        mine.interrupt_keys, "\u{3}",
+        "Ctrl-C unless the preset says"
+    );
+    let plan = mine.launch(&ctx()).expect("plans");
+    assert_eq!(plan.context_low_patterns, [r"context: \d+% left"]);
+    assert!(!plan.can_continue);
+
+    let bad_regex = "[presets.claude]\ncontext_low_patterns = ['(']\n";
+    let err = builtin()
+        .with_overrides(bad_regex, "user.toml")
+        .expect_err("bad regex");
+    assert!(err.to_string().contains("context_low_patterns[0]"), "{err}");
+    let bad_keys = "[presets.claude]\ninterrupt_keys = \"\"\n";
+    let err = builtin()
+        .with_overrides(bad_keys, "user.toml")
+        .expect_err("empty keys");
+    assert!(err.to_string().contains("interrupt_keys"), "{err}");
+}

@@ -184,6 +184,19 @@ impl Store {
             .wait()
     }
 
+    /// Registers or updates an agent, joins it to `channels` and sends it
+    /// its initial `task`, all in one transaction (see `ops/spawn.rs`).
+    pub async fn register_agent_async(
+        &self,
+        record: AgentRecord,
+        channels: Vec<String>,
+        task: Option<NewMessage>,
+    ) -> Result<(AgentRecord, Option<SendReceipt>)> {
+        self.call(move |ctx| ops::spawn::register(ctx, record, channels, task))
+            .wait_async()
+            .await
+    }
+
     /// Removes an agent and its channel memberships; its deliveries stay.
     pub fn remove_agent(&self, name: &str) -> Result<bool> {
         let name = name.to_string();

@@ -100,6 +100,13 @@ watch its own terminal (--read-only)."
     },
     /// Let every delivery queued for an agent through now (manual mode).
     Flush { name: String },
+    /// Interrupt an agent's current turn: send its preset's interrupt keys (Esc for Claude
+    /// Code, Codex, Gemini CLI and opencode; Ctrl-C for aider, a shell or any command).
+    /// Refused while a dialog is on its screen (keys there are menu choices).
+    Interrupt { name: String },
+    /// Report that you (the agent in COURIER_AGENT, run from its shell) finished your task,
+    /// with an optional result: event `agent_done`, and `done`/`result` in `courier agents`.
+    Done(DoneArgs),
     /// Run by an agent CLI's lifecycle hook (e.g. Claude Code's UserPromptSubmit): reads the
     /// hook's JSON on stdin, prints the agent's pending messages as the hook's context output
     /// and marks them read (channel `hook`; they are never typed in).
@@ -114,7 +121,8 @@ watch its own terminal (--read-only)."
     /// Serve MCP over stdio for the agent in COURIER_AGENT (agent CLIs start this).
     #[command(
         long_about = "Serve Courier's MCP tools (send_message, list_agents, list_channels, \
-join_channel, leave_channel, read_inbox, message_status, set_delivery_mode, flush_inbox, whoami) \
+join_channel, leave_channel, read_inbox, message_status, set_delivery_mode, flush_inbox, \
+report_done, whoami) \
 over stdio. Agent CLIs that Courier spawns start it themselves with COURIER_URL, COURIER_AGENT and \
 COURIER_TOKEN in its environment; it always acts as that agent."
     )]
@@ -228,7 +236,7 @@ pub struct InboxArgs {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  courier spawn claude --name alice        # a preset: the CLI with Courier's MCP server\n  courier spawn shell --name bob --channel team\n  courier spawn --name py -- python3 -i    # any command"
+    after_help = "Examples:\n  courier spawn claude --name alice        # a preset: the CLI with Courier's MCP server\n  courier spawn shell --name bob --channel team\n  courier spawn --name py -- python3 -i    # any command\n  courier spawn claude --name carol --task 'fix the flaky test' --restart on-failure"
 )]
 pub struct SpawnArgs {
     /// A preset: claude, codex, gemini, opencode, aider or shell (user
@@ -253,6 +261,44 @@ pub struct SpawnArgs {
     /// The command and its arguments, after `--` (instead of a preset).
     #[arg(last = true)]
     pub command: Vec<String>,
+    /// A first message for the agent, stored with the spawn and typed in once it is ready
+    /// (exactly once, even if the broker crashes right after the spawn).
+    #[arg(long)]
+    pub task: Option<String>,
+    /// Resume the CLI's session with this id (presets with a resume option only).
+    #[arg(long, conflicts_with = "continue_last")]
+    pub resume: Option<String>,
+    /// Continue the CLI's most recent session in the working directory (presets only).
+    #[arg(long = "continue")]
+    pub continue_last: bool,
+    /// Start the agent again when it ends: never (default), on-failure (a non-zero exit or a
+    /// signal) or always.
+    #[arg(long, value_parser = ["never", "on-failure", "always"])]
+    pub restart: Option<String>,
+    /// With --restart: past this many restarts within the window, the agent is dead.
+    /// Default: 5.
+    #[arg(long, requires = "restart")]
+    pub max_restarts: Option<u32>,
+    /// With --restart: the window restarts are counted in, in seconds. Default: 300.
+    #[arg(long, requires = "restart")]
+    pub restart_window_s: Option<u64>,
+    /// With --restart: the wait before each restart in ms, comma separated (the last one
+    /// repeats). Default: 500,1000,2000,5000,10000.
+    #[arg(long, requires = "restart", value_delimiter = ',')]
+    pub backoff_ms: Vec<u64>,
+    /// A regex that shows the agent's context running low on its screen (repeatable;
+    /// added to the preset's): one `agent_context_low` event per episode.
+    #[arg(long = "context-low-pattern")]
+    pub context_low_patterns: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DoneArgs {
+    /// What you produced or concluded (for whoever waits on you).
+    pub result: Option<String>,
+    /// The agent that is done. Default: $COURIER_AGENT.
+    #[arg(long, env = "COURIER_AGENT")]
+    pub agent: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -33,6 +33,7 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<ExitCode> 
                     cell(&v["pending"]),
                     cell(&v["last_seq"])
                 );
+                crate::ops_cmds::print_dead(&v["dead"]);
                 crate::delivery_cmds::print_stuck(&v["stuck"]);
                 return Ok(ExitCode::SUCCESS);
             }
@@ -62,32 +63,22 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<ExitCode> 
             let v = client.get("/v1/agents").await?;
             if !json_out {
                 let rows = rows_of(&v["agents"], |a| {
-                    let s = &a["status"];
-                    let state = if s["exited"].is_object() {
-                        "exited".to_string()
-                    } else if s["held"].is_string() {
-                        format!("held: {}", cell(&s["held"]))
-                    } else if s["ready"] == json!(true) {
-                        if s["busy"] == json!(true) {
-                            "busy"
-                        } else {
-                            "ready"
-                        }
-                        .to_string()
-                    } else {
-                        format!("not ready: {}", cell(&s["not_ready"]))
-                    };
                     vec![
                         cell(&a["name"]),
                         cell(&a["pid"]),
-                        state,
+                        crate::ops_cmds::state(a),
                         cell(&a["queue_depth"]),
+                        cell(&a["restarts"]),
                         cell(&a["channels"]),
                         cell(&a["command"]).replace(',', " "),
+                        cell(&a["result"]),
                     ]
                 });
                 table(
-                    &["name", "pid", "state", "queued", "channels", "command"],
+                    &[
+                        "name", "pid", "state", "queued", "restarts", "channels", "command",
+                        "result",
+                    ],
                     &rows,
                 );
                 return Ok(ExitCode::SUCCESS);
@@ -254,6 +245,8 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<ExitCode> 
         Command::Token(command) => {
             return crate::token_cmds::run(&client, command, json_out).await;
         }
+        Command::Interrupt { name } => crate::ops_cmds::interrupt(&client, &name, json_out).await?,
+        Command::Done(args) => crate::ops_cmds::done(&client, args, json_out).await?,
         Command::Up(_)
         | Command::Demo(_)
         | Command::Completions { .. }
@@ -289,6 +282,8 @@ fn rows_of(list: &Value, f: impl Fn(&Value) -> Vec<String>) -> Vec<Vec<String>> 
 }
 
 async fn spawn(client: &Client, args: SpawnArgs) -> anyhow::Result<Value> {
+    let mut body = json!({});
+    crate::ops_cmds::add_spawn_fields(&mut body, &args);
     let cwd = match args.cwd {
         Some(dir) => Some(dir),
         None => std::env::current_dir().ok(),
@@ -296,15 +291,24 @@ async fn spawn(client: &Client, args: SpawnArgs) -> anyhow::Result<Value> {
     if args.preset.is_none() && args.command.is_empty() {
         bail!("give a preset (e.g. `courier spawn shell --name bob`) or a command after `--`");
     }
-    let body = json!({
-        "name": args.name,
-        "preset": args.preset,
-        "args": args.args,
-        "command": args.command,
-        "env": args.env.into_iter().collect::<std::collections::BTreeMap<_, _>>(),
-        "cwd": cwd,
-        "channels": args.channels,
-    });
+    for (key, value) in [
+        ("name", json!(args.name)),
+        ("preset", json!(args.preset)),
+        ("args", json!(args.args)),
+        ("command", json!(args.command)),
+        (
+            "env",
+            json!(
+                args.env
+                    .into_iter()
+                    .collect::<std::collections::BTreeMap<_, _>>()
+            ),
+        ),
+        ("cwd", json!(cwd)),
+        ("channels", json!(args.channels)),
+    ] {
+        body[key] = value;
+    }
     client.post("/v1/agents", &body).await
 }
 
@@ -365,6 +369,13 @@ fn event_line(e: &Value) -> String {
         "token_id",
         "ready_by",
         "count",
+        "code",
+        "signal",
+        "attempt",
+        "restart_in_ms",
+        "keys",
+        "line",
+        "result",
     ] {
         if let Some(v) = e.get(key).filter(|v| !v.is_null()) {
             parts.push(format!("{key}={}", cell(v)));

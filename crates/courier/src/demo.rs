@@ -33,6 +33,11 @@ fn agent(name: &str, command: Vec<String>) -> AgentSpec {
         delivery: None,
         submit: None,
         inert_prefix: None,
+        restart: None,
+        task: None,
+        resume: None,
+        interrupt_keys: None,
+        context_low_patterns: vec![],
     }
 }
 

@@ -19,6 +19,7 @@ mod demo;
 mod doctor;
 mod hook;
 mod open;
+mod ops_cmds;
 mod output;
 mod token_cmds;
 mod tty;

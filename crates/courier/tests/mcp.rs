@@ -192,6 +192,11 @@ fn check_event_log(broker: &Broker, output: &str) {
         .collect();
     assert_eq!(flushed.len(), 1, "{flushed:?}");
     assert_eq!(flushed[0]["count"], 1, "{flushed:?}");
+    // report_done: one agent_done with the result, as alice.
+    let done: Vec<&serde_json::Value> = log.iter().filter(|e| e["type"] == "agent_done").collect();
+    assert_eq!(done.len(), 1, "{done:?}");
+    assert_eq!(done[0]["name"], "alice", "{done:?}");
+    assert_eq!(done[0]["result"], "mcp checks under way", "{done:?}");
 }
 
 #[test]

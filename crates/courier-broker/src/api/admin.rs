@@ -14,7 +14,8 @@ use crate::metrics::Metrics;
 /// The OpenAPI 3.1 document of this API.
 pub const OPENAPI: &str = include_str!("openapi.json");
 
-/// `GET /healthz` (no auth): `ok`; `degraded` with the stuck deliveries
+/// `GET /healthz` (no auth): `ok`; `degraded` with the dead agents (name,
+/// restarts, reason) and the stuck deliveries
 /// (ids, state, reason and why; their screen excerpts only in the
 /// authenticated `/v1/status`)
 /// (still 200: the broker serves and keeps its store; a restart would not
@@ -28,7 +29,8 @@ pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
         );
     }
     let stuck = state.broker.stuck();
-    if stuck.is_empty() {
+    let dead = dead_json(&state);
+    if stuck.is_empty() && dead.is_empty() {
         (StatusCode::OK, Json(json!({"status": "ok"})))
     } else {
         // No token here, so no screen rows (they show what agents were
@@ -49,9 +51,21 @@ pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
             .collect();
         (
             StatusCode::OK,
-            Json(json!({"status": "degraded", "stuck": stuck})),
+            Json(json!({"status": "degraded", "stuck": stuck, "dead": dead})),
         )
     }
+}
+
+/// Agents whose restart policy gave up: name, restarts, since, reason.
+fn dead_json(state: &AppState) -> Vec<Value> {
+    state
+        .broker
+        .dead_agents()
+        .into_iter()
+        .map(|(name, d)| {
+            json!({"name": name, "restarts": d.restarts, "since": d.since, "reason": d.reason})
+        })
+        .collect()
 }
 
 pub async fn status(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
@@ -73,6 +87,7 @@ pub async fn status(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
             "rules": broker.config().acl.rule_count(),
             "default": broker.config().acl.default_action().as_str(),
         },
+        "dead": dead_json(&state),
     })))
 }
 
@@ -99,6 +114,11 @@ pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse,
             "courier_deliveries_stuck",
             "Deliveries stuck right now",
             stuck.len() as u64,
+        ),
+        (
+            "courier_agents_dead",
+            "Agents whose restart policy gave up",
+            broker.dead_agents().len() as u64,
         ),
         (
             "courier_last_event_seq",

@@ -25,10 +25,27 @@ fn agent_json(spec: &AgentSpec, status: &AgentStatus, pid: u32, depth: usize) ->
     })
 }
 
+/// The agent's listing with its operating fields (restarts, dead, done,
+/// result, context_low: see `crate::agent_ops`).
+fn listed(
+    state: &AppState,
+    spec: &AgentSpec,
+    status: &AgentStatus,
+    pid: u32,
+    depth: usize,
+) -> Value {
+    let mut v = agent_json(spec, status, pid, depth);
+    if let (Some(obj), Value::Object(ops)) = (v.as_object_mut(), state.broker.ops_json(&spec.name))
+    {
+        obj.extend(ops);
+    }
+    v
+}
+
 pub async fn list(State(state): State<AppState>) -> Json<Value> {
     let agents = state.broker.agents().await;
     Json(json!({
-        "agents": agents.iter().map(|(s, st, pid, d)| agent_json(s, st, *pid, *d)).collect::<Vec<_>>()
+        "agents": agents.iter().map(|(s, st, pid, d)| listed(&state, s, st, *pid, *d)).collect::<Vec<_>>()
     }))
 }
 
@@ -40,14 +57,16 @@ pub async fn get(
     agents
         .iter()
         .find(|(spec, ..)| spec.name == name)
-        .map(|(s, st, pid, d)| Json(agent_json(s, st, *pid, *d)))
+        .map(|(s, st, pid, d)| Json(listed(&state, s, st, *pid, *d)))
         .ok_or_else(|| ApiError::not_found("unknown_agent", format!("no agent named {name:?}")))
 }
 
 pub async fn spawn(
     State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
     ApiJson(spec): ApiJson<AgentSpec>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let spawn_key = super::control_api::spawn_key(&headers)?;
     // Before anything is allocated: the screen model holds rows × cols
     // cells, so an unchecked size could abort the whole broker.
     spec.check_limits().map_err(|e| {
@@ -58,12 +77,12 @@ pub async fn spawn(
         )
     })?;
     let name = spec.name.clone();
-    state.broker.spawn(spec).await?;
+    state.broker.spawn_keyed(spec, spawn_key).await?;
     let agents = state.broker.agents().await;
     let body = agents
         .iter()
         .find(|(s, ..)| s.name == name)
-        .map(|(s, st, pid, d)| agent_json(s, st, *pid, *d))
+        .map(|(s, st, pid, d)| listed(&state, s, st, *pid, *d))
         .unwrap_or_else(|| json!({"name": name}));
     Ok((StatusCode::CREATED, Json(body)))
 }

@@ -44,6 +44,9 @@ pub struct Gap {
 impl Gap {
     /// The gap between a cursor and the first event found after it.
     fn between(after: u64, next_seq: u64) -> Option<Gap> {
+        // `since` may be anything up to u64::MAX, past the last event: no
+        // gap then, and nothing computed that could overflow (`then`, not
+        // the eager `then_some`).
         (next_seq > after.saturating_add(1)).then(|| Gap {
             after,
             next_seq,
@@ -288,5 +291,7 @@ mod tests {
         );
         assert_eq!(Gap::between(u64::MAX, u64::MAX), None);
         assert_eq!(Gap::between(u64::MAX, 3), None);
+        assert_eq!(Gap::between(5, 4), None);
+        assert_eq!(Gap::between(u64::MAX, 1), None);
     }
 }

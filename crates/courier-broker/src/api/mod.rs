@@ -11,6 +11,7 @@
 mod admin;
 mod agents;
 pub mod auth;
+pub(crate) mod control_api;
 pub mod error;
 mod events;
 pub(crate) mod json;
@@ -84,6 +85,11 @@ pub fn router(broker: Broker, token: &str) -> Router {
         .route("/v1/agents/{name}/inbox/claim", post(receipts::claim))
         .route("/v1/agents/{name}/mode", put(receipts::set_mode))
         .route("/v1/agents/{name}/flush", post(receipts::flush))
+        .route(
+            "/v1/agents/{name}/interrupt",
+            owner(post(control_api::interrupt)),
+        )
+        .route("/v1/agents/{name}/done", post(control_api::done))
         .route("/v1/whoami", get(messages::whoami))
         .route("/v1/channels", get(agents::channels))
         .route("/v1/channels/{channel}/members", post(agents::join))

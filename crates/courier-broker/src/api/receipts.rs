@@ -16,7 +16,9 @@ use super::json::{ApiJson, ApiPath};
 use super::messages::delivery_json;
 
 /// An optional JSON body: empty means the defaults.
-fn optional_body<T: serde::de::DeserializeOwned + Default>(bytes: &[u8]) -> Result<T, ApiError> {
+pub(super) fn optional_body<T: serde::de::DeserializeOwned + Default>(
+    bytes: &[u8],
+) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }

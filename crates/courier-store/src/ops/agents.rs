@@ -115,6 +115,12 @@ pub(crate) fn append_event(ctx: &mut Ctx<'_>, kind: EventKind) -> Result<Event> 
         | EventKind::AgentUnheld { .. }
         | EventKind::AgentExited { .. }
         | EventKind::AgentReleased { .. }
+        | EventKind::AgentCrashed { .. }
+        | EventKind::AgentRestarted { .. }
+        | EventKind::AgentDead { .. }
+        | EventKind::AgentDone { .. }
+        | EventKind::AgentContextLow { .. }
+        | EventKind::AgentInterrupted { .. }
         | EventKind::AgentFlushed { .. }
         | EventKind::DeliveryStuck { .. }
         | EventKind::BrokerStarted { .. }

@@ -5,6 +5,7 @@
 pub(crate) mod agents;
 pub(crate) mod read;
 pub(crate) mod send;
+pub(crate) mod spawn;
 pub(crate) mod tokens;
 pub(crate) mod transition;
 

@@ -170,6 +170,12 @@ impl Broker {
     /// `courier up --state-dir <root>/state <extra>`; returns once the
     /// connection file of this very process exists and `/healthz` answers.
     pub fn start(root: &Path, extra: &[&str]) -> Broker {
+        Broker::start_with_env(root, extra, &[])
+    }
+
+    /// [`Broker::start`] with extra environment variables for the broker
+    /// (e.g. `COURIER_PRESETS`).
+    pub fn start_with_env(root: &Path, extra: &[&str], env: &[(&str, &str)]) -> Broker {
         let state_dir = root.join("state");
         let n = LOG_COUNTER.fetch_add(1, Ordering::Relaxed);
         let log = root.join(format!("broker-{n}.log"));
@@ -179,6 +185,7 @@ impl Broker {
             .arg("--state-dir")
             .arg(&state_dir)
             .args(extra)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(stderr)

@@ -1,0 +1,172 @@
+//! What the broker knows about operating each agent beyond delivery: its
+//! restart policy and the restarts it used, whether it is restarting or
+//! dead, what it reported when done, a context-low episode, and how to
+//! interrupt it. One entry per agent name, kept across its restarts and
+//! removed when it is released.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use courier_core::{RestartPolicy, Timestamp};
+use courier_terminal::ReadinessConfig;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+/// The agent is down for good: its restart policy gave up.
+#[derive(Debug, Clone, Serialize)]
+pub struct Dead {
+    pub since: Timestamp,
+    pub restarts: u32,
+    pub reason: String,
+}
+
+/// What the agent reported when it finished its task.
+#[derive(Debug, Clone, Serialize)]
+pub struct Done {
+    pub at: Timestamp,
+    pub result: Option<String>,
+}
+
+/// One agent's entry.
+#[derive(Debug, Clone, Default)]
+pub struct AgentOps {
+    /// Keys `courier interrupt` sends.
+    pub interrupt_keys: String,
+    /// Its dialogs (an interrupt is never typed into one).
+    pub readiness: ReadinessConfig,
+    pub policy: RestartPolicy,
+    /// When each restart (tried or done) happened, for the policy's window.
+    pub history: Vec<Timestamp>,
+    /// Restarts done since it was spawned.
+    pub restarts: u32,
+    /// Waiting to be restarted: (attempt, when).
+    pub restarting: Option<(u32, Timestamp)>,
+    pub dead: Option<Dead>,
+    pub done: Option<Done>,
+    /// The line of the current context-low episode.
+    pub context_low: Option<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct OpsBoard {
+    agents: Mutex<HashMap<String, AgentOps>>,
+}
+
+impl OpsBoard {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, AgentOps>> {
+        self.agents
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Records how a (re)started generation of `name` is operated; keeps
+    /// its restart history, clears `restarting`, `dead` and `done` (a new
+    /// process has not finished anything yet).
+    pub fn started(
+        &self,
+        name: &str,
+        policy: RestartPolicy,
+        interrupt_keys: String,
+        readiness: ReadinessConfig,
+    ) {
+        let mut agents = self.lock();
+        let entry = agents.entry(name.to_string()).or_default();
+        entry.policy = policy;
+        entry.interrupt_keys = interrupt_keys;
+        entry.readiness = readiness;
+        entry.restarting = None;
+        entry.dead = None;
+        entry.done = None;
+        entry.context_low = None;
+    }
+
+    /// Forgets `name` (released).
+    pub fn forget(&self, name: &str) {
+        self.lock().remove(name);
+    }
+
+    /// A copy of `name`'s entry.
+    pub fn get(&self, name: &str) -> Option<AgentOps> {
+        self.lock().get(name).cloned()
+    }
+
+    /// Runs `f` on `name`'s entry, if it has one.
+    pub fn update<R>(&self, name: &str, f: impl FnOnce(&mut AgentOps) -> R) -> Option<R> {
+        self.lock().get_mut(name).map(f)
+    }
+
+    /// Every dead agent, by name.
+    pub fn dead(&self) -> Vec<(String, Dead)> {
+        let mut dead: Vec<(String, Dead)> = self
+            .lock()
+            .iter()
+            .filter_map(|(name, ops)| ops.dead.clone().map(|d| (name.clone(), d)))
+            .collect();
+        dead.sort_by(|a, b| a.0.cmp(&b.0));
+        dead
+    }
+
+    /// The fields `GET /v1/agents` adds for `name`.
+    pub fn json(&self, name: &str) -> Value {
+        let Some(ops) = self.get(name) else {
+            return json!({"restarts": 0, "dead": false, "done": false});
+        };
+        let mut v = json!({
+            "restart": ops.policy.policy.as_str(),
+            "restarts": ops.restarts,
+            "dead": ops.dead.is_some(),
+            "done": ops.done.is_some(),
+        });
+        if let Some((attempt, at)) = ops.restarting {
+            v["restarting"] = json!({"attempt": attempt, "at": at});
+        }
+        if let Some(dead) = &ops.dead {
+            v["dead_reason"] = json!(dead.reason);
+        }
+        if let Some(done) = &ops.done {
+            v["done_at"] = json!(done.at);
+            v["result"] = json!(done.result);
+        }
+        if let Some(line) = &ops.context_low {
+            v["context_low"] = json!(line);
+        }
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_restart_keeps_the_history_and_clears_dead_and_done() {
+        let board = OpsBoard::default();
+        board.started(
+            "a",
+            RestartPolicy::default(),
+            "\u{3}".into(),
+            ReadinessConfig::default(),
+        );
+        board.update("a", |o| {
+            o.history.push(Timestamp(5));
+            o.done = Some(Done {
+                at: Timestamp(6),
+                result: Some("ok".into()),
+            });
+        });
+        assert_eq!(board.json("a")["done"], true);
+        assert_eq!(board.json("a")["result"], "ok");
+        board.started(
+            "a",
+            RestartPolicy::default(),
+            "\u{1b}".into(),
+            ReadinessConfig::default(),
+        );
+        let ops = board.get("a").unwrap();
+        assert_eq!(ops.history, [Timestamp(5)]);
+        assert!(ops.done.is_none());
+        assert_eq!(ops.interrupt_keys, "\u{1b}");
+        board.forget("a");
+        assert_eq!(board.json("a")["dead"], false);
+    }
+}

@@ -1,0 +1,213 @@
+//! One task per generation of an agent (one process): it watches the
+//! screen for the context running low, and when the process ends it
+//! records the exit (`agent_exited`, or `agent_crashed` with the last
+//! screen rows), then applies the restart policy: stay exited, restart
+//! after the backoff (`agent_restarted`, by the next generation), or give
+//! up (`agent_dead`). It is one of the generation's tasks, so releasing
+//! the agent or stopping the broker ends it.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use courier_core::RestartDecision;
+use courier_core::event::EventKind;
+use courier_terminal::{ExitInfo, Terminal};
+use tokio::sync::watch;
+
+use crate::agent::AgentStatus;
+use crate::agent_terminal::AgentTerminal;
+use crate::broker::Broker;
+use crate::context_low::ContextLow;
+use crate::crash;
+
+/// How long the exited generation's delivery task may take to record what
+/// it had in flight before the supervisor settles it itself.
+const DRAIN_BOUND: Duration = Duration::from_secs(10);
+/// How often at most the screen is read for context-low patterns.
+const LOOK_EVERY: Duration = Duration::from_millis(250);
+
+pub struct Supervisor {
+    pub broker: Broker,
+    pub name: String,
+    pub session: Arc<AgentTerminal>,
+    pub status: watch::Receiver<AgentStatus>,
+    pub context_low: ContextLow,
+}
+
+impl Supervisor {
+    pub async fn run(mut self) {
+        let shutdown = self.broker.inner.shutdown.clone();
+        let mut changes = self.session.subscribe();
+        let mut screen_open = !self.context_low.is_empty();
+        // A TUI redraws many times a second: the screen is read at most
+        // every LOOK_EVERY, and once more after the last change.
+        let mut last_look = Instant::now();
+        let mut dirty = false;
+        loop {
+            let now = Instant::now();
+            let look_at = dirty.then_some(last_look + LOOK_EVERY);
+            let recheck = match (self.context_low.next_check(now), look_at) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            tokio::select! {
+                _ = shutdown.wait() => return,
+                exit = self.session.wait_exit() => {
+                    self.exited(exit).await;
+                    return;
+                }
+                changed = changes.changed(), if screen_open => match changed {
+                    Ok(()) => dirty = true,
+                    Err(_) => screen_open = false,
+                },
+                _ = sleep_until(recheck), if recheck.is_some() => {}
+            }
+            let now = Instant::now();
+            let due = self.context_low.next_check(now).is_some_and(|at| now >= at);
+            if (dirty && now >= last_look + LOOK_EVERY) || due {
+                dirty = false;
+                last_look = now;
+                self.look().await;
+            }
+        }
+    }
+
+    /// Raises `agent_context_low` when a new episode starts on this screen.
+    async fn look(&mut self) {
+        let snap = self.session.snapshot(0);
+        if snap.mid_frame {
+            return;
+        }
+        let started = self.context_low.observe(&snap.text(), Instant::now());
+        let ops = &self.broker.inner.ops;
+        let Some(line) = started else {
+            if !self.context_low.in_episode() {
+                ops.update(&self.name, |o| o.context_low = None);
+            }
+            return;
+        };
+        tracing::warn!(line = %line, "context running low");
+        ops.update(&self.name, |o| o.context_low = Some(line.clone()));
+        let kind = EventKind::AgentContextLow {
+            name: self.name.clone(),
+            line,
+        };
+        if let Err(e) = self.broker.store().append_event_async(kind).await {
+            tracing::warn!(error = %e, "cannot record agent_context_low");
+        }
+    }
+
+    async fn exited(&mut self, exit: ExitInfo) {
+        let shutdown = self.broker.inner.shutdown.clone();
+        // The generation's watcher and delivery task end at the exit, the
+        // delivery task after recording what it had in flight; then the
+        // status channel closes.
+        let drained = async { while self.status.changed().await.is_ok() {} };
+        tokio::select! {
+            _ = shutdown.wait() => return,
+            _ = tokio::time::timeout(DRAIN_BOUND, drained) => {}
+        }
+        crash::settle_left_in_flight(self.broker.store(), &self.name, self.session.id(), exit)
+            .await;
+        let crashed = crash::is_crash(&exit);
+        let Some(ops) = self.broker.inner.ops.get(&self.name) else {
+            return; // released meanwhile
+        };
+        let policy = ops.policy;
+        let mut decision = policy.decide(crashed, &ops.history, crash::now());
+        self.record_exit(exit, crashed, decision).await;
+        let mut last_error = None;
+        loop {
+            match decision {
+                RestartDecision::Stay => return,
+                RestartDecision::Dead { restarts } => {
+                    let reason = match &last_error {
+                        Some(e) => format!(
+                            "{restarts} restart(s) within {} s; the last start failed: {e}",
+                            policy.window_s
+                        ),
+                        None => format!(
+                            "crashed again after {restarts} restart(s) within {} s (limit {})",
+                            policy.window_s, policy.max_restarts
+                        ),
+                    };
+                    self.broker
+                        .declare_dead(&self.name, restarts, policy.window_s, reason)
+                        .await;
+                    return;
+                }
+                RestartDecision::Restart { attempt, delay_ms } => {
+                    let ops = &self.broker.inner.ops;
+                    ops.update(&self.name, |o| o.restarting = Some((attempt, crash::now())));
+                    tokio::select! {
+                        _ = shutdown.wait() => return,
+                        _ = tokio::time::sleep(Duration::from_millis(delay_ms)) => {}
+                    }
+                    ops.update(&self.name, |o| o.history.push(crash::now()));
+                    // Detached: a release that aborts this task meanwhile
+                    // must not leave a half-started generation behind (the
+                    // restart finds the agent gone and ends what it started).
+                    let restart = tokio::spawn({
+                        let (broker, name) = (self.broker.clone(), self.name.clone());
+                        let session = self.session.id().to_string();
+                        async move { broker.restart_agent(&name, &session, attempt).await }
+                    });
+                    match restart.await {
+                        Ok(Ok(_)) => return,
+                        Ok(Err(e)) => {
+                            tracing::warn!(attempt, error = %e, "cannot start the agent again");
+                            last_error = Some(e.to_string());
+                        }
+                        Err(e) => {
+                            tracing::warn!(attempt, error = %e, "the restart task failed");
+                            last_error = Some(e.to_string());
+                        }
+                    }
+                    let history = ops.get(&self.name).map(|o| o.history).unwrap_or_default();
+                    decision = policy.decide(true, &history, crash::now());
+                }
+            }
+        }
+    }
+
+    /// One event for the exit: `agent_crashed` (with the screen and the
+    /// wait before a restart) or `agent_exited`.
+    async fn record_exit(&self, exit: ExitInfo, crashed: bool, decision: RestartDecision) {
+        let signal = exit.signal.map(|s| s.to_string());
+        let kind = if crashed {
+            let screen = crate::watchdog::excerpt(
+                &self.session.snapshot(0).rows,
+                crate::watchdog::EXCERPT_ROWS,
+            );
+            let restart_in_ms = match decision {
+                RestartDecision::Restart { delay_ms, .. } => Some(delay_ms),
+                _ => None,
+            };
+            tracing::warn!(%exit, ?restart_in_ms, "agent crashed");
+            EventKind::AgentCrashed {
+                name: self.name.clone(),
+                code: exit.code,
+                signal,
+                screen,
+                restart_in_ms,
+            }
+        } else {
+            tracing::info!(%exit, "agent exited");
+            EventKind::AgentExited {
+                name: self.name.clone(),
+                code: exit.code,
+                signal,
+            }
+        };
+        if let Err(e) = self.broker.store().append_event_async(kind).await {
+            tracing::warn!(error = %e, "cannot record the agent's exit");
+        }
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
