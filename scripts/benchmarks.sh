@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates BENCHMARKS.md: the store, terminal, proof, daemon and load benches and
+# Regenerates BENCHMARKS.md: the store, terminal, proof, daemon, load and terminals benches and
 # the long crash loop, every figure beside its target, with the machine.
 #
 #   scripts/benchmarks.sh                      # ~18-23 min on 2 cores
@@ -45,6 +45,8 @@ section "daemon bench"
 cargo bench -q -p courier --bench daemon 2>/dev/null | sed -n '/^## /,$p' >>"$tmp"
 section "load bench"
 cargo bench -q -p courier --bench load 2>/dev/null | sed -n '/^## /,$p' >>"$tmp"
+section "terminals bench (the dashboard's live terminals; part 1 needs Playwright and Chromium)"
+cargo bench -q -p courier --bench terminals 2>/dev/null | sed -n '/^## /,$p' >>"$tmp"
 
 section "crash loop ($COURIER_CRASH_LOOP_KILLS kills)"
 crash_log=$(mktemp)
