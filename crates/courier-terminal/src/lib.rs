@@ -26,6 +26,8 @@
 //!   (echo, a trace specific to one message).
 //! - [`input_line`]: is the input empty, a draft, or unknown; the signature
 //!   of an empty prompt.
+//! - [`submit`]: the Enter step of a delivery (settle, Enter, retry Enter
+//!   alone, learn the composer's window).
 //! - [`submission`]: the pure verdict after Enter: did the text leave the
 //!   input (never judged by cursor movement, nor on a half-drawn frame)?
 //! - [`deliver`](mod@deliver): the whole sequence for one text, returning a
@@ -52,6 +54,7 @@ pub mod resume;
 pub mod screen;
 pub mod session;
 pub mod submission;
+pub mod submit;
 pub mod terminal;
 pub mod tty_probe;
 pub mod verify;

@@ -16,12 +16,12 @@
 use std::time::Instant;
 
 use crate::deliver::{
-    BeforeEnter, DeliverOptions, Delivery, DeliveryOutcome, DeliveryReport, SETTLE_MIN, Submit,
-    empty_report,
+    BeforeEnter, DeliverOptions, Delivery, DeliveryOutcome, DeliveryReport, empty_report,
 };
 use crate::inject;
 use crate::normalize::NormalizedRows;
 use crate::screen::Snapshot;
+use crate::submit::{SETTLE_MIN, Submit};
 use crate::terminal::Terminal;
 use crate::verify::{self, Counts, Echo, Expectation};
 
