@@ -423,17 +423,7 @@ impl Broker {
         if let Some(mut handle) = handle {
             handle.kill().await;
         }
-        self.inner
-            .identities
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .retain(|_, agent| agent != name);
-        self.inner
-            .agent_tokens
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(name);
-        self.inner.ops.forget(name);
+        self.forget_identity(name);
         for delivery in self.inner.store.pending()? {
             if delivery.agent == name {
                 self.end_pending(&delivery, "agent_released");

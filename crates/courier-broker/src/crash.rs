@@ -94,18 +94,9 @@ mod tests {
 
     fn report(outcome: DeliveryOutcome, written: bool, exit: Option<ExitInfo>) -> DeliveryReport {
         DeliveryReport {
-            outcome,
-            ready_by: None,
-            bracketed: false,
             injected_at: written.then(std::time::Instant::now),
-            echo_at: None,
-            verified_at: None,
-            reinjections: 0,
-            extra_enter: false,
-            enters: 0,
-            submitted_by: None,
-            screen: Vec::new(),
             exit,
+            ..DeliveryReport::ended(outcome)
         }
     }
 

@@ -95,7 +95,8 @@ impl Broker {
         Ok(true)
     }
 
-    fn forget_identity(&self, name: &str) {
+    /// Lets go of `name`'s token (hash and plain) and its operating state.
+    pub(crate) fn forget_identity(&self, name: &str) {
         self.inner
             .identities
             .lock()

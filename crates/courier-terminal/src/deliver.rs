@@ -389,18 +389,26 @@ impl<T: Terminal + ?Sized> Delivery<'_, T> {
 }
 
 pub(crate) fn empty_report() -> DeliveryReport {
-    DeliveryReport {
-        outcome: DeliveryOutcome::Verified,
-        ready_by: None,
-        bracketed: false,
-        injected_at: None,
-        echo_at: None,
-        verified_at: None,
-        reinjections: 0,
-        extra_enter: false,
-        enters: 0,
-        submitted_by: None,
-        screen: Vec::new(),
-        exit: None,
+    DeliveryReport::ended(DeliveryOutcome::Verified)
+}
+
+impl DeliveryReport {
+    /// A report of `outcome` with nothing else known (no injection, no
+    /// echo, no Enter): the start of one, or one settled without typing.
+    pub fn ended(outcome: DeliveryOutcome) -> DeliveryReport {
+        DeliveryReport {
+            outcome,
+            ready_by: None,
+            bracketed: false,
+            injected_at: None,
+            echo_at: None,
+            verified_at: None,
+            reinjections: 0,
+            extra_enter: false,
+            enters: 0,
+            submitted_by: None,
+            screen: Vec::new(),
+            exit: None,
+        }
     }
 }
