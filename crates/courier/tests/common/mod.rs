@@ -8,6 +8,7 @@
 
 #![allow(dead_code)]
 
+pub mod nats;
 pub mod stream;
 pub mod viewer;
 
