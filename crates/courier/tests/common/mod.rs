@@ -8,6 +8,7 @@
 
 #![allow(dead_code)]
 
+pub mod federation;
 pub mod nats;
 pub mod stream;
 pub mod viewer;
@@ -63,6 +64,9 @@ pub fn courier_command() -> Command {
         "COURIER_QUEUE_CAP",
         "COURIER_MAX_BODY",
         "COURIER_ACL",
+        "COURIER_NATS_URL",
+        "COURIER_WORKSPACE",
+        "COURIER_HOST_ID",
     ] {
         cmd.env_remove(var);
     }

@@ -1,0 +1,381 @@
+//! Several `courier up` brokers of one workspace joined through one real
+//! nats-server (issue #14), and what the federation tests check on them.
+//!
+//! Each host is a broker with its own temp root (state dir, log,
+//! transcripts) under the test's temp dir; a host can crash (`kill -9`, its
+//! agents live on in their session hosts) and come back on the same state
+//! dir and host id, as a real host would.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::{Deref, DerefMut};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::nats::NatsServer;
+use super::stream::Acked;
+use super::{Agent, Broker, count_in_transcript, wait_for, wait_for_within};
+
+/// The workspace every test's brokers join (each test has its own server).
+pub const WORKSPACE: &str = "w";
+
+/// How long a host that stops answering may take to be shown away
+/// (the interface promises ~10 s).
+pub const AWAY_WITHIN: Duration = Duration::from_secs(15);
+
+/// How long a stream of sends may take to settle after a fault.
+pub const SETTLE_WITHIN: Duration = Duration::from_secs(90);
+
+/// One broker of the workspace.
+pub struct Host {
+    pub id: String,
+    pub root: PathBuf,
+    args: Vec<String>,
+    pub broker: Broker,
+    crashed: bool,
+}
+
+impl Deref for Host {
+    type Target = Broker;
+    fn deref(&self) -> &Broker {
+        &self.broker
+    }
+}
+
+impl DerefMut for Host {
+    fn deref_mut(&mut self) -> &mut Broker {
+        &mut self.broker
+    }
+}
+
+impl Host {
+    /// `courier up --nats URL --workspace w --host-id ID` on `<root>/state`.
+    pub fn start(root: &Path, id: &str, nats_url: &str) -> Host {
+        std::fs::create_dir_all(root).expect("host root");
+        let args: Vec<String> = [
+            "--nats",
+            nats_url,
+            "--workspace",
+            WORKSPACE,
+            "--host-id",
+            id,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let broker = start_broker(root, &args);
+        Host {
+            id: id.to_string(),
+            root: root.to_path_buf(),
+            args,
+            broker,
+            crashed: false,
+        }
+    }
+
+    /// `kill -9` the broker; its agents live on (session hosts) for the
+    /// next start to take over.
+    pub fn crash(&mut self) {
+        self.broker.crash();
+        self.crashed = true;
+    }
+
+    /// Starts the broker again after [`Host::crash`]: same state dir, same
+    /// host id, same NATS URL.
+    pub fn restart(&mut self) {
+        assert!(self.crashed, "restart of host {} that still runs", self.id);
+        self.broker = start_broker(&self.root, &self.args);
+        self.crashed = false;
+        // Remember the reattached agents' pids, so a failed test ends them.
+        self.broker.agents();
+    }
+
+    /// `GET /v1/federation`.
+    pub fn federation(&self) -> Value {
+        self.get_ok("/v1/federation")
+    }
+
+    /// The entry of agent `name` in this host's `GET /v1/agents`.
+    pub fn listed(&self, name: &str) -> Option<Value> {
+        self.agents().into_iter().find(|a| a["name"] == name)
+    }
+
+    /// Waits until this host lists `name` as an agent of `host` with
+    /// `presence`; returns the entry.
+    pub fn wait_remote_agent(&self, name: &str, host: &str, presence: &str) -> Value {
+        self.wait_remote_agent_within(super::DEADLINE, name, host, presence)
+    }
+
+    pub fn wait_remote_agent_within(
+        &self,
+        limit: Duration,
+        name: &str,
+        host: &str,
+        presence: &str,
+    ) -> Value {
+        let what = format!("host {} to list {name} of {host} as {presence}", self.id);
+        wait_for_within(limit, &what, || {
+            self.listed(name).filter(|a| {
+                a["host"] == host && a["remote"] == json!(true) && a["presence"] == presence
+            })
+        })
+    }
+
+    /// Waits until this host sees peer `host` with `presence`.
+    pub fn wait_peer(&self, host: &str, presence: &str) {
+        let what = format!("host {} to see peer {host} {presence}", self.id);
+        wait_for_within(AWAY_WITHIN, &what, || {
+            let v = self.federation();
+            let peers = v["peers"].as_array()?;
+            peers
+                .iter()
+                .any(|p| p["host"] == host && p["presence"] == presence)
+                .then_some(())
+        });
+    }
+
+    /// Waits until `/v1/federation` says `connected` is `connected`.
+    pub fn wait_connected(&self, connected: bool) {
+        let what = format!("host {} to report connected={connected}", self.id);
+        wait_for(&what, || {
+            (self.federation()["connected"] == json!(connected)).then_some(())
+        });
+    }
+
+    /// The delivery of message `id` to `agent` in this host's store.
+    pub fn delivery_to(&self, id: &str, agent: &str) -> Value {
+        self.deliveries(id)
+            .into_iter()
+            .find(|d| d["agent"] == agent)
+            .unwrap_or_else(|| panic!("host {}: no delivery of {id} to {agent}", self.id))
+    }
+
+    /// This host's events about delivery `delivery_id`, in log order.
+    pub fn delivery_events(&self, delivery_id: &str) -> Vec<Value> {
+        self.events()
+            .into_iter()
+            .filter(|e| e["delivery_id"] == delivery_id)
+            .collect()
+    }
+}
+
+fn start_broker(root: &Path, args: &[String]) -> Broker {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    Broker::start(root, &args)
+}
+
+/// One nats-server and the hosts joined through it. Dropping it ends the
+/// brokers first, then the server, then deletes the temp dir.
+pub struct Federation {
+    pub hosts: Vec<Host>,
+    pub nats: NatsServer,
+    pub tmp: tempfile::TempDir,
+}
+
+impl Federation {
+    /// A nats-server, no host yet.
+    pub fn empty() -> Federation {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let nats = NatsServer::start(&tmp.path().join("nats"));
+        Federation {
+            hosts: Vec::new(),
+            nats,
+            tmp,
+        }
+    }
+
+    /// Hosts `ids` joined directly to the server, each seeing every other.
+    pub fn start(ids: &[&str]) -> Federation {
+        let mut fed = Federation::empty();
+        let url = fed.nats.url();
+        for id in ids {
+            fed.add_host(id, &url);
+        }
+        fed.wait_joined();
+        fed
+    }
+
+    /// Starts host `id` with `nats_url` (the server's, or a proxy's).
+    pub fn add_host(&mut self, id: &str, nats_url: &str) -> &Host {
+        let root = self.tmp.path().join(id);
+        self.hosts.push(Host::start(&root, id, nats_url));
+        self.hosts.last().expect("just pushed")
+    }
+
+    pub fn host(&self, id: &str) -> &Host {
+        self.hosts
+            .iter()
+            .find(|h| h.id == id)
+            .unwrap_or_else(|| panic!("no host {id}"))
+    }
+
+    pub fn host_mut(&mut self, id: &str) -> &mut Host {
+        self.hosts
+            .iter_mut()
+            .find(|h| h.id == id)
+            .unwrap_or_else(|| panic!("no host {id}"))
+    }
+
+    /// Every host connected and seeing every other one active.
+    pub fn wait_joined(&self) {
+        for host in &self.hosts {
+            host.wait_connected(true);
+            for other in &self.hosts {
+                if other.id != host.id {
+                    host.wait_peer(&other.id, "active");
+                }
+            }
+        }
+    }
+
+    /// Waits until every host lists every agent of every other host as
+    /// remote and active, with its channels.
+    pub fn wait_agents_everywhere(&self, agents: &[(&str, &Agent, &[&str])]) {
+        for host in &self.hosts {
+            for (home, agent, channels) in agents {
+                if *home == host.id {
+                    continue;
+                }
+                let what = format!(
+                    "host {} to list {} of {home} with channels {channels:?}",
+                    host.id, agent.name
+                );
+                wait_for(&what, || {
+                    host.listed(&agent.name).filter(|a| {
+                        a["host"] == *home
+                            && a["remote"] == json!(true)
+                            && a["presence"] == "active"
+                            && channels.iter().all(|c| {
+                                a["channels"]
+                                    .as_array()
+                                    .is_some_and(|l| l.contains(&json!(c)))
+                            })
+                    })
+                });
+            }
+        }
+    }
+}
+
+/// Where each message of a stream ended, at the sender and on screen.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Final state at the sender, by message id.
+    pub states: BTreeMap<String, String>,
+    pub missing: Vec<String>,
+    pub duplicates: Vec<(String, usize)>,
+    pub not_verified: Vec<(String, String)>,
+}
+
+/// States a delivery leaves no more on its own.
+fn is_final(state: &str) -> bool {
+    matches!(
+        state,
+        "verified" | "unverified" | "dropped" | "dead" | "read"
+    )
+}
+
+/// Waits until every acknowledged send has a final state at `sender`, then
+/// checks the invariant of every fault test: each one typed exactly once
+/// into its agent (by its transcript) and verified at the sender.
+pub fn assert_exactly_once_and_verified(sender: &Broker, agents: &[&Agent], acked: &[Acked]) {
+    assert!(!acked.is_empty(), "no send was acknowledged");
+    let mut open: BTreeSet<String> = acked.iter().map(|a| a.id.clone()).collect();
+    let mut states: BTreeMap<String, String> = BTreeMap::new();
+    let mut last: BTreeMap<String, Value> = BTreeMap::new();
+    let started = std::time::Instant::now();
+    while !open.is_empty() {
+        for id in open.clone() {
+            let ds = sender.deliveries(&id);
+            let Some(d) = ds.first() else { continue };
+            assert_eq!(ds.len(), 1, "one recipient per send: {ds:?}");
+            let state = d["state"].as_str().unwrap_or_default().to_string();
+            last.insert(id.clone(), d.clone());
+            if is_final(&state) {
+                open.remove(&id);
+                states.insert(id, state);
+            }
+        }
+        if !open.is_empty() && started.elapsed() > SETTLE_WITHIN {
+            let stuck: Vec<String> = open
+                .iter()
+                .map(|id| format!("{id}: {}", last.get(id).cloned().unwrap_or(Value::Null)))
+                .collect();
+            panic!(
+                "after {SETTLE_WITHIN:?}, {} of {} acknowledged sends are not settled at the \
+                 sender:\n{}",
+                stuck.len(),
+                acked.len(),
+                stuck.join("\n")
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    let mut outcome = Outcome {
+        states,
+        ..Outcome::default()
+    };
+    for a in acked {
+        let agent = agents
+            .iter()
+            .find(|g| g.name == a.to)
+            .unwrap_or_else(|| panic!("no agent {}", a.to));
+        match count_in_transcript(&agent.transcript, &a.id) {
+            0 => outcome.missing.push(a.id.clone()),
+            1 => {}
+            n => outcome.duplicates.push((a.id.clone(), n)),
+        }
+        let state = &outcome.states[&a.id];
+        if state != "verified" {
+            outcome.not_verified.push((a.id.clone(), state.clone()));
+        }
+    }
+    eprintln!(
+        "{} acknowledged: {} typed twice or more {:?}, {} never typed {:?}, {} not verified {:?}",
+        acked.len(),
+        outcome.duplicates.len(),
+        outcome.duplicates,
+        outcome.missing.len(),
+        outcome.missing,
+        outcome.not_verified.len(),
+        outcome.not_verified
+    );
+    assert!(
+        outcome.duplicates.is_empty(),
+        "typed more than once: {:?}",
+        outcome.duplicates
+    );
+    assert!(
+        outcome.missing.is_empty(),
+        "acknowledged but never typed: {:?}",
+        outcome.missing
+    );
+    assert!(
+        outcome.not_verified.is_empty(),
+        "not verified at the sender: {:?}",
+        outcome.not_verified
+    );
+}
+
+/// The event types of `events`, in order.
+pub fn types(events: &[Value]) -> Vec<String> {
+    events
+        .iter()
+        .map(|e| e["type"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// Asserts that `expected` occurs in `events` in this order (other events
+/// may come between).
+pub fn assert_in_order(events: &[Value], expected: &[&str]) {
+    let got = types(events);
+    let mut at = 0;
+    for want in expected {
+        match got[at..].iter().position(|t| t == want) {
+            Some(i) => at += i + 1,
+            None => panic!("expected {expected:?} in this order, got {got:?}"),
+        }
+    }
+}
