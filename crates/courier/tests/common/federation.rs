@@ -33,6 +33,9 @@ pub struct Host {
     pub root: PathBuf,
     args: Vec<String>,
     pub broker: Broker,
+    /// The agents' pids at the last crash, while no broker holds them: a
+    /// test that fails before the restart must not leave them running.
+    orphans: Vec<u32>,
     crashed: bool,
 }
 
@@ -70,6 +73,7 @@ impl Host {
             root: root.to_path_buf(),
             args,
             broker,
+            orphans: Vec::new(),
             crashed: false,
         }
     }
@@ -77,6 +81,8 @@ impl Host {
     /// `kill -9` the broker; its agents live on (session hosts) for the
     /// next start to take over.
     pub fn crash(&mut self) {
+        self.broker.agents();
+        self.orphans = self.broker.seen_agent_pids();
         self.broker.crash();
         self.crashed = true;
     }
@@ -87,8 +93,9 @@ impl Host {
         assert!(self.crashed, "restart of host {} that still runs", self.id);
         self.broker = start_broker(&self.root, &self.args);
         self.crashed = false;
-        // Remember the reattached agents' pids, so a failed test ends them.
+        // The new broker owns them now (and ends them when it drops).
         self.broker.agents();
+        self.orphans.clear();
     }
 
     /// `GET /v1/federation`.
@@ -157,6 +164,25 @@ impl Host {
             .into_iter()
             .filter(|e| e["delivery_id"] == delivery_id)
             .collect()
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        for pid in self.orphans.drain(..) {
+            // Only a live process that still runs our binary (not one
+            // that reused the pid).
+            let ours = std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains("courier"));
+            if super::alive(pid) && ours {
+                // SAFETY: kill(2) on the process group of an agent this
+                // test spawned, left without a broker by its crash.
+                unsafe {
+                    libc::kill(-(pid as i32), libc::SIGKILL);
+                    libc::kill(pid as i32, libc::SIGKILL);
+                }
+            }
+        }
     }
 }
 
