@@ -399,7 +399,10 @@ impl Broker {
         }
         // Start first: a spec that cannot start (CLI not installed) is not
         // persisted, so a restart does not retry it forever.
-        let status = match self.start_agent(spec.clone(), DeliveryMode::default()).await {
+        let status = match self
+            .start_agent(spec.clone(), DeliveryMode::default())
+            .await
+        {
             Ok(status) => status,
             Err(e) => {
                 if let Some(federation) = self.federation() {
@@ -564,12 +567,7 @@ impl Broker {
     }
 
     pub async fn replay(&self, id: &DeliveryId) -> Result<courier_core::Delivery, BrokerError> {
-        if let Some(host) = self
-            .inner
-            .store
-            .delivery(id)?
-            .and_then(|d| d.forwarded_to)
-        {
+        if let Some(host) = self.inner.store.delivery(id)?.and_then(|d| d.forwarded_to) {
             return Err(BrokerError::BadRequest(format!(
                 "delivery {id} lives on host {host:?}: replay it there"
             )));

@@ -55,7 +55,8 @@ pub fn mirror(
             }
         }
         EventKind::DeliveryQueued { .. } | EventKind::DeliveryForwarded { .. } => return None,
-        EventKind::DeliveryInjecting { attempt, .. } | EventKind::DeliveryInjected { attempt, .. } => {
+        EventKind::DeliveryInjecting { attempt, .. }
+        | EventKind::DeliveryInjected { attempt, .. } => {
             next.state = DeliveryState::Forwarded;
             next.attempt = *attempt;
             remote.clone()
@@ -129,13 +130,7 @@ mod tests {
     use crate::mode::DeliveryChannel;
 
     fn queued() -> Delivery {
-        Delivery::queued(
-            "d1".into(),
-            "m1".into(),
-            "bob",
-            "alice",
-            Timestamp(1_000),
-        )
+        Delivery::queued("d1".into(), "m1".into(), "bob", "alice", Timestamp(1_000))
     }
 
     fn received() -> EventKind {

@@ -89,7 +89,10 @@ impl Store {
     /// Replaces what is known of these agents of other hosts. A name that
     /// is an agent of this host is skipped (and returned): this host's own
     /// agent wins.
-    pub async fn upsert_remote_agents_async(&self, agents: Vec<RemoteAgent>) -> Result<Vec<String>> {
+    pub async fn upsert_remote_agents_async(
+        &self,
+        agents: Vec<RemoteAgent>,
+    ) -> Result<Vec<String>> {
         self.call(move |ctx| ops::federation::upsert_remote(ctx, agents))
             .wait_async()
             .await
@@ -191,7 +194,11 @@ fn cursor(conn: &Connection, path: &Path, name: &str) -> Result<Option<u64>> {
         .map(|seq| seq.map(|s| u64::try_from(s).unwrap_or(0)))
 }
 
-fn pending_forwards(conn: &Connection, path: &Path, limit: usize) -> Result<Vec<(Delivery, Message)>> {
+fn pending_forwards(
+    conn: &Connection,
+    path: &Path,
+    limit: usize,
+) -> Result<Vec<(Delivery, Message)>> {
     let sql = format!(
         "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE state = 'queued' \
          AND agent IN (SELECT name FROM remote_agents) ORDER BY queue_pos LIMIT ?1"

@@ -94,8 +94,7 @@ fn federation_config(
             .unwrap_or_default()
             .replace('.', "-"),
     };
-    let mut config =
-        courier_broker::federation::FederationConfig::new(url, &args.workspace, &host);
+    let mut config = courier_broker::federation::FederationConfig::new(url, &args.workspace, &host);
     config.creds = args.nats_creds.clone();
     config.user = args.nats_user.clone();
     config.password = args.nats_password.clone();

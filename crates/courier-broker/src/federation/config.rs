@@ -154,7 +154,12 @@ mod tests {
     fn names_that_break_subjects_are_refused() {
         let ok = FederationConfig::new("nats://127.0.0.1:4222", "team", "h-1");
         assert!(ok.validate().is_ok());
-        for (ws, host) in [("a.b", "h"), ("team", "h*"), ("", "h"), ("team", "with space")] {
+        for (ws, host) in [
+            ("a.b", "h"),
+            ("team", "h*"),
+            ("", "h"),
+            ("team", "with space"),
+        ] {
             let c = FederationConfig::new("nats://x", ws, host);
             assert!(c.validate().is_err(), "{ws:?} {host:?}");
         }

@@ -42,10 +42,7 @@ pub async fn client(config: &FederationConfig) -> Result<async_nats::Client, Bro
         });
     if let Some(path) = &config.creds {
         options = options.credentials_file(path).await.map_err(|e| {
-            BrokerError::BadRequest(format!(
-                "--nats-creds {}: {e}",
-                path.display()
-            ))
+            BrokerError::BadRequest(format!("--nats-creds {}: {e}", path.display()))
         })?;
     }
     if let (Some(user), Some(password)) = (&config.user, &config.password) {
@@ -63,10 +60,9 @@ pub async fn client(config: &FederationConfig) -> Result<async_nats::Client, Bro
     if config.require_tls {
         options = options.require_tls(true);
     }
-    options
-        .connect(addrs)
-        .await
-        .map_err(|e| BrokerError::BadRequest(format!("cannot use NATS at {}: {e}", redacted(&config.url))))
+    options.connect(addrs).await.map_err(|e| {
+        BrokerError::BadRequest(format!("cannot use NATS at {}: {e}", redacted(&config.url)))
+    })
 }
 
 /// A URL with any `user:password@` hidden, for logs and the API.
@@ -156,7 +152,9 @@ async fn setup(federation: &Federation) -> Result<kv::Store, String> {
 /// says what the recommended setting is.
 async fn check_sync(federation: &Federation) {
     let Some(monitor) = &federation.inner.config.monitor else {
-        tracing::info!("JetStream's sync setting is not checked (give --nats-monitor http://host:8222 to check it); recommended: sync_interval: always");
+        tracing::info!(
+            "JetStream's sync setting is not checked (give --nats-monitor http://host:8222 to check it); recommended: sync_interval: always"
+        );
         return;
     };
     let url = format!("{}/varz", monitor.trim_end_matches('/'));

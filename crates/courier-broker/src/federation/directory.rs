@@ -66,10 +66,14 @@ fn unavailable(what: impl std::fmt::Display) -> BrokerError {
 }
 
 /// Claims `name` for an agent of this host (see the module doc).
-pub async fn claim(federation: &Federation, name: &str, channels: &[String]) -> Result<(), BrokerError> {
-    let kv = federation
-        .kv()
-        .ok_or_else(|| unavailable("this broker has not joined the workspace yet (is NATS reachable?)"))?;
+pub async fn claim(
+    federation: &Federation,
+    name: &str,
+    channels: &[String],
+) -> Result<(), BrokerError> {
+    let kv = federation.kv().ok_or_else(|| {
+        unavailable("this broker has not joined the workspace yet (is NATS reachable?)")
+    })?;
     let host = federation.host();
     let want = DirectoryEntry::active(host, channels.to_vec(), now());
     let created = tokio::time::timeout(DIRECTORY_TIMEOUT, kv.create(name, encode(&want)))
@@ -106,7 +110,9 @@ pub async fn claim(federation: &Federation, name: &str, channels: &[String]) -> 
                     federation.inner.directory.set(name, want, revision);
                     Ok(())
                 }
-                (_, None) => Err(unavailable("the name is being claimed elsewhere; try again")),
+                (_, None) => Err(unavailable(
+                    "the name is being claimed elsewhere; try again",
+                )),
             }
         }
         Err(e) => Err(unavailable(e)),
@@ -292,7 +298,10 @@ fn changes_directory(kind: &courier_core::EventKind) -> bool {
     use courier_core::EventKind as E;
     matches!(
         kind,
-        E::AgentSpawned { .. } | E::AgentReleased { .. } | E::ChannelJoined { .. } | E::ChannelLeft { .. }
+        E::AgentSpawned { .. }
+            | E::AgentReleased { .. }
+            | E::ChannelJoined { .. }
+            | E::ChannelLeft { .. }
     )
 }
 
@@ -365,7 +374,9 @@ pub async fn mark_away(federation: &Federation, host: &str) -> usize {
                 federation.inner.directory.set(&name, away, revision);
                 marked += 1;
             }
-            Err(e) => tracing::debug!(agent = %name, error = %e, "not marked away (changed meanwhile)"),
+            Err(e) => {
+                tracing::debug!(agent = %name, error = %e, "not marked away (changed meanwhile)")
+            }
         }
     }
     marked

@@ -74,7 +74,10 @@ struct Inner {
 impl Federation {
     /// Connects (in the background if NATS is not there yet) and starts
     /// every component; returns at once.
-    pub async fn start(broker: &Broker, config: FederationConfig) -> Result<Federation, BrokerError> {
+    pub async fn start(
+        broker: &Broker,
+        config: FederationConfig,
+    ) -> Result<Federation, BrokerError> {
         config.validate().map_err(BrokerError::BadRequest)?;
         let client = connect::client(&config).await?;
         let js = jetstream::new(client.clone());

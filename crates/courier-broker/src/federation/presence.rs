@@ -186,5 +186,8 @@ pub async fn leave(federation: &Federation) {
     beat(federation, LEAVING).await;
     let _ = federation.client().flush().await;
     let marked = directory::mark_away(federation, federation.host()).await;
-    tracing::info!(agents = marked, "left the workspace; this host's agents are marked away");
+    tracing::info!(
+        agents = marked,
+        "left the workspace; this host's agents are marked away"
+    );
 }

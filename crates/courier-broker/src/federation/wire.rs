@@ -49,7 +49,9 @@ impl DirectoryEntry {
 
     /// Same host, presence and channels (the time does not count).
     pub fn same_as(&self, other: &DirectoryEntry) -> bool {
-        self.host == other.host && self.presence == other.presence && self.channels == other.channels
+        self.host == other.host
+            && self.presence == other.presence
+            && self.channels == other.channels
     }
 }
 

@@ -14,7 +14,10 @@ use crate::writer::Ctx;
 /// Why a forwarded delivery to a name no agent of this host has ends.
 pub const REASON_NOT_HERE: &str = "unknown_agent_here";
 
-pub(crate) fn accept_inbound(ctx: &mut Ctx<'_>, batch: Vec<InboundDelivery>) -> Result<Vec<Inbound>> {
+pub(crate) fn accept_inbound(
+    ctx: &mut Ctx<'_>,
+    batch: Vec<InboundDelivery>,
+) -> Result<Vec<Inbound>> {
     let mut answers = Vec::with_capacity(batch.len());
     for inbound in batch {
         answers.push(accept_one(ctx, inbound)?);
