@@ -59,6 +59,8 @@ pub(crate) struct Inner {
     survivors: std::sync::Mutex<HashMap<String, RemoteSession>>,
     /// The API's URL, given to agents as `COURIER_URL`.
     pub(crate) public_url: OnceLock<String>,
+    /// The workspace this broker joined (`courier up --nats`), if any.
+    federation: OnceLock<crate::federation::Federation>,
     started: Instant,
     _state_dir: Option<StateDir>,
 }
@@ -126,6 +128,7 @@ impl Broker {
                 hosting,
                 survivors: std::sync::Mutex::new(survivors),
                 public_url: OnceLock::new(),
+                federation: OnceLock::new(),
                 started: Instant::now(),
                 _state_dir: state_dir,
                 watchdog: crate::watchdog::Watchdog::default(),
@@ -163,6 +166,32 @@ impl Broker {
             orphan.kill().await;
         }
         Ok(())
+    }
+
+    /// Joins the configured workspace (if any): called once the agents
+    /// resumed, so the directory learns this host's agents as they are.
+    pub async fn join_workspace(&self) -> Result<(), BrokerError> {
+        let Some(config) = self.inner.config.federation.clone() else {
+            return Ok(());
+        };
+        let federation = crate::federation::Federation::start(self, config).await?;
+        let _ = self.inner.federation.set(federation);
+        Ok(())
+    }
+
+    /// The workspace this broker joined, if any.
+    pub fn federation(&self) -> Option<&crate::federation::Federation> {
+        self.inner.federation.get()
+    }
+
+    /// Wakes the delivery loops of these agents (those of this host).
+    pub(crate) async fn wake_agents(&self, names: &[String]) {
+        let agents = self.inner.agents.lock().await;
+        for name in names {
+            if let Some(agent) = agents.get(name) {
+                agent.wake.notify_one();
+            }
+        }
     }
 
     pub(crate) fn survivors(&self) -> std::sync::MutexGuard<'_, HashMap<String, RemoteSession>> {
@@ -293,10 +322,15 @@ impl Broker {
             self.drop_for_dead(&receipt);
         }
         let agents = self.inner.agents.lock().await;
+        let mut remote = false;
         for delivery in &receipt.deliveries {
-            if let Some(agent) = agents.get(&delivery.agent) {
-                agent.wake.notify_one();
+            match agents.get(&delivery.agent) {
+                Some(agent) => agent.wake.notify_one(),
+                None => remote = true,
             }
+        }
+        if let (true, Some(federation)) = (remote, self.federation()) {
+            federation.wake_forwarder();
         }
         Ok(receipt)
     }
@@ -359,11 +393,24 @@ impl Broker {
             }
             None => None,
         };
+        // In a workspace the name must be free on every host.
+        if let Some(federation) = self.federation() {
+            federation.claim(&spec.name, &spec.channels).await?;
+        }
         // Start first: a spec that cannot start (CLI not installed) is not
         // persisted, so a restart does not retry it forever.
-        let status = self
+        let status = match self
             .start_agent(spec.clone(), DeliveryMode::default())
-            .await?;
+            .await
+        {
+            Ok(status) => status,
+            Err(e) => {
+                if let Some(federation) = self.federation() {
+                    federation.release(&spec.name).await;
+                }
+                return Err(e);
+            }
+        };
         // The agent, its channels and its task in one commit: a crash
         // after it keeps all three, before it none.
         let persisted = self
@@ -380,6 +427,9 @@ impl Broker {
                 handle.kill().await;
             }
             self.inner.ops.forget(&spec.name);
+            if let Some(federation) = self.federation() {
+                federation.release(&spec.name).await;
+            }
             return Err(e.into());
         }
         if let Some(agent) = self.inner.agents.lock().await.get(&spec.name) {
@@ -433,6 +483,9 @@ impl Broker {
         self.inner.store.append_event(EventKind::AgentReleased {
             name: name.to_string(),
         })?;
+        if let Some(federation) = self.federation() {
+            federation.release(name).await;
+        }
         Ok(())
     }
 
@@ -514,6 +567,11 @@ impl Broker {
     }
 
     pub async fn replay(&self, id: &DeliveryId) -> Result<courier_core::Delivery, BrokerError> {
+        if let Some(host) = self.inner.store.delivery(id)?.and_then(|d| d.forwarded_to) {
+            return Err(BrokerError::BadRequest(format!(
+                "delivery {id} lives on host {host:?}: replay it there"
+            )));
+        }
         let (delivery, _) = self.inner.store.replay_async(id).await?;
         if let Some(agent) = self.inner.agents.lock().await.get(&delivery.agent) {
             agent.wake.notify_one();
@@ -526,6 +584,9 @@ impl Broker {
     /// in the store for the next start.
     pub async fn stop(&self) {
         self.inner.shutdown.trigger();
+        if let Some(federation) = self.federation() {
+            federation.leave().await;
+        }
         let grace = self.inner.config.shutdown_grace;
         let mut agents = std::mem::take(&mut *self.inner.agents.lock().await);
         // All at once: the grace bounds the whole stop, not each agent.

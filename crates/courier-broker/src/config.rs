@@ -60,6 +60,8 @@ pub struct BrokerConfig {
     /// Output chunks a live terminal viewer may fall behind before it is
     /// resynchronised with a fresh screen (256).
     pub stream_buffer_chunks: usize,
+    /// Join a workspace over NATS (`courier up --nats`); `None`: one host.
+    pub federation: Option<crate::federation::FederationConfig>,
 }
 
 impl BrokerConfig {
@@ -83,6 +85,7 @@ impl BrokerConfig {
             acl_path: None,
             typing_hold: crate::typing::DEFAULT_TYPING_HOLD,
             stream_buffer_chunks: courier_terminal::DEFAULT_OUTPUT_CHUNKS,
+            federation: None,
         }
     }
 

@@ -26,4 +26,11 @@ pub enum BrokerError {
     BadRequest(String),
     #[error("the broker is shutting down")]
     ShuttingDown,
+    /// Federation: the name belongs to an agent of another host.
+    #[error("the name {name:?} is taken in the workspace by an agent of host {host:?}")]
+    NameTaken { name: String, host: String },
+    /// Federation: the workspace directory cannot be reached, so a name
+    /// cannot be claimed (uniqueness across hosts would not hold).
+    #[error("the workspace directory is unreachable: {0}")]
+    FederationUnavailable(String),
 }

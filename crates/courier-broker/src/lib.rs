@@ -45,6 +45,7 @@ pub mod control;
 pub mod crash;
 pub mod done;
 pub mod error;
+pub mod federation;
 mod generation;
 pub mod hosting;
 pub mod input_hold;

@@ -55,6 +55,7 @@ impl RunningServer {
         }
         broker.set_public_url(&url);
         broker.resume_agents().await?;
+        broker.join_workspace().await?;
         let app = crate::api::router(broker.clone(), &token);
         let shutdown = broker.shutdown_signal().clone();
         let task = tokio::spawn(async move {

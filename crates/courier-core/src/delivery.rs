@@ -7,6 +7,8 @@
 //!   │                            └──failed──▶ queued (attempt+1, retry) … ▶ dead (reason)
 //!   └──drop (queue cap)──▶ dropped            dropped / dead ──replay──▶ queued
 //!   └──read (claimed by a hook)──▶ read       verified / unverified ──read──▶ read
+//!   └──(federation) another host committed it──▶ forwarded, then follows
+//!      that host's events (`remote::mirror`)
 //! ```
 //!
 //! [`Delivery::apply`] is the only way a delivery changes: it returns the new
@@ -34,10 +36,13 @@ pub enum DeliveryState {
     /// The agent itself confirmed it took the delivery in (its inbox, or a
     /// hook that handed it over).
     Read,
+    /// Federation: the agent lives on another host, whose store committed
+    /// the delivery; it goes on there, and this copy follows its events.
+    Forwarded,
 }
 
 impl DeliveryState {
-    pub const ALL: [DeliveryState; 8] = [
+    pub const ALL: [DeliveryState; 9] = [
         DeliveryState::Queued,
         DeliveryState::Injecting,
         DeliveryState::Injected,
@@ -46,6 +51,7 @@ impl DeliveryState {
         DeliveryState::Dropped,
         DeliveryState::Dead,
         DeliveryState::Read,
+        DeliveryState::Forwarded,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -58,6 +64,7 @@ impl DeliveryState {
             DeliveryState::Dropped => "dropped",
             DeliveryState::Dead => "dead",
             DeliveryState::Read => "read",
+            DeliveryState::Forwarded => "forwarded",
         }
     }
 
@@ -155,6 +162,12 @@ pub struct Delivery {
     /// When the agent confirmed it read it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub read_at: Option<Timestamp>,
+    /// Federation, sending host: the host whose store committed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forwarded_to: Option<String>,
+    /// Federation, receiving host: the host it was forwarded from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin_host: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -226,6 +239,8 @@ impl Delivery {
             session: None,
             channel: None,
             read_at: None,
+            forwarded_to: None,
+            origin_host: None,
             created_at: now,
             updated_at: now,
         }

@@ -146,6 +146,33 @@ pub enum EventKind {
         /// every reason.
         screen: Vec<String>,
     },
+    /// Federation, on the sending host: the host that runs the agent
+    /// committed the delivery to its own store; its life goes on there and
+    /// its events come back here.
+    DeliveryForwarded {
+        delivery_id: DeliveryId,
+        message_id: MessageId,
+        agent: String,
+        host: String,
+    },
+    /// Federation, on the receiving host: a delivery another host forwarded,
+    /// committed here under the sender's delivery id (a redelivered copy is
+    /// recognised by that id and never queued twice).
+    DeliveryReceived {
+        delivery_id: DeliveryId,
+        message_id: MessageId,
+        agent: String,
+        from_host: String,
+    },
+    /// Federation: a host of the workspace stopped answering (or left):
+    /// its agents are marked away, not forgotten.
+    HostAway {
+        host: String,
+    },
+    /// Federation: a host that was away answers again.
+    HostBack {
+        host: String,
+    },
     /// An agent's delivery mode changed (`idle`, `immediate`, `manual`).
     AgentMode {
         name: String,
@@ -312,6 +339,27 @@ impl EventKind {
         }
     }
 
+    /// The deliveries this event is about (several for a `delivery_dropped`).
+    pub fn delivery_ids(&self) -> Vec<&DeliveryId> {
+        match self {
+            EventKind::DeliveryQueued { delivery_id, .. }
+            | EventKind::DeliveryInjecting { delivery_id, .. }
+            | EventKind::DeliveryInjected { delivery_id, .. }
+            | EventKind::DeliveryVerified { delivery_id, .. }
+            | EventKind::DeliveryRetry { delivery_id, .. }
+            | EventKind::DeliveryDead { delivery_id, .. }
+            | EventKind::DeliveryReplayed { delivery_id, .. }
+            | EventKind::DeliveryRead { delivery_id, .. }
+            | EventKind::DeliveryStuck { delivery_id, .. }
+            | EventKind::DeliveryForwarded { delivery_id, .. }
+            | EventKind::DeliveryReceived { delivery_id, .. } => vec![delivery_id],
+            EventKind::DeliveryDropped { dropped, .. } => {
+                dropped.iter().map(|d| &d.delivery_id).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
     /// The wire name (`"delivery_queued"`, ...).
     pub fn name(&self) -> &'static str {
         match self {
@@ -327,6 +375,10 @@ impl EventKind {
             EventKind::DeliveryReplayed { .. } => "delivery_replayed",
             EventKind::DeliveryRead { .. } => "delivery_read",
             EventKind::DeliveryStuck { .. } => "delivery_stuck",
+            EventKind::DeliveryForwarded { .. } => "delivery_forwarded",
+            EventKind::DeliveryReceived { .. } => "delivery_received",
+            EventKind::HostAway { .. } => "host_away",
+            EventKind::HostBack { .. } => "host_back",
             EventKind::AgentMode { .. } => "agent_mode",
             EventKind::AgentFlushed { .. } => "agent_flushed",
             EventKind::AgentSpawned { .. } => "agent_spawned",

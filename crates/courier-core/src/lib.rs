@@ -15,6 +15,8 @@
 //! - [`retry`]: how many attempts before a delivery is dead.
 //! - [`restart`]: whether an agent that exited is started again, and when it is dead.
 //! - [`sanitize`], [`framing`]: what is typed into a terminal.
+//! - [`remote`]: federation: a delivery forwarded to another host follows
+//!   that host's events.
 //!
 //! Crates above this one (store, terminal, broker) own the I/O and call in here
 //! for every decision.
@@ -31,6 +33,7 @@ pub mod mode;
 pub mod pacing;
 pub mod queue;
 pub mod recipient;
+pub mod remote;
 pub mod restart;
 pub mod retry;
 pub mod sanitize;

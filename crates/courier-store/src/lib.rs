@@ -34,6 +34,7 @@
 mod api;
 mod check;
 mod error;
+mod federation;
 mod ops;
 mod options;
 mod prune;
@@ -47,6 +48,7 @@ mod writer;
 
 pub use check::quick_check;
 pub use error::{MEMORY_PATH, StoreError};
+pub use federation::{Inbound, InboundDelivery, RemoteAgent, RemoteOutcome};
 pub use options::{
     DEFAULT_IDEMPOTENCY_RETENTION, PrunePolicy, PruneReport, StoreOptions, Synchronous,
 };

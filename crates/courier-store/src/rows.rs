@@ -10,7 +10,7 @@ use rusqlite::types::Type;
 
 /// Columns read by [`delivery`], in order.
 pub(crate) const DELIVERY_COLUMNS: &str = "id, message_id, agent, sender, state, attempt, \
-     verification, reason, session, created_at, updated_at, channel, read_at";
+     verification, reason, session, created_at, updated_at, channel, read_at, forwarded_to, origin_host";
 
 /// Columns read by [`message`], in order.
 pub(crate) const MESSAGE_COLUMNS: &str =
@@ -53,6 +53,8 @@ pub(crate) fn delivery(row: &Row<'_>) -> rusqlite::Result<Delivery> {
             ),
         },
         read_at: row.get::<_, Option<i64>>(12)?.map(Timestamp),
+        forwarded_to: row.get(13)?,
+        origin_host: row.get(14)?,
     })
 }
 

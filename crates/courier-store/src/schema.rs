@@ -13,7 +13,7 @@ use crate::error::{SqlContext, StoreError};
 use crate::options::Synchronous;
 
 /// One step per schema version: `MIGRATIONS[n]` takes version `n` to `n + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
 
 /// The schema version this build writes and understands.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -143,6 +143,32 @@ CREATE TABLE tokens (
     created_at INTEGER NOT NULL,
     expires_at INTEGER,
     revoked_at INTEGER
+) WITHOUT ROWID;
+"#;
+
+/// Version 4: federation. A delivery forwarded to another host records
+/// that host (`forwarded_to`) and the `seq` of the last event of that
+/// host's log it mirrored (`remote_seq`, so a redelivered or late outcome
+/// is applied once and in order); one received from another host records
+/// where it came from (`origin_host`). `remote_agents` mirrors the
+/// workspace directory (agents of other hosts, with their channels and
+/// presence) so a send resolves them in its own transaction, even while
+/// NATS is unreachable. `federation_cursors` holds how far the outcome
+/// publisher got in this host's event log.
+const V4: &str = r#"
+ALTER TABLE deliveries ADD COLUMN forwarded_to TEXT;
+ALTER TABLE deliveries ADD COLUMN origin_host TEXT;
+ALTER TABLE deliveries ADD COLUMN remote_seq INTEGER;
+CREATE TABLE remote_agents (
+    name TEXT PRIMARY KEY NOT NULL,
+    host TEXT NOT NULL,
+    presence TEXT NOT NULL,
+    channels TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE federation_cursors (
+    name TEXT PRIMARY KEY NOT NULL,
+    seq INTEGER NOT NULL
 ) WITHOUT ROWID;
 "#;
 

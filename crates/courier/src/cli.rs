@@ -196,6 +196,57 @@ pub struct UpArgs {
     /// screen (`{"type":"resync"}`) instead. Viewers never slow an agent down.
     #[arg(long, env = "COURIER_STREAM_BUFFER_CHUNKS", default_value_t = 256)]
     pub stream_buffer_chunks: usize,
+    #[command(flatten)]
+    pub nats: NatsArgs,
+}
+
+/// Joining a workspace of several hosts over NATS JetStream (see
+/// docs/federation.md). Without `--nats` the broker is on its own.
+#[derive(Debug, Args)]
+pub struct NatsArgs {
+    /// Join a workspace through this NATS server (JetStream on), e.g.
+    /// nats://127.0.0.1:4222; several, comma separated. Agent names become
+    /// unique across the workspace, and messages reach agents of every host.
+    #[arg(long = "nats", env = "COURIER_NATS_URL", value_name = "URL")]
+    pub url: Option<String>,
+    /// The workspace to join (brokers of one workspace see each other).
+    #[arg(long, env = "COURIER_WORKSPACE", default_value = "default")]
+    pub workspace: String,
+    /// This broker's name in the workspace (letters, digits, '-', '_').
+    /// Default: the machine's host name.
+    #[arg(long, env = "COURIER_HOST_ID")]
+    pub host_id: Option<String>,
+    /// NATS credentials file (JWT and NKey seed).
+    #[arg(long, env = "COURIER_NATS_CREDS", value_name = "FILE")]
+    pub nats_creds: Option<PathBuf>,
+    /// NATS user (with --nats-password).
+    #[arg(long, env = "COURIER_NATS_USER")]
+    pub nats_user: Option<String>,
+    /// NATS password.
+    #[arg(long, env = "COURIER_NATS_PASSWORD", hide_env_values = true)]
+    pub nats_password: Option<String>,
+    /// NATS token.
+    #[arg(long, env = "COURIER_NATS_TOKEN", hide_env_values = true)]
+    pub nats_token: Option<String>,
+    /// CA certificate(s) to trust for NATS over TLS (PEM).
+    #[arg(long, env = "COURIER_NATS_TLS_CA", value_name = "FILE")]
+    pub nats_tls_ca: Option<PathBuf>,
+    /// Client certificate for mutual TLS (PEM; with --nats-tls-key).
+    #[arg(long, env = "COURIER_NATS_TLS_CERT", value_name = "FILE")]
+    pub nats_tls_cert: Option<PathBuf>,
+    /// Client key for mutual TLS (PEM).
+    #[arg(long, env = "COURIER_NATS_TLS_KEY", value_name = "FILE")]
+    pub nats_tls_key: Option<PathBuf>,
+    /// Refuse to talk to NATS without TLS.
+    #[arg(long, env = "COURIER_NATS_REQUIRE_TLS")]
+    pub nats_require_tls: bool,
+    /// Replicas of the workspace's streams and bucket (3 in a cluster).
+    #[arg(long, env = "COURIER_NATS_REPLICAS", default_value_t = 1)]
+    pub nats_replicas: usize,
+    /// nats-server's monitoring URL (http://host:8222): checked at join, with
+    /// a warning when JetStream does not sync every write to disk.
+    #[arg(long, env = "COURIER_NATS_MONITOR", value_name = "URL")]
+    pub nats_monitor: Option<String>,
 }
 
 #[derive(Debug, Args)]

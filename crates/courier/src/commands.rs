@@ -63,10 +63,15 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<ExitCode> 
             let v = client.get("/v1/agents").await?;
             if !json_out {
                 let rows = rows_of(&v["agents"], |a| {
+                    let state = match a["remote"].as_bool() {
+                        Some(true) => format!("remote, {}", cell(&a["presence"])),
+                        _ => crate::ops_cmds::state(a),
+                    };
                     vec![
                         cell(&a["name"]),
+                        cell(&a["host"]),
                         cell(&a["pid"]),
-                        crate::ops_cmds::state(a),
+                        state,
                         cell(&a["queue_depth"]),
                         cell(&a["restarts"]),
                         cell(&a["channels"]),
@@ -76,8 +81,8 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<ExitCode> 
                 });
                 table(
                     &[
-                        "name", "pid", "state", "queued", "restarts", "channels", "command",
-                        "result",
+                        "name", "host", "pid", "state", "queued", "restarts", "channels",
+                        "command", "result",
                     ],
                     &rows,
                 );

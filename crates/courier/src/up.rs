@@ -60,6 +60,7 @@ pub async fn run(global: &Global, args: UpArgs) -> anyhow::Result<ExitCode> {
     config.orphan_timeout = std::time::Duration::from_secs(args.orphan_timeout_s.max(1));
     config.typing_hold = std::time::Duration::from_millis(args.typing_hold_ms);
     config.stream_buffer_chunks = args.stream_buffer_chunks.clamp(1, 65_536);
+    config.federation = federation_config(&args.nats)?;
     let broker = Broker::start(config).await.with_context(|| {
         format!(
             "cannot start the broker with state directory {}",
@@ -77,4 +78,35 @@ pub async fn run(global: &Global, args: UpArgs) -> anyhow::Result<ExitCode> {
     );
     server.wait().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The workspace to join, from `--nats` and its options.
+fn federation_config(
+    args: &crate::cli::NatsArgs,
+) -> anyhow::Result<Option<courier_broker::federation::FederationConfig>> {
+    let Some(url) = &args.url else {
+        return Ok(None);
+    };
+    let host = match &args.host_id {
+        Some(host) => host.clone(),
+        None => std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_default()
+            .replace('.', "-"),
+    };
+    let mut config = courier_broker::federation::FederationConfig::new(url, &args.workspace, &host);
+    config.creds = args.nats_creds.clone();
+    config.user = args.nats_user.clone();
+    config.password = args.nats_password.clone();
+    config.token = args.nats_token.clone();
+    config.tls_ca = args.nats_tls_ca.clone();
+    config.tls_cert = args.nats_tls_cert.clone();
+    config.tls_key = args.nats_tls_key.clone();
+    config.require_tls = args.nats_require_tls;
+    config.replicas = args.nats_replicas;
+    config.monitor = args.nats_monitor.clone();
+    config
+        .validate()
+        .map_err(|e| anyhow::anyhow!("cannot join the workspace: {e}"))?;
+    Ok(Some(config))
 }

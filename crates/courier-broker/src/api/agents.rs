@@ -42,11 +42,28 @@ fn listed(
     v
 }
 
-pub async fn list(State(state): State<AppState>) -> Json<Value> {
+pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let agents = state.broker.agents().await;
-    Json(json!({
-        "agents": agents.iter().map(|(s, st, pid, d)| listed(&state, s, st, *pid, *d)).collect::<Vec<_>>()
-    }))
+    let mut listed: Vec<Value> = agents
+        .iter()
+        .map(|(s, st, pid, d)| listed(&state, s, st, *pid, *d))
+        .collect();
+    if let Some(federation) = state.broker.federation() {
+        for agent in &mut listed {
+            agent["host"] = json!(federation.host());
+        }
+        let remote = state.broker.store().remote_agents()?;
+        listed.extend(remote.iter().map(remote_json));
+    }
+    Ok(Json(json!({ "agents": listed })))
+}
+
+/// An agent of another host of the workspace, as the directory lists it.
+fn remote_json(agent: &courier_store::RemoteAgent) -> Value {
+    json!({
+        "name": agent.name, "host": agent.host, "remote": true,
+        "presence": agent.presence, "channels": agent.channels,
+    })
 }
 
 pub async fn get(
@@ -54,11 +71,38 @@ pub async fn get(
     ApiPath(name): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     let agents = state.broker.agents().await;
-    agents
-        .iter()
-        .find(|(spec, ..)| spec.name == name)
-        .map(|(s, st, pid, d)| Json(listed(&state, s, st, *pid, *d)))
-        .ok_or_else(|| ApiError::not_found("unknown_agent", format!("no agent named {name:?}")))
+    if let Some((s, st, pid, d)) = agents.iter().find(|(spec, ..)| spec.name == name) {
+        let mut agent = listed(&state, s, st, *pid, *d);
+        if let Some(federation) = state.broker.federation() {
+            agent["host"] = json!(federation.host());
+        }
+        return Ok(Json(agent));
+    }
+    if state.broker.federation().is_some()
+        && let Some(remote) = state
+            .broker
+            .store()
+            .remote_agents()?
+            .iter()
+            .find(|a| a.name == name)
+    {
+        return Ok(Json(remote_json(remote)));
+    }
+    Err(ApiError::not_found(
+        "unknown_agent",
+        format!("no agent named {name:?}"),
+    ))
+}
+
+/// `GET /v1/federation`: the workspace this broker joined, if any.
+pub async fn federation(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    Ok(Json(match state.broker.federation() {
+        Some(federation) => {
+            let pending = state.broker.store().pending_forward_count()?;
+            federation.status_json(pending)
+        }
+        None => json!({"enabled": false}),
+    }))
 }
 
 pub async fn spawn(

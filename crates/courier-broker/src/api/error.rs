@@ -186,6 +186,12 @@ impl From<BrokerError> for ApiError {
             BrokerError::AgentExists(_) => ApiError::conflict("agent_exists", message),
             BrokerError::BadRequest(_) => ApiError::bad_request(message),
             BrokerError::ShuttingDown => ApiError::unavailable(message),
+            BrokerError::NameTaken { .. } => ApiError::conflict("name_taken", message),
+            BrokerError::FederationUnavailable(_) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "federation_unavailable",
+                message,
+            ),
             BrokerError::Terminal(_) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "spawn_failed", message)
             }

@@ -29,12 +29,20 @@ pub struct SendBody {
 }
 
 pub(crate) fn delivery_json(d: &Delivery) -> Value {
-    json!({
+    let mut v = json!({
         "id": d.id, "message_id": d.message_id, "agent": d.agent, "from": d.from,
         "state": d.state, "attempt": d.attempt, "verification": d.verification,
         "reason": d.reason, "created_at": d.created_at, "updated_at": d.updated_at,
         "channel": d.channel, "read_at": d.read_at,
-    })
+    });
+    // Federation only: which host holds it, or which host sent it here.
+    if let Some(host) = &d.forwarded_to {
+        v["forwarded_to"] = json!(host);
+    }
+    if let Some(host) = &d.origin_host {
+        v["origin_host"] = json!(host);
+    }
+    v
 }
 
 /// `POST /v1/messages`: 201 when new, 200 with `duplicate: true` when the

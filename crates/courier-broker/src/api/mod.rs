@@ -92,6 +92,7 @@ pub fn router(broker: Broker, token: &str) -> Router {
         .route("/v1/agents/{name}/done", post(control_api::done))
         .route("/v1/whoami", get(messages::whoami))
         .route("/v1/channels", get(agents::channels))
+        .route("/v1/federation", get(agents::federation))
         .route("/v1/channels/{channel}/members", post(agents::join))
         .route(
             "/v1/channels/{channel}/members/{agent}",

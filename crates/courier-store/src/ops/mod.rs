@@ -3,6 +3,7 @@
 //! events together.
 
 pub(crate) mod agents;
+pub(crate) mod federation;
 pub(crate) mod read;
 pub(crate) mod send;
 pub(crate) mod spawn;
@@ -35,8 +36,8 @@ pub(crate) fn insert_delivery(ctx: &Ctx<'_>, d: &Delivery, queue_pos: u64) -> Re
         .conn
         .prepare_cached(
             "INSERT INTO deliveries (id, message_id, agent, sender, state, attempt, verification, \
-             reason, session, created_at, updated_at, queue_pos, channel, read_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+             reason, session, created_at, updated_at, queue_pos, channel, read_at, forwarded_to, \
+             origin_host) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
         )
         .during(ctx.path, "preparing a delivery insert")?;
     stmt.execute(params![
@@ -54,6 +55,8 @@ pub(crate) fn insert_delivery(ctx: &Ctx<'_>, d: &Delivery, queue_pos: u64) -> Re
         seq_param(queue_pos),
         d.channel.map(|c| c.as_str()),
         d.read_at.map(|t| t.as_millis()),
+        d.forwarded_to,
+        d.origin_host,
     ])
     .during(ctx.path, "inserting a delivery")?;
     Ok(())
@@ -66,7 +69,7 @@ pub(crate) fn update_delivery(ctx: &Ctx<'_>, d: &Delivery, queue_pos: Option<u64
         .prepare_cached(
             "UPDATE deliveries SET state = ?2, attempt = ?3, verification = ?4, reason = ?5, \
              session = ?6, updated_at = ?7, queue_pos = coalesce(?8, queue_pos), channel = ?9, \
-             read_at = ?10 WHERE id = ?1",
+             read_at = ?10, forwarded_to = ?11 WHERE id = ?1",
         )
         .during(ctx.path, "preparing a delivery update")?;
     let changed = stmt
@@ -81,6 +84,7 @@ pub(crate) fn update_delivery(ctx: &Ctx<'_>, d: &Delivery, queue_pos: Option<u64
             queue_pos.map(seq_param),
             d.channel.map(|c| c.as_str()),
             d.read_at.map(|t| t.as_millis()),
+            d.forwarded_to,
         ])
         .during(ctx.path, "updating a delivery")?;
     if changed == 1 {

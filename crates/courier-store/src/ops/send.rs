@@ -8,6 +8,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::{Result, insert_delivery, make_room};
 use crate::error::SqlContext;
+use crate::federation;
 use crate::options::millis;
 use crate::reads;
 use crate::types::{SendOutcome, SendReceipt};
@@ -113,15 +114,33 @@ fn duplicate(ctx: &Ctx<'_>, from: &str, key: &str) -> Result<Option<SendReceipt>
 
 /// Who receives the message, decided by core from what the store knows.
 fn recipients(ctx: &Ctx<'_>, new: &NewMessage) -> Result<Vec<String>> {
+    // Agents of other hosts (federation) are recipients like local ones;
+    // their deliveries are forwarded once committed here.
     let (agents, members) = match &new.to {
         Recipient::Agent(name) => {
-            let known = reads::agent(ctx.conn, ctx.path, name)?.is_some();
+            let known = reads::agent(ctx.conn, ctx.path, name)?.is_some()
+                || federation::remote_agent(ctx.conn, ctx.path, name)?.is_some();
             (if known { vec![name.clone()] } else { vec![] }, vec![])
         }
         Recipient::Channel(channel) => {
-            (vec![], reads::channel_members(ctx.conn, ctx.path, channel)?)
+            let mut members = reads::channel_members(ctx.conn, ctx.path, channel)?;
+            members.extend(
+                federation::remote_agents(ctx.conn, ctx.path)?
+                    .into_iter()
+                    .filter(|a| a.channels.iter().any(|c| c == channel))
+                    .map(|a| a.name),
+            );
+            (vec![], members)
         }
-        Recipient::Broadcast => (reads::agent_names(ctx.conn, ctx.path)?, vec![]),
+        Recipient::Broadcast => {
+            let mut agents = reads::agent_names(ctx.conn, ctx.path)?;
+            agents.extend(
+                federation::remote_agents(ctx.conn, ctx.path)?
+                    .into_iter()
+                    .map(|a| a.name),
+            );
+            (agents, vec![])
+        }
     };
     Ok(fanout::recipients(
         &new.from,

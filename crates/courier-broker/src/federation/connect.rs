@@ -1,0 +1,202 @@
+//! The NATS client, and the workspace's streams and bucket, created if
+//! absent; the checks at join (JetStream on, writes synced).
+
+use std::time::Duration;
+
+use async_nats::jetstream::{kv, stream};
+use async_nats::{ConnectOptions, ServerAddr};
+
+use super::config::FederationConfig;
+use super::{Federation, backoff, pause};
+use crate::broker::Broker;
+use crate::error::BrokerError;
+
+/// JetStream drops a republished forward with the same `Nats-Msg-Id`
+/// within this window; past it the receiver's store recognises the
+/// delivery id (it keeps every id it committed), so the window only saves
+/// work, never decides.
+pub const DEDUP_WINDOW: Duration = Duration::from_secs(600);
+
+/// A client that connects in the background (and reconnects for ever):
+/// a broker starts and serves its own agents whether NATS is up or not.
+pub async fn client(config: &FederationConfig) -> Result<async_nats::Client, BrokerError> {
+    let addrs = config
+        .url
+        .split(',')
+        .map(|u| u.trim().parse::<ServerAddr>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| BrokerError::BadRequest(format!("--nats {:?}: {e}", redacted(&config.url))))?;
+    let mut options = ConnectOptions::new()
+        .name(format!("courier {}", config.host))
+        .retry_on_initial_connect()
+        .max_reconnects(None)
+        .connection_timeout(Duration::from_secs(2))
+        .ping_interval(Duration::from_secs(5))
+        .reconnect_delay_callback(|attempts| backoff(attempts as u32, Duration::from_secs(2)))
+        .event_callback(|event| async move {
+            match event {
+                async_nats::Event::Connected => tracing::info!("NATS connected"),
+                async_nats::Event::Disconnected => tracing::warn!("NATS disconnected"),
+                other => tracing::debug!(event = %other, "NATS"),
+            }
+        });
+    if let Some(path) = &config.creds {
+        options = options.credentials_file(path).await.map_err(|e| {
+            BrokerError::BadRequest(format!("--nats-creds {}: {e}", path.display()))
+        })?;
+    }
+    if let (Some(user), Some(password)) = (&config.user, &config.password) {
+        options = options.user_and_password(user.clone(), password.clone());
+    }
+    if let Some(token) = &config.token {
+        options = options.token(token.clone());
+    }
+    if let Some(ca) = &config.tls_ca {
+        options = options.add_root_certificates(ca.clone());
+    }
+    if let (Some(cert), Some(key)) = (&config.tls_cert, &config.tls_key) {
+        options = options.add_client_certificate(cert.clone(), key.clone());
+    }
+    if config.require_tls {
+        options = options.require_tls(true);
+    }
+    options.connect(addrs).await.map_err(|e| {
+        BrokerError::BadRequest(format!("cannot use NATS at {}: {e}", redacted(&config.url)))
+    })
+}
+
+/// A URL with any `user:password@` hidden, for logs and the API.
+pub fn redacted(url: &str) -> String {
+    url.split(',')
+        .map(|u| match (u.find("://"), u.rfind('@')) {
+            (Some(scheme), Some(at)) if at > scheme => {
+                format!("{}://***@{}", &u[..scheme], &u[at + 1..])
+            }
+            _ => u.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Creates (or finds) the streams and the bucket, retrying with backoff
+/// while NATS is unreachable or JetStream is off. `None` if the broker
+/// stopped first.
+pub async fn setup_until_ready(broker: &Broker, federation: &Federation) -> Option<kv::Store> {
+    let mut attempt = 0;
+    let mut warned = false;
+    loop {
+        match setup(federation).await {
+            Ok(kv) => {
+                check_sync(federation).await;
+                return Some(kv);
+            }
+            Err(e) => {
+                if !warned || attempt % 20 == 0 {
+                    tracing::warn!(error = %e, url = %redacted(&federation.inner.config.url), "cannot join the workspace yet; retrying (local agents are served meanwhile)");
+                    warned = true;
+                }
+            }
+        }
+        attempt += 1;
+        if !pause(broker, backoff(attempt, Duration::from_secs(5))).await {
+            return None;
+        }
+    }
+}
+
+async fn setup(federation: &Federation) -> Result<kv::Store, String> {
+    let js = federation.js();
+    let names = federation.names();
+    let replicas = federation.inner.config.replicas;
+    if let Err(e) = js.query_account().await {
+        return Err(format!(
+            "JetStream is not available ({e}): start nats-server with JetStream on (-js, or a jetstream {{}} block)"
+        ));
+    }
+    for (name, subject) in [
+        (names.inbox_stream(), names.inbox("*")),
+        (names.outcome_stream(), names.outcome("*")),
+    ] {
+        js.get_or_create_stream(stream::Config {
+            name: name.clone(),
+            subjects: vec![subject],
+            // A message is gone once its host acked it (after its commit).
+            retention: stream::RetentionPolicy::WorkQueue,
+            storage: stream::StorageType::File,
+            num_replicas: replicas,
+            duplicate_window: DEDUP_WINDOW,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| format!("stream {name}: {e}"))?;
+    }
+    let bucket = names.bucket();
+    match js.get_key_value(&bucket).await {
+        Ok(kv) => Ok(kv),
+        Err(_) => js
+            .create_key_value(kv::Config {
+                bucket: bucket.clone(),
+                history: 1,
+                storage: stream::StorageType::File,
+                num_replicas: replicas,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| format!("bucket {bucket}: {e}")),
+    }
+}
+
+/// JetStream acknowledges before fsync unless the server syncs every write
+/// (`sync_interval: always`). Courier does not rely on it (a forward is
+/// retried until the receiver's commit is acknowledged), but a warning
+/// says what the recommended setting is.
+async fn check_sync(federation: &Federation) {
+    let Some(monitor) = &federation.inner.config.monitor else {
+        tracing::info!(
+            "JetStream's sync setting is not checked (give --nats-monitor http://host:8222 to check it); recommended: sync_interval: always"
+        );
+        return;
+    };
+    let url = format!("{}/varz", monitor.trim_end_matches('/'));
+    let varz = async {
+        reqwest::Client::new()
+            .get(&url)
+            .timeout(Duration::from_secs(2))
+            .send()
+            .await?
+            .json::<serde_json::Value>()
+            .await
+    }
+    .await;
+    match varz {
+        Ok(v) => {
+            let config = &v["jetstream"]["config"];
+            if config.is_null() {
+                tracing::warn!(%url, "nats-server reports no JetStream configuration");
+            } else if config["sync_always"].as_bool() != Some(true) {
+                tracing::warn!(
+                    %url,
+                    sync_interval_ns = %config["sync_interval"],
+                    "JetStream acknowledges writes before they reach the disk (set sync_interval: always in nats-server's jetstream block; Courier retries forwards until the receiver's commit, so this loses no message, but the stream's own copy can be lost on power failure)"
+                );
+            } else {
+                tracing::info!(%url, "JetStream syncs every write");
+            }
+        }
+        Err(e) => tracing::warn!(%url, error = %e, "cannot read nats-server's monitoring endpoint"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_reach_logs() {
+        assert_eq!(
+            redacted("nats://me:secret@h:4222,nats://h2:4222"),
+            "nats://***@h:4222,nats://h2:4222"
+        );
+        assert_eq!(redacted("nats://127.0.0.1:4222"), "nats://127.0.0.1:4222");
+    }
+}

@@ -1,0 +1,111 @@
+//! A durable pull consumer on one of the workspace's streams, read in
+//! batches (whatever has arrived, up to [`BATCH`]) so that one store commit
+//! covers many messages. The handler acks only what it committed; a batch it
+//! fails is redelivered by JetStream after the ack wait.
+
+use std::future::Future;
+use std::time::Duration;
+
+use async_nats::jetstream::{self, consumer::pull};
+use futures_util::StreamExt;
+
+use super::{Federation, backoff, pause};
+use crate::broker::Broker;
+
+const BATCH: usize = 512;
+/// An unacked message comes again after this long.
+const ACK_WAIT: Duration = Duration::from_secs(10);
+
+/// Which consumer to run.
+pub struct Source {
+    pub stream: String,
+    pub durable: String,
+    pub subject: String,
+}
+
+/// Runs the consumer until the broker stops, re-creating it whenever NATS
+/// drops it (a server restart, a cut link).
+pub async fn run<F, Fut>(broker: Broker, federation: Federation, source: Source, mut handle: F)
+where
+    F: FnMut(Vec<jetstream::Message>) -> Fut,
+    Fut: Future<Output = Result<(), String>>,
+{
+    let mut failures = 0;
+    loop {
+        match consume(&broker, &federation, &source, &mut handle).await {
+            Ok(()) => return,
+            Err(e) => {
+                failures += 1;
+                if failures == 1 || failures % 30 == 0 {
+                    tracing::warn!(consumer = %source.durable, error = %e, "consumer interrupted; resuming");
+                }
+            }
+        }
+        if !pause(&broker, backoff(failures, Duration::from_secs(2))).await {
+            return;
+        }
+    }
+}
+
+async fn consume<F, Fut>(
+    broker: &Broker,
+    federation: &Federation,
+    source: &Source,
+    handle: &mut F,
+) -> Result<(), String>
+where
+    F: FnMut(Vec<jetstream::Message>) -> Fut,
+    Fut: Future<Output = Result<(), String>>,
+{
+    let stream = federation
+        .js()
+        .get_stream(&source.stream)
+        .await
+        .map_err(|e| format!("stream {}: {e}", source.stream))?;
+    let consumer: jetstream::consumer::PullConsumer = stream
+        .get_or_create_consumer(
+            &source.durable,
+            pull::Config {
+                durable_name: Some(source.durable.clone()),
+                filter_subject: source.subject.clone(),
+                ack_policy: jetstream::consumer::AckPolicy::Explicit,
+                ack_wait: ACK_WAIT,
+                max_ack_pending: 20_000,
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| format!("consumer {}: {e}", source.durable))?;
+    let messages = consumer
+        .stream()
+        .max_messages_per_batch(BATCH)
+        .heartbeat(Duration::from_secs(2))
+        .expires(Duration::from_secs(10))
+        .messages()
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut batches = messages.ready_chunks(BATCH);
+    loop {
+        let batch = tokio::select! {
+            b = batches.next() => b,
+            _ = broker.shutdown_signal().wait() => return Ok(()),
+        };
+        let Some(batch) = batch else {
+            return Err("the message stream ended".into());
+        };
+        let mut good = Vec::with_capacity(batch.len());
+        let mut error = None;
+        for item in batch {
+            match item {
+                Ok(message) => good.push(message),
+                Err(e) => error = Some(e.to_string()),
+            }
+        }
+        if !good.is_empty() {
+            handle(good).await?;
+        }
+        if let Some(e) = error {
+            return Err(e);
+        }
+    }
+}

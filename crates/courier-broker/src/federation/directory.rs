@@ -1,0 +1,393 @@
+//! The workspace directory: one JetStream key-value bucket, agent name →
+//! [`DirectoryEntry`] (its host, presence, channels).
+//!
+//! - A name is claimed with a create-if-absent before an agent of this host
+//!   takes it, so names are unique across the workspace.
+//! - This host keeps its own entries current (channels joined or left, an
+//!   entry another host marked away while this one was cut off), and deletes
+//!   those of agents it released.
+//! - Every entry of another host is mirrored into the store
+//!   (`remote_agents`), where a send resolves it.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_nats::jetstream::kv::{CreateErrorKind, Operation};
+use courier_core::Timestamp;
+use courier_core::time::{Clock, SystemClock};
+use courier_store::RemoteAgent;
+use futures_util::{StreamExt, TryStreamExt};
+
+use super::wire::DirectoryEntry;
+use super::{DIRECTORY_TIMEOUT, Federation, backoff, pause};
+use crate::broker::Broker;
+use crate::error::BrokerError;
+
+/// How often this host's own entries are checked even without a change.
+const SYNC_EVERY: Duration = Duration::from_secs(5);
+
+/// What this broker last saw of the bucket: name → (entry, revision).
+#[derive(Default)]
+pub struct Directory {
+    entries: Mutex<HashMap<String, (DirectoryEntry, u64)>>,
+}
+
+impl Directory {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (DirectoryEntry, u64)>> {
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn set(&self, name: &str, entry: DirectoryEntry, revision: u64) {
+        self.lock().insert(name.to_string(), (entry, revision));
+    }
+
+    fn remove(&self, name: &str) -> Option<DirectoryEntry> {
+        self.lock().remove(name).map(|(e, _)| e)
+    }
+
+    pub fn snapshot(&self) -> HashMap<String, (DirectoryEntry, u64)> {
+        self.lock().clone()
+    }
+}
+
+fn now() -> Timestamp {
+    SystemClock.now()
+}
+
+fn encode(entry: &DirectoryEntry) -> bytes::Bytes {
+    serde_json::to_vec(entry).unwrap_or_default().into()
+}
+
+fn unavailable(what: impl std::fmt::Display) -> BrokerError {
+    BrokerError::FederationUnavailable(what.to_string())
+}
+
+/// Claims `name` for an agent of this host (see the module doc).
+pub async fn claim(
+    federation: &Federation,
+    name: &str,
+    channels: &[String],
+) -> Result<(), BrokerError> {
+    let kv = federation.kv().ok_or_else(|| {
+        unavailable("this broker has not joined the workspace yet (is NATS reachable?)")
+    })?;
+    let host = federation.host();
+    let want = DirectoryEntry::active(host, channels.to_vec(), now());
+    let created = tokio::time::timeout(DIRECTORY_TIMEOUT, kv.create(name, encode(&want)))
+        .await
+        .map_err(|_| unavailable("timed out claiming the name"))?;
+    match created {
+        Ok(revision) => {
+            federation.inner.directory.set(name, want, revision);
+            Ok(())
+        }
+        Err(e) if e.kind() == CreateErrorKind::AlreadyExists => {
+            let existing = tokio::time::timeout(DIRECTORY_TIMEOUT, kv.entry(name))
+                .await
+                .map_err(|_| unavailable("timed out reading the name's owner"))?
+                .map_err(unavailable)?;
+            let owner = existing
+                .as_ref()
+                .filter(|e| e.operation == Operation::Put)
+                .and_then(|e| serde_json::from_slice::<DirectoryEntry>(&e.value).ok());
+            match (owner, existing) {
+                (Some(owner), _) if owner.host != host => Err(BrokerError::NameTaken {
+                    name: name.to_string(),
+                    host: owner.host,
+                }),
+                // Ours already (a restart), or deleted: take it at that revision.
+                (_, Some(entry)) => {
+                    let revision = tokio::time::timeout(
+                        DIRECTORY_TIMEOUT,
+                        kv.update(name, encode(&want), entry.revision),
+                    )
+                    .await
+                    .map_err(|_| unavailable("timed out claiming the name"))?
+                    .map_err(|e| unavailable(format!("the name changed hands meanwhile: {e}")))?;
+                    federation.inner.directory.set(name, want, revision);
+                    Ok(())
+                }
+                (_, None) => Err(unavailable(
+                    "the name is being claimed elsewhere; try again",
+                )),
+            }
+        }
+        Err(e) => Err(unavailable(e)),
+    }
+}
+
+/// Frees `name` if this host holds it (its agent was released, or never
+/// started).
+pub async fn release(federation: &Federation, name: &str) {
+    let Some(kv) = federation.kv() else { return };
+    let ours = federation
+        .inner
+        .directory
+        .snapshot()
+        .get(name)
+        .map(|(e, rev)| (e.host == federation.host(), *rev));
+    if let Some((true, revision)) = ours {
+        match tokio::time::timeout(
+            DIRECTORY_TIMEOUT,
+            kv.delete_expect_revision(name, Some(revision)),
+        )
+        .await
+        {
+            Ok(Ok(())) => {
+                federation.inner.directory.remove(name);
+            }
+            // The sync deletes it later (it is not an agent of this host).
+            other => tracing::debug!(agent = name, ?other, "cannot free the name now"),
+        }
+    }
+}
+
+/// Watches the bucket and keeps this host's entries current, until the
+/// broker stops.
+pub async fn run(broker: Broker, federation: Federation) {
+    tokio::spawn(sync_loop(broker.clone(), federation.clone()));
+    let mut attempt = 0;
+    loop {
+        match watch(&broker, &federation).await {
+            Ok(()) => attempt = 0,
+            Err(e) => tracing::warn!(error = %e, "workspace directory watch ended; restarting it"),
+        }
+        attempt += 1;
+        if !pause(&broker, backoff(attempt, Duration::from_secs(5))).await {
+            return;
+        }
+    }
+}
+
+async fn watch(broker: &Broker, federation: &Federation) -> Result<(), String> {
+    let kv = federation.kv().ok_or("not joined")?;
+    let store = broker.store_handle();
+    let me = federation.host().to_string();
+    let mut entries = kv
+        .watch_with_history(">")
+        .await
+        .map_err(|e| e.to_string())?;
+    // Forget agents deleted while this broker was not watching.
+    let keys: HashSet<String> = kv
+        .keys()
+        .await
+        .map_err(|e| e.to_string())?
+        .try_collect()
+        .await
+        .map_err(|e| e.to_string())?;
+    for gone in store.remote_agents().map_err(|e| e.to_string())? {
+        if !keys.contains(&gone.name) {
+            store
+                .remove_remote_agent_async(&gone.name)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    let mut upserts: Vec<RemoteAgent> = Vec::new();
+    loop {
+        // Apply what arrived together in one commit; wait for more after.
+        let next = if upserts.is_empty() {
+            tokio::select! {
+                next = entries.next() => next,
+                _ = broker.shutdown_signal().wait() => return Ok(()),
+            }
+        } else {
+            match tokio::time::timeout(Duration::ZERO, entries.next()).await {
+                Ok(next) => next,
+                Err(_) => {
+                    flush(&store, federation, &mut upserts).await?;
+                    continue;
+                }
+            }
+        };
+        let Some(entry) = next else {
+            flush(&store, federation, &mut upserts).await?;
+            return Ok(());
+        };
+        let entry = entry.map_err(|e| e.to_string())?;
+        match entry.operation {
+            Operation::Put => {
+                let Ok(value) = serde_json::from_slice::<DirectoryEntry>(&entry.value) else {
+                    tracing::warn!(key = %entry.key, "unreadable directory entry; ignored");
+                    continue;
+                };
+                federation
+                    .inner
+                    .directory
+                    .set(&entry.key, value.clone(), entry.revision);
+                if value.host == me {
+                    if !value.is_active() {
+                        // Marked away while this host was cut off: say it is back.
+                        federation.directory_changed();
+                    }
+                } else {
+                    upserts.push(RemoteAgent {
+                        name: entry.key.clone(),
+                        host: value.host,
+                        presence: value.presence,
+                        channels: value.channels,
+                        updated_at: value.updated_at,
+                    });
+                    if upserts.len() >= 512 {
+                        flush(&store, federation, &mut upserts).await?;
+                    }
+                }
+            }
+            Operation::Delete | Operation::Purge => {
+                flush(&store, federation, &mut upserts).await?;
+                let was = federation.inner.directory.remove(&entry.key);
+                if was.is_none_or(|e| e.host != me) {
+                    store
+                        .remove_remote_agent_async(&entry.key)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
+            }
+        }
+    }
+}
+
+async fn flush(
+    store: &courier_store::Store,
+    federation: &Federation,
+    upserts: &mut Vec<RemoteAgent>,
+) -> Result<(), String> {
+    if upserts.is_empty() {
+        return Ok(());
+    }
+    let batch = std::mem::take(upserts);
+    let conflicts = store
+        .upsert_remote_agents_async(batch)
+        .await
+        .map_err(|e| e.to_string())?;
+    for name in conflicts {
+        tracing::warn!(agent = %name, "another host lists an agent of this host's name in the directory; this host's agent keeps it here");
+    }
+    // Deliveries queued for these agents can go now.
+    federation.wake_forwarder();
+    Ok(())
+}
+
+async fn sync_loop(broker: Broker, federation: Federation) {
+    let mut events = broker.bus().subscribe();
+    loop {
+        if let Err(e) = sync_own(&broker, &federation).await {
+            tracing::debug!(error = %e, "directory sync deferred");
+        }
+        loop {
+            tokio::select! {
+                _ = federation.inner.directory_changed.notified() => break,
+                _ = tokio::time::sleep(SYNC_EVERY) => break,
+                _ = broker.shutdown_signal().wait() => return,
+                event = events.recv() => match event {
+                    Ok(event) if changes_directory(&event.kind) => break,
+                    Ok(_) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => break,
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                },
+            }
+        }
+    }
+}
+
+/// Events after which this host's entries may differ from its store.
+fn changes_directory(kind: &courier_core::EventKind) -> bool {
+    use courier_core::EventKind as E;
+    matches!(
+        kind,
+        E::AgentSpawned { .. }
+            | E::AgentReleased { .. }
+            | E::ChannelJoined { .. }
+            | E::ChannelLeft { .. }
+    )
+}
+
+/// Puts this host's agents in the bucket as they are in the store (active,
+/// with their channels); deletes entries of this host whose agent is gone.
+async fn sync_own(broker: &Broker, federation: &Federation) -> Result<(), String> {
+    let kv = federation.kv().ok_or("not joined")?;
+    let store = broker.store();
+    let me = federation.host();
+    let mut desired: BTreeMap<String, Vec<String>> = store
+        .agents()
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|a| (a.name, Vec::new()))
+        .collect();
+    for (channel, members) in store.channels().map_err(|e| e.to_string())? {
+        for member in members {
+            if let Some(channels) = desired.get_mut(&member) {
+                channels.push(channel.clone());
+            }
+        }
+    }
+    let seen = federation.inner.directory.snapshot();
+    for (name, channels) in &desired {
+        let want = DirectoryEntry::active(me, channels.clone(), now());
+        match seen.get(name) {
+            Some((entry, _)) if entry.host != me => {
+                tracing::warn!(agent = %name, host = %entry.host, "the directory gives this agent's name to another host");
+            }
+            Some((entry, _)) if entry.same_as(&want) => {}
+            Some((_, revision)) => {
+                let revision = kv
+                    .update(name, encode(&want), *revision)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                federation.inner.directory.set(name, want, revision);
+            }
+            None => match claim(federation, name, channels).await {
+                Ok(()) => {}
+                Err(BrokerError::NameTaken { name, host }) => {
+                    tracing::warn!(agent = %name, %host, "the directory gives this agent's name to another host");
+                }
+                Err(e) => return Err(e.to_string()),
+            },
+        }
+    }
+    for (name, (entry, revision)) in seen {
+        if entry.host == me && !desired.contains_key(&name) {
+            kv.delete_expect_revision(&name, Some(revision))
+                .await
+                .map_err(|e| e.to_string())?;
+            federation.inner.directory.remove(&name);
+        }
+    }
+    Ok(())
+}
+
+/// Marks every active entry of `host` away (it stopped answering, or this
+/// host leaves). Compare-and-set: an entry its host rewrote meanwhile wins.
+pub async fn mark_away(federation: &Federation, host: &str) -> usize {
+    let Some(kv) = federation.kv() else { return 0 };
+    let mut marked = 0;
+    for (name, (entry, revision)) in federation.inner.directory.snapshot() {
+        if entry.host != host || !entry.is_active() {
+            continue;
+        }
+        let away = entry.away(now());
+        match kv.update(&name, encode(&away), revision).await {
+            Ok(revision) => {
+                federation.inner.directory.set(&name, away, revision);
+                marked += 1;
+            }
+            Err(e) => {
+                tracing::debug!(agent = %name, error = %e, "not marked away (changed meanwhile)")
+            }
+        }
+    }
+    marked
+}
+
+/// Hosts that own an entry, with whether any of theirs is active.
+pub fn hosts(federation: &Federation) -> BTreeMap<String, bool> {
+    let mut hosts = BTreeMap::new();
+    for (entry, _) in federation.inner.directory.snapshot().values() {
+        let active = hosts.entry(entry.host.clone()).or_insert(false);
+        *active |= entry.is_active();
+    }
+    hosts
+}

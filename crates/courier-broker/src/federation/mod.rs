@@ -1,0 +1,201 @@
+//! Federation: brokers of several hosts joined into one workspace over NATS
+//! JetStream (`courier up --nats URL`). Without it nothing here runs.
+//!
+//! Truth stays in each broker's SQLite; NATS only carries what moves
+//! between stores, and nothing is acknowledged on NATS alone:
+//!
+//! ```text
+//!  host A (sender)                         NATS                       host B (receiver)
+//!  send ─▶ store A (queued) ─▶ forwarder ─▶ inbox.B stream ─▶ inbox ─▶ store B (received, queued) ─▶ ack
+//!                                                                     │ agent task types it
+//!  store A (forwarded, verified…) ◀─ outcomes ◀─ outcome.A stream ◀─ publisher (B's event log)
+//! ```
+//!
+//! The components, one file each:
+//! - [`config`]: the join options and the names of subjects, streams, bucket.
+//! - [`wire`]: the JSON payloads.
+//! - [`connect`]: the NATS client, the streams and the bucket, the checks at join.
+//! - [`directory`]: agent names unique across the workspace (KV create),
+//!   this host's entries kept current, the others' mirrored into the store.
+//! - [`presence`]: heartbeats; a host that stops answering has its agents
+//!   marked away.
+//! - [`forwarder`]: deliveries to agents of other hosts, published until
+//!   their host's commit comes back.
+//! - [`inbox`]: deliveries forwarded here, committed before they are acked.
+//! - [`outcomes`]: this host's events about forwarded deliveries, sent back
+//!   to their senders; and the events of other hosts applied here.
+
+pub mod config;
+mod connect;
+mod consume;
+mod directory;
+mod forwarder;
+mod inbox;
+mod outcomes;
+mod presence;
+mod wire;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream;
+use serde_json::{Value, json};
+use tokio::sync::{Notify, OnceCell};
+
+pub use config::FederationConfig;
+use config::Names;
+
+use crate::broker::Broker;
+use crate::error::BrokerError;
+
+/// How long a directory operation waits for NATS before giving up.
+const DIRECTORY_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// A broker's membership of a workspace.
+#[derive(Clone)]
+pub struct Federation {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: FederationConfig,
+    names: Names,
+    client: async_nats::Client,
+    js: jetstream::Context,
+    /// The directory bucket, once the setup at join succeeded.
+    kv: OnceCell<jetstream::kv::Store>,
+    forwarder: forwarder::Forwarder,
+    directory: directory::Directory,
+    presence: presence::Presence,
+    /// Wakes the directory sync (an agent spawned, released, joined…).
+    directory_changed: Notify,
+}
+
+impl Federation {
+    /// Connects (in the background if NATS is not there yet) and starts
+    /// every component; returns at once.
+    pub async fn start(
+        broker: &Broker,
+        config: FederationConfig,
+    ) -> Result<Federation, BrokerError> {
+        config.validate().map_err(BrokerError::BadRequest)?;
+        let client = connect::client(&config).await?;
+        let js = jetstream::new(client.clone());
+        let federation = Federation {
+            inner: Arc::new(Inner {
+                names: config.names(),
+                config,
+                client,
+                js,
+                kv: OnceCell::new(),
+                forwarder: forwarder::Forwarder::default(),
+                directory: directory::Directory::default(),
+                presence: presence::Presence::default(),
+                directory_changed: Notify::new(),
+            }),
+        };
+        tokio::spawn(run(broker.clone(), federation.clone()));
+        Ok(federation)
+    }
+
+    pub fn host(&self) -> &str {
+        &self.inner.config.host
+    }
+
+    pub(crate) fn names(&self) -> &Names {
+        &self.inner.names
+    }
+
+    pub(crate) fn js(&self) -> &jetstream::Context {
+        &self.inner.js
+    }
+
+    pub(crate) fn client(&self) -> &async_nats::Client {
+        &self.inner.client
+    }
+
+    pub(crate) fn kv(&self) -> Option<&jetstream::kv::Store> {
+        self.inner.kv.get()
+    }
+
+    pub(crate) fn is_connected(&self) -> bool {
+        self.inner.client.connection_state() == async_nats::connection::State::Connected
+    }
+
+    /// Claims `name` in the workspace directory before an agent of this
+    /// host takes it: refused when another host holds it.
+    pub async fn claim(&self, name: &str, channels: &[String]) -> Result<(), BrokerError> {
+        directory::claim(self, name, channels).await
+    }
+
+    /// The directory should be brought up to date (an agent of this host
+    /// was spawned, released, or joined or left a channel).
+    pub fn directory_changed(&self) {
+        self.inner.directory_changed.notify_one();
+    }
+
+    /// Frees `name` in the directory (its agent was released here, or
+    /// never started).
+    pub async fn release(&self, name: &str) {
+        directory::release(self, name).await;
+        self.directory_changed();
+    }
+
+    /// New deliveries may be waiting to be forwarded.
+    pub fn wake_forwarder(&self) {
+        self.inner.forwarder.wake();
+    }
+
+    /// Graceful leave: this host's agents are marked away and the others
+    /// are told at once (bounded: a stop never waits on NATS for long).
+    pub async fn leave(&self) {
+        let _ = tokio::time::timeout(Duration::from_secs(2), presence::leave(self)).await;
+    }
+
+    /// `GET /v1/federation`.
+    pub fn status_json(&self, pending_forwards: usize) -> Value {
+        json!({
+            "enabled": true,
+            "workspace": self.inner.config.workspace,
+            "host": self.inner.config.host,
+            "url": connect::redacted(&self.inner.config.url),
+            "connected": self.is_connected(),
+            "joined": self.kv().is_some(),
+            "pending_forwards": pending_forwards,
+            "peers": presence::peers_json(self),
+        })
+    }
+}
+
+/// Sets the workspace up (retrying until NATS answers), then runs every
+/// component until the broker stops.
+async fn run(broker: Broker, federation: Federation) {
+    let kv = connect::setup_until_ready(&broker, &federation).await;
+    let Some(kv) = kv else { return };
+    let _ = federation.inner.kv.set(kv);
+    tracing::info!(
+        workspace = %federation.inner.config.workspace,
+        host = %federation.inner.config.host,
+        "joined the workspace"
+    );
+    tokio::spawn(directory::run(broker.clone(), federation.clone()));
+    tokio::spawn(presence::run(broker.clone(), federation.clone()));
+    tokio::spawn(forwarder::run(broker.clone(), federation.clone()));
+    tokio::spawn(inbox::run(broker.clone(), federation.clone()));
+    tokio::spawn(outcomes::run_publisher(broker.clone(), federation.clone()));
+    tokio::spawn(outcomes::run_consumer(broker, federation));
+}
+
+/// Waits `delay`, or less if the broker stops; `false` once it stopped.
+pub(crate) async fn pause(broker: &Broker, delay: Duration) -> bool {
+    tokio::select! {
+        _ = broker.shutdown_signal().wait() => false,
+        _ = tokio::time::sleep(delay) => !broker.shutdown_signal().is_triggered(),
+    }
+}
+
+/// The next retry delay: doubling from 100 ms up to `max`.
+pub(crate) fn backoff(attempt: u32, max: Duration) -> Duration {
+    let ms = 100u64.saturating_mul(1u64 << attempt.min(16));
+    Duration::from_millis(ms).min(max)
+}

@@ -1,0 +1,193 @@
+//! What became of forwarded deliveries, flowing back to their senders.
+//!
+//! - The publisher reads this host's own event log from a cursor kept in
+//!   the store, and publishes every event about a delivery another host
+//!   forwarded here (`delivery_received`, injecting, injected, verified,
+//!   read, dropped, dead, ...) to that host's outcome subject. The cursor
+//!   moves only once JetStream holds the batch, so after a crash the rest
+//!   is published again (the receiver applies each event once, by `seq`).
+//! - The consumer applies other hosts' events to the copies of deliveries
+//!   this host forwarded (core's `remote::mirror`), commits, then acks.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_nats::jetstream::{self, AckKind, message::PublishMessage};
+use courier_core::{DeliveryId, Event, EventKind};
+use courier_store::{RemoteOutcome, Store};
+use tokio::sync::broadcast::error::TryRecvError;
+
+use super::consume::{self, Source};
+use super::wire::OutcomeWire;
+use super::{Federation, backoff, pause};
+use crate::broker::Broker;
+
+const CURSOR: &str = "outcomes";
+/// Events read from the log per batch.
+const BATCH: usize = 512;
+/// Known origins kept in memory (a miss costs one store read).
+const ORIGINS_KEPT: usize = 100_000;
+
+pub async fn run_publisher(broker: Broker, federation: Federation) {
+    let store = broker.store_handle();
+    let mut cursor = match store.cursor(CURSOR) {
+        Ok(Some(seq)) => seq,
+        // First join: nothing before now was forwarded here.
+        _ => {
+            let last = store.last_seq().unwrap_or(0);
+            let _ = store.set_cursor_async(CURSOR, last).await;
+            last
+        }
+    };
+    let mut bus = broker.bus().subscribe();
+    let mut origins: HashMap<DeliveryId, Option<String>> = HashMap::new();
+    let mut failures = 0;
+    loop {
+        // Everything the bus announced so far is in the log read below.
+        loop {
+            match bus.try_recv() {
+                Ok(_) | Err(TryRecvError::Lagged(_)) => {}
+                Err(TryRecvError::Empty | TryRecvError::Closed) => break,
+            }
+        }
+        let events = match store.events_after(cursor, BATCH) {
+            Ok(events) => events,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the event log for outcomes");
+                if !pause(&broker, Duration::from_secs(1)).await {
+                    return;
+                }
+                continue;
+            }
+        };
+        let Some(last) = events.last().map(|e| e.seq) else {
+            tokio::select! {
+                _ = bus.recv() => {}
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                _ = broker.shutdown_signal().wait() => return,
+            }
+            continue;
+        };
+        match publish(&federation, &store, &mut origins, &events).await {
+            Ok(()) => {
+                failures = 0;
+                cursor = last;
+                if let Err(e) = store.set_cursor_async(CURSOR, cursor).await {
+                    tracing::warn!(error = %e, "cannot record the outcome cursor");
+                }
+            }
+            Err(e) => {
+                failures += 1;
+                if failures == 1 || failures % 30 == 0 {
+                    tracing::warn!(error = %e, "outcomes not published yet; retrying");
+                }
+                if !pause(&broker, backoff(failures, Duration::from_secs(2))).await {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Publishes the events of `events` about deliveries of other hosts, and
+/// waits until JetStream holds every one.
+async fn publish(
+    federation: &Federation,
+    store: &Store,
+    origins: &mut HashMap<DeliveryId, Option<String>>,
+    events: &[Event],
+) -> Result<(), String> {
+    if origins.len() > ORIGINS_KEPT {
+        origins.clear();
+    }
+    let me = federation.host();
+    let mut acks = Vec::new();
+    for event in events {
+        for id in event.kind.delivery_ids() {
+            let origin = match origins.get(id) {
+                Some(origin) => origin.clone(),
+                None => {
+                    let origin = match &event.kind {
+                        EventKind::DeliveryReceived { from_host, .. } => Some(from_host.clone()),
+                        _ => store
+                            .delivery(id)
+                            .map_err(|e| e.to_string())?
+                            .and_then(|d| d.origin_host),
+                    };
+                    origins.insert(id.clone(), origin.clone());
+                    origin
+                }
+            };
+            let Some(origin) = origin else { continue };
+            let wire = OutcomeWire {
+                host: me.to_string(),
+                outcome: RemoteOutcome {
+                    seq: event.seq,
+                    event: event.kind.clone(),
+                },
+            };
+            let payload = serde_json::to_vec(&wire).map_err(|e| e.to_string())?;
+            let ack = federation
+                .js()
+                .send_publish(
+                    federation.names().outcome(&origin),
+                    PublishMessage::build()
+                        .payload(payload.into())
+                        .message_id(format!("{me}:{}:{id}", event.seq)),
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            acks.push(ack);
+        }
+    }
+    for ack in acks {
+        ack.await.map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+pub async fn run_consumer(broker: Broker, federation: Federation) {
+    let names = federation.names();
+    let source = Source {
+        stream: names.outcome_stream(),
+        durable: names.outcome_consumer(),
+        subject: names.outcome(federation.host()),
+    };
+    let store = broker.store_handle();
+    consume::run(broker, federation, source, move |batch| {
+        let store = store.clone();
+        async move { apply(&store, batch).await }
+    })
+    .await;
+}
+
+async fn apply(store: &Store, batch: Vec<jetstream::Message>) -> Result<(), String> {
+    // Consecutive outcomes of one host, in arrival order.
+    let mut groups: Vec<(String, Vec<RemoteOutcome>)> = Vec::new();
+    let mut messages = Vec::with_capacity(batch.len());
+    for message in batch {
+        match serde_json::from_slice::<OutcomeWire>(&message.payload) {
+            Ok(wire) => {
+                match groups.last_mut() {
+                    Some((host, outcomes)) if *host == wire.host => outcomes.push(wire.outcome),
+                    _ => groups.push((wire.host, vec![wire.outcome])),
+                }
+                messages.push(message);
+            }
+            Err(e) => {
+                tracing::warn!(subject = %message.subject, error = %e, "unreadable outcome; discarded");
+                let _ = message.ack_with(AckKind::Term).await;
+            }
+        }
+    }
+    for (host, outcomes) in groups {
+        store
+            .apply_outcomes_async(host, outcomes)
+            .await
+            .map_err(|e| format!("cannot apply outcomes: {e}"))?;
+    }
+    for message in &messages {
+        let _ = message.ack().await;
+    }
+    Ok(())
+}

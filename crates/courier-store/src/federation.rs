@@ -1,0 +1,224 @@
+//! Federation: what a broker joined to a workspace keeps in its own store.
+//!
+//! - The directory's agents of other hosts ([`RemoteAgent`], table
+//!   `remote_agents`), so a send resolves a remote name, a channel member or
+//!   a broadcast recipient in its own transaction, even while NATS is down.
+//! - Deliveries forwarded here ([`InboundDelivery`]), committed under the
+//!   sender's delivery id before the transport is acknowledged; a copy that
+//!   comes again is recognised by that id.
+//! - Outcomes of deliveries forwarded from here ([`RemoteOutcome`]), applied
+//!   once and in the remote log's order (`remote_seq`).
+//! - Cursors in this host's event log (how far outcomes were published).
+//!
+//! The rules (what an outcome does to the local copy) are core's
+//! (`courier_core::remote`).
+
+use std::path::Path;
+
+use courier_core::{Delivery, DeliveryId, EventKind, Message, Timestamp};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+
+use crate::error::SqlContext;
+use crate::ops;
+use crate::rows::DELIVERY_COLUMNS;
+use crate::store::{Result, Store};
+
+/// An agent of another host, as the workspace directory lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteAgent {
+    pub name: String,
+    pub host: String,
+    /// `active`, or `away` (its host left or stopped answering).
+    pub presence: String,
+    /// Channels it belongs to, without `#`.
+    pub channels: Vec<String>,
+    pub updated_at: Timestamp,
+}
+
+/// A delivery another host forwarded to one of this host's agents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboundDelivery {
+    /// The sender's delivery id, kept here: the key that makes a redelivered
+    /// copy a duplicate.
+    pub delivery_id: DeliveryId,
+    pub agent: String,
+    pub message: Message,
+    pub origin_host: String,
+}
+
+/// One event of another host's log about a delivery forwarded from here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteOutcome {
+    /// Its `seq` in that host's log.
+    pub seq: u64,
+    pub event: EventKind,
+}
+
+/// What became of one inbound delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inbound {
+    /// Committed now (queued for its agent, or dropped at once because no
+    /// such agent lives here: its `delivery_dropped` goes back).
+    Committed,
+    /// Already here: a redelivered copy.
+    Duplicate,
+}
+
+impl Store {
+    /// Commits deliveries forwarded by other hosts, in one transaction;
+    /// returns once durable, one answer per delivery in order.
+    pub async fn accept_inbound_async(&self, batch: Vec<InboundDelivery>) -> Result<Vec<Inbound>> {
+        self.call(move |ctx| ops::federation::accept_inbound(ctx, batch))
+            .wait_async()
+            .await
+    }
+
+    /// Applies outcomes of deliveries forwarded to `host`; returns how many
+    /// changed a delivery or added an event.
+    pub async fn apply_outcomes_async(
+        &self,
+        host: String,
+        outcomes: Vec<RemoteOutcome>,
+    ) -> Result<usize> {
+        self.call(move |ctx| ops::federation::apply_outcomes(ctx, &host, outcomes))
+            .wait_async()
+            .await
+    }
+
+    /// Replaces what is known of these agents of other hosts. A name that
+    /// is an agent of this host is skipped (and returned): this host's own
+    /// agent wins.
+    pub async fn upsert_remote_agents_async(
+        &self,
+        agents: Vec<RemoteAgent>,
+    ) -> Result<Vec<String>> {
+        self.call(move |ctx| ops::federation::upsert_remote(ctx, agents))
+            .wait_async()
+            .await
+    }
+
+    /// Forgets an agent of another host (released there); its deliveries
+    /// still queued here are dropped (`agent_released`), never left waiting.
+    pub async fn remove_remote_agent_async(&self, name: &str) -> Result<bool> {
+        let name = name.to_string();
+        self.call(move |ctx| ops::federation::remove_remote(ctx, &name))
+            .wait_async()
+            .await
+    }
+
+    /// Records how far `name` got in this host's event log.
+    pub async fn set_cursor_async(&self, name: &str, seq: u64) -> Result<()> {
+        let name = name.to_string();
+        self.call(move |ctx| ops::federation::set_cursor(ctx, &name, seq))
+            .wait_async()
+            .await
+    }
+
+    pub fn remote_agents(&self) -> Result<Vec<RemoteAgent>> {
+        self.read(remote_agents)
+    }
+
+    pub fn cursor(&self, name: &str) -> Result<Option<u64>> {
+        let name = name.to_string();
+        self.read(move |c, p| cursor(c, p, &name))
+    }
+
+    /// Queued deliveries to agents of other hosts (not yet committed there),
+    /// oldest first, with their messages.
+    pub fn pending_forwards(&self, limit: usize) -> Result<Vec<(Delivery, Message)>> {
+        self.read(move |c, p| pending_forwards(c, p, limit))
+    }
+
+    /// How many deliveries wait to be committed by another host.
+    pub fn pending_forward_count(&self) -> Result<usize> {
+        self.read(|c, p| {
+            c.query_row(
+                "SELECT count(*) FROM deliveries WHERE state = 'queued' \
+                 AND agent IN (SELECT name FROM remote_agents)",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .during(p, "counting pending forwards")
+            .map(|n| usize::try_from(n).unwrap_or(0))
+        })
+    }
+}
+
+pub(crate) fn remote_agent_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RemoteAgent> {
+    let channels: String = r.get(3)?;
+    Ok(RemoteAgent {
+        name: r.get(0)?,
+        host: r.get(1)?,
+        presence: r.get(2)?,
+        channels: serde_json::from_str(&channels).unwrap_or_default(),
+        updated_at: Timestamp(r.get(4)?),
+    })
+}
+
+pub(crate) const REMOTE_AGENT_COLUMNS: &str = "name, host, presence, channels, updated_at";
+
+pub(crate) fn remote_agents(conn: &Connection, path: &Path) -> Result<Vec<RemoteAgent>> {
+    let sql = format!("SELECT {REMOTE_AGENT_COLUMNS} FROM remote_agents ORDER BY name");
+    let mut stmt = conn
+        .prepare_cached(&sql)
+        .during(path, "reading remote agents")?;
+    let rows = stmt
+        .query_map([], remote_agent_row)
+        .during(path, "reading remote agents")?;
+    rows.collect::<rusqlite::Result<Vec<_>>>()
+        .during(path, "reading remote agents")
+}
+
+pub(crate) fn remote_agent(
+    conn: &Connection,
+    path: &Path,
+    name: &str,
+) -> Result<Option<RemoteAgent>> {
+    let sql = format!("SELECT {REMOTE_AGENT_COLUMNS} FROM remote_agents WHERE name = ?1");
+    let mut stmt = conn
+        .prepare_cached(&sql)
+        .during(path, "reading a remote agent")?;
+    stmt.query_row([name], remote_agent_row)
+        .optional()
+        .during(path, "reading a remote agent")
+}
+
+fn cursor(conn: &Connection, path: &Path, name: &str) -> Result<Option<u64>> {
+    let mut stmt = conn
+        .prepare_cached("SELECT seq FROM federation_cursors WHERE name = ?1")
+        .during(path, "reading a cursor")?;
+    stmt.query_row([name], |r| r.get::<_, i64>(0))
+        .optional()
+        .during(path, "reading a cursor")
+        .map(|seq| seq.map(|s| u64::try_from(s).unwrap_or(0)))
+}
+
+fn pending_forwards(
+    conn: &Connection,
+    path: &Path,
+    limit: usize,
+) -> Result<Vec<(Delivery, Message)>> {
+    let sql = format!(
+        "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE state = 'queued' \
+         AND agent IN (SELECT name FROM remote_agents) ORDER BY queue_pos LIMIT ?1"
+    );
+    let deliveries: Vec<Delivery> = {
+        let mut stmt = conn
+            .prepare_cached(&sql)
+            .during(path, "reading pending forwards")?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt
+            .query_map(params![limit], crate::rows::delivery)
+            .during(path, "reading pending forwards")?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .during(path, "reading pending forwards")?
+    };
+    let mut out = Vec::with_capacity(deliveries.len());
+    for d in deliveries {
+        if let Some(message) = crate::reads::message_only(conn, path, &d.message_id)? {
+            out.push((d, message));
+        }
+    }
+    Ok(out)
+}
