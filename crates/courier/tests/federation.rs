@@ -213,6 +213,14 @@ fn names_are_unique_across_hosts_and_each_host_lists_the_others_agents() {
         );
     }
 
+    // nats-server syncs every write (the harness's config), and the broker
+    // checked it on the monitoring port at join.
+    common::wait_for("h1 to log the JetStream sync check", || {
+        common::strip_ansi(&h1.stderr())
+            .contains("JetStream syncs every write")
+            .then_some(())
+    });
+
     // A broker started without --nats is not federated, and says so.
     let alone = tempfile::tempdir().expect("temp dir");
     let plain = Broker::start(alone.path(), &[]);

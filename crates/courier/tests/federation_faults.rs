@@ -108,7 +108,7 @@ fn kill_9_of_the_receiving_broker_mid_stream_types_every_acknowledged_send_once(
     h1.wait_remote_agent("bob", "h2", "active");
     h1.wait_peer("h2", "active");
     eprintln!("receiver killed after {at_fault} of {} sends", acked.len());
-    assert_exactly_once_and_verified(h1, &[&bob, &carl], &acked);
+    assert_exactly_once_and_verified(h1, fed.host("h2"), &[&bob, &carl], &acked);
 }
 
 #[test]
@@ -139,7 +139,7 @@ fn kill_9_of_the_sending_broker_mid_stream_types_every_acknowledged_send_once() 
         "sender killed after {at_fault} sends ({} acknowledged in all)",
         acked.len()
     );
-    assert_exactly_once_and_verified(h1, &[&bob, &carl], &acked);
+    assert_exactly_once_and_verified(h1, fed.host("h2"), &[&bob, &carl], &acked);
 }
 
 #[test]
@@ -159,7 +159,7 @@ fn kill_9_and_restart_of_nats_mid_stream_types_every_acknowledged_send_once() {
     }
     let acked = finish(stream);
     eprintln!("NATS killed after {at_fault} of {} sends", acked.len());
-    assert_exactly_once_and_verified(fed.host("h1"), &[&bob, &carl], &acked);
+    assert_exactly_once_and_verified(fed.host("h1"), fed.host("h2"), &[&bob, &carl], &acked);
 }
 
 #[test]
@@ -198,7 +198,7 @@ fn a_sender_cut_off_from_nats_acknowledges_sends_and_delivers_them_once_healed()
     h2.wait_peer("h1", "active");
     let acked = finish(stream);
     eprintln!("h1 cut off after {at_fault} of {} sends", acked.len());
-    assert_exactly_once_and_verified(h1, &[&bob, &carl], &acked);
+    assert_exactly_once_and_verified(h1, fed.host("h2"), &[&bob, &carl], &acked);
     wait_for("h1 to have nothing left to forward", || {
         (h1.federation()["pending_forwards"] == 0).then_some(())
     });

@@ -53,8 +53,9 @@ impl DerefMut for Host {
 }
 
 impl Host {
-    /// `courier up --nats URL --workspace w --host-id ID` on `<root>/state`.
-    pub fn start(root: &Path, id: &str, nats_url: &str) -> Host {
+    /// `courier up --nats URL --workspace w --host-id ID --nats-monitor
+    /// MONITOR` on `<root>/state`.
+    pub fn start(root: &Path, id: &str, nats_url: &str, monitor_url: &str) -> Host {
         std::fs::create_dir_all(root).expect("host root");
         let args: Vec<String> = [
             "--nats",
@@ -63,6 +64,8 @@ impl Host {
             WORKSPACE,
             "--host-id",
             id,
+            "--nats-monitor",
+            monitor_url,
         ]
         .iter()
         .map(|s| s.to_string())
@@ -225,7 +228,8 @@ impl Federation {
     /// Starts host `id` with `nats_url` (the server's, or a proxy's).
     pub fn add_host(&mut self, id: &str, nats_url: &str) -> &Host {
         let root = self.tmp.path().join(id);
-        self.hosts.push(Host::start(&root, id, nats_url));
+        let monitor = self.nats.monitor_url();
+        self.hosts.push(Host::start(&root, id, nats_url, &monitor));
         self.hosts.last().expect("just pushed")
     }
 
@@ -304,8 +308,14 @@ fn is_final(state: &str) -> bool {
 
 /// Waits until every acknowledged send has a final state at `sender`, then
 /// checks the invariant of every fault test: each one typed exactly once
-/// into its agent (by its transcript) and verified at the sender.
-pub fn assert_exactly_once_and_verified(sender: &Broker, agents: &[&Agent], acked: &[Acked]) {
+/// into its agent (by its transcript), verified at the sender, and
+/// committed once by `receiver`.
+pub fn assert_exactly_once_and_verified(
+    sender: &Broker,
+    receiver: &Broker,
+    agents: &[&Agent],
+    acked: &[Acked],
+) {
     assert!(!acked.is_empty(), "no send was acknowledged");
     let mut open: BTreeSet<String> = acked.iter().map(|a| a.id.clone()).collect();
     let mut states: BTreeMap<String, String> = BTreeMap::new();
@@ -382,6 +392,33 @@ pub fn assert_exactly_once_and_verified(sender: &Broker, agents: &[&Agent], acke
         outcome.not_verified.is_empty(),
         "not verified at the sender: {:?}",
         outcome.not_verified
+    );
+    let delivery_ids: Vec<String> = last
+        .values()
+        .filter_map(|d| d["id"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(delivery_ids.len(), acked.len(), "a delivery id per send");
+    assert_received_once(receiver, &delivery_ids);
+}
+
+/// The receiving host committed each forwarded delivery once: a copy
+/// forwarded again (after a crash, a lost ack) is recognised by its id.
+pub fn assert_received_once(receiver: &Broker, delivery_ids: &[String]) {
+    let mut received: BTreeMap<String, usize> = BTreeMap::new();
+    for e in receiver.events() {
+        if e["type"] == "delivery_received" {
+            let id = e["delivery_id"].as_str().unwrap_or_default().to_string();
+            *received.entry(id).or_default() += 1;
+        }
+    }
+    let wrong: Vec<(&String, usize)> = delivery_ids
+        .iter()
+        .map(|id| (id, received.get(id).copied().unwrap_or(0)))
+        .filter(|(_, n)| *n != 1)
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "deliveries not received exactly once by the receiving host (id, times): {wrong:?}"
     );
 }
 

@@ -67,6 +67,16 @@ pub fn courier_command() -> Command {
         "COURIER_NATS_URL",
         "COURIER_WORKSPACE",
         "COURIER_HOST_ID",
+        "COURIER_NATS_CREDS",
+        "COURIER_NATS_USER",
+        "COURIER_NATS_PASSWORD",
+        "COURIER_NATS_TOKEN",
+        "COURIER_NATS_TLS_CA",
+        "COURIER_NATS_TLS_CERT",
+        "COURIER_NATS_TLS_KEY",
+        "COURIER_NATS_REQUIRE_TLS",
+        "COURIER_NATS_REPLICAS",
+        "COURIER_NATS_MONITOR",
     ] {
         cmd.env_remove(var);
     }
