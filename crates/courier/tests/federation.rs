@@ -228,3 +228,30 @@ fn names_are_unique_across_hosts_and_each_host_lists_the_others_agents() {
     assert_eq!(f["enabled"], json!(false), "{f}");
     plain.stop_and_check();
 }
+
+#[test]
+fn a_name_is_taken_on_every_host_as_soon_as_its_spawn_answers() {
+    let fed = Federation::start(&["h1", "h2"]);
+    let (h1, h2) = (fed.host("h1"), fed.host("h2"));
+    // No waiting for the listing: the 201 of the first spawn means the name
+    // is claimed in the workspace, so a spawn elsewhere right after it must
+    // find it taken (else two hosts each run a "bob").
+    h2.spawn_fake("bob", &[], &[]);
+    let spawn_bob = json!({"name": "bob", "command": [common::EXE, "fake-agent"]});
+    let (status, v) = h1.post("/v1/agents", &spawn_bob);
+    if status == 201 {
+        // Remember the second bob's pid so the test ends it.
+        h1.agents();
+    }
+    assert_eq!(
+        (status, error_code(&v)),
+        (409, "name_taken"),
+        "a second bob started on h1 right after h2's: {v}"
+    );
+    let bobs: Vec<Value> = h2
+        .agents()
+        .into_iter()
+        .filter(|a| a["name"] == "bob")
+        .collect();
+    assert_eq!(bobs.len(), 1, "{bobs:?}");
+}

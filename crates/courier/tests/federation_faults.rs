@@ -87,6 +87,21 @@ fn finish(stream: SendStream) -> Vec<Acked> {
     stream.stop()
 }
 
+/// `n` sends from `sender`, alternately to bob and carl, each acknowledged.
+fn send_n(sender: &Host, n: usize, what: &str) -> Vec<Acked> {
+    (0..n)
+        .map(|i| {
+            let to = if i % 2 == 0 { "bob" } else { "carl" };
+            let v = sender.send("human", to, &format!("{what} {i}"));
+            let id = v["message_id"].as_str().expect("message id").to_string();
+            Acked {
+                id,
+                to: to.to_string(),
+            }
+        })
+        .collect()
+}
+
 #[test]
 fn kill_9_of_the_receiving_broker_mid_stream_types_every_acknowledged_send_once() {
     let mut fed = Federation::start(&["h1", "h2"]);
@@ -126,15 +141,7 @@ fn kill_9_of_the_sending_broker_mid_stream_types_every_acknowledged_send_once() 
     let h1 = fed.host("h1");
     h1.wait_connected(true);
     // The restarted sender goes on sending too.
-    for i in 0..4 {
-        let to = if i % 2 == 0 { "bob" } else { "carl" };
-        let v = h1.send("human", to, &format!("after the restart {i}"));
-        let id = v["message_id"].as_str().expect("id").to_string();
-        acked.push(Acked {
-            id,
-            to: to.to_string(),
-        });
-    }
+    acked.extend(send_n(h1, 4, "after the restart"));
     eprintln!(
         "sender killed after {at_fault} sends ({} acknowledged in all)",
         acked.len()
@@ -164,18 +171,9 @@ fn kill_9_and_restart_of_nats_mid_stream_types_every_acknowledged_send_once() {
 
 #[test]
 fn a_sender_cut_off_from_nats_acknowledges_sends_and_delivers_them_once_healed() {
-    let mut fed = Federation::empty();
-    let proxy = CutProxy::start(fed.nats.port);
-    let direct = fed.nats.url();
-    fed.add_host("h1", &proxy.url());
-    fed.add_host("h2", &direct);
-    fed.wait_joined();
-    // alice makes h1's presence visible on h2.
-    let alice = fed.host("h1").spawn_fake("alice", &[], &[]);
-    fed.host("h1").wait_ready(&alice.name);
+    let (proxy, fed) = with_one_host_behind_a_proxy("h1");
     let (bob, carl) = receivers(&fed);
     let (h1, h2) = (fed.host("h1"), fed.host("h2"));
-    h2.wait_remote_agent("alice", "h1", "active");
 
     let stream = stream_from(h1);
     let at_fault = wait_mid_stream(h1, &stream);
@@ -198,8 +196,82 @@ fn a_sender_cut_off_from_nats_acknowledges_sends_and_delivers_them_once_healed()
     h2.wait_peer("h1", "active");
     let acked = finish(stream);
     eprintln!("h1 cut off after {at_fault} of {} sends", acked.len());
+    assert_exactly_once_and_verified(h1, h2, &[&bob, &carl], &acked);
+    wait_for("h1 to have nothing left to forward", || {
+        (h1.federation()["pending_forwards"] == 0).then_some(())
+    });
+}
+
+#[test]
+fn a_receiver_cut_off_from_nats_gets_every_acknowledged_send_once_healed() {
+    let (proxy, fed) = with_one_host_behind_a_proxy("h2");
+    let (bob, carl) = receivers(&fed);
+    let (h1, h2) = (fed.host("h1"), fed.host("h2"));
+
+    let stream = stream_from(h1);
+    let at_fault = wait_mid_stream(h1, &stream);
+    proxy.cut();
+    h2.wait_connected(false);
+    wait_acked_during_fault(&stream, at_fault, 5, "h2 is cut off from NATS");
+    // Its agents stay listed on h1, away.
+    h1.wait_remote_agent_within(AWAY_WITHIN, "bob", "h2", "away");
+    h1.wait_peer("h2", "away");
+
+    proxy.heal();
+    h2.wait_connected(true);
+    h1.wait_remote_agent("bob", "h2", "active");
+    h1.wait_peer("h2", "active");
+    let acked = finish(stream);
+    eprintln!("h2 cut off after {at_fault} of {} sends", acked.len());
+    assert_exactly_once_and_verified(h1, h2, &[&bob, &carl], &acked);
+}
+
+#[test]
+fn a_sender_that_crashes_while_cut_off_forwards_what_it_acknowledged_after_its_restart() {
+    let (proxy, mut fed) = with_one_host_behind_a_proxy("h1");
+    let (bob, carl) = receivers(&fed);
+    let mut acked = send_n(fed.host("h1"), 4, "before the cut");
+    proxy.cut();
+    fed.host("h1").wait_connected(false);
+    // Committed at h1, which cannot forward them: only its store has them
+    // when it dies.
+    acked.extend(send_n(fed.host("h1"), 6, "while cut off"));
+    let status = fed.host("h1").federation();
+    assert!(
+        status["pending_forwards"].as_u64().is_some_and(|n| n >= 6),
+        "six sends wait to be forwarded: {status}"
+    );
+    fed.host_mut("h1").crash();
+    proxy.heal();
+    fed.host_mut("h1").restart();
+    let h1 = fed.host("h1");
+    h1.wait_connected(true);
+    acked.extend(send_n(h1, 2, "after the restart"));
     assert_exactly_once_and_verified(h1, fed.host("h2"), &[&bob, &carl], &acked);
     wait_for("h1 to have nothing left to forward", || {
         (h1.federation()["pending_forwards"] == 0).then_some(())
     });
+}
+
+/// h1 and h2 joined, `behind` through a [`CutProxy`] and the other one
+/// directly; alice on h1 makes h1's presence visible on h2 (bob and carl,
+/// spawned later by [`receivers`], do the same for h2). The proxy comes
+/// first so that a test's brokers, bound after it, stop before it does.
+fn with_one_host_behind_a_proxy(behind: &str) -> (CutProxy, Federation) {
+    let mut fed = Federation::empty();
+    let proxy = CutProxy::start(fed.nats.port);
+    for id in ["h1", "h2"] {
+        let url = if id == behind {
+            proxy.url()
+        } else {
+            fed.nats.url()
+        };
+        fed.add_host(id, &url);
+    }
+    fed.wait_joined();
+    let h1 = fed.host("h1");
+    let alice = h1.spawn_fake("alice", &[], &[]);
+    h1.wait_ready(&alice.name);
+    fed.host("h2").wait_remote_agent("alice", "h1", "active");
+    (proxy, fed)
 }

@@ -378,6 +378,26 @@ pub fn assert_exactly_once_and_verified(
         outcome.not_verified.len(),
         outcome.not_verified
     );
+    // Reported, not required: the interface promises each message once,
+    // not the order across a fault.
+    for agent in agents {
+        let sent: Vec<&str> = acked
+            .iter()
+            .filter(|a| a.to == agent.name)
+            .map(|a| a.id.as_str())
+            .collect();
+        let typed: Vec<String> = super::transcript(&agent.transcript)
+            .iter()
+            .filter_map(|t| super::message_id_of(t))
+            .filter(|id| sent.contains(&id.as_str()))
+            .collect();
+        if typed != sent {
+            eprintln!(
+                "{}: typed in another order than sent: sent {sent:?}, typed {typed:?}",
+                agent.name
+            );
+        }
+    }
     assert!(
         outcome.duplicates.is_empty(),
         "typed more than once: {:?}",
