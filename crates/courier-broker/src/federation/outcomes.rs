@@ -106,6 +106,10 @@ async fn publish(
     }
     let mut acks = Vec::new();
     for event in events {
+        // The sender recorded its own; every other delivery event goes back.
+        if matches!(event.kind, EventKind::DeliveryQueued { .. }) {
+            continue;
+        }
         for id in event.kind.delivery_ids() {
             let origin = match origins.get(id) {
                 Some(origin) => origin.clone(),
