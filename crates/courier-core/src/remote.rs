@@ -124,6 +124,63 @@ pub fn mirror(
     Some((next, vec![event]))
 }
 
+/// An event that brings a mirror to `delivery`'s present state, for a
+/// sender that asks again about a delivery it may have lost track of (its
+/// forward came again): what the receiving host would have sent had every
+/// outcome arrived. In progress (queued, injecting, injected) it is the
+/// receipt.
+pub fn snapshot_event(delivery: &Delivery, origin_host: &str) -> EventKind {
+    let (id, message_id, agent) = (
+        delivery.id.clone(),
+        delivery.message_id.clone(),
+        delivery.agent.clone(),
+    );
+    let reason = delivery.reason.clone().unwrap_or_default();
+    match delivery.state {
+        DeliveryState::Verified | DeliveryState::Unverified => EventKind::DeliveryVerified {
+            delivery_id: id,
+            message_id,
+            agent,
+            verification: delivery.verification.unwrap_or(match delivery.state {
+                DeliveryState::Verified => Verification::Echo,
+                _ => Verification::TimeoutFallback,
+            }),
+            reason: delivery.reason.clone(),
+            screen: Vec::new(),
+        },
+        DeliveryState::Read => EventKind::DeliveryRead {
+            delivery_id: id,
+            message_id,
+            agent,
+            channel: delivery
+                .channel
+                .unwrap_or(crate::mode::DeliveryChannel::Pty),
+        },
+        DeliveryState::Dead => EventKind::DeliveryDead {
+            delivery_id: id,
+            message_id,
+            agent,
+            attempt: delivery.attempt,
+            reason,
+        },
+        DeliveryState::Dropped => EventKind::DeliveryDropped {
+            name: agent,
+            count: 1,
+            reason,
+            dropped: vec![delivery.dropped_entry()],
+        },
+        DeliveryState::Queued
+        | DeliveryState::Injecting
+        | DeliveryState::Injected
+        | DeliveryState::Forwarded => EventKind::DeliveryReceived {
+            delivery_id: id,
+            message_id,
+            agent,
+            from_host: origin_host.to_string(),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,6 +298,29 @@ mod tests {
         assert!(mirror(&queued(), "h2", &other, Timestamp(0)).is_none());
         let requeued = queued().queued_event();
         assert!(mirror(&queued(), "h2", &requeued, Timestamp(0)).is_none());
+    }
+
+    #[test]
+    fn a_snapshot_brings_a_mirror_to_the_remote_state() {
+        let mut remote = queued();
+        let (fresh, _) = apply(&queued(), snapshot_event(&remote, "h1"));
+        assert_eq!(fresh.state, DeliveryState::Forwarded);
+        for (state, verification) in [
+            (DeliveryState::Verified, Some(Verification::Echo)),
+            (
+                DeliveryState::Unverified,
+                Some(Verification::TimeoutFallback),
+            ),
+            (DeliveryState::Read, None),
+            (DeliveryState::Dead, None),
+            (DeliveryState::Dropped, None),
+        ] {
+            remote.state = state;
+            remote.verification = verification;
+            remote.reason = Some("why".into());
+            let (mirrored, _) = apply(&queued(), snapshot_event(&remote, "h1"));
+            assert_eq!(mirrored.state, state);
+        }
     }
 
     #[test]

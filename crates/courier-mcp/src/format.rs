@@ -392,6 +392,10 @@ fn recipient_line(d: &DeliveryInfo) -> String {
             format!("not read yet; being typed into its terminal{how}")
         }
         (None, "dropped" | "dead") => format!("{}: never delivered{how}", d.state),
+        (None, "forwarded") => format!(
+            "not read yet; its host ({}) has it and is delivering it{how}",
+            d.forwarded_to.as_deref().unwrap_or("another host")
+        ),
         (None, state) => format!("not read yet; {state}{how}"),
     };
     if d.attempt > 0 {

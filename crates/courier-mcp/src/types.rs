@@ -35,6 +35,9 @@ pub struct DeliveryInfo {
     /// When its agent confirmed it read it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub read_at: Option<String>,
+    /// Federation: the host of the workspace that holds it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forwarded_to: Option<String>,
 }
 
 /// `POST /v1/messages`.

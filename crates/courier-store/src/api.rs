@@ -165,7 +165,7 @@ impl Store {
             .wait()
     }
 
-    /// Appends an agent or broker lifecycle event (`agent_*`, `broker_*`).
+    /// Appends an agent, broker or host lifecycle event (`agent_*`, `broker_*`, `host_*`).
     pub fn append_event(&self, kind: EventKind) -> Result<Event> {
         self.call(move |ctx| ops::agents::append_event(ctx, kind))
             .wait()

@@ -125,9 +125,15 @@ impl Store {
     }
 
     /// Queued deliveries to agents of other hosts (not yet committed there),
-    /// oldest first, with their messages.
-    pub fn pending_forwards(&self, limit: usize) -> Result<Vec<(Delivery, Message)>> {
+    /// oldest first.
+    pub fn pending_forwards(&self, limit: usize) -> Result<Vec<Delivery>> {
         self.read(move |c, p| pending_forwards(c, p, limit))
+    }
+
+    /// A message without its deliveries.
+    pub fn message_only(&self, id: &courier_core::MessageId) -> Result<Option<Message>> {
+        let id = id.clone();
+        self.read(move |c, p| crate::reads::message_only(c, p, &id))
     }
 
     /// How many deliveries wait to be committed by another host.
@@ -194,31 +200,18 @@ fn cursor(conn: &Connection, path: &Path, name: &str) -> Result<Option<u64>> {
         .map(|seq| seq.map(|s| u64::try_from(s).unwrap_or(0)))
 }
 
-fn pending_forwards(
-    conn: &Connection,
-    path: &Path,
-    limit: usize,
-) -> Result<Vec<(Delivery, Message)>> {
+fn pending_forwards(conn: &Connection, path: &Path, limit: usize) -> Result<Vec<Delivery>> {
     let sql = format!(
         "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE state = 'queued' \
          AND agent IN (SELECT name FROM remote_agents) ORDER BY queue_pos LIMIT ?1"
     );
-    let deliveries: Vec<Delivery> = {
-        let mut stmt = conn
-            .prepare_cached(&sql)
-            .during(path, "reading pending forwards")?;
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = stmt
-            .query_map(params![limit], crate::rows::delivery)
-            .during(path, "reading pending forwards")?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()
-            .during(path, "reading pending forwards")?
-    };
-    let mut out = Vec::with_capacity(deliveries.len());
-    for d in deliveries {
-        if let Some(message) = crate::reads::message_only(conn, path, &d.message_id)? {
-            out.push((d, message));
-        }
-    }
-    Ok(out)
+    let mut stmt = conn
+        .prepare_cached(&sql)
+        .during(path, "reading pending forwards")?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = stmt
+        .query_map(params![limit], crate::rows::delivery)
+        .during(path, "reading pending forwards")?;
+    rows.collect::<rusqlite::Result<Vec<_>>>()
+        .during(path, "reading pending forwards")
 }

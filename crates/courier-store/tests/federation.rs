@@ -49,7 +49,7 @@ fn a_send_reaches_agents_of_other_hosts_and_waits_to_be_forwarded() {
     assert_eq!(to, ["bob", "carol"], "never the sender");
     let pending = store.pending_forwards(100).unwrap();
     assert_eq!(pending.len(), 4, "{pending:?}");
-    assert!(pending.iter().all(|(d, _)| d.agent != "alice"));
+    assert!(pending.iter().all(|d| d.agent != "alice"));
     assert_eq!(store.pending_forward_count().unwrap(), 4);
 }
 

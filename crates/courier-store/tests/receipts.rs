@@ -142,7 +142,7 @@ fn a_version_1_file_opens_and_upgrades_in_place() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(version, SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 3);
+    assert_eq!(SCHEMA_VERSION, 4);
     let d1 = store.delivery(&"d1".into()).unwrap().unwrap();
     assert_eq!(d1.channel, Some(DeliveryChannel::Pty), "typed by v1");
     assert_eq!(

@@ -33,6 +33,7 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<ExitCode> 
                     cell(&v["pending"]),
                     cell(&v["last_seq"])
                 );
+                print_federation(&v["federation"]);
                 crate::ops_cmds::print_dead(&v["dead"]);
                 crate::delivery_cmds::print_stuck(&v["stuck"]);
                 return Ok(ExitCode::SUCCESS);
@@ -445,4 +446,41 @@ async fn events(client: &Client, args: EventsArgs, json_out: bool) -> anyhow::Re
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The workspace line of `courier status` (nothing on a broker on its own).
+fn print_federation(f: &Value) {
+    if f["enabled"] != json!(true) {
+        return;
+    }
+    let peers: Vec<String> = f["peers"]
+        .as_array()
+        .map(|p| {
+            p.iter()
+                .map(|p| format!("{} ({})", cell(&p["host"]), cell(&p["presence"])))
+                .collect()
+        })
+        .unwrap_or_default();
+    println!(
+        "  workspace: {} as host {} via {} ({}{})  waiting to be forwarded: {}\n  other hosts: {}",
+        cell(&f["workspace"]),
+        cell(&f["host"]),
+        cell(&f["url"]),
+        if f["connected"] == json!(true) {
+            "connected"
+        } else {
+            "NATS unreachable"
+        },
+        if f["joined"] == json!(true) {
+            ""
+        } else {
+            ", not joined yet"
+        },
+        cell(&f["pending_forwards"]),
+        if peers.is_empty() {
+            "none".to_string()
+        } else {
+            peers.join(", ")
+        },
+    );
 }

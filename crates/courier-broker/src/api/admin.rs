@@ -88,6 +88,10 @@ pub async fn status(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
             "default": broker.config().acl.default_action().as_str(),
         },
         "dead": dead_json(&state),
+        "federation": match broker.federation() {
+            Some(federation) => federation.status_json(broker.store().pending_forward_count()?),
+            None => json!({"enabled": false}),
+        },
     })))
 }
 

@@ -111,7 +111,7 @@ async fn sweep(broker: &Broker, federation: &Federation) -> Result<(), String> {
     let pending = store.pending_forwards(BATCH).map_err(|e| e.to_string())?;
     let forwarder = &federation.inner.forwarder;
     if pending.len() < BATCH {
-        forwarder.retain(&pending.iter().map(|(d, _)| d.id.clone()).collect());
+        forwarder.retain(&pending.iter().map(|d| d.id.clone()).collect());
     }
     if pending.is_empty() || !federation.is_connected() {
         return Ok(());
@@ -123,13 +123,19 @@ async fn sweep(broker: &Broker, federation: &Federation) -> Result<(), String> {
         .map(|a| (a.name, a.host))
         .collect();
     let mut acks: Vec<(DeliveryId, PublishAckFuture)> = Vec::new();
-    for (delivery, message) in pending {
+    for delivery in pending {
         let Some(host) = hosts.get(&delivery.agent) else {
             continue;
         };
         if !forwarder.due(&delivery.id) {
             continue;
         }
+        let Some(message) = store
+            .message_only(&delivery.message_id)
+            .map_err(|e| e.to_string())?
+        else {
+            continue;
+        };
         match publish(federation, host, &delivery, message).await {
             Ok(ack) => acks.push((delivery.id, ack)),
             Err(e) => {

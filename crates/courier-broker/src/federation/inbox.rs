@@ -6,7 +6,7 @@
 
 use async_nats::jetstream;
 use async_nats::jetstream::AckKind;
-use courier_store::{Inbound, InboundDelivery};
+use courier_store::{Inbound, InboundDelivery, RemoteOutcome};
 
 use super::Federation;
 use super::consume::{self, Source};
@@ -19,15 +19,19 @@ pub async fn run(broker: Broker, federation: Federation) {
         durable: names.inbox_consumer(),
         subject: names.inbox(federation.host()),
     };
-    let handler_broker = broker.clone();
+    let (handler_broker, handler_federation) = (broker.clone(), federation.clone());
     consume::run(broker, federation, source, move |batch| {
-        let broker = handler_broker.clone();
-        async move { commit(&broker, batch).await }
+        let (broker, federation) = (handler_broker.clone(), handler_federation.clone());
+        async move { commit(&broker, &federation, batch).await }
     })
     .await;
 }
 
-async fn commit(broker: &Broker, batch: Vec<jetstream::Message>) -> Result<(), String> {
+async fn commit(
+    broker: &Broker,
+    federation: &Federation,
+    batch: Vec<jetstream::Message>,
+) -> Result<(), String> {
     let mut inbound = Vec::with_capacity(batch.len());
     let mut messages = Vec::with_capacity(batch.len());
     for message in batch {
@@ -50,7 +54,7 @@ async fn commit(broker: &Broker, batch: Vec<jetstream::Message>) -> Result<(), S
     let agents: Vec<String> = inbound.iter().map(|d| d.agent.clone()).collect();
     let answers = broker
         .store()
-        .accept_inbound_async(inbound)
+        .accept_inbound_async(inbound.clone())
         .await
         .map_err(|e| format!("cannot commit forwarded deliveries: {e}"))?;
     for message in &messages {
@@ -58,10 +62,27 @@ async fn commit(broker: &Broker, batch: Vec<jetstream::Message>) -> Result<(), S
             tracing::debug!(error = %e, "ack lost; the copy that comes again is recognised");
         }
     }
-    let duplicates = answers.iter().filter(|a| **a == Inbound::Duplicate).count();
-    if duplicates > 0 {
-        tracing::debug!(duplicates, "forwarded deliveries already committed here");
-    }
     broker.wake_agents(&agents).await;
+    // A copy that came again means its sender has not heard of our commit
+    // (slow, or an outcome lost with JetStream's own copy): tell it where
+    // the delivery stands now.
+    for (delivery, answer) in inbound.iter().zip(&answers) {
+        if *answer == Inbound::Duplicate {
+            resend_state(broker, federation, delivery).await;
+        }
+    }
     Ok(())
+}
+
+async fn resend_state(broker: &Broker, federation: &Federation, inbound: &InboundDelivery) {
+    let store = broker.store();
+    let (Ok(Some(delivery)), Ok(seq)) = (store.delivery(&inbound.delivery_id), store.last_seq())
+    else {
+        return;
+    };
+    let event = courier_core::remote::snapshot_event(&delivery, &inbound.origin_host);
+    let outcome = RemoteOutcome { seq, event };
+    if let Err(e) = super::outcomes::publish_one(federation, &inbound.origin_host, outcome).await {
+        tracing::debug!(delivery = %delivery.id, error = %e, "state of a duplicate not sent; the next copy asks again");
+    }
 }

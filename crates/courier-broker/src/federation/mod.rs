@@ -172,6 +172,17 @@ impl Federation {
 async fn run(broker: Broker, federation: Federation) {
     let kv = connect::setup_until_ready(&broker, &federation).await;
     let Some(kv) = kv else { return };
+    let cursor = loop {
+        match outcomes::start_cursor(broker.store()).await {
+            Ok(cursor) => break cursor,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the outcome cursor; retrying");
+                if !pause(&broker, Duration::from_secs(1)).await {
+                    return;
+                }
+            }
+        }
+    };
     let _ = federation.inner.kv.set(kv);
     tracing::info!(
         workspace = %federation.inner.config.workspace,
@@ -182,7 +193,11 @@ async fn run(broker: Broker, federation: Federation) {
     tokio::spawn(presence::run(broker.clone(), federation.clone()));
     tokio::spawn(forwarder::run(broker.clone(), federation.clone()));
     tokio::spawn(inbox::run(broker.clone(), federation.clone()));
-    tokio::spawn(outcomes::run_publisher(broker.clone(), federation.clone()));
+    tokio::spawn(outcomes::run_publisher(
+        broker.clone(),
+        federation.clone(),
+        cursor,
+    ));
     tokio::spawn(outcomes::run_consumer(broker, federation));
 }
 

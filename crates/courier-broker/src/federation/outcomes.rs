@@ -12,6 +12,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use async_nats::jetstream::context::PublishAckFuture;
 use async_nats::jetstream::{self, AckKind, message::PublishMessage};
 use courier_core::{DeliveryId, Event, EventKind};
 use courier_store::{RemoteOutcome, Store};
@@ -28,28 +29,31 @@ const BATCH: usize = 512;
 /// Known origins kept in memory (a miss costs one store read).
 const ORIGINS_KEPT: usize = 100_000;
 
-pub async fn run_publisher(broker: Broker, federation: Federation) {
-    let store = broker.store_handle();
-    let mut cursor = match store.cursor(CURSOR) {
-        Ok(Some(seq)) => seq,
-        // First join: nothing before now was forwarded here.
-        _ => {
-            let last = store.last_seq().unwrap_or(0);
-            let _ = store.set_cursor_async(CURSOR, last).await;
-            last
+/// Where the publisher starts: where it stopped, or, at the first join,
+/// the end of the log (nothing before it was forwarded here). Called
+/// before the inbox consumer starts, so no receipt falls before it.
+pub async fn start_cursor(store: &Store) -> Result<u64, String> {
+    match store.cursor(CURSOR).map_err(|e| e.to_string())? {
+        Some(seq) => Ok(seq),
+        None => {
+            let last = store.last_seq().map_err(|e| e.to_string())?;
+            store
+                .set_cursor_async(CURSOR, last)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(last)
         }
-    };
+    }
+}
+
+pub async fn run_publisher(broker: Broker, federation: Federation, mut cursor: u64) {
+    let store = broker.store_handle();
     let mut bus = broker.bus().subscribe();
     let mut origins: HashMap<DeliveryId, Option<String>> = HashMap::new();
     let mut failures = 0;
     loop {
         // Everything the bus announced so far is in the log read below.
-        loop {
-            match bus.try_recv() {
-                Ok(_) | Err(TryRecvError::Lagged(_)) => {}
-                Err(TryRecvError::Empty | TryRecvError::Closed) => break,
-            }
-        }
+        while matches!(bus.try_recv(), Ok(_) | Err(TryRecvError::Lagged(_))) {}
         let events = match store.events_after(cursor, BATCH) {
             Ok(events) => events,
             Err(e) => {
@@ -100,9 +104,12 @@ async fn publish(
     if origins.len() > ORIGINS_KEPT {
         origins.clear();
     }
-    let me = federation.host();
     let mut acks = Vec::new();
     for event in events {
+        // The sender recorded its own; every other delivery event goes back.
+        if matches!(event.kind, EventKind::DeliveryQueued { .. }) {
+            continue;
+        }
         for id in event.kind.delivery_ids() {
             let origin = match origins.get(id) {
                 Some(origin) => origin.clone(),
@@ -119,31 +126,58 @@ async fn publish(
                 }
             };
             let Some(origin) = origin else { continue };
-            let wire = OutcomeWire {
-                host: me.to_string(),
-                outcome: RemoteOutcome {
-                    seq: event.seq,
-                    event: event.kind.clone(),
-                },
+            let outcome = RemoteOutcome {
+                seq: event.seq,
+                event: event.kind.clone(),
             };
-            let payload = serde_json::to_vec(&wire).map_err(|e| e.to_string())?;
-            let ack = federation
-                .js()
-                .send_publish(
-                    federation.names().outcome(&origin),
-                    PublishMessage::build()
-                        .payload(payload.into())
-                        .message_id(format!("{me}:{}:{id}", event.seq)),
-                )
-                .await
-                .map_err(|e| e.to_string())?;
-            acks.push(ack);
+            acks.push(send(federation, &origin, id, outcome).await?);
         }
     }
     for ack in acks {
         ack.await.map_err(|e| e.to_string())?;
     }
     Ok(())
+}
+
+/// Publishes one outcome to `origin` and waits for JetStream to hold it.
+pub async fn publish_one(
+    federation: &Federation,
+    origin: &str,
+    outcome: RemoteOutcome,
+) -> Result<(), String> {
+    let Some(id) = outcome.event.delivery_ids().first().map(|id| (*id).clone()) else {
+        return Ok(());
+    };
+    send(federation, origin, &id, outcome)
+        .await?
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+async fn send(
+    federation: &Federation,
+    origin: &str,
+    id: &DeliveryId,
+    outcome: RemoteOutcome,
+) -> Result<PublishAckFuture, String> {
+    let me = federation.host();
+    let msg_id = format!("{me}:{}:{id}", outcome.seq);
+    let wire = OutcomeWire {
+        host: me.to_string(),
+        outcome,
+    };
+    let payload = serde_json::to_vec(&wire).map_err(|e| e.to_string())?;
+    federation
+        .js()
+        .send_publish(
+            federation.names().outcome(origin),
+            PublishMessage::build()
+                .payload(payload.into())
+                .message_id(msg_id),
+        )
+        .await
+        .map_err(|e| e.to_string())
 }
 
 pub async fn run_consumer(broker: Broker, federation: Federation) {

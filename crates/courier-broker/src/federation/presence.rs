@@ -131,9 +131,12 @@ fn heard(broker: &Broker, federation: &Federation, beat: Heartbeat) {
     };
     if back {
         tracing::info!(host = %beat.host, "host is back");
-        let _ = broker
+        if let Err(e) = broker
             .store()
-            .append_event(EventKind::HostBack { host: beat.host });
+            .append_event(EventKind::HostBack { host: beat.host })
+        {
+            tracing::warn!(error = %e, "host_back not recorded");
+        }
     }
 }
 
@@ -176,7 +179,9 @@ async fn judge(broker: &Broker, federation: &Federation, started: Instant) {
                     away: false,
                 })
                 .away = true;
-            let _ = broker.store().append_event(EventKind::HostAway { host });
+            if let Err(e) = broker.store().append_event(EventKind::HostAway { host }) {
+                tracing::warn!(error = %e, "host_away not recorded");
+            }
         }
     }
 }

@@ -6,12 +6,14 @@ import { del, get, post, put, seg } from './api.js';
 import { el, report } from './dom.js';
 
 /**
- * One word for where an agent is:
+ * One word for where an agent is (remote / away: it lives on another host):
  * exited > stuck (a delivery to it is stuck) > held (its input holds text, so
  * nothing is typed) > starting (not ready yet) > busy (working) > ready
  * (ready, with deliveries queued for it) > idle (ready, nothing queued).
  */
 export function agentState(agent, stuckAgents) {
+  // An agent of another host of the workspace (courier up --nats).
+  if (agent.remote) return [agent.presence === 'away' ? 'away' : 'remote', `on host ${agent.host} (${agent.presence})`];
   const s = agent.status || {};
   if (s.exited) return ['exited', exitText(s.exited)];
   if (stuckAgents.has(agent.name)) return ['stuck', stuckAgents.get(agent.name)];
@@ -28,6 +30,7 @@ function exitText(exited) {
 }
 
 function commandText(agent) {
+  if (agent.remote) return `on host ${agent.host}`;
   if (agent.preset) return `preset ${agent.preset}`;
   return Array.isArray(agent.command) ? agent.command.join(' ') : String(agent.command ?? '');
 }

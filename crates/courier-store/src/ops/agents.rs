@@ -124,7 +124,9 @@ pub(crate) fn append_event(ctx: &mut Ctx<'_>, kind: EventKind) -> Result<Event> 
         | EventKind::AgentFlushed { .. }
         | EventKind::DeliveryStuck { .. }
         | EventKind::BrokerStarted { .. }
-        | EventKind::BrokerStopping { .. } => ctx.emit(kind),
+        | EventKind::BrokerStopping { .. }
+        | EventKind::HostAway { .. }
+        | EventKind::HostBack { .. } => ctx.emit(kind),
         other => Err(StoreError::NotLifecycleEvent { kind: other.name() }),
     }
 }
