@@ -84,6 +84,40 @@ fn a_direct_message_to_an_agent_of_another_host_is_typed_there_once_and_verified
 }
 
 #[test]
+fn a_delivery_committed_by_the_receiving_host_shows_forwarded_at_the_sender_until_it_ends_there() {
+    let fed = Federation::start(&["h1", "h2"]);
+    let (h1, h2) = (fed.host("h1"), fed.host("h2"));
+    // Behind its trust dialog tess takes nothing: h2 keeps the delivery queued.
+    let tess = h2.spawn_fake("tess", &["--trust-dialog"], &[]);
+    h1.wait_remote_agent("tess", "h2", "active");
+
+    let id = message_id(&h1.send("alice", "tess", "waiting for you"));
+    let forwarded = common::wait_for("the delivery to be forwarded to h2", || {
+        let d = h1.delivery_to(&id, "tess");
+        (d["state"] == "forwarded").then_some(d)
+    });
+    assert_eq!(forwarded["forwarded_to"], "h2", "{forwarded}");
+    let delivery_id = forwarded["id"].as_str().expect("delivery id").to_string();
+    // h2 has committed it: nothing is left for h1 to forward.
+    common::wait_for("h1 to have nothing left to forward", || {
+        (h1.federation()["pending_forwards"] == 0).then_some(())
+    });
+    let received = h2.delivery_events(&delivery_id);
+    assert_eq!(
+        received.first().map(|e| &e["type"]),
+        Some(&json!("delivery_received")),
+        "{received:?}"
+    );
+    assert_eq!(count_in_transcript(&tess.transcript, &id), 0);
+
+    // Once the agent takes it, the sender's copy follows to verified.
+    h2.accept_trust_dialog("tess");
+    let done = h1.wait_verified(&id);
+    assert_eq!(done[0]["forwarded_to"], "h2", "{:?}", done);
+    assert_eq!(count_in_transcript(&tess.transcript, &id), 1);
+}
+
+#[test]
 fn channel_and_broadcast_reach_every_agent_of_every_host_once_and_never_the_sender() {
     let fed = Federation::start(&["h1", "h2", "h3"]);
     let (h1, h2, h3) = (fed.host("h1"), fed.host("h2"), fed.host("h3"));
@@ -212,6 +246,16 @@ fn names_are_unique_across_hosts_and_each_host_lists_the_others_agents() {
             "{f}"
         );
     }
+
+    // Released on h2: gone from h1's listing, and the name is free again.
+    let (status, v) = h2.delete("/v1/agents/bob");
+    assert!((200..300).contains(&status), "release bob: {status} {v}");
+    common::wait_for("h1 to stop listing bob", || {
+        h1.listed("bob").is_none().then_some(())
+    });
+    h1.spawn_fake("bob", &[], &[]);
+    let bob_on_h2 = h2.wait_remote_agent("bob", "h1", "active");
+    assert_eq!(bob_on_h2["host"], "h1", "{bob_on_h2}");
 
     // nats-server syncs every write (the harness's config), and the broker
     // checked it on the monitoring port at join.
