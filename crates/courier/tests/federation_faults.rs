@@ -197,9 +197,6 @@ fn a_sender_cut_off_from_nats_acknowledges_sends_and_delivers_them_once_healed()
     let acked = finish(stream);
     eprintln!("h1 cut off after {at_fault} of {} sends", acked.len());
     assert_exactly_once_and_verified(h1, h2, &[&bob, &carl], &acked);
-    wait_for("h1 to have nothing left to forward", || {
-        (h1.federation()["pending_forwards"] == 0).then_some(())
-    });
 }
 
 #[test]
@@ -248,9 +245,6 @@ fn a_sender_that_crashes_while_cut_off_forwards_what_it_acknowledged_after_its_r
     h1.wait_connected(true);
     acked.extend(send_n(h1, 2, "after the restart"));
     assert_exactly_once_and_verified(h1, fed.host("h2"), &[&bob, &carl], &acked);
-    wait_for("h1 to have nothing left to forward", || {
-        (h1.federation()["pending_forwards"] == 0).then_some(())
-    });
 }
 
 /// h1 and h2 joined, `behind` through a [`CutProxy`] and the other one
