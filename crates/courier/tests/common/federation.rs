@@ -419,37 +419,10 @@ pub fn assert_exactly_once_and_verified(
         .collect();
     assert_eq!(delivery_ids.len(), acked.len(), "a delivery id per send");
     assert_received_once(receiver, &delivery_ids);
-    assert_mirrored_once(sender, &delivery_ids);
+    assert_mirrored_once(sender, receiver, &delivery_ids);
     wait_for("the sender to have nothing left to forward", || {
         (sender.get_ok("/v1/federation")["pending_forwards"] == 0).then_some(())
     });
-}
-
-/// The sender recorded each delivery's hand-over and its end once, in that
-/// order: the receiver's events replayed after a fault are not applied twice.
-pub fn assert_mirrored_once(sender: &Broker, delivery_ids: &[String]) {
-    let events = sender.events();
-    let mut wrong = Vec::new();
-    for id in delivery_ids {
-        let mine: Vec<Value> = events
-            .iter()
-            .filter(|e| e["delivery_id"] == id.as_str())
-            .cloned()
-            .collect();
-        let kinds = types(&mine);
-        let forwarded = kinds.iter().filter(|k| *k == "delivery_forwarded").count();
-        let ended = kinds.iter().filter(|k| *k == "delivery_verified").count();
-        let in_order = kinds.iter().position(|k| k == "delivery_forwarded")
-            < kinds.iter().position(|k| k == "delivery_verified");
-        if forwarded != 1 || ended != 1 || !in_order {
-            wrong.push(format!("{id}: {kinds:?}"));
-        }
-    }
-    assert!(
-        wrong.is_empty(),
-        "the sender's events of these deliveries are not forwarded once then verified once:\n{}",
-        wrong.join("\n")
-    );
 }
 
 /// The receiving host committed each forwarded delivery once: a copy
@@ -470,6 +443,55 @@ pub fn assert_received_once(receiver: &Broker, delivery_ids: &[String]) {
     assert!(
         wrong.is_empty(),
         "deliveries not received exactly once by the receiving host (id, times): {wrong:?}"
+    );
+}
+
+/// The sender recorded each delivery's hand-over and its end once, in that
+/// order: the receiver's events replayed after a fault are not applied twice,
+/// nor skipped.
+pub fn assert_mirrored_once(sender: &Broker, receiver: &Broker, delivery_ids: &[String]) {
+    let events = sender.events();
+    let kinds_of = |events: &[Value], id: &str| -> Vec<String> {
+        events
+            .iter()
+            .filter(|e| e["delivery_id"] == id)
+            .map(|e| format!("{}@{}", e["type"].as_str().unwrap_or_default(), e["seq"]))
+            .collect()
+    };
+    let mut wrong = Vec::new();
+    for id in delivery_ids {
+        let mine: Vec<Value> = events
+            .iter()
+            .filter(|e| e["delivery_id"] == id.as_str())
+            .cloned()
+            .collect();
+        let kinds = types(&mine);
+        let forwarded = kinds.iter().filter(|k| *k == "delivery_forwarded").count();
+        let ended = kinds.iter().filter(|k| *k == "delivery_verified").count();
+        let in_order = kinds.iter().position(|k| k == "delivery_forwarded")
+            < kinds.iter().position(|k| k == "delivery_verified");
+        if forwarded != 1 || ended != 1 || !in_order {
+            wrong.push(id.clone());
+        }
+    }
+    if wrong.is_empty() {
+        return;
+    }
+    let theirs = receiver.events();
+    let report: Vec<String> = wrong
+        .iter()
+        .map(|id| {
+            format!(
+                "{id}\n  sender:   {:?}\n  receiver: {:?}",
+                kinds_of(&events, id),
+                kinds_of(&theirs, id)
+            )
+        })
+        .collect();
+    panic!(
+        "the sender's events of these deliveries are not forwarded once then verified once \
+         (event@seq):\n{}",
+        report.join("\n")
     );
 }
 
