@@ -14,7 +14,6 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::context::PublishAckFuture;
-use async_nats::jetstream::message::PublishMessage;
 use courier_core::{Delivery, DeliveryId, Message};
 use courier_store::InboundDelivery;
 
@@ -173,15 +172,11 @@ async fn publish(
         message,
         origin_host: federation.host().to_string(),
     };
-    let payload = serde_json::to_vec(&inbound).map_err(|e| e.to_string())?;
     federation
-        .js()
-        .send_publish(
+        .publish_json(
             federation.names().inbox(host),
-            PublishMessage::build()
-                .payload(payload.into())
-                .message_id(delivery.id.as_str()),
+            &inbound,
+            delivery.id.as_str(),
         )
         .await
-        .map_err(|e| e.to_string())
 }

@@ -114,6 +114,26 @@ impl Federation {
         &self.inner.client
     }
 
+    /// Publishes `value` as JSON to a stream subject with `msg_id` as its
+    /// `Nats-Msg-Id` (JetStream drops a second copy within its window).
+    pub(crate) async fn publish_json(
+        &self,
+        subject: String,
+        value: &impl serde::Serialize,
+        msg_id: &str,
+    ) -> Result<jetstream::context::PublishAckFuture, String> {
+        let payload = serde_json::to_vec(value).map_err(|e| e.to_string())?;
+        self.js()
+            .send_publish(
+                subject,
+                jetstream::message::PublishMessage::build()
+                    .payload(payload.into())
+                    .message_id(msg_id),
+            )
+            .await
+            .map_err(|e| e.to_string())
+    }
+
     pub(crate) fn kv(&self) -> Option<&jetstream::kv::Store> {
         self.inner.kv.get()
     }

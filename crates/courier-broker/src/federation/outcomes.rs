@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use async_nats::jetstream::context::PublishAckFuture;
-use async_nats::jetstream::{self, AckKind, message::PublishMessage};
+use async_nats::jetstream::{self, AckKind};
 use courier_core::{DeliveryId, Event, EventKind};
 use courier_store::{RemoteOutcome, Store};
 use tokio::sync::broadcast::error::TryRecvError;
@@ -167,17 +167,9 @@ async fn send(
         host: me.to_string(),
         outcome,
     };
-    let payload = serde_json::to_vec(&wire).map_err(|e| e.to_string())?;
     federation
-        .js()
-        .send_publish(
-            federation.names().outcome(origin),
-            PublishMessage::build()
-                .payload(payload.into())
-                .message_id(msg_id),
-        )
+        .publish_json(federation.names().outcome(origin), &wire, &msg_id)
         .await
-        .map_err(|e| e.to_string())
 }
 
 pub async fn run_consumer(broker: Broker, federation: Federation) {
