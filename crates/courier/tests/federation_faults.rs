@@ -1,9 +1,10 @@
 //! Federation under faults (issue #14): while host h1 streams acknowledged
 //! sends to two agents of host h2, one part of the system fails — the
-//! receiving broker, the sending broker, the nats-server, or h1's link to
-//! it — and comes back. Whatever failed, every send h1 acknowledged is
-//! typed exactly once into its agent on h2 (the agents' transcripts) and
-//! ends verified at h1.
+//! receiving broker, the sending broker (also while cut off), the
+//! nats-server, or one broker's link to it — and comes back. Whatever
+//! failed, every send h1 acknowledged is typed exactly once into its agent
+//! on h2 (the agents' transcripts), committed once by h2, and ends verified
+//! at h1, whose log shows its hand-over and its end once each.
 //!
 //! Needs a nats-server: scripts/test.sh provides it (COURIER_NATS_SERVER).
 
