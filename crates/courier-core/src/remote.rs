@@ -124,6 +124,102 @@ pub fn mirror(
     Some((next, vec![event]))
 }
 
+/// Where an outcome comes from in the remote host's log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutcomeOrigin {
+    /// An event of that log, at this `seq`.
+    Logged(u64),
+    /// A [`snapshot_event`]: the remote delivery's present state, sent when
+    /// a forward came again. It is not in the log, so it has no place in
+    /// its order: it only ever moves the copy forward.
+    Snapshot,
+}
+
+/// What following one outcome does to the local copy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Followed {
+    /// The copy's new state and the events to record, when it changes.
+    pub change: Option<(Delivery, Vec<EventKind>)>,
+    /// The highest logged `seq` applied to this copy from now on.
+    pub last_seq: Option<u64>,
+}
+
+/// How far a copy has come: outcomes arrive out of order (JetStream
+/// redelivers what was not acked in time; a snapshot can overtake the
+/// events it sums up), and none may take a copy back.
+fn progress(state: DeliveryState) -> u8 {
+    match state {
+        DeliveryState::Queued | DeliveryState::Injecting | DeliveryState::Injected => 0,
+        DeliveryState::Forwarded => 1,
+        DeliveryState::Verified
+        | DeliveryState::Unverified
+        | DeliveryState::Dropped
+        | DeliveryState::Dead => 2,
+        DeliveryState::Read => 3,
+    }
+}
+
+/// Applies the outcome `remote` of host `host` to the local copy `local`,
+/// whose highest applied logged seq is `last_seq`. Each logged event is
+/// applied at most once and never after a later one; a snapshot applies
+/// only when it moves the copy forward, and a logged event that a snapshot
+/// already covered is not recorded twice. The hand-over
+/// (`delivery_forwarded`) is recorded once, by whichever outcome comes
+/// first, so a lost or late receipt cannot leave the copy `queued`.
+pub fn follow(
+    local: &Delivery,
+    last_seq: Option<u64>,
+    origin: OutcomeOrigin,
+    host: &str,
+    remote: &EventKind,
+    now: Timestamp,
+) -> Followed {
+    let unchanged = |last_seq| Followed {
+        change: None,
+        last_seq,
+    };
+    let Some((next, mut events)) = mirror(local, host, remote, now) else {
+        return unchanged(last_seq);
+    };
+    let last_seq = match origin {
+        OutcomeOrigin::Snapshot => {
+            if progress(next.state) <= progress(local.state) {
+                return unchanged(last_seq);
+            }
+            last_seq
+        }
+        OutcomeOrigin::Logged(seq) => {
+            if last_seq.is_some_and(|seen| seen >= seq) {
+                return unchanged(last_seq); // redelivered, or older than one applied
+            }
+            let replayed = matches!(remote, EventKind::DeliveryReplayed { .. });
+            let behind = progress(next.state) < progress(local.state)
+                || (next.state == local.state && local.state.is_terminal());
+            if behind && !replayed {
+                return unchanged(Some(seq)); // a snapshot got here first
+            }
+            Some(seq)
+        }
+    };
+    if local.state == DeliveryState::Queued
+        && !matches!(events.first(), Some(EventKind::DeliveryForwarded { .. }))
+    {
+        events.insert(
+            0,
+            EventKind::DeliveryForwarded {
+                delivery_id: local.id.clone(),
+                message_id: local.message_id.clone(),
+                agent: local.agent.clone(),
+                host: host.to_string(),
+            },
+        );
+    }
+    Followed {
+        change: Some((next, events)),
+        last_seq,
+    }
+}
+
 /// An event that brings a mirror to `delivery`'s present state, for a
 /// sender that asks again about a delivery it may have lost track of (its
 /// forward came again): what the receiving host would have sent had every
@@ -337,5 +433,109 @@ mod tests {
         );
         assert!(d.state.is_dead_letter());
         assert_eq!(d.attempt, 3);
+    }
+
+    fn verified() -> EventKind {
+        EventKind::DeliveryVerified {
+            delivery_id: "d1".into(),
+            message_id: "m1".into(),
+            agent: "bob".into(),
+            verification: Verification::Echo,
+            reason: None,
+            screen: Vec::new(),
+        }
+    }
+
+    fn injected() -> EventKind {
+        EventKind::DeliveryInjected {
+            delivery_id: "d1".into(),
+            message_id: "m1".into(),
+            agent: "bob".into(),
+            attempt: 0,
+        }
+    }
+
+    /// Follows `outcomes` in the order given; the copy and every event recorded.
+    fn follow_all(outcomes: &[(OutcomeOrigin, EventKind)]) -> (Delivery, Vec<&'static str>) {
+        let (mut copy, mut last, mut names) = (queued(), None, Vec::new());
+        for (origin, event) in outcomes {
+            let followed = follow(&copy, last, *origin, "h2", event, Timestamp(2_000));
+            last = followed.last_seq;
+            if let Some((next, events)) = followed.change {
+                copy = next;
+                names.extend(events.iter().map(|e| e.name()));
+            }
+        }
+        (copy, names)
+    }
+
+    #[test]
+    fn in_order_each_event_is_recorded_once() {
+        use OutcomeOrigin::Logged;
+        let (copy, names) = follow_all(&[
+            (Logged(10), received()),
+            (Logged(11), injected()),
+            (Logged(12), verified()),
+            (Logged(11), injected()),
+            (Logged(12), verified()),
+        ]);
+        assert_eq!(copy.state, DeliveryState::Verified);
+        assert_eq!(
+            names,
+            [
+                "delivery_forwarded",
+                "delivery_injected",
+                "delivery_verified"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_late_receipt_neither_goes_back_nor_hands_over_twice() {
+        use OutcomeOrigin::Logged;
+        let (copy, names) = follow_all(&[
+            (Logged(12), verified()),
+            (Logged(10), received()),
+            (Logged(11), injected()),
+        ]);
+        assert_eq!(copy.state, DeliveryState::Verified);
+        assert_eq!(names, ["delivery_forwarded", "delivery_verified"]);
+    }
+
+    #[test]
+    fn a_snapshot_moves_forward_only_and_its_events_are_not_recorded_twice() {
+        use OutcomeOrigin::{Logged, Snapshot};
+        let mut remote = queued();
+        remote.state = DeliveryState::Verified;
+        remote.verification = Some(Verification::Echo);
+        let (copy, names) = follow_all(&[
+            (Snapshot, snapshot_event(&queued(), "h1")),
+            (Snapshot, snapshot_event(&remote, "h1")),
+            (Snapshot, snapshot_event(&queued(), "h1")),
+            (Logged(10), received()),
+            (Logged(11), injected()),
+            (Logged(12), verified()),
+        ]);
+        assert_eq!(copy.state, DeliveryState::Verified);
+        assert_eq!(names, ["delivery_forwarded", "delivery_verified"]);
+    }
+
+    #[test]
+    fn a_snapshot_does_not_hide_the_events_after_it() {
+        use OutcomeOrigin::{Logged, Snapshot};
+        let (copy, names) = follow_all(&[
+            (Snapshot, snapshot_event(&queued(), "h1")),
+            (Logged(11), injected()),
+            (Logged(12), verified()),
+        ]);
+        assert_eq!(copy.state, DeliveryState::Verified);
+        assert_eq!(
+            names,
+            [
+                "delivery_forwarded",
+                "delivery_injected",
+                "delivery_verified"
+            ]
+        );
     }
 }

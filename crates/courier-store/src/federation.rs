@@ -50,9 +50,42 @@ pub struct InboundDelivery {
 /// One event of another host's log about a delivery forwarded from here.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RemoteOutcome {
-    /// Its `seq` in that host's log.
+    /// Its `seq` in that host's log (`0` for a snapshot).
     pub seq: u64,
     pub event: EventKind,
+    /// Not an event of the log but the delivery's present state there
+    /// (`courier_core::remote::snapshot_event`), sent when a forward came
+    /// again: it only moves a copy forward and takes no place in the order.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub snapshot: bool,
+}
+
+impl RemoteOutcome {
+    /// The event at `seq` of the remote log.
+    pub fn logged(seq: u64, event: EventKind) -> Self {
+        RemoteOutcome {
+            seq,
+            event,
+            snapshot: false,
+        }
+    }
+
+    /// The remote delivery's present state (see [`RemoteOutcome::snapshot`]).
+    pub fn snapshot(event: EventKind) -> Self {
+        RemoteOutcome {
+            seq: 0,
+            event,
+            snapshot: true,
+        }
+    }
+
+    pub(crate) fn origin(&self) -> courier_core::remote::OutcomeOrigin {
+        if self.snapshot {
+            courier_core::remote::OutcomeOrigin::Snapshot
+        } else {
+            courier_core::remote::OutcomeOrigin::Logged(self.seq)
+        }
+    }
 }
 
 /// What became of one inbound delivery.

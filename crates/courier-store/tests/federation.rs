@@ -115,7 +115,7 @@ fn a_forward_to_an_agent_no_longer_here_is_a_dead_letter_not_a_loss() {
 }
 
 fn outcome(seq: u64, kind: EventKind) -> RemoteOutcome {
-    RemoteOutcome { seq, event: kind }
+    RemoteOutcome::logged(seq, kind)
 }
 
 #[test]

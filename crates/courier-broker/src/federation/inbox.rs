@@ -76,12 +76,11 @@ async fn commit(
 
 async fn resend_state(broker: &Broker, federation: &Federation, inbound: &InboundDelivery) {
     let store = broker.store();
-    let (Ok(Some(delivery)), Ok(seq)) = (store.delivery(&inbound.delivery_id), store.last_seq())
-    else {
+    let Ok(Some(delivery)) = store.delivery(&inbound.delivery_id) else {
         return;
     };
     let event = courier_core::remote::snapshot_event(&delivery, &inbound.origin_host);
-    let outcome = RemoteOutcome { seq, event };
+    let outcome = RemoteOutcome::snapshot(event);
     if let Err(e) = super::outcomes::publish_one(federation, &inbound.origin_host, outcome).await {
         tracing::debug!(delivery = %delivery.id, error = %e, "state of a duplicate not sent; the next copy asks again");
     }

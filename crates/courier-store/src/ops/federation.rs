@@ -1,5 +1,5 @@
 //! Federation writes (see `crate::federation`). Core decides what an
-//! outcome does to the local copy (`courier_core::remote::mirror`) and what
+//! outcome does to the local copy (`courier_core::remote::follow`) and what
 //! the queue cap evicts; this file only writes.
 
 use courier_core::{Delivery, EventKind, Message, Transition};
@@ -105,19 +105,25 @@ pub(crate) fn apply_outcomes(
                 tracing::warn!(delivery = %id, host, "an outcome for a delivery this host owns; ignored");
                 continue;
             }
-            if remote_seq(ctx, id)?.is_some_and(|seen| seen >= outcome.seq) {
-                continue; // redelivered, or older than what was applied
-            }
-            if let Some((next, events)) =
-                courier_core::remote::mirror(&local, host, &outcome.event, ctx.now)
-            {
+            let last_seq = remote_seq(ctx, id)?;
+            let followed = courier_core::remote::follow(
+                &local,
+                last_seq,
+                outcome.origin(),
+                host,
+                &outcome.event,
+                ctx.now,
+            );
+            if let Some((next, events)) = followed.change {
                 update_delivery(ctx, &next, None)?;
                 for event in events {
                     ctx.emit(event)?;
                 }
                 applied += 1;
             }
-            set_remote_seq(ctx, id, outcome.seq)?;
+            if let Some(seq) = followed.last_seq.filter(|_| followed.last_seq != last_seq) {
+                set_remote_seq(ctx, id, seq)?;
+            }
         }
     }
     Ok(applied)
