@@ -31,6 +31,9 @@ const SYNC_EVERY: Duration = Duration::from_secs(5);
 #[derive(Default)]
 pub struct Directory {
     entries: Mutex<HashMap<String, (DirectoryEntry, u64)>>,
+    /// Names claimed for a spawn whose agent is not in the store yet: the
+    /// sync must not take such a name for one of a released agent.
+    spawning: Mutex<HashSet<String>>,
 }
 
 impl Directory {
@@ -51,6 +54,17 @@ impl Directory {
     pub fn snapshot(&self) -> HashMap<String, (DirectoryEntry, u64)> {
         self.lock().clone()
     }
+
+    /// The host holding `name`, if any.
+    pub fn host_of(&self, name: &str) -> Option<String> {
+        self.lock().get(name).map(|(e, _)| e.host.clone())
+    }
+
+    fn spawning(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.spawning
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 fn now() -> Timestamp {
@@ -63,6 +77,25 @@ fn encode(entry: &DirectoryEntry) -> bytes::Bytes {
 
 fn unavailable(what: impl std::fmt::Display) -> BrokerError {
     BrokerError::FederationUnavailable(what.to_string())
+}
+
+/// Claims `name` for an agent this host is about to spawn: held until the
+/// agent is in the store (or the name is released).
+pub async fn claim_for_spawn(
+    federation: &Federation,
+    name: &str,
+    channels: &[String],
+) -> Result<(), BrokerError> {
+    federation
+        .inner
+        .directory
+        .spawning()
+        .insert(name.to_string());
+    let claimed = claim(federation, name, channels).await;
+    if claimed.is_err() {
+        federation.inner.directory.spawning().remove(name);
+    }
+    claimed
 }
 
 /// Claims `name` for an agent of this host (see the module doc).
@@ -122,6 +155,7 @@ pub async fn claim(
 /// Frees `name` if this host holds it (its agent was released, or never
 /// started).
 pub async fn release(federation: &Federation, name: &str) {
+    federation.inner.directory.spawning().remove(name);
     let Some(kv) = federation.kv() else { return };
     let ours = federation
         .inner
@@ -348,8 +382,13 @@ async fn sync_own(broker: &Broker, federation: &Federation) -> Result<(), String
             },
         }
     }
+    let spawning: HashSet<String> = {
+        let mut spawning = federation.inner.directory.spawning();
+        spawning.retain(|name| !desired.contains_key(name));
+        spawning.clone()
+    };
     for (name, (entry, revision)) in seen {
-        if entry.host == me && !desired.contains_key(&name) {
+        if entry.host == me && !desired.contains_key(&name) && !spawning.contains(&name) {
             kv.delete_expect_revision(&name, Some(revision))
                 .await
                 .map_err(|e| e.to_string())?;
