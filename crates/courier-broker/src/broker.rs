@@ -322,15 +322,19 @@ impl Broker {
             self.drop_for_dead(&receipt);
         }
         let agents = self.inner.agents.lock().await;
-        let mut remote = false;
+        let mut remote = Vec::new();
         for delivery in &receipt.deliveries {
             match agents.get(&delivery.agent) {
                 Some(agent) => agent.wake.notify_one(),
-                None => remote = true,
+                None if delivery.state == DeliveryState::Queued => remote.push(delivery.clone()),
+                None => {}
             }
         }
-        if let (true, Some(federation)) = (remote, self.federation()) {
-            federation.wake_forwarder();
+        drop(agents);
+        if let (false, Some(federation)) =
+            (remote.is_empty() || receipt.duplicate, self.federation())
+        {
+            federation.forward(&receipt.message, remote);
         }
         Ok(receipt)
     }

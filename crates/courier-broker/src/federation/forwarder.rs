@@ -3,25 +3,32 @@
 //! A delivery to a remote agent is committed here first, like any other
 //! (`queued`). The forwarder publishes it on the workspace's inbox stream,
 //! subject of the agent's host, with the delivery id as `Nats-Msg-Id`, and
-//! publishes it again (same id) with backoff until that host's commit comes
-//! back as an outcome (`delivery_received`, which makes it `forwarded`
-//! here). Nothing here is durable: after a restart every queued remote
-//! delivery is simply published again, and the receiver recognises the
-//! ones it already has.
+//! publishes it again (same id) with backoff until that host answers (any
+//! outcome of it: `delivery_received` makes it `forwarded` here).
+//!
+//! - Fast path: a send hands its fresh deliveries over in memory
+//!   ([`Forwarder::hand_over`]); they are published at once, with no store
+//!   read.
+//! - Sweep: the store's queued remote deliveries are read only when one may
+//!   need publishing again (a wait is over), when asked (start, a new remote
+//!   agent, a lost publish), never while NATS is away. After a restart the
+//!   first sweep publishes every pending forward again; the receiver
+//!   recognises the ones it already has.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::context::PublishAckFuture;
 use courier_core::{Delivery, DeliveryId, Message};
-use courier_store::InboundDelivery;
+use courier_store::{InboundDelivery, Store};
 
 use super::{Federation, backoff};
 use crate::broker::Broker;
 
-/// How often pending forwards are looked at without a wake.
-const SWEEP_EVERY: Duration = Duration::from_millis(500);
+/// How often the forwarder looks whether a sweep is due without a wake.
+const TICK: Duration = Duration::from_millis(500);
 /// The longest wait before publishing an unanswered forward again.
 const MAX_REPUBLISH: Duration = Duration::from_secs(30);
 /// The first wait: longer than a commit round trip on a healthy link.
@@ -32,25 +39,52 @@ const BATCH: usize = 1024;
 #[derive(Default)]
 pub struct Forwarder {
     wake: tokio::sync::Notify,
+    /// Set when the store must be swept (not only the fresh ones published).
+    sweep_asked: AtomicBool,
+    /// Handed over by sends, not published yet.
+    fresh: Mutex<Vec<(Delivery, Message)>>,
     /// Published and not answered yet: when, and how many times.
     sent: Mutex<HashMap<DeliveryId, (Instant, u32)>>,
 }
 
+fn wait_after(times: u32) -> Duration {
+    FIRST_REPUBLISH
+        .saturating_mul(1 << times.min(8))
+        .min(MAX_REPUBLISH)
+}
+
+fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 impl Forwarder {
+    /// Asks for a sweep of the store (new remote agents, a start, a loss).
     pub fn wake(&self) {
+        self.sweep_asked.store(true, Ordering::Release);
         self.wake.notify_one();
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<DeliveryId, (Instant, u32)>> {
-        self.sent
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// Deliveries a send just committed for agents of other hosts.
+    pub fn hand_over(&self, message: &Message, deliveries: Vec<Delivery>) {
+        if deliveries.is_empty() {
+            return;
+        }
+        locked(&self.fresh).extend(deliveries.into_iter().map(|d| (d, message.clone())));
+        self.wake.notify_one();
+    }
+
+    /// Their host answered about these (it holds them): never again.
+    pub fn answered<'a>(&self, ids: impl IntoIterator<Item = &'a DeliveryId>) {
+        let mut sent = locked(&self.sent);
+        for id in ids {
+            sent.remove(id);
+        }
     }
 
     /// Whether `id` should be published now (never, or its wait is over);
     /// records the publish.
     fn due(&self, id: &DeliveryId) -> bool {
-        let mut sent = self.lock();
+        let mut sent = locked(&self.sent);
         let now = Instant::now();
         match sent.get_mut(id) {
             None => {
@@ -58,10 +92,7 @@ impl Forwarder {
                 true
             }
             Some((at, times)) => {
-                let wait = FIRST_REPUBLISH
-                    .saturating_mul(1 << (*times).min(8))
-                    .min(MAX_REPUBLISH);
-                if now.duration_since(*at) >= wait {
+                if now.duration_since(*at) >= wait_after(*times) {
                     *at = now;
                     *times += 1;
                     true
@@ -72,30 +103,55 @@ impl Forwarder {
         }
     }
 
-    /// A publish failed: try again at the next sweep.
-    fn failed(&self, id: &DeliveryId) {
-        self.lock().remove(id);
+    /// Whether a sweep should run: asked for, or some wait is over.
+    fn sweep_due(&self) -> bool {
+        if self.sweep_asked.swap(false, Ordering::AcqRel) {
+            return true;
+        }
+        let now = Instant::now();
+        locked(&self.sent)
+            .values()
+            .any(|(at, times)| now.duration_since(*at) >= wait_after(*times))
     }
 
-    /// Forgets answered deliveries (no longer pending).
+    /// A publish failed: publish it again at the next sweep.
+    fn failed(&self, id: &DeliveryId) {
+        locked(&self.sent).remove(id);
+        self.sweep_asked.store(true, Ordering::Release);
+    }
+
+    /// Forgets what is no longer pending (answered, or ended here).
     fn retain(&self, pending: &HashSet<DeliveryId>) {
-        self.lock().retain(|id, _| pending.contains(id));
+        locked(&self.sent).retain(|id, _| pending.contains(id));
     }
 }
 
 pub async fn run(broker: Broker, federation: Federation) {
     let forwarder = &federation.inner.forwarder;
+    forwarder.wake(); // a restart publishes what was pending
     let mut failures = 0;
     loop {
         tokio::select! {
             _ = forwarder.wake.notified() => {}
-            _ = tokio::time::sleep(SWEEP_EVERY) => {}
+            _ = tokio::time::sleep(TICK) => {}
             _ = broker.shutdown_signal().wait() => return,
         }
-        match sweep(&broker, &federation).await {
+        if !federation.is_connected() {
+            // Kept for when NATS is back: the fresh ones are in the store.
+            locked(&forwarder.fresh).clear();
+            forwarder.sweep_asked.store(true, Ordering::Release);
+            continue;
+        }
+        let fresh = std::mem::take(&mut *locked(&forwarder.fresh));
+        let mut result = publish_all(&federation, fresh).await;
+        if result.is_ok() && forwarder.sweep_due() {
+            result = sweep(&broker, &federation).await;
+        }
+        match result {
             Ok(()) => failures = 0,
             Err(e) => {
                 failures += 1;
+                forwarder.sweep_asked.store(true, Ordering::Release);
                 tracing::debug!(error = %e, "forwarding deferred");
                 if !super::pause(&broker, backoff(failures, Duration::from_secs(2))).await {
                     return;
@@ -105,46 +161,88 @@ pub async fn run(broker: Broker, federation: Federation) {
     }
 }
 
+/// Reads the store's pending forwards and publishes the due ones.
 async fn sweep(broker: &Broker, federation: &Federation) -> Result<(), String> {
-    let store = broker.store();
-    let pending = store.pending_forwards(BATCH).map_err(|e| e.to_string())?;
+    let store = broker.store_handle();
+    let pending = tokio::task::spawn_blocking(move || store.pending_forwards(BATCH))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
     let forwarder = &federation.inner.forwarder;
     if pending.len() < BATCH {
         forwarder.retain(&pending.iter().map(|d| d.id.clone()).collect());
+    } else {
+        forwarder.sweep_asked.store(true, Ordering::Release); // more after these
     }
-    if pending.is_empty() || !federation.is_connected() {
+    let due: Vec<Delivery> = pending
+        .into_iter()
+        .filter(|d| forwarder.due(&d.id))
+        .collect();
+    if due.is_empty() {
         return Ok(());
     }
-    let hosts: HashMap<String, String> = store
-        .remote_agents()
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .map(|a| (a.name, a.host))
-        .collect();
-    let mut acks: Vec<(DeliveryId, PublishAckFuture)> = Vec::new();
-    for delivery in pending {
-        let Some(host) = hosts.get(&delivery.agent) else {
+    let store = broker.store_handle();
+    let with_messages = tokio::task::spawn_blocking(move || with_messages(&store, due))
+        .await
+        .map_err(|e| e.to_string())??;
+    publish_all(federation, with_messages).await
+}
+
+fn with_messages(store: &Store, due: Vec<Delivery>) -> Result<Vec<(Delivery, Message)>, String> {
+    let mut messages: HashMap<courier_core::MessageId, Message> = HashMap::new();
+    let mut out = Vec::with_capacity(due.len());
+    for delivery in due {
+        let message = match messages.get(&delivery.message_id) {
+            Some(m) => m.clone(),
+            None => match store
+                .message_only(&delivery.message_id)
+                .map_err(|e| e.to_string())?
+            {
+                Some(m) => {
+                    messages.insert(m.id.clone(), m.clone());
+                    m
+                }
+                None => continue, // pruned meanwhile
+            },
+        };
+        out.push((delivery, message));
+    }
+    Ok(out)
+}
+
+/// Publishes each forward to its agent's host; the acks are awaited apart.
+async fn publish_all(
+    federation: &Federation,
+    forwards: Vec<(Delivery, Message)>,
+) -> Result<(), String> {
+    if forwards.is_empty() {
+        return Ok(());
+    }
+    let forwarder = &federation.inner.forwarder;
+    let mut acks: Vec<(DeliveryId, PublishAckFuture)> = Vec::with_capacity(forwards.len());
+    let mut forwards = forwards.into_iter();
+    let mut failure = None;
+    for (delivery, message) in forwards.by_ref() {
+        let Some(host) = federation.host_of(&delivery.agent) else {
+            forwarder.failed(&delivery.id); // the directory catches up; swept again
             continue;
         };
-        if !forwarder.due(&delivery.id) {
-            continue;
-        }
-        let Some(message) = store
-            .message_only(&delivery.message_id)
-            .map_err(|e| e.to_string())?
-        else {
-            continue;
-        };
-        match publish(federation, host, &delivery, message).await {
+        // A fresh one is due at once; a swept one was checked already.
+        forwarder.due(&delivery.id);
+        match publish(federation, &host, &delivery, message).await {
             Ok(ack) => acks.push((delivery.id, ack)),
             Err(e) => {
                 forwarder.failed(&delivery.id);
-                return Err(e);
+                failure = Some(e);
+                break;
             }
         }
     }
-    // The stream's ack says NATS holds it; only the receiver's commit
-    // (an outcome) ends the forward. A missing ack means publish again.
+    for (delivery, _) in forwards {
+        forwarder.failed(&delivery.id);
+    }
+    // The stream's ack says NATS holds it; only the receiver's answer (an
+    // outcome) ends the forward. A missing ack means publish again.
     if !acks.is_empty() {
         let federation = federation.clone();
         tokio::spawn(async move {
@@ -152,12 +250,12 @@ async fn sweep(broker: &Broker, federation: &Federation) -> Result<(), String> {
                 if let Err(e) = ack.await {
                     tracing::debug!(delivery = %id, error = %e, "forward not acknowledged by JetStream; publishing again");
                     federation.inner.forwarder.failed(&id);
-                    federation.wake_forwarder();
+                    federation.inner.forwarder.wake.notify_one();
                 }
             }
         });
     }
-    Ok(())
+    failure.map_or(Ok(()), Err)
 }
 
 async fn publish(

@@ -145,7 +145,7 @@ impl Federation {
     /// Claims `name` in the workspace directory before an agent of this
     /// host takes it: refused when another host holds it.
     pub async fn claim(&self, name: &str, channels: &[String]) -> Result<(), BrokerError> {
-        directory::claim(self, name, channels).await
+        directory::claim_for_spawn(self, name, channels).await
     }
 
     /// The directory should be brought up to date (an agent of this host
@@ -161,9 +161,28 @@ impl Federation {
         self.directory_changed();
     }
 
-    /// New deliveries may be waiting to be forwarded.
+    /// Deliveries may be waiting to be forwarded that only the store knows
+    /// of (the forwarder sweeps it).
     pub fn wake_forwarder(&self) {
         self.inner.forwarder.wake();
+    }
+
+    /// Deliveries a send just committed for agents of other hosts: published
+    /// at once, without a store read.
+    pub fn forward(
+        &self,
+        message: &courier_core::Message,
+        deliveries: Vec<courier_core::Delivery>,
+    ) {
+        self.inner.forwarder.hand_over(message, deliveries);
+    }
+
+    /// The other host holding agent `name` in the directory, if any.
+    pub(crate) fn host_of(&self, name: &str) -> Option<String> {
+        self.inner
+            .directory
+            .host_of(name)
+            .filter(|host| host != self.host())
     }
 
     /// Graceful leave: this host's agents are marked away and the others

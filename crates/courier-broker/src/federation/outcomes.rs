@@ -126,10 +126,7 @@ async fn publish(
                 }
             };
             let Some(origin) = origin else { continue };
-            let outcome = RemoteOutcome {
-                seq: event.seq,
-                event: event.kind.clone(),
-            };
+            let outcome = RemoteOutcome::logged(event.seq, event.kind.clone());
             acks.push(send(federation, &origin, id, outcome).await?);
         }
     }
@@ -162,7 +159,13 @@ async fn send(
     outcome: RemoteOutcome,
 ) -> Result<PublishAckFuture, String> {
     let me = federation.host();
-    let msg_id = format!("{me}:{}:{id}", outcome.seq);
+    // JetStream drops a second copy of an id within its window: a republished
+    // event is one, a snapshot of a state already sent is one too.
+    let msg_id = if outcome.snapshot {
+        format!("{me}:snapshot:{}:{id}", outcome.event.name())
+    } else {
+        format!("{me}:{}:{id}", outcome.seq)
+    };
     let wire = OutcomeWire {
         host: me.to_string(),
         outcome,
@@ -180,14 +183,19 @@ pub async fn run_consumer(broker: Broker, federation: Federation) {
         subject: names.outcome(federation.host()),
     };
     let store = broker.store_handle();
+    let handler_federation = federation.clone();
     consume::run(broker, federation, source, move |batch| {
-        let store = store.clone();
-        async move { apply(&store, batch).await }
+        let (store, federation) = (store.clone(), handler_federation.clone());
+        async move { apply(&store, &federation, batch).await }
     })
     .await;
 }
 
-async fn apply(store: &Store, batch: Vec<jetstream::Message>) -> Result<(), String> {
+async fn apply(
+    store: &Store,
+    federation: &Federation,
+    batch: Vec<jetstream::Message>,
+) -> Result<(), String> {
     // Consecutive outcomes of one host, in arrival order.
     let mut groups: Vec<(String, Vec<RemoteOutcome>)> = Vec::new();
     let mut messages = Vec::with_capacity(batch.len());
@@ -207,10 +215,16 @@ async fn apply(store: &Store, batch: Vec<jetstream::Message>) -> Result<(), Stri
         }
     }
     for (host, outcomes) in groups {
+        let ids: Vec<DeliveryId> = outcomes
+            .iter()
+            .flat_map(|o| o.event.delivery_ids().into_iter().cloned())
+            .collect();
         store
             .apply_outcomes_async(host, outcomes)
             .await
             .map_err(|e| format!("cannot apply outcomes: {e}"))?;
+        // Any outcome says its host holds the delivery: no more forwards.
+        federation.inner.forwarder.answered(&ids);
     }
     for message in &messages {
         let _ = message.ack().await;
