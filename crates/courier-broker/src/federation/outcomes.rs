@@ -3,13 +3,14 @@
 //! - The publisher reads this host's own event log from a cursor kept in
 //!   the store, and publishes every event about a delivery another host
 //!   forwarded here (`delivery_received`, injecting, injected, verified,
-//!   read, dropped, dead, ...) to that host's outcome subject. The cursor
-//!   moves only once JetStream holds the batch, so after a crash the rest
-//!   is published again (the receiver applies each event once, by `seq`).
+//!   read, dropped, dead, ...) to that host's outcome subject, a batch of
+//!   them per NATS message. The cursor moves only once JetStream holds the
+//!   batch, so after a crash the rest is published again (the receiver
+//!   applies each event once, by `seq`).
 //! - The consumer applies other hosts' events to the copies of deliveries
-//!   this host forwarded (core's `remote::mirror`), commits, then acks.
+//!   this host forwarded (core's `remote::follow`), commits, then acks.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use async_nats::jetstream::context::PublishAckFuture;
@@ -26,6 +27,8 @@ use crate::broker::Broker;
 const CURSOR: &str = "outcomes";
 /// Events read from the log per batch.
 const BATCH: usize = 512;
+/// Outcomes in one NATS message (well under its 1 MB payload limit).
+const PER_MESSAGE: usize = 256;
 /// Known origins kept in memory (a miss costs one store read).
 const ORIGINS_KEPT: usize = 100_000;
 
@@ -93,8 +96,9 @@ pub async fn run_publisher(broker: Broker, federation: Federation, mut cursor: u
     }
 }
 
-/// Publishes the events of `events` about deliveries of other hosts, and
-/// waits until JetStream holds every one.
+/// Publishes the events of `events` about deliveries of other hosts, one
+/// NATS message per origin host and chunk, and waits until JetStream holds
+/// every one.
 async fn publish(
     federation: &Federation,
     store: &Store,
@@ -104,7 +108,7 @@ async fn publish(
     if origins.len() > ORIGINS_KEPT {
         origins.clear();
     }
-    let mut acks = Vec::new();
+    let mut by_origin: BTreeMap<String, Vec<RemoteOutcome>> = BTreeMap::new();
     for event in events {
         // The sender recorded its own; every other delivery event goes back.
         if matches!(event.kind, EventKind::DeliveryQueued { .. }) {
@@ -126,8 +130,16 @@ async fn publish(
                 }
             };
             let Some(origin) = origin else { continue };
-            let outcome = RemoteOutcome::logged(event.seq, event.kind.clone());
-            acks.push(send(federation, &origin, id, outcome).await?);
+            by_origin
+                .entry(origin)
+                .or_default()
+                .push(RemoteOutcome::logged(event.seq, event.kind.clone()));
+        }
+    }
+    let mut acks = Vec::new();
+    for (origin, outcomes) in by_origin {
+        for chunk in outcomes.chunks(PER_MESSAGE) {
+            acks.push(send(federation, &origin, chunk.to_vec()).await?);
         }
     }
     for ack in acks {
@@ -142,10 +154,7 @@ pub async fn publish_one(
     origin: &str,
     outcome: RemoteOutcome,
 ) -> Result<(), String> {
-    let Some(id) = outcome.event.delivery_ids().first().map(|id| (*id).clone()) else {
-        return Ok(());
-    };
-    send(federation, origin, &id, outcome)
+    send(federation, origin, vec![outcome])
         .await?
         .await
         .map_err(|e| e.to_string())?;
@@ -155,20 +164,27 @@ pub async fn publish_one(
 async fn send(
     federation: &Federation,
     origin: &str,
-    id: &DeliveryId,
-    outcome: RemoteOutcome,
+    outcomes: Vec<RemoteOutcome>,
 ) -> Result<PublishAckFuture, String> {
     let me = federation.host();
-    // JetStream drops a second copy of an id within its window: a republished
-    // event is one, a snapshot of a state already sent is one too.
-    let msg_id = if outcome.snapshot {
-        format!("{me}:snapshot:{}:{id}", outcome.event.name())
-    } else {
-        format!("{me}:{}:{id}", outcome.seq)
+    // JetStream drops a second copy of an id within its window: a batch
+    // published again after a crash is one (the receiver would skip its
+    // events anyway), and so is a snapshot of a state already sent.
+    let msg_id = match (outcomes.first(), outcomes.last()) {
+        (Some(first), _) if first.snapshot => {
+            let id = first.event.delivery_ids().first().map(|id| id.to_string());
+            format!(
+                "{me}:snapshot:{}:{}",
+                first.event.name(),
+                id.unwrap_or_default()
+            )
+        }
+        (Some(first), Some(last)) => format!("{me}:{}-{}:{}", first.seq, last.seq, outcomes.len()),
+        _ => return Err("no outcome to publish".into()),
     };
     let wire = OutcomeWire {
         host: me.to_string(),
-        outcome,
+        outcomes,
     };
     federation
         .publish_json(federation.names().outcome(origin), &wire, &msg_id)
@@ -203,8 +219,8 @@ async fn apply(
         match serde_json::from_slice::<OutcomeWire>(&message.payload) {
             Ok(wire) => {
                 match groups.last_mut() {
-                    Some((host, outcomes)) if *host == wire.host => outcomes.push(wire.outcome),
-                    _ => groups.push((wire.host, vec![wire.outcome])),
+                    Some((host, outcomes)) if *host == wire.host => outcomes.extend(wire.outcomes),
+                    _ => groups.push((wire.host, wire.outcomes)),
                 }
                 messages.push(message);
             }

@@ -55,14 +55,15 @@ impl DirectoryEntry {
     }
 }
 
-/// One event of the sending host's log, about a delivery forwarded from
-/// the host it is published to.
+/// Events of the sending host's log, in its order, about deliveries
+/// forwarded from the host they are published to: one NATS message for a
+/// batch, so a burst costs JetStream one stored (and, with
+/// `sync_interval: always`, one synced) message, not one per event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutcomeWire {
-    /// The host whose log it is (that committed the delivery).
+    /// The host whose log it is (that committed the deliveries).
     pub host: String,
-    #[serde(flatten)]
-    pub outcome: RemoteOutcome,
+    pub outcomes: Vec<RemoteOutcome>,
 }
 
 /// A broker says it is there (or leaving).
