@@ -10,6 +10,9 @@
 //!
 //! Prints a markdown table with the core count, each figure beside its target.
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -121,16 +124,7 @@ impl Daemon {
 
 impl Drop for Daemon {
     fn drop(&mut self) {
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        common::stop(&mut self.child);
     }
 }
 
@@ -209,10 +203,7 @@ async fn send_to_screen(daemon: &Daemon) -> (Vec<Duration>, Vec<Duration>) {
             let s = daemon
                 .call(reqwest::Method::GET, "/v1/agents/target/screen", None)
                 .await;
-            if s["rows"].as_array().is_some_and(|rows| {
-                rows.iter()
-                    .any(|r| r.as_str().is_some_and(|r| r.contains(&token)))
-            }) {
+            if common::shows(&s, &token) {
                 screen.push(begin.elapsed());
                 break;
             }

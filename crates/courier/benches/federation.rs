@@ -19,6 +19,8 @@
 
 #[path = "federation/broker.rs"]
 mod broker;
+#[path = "common/mod.rs"]
+mod common;
 #[path = "federation/nats.rs"]
 mod nats;
 
@@ -68,13 +70,6 @@ fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-fn shows(screen: &Value, token: &str) -> bool {
-    screen["rows"].as_array().is_some_and(|rows| {
-        rows.iter()
-            .any(|r| r.as_str().is_some_and(|r| r.contains(token)))
-    })
-}
-
 /// One send at a time from h1 to an idle agent of h2: the time until the
 /// text is on its screen (read from h2), and until h1 sees it verified.
 async fn send_to_remote_screen(h1: &Broker, h2: &Broker) -> (Vec<Duration>, Vec<Duration>) {
@@ -95,7 +90,7 @@ async fn send_to_remote_screen(h1: &Broker, h2: &Broker) -> (Vec<Duration>, Vec<
             .await;
         let id = sent["message_id"].as_str().unwrap_or_default().to_string();
         loop {
-            if shows(&h2.get("/v1/agents/target/screen").await, &token) {
+            if common::shows(&h2.get("/v1/agents/target/screen").await, &token) {
                 screen.push(begin.elapsed());
                 break;
             }
