@@ -474,6 +474,11 @@ pub struct DoctorArgs {
     /// a state directory others can list, ...).
     #[arg(long)]
     pub strict: bool,
+    /// With --nats (or COURIER_NATS_URL): also check the workspace's NATS
+    /// server (it answers, JetStream is on, and with --nats-monitor that it
+    /// syncs every write). Creates nothing there.
+    #[command(flatten)]
+    pub nats: NatsArgs,
 }
 
 #[cfg(test)]

@@ -8,7 +8,8 @@
 //! (SQLite's quick_check on a read-only connection, safe beside a running
 //! broker), the broker's port (answers `/healthz`, or is free for the next
 //! start), and every preset (its CLI on PATH, its version against the one
-//! the preset was written for, a sign-in hint).
+//! the preset was written for, a sign-in hint); with `--nats`, the
+//! workspace's NATS server (answers, JetStream on, writes synced).
 
 use std::fs::OpenOptions;
 use std::os::unix::fs::PermissionsExt;
@@ -275,10 +276,34 @@ pub fn run_checks(state_dir: &Path, presets_file: Option<&Path>) -> Vec<Check> {
     checks
 }
 
+/// The workspace's NATS server, when `--nats` (or `COURIER_NATS_URL`) names one.
+fn nats_checks(args: &DoctorArgs) -> anyhow::Result<Vec<Check>> {
+    use courier_broker::federation::FindingLevel;
+    let Some(config) = crate::up::federation_config(&args.nats)? else {
+        return Ok(Vec::new());
+    };
+    // `courier` runs its commands inside a multi-threaded runtime.
+    let probe = courier_broker::federation::probe(&config);
+    let findings =
+        tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(probe));
+    Ok(findings
+        .into_iter()
+        .map(|f| {
+            let level = match f.level {
+                FindingLevel::Ok => Level::Ok,
+                FindingLevel::Warn => Level::Warn,
+                FindingLevel::Fail => Level::Fail,
+            };
+            check(f.name, level, f.detail, f.hint)
+        })
+        .collect())
+}
+
 pub fn run(g: &Global, args: &DoctorArgs) -> anyhow::Result<ExitCode> {
     let dir = g.state_dir.clone().unwrap_or_else(default_state_dir);
     let presets = courier_broker::launch::default_presets_file();
-    let checks = run_checks(&dir, presets.as_deref());
+    let mut checks = run_checks(&dir, presets.as_deref());
+    checks.extend(nats_checks(args)?);
     let worst = checks.iter().map(|c| c.level).max().unwrap_or(Level::Ok);
     if g.json {
         println!(

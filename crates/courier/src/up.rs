@@ -81,7 +81,7 @@ pub async fn run(global: &Global, args: UpArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// The workspace to join, from `--nats` and its options.
-fn federation_config(
+pub(crate) fn federation_config(
     args: &crate::cli::NatsArgs,
 ) -> anyhow::Result<Option<courier_broker::federation::FederationConfig>> {
     let Some(url) = &args.url else {

@@ -118,3 +118,32 @@ fn a_healthy_running_broker_passes_and_strict_fails_on_a_warning() {
     assert!(text.contains("WARN preset codex"), "{text}");
     assert!(text.contains("hint:"), "{text}");
 }
+
+#[test]
+fn with_nats_it_checks_the_server_jetstream_and_its_sync_and_fails_when_it_is_gone() {
+    let root = tempfile::tempdir().unwrap();
+    let mut nats = common::nats::NatsServer::start(&root.path().join("nats"));
+    let state = root.path().join("state");
+    let (url, monitor) = (nats.url(), nats.monitor_url());
+    let args = ["--nats", &url, "--nats-monitor", &monitor];
+    let (_, v) = doctor(&state, "/usr/bin:/bin", &args);
+    assert_eq!(level(&v, "nats"), "ok", "{v}");
+    assert_eq!(level(&v, "jetstream"), "ok", "{v}");
+    // The harness's server syncs every write, as docs/federation.md says.
+    assert_eq!(level(&v, "jetstream sync"), "ok", "{v}");
+    assert!(detail(&v, "jetstream sync").contains("always"), "{v}");
+    // Nothing is created on the server by a check.
+    assert_eq!(nats.monitor("jsz")["streams"], 0, "{}", nats.monitor("jsz"));
+    nats.stop();
+    let (out, v) = doctor(&state, "/usr/bin:/bin", &args);
+    assert_eq!(out.status.code(), Some(1), "{v}");
+    assert_eq!(level(&v, "nats"), "fail", "{v}");
+    let names: Vec<&str> = v["checks"]
+        .as_array()
+        .map(|cs| cs.iter().filter_map(|c| c["name"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(
+        !names.contains(&"jetstream"),
+        "nothing is checked past a server that does not answer: {v}"
+    );
+}

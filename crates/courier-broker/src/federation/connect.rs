@@ -20,16 +20,24 @@ pub const DEDUP_WINDOW: Duration = Duration::from_secs(600);
 /// A client that connects in the background (and reconnects for ever):
 /// a broker starts and serves its own agents whether NATS is up or not.
 pub async fn client(config: &FederationConfig) -> Result<async_nats::Client, BrokerError> {
+    connect(config, true).await
+}
+
+async fn connect(
+    config: &FederationConfig,
+    in_background: bool,
+) -> Result<async_nats::Client, BrokerError> {
     let addrs = config
         .url
         .split(',')
         .map(|u| u.trim().parse::<ServerAddr>())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| BrokerError::BadRequest(format!("--nats {:?}: {e}", redacted(&config.url))))?;
-    let mut options = ConnectOptions::new()
-        .name(format!("courier {}", config.host))
-        .retry_on_initial_connect()
-        .max_reconnects(None)
+    let mut options = ConnectOptions::new().name(format!("courier {}", config.host));
+    if in_background {
+        options = options.retry_on_initial_connect().max_reconnects(None);
+    }
+    let mut options = options
         .connection_timeout(Duration::from_secs(2))
         .ping_interval(Duration::from_secs(5))
         .reconnect_delay_callback(|attempts| backoff(attempts as u32, Duration::from_secs(2)))
@@ -157,34 +165,155 @@ async fn check_sync(federation: &Federation) {
         );
         return;
     };
-    let url = format!("{}/varz", monitor.trim_end_matches('/'));
-    let varz = async {
-        reqwest::Client::new()
-            .get(&url)
-            .timeout(Duration::from_secs(2))
-            .send()
-            .await?
-            .json::<serde_json::Value>()
-            .await
-    }
-    .await;
-    match varz {
-        Ok(v) => {
-            let config = &v["jetstream"]["config"];
-            if config.is_null() {
-                tracing::warn!(%url, "nats-server reports no JetStream configuration");
-            } else if config["sync_always"].as_bool() != Some(true) {
-                tracing::warn!(
-                    %url,
-                    sync_interval_ns = %config["sync_interval"],
-                    "JetStream acknowledges writes before they reach the disk (set sync_interval: always in nats-server's jetstream block; Courier retries forwards until the receiver's commit, so this loses no message, but the stream's own copy can be lost on power failure)"
-                );
-            } else {
-                tracing::info!(%url, "JetStream syncs every write");
-            }
+    match synced(monitor).await {
+        Ok(Synced::Always) => tracing::info!(%monitor, "JetStream syncs every write"),
+        Ok(Synced::NoJetStream) => {
+            tracing::warn!(%monitor, "nats-server reports no JetStream configuration")
         }
-        Err(e) => tracing::warn!(%url, error = %e, "cannot read nats-server's monitoring endpoint"),
+        Ok(Synced::Every(interval)) => tracing::warn!(
+            %monitor,
+            sync_interval_ns = %interval,
+            "JetStream acknowledges writes before they reach the disk ({SYNC_ADVICE})"
+        ),
+        Err(e) => {
+            tracing::warn!(%monitor, error = %e, "cannot read nats-server's monitoring endpoint")
+        }
     }
+}
+
+const SYNC_ADVICE: &str = "set sync_interval: always in nats-server's jetstream block; Courier retries forwards until the receiver's commit, so this loses no message, but the stream's own copy can be lost on power failure";
+
+/// What nats-server's `/varz` says of JetStream's syncing.
+enum Synced {
+    Always,
+    /// Every this many nanoseconds (as nats-server reports it).
+    Every(serde_json::Value),
+    NoJetStream,
+}
+
+async fn synced(monitor: &str) -> Result<Synced, String> {
+    let url = format!("{}/varz", monitor.trim_end_matches('/'));
+    let varz = reqwest::Client::new()
+        .get(&url)
+        .timeout(Duration::from_secs(2))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .json::<serde_json::Value>()
+        .await
+        .map_err(|e| e.to_string())?;
+    let config = &varz["jetstream"]["config"];
+    Ok(if config.is_null() {
+        Synced::NoJetStream
+    } else if config["sync_always"].as_bool() == Some(true) {
+        Synced::Always
+    } else {
+        Synced::Every(config["sync_interval"].clone())
+    })
+}
+
+/// One finding of [`probe`], as `courier doctor` prints it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub name: &'static str,
+    pub level: FindingLevel,
+    pub detail: String,
+    pub hint: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FindingLevel {
+    Ok,
+    Warn,
+    Fail,
+}
+
+fn finding(name: &'static str, level: FindingLevel, detail: String, hint: Option<&str>) -> Finding {
+    Finding {
+        name,
+        level,
+        detail,
+        hint: hint.map(str::to_string),
+    }
+}
+
+/// What `courier doctor` checks of a workspace's NATS before a broker
+/// joins it: the server answers (within a few seconds, no retry), JetStream
+/// is on, and (given the monitoring URL) it syncs every write. Creates
+/// nothing.
+pub async fn probe(config: &FederationConfig) -> Vec<Finding> {
+    use FindingLevel::{Fail, Ok as Good, Warn};
+    let url = redacted(&config.url);
+    let client = match tokio::time::timeout(Duration::from_secs(5), connect(config, false)).await {
+        Ok(Ok(client)) => client,
+        Ok(Err(e)) => {
+            return vec![finding(
+                "nats",
+                Fail,
+                e.to_string(),
+                Some("is nats-server running there, and are the credentials right?"),
+            )];
+        }
+        Err(_) => {
+            return vec![finding(
+                "nats",
+                Fail,
+                format!("{url} did not answer within 5 s"),
+                Some("is nats-server running there?"),
+            )];
+        }
+    };
+    let mut findings = vec![finding("nats", Good, format!("{url} answers"), None)];
+    let js = async_nats::jetstream::new(client);
+    findings.push(match js.query_account().await {
+        Ok(account) => finding(
+            "jetstream",
+            Good,
+            format!("on ({} streams in this account)", account.streams),
+            None,
+        ),
+        Err(e) => finding(
+            "jetstream",
+            Fail,
+            format!("not available: {e}"),
+            Some("start nats-server with JetStream on (-js, or a jetstream {} block)"),
+        ),
+    });
+    findings.push(match &config.monitor {
+        None => finding(
+            "jetstream sync",
+            Good,
+            "not checked (give --nats-monitor http://host:8222 to check it)".to_string(),
+            None,
+        ),
+        Some(monitor) => match synced(monitor).await {
+            Ok(Synced::Always) => finding(
+                "jetstream sync",
+                Good,
+                "every write (sync_interval: always)".to_string(),
+                None,
+            ),
+            Ok(Synced::Every(ns)) => finding(
+                "jetstream sync",
+                Warn,
+                format!("acknowledges before the disk (sync_interval {ns} ns)"),
+                Some(SYNC_ADVICE),
+            ),
+            Ok(Synced::NoJetStream) => finding(
+                "jetstream sync",
+                Warn,
+                "the monitoring endpoint reports no JetStream".to_string(),
+                None,
+            ),
+            Err(e) => finding(
+                "jetstream sync",
+                Warn,
+                format!("cannot read {monitor}/varz: {e}"),
+                Some("is the monitoring port on (-m 8222)?"),
+            ),
+        },
+    });
+    findings
 }
 
 #[cfg(test)]

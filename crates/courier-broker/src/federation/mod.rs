@@ -44,6 +44,7 @@ use tokio::sync::{Notify, OnceCell};
 
 pub use config::FederationConfig;
 use config::Names;
+pub use connect::{Finding, FindingLevel, probe};
 
 use crate::broker::Broker;
 use crate::error::BrokerError;
