@@ -5,13 +5,14 @@
 //!   forwarded here (`delivery_received`, injecting, injected, verified,
 //!   read, dropped, dead, ...) to that host's outcome subject, a batch of
 //!   them per NATS message. The cursor moves only once JetStream holds the
-//!   batch, so after a crash the rest is published again (the receiver
-//!   applies each event once, by `seq`).
+//!   batch (and is recorded in the store at most every second while busy),
+//!   so after a crash the rest is published again (the receiver applies
+//!   each event once, by `seq`).
 //! - The consumer applies other hosts' events to the copies of deliveries
 //!   this host forwarded (core's `remote::follow`), commits, then acks.
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_nats::jetstream::context::PublishAckFuture;
 use async_nats::jetstream::{self, AckKind};
@@ -25,6 +26,8 @@ use super::{Federation, backoff, pause};
 use crate::broker::Broker;
 
 const CURSOR: &str = "outcomes";
+/// How often a busy publisher records its cursor.
+const SAVE_CURSOR_EVERY: Duration = Duration::from_secs(1);
 /// Events read from the log per batch.
 const BATCH: usize = 512;
 /// Outcomes in one NATS message (well under its 1 MB payload limit).
@@ -54,6 +57,10 @@ pub async fn run_publisher(broker: Broker, federation: Federation, mut cursor: u
     let mut bus = broker.bus().subscribe();
     let mut origins: HashMap<DeliveryId, Option<String>> = HashMap::new();
     let mut failures = 0;
+    let mut saved = Saved {
+        seq: cursor,
+        at: Instant::now(),
+    };
     loop {
         // Everything the bus announced so far is in the log read below.
         while matches!(bus.try_recv(), Ok(_) | Err(TryRecvError::Lagged(_))) {}
@@ -68,10 +75,14 @@ pub async fn run_publisher(broker: Broker, federation: Federation, mut cursor: u
             }
         };
         let Some(last) = events.last().map(|e| e.seq) else {
+            saved.save(&store, cursor).await; // idle: the cursor catches up
             tokio::select! {
                 _ = bus.recv() => {}
                 _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-                _ = broker.shutdown_signal().wait() => return,
+                _ = broker.shutdown_signal().wait() => {
+                    saved.save(&store, cursor).await;
+                    return;
+                }
             }
             continue;
         };
@@ -79,8 +90,8 @@ pub async fn run_publisher(broker: Broker, federation: Federation, mut cursor: u
             Ok(()) => {
                 failures = 0;
                 cursor = last;
-                if let Err(e) = store.set_cursor_async(CURSOR, cursor).await {
-                    tracing::warn!(error = %e, "cannot record the outcome cursor");
+                if saved.at.elapsed() >= SAVE_CURSOR_EVERY {
+                    saved.save(&store, cursor).await;
                 }
             }
             Err(e) => {
@@ -92,6 +103,31 @@ pub async fn run_publisher(broker: Broker, federation: Federation, mut cursor: u
                     return;
                 }
             }
+        }
+    }
+}
+
+/// The cursor as the store last recorded it. Recorded at most every
+/// [`SAVE_CURSOR_EVERY`] while busy (and whenever idle): each record is a
+/// commit, and one per published batch doubled this host's writes. After a
+/// crash the events since the record are published again, which costs
+/// nothing but the bytes: the sender applies each event once.
+struct Saved {
+    seq: u64,
+    at: Instant,
+}
+
+impl Saved {
+    async fn save(&mut self, store: &Store, cursor: u64) {
+        if cursor == self.seq {
+            return;
+        }
+        match store.set_cursor_async(CURSOR, cursor).await {
+            Ok(()) => {
+                self.seq = cursor;
+                self.at = Instant::now();
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot record the outcome cursor"),
         }
     }
 }
