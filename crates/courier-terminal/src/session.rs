@@ -78,7 +78,9 @@ impl Session {
     }
 
     /// A copy of the screen as escape sequences plus every output byte from
-    /// then on (for a session host's client; replaces an earlier tap).
+    /// then on (for a session host's client; replaces an earlier tap). The
+    /// copy is the full paint, alternate screen included: a client that
+    /// attached after a TUI switched to it must know it is there.
     pub fn tap_output(&self) -> (String, tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>) {
         let screen = self.screen();
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
@@ -87,7 +89,7 @@ impl Session {
             .tap
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(tx);
-        (screen.state_formatted(), rx)
+        (screen.paint(), rx)
     }
 
     /// The terminal size now.

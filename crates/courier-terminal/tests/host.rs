@@ -136,6 +136,10 @@ async fn a_hosted_session_delivers_and_survives_its_client() {
         again.snapshot(0).text().contains("through the host"),
         "screen kept"
     );
+    assert!(
+        again.snapshot(0).alternate_screen,
+        "the TUI's alternate screen is kept for a client that comes after it switched"
+    );
     let text2 = framed("01AGAIN", "after reattaching");
     let report = deliver(&again, &opts(), &text2).await;
     assert_eq!(report.outcome, DeliveryOutcome::Verified, "{report:?}");
