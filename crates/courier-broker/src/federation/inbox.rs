@@ -6,6 +6,7 @@
 
 use async_nats::jetstream;
 use async_nats::jetstream::AckKind;
+use courier_core::DeliveryId;
 use courier_store::{Inbound, InboundDelivery, RemoteOutcome};
 
 use super::Federation;
@@ -52,9 +53,15 @@ async fn commit(
         return Ok(());
     }
     let agents: Vec<String> = inbound.iter().map(|d| d.agent.clone()).collect();
+    // What a duplicate's answer needs; the batch itself (bodies and all)
+    // goes to the store.
+    let senders: Vec<(DeliveryId, String)> = inbound
+        .iter()
+        .map(|d| (d.delivery_id.clone(), d.origin_host.clone()))
+        .collect();
     let answers = broker
         .store()
-        .accept_inbound_async(inbound.clone())
+        .accept_inbound_async(inbound)
         .await
         .map_err(|e| format!("cannot commit forwarded deliveries: {e}"))?;
     for message in &messages {
@@ -66,22 +73,21 @@ async fn commit(
     // A copy that came again means its sender has not heard of our commit
     // (slow, or an outcome lost with JetStream's own copy): tell it where
     // the delivery stands now.
-    for (delivery, answer) in inbound.iter().zip(&answers) {
+    for ((id, origin), answer) in senders.iter().zip(&answers) {
         if *answer == Inbound::Duplicate {
-            resend_state(broker, federation, delivery).await;
+            resend_state(broker, federation, id, origin).await;
         }
     }
     Ok(())
 }
 
-async fn resend_state(broker: &Broker, federation: &Federation, inbound: &InboundDelivery) {
-    let store = broker.store();
-    let Ok(Some(delivery)) = store.delivery(&inbound.delivery_id) else {
+async fn resend_state(broker: &Broker, federation: &Federation, id: &DeliveryId, origin: &str) {
+    let Ok(Some(delivery)) = broker.store().delivery(id) else {
         return;
     };
-    let event = courier_core::remote::snapshot_event(&delivery, &inbound.origin_host);
+    let event = courier_core::remote::snapshot_event(&delivery, origin);
     let outcome = RemoteOutcome::snapshot(event);
-    if let Err(e) = super::outcomes::publish_one(federation, &inbound.origin_host, outcome).await {
+    if let Err(e) = super::outcomes::publish_one(federation, origin, outcome).await {
         tracing::debug!(delivery = %delivery.id, error = %e, "state of a duplicate not sent; the next copy asks again");
     }
 }
