@@ -60,8 +60,13 @@ fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Forwarder {
     /// Asks for a sweep of the store (new remote agents, a start, a loss).
     pub fn wake(&self) {
-        self.sweep_asked.store(true, Ordering::Release);
+        self.ask_sweep();
         self.wake.notify_one();
+    }
+
+    /// Asks for a sweep at the next turn of the loop, without waking it.
+    fn ask_sweep(&self) {
+        self.sweep_asked.store(true, Ordering::Release);
     }
 
     /// Deliveries a send just committed for agents of other hosts.
@@ -117,7 +122,7 @@ impl Forwarder {
     /// A publish failed: publish it again at the next sweep.
     fn failed(&self, id: &DeliveryId) {
         locked(&self.sent).remove(id);
-        self.sweep_asked.store(true, Ordering::Release);
+        self.ask_sweep();
     }
 
     /// Forgets what is no longer pending (answered, or ended here).
@@ -139,10 +144,11 @@ pub async fn run(broker: Broker, federation: Federation) {
         if !federation.is_connected() {
             // Kept for when NATS is back: the fresh ones are in the store.
             locked(&forwarder.fresh).clear();
-            forwarder.sweep_asked.store(true, Ordering::Release);
+            forwarder.ask_sweep();
             continue;
         }
-        let fresh = std::mem::take(&mut *locked(&forwarder.fresh));
+        let mut fresh = std::mem::take(&mut *locked(&forwarder.fresh));
+        fresh.retain(|(d, _)| forwarder.due(&d.id));
         let mut result = publish_all(&federation, fresh).await;
         if result.is_ok() && forwarder.sweep_due() {
             result = sweep(&broker, &federation).await;
@@ -151,7 +157,7 @@ pub async fn run(broker: Broker, federation: Federation) {
             Ok(()) => failures = 0,
             Err(e) => {
                 failures += 1;
-                forwarder.sweep_asked.store(true, Ordering::Release);
+                forwarder.ask_sweep();
                 tracing::debug!(error = %e, "forwarding deferred");
                 if !super::pause(&broker, backoff(failures, Duration::from_secs(2))).await {
                     return;
@@ -172,7 +178,7 @@ async fn sweep(broker: &Broker, federation: &Federation) -> Result<(), String> {
     if pending.len() < BATCH {
         forwarder.retain(&pending.iter().map(|d| d.id.clone()).collect());
     } else {
-        forwarder.sweep_asked.store(true, Ordering::Release); // more after these
+        forwarder.ask_sweep(); // more after these
     }
     let due: Vec<Delivery> = pending
         .into_iter()
@@ -210,7 +216,8 @@ fn with_messages(store: &Store, due: Vec<Delivery>) -> Result<Vec<(Delivery, Mes
     Ok(out)
 }
 
-/// Publishes each forward to its agent's host; the acks are awaited apart.
+/// Publishes each forward (each one due, see [`Forwarder::due`]) to its
+/// agent's host; the acks are awaited apart.
 async fn publish_all(
     federation: &Federation,
     forwards: Vec<(Delivery, Message)>,
@@ -227,8 +234,6 @@ async fn publish_all(
             forwarder.failed(&delivery.id); // the directory catches up; swept again
             continue;
         };
-        // A fresh one is due at once; a swept one was checked already.
-        forwarder.due(&delivery.id);
         match publish(federation, &host, &delivery, message).await {
             Ok(ack) => acks.push((delivery.id, ack)),
             Err(e) => {
