@@ -20,7 +20,7 @@ use courier_store::RemoteAgent;
 use futures_util::{StreamExt, TryStreamExt};
 
 use super::wire::DirectoryEntry;
-use super::{DIRECTORY_TIMEOUT, Federation, backoff, pause};
+use super::{DIRECTORY_TIMEOUT, Federation, backoff, locked, pause};
 use crate::broker::Broker;
 use crate::error::BrokerError;
 
@@ -38,9 +38,7 @@ pub struct Directory {
 
 impl Directory {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (DirectoryEntry, u64)>> {
-        self.entries
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        locked(&self.entries)
     }
 
     fn set(&self, name: &str, entry: DirectoryEntry, revision: u64) {
@@ -61,9 +59,7 @@ impl Directory {
     }
 
     fn spawning(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
-        self.spawning
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        locked(&self.spawning)
     }
 }
 

@@ -24,7 +24,7 @@ use async_nats::jetstream::context::PublishAckFuture;
 use courier_core::{Delivery, DeliveryId, Message};
 use courier_store::{InboundDelivery, Store};
 
-use super::{Federation, backoff};
+use super::{Federation, backoff, locked};
 use crate::broker::Broker;
 
 /// How often the forwarder looks whether a sweep is due without a wake.
@@ -51,10 +51,6 @@ fn wait_after(times: u32) -> Duration {
     FIRST_REPUBLISH
         .saturating_mul(1 << times.min(8))
         .min(MAX_REPUBLISH)
-}
-
-fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Forwarder {

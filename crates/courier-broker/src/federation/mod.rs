@@ -249,6 +249,12 @@ pub(crate) async fn pause(broker: &Broker, delay: Duration) -> bool {
     }
 }
 
+/// Locks one of federation's in-memory maps. A panic while it was held
+/// leaves it usable: each is updated in single statements.
+fn locked<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// The next retry delay: doubling from 100 ms up to `max`.
 pub(crate) fn backoff(attempt: u32, max: Duration) -> Duration {
     let ms = 100u64.saturating_mul(1u64 << attempt.min(16));

@@ -13,7 +13,7 @@ use futures_util::StreamExt;
 use serde_json::{Value, json};
 
 use super::wire::{ACTIVE, Heartbeat, LEAVING};
-use super::{Federation, directory, pause};
+use super::{Federation, directory, locked, pause};
 use crate::broker::Broker;
 
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
@@ -35,9 +35,7 @@ struct Peer {
 
 impl Presence {
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Peer>> {
-        self.peers
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        locked(&self.peers)
     }
 }
 
