@@ -39,20 +39,11 @@ pub fn mirror(
     next.forwarded_to = Some(host.to_string());
     next.session = None;
     let event = match remote {
-        EventKind::DeliveryReceived {
-            delivery_id,
-            message_id,
-            agent,
-            ..
-        } => {
+        // Same delivery id, so the same message and agent as the copy's.
+        EventKind::DeliveryReceived { .. } => {
             next.state = DeliveryState::Forwarded;
             next.reason = None;
-            EventKind::DeliveryForwarded {
-                delivery_id: delivery_id.clone(),
-                message_id: message_id.clone(),
-                agent: agent.clone(),
-                host: host.to_string(),
-            }
+            handed_over(local, host)
         }
         EventKind::DeliveryQueued { .. } | EventKind::DeliveryForwarded { .. } => return None,
         EventKind::DeliveryInjecting { attempt, .. }
@@ -122,6 +113,16 @@ pub fn mirror(
         _ => return None,
     };
     Some((next, vec![event]))
+}
+
+/// The sending host's record that `host` committed its copy `local`.
+fn handed_over(local: &Delivery, host: &str) -> EventKind {
+    EventKind::DeliveryForwarded {
+        delivery_id: local.id.clone(),
+        message_id: local.message_id.clone(),
+        agent: local.agent.clone(),
+        host: host.to_string(),
+    }
 }
 
 /// Where an outcome comes from in the remote host's log.
@@ -204,15 +205,7 @@ pub fn follow(
     if local.state == DeliveryState::Queued
         && !matches!(events.first(), Some(EventKind::DeliveryForwarded { .. }))
     {
-        events.insert(
-            0,
-            EventKind::DeliveryForwarded {
-                delivery_id: local.id.clone(),
-                message_id: local.message_id.clone(),
-                agent: local.agent.clone(),
-                host: host.to_string(),
-            },
-        );
+        events.insert(0, handed_over(local, host));
     }
     Followed {
         change: Some((next, events)),
