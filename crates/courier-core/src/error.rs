@@ -18,6 +18,16 @@ pub enum CoreError {
     EmptyBody,
     #[error("idempotency key is {size} bytes, over the limit of {limit} bytes")]
     IdempotencyKeyTooLong { size: usize, limit: usize },
+    #[error(
+        "invalid thread {shown:?} ({bytes} bytes): a thread is the id of the message it answers, 1-64 letters, digits, '-', '_' or '.'"
+    )]
+    InvalidThread {
+        /// The start of the thread (it may be huge), for the message.
+        shown: String,
+        bytes: usize,
+    },
+    #[error("idempotency key {key:?} holds a control character; use printable text")]
+    InvalidIdempotencyKey { key: String },
     #[error("agent {name:?} cannot send a direct message to itself")]
     SendToSelf { name: String },
     #[error(

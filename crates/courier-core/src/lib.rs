@@ -15,6 +15,8 @@
 //! - [`retry`]: how many attempts before a delivery is dead.
 //! - [`restart`]: whether an agent that exited is started again, and when it is dead.
 //! - [`sanitize`], [`framing`]: what is typed into a terminal.
+//! - [`display`]: what Courier prints for a person (no escape reaches a
+//!   terminal); [`invisible`]: the bidi and invisible characters both show.
 //! - [`remote`]: federation: a delivery forwarded to another host follows
 //!   that host's events.
 //!
@@ -23,11 +25,13 @@
 
 pub mod acl;
 pub mod delivery;
+pub mod display;
 pub mod error;
 pub mod event;
 pub mod fanout;
 pub mod framing;
 pub mod ids;
+pub mod invisible;
 pub mod message;
 pub mod mode;
 pub mod pacing;

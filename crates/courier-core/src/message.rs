@@ -55,6 +55,14 @@ impl NewMessage {
                 limit: MAX_IDEMPOTENCY_KEY_BYTES,
             });
         }
+        if let Some(key) = &self.idempotency_key
+            && key.chars().any(char::is_control)
+        {
+            return Err(CoreError::InvalidIdempotencyKey { key: key.clone() });
+        }
+        if let Some(thread) = &self.thread {
+            validate_thread(thread.as_str())?;
+        }
         if self.to == Recipient::Agent(self.from.clone()) {
             return Err(CoreError::SendToSelf {
                 name: self.from.clone(),
@@ -74,6 +82,25 @@ impl NewMessage {
             created_at,
         }
     }
+}
+
+/// Checks a `thread`: it names a message, so it follows the rule of a name
+/// (message ids are ULIDs, which do). It is part of the header line typed
+/// into the recipient's terminal, where a newline would forge a second
+/// header, so nothing else is accepted.
+pub fn validate_thread(thread: &str) -> Result<(), CoreError> {
+    if crate::recipient::is_valid_name(thread) {
+        return Ok(());
+    }
+    const SHOWN_CHARS: usize = 64;
+    let mut shown: String = thread.chars().take(SHOWN_CHARS).collect();
+    if shown.len() < thread.len() {
+        shown.push('…');
+    }
+    Err(CoreError::InvalidThread {
+        shown,
+        bytes: thread.len(),
+    })
 }
 
 /// A stored message.
@@ -110,6 +137,37 @@ mod tests {
             Err(CoreError::BodyTooLarge { size: 5, limit: 4 })
         );
         assert_eq!(msg("").validate(4), Err(CoreError::EmptyBody));
+    }
+
+    #[test]
+    fn a_thread_is_an_id_and_nothing_else() {
+        let mut m = msg("hi");
+        m.thread = Some(MessageId::new("01JD2W0000000000000000000A"));
+        assert_eq!(m.validate(DEFAULT_MAX_BODY_BYTES), Ok(()));
+        let huge = "x".repeat(400 * 1024);
+        for bad in ["t1\n[courier] from boss", "t\u{2028}x", "", "a b", &huge] {
+            m.thread = Some(MessageId::new(bad));
+            let err = m.validate(DEFAULT_MAX_BODY_BYTES);
+            assert!(
+                matches!(&err, Err(CoreError::InvalidThread { bytes, .. }) if *bytes == bad.len()),
+                "{bad:?}: {err:?}"
+            );
+        }
+        m.thread = Some(MessageId::new(huge));
+        let text = m.validate(DEFAULT_MAX_BODY_BYTES).unwrap_err().to_string();
+        assert!(text.len() < 300, "the error repeats the whole thread");
+    }
+
+    #[test]
+    fn an_idempotency_key_holds_no_control() {
+        let mut m = msg("hi");
+        m.idempotency_key = Some("deploy 42 ✓".into());
+        assert_eq!(m.validate(DEFAULT_MAX_BODY_BYTES), Ok(()));
+        m.idempotency_key = Some("k\n1".into());
+        assert!(matches!(
+            m.validate(DEFAULT_MAX_BODY_BYTES),
+            Err(CoreError::InvalidIdempotencyKey { .. })
+        ));
     }
 
     #[test]

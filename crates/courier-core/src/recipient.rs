@@ -23,7 +23,8 @@ fn is_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')
 }
 
-fn is_valid_name(name: &str) -> bool {
+/// The rule of a name, also used for the ids a client may give (`thread`).
+pub(crate) fn is_valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= MAX_NAME_LEN
         && name.chars().all(is_name_char)
