@@ -145,10 +145,15 @@ impl From<CoreError> for ApiError {
             CoreError::InvalidTransition { .. } => {
                 ApiError::conflict("invalid_transition", message)
             }
+            CoreError::InvalidThread { .. } => {
+                ApiError::new(StatusCode::BAD_REQUEST, "invalid_thread", message)
+                    .with_detail("field", json!("thread"))
+            }
             CoreError::InvalidAgentName { .. }
             | CoreError::InvalidChannelName { .. }
             | CoreError::EmptyBody
             | CoreError::IdempotencyKeyTooLong { .. }
+            | CoreError::InvalidIdempotencyKey { .. }
             | CoreError::SendToSelf { .. } => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_message", message)
             }
