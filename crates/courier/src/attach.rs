@@ -51,7 +51,10 @@ pub async fn run(global: &Global, args: &AttachArgs) -> anyhow::Result<ExitCode>
     let (end, refused) = drive(socket, writable && !args.read_only).await;
     drop(attached);
     if let Some(message) = refused {
-        eprintln!("note: the broker refused some of what you sent: {message}");
+        eprintln!(
+            "note: the broker refused some of what you sent: {}",
+            crate::output::line(&message)
+        );
     }
     match end? {
         End::Detached => {

@@ -107,7 +107,8 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<ExitCode> 
                     .rposition(|r| !r.trim().is_empty())
                     .map_or(0, |i| i + 1);
                 for row in &rows[..last] {
-                    println!("{row}");
+                    // The screen holds whatever the agent printed.
+                    println!("{}", crate::output::line(row));
                 }
                 return Ok(ExitCode::SUCCESS);
             }
@@ -393,7 +394,7 @@ fn event_line(e: &Value) -> String {
 async fn events(client: &Client, args: EventsArgs, json_out: bool) -> anyhow::Result<ExitCode> {
     let print = |e: &Value| {
         if json_out {
-            println!("{}", serde_json::to_string(e).unwrap_or_default());
+            crate::output::json_line(e);
         } else {
             println!("{}", event_line(e));
         }

@@ -66,7 +66,7 @@ pub async fn inbox(client: &Client, args: InboxArgs, json_out: bool) -> anyhow::
             cell(&d["state"]),
             if d["read_at"].is_null() { "" } else { ", read" }
         );
-        println!("{}", m["body"].as_str().unwrap_or(""));
+        println!("{}", crate::output::text(m["body"].as_str().unwrap_or("")));
     }
     if !marked.is_empty() {
         println!("({} marked read)", marked.len());
@@ -125,7 +125,10 @@ pub fn print_stuck(stuck: &Value) {
             cell(&s["why"])
         );
         for row in s["screen"].as_array().into_iter().flatten() {
-            println!("      | {}", row.as_str().unwrap_or(""));
+            println!(
+                "      | {}",
+                crate::output::line(row.as_str().unwrap_or(""))
+            );
         }
     }
 }

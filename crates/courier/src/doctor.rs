@@ -306,10 +306,7 @@ pub fn run(g: &Global, args: &DoctorArgs) -> anyhow::Result<ExitCode> {
     checks.extend(nats_checks(args)?);
     let worst = checks.iter().map(|c| c.level).max().unwrap_or(Level::Ok);
     if g.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({"checks": checks, "worst": worst}))?
-        );
+        crate::output::json(&serde_json::json!({"checks": checks, "worst": worst}));
     } else {
         for c in &checks {
             let mark = match c.level {
@@ -317,9 +314,14 @@ pub fn run(g: &Global, args: &DoctorArgs) -> anyhow::Result<ExitCode> {
                 Level::Warn => "WARN",
                 Level::Fail => "FAIL",
             };
-            println!("{mark} {:<18} {}", c.name, c.detail);
+            // Details quote programs' output (a CLI's `--version`).
+            println!(
+                "{mark} {:<18} {}",
+                crate::output::line(&c.name),
+                crate::output::line(&c.detail)
+            );
             if let (Some(hint), true) = (&c.hint, c.level != Level::Ok) {
-                println!("     {:<18} hint: {hint}", "");
+                println!("     {:<18} hint: {}", "", crate::output::line(hint));
             }
         }
     }

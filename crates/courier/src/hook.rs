@@ -159,7 +159,10 @@ pub async fn run(client: &Client, event: &str, agent: Option<String>) -> anyhow:
     };
     let deliveries = v["deliveries"].as_array().cloned().unwrap_or_default();
     if let Some(out) = hook_output(event, &input, &deliveries) {
-        println!("{}", serde_json::to_string(&out)?);
+        // The bodies in it are sanitized as typed text (`framing::frame`);
+        // the JSON carries no raw C1, bidi or invisible character either.
+        let text = serde_json::to_string(&out)?;
+        println!("{}", courier_core::display::json_for_terminal(&text));
     }
     Ok(())
 }

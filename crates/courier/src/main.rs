@@ -57,7 +57,9 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // An error can quote the broker, which can quote a sender.
+            let text = format!("{e:#}");
+            eprintln!("error: {}", courier_core::display::for_terminal(&text));
             ExitCode::FAILURE
         }
     }

@@ -1,13 +1,31 @@
-//! Tables for people, JSON for scripts.
+//! Tables for people, JSON for scripts. Everything printed here may hold
+//! what a hostile sender or an agent's program wrote, so it goes through
+//! `courier_core::display` first: no escape sequence reaches the terminal
+//! (or the live viewers of the agent terminal `courier` runs in).
 
+use courier_core::display::{for_terminal, for_terminal_line, json_for_terminal};
 use serde_json::Value;
 
 /// Prints `value` as pretty JSON.
 pub fn json(value: &Value) {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(value).unwrap_or_default()
-    );
+    let text = serde_json::to_string_pretty(value).unwrap_or_default();
+    println!("{}", json_for_terminal(&text));
+}
+
+/// Prints `value` as JSON on one line (an event of `courier events --json`).
+pub fn json_line(value: &Value) {
+    let text = serde_json::to_string(value).unwrap_or_default();
+    println!("{}", json_for_terminal(&text));
+}
+
+/// Text of many lines (a body), safe to print.
+pub fn text(text: &str) -> String {
+    for_terminal(text).into_owned()
+}
+
+/// A field that must stay on one line (a screen row, a hint), safe to print.
+pub fn line(text: &str) -> String {
+    for_terminal_line(text).into_owned()
 }
 
 /// Prints rows under a header, columns padded to their widest cell.
@@ -34,13 +52,14 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) {
     }
 }
 
-/// A JSON value as a short cell: strings without quotes, null as `-`.
+/// A JSON value as a short cell: strings without quotes and safe to print
+/// on one line, null as `-`.
 pub fn cell(value: &Value) -> String {
     match value {
         Value::Null => "-".into(),
-        Value::String(s) => s.clone(),
+        Value::String(s) => line(s),
         Value::Array(items) => items.iter().map(cell).collect::<Vec<_>>().join(","),
-        other => other.to_string(),
+        other => json_for_terminal(&other.to_string()).into_owned(),
     }
 }
 
@@ -55,5 +74,13 @@ mod tests {
         assert_eq!(cell(&json!("x")), "x");
         assert_eq!(cell(&json!(["a", "b"])), "a,b");
         assert_eq!(cell(&json!(3)), "3");
+    }
+
+    #[test]
+    fn cells_carry_no_escape() {
+        assert_eq!(
+            cell(&json!(["a\x1b[2J", "t\nx\u{202e}"])),
+            "a^[[2J,t\\nx\\u{202e}"
+        );
     }
 }
