@@ -1,12 +1,24 @@
 //! What the model reads back from each tool: short plain text that names
 //! ids the way the terminal header does (`msg <id>`), so a reply can thread.
+//! Every tool's text passes through [`shown`] before it leaves, because the
+//! agent's CLI shows it to a person in a terminal.
 
 use std::fmt::Write as _;
+
+use courier_core::display::for_terminal;
 
 use crate::types::{
     AgentInfo, AgentList, ChannelList, DeliveryInfo, DoneReport, Flushed, InboxItem, InboxRead,
     MembershipChange, MessageStatus, ModeChange, SendReceipt, Whoami,
 };
+
+/// A tool's text as it may be shown: bodies, reasons and names can come
+/// from any sender, so no escape sequence, C1 control, bidi or invisible
+/// character is left in it (they are made visible, see
+/// `courier_core::display`).
+pub fn shown(text: &str) -> String {
+    for_terminal(text).into_owned()
+}
 
 fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })

@@ -406,3 +406,32 @@ fn message_status_of_an_unread_or_unaddressed_message() {
     status.deliveries.clear();
     assert!(message_status(&status).ends_with("It had no recipients."));
 }
+
+#[test]
+fn a_hostile_body_is_shown_without_escapes() {
+    let view = crate::inbox::assemble(
+        Inbox {
+            agent: "bob".into(),
+            deliveries: vec![item(
+                "07",
+                "read",
+                "a\x1b]52;c;aGk=\x07b\u{9b}2J\u{202e}c\u{200b}",
+            )],
+        },
+        Inbox {
+            agent: "bob".into(),
+            deliveries: vec![],
+        },
+    );
+    let text = shown(&inbox_read(&view));
+    assert!(
+        !text
+            .chars()
+            .any(|c| c == '\x1b' || ('\u{80}'..='\u{9f}').contains(&c)),
+        "{text:?}"
+    );
+    assert!(
+        text.contains("a^[]52;c;aGk=^Gb<U+009B>2J\\u{202e}c\\u{200b}"),
+        "{text}"
+    );
+}

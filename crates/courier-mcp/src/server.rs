@@ -35,7 +35,8 @@ fn reply<T: Serialize>(
 ) -> CallToolResult {
     match result {
         Ok(value) => {
-            let mut out = CallToolResult::success(vec![ContentBlock::text(text(&value))]);
+            let text = format::shown(&text(&value));
+            let mut out = CallToolResult::success(vec![ContentBlock::text(text)]);
             out.structured_content = serde_json::to_value(&value).ok();
             out
         }
@@ -44,7 +45,7 @@ fn reply<T: Serialize>(
 }
 
 fn tool_error(message: impl Into<String>) -> CallToolResult {
-    CallToolResult::error(vec![ContentBlock::text(message.into())])
+    CallToolResult::error(vec![ContentBlock::text(format::shown(&message.into()))])
 }
 
 /// What the model is told about the server at the handshake.
