@@ -3,7 +3,7 @@
 // watch it read-only), change its mode, flush its queue, release it.
 
 import { del, get, post, put, seg } from './api.js';
-import { el, report } from './dom.js';
+import { el, report, visible } from './dom.js';
 
 /**
  * One word for where an agent is (remote / away: it lives on another host):
@@ -94,7 +94,7 @@ export class Agents {
         return;
     }
     const row = this.rows.get(e.agent || e.name);
-    if (row) row.outcome.textContent = this.outcomes.get(e.agent || e.name);
+    if (row) row.outcome.textContent = visible(this.outcomes.get(e.agent || e.name));
   }
 
   render() {
@@ -109,14 +109,14 @@ export class Agents {
       this.tbody.append(row.tr); // keeps the sorted order
       const [state, why] = agentState(agent, this.stuck);
       row.tr.dataset.state = state;
-      row.command.textContent = commandText(agent);
-      row.command.title = Array.isArray(agent.command) ? agent.command.join(' ') : '';
-      row.state.textContent = state;
+      row.command.textContent = visible(commandText(agent));
+      row.command.title = visible(Array.isArray(agent.command) ? agent.command.join(' ') : '');
+      row.state.textContent = visible(state);
       row.state.className = `state state-${state}`;
-      row.state.title = why;
+      row.state.title = visible(why);
       if (document.activeElement !== row.mode) row.mode.value = agent.mode || 'idle';
       row.queue.textContent = String(agent.queue_depth ?? 0);
-      row.outcome.textContent = this.outcomes.get(agent.name) || '–';
+      row.outcome.textContent = visible(this.outcomes.get(agent.name) || '–');
     }
     for (const [name, row] of this.rows) {
       if (!seen.has(name)) {

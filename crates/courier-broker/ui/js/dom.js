@@ -1,5 +1,34 @@
 // Small DOM helpers. Text always goes in as text (textContent), never as
-// HTML: message bodies and screen rows come from agents.
+// HTML: message bodies and screen rows come from agents. And text always
+// goes in through visible(): a bidi override or an invisible character in a
+// body or a name would make it read as something else (Trojan Source).
+
+// Controls (but newline and tab), format characters (bidi controls,
+// zero-width characters, tags), fillers that draw nothing, and the line and
+// paragraph separators: the characters courier_core::display shows escaped.
+const HIDDEN = /[\p{Cc}\p{Cf}\u034f\u115f\u1160\u3164\uffa0\u2028\u2029]/u;
+// A zero-width joiner between two of these stays: it joins an emoji.
+const PICTOGRAPH = /^\p{So}$/u;
+// Looked past when finding what a joiner follows (variation selectors,
+// skin-tone modifiers).
+const STYLE = /^[\ufe00-\ufe0f\u{e0100}-\u{e01ef}\u{1f3fb}-\u{1f3ff}]$/u;
+
+/** `text` with each hidden character written as `\u{202e}`. */
+export function visible(text) {
+  const s = String(text);
+  if (!HIDDEN.test(s)) return s;
+  const chars = Array.from(s);
+  let out = '';
+  let before = '';
+  chars.forEach((c, i) => {
+    const after = chars[i + 1] ?? '';
+    const keep = c === '\n' || c === '\t' || (c === '\r' && after === '\n') || !HIDDEN.test(c)
+      || (c === '\u200d' && PICTOGRAPH.test(before) && PICTOGRAPH.test(after));
+    out += keep ? c : `\\u{${c.codePointAt(0).toString(16)}}`;
+    if (!STYLE.test(c)) before = c;
+  });
+  return out;
+}
 
 /** el('span', {class: 'x', data: {id: '1'}, title: 't'}, 'text', child) */
 export function el(tag, attrs = {}, ...children) {
@@ -9,12 +38,13 @@ export function el(tag, attrs = {}, ...children) {
     if (key === 'class') node.className = value;
     else if (key === 'data') Object.assign(node.dataset, value);
     else if (key === 'on') for (const [ev, fn] of Object.entries(value)) node.addEventListener(ev, fn);
+    else if (key === 'title') node.title = visible(value);
     else if (key in node && typeof value !== 'string') node[key] = value;
     else node.setAttribute(key, value === true ? '' : String(value));
   }
   for (const child of children.flat()) {
     if (child === undefined || child === null || child === false) continue;
-    node.append(child instanceof Node ? child : String(child));
+    node.append(child instanceof Node ? child : visible(child));
   }
   return node;
 }
@@ -45,10 +75,10 @@ export function clock(time) {
 export function report(node, result) {
   node.hidden = false;
   if (result instanceof Error) {
-    node.textContent = result.message;
+    node.textContent = visible(result.message);
     node.dataset.ok = 'false';
   } else {
-    node.textContent = result;
+    node.textContent = visible(result);
     node.dataset.ok = 'true';
   }
 }
