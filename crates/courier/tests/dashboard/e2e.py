@@ -154,6 +154,13 @@ def main():
         expect(page.locator(f'li.msg[data-message-id="{sent}"]')).to_be_visible()
         ok("the timeline filters by agent and thread")
 
+        # A bidi override and a zero-width space in a body are shown, not
+        # obeyed (Trojan Source: "txt<U+202E>cod.exe" reads "txtexe.doc").
+        hidden = send_from_box(page, "alice", "txt\u202ecod.exe \u200bzero")
+        body = page.locator(f'li.msg[data-message-id="{hidden}"] pre.body')
+        expect(body).to_have_text("txt\\u{202e}cod.exe \\u{200b}zero")
+        ok("a bidi override and a zero-width space in a body are shown as \\u{202e} and \\u{200b}")
+
         # A dead letter, made through the dashboard: carol in manual mode,
         # three messages over the queue cap of 2 drop the oldest.
         carol = page.locator('#agents tr[data-agent="carol"]')
