@@ -23,7 +23,7 @@ use std::borrow::Cow;
 use std::fmt::Write;
 
 use crate::invisible::{self, Scan};
-use crate::sanitize::is_forbidden;
+use crate::sanitize::{is_forbidden, is_plain_ascii};
 
 /// `text` with every control, bidi and invisible character made visible;
 /// `\n` and `\t` are kept.
@@ -45,7 +45,7 @@ fn is_unsafe(c: char) -> bool {
 
 fn render(text: &str, one_line: bool) -> Cow<'_, str> {
     let changes = |c: char| is_unsafe(c) || (one_line && matches!(c, '\n' | '\t'));
-    if !text.chars().any(changes) {
+    if (!one_line && is_plain_ascii(text)) || !text.chars().any(changes) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);

@@ -40,12 +40,20 @@ pub fn is_line_break(c: char) -> bool {
     )
 }
 
+/// Whether `text` is printable ASCII, newlines and tabs only: what most
+/// text is, and what both sanitizers leave alone, found with a byte scan.
+pub(crate) fn is_plain_ascii(text: &str) -> bool {
+    text.bytes()
+        .all(|b| (0x20..0x7f).contains(&b) || b == b'\n' || b == b'\t')
+}
+
 /// Returns `body` with every line break as `\n`, and every control, bidi
 /// and invisible character made visible (see the module docs).
 pub fn sanitize_body(body: &str) -> Cow<'_, str> {
-    if !body
-        .chars()
-        .any(|c| is_forbidden(c) || is_line_break(c) || invisible::is_hidden(c))
+    if is_plain_ascii(body)
+        || !body
+            .chars()
+            .any(|c| is_forbidden(c) || is_line_break(c) || invisible::is_hidden(c))
     {
         return Cow::Borrowed(body);
     }
