@@ -13,10 +13,13 @@
 //! bidi controls U+061C, U+200E/F, U+202A–202E, U+2066–2069, the zero-width
 //! U+200B–200D, U+2060–2064, U+FEFF, U+180E, the soft hyphen U+00AD, the tag
 //! characters U+E0000–E007F, …), as the `unicode-general-category` crate's
-//! tables list them, plus the characters that are not `Cf` but draw nothing:
-//! the combining grapheme joiner U+034F and the Hangul fillers U+115F,
-//! U+1160, U+3164 and U+FFA0. Variation selectors are kept (they only pick
-//! a glyph's style).
+//! tables list them, plus the other default-ignorable characters (drawn as
+//! nothing) that are not `Cf`: the combining grapheme joiner U+034F, the
+//! Hangul fillers U+115F, U+1160, U+3164 and U+FFA0, the Khmer inherent
+//! vowels U+17B4/U+17B5, and the unassigned ones (U+2065, U+FFF0–FFF8, the
+//! rest of the tag block from U+E0000, U+E01F0–E0FFF), which a later font
+//! may also draw as nothing. Variation selectors are kept (they only pick a
+//! glyph's style).
 //!
 //! The zero-width joiner is kept between two pictographs (`👩‍💻`, `🏳️‍🌈`),
 //! where it only joins emoji into one: "pictograph" is approximated by the
@@ -36,7 +39,17 @@ const ZWJ: char = '\u{200d}';
 pub fn is_hidden(c: char) -> bool {
     matches!(
         c,
-        '\u{034f}' | '\u{115f}' | '\u{1160}' | '\u{3164}' | '\u{ffa0}'
+        '\u{034f}'
+            | '\u{115f}'
+            | '\u{1160}'
+            | '\u{17b4}'
+            | '\u{17b5}'
+            | '\u{2065}'
+            | '\u{3164}'
+            | '\u{ffa0}'
+            | '\u{fff0}'..='\u{fff8}'
+            | '\u{e0000}'..='\u{e00ff}'
+            | '\u{e01f0}'..='\u{e0fff}'
     ) || (!c.is_ascii() && get_general_category(c) == GeneralCategory::Format)
 }
 
@@ -121,10 +134,24 @@ mod tests {
             '\u{e0001}',
             '\u{e0041}',
             '\u{e007f}',
+            '\u{e0000}',
+            '\u{17b4}',
+            '\u{2065}',
+            '\u{fff9}',
         ] {
             assert!(is_hidden(c), "{c:?}");
         }
-        for c in ['a', ' ', 'é', '❯', '\u{fe0f}', '😀', '\u{a0}', '\n'] {
+        for c in [
+            'a',
+            ' ',
+            'é',
+            '❯',
+            '\u{fe0f}',
+            '\u{e0100}',
+            '😀',
+            '\u{a0}',
+            '\n',
+        ] {
             assert!(!is_hidden(c), "{c:?}");
         }
     }

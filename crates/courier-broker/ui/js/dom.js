@@ -6,7 +6,7 @@
 // Controls (but newline and tab), format characters (bidi controls,
 // zero-width characters, tags), fillers that draw nothing, and the line and
 // paragraph separators: the characters courier_core::display shows escaped.
-const HIDDEN = /[\p{Cc}\p{Cf}\u034f\u115f\u1160\u3164\uffa0\u2028\u2029]/u;
+const HIDDEN = /[\p{Cc}\p{Cf}\u034f\u115f\u1160\u17b4\u17b5\u2065\u3164\uffa0\ufff0-\ufff8\u2028\u2029\u{e0000}-\u{e00ff}\u{e01f0}-\u{e0fff}]/u;
 // A zero-width joiner between two of these stays: it joins an emoji.
 const PICTOGRAPH = /^\p{So}$/u;
 // Looked past when finding what a joiner follows (variation selectors,
