@@ -117,6 +117,7 @@ where
             // the submission.
             let submit = Submit {
                 prompt: None,
+                pattern: opts.readiness.prompt.clone(),
                 canonical: crate::tty_probe::probe(term.pid()).is_some_and(|t| t.canonical),
                 settle: SETTLE_MIN,
                 pasted_at: now,
