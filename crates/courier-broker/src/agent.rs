@@ -20,6 +20,7 @@ use courier_core::time::{Clock, SystemClock};
 use courier_core::{ChannelPolicy, DeliveryId, DeliveryMode, framing};
 use courier_store::Store;
 use courier_terminal::readiness::{self, Activity};
+use courier_terminal::verify::Expectation;
 use courier_terminal::{
     BeforeEnter, DeliverOptions, DeliveryOutcome, ExitInfo, NotReady, ReadyBy, Terminal,
     deliver_with,
@@ -359,8 +360,8 @@ async fn deliver_loop(ctx: Arc<AgentContext>) {
     let mut immediate = ctx.options.clone();
     immediate.ready_timeout = None;
     let mut screen = ctx.session.subscribe();
-    // A message of ours was left in the input (not submitted).
-    let mut left_over = false;
+    // A message of ours was left in the input (not submitted): its text.
+    let mut left_over: Option<Expectation> = None;
     loop {
         if ctx.shutdown.is_triggered() {
             return;
@@ -417,9 +418,9 @@ async fn deliver_loop(ctx: Arc<AgentContext>) {
         // In every mode: nothing is typed into an input that holds text.
         screen.borrow_and_update();
         let prompt = ctx.options.readiness.prompt.as_ref();
-        let hold = crate::input_hold::holds(&ctx.session.snapshot(0), prompt, left_over);
+        let hold = crate::input_hold::holds(&ctx.session.snapshot(0), prompt, left_over.as_ref());
         if hold.is_none() {
-            left_over = false;
+            left_over = None;
         }
         crate::input_hold::set_held(&ctx, hold.clone()).await;
         if hold.is_some() {
@@ -497,7 +498,9 @@ async fn deliver_loop(ctx: Arc<AgentContext>) {
                 && !injected
                 && (ctx.status.borrow().busy || refused_for_input(&outcome)))
                 || crate::crash::nothing_reached_it(&report, injected);
-            left_over |= matches!(&outcome, DeliveryOutcome::Unverified { reason } if reason.starts_with("not_submitted"));
+            if matches!(&outcome, DeliveryOutcome::Unverified { reason } if reason.starts_with("not_submitted")) {
+                left_over = Some(Expectation::new(&text, options.collapsed.clone()));
+            }
             steps.push(match outcome {
                 DeliveryOutcome::Verified => {
                     Metrics::inc(&ctx.metrics.deliveries_verified);

@@ -16,7 +16,8 @@
 
 use courier_core::event::EventKind;
 use courier_terminal::Snapshot;
-use courier_terminal::input_line::{self, InputState};
+use courier_terminal::input_line::{self, Hold};
+use courier_terminal::verify::Expectation;
 use regex::Regex;
 
 use crate::agent::AgentContext;
@@ -45,13 +46,20 @@ pub(crate) async fn set_held(ctx: &AgentContext, hold: Option<String>) {
 }
 
 /// Why deliveries to an agent wait, or `None` when its input takes one.
-pub fn holds(snap: &Snapshot, prompt: Option<&Regex>, left_over: bool) -> Option<String> {
-    match (input_line::state(snap, prompt, false), left_over) {
-        (InputState::Draft, false) => Some(
+/// `left_over`: the text of a message of ours that was not submitted. The
+/// rule is the terminal crate's ([`input_line::hold`]), built on the same
+/// check as the submission verdict, so a delivery called verified is never
+/// found held in the input here.
+pub fn holds(
+    snap: &Snapshot,
+    prompt: Option<&Regex>,
+    left_over: Option<&Expectation>,
+) -> Option<String> {
+    match input_line::hold(snap, prompt, false, left_over)? {
+        Hold::Draft => Some(
             "input_not_empty: text is typed after the prompt (a draft); deliveries wait until it is submitted or cleared".into(),
         ),
-        (InputState::Empty, _) | (InputState::Unknown, false) => None,
-        (_, true) => Some(
+        Hold::LeftOver => Some(
             "input_not_empty: a message typed into this agent was never submitted; deliveries wait until its input is empty (press Enter or clear it)".into(),
         ),
     }
@@ -73,12 +81,14 @@ mod tests {
         let draft = at_end("> half a thought");
         let continued = at_end("... ");
         let unknown = at_end("  something");
-        assert_eq!(holds(&empty, None, false), None);
-        assert_eq!(holds(&unknown, None, false), None);
-        assert!(holds(&draft, None, false).is_some_and(|w| w.contains("draft")));
+        let ours = Expectation::new("[courier] from a to b (direct) | msg 01X", vec![]);
+        let left = Some(&ours);
+        assert_eq!(holds(&empty, None, None), None);
+        assert_eq!(holds(&unknown, None, None), None);
+        assert!(holds(&draft, None, None).is_some_and(|w| w.contains("draft")));
         for screen in [&draft, &continued, &unknown] {
-            assert!(holds(screen, None, true).is_some_and(|w| w.contains("never submitted")));
+            assert!(holds(screen, None, left).is_some_and(|w| w.contains("never submitted")));
         }
-        assert_eq!(holds(&empty, None, true), None);
+        assert_eq!(holds(&empty, None, left), None);
     }
 }

@@ -12,6 +12,7 @@ pub use crate::config::{Config, Mode, Outcome};
 use crate::input::{Event, Parser};
 use crate::render::{self, BoxStyle};
 use crate::transcript::Transcript;
+use crate::validate::Validator;
 
 /// The header line at the top of the tui screen.
 pub const HEADER: &str = "✻ courier-fake-agent";
@@ -54,6 +55,8 @@ pub struct App {
     transcript: Option<Transcript>,
     /// Prompts submitted since the hook last ran (with `--hook-command`).
     hook_prompts: Vec<String>,
+    /// `--reject-unparsable`: the check an Enter must pass.
+    validator: Validator,
     out: String,
 }
 
@@ -65,6 +68,7 @@ impl App {
         now: Instant,
     ) -> Self {
         Self {
+            validator: Validator::new(cfg.reject_unparsable),
             render_at: now + cfg.first_render_delay,
             in_dialog: cfg.trust_dialog,
             cfg,
@@ -276,7 +280,10 @@ impl App {
             width,
             continuation: self.cfg.continuation.clone(),
         };
-        let bx = render::render_box(&self.composer.shown(), &style);
+        let mut bx = render::render_box(&self.composer.shown(), &style);
+        // Under the input it kept; the cursor stays in the text.
+        bx.lines
+            .extend(self.validator.error_line().map(String::from));
         let mut lines = self.history.clone();
         if let Some(busy) = self.busy {
             let secs = now.saturating_duration_since(busy.started).as_secs_f64();
@@ -333,6 +340,9 @@ impl App {
             return Outcome::Continue;
         }
         let line = self.cfg.mode == Mode::Line;
+        if matches!(ev, Event::Char(_) | Event::Backspace | Event::Paste(_)) {
+            self.validator.edited();
+        }
         match ev {
             Event::Char(c) => {
                 self.composer.push_char(c);
@@ -357,6 +367,7 @@ impl App {
                         self.out.push_str(&echo);
                     }
                 }
+                EnterAction::Submit if !self.validator.accepts(&self.composer.text()) => {}
                 EnterAction::Submit => self.enter(now),
             },
             Event::AltEnter => {

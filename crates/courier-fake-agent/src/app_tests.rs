@@ -23,6 +23,7 @@ fn cfg(mode: Mode) -> Config {
         busy_forever: false,
         reply: None,
         hook_command: None,
+        reject_unparsable: false,
     }
 }
 
@@ -520,4 +521,34 @@ fn busy_forever_never_ends() {
     assert!(h.screen().contains("thinking… 3600.0s"), "{}", h.screen());
     assert!(!h.screen().contains("assistant"));
     assert!(h.app.next_deadline().is_some(), "it keeps ticking");
+}
+
+#[test]
+fn an_unparsable_input_stays_with_an_error_under_it_and_the_cursor_in_it() {
+    let mut c = cfg(Mode::Tui);
+    c.reject_unparsable = true;
+    let (mut app, now) = start(c);
+    app.take_output();
+    app.on_bytes(b"\x1b[200~[courier] from a\nhello\x1b[201~\r", now);
+    let frame = app.take_output();
+    assert!(app.history.is_empty(), "{:?}", app.history);
+    assert_eq!(app.composer.text(), "[courier] from a\nhello");
+    // The error is the last row; the cursor ends on the text's row above it.
+    assert!(frame.contains("SyntaxError: invalid syntax"), "{frame:?}");
+    let rows = 24;
+    assert!(
+        frame.contains(&format!("\x1b[{rows};1HSyntaxError")),
+        "{frame:?}"
+    );
+    // Bordered box: the top border, the two text rows, the bottom border, the error.
+    let cursor = frame
+        .rsplit("\x1b[")
+        .find(|s| s.ends_with('H') && s.contains(';'))
+        .unwrap_or_default();
+    assert!(cursor.starts_with(&format!("{};", rows - 2)), "{frame:?}");
+    // Edited into something that parses: the error goes, Enter submits.
+    app.on_bytes(&[0x7f; 22], now);
+    app.on_bytes(b"\x1b[200~# [courier] ok\x1b[201~\r", now);
+    assert!(!app.take_output().contains("SyntaxError"));
+    assert_eq!(app.history, vec!["you: # [courier] ok"]);
 }

@@ -167,6 +167,15 @@ struct Args {
     #[arg(long, value_name = "TEXT")]
     reply: Option<String>,
 
+    /// (tui) A multi-line editor that checks its input on Enter, like ptpython: input that does not
+    /// parse stays in the box with "SyntaxError: invalid syntax" drawn under it and the cursor left
+    /// in the text; nothing is submitted until it is edited. Parses: every line that is not a
+    /// comment (first non-blank character `#`) does not start with `[`, and the brackets ()[]{}
+    /// pair up; so Courier's framed header `[courier] from …` is refused and `# [courier] …`
+    /// accepted. Default: off (Enter submits whatever the input holds).
+    #[arg(long)]
+    reject_unparsable: bool,
+
     /// On every submitted prompt run CMD (`sh -c`) as Claude Code runs a UserPromptSubmit
     /// command hook: its JSON on stdin; `hookSpecificOutput.additionalContext` from its stdout is
     /// shown and written to the transcript. Default: no hook.
@@ -209,6 +218,12 @@ where
         tty::install_signal_handlers();
         return ExitCode::from(crate::draw_nothing::run(transcript));
     }
+    if args.reject_unparsable && args.mode == ModeArg::Line {
+        eprintln!(
+            "courier-fake-agent: --reject-unparsable needs --mode tui (the editor draws its error under the input box)"
+        );
+        return ExitCode::from(2);
+    }
     let continuation = args.continuation.or_else(|| {
         args.multiline
             .is_some()
@@ -242,6 +257,7 @@ where
         busy_forever: args.busy_forever,
         reply: args.reply,
         hook_command: args.hook_command,
+        reject_unparsable: args.reject_unparsable,
     };
     tty::install_signal_handlers();
     let raw = tty::RawMode::enable();

@@ -48,6 +48,8 @@ pub struct Config {
     pub reply: Option<String>,
     /// A command run like a UserPromptSubmit hook on every submission.
     pub hook_command: Option<String>,
+    /// Enter keeps input that does not parse, with an error line under it (tui).
+    pub reject_unparsable: bool,
 }
 
 /// What the main loop should do next.

@@ -4,7 +4,8 @@
 //! Modules: [`cli`] (flags, main loop), `app` (the submit/busy state machine), `composer` (the
 //! input buffer and what Enter does with it), `input` (bytes to keys and pastes), `render` (screen
 //! drawing), `transcript` (what was submitted), `tty` (raw mode, size, signals), `hook` (a
-//! UserPromptSubmit command hook, as Claude Code runs it), `draw_nothing` (the `cat`-like mode).
+//! UserPromptSubmit command hook, as Claude Code runs it), `draw_nothing` (the `cat`-like mode), `validate` (an editor that keeps input that does not
+//! parse).
 
 mod app;
 pub mod cli;
@@ -16,5 +17,6 @@ mod input;
 mod render;
 mod transcript;
 mod tty;
+mod validate;
 
 pub use cli::run;

@@ -356,6 +356,18 @@ async fn run_row(index: usize, row: &Row, fake: &Path) -> RowResult {
             }
             "0, all unverified".to_string()
         }
+        Expect::Rejected => {
+            let not_submitted = msgs
+                .iter()
+                .filter(|m| {
+                    matches!(&m.report.outcome, DeliveryOutcome::Unverified { reason } if reason.starts_with("not_submitted"))
+                })
+                .count();
+            if n_verified != 0 || not_submitted != n {
+                misses.push("verified");
+            }
+            "0, all not_submitted".to_string()
+        }
         Expect::BusyForever => {
             let not_ready = msgs
                 .iter()
@@ -519,7 +531,7 @@ async fn main() {
     let total = started.elapsed();
 
     println!(
-        "\n## proof ({cores} cores, {n} messages per agent, {FEW_MESSAGES} for black hole and busy-forever; real PTYs, one agent at a time)\n"
+        "\n## proof ({cores} cores, {n} messages per agent, {FEW_MESSAGES} for black hole, busy-forever and reject-unparsable; real PTYs, one agent at a time)\n"
     );
     println!(
         "| agent | sent | verified (target) | false verified | merged | doubled | inject → verified p50 (target) | p99 | Enters mean / max | ready from spawn | not verified | met |"

@@ -325,6 +325,7 @@ impl<T: Terminal + ?Sized> Delivery<'_, T> {
                         .clamp(SETTLE_MIN, SETTLE_MAX);
                     let submit = Submit {
                         prompt,
+                        pattern: opts.readiness.prompt.clone(),
                         canonical,
                         settle,
                         pasted_at,

@@ -12,12 +12,21 @@
 //!
 //! The line is the cursor row up to the cursor: what a program shows after
 //! the cursor (Claude Code's grey `Try "…"` hint, a box border) is not input.
+//!
+//! And one question about a given text, asked by both sides of "one message,
+//! one submission" so that they cannot disagree:
+//!
+//! - [`holds_text`]: is this text still in the input? The submission verdict
+//!   ([`crate::submission::judge`]) never calls a text submitted while it is,
+//!   and the hold ([`hold`]) keeps the next message out while a message that
+//!   was not submitted is.
 
 use regex::Regex;
 
-use crate::normalize::is_ignored;
+use crate::normalize::{NormalizedRows, is_ignored, strip_line_start};
 use crate::readiness::is_border;
 use crate::screen::Snapshot;
+use crate::verify::{Expectation, text_rows};
 
 /// Tokens a prompt ends with (`$ `, `>>> `, `│ > `, `❯ `, `In [3]: `).
 pub const PROMPT_ENDINGS: &[&str] = &["$", "#", ">", ">>>", "%", "❯", "›", "┃", "»", "λ", ":"];
@@ -90,6 +99,89 @@ pub fn state(snap: &Snapshot, prompt: Option<&Regex>, canonical: bool) -> InputS
         return InputState::Draft;
     }
     InputState::Unknown
+}
+
+/// Nothing but blanks, borders, glyphs and prompt tokens (`... `, `   ...: `):
+/// more of an input, never output.
+pub fn is_more_input(row: &str) -> bool {
+    strip_line_start(row).chars().all(is_ignored)
+}
+
+/// Whether the input of `snap` still holds the text `exp` expects: the text
+/// is on screen and the cursor, where an editor keeps it while it holds
+/// text, is
+///
+/// - on one of the rows of the text (at any column: an editor that rejects
+///   its input may put the cursor back where the error is), or
+/// - below them, with nothing but more input between (blank rows,
+///   continuation prompts, borders: an Enter taken as a new line), on a row
+///   that continues the input (`... `), or on a bare one while the whole text
+///   is on screen only once (a second copy is a program printing back what
+///   it read, `cat` in raw mode); never on an empty prompt (`prompt`, the
+///   preset's; in `canonical` mode a bare line start is one: the kernel took
+///   the line).
+///
+/// Whatever is drawn below the text and the cursor (an error line, a status
+/// line) does not matter: a program can draw under an input it keeps.
+pub fn holds_text(
+    snap: &Snapshot,
+    exp: &Expectation,
+    prompt: Option<&Regex>,
+    canonical: bool,
+) -> bool {
+    let Some((first, last)) = text_rows(snap, exp) else {
+        return false;
+    };
+    let cursor = usize::from(snap.cursor.0);
+    if (first..=last).contains(&cursor) {
+        return true;
+    }
+    if cursor < first {
+        return false;
+    }
+    let more_input = snap
+        .rows
+        .get(last + 1..=cursor)
+        .is_some_and(|rows| rows.iter().all(|r| is_more_input(r)));
+    if !more_input {
+        return false;
+    }
+    match state(snap, prompt, canonical) {
+        InputState::Empty => false,
+        InputState::Draft => true,
+        InputState::Unknown => {
+            NormalizedRows::new(snap.rows.iter().map(String::as_str)).count(&exp.full) <= 1
+        }
+    }
+}
+
+/// Why nothing may be typed into an input now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hold {
+    /// Text is typed after the prompt (a person's draft).
+    Draft,
+    /// A message typed earlier was not proven submitted: until the input is
+    /// seen empty.
+    LeftOver,
+}
+
+/// The hold on `snap`'s input. `left_over`: the text of a message typed into
+/// it that was not submitted (`not_submitted`), if any. It holds while
+/// [`holds_text`] finds it in the input, and, when the screen cannot tell
+/// (no prompt to go by), until the input is seen empty.
+pub fn hold(
+    snap: &Snapshot,
+    prompt: Option<&Regex>,
+    canonical: bool,
+    left_over: Option<&Expectation>,
+) -> Option<Hold> {
+    let input = state(snap, prompt, canonical);
+    match left_over {
+        Some(exp) if holds_text(snap, exp, prompt, canonical) => Some(Hold::LeftOver),
+        Some(_) if input != InputState::Empty => Some(Hold::LeftOver),
+        _ if input == InputState::Draft => Some(Hold::Draft),
+        _ => None,
+    }
 }
 
 /// The signature of an empty prompt line: what stands before the cursor,
@@ -176,6 +268,65 @@ mod tests {
             state(&end("ask me x"), Some(&re), false),
             InputState::Unknown
         );
+    }
+
+    #[test]
+    fn a_text_is_held_while_the_cursor_is_in_it_or_on_more_input_below_it() {
+        let exp = Expectation::new("[courier] from a to you (direct) | msg 01H\nhi", vec![]);
+        let rows = ["> [courier] from a to you (direct) | msg 01H", "  hi"];
+        let on = |extra: &[&str], cursor: (u16, u16)| {
+            let mut all = rows.to_vec();
+            all.extend(extra);
+            Snapshot::of_rows(&all, cursor)
+        };
+        // In it, at any column; an error drawn under it changes nothing.
+        assert!(holds_text(&on(&[], (1, 4)), &exp, None, false));
+        assert!(holds_text(
+            &on(&["SyntaxError: x"], (0, 2)),
+            &exp,
+            None,
+            false
+        ));
+        // Below it, on a new row of the same input.
+        assert!(holds_text(&on(&["... "], (2, 4)), &exp, None, false));
+        assert!(holds_text(&on(&["  "], (2, 2)), &exp, None, false));
+        // Below it, on an empty prompt, or past output: it left the input.
+        assert!(!holds_text(&on(&["> "], (2, 2)), &exp, None, false));
+        assert!(!holds_text(&on(&["ok", ""], (3, 0)), &exp, None, false));
+        // The kernel took the line: a bare line start is an empty input.
+        assert!(!holds_text(&on(&[""], (2, 0)), &exp, None, true));
+        // Printed back by a line program: the copy is output.
+        assert!(!holds_text(
+            &on(
+                &["[courier] from a to you (direct) | msg 01H hi", ""],
+                (3, 0)
+            ),
+            &exp,
+            None,
+            false
+        ));
+        // Not on screen.
+        assert!(!holds_text(&at("> ", 2), &exp, None, false));
+    }
+
+    #[test]
+    fn a_left_over_holds_until_the_input_is_empty_a_draft_while_there() {
+        let exp = Expectation::new("[courier] from a to you (direct) | msg 01L", vec![]);
+        let kept = end("> [courier] from a to you (direct) | msg 01L");
+        let empty = end("> ");
+        let unknown = end("  something");
+        assert_eq!(hold(&kept, None, false, Some(&exp)), Some(Hold::LeftOver));
+        assert_eq!(
+            hold(&unknown, None, false, Some(&exp)),
+            Some(Hold::LeftOver)
+        );
+        assert_eq!(hold(&empty, None, false, Some(&exp)), None);
+        assert_eq!(hold(&kept, None, false, None), Some(Hold::Draft));
+        assert_eq!(hold(&unknown, None, false, None), None);
+        // The cursor put back at the start of a kept text: still held.
+        let back = at("> [courier] from a to you (direct) | msg 01L", 2);
+        assert_eq!(state(&back, None, false), InputState::Empty);
+        assert_eq!(hold(&back, None, false, Some(&exp)), Some(Hold::LeftOver));
     }
 
     #[test]

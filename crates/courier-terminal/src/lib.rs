@@ -25,11 +25,14 @@
 //! - [`normalize`] and [`verify`]: pure screen normalizing and matching
 //!   (echo, a trace specific to one message).
 //! - [`input_line`]: is the input empty, a draft, or unknown; the signature
-//!   of an empty prompt.
+//!   of an empty prompt; whether it still holds a given text
+//!   ([`input_line::holds_text`]) and the hold on it: the one check the
+//!   submission verdict, the resume and the broker's hold share.
 //! - [`submit`]: the Enter step of a delivery (settle, Enter, retry Enter
 //!   alone, learn the composer's window).
 //! - [`submission`]: the pure verdict after Enter: did the text leave the
-//!   input (never judged by cursor movement, nor on a half-drawn frame)?
+//!   input (never while the input holds it, whatever is drawn under it; never
+//!   judged by cursor movement, nor on a half-drawn frame)?
 //! - [`deliver`](mod@deliver): the whole sequence for one text, returning a
 //!   [`DeliveryReport`]; [`enter_timing`]: what a composer taught about
 //!   when Enter submits (its paste-to-Enter window, found by search).

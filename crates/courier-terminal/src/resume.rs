@@ -15,10 +15,13 @@
 
 use std::time::Instant;
 
+use regex::Regex;
+
 use crate::deliver::{
     BeforeEnter, DeliverOptions, Delivery, DeliveryOutcome, DeliveryReport, empty_report,
 };
 use crate::inject;
+use crate::input_line;
 use crate::normalize::NormalizedRows;
 use crate::screen::Snapshot;
 use crate::submit::{SETTLE_MIN, Submit};
@@ -47,18 +50,21 @@ pub enum Resumed {
     Done(DeliveryReport),
 }
 
-/// Where the cursor is tells an input line from the transcript: text still
-/// being composed holds the cursor.
-fn in_input_line(snap: &Snapshot, echo: &Echo) -> bool {
-    let row = usize::from(snap.cursor.0);
-    (echo.first..=echo.last).contains(&row)
-}
-
 /// The pure decision, on the screen as it is (`entered`: Enter may have
-/// been sent before the restart).
-pub fn judge(snap: &Snapshot, exp: &Expectation, entered: bool) -> Judgement {
+/// been sent before the restart; `canonical`: the kernel edits lines). Text
+/// the input still holds ([`input_line::holds_text`], the check the
+/// submission verdict and the hold use) is in the input line, wherever else
+/// the screen shows it.
+pub fn judge(
+    snap: &Snapshot,
+    exp: &Expectation,
+    prompt: Option<&Regex>,
+    entered: bool,
+    canonical: bool,
+) -> Judgement {
     if let Some(echo) = verify::find_echo(snap, exp, &Counts::default()) {
-        return match (in_input_line(snap, &echo), entered) {
+        let in_input = input_line::holds_text(snap, exp, prompt, canonical);
+        return match (in_input, entered) {
             (true, _) => Judgement::Submit(echo),
             (false, true) => Judgement::Submitted,
             (false, false) => Judgement::Unproven(
@@ -97,7 +103,9 @@ where
     let snap = term.snapshot(0);
     let inj = inject::build(text, snap.bracketed_paste, opts.chunk_size);
     let exp = Expectation::new(&inj.echo, opts.collapsed.clone());
-    let judgement = judge(&snap, &exp, entered);
+    let canonical = crate::tty_probe::probe(term.pid()).is_some_and(|t| t.canonical);
+    let prompt = opts.readiness.prompt.as_ref();
+    let judgement = judge(&snap, &exp, prompt, entered, canonical);
     tracing::info!(agent = %term.agent(), entered, ?judgement, "resuming a delivery on a surviving session");
     let mut delivery = Delivery {
         term,
@@ -117,7 +125,8 @@ where
             // the submission.
             let submit = Submit {
                 prompt: None,
-                canonical: crate::tty_probe::probe(term.pid()).is_some_and(|t| t.canonical),
+                pattern: opts.readiness.prompt.clone(),
+                canonical,
                 settle: SETTLE_MIN,
                 pasted_at: now,
             };
@@ -130,5 +139,40 @@ where
         Judgement::Unproven(reason) => {
             Resumed::Done(delivery.end(DeliveryOutcome::Unverified { reason }))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEXT: &str = "[courier] from a to you (direct) | msg 01RES\nhello";
+
+    #[test]
+    fn text_an_editor_still_holds_is_sent_enter_not_called_submitted() {
+        let exp = Expectation::new(TEXT, vec![]);
+        let rows = [
+            ">>> [courier] from a to you (direct) | msg 01RES",
+            "... hello",
+            "... ",
+            "SyntaxError: invalid syntax",
+        ];
+        // The cursor on the continuation row under the text, or back in it.
+        for cursor in [(2, 4), (0, 4)] {
+            let snap = Snapshot::of_rows(&rows, cursor);
+            assert!(
+                matches!(judge(&snap, &exp, None, true, false), Judgement::Submit(_)),
+                "{cursor:?}"
+            );
+        }
+        // Taken: a fresh prompt under it.
+        let taken = Snapshot::of_rows(&[rows[0], rows[1], ">>> "], (2, 4));
+        assert_eq!(judge(&taken, &exp, None, true, false), Judgement::Submitted);
+        // The kernel took the line (`cat`): a bare line under it is empty.
+        let cat = Snapshot::of_rows(
+            &["[courier] from a to you (direct) | msg 01RES ⏎ hello", ""],
+            (1, 0),
+        );
+        assert_eq!(judge(&cat, &exp, None, true, true), Judgement::Submitted);
     }
 }

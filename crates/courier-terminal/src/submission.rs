@@ -10,25 +10,32 @@
 //! - **fresh prompt**: below the last row that holds the text, the cursor
 //!   rests on the same empty prompt that was there before it was typed (or,
 //!   when that one is unknown, on an empty prompt line);
-//! - **output**: below that row the program drew something new that is not
-//!   more input (not blank, not only a continuation prompt such as `... `,
-//!   and not a row that was already on screen when Enter was sent, like a
-//!   status line pushed down by a growing box), or a second copy of the
-//!   whole text (a line program printing back what it read);
+//! - **output**: the cursor left the text's rows, and below them the
+//!   program drew something new that is not more input (not blank, not only
+//!   a continuation prompt such as `... `, and not a row that was already on
+//!   screen when Enter was sent, like a status line pushed down by a growing
+//!   box), or a second copy of the whole text (a line program printing back
+//!   what it read);
 //! - **line discipline**: the kernel edits the lines (canonical mode, as for
 //!   `cat`): Enter always hands the line over, so the cursor leaving the
 //!   text's last row is proof.
 //!
-//! Anything else, text still in the input with nothing new below it, is
-//! "not submitted". A half-drawn frame (inside a synchronized update) is
-//! never judged.
+//! None of these counts while the input still holds the text
+//! ([`input_line::holds_text`], the very check that holds the next message
+//! back): an editor that keeps text it rejects keeps its cursor in it, and
+//! may draw an error line under it (`SyntaxError: invalid syntax`), which is
+//! not output after a submission. Anything else, text still in the input
+//! with nothing new below it, is "not submitted". A half-drawn frame (inside
+//! a synchronized update) is never judged.
 
 use std::collections::HashSet;
 
+use regex::Regex;
+
 use crate::input_line::{self, InputState, PromptLine};
-use crate::normalize::{NormalizedRows, is_ignored, strip_line_start};
+use crate::normalize::NormalizedRows;
 use crate::screen::Snapshot;
-use crate::verify::{Expectation, last_text_row};
+use crate::verify::{Expectation, text_rows};
 
 /// How the screen proved a submission.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +61,8 @@ pub enum Submission {
 pub struct AtEnter {
     /// The empty prompt seen before the text was typed, if recognised.
     pub prompt: Option<PromptLine>,
+    /// The preset's prompt pattern, if it has one.
+    pub pattern: Option<Regex>,
     /// Rows on screen right before Enter (trimmed): not new output.
     pub rows: HashSet<String>,
     /// The kernel edits lines (canonical mode).
@@ -71,10 +80,17 @@ impl AtEnter {
     ) -> Self {
         AtEnter {
             prompt,
+            pattern: None,
             rows: snap.rows.iter().map(|r| r.trim().to_string()).collect(),
             canonical,
             copies: copies(snap, exp),
         }
+    }
+
+    /// With the preset's prompt pattern (an empty input line by its prompt).
+    pub fn with_pattern(mut self, pattern: Option<Regex>) -> Self {
+        self.pattern = pattern;
+        self
     }
 }
 
@@ -83,20 +99,20 @@ fn copies(snap: &Snapshot, exp: &Expectation) -> usize {
     NormalizedRows::new(snap.rows.iter().map(String::as_str)).count(&exp.full)
 }
 
-/// Nothing but blanks, borders, glyphs and prompt tokens: more input, not
-/// output.
-fn is_input_decoration(row: &str) -> bool {
-    strip_line_start(row).chars().all(is_ignored)
-}
-
 /// The verdict on `now` for a text expected as `exp`.
 pub fn judge(now: &Snapshot, exp: &Expectation, at_enter: &AtEnter) -> Submission {
     if now.mid_frame {
         return Submission::MidFrame;
     }
-    let Some(last) = last_text_row(now, exp) else {
+    let Some((_, last)) = text_rows(now, exp) else {
         return Submission::Submitted(SubmittedBy::Cleared);
     };
+    // Nothing proves a submission of a text the input still holds, however
+    // much is drawn around it.
+    let pattern = at_enter.pattern.as_ref();
+    if input_line::holds_text(now, exp, pattern, at_enter.canonical) {
+        return Submission::InInput;
+    }
     let cursor_row = usize::from(now.cursor.0);
     if cursor_row > last {
         if at_enter.canonical {
@@ -107,19 +123,21 @@ pub fn judge(now: &Snapshot, exp: &Expectation, at_enter: &AtEnter) -> Submissio
             // The prompt from before is unknown (settling after a restart,
             // a program whose prompt was not recognised): an empty prompt
             // line, by the usual signs, will do.
-            None => input_line::state(now, None, false) == InputState::Empty,
+            None => input_line::state(now, pattern, false) == InputState::Empty,
         };
         if fresh {
             return Submission::Submitted(SubmittedBy::FreshPrompt);
         }
     }
-    // A line program that prints what it read (`cat`) adds a copy.
+    // Here the cursor is off the text's rows and the input does not hold
+    // it: a line program that prints what it read (`cat`) adds a copy,
+    // another prints something new below it.
     let output = copies(now, exp) > at_enter.copies
         || now
             .rows
             .iter()
             .skip(last + 1)
-            .any(|row| !is_input_decoration(row) && !at_enter.rows.contains(row.trim()));
+            .any(|row| !input_line::is_more_input(row) && !at_enter.rows.contains(row.trim()));
     if output {
         return Submission::Submitted(SubmittedBy::Output);
     }

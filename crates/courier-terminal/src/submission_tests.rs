@@ -1,4 +1,5 @@
 use super::*;
+use crate::input_line;
 use crate::verify::{Expectation, count, find_echo};
 
 const TEXT: &str = "[courier] from alice to you (direct) | msg 01A\nhello world";
@@ -162,6 +163,68 @@ fn a_line_program_is_submitted_by_its_next_prompt_or_its_output() {
     assert_eq!(judge(&more, &exp, &enter), Submission::InInput);
 }
 
+/// What was seen (issue 19, case 3): an editor that keeps input it cannot
+/// parse draws the error under it and leaves the cursor in it. The error
+/// line is not output after a submission, wherever in the text the cursor
+/// was put back; the hold check sees the same text in the input.
+#[test]
+fn an_error_drawn_under_text_the_editor_keeps_is_not_a_submission() {
+    let exp = Expectation::new(TEXT, vec![]);
+    let before = snap(&["Python 3.11", ">>> "], (1, 4));
+    let typed_rows = [
+        "Python 3.11",
+        ">>> [courier] from alice to you (direct) | msg 01A",
+        "... hello world",
+    ];
+    let in_editor = snap(&typed_rows, (2, 15));
+    let enter = AtEnter::new(
+        &in_editor,
+        &exp,
+        PromptLine::of(&before, None, false),
+        false,
+    );
+    let mut rejected_rows = typed_rows.to_vec();
+    rejected_rows.push("SyntaxError: invalid syntax");
+    // The end of the text, the error's position, the first column after the
+    // prompt, a continuation prompt.
+    for cursor in [(2, 15), (1, 5), (1, 4), (2, 4)] {
+        let rejected = snap(&rejected_rows, cursor);
+        assert_eq!(
+            judge(&rejected, &exp, &enter),
+            Submission::InInput,
+            "{cursor:?}"
+        );
+        assert!(input_line::holds_text(&rejected, &exp, None, false));
+        assert_eq!(
+            input_line::hold(&rejected, None, false, Some(&exp)),
+            Some(input_line::Hold::LeftOver)
+        );
+    }
+    // A full-screen composer: the error under its box.
+    let boxed = composer(
+        &["✻ agent", ""],
+        &[
+            "> [courier] from alice to you (direct) | msg 01A",
+            "  hello world",
+        ],
+    );
+    let mut rows = boxed.rows.clone();
+    rows.insert(rows.len() - 1, "SyntaxError: invalid syntax".into());
+    let refs: Vec<&str> = rows.iter().map(String::as_str).collect();
+    let box_enter = at_enter(&empty_composer(&["✻ agent", ""]), &typed());
+    let rejected = snap(&refs, boxed.cursor);
+    assert_eq!(judge(&rejected, &exp, &box_enter), Submission::InInput);
+    // Plain python took the line: the error, then a fresh prompt.
+    let mut taken_rows = rejected_rows.clone();
+    taken_rows.push(">>> ");
+    let taken = snap(&taken_rows, (4, 4));
+    assert_eq!(
+        judge(&taken, &exp, &enter),
+        Submission::Submitted(SubmittedBy::FreshPrompt)
+    );
+    assert!(!input_line::holds_text(&taken, &exp, None, false));
+}
+
 #[test]
 fn in_canonical_mode_the_kernel_hands_the_line_over() {
     let exp = Expectation::new("[courier] from a to you (direct) | msg 01B ⏎ hi", vec![]);
@@ -247,6 +310,11 @@ mod properties {
         snap(&refs, (cursor_row as u16, col as u16))
     }
 
+    fn screen_at(rows: &[String], cursor: (usize, usize)) -> Snapshot {
+        let refs: Vec<&str> = rows.iter().map(String::as_str).collect();
+        snap(&refs, (cursor.0 as u16, cursor.1 as u16))
+    }
+
     fn body() -> impl Strategy<Value = Vec<String>> {
         prop::collection::vec("[a-z]{1,8}( [a-z]{1,8}){0,5}", 1..4)
     }
@@ -264,7 +332,78 @@ mod properties {
         )
     }
 
+    /// Rows a program may draw under an input after Enter: blanks,
+    /// continuation prompts, error lines, a status line, a fresh prompt.
+    fn under_rows() -> impl Strategy<Value = Vec<&'static str>> {
+        prop::collection::vec(
+            prop::sample::select(vec![
+                "",
+                "... ",
+                "   ...: ",
+                "SyntaxError: invalid syntax",
+                "  File \"<stdin>\", line 1",
+                "error: the input does not parse",
+                "  ? for shortcuts",
+                ">>> ",
+                "> ",
+            ]),
+            0..4,
+        )
+    }
+
+    /// A REPL-style input (`>>> `, `... `) or a composer's (`> `, indent).
+    fn input_rows(input: &[String], repl: bool) -> Vec<String> {
+        let (first, more) = if repl { (">>> ", "... ") } else { ("> ", "  ") };
+        input
+            .iter()
+            .enumerate()
+            .map(|(i, l)| format!("{}{l}", if i == 0 { first } else { more }))
+            .collect()
+    }
+
     proptest! {
+        /// The invariant: no verdict of "submitted" while the hold check
+        /// finds the text in the input, and none while the cursor is on the
+        /// text's rows, whatever is drawn under it and wherever the cursor is.
+        #[test]
+        fn never_submitted_while_the_input_holds_the_text(
+            lines in body(),
+            history in transcript(),
+            repl in any::<bool>(),
+            under in under_rows(),
+            cursor_pick in any::<prop::sample::Index>(),
+            column_pick in any::<prop::sample::Index>(),
+        ) {
+            let mut input = vec!["[courier] from alice to you (direct) | msg 01P".to_string()];
+            input.extend(lines);
+            let exp = Expectation::new(&input.join("\n"), vec![]);
+            let mut rows = history.clone();
+            let prompt_row = rows.len();
+            rows.push(if repl { ">>> " } else { "> " }.into());
+            let before = screen_at(&rows, (prompt_row, rows[prompt_row].len()));
+            rows.truncate(prompt_row);
+            rows.extend(input_rows(&input, repl));
+            let last = rows.len() - 1;
+            let typed = screen_at(&rows, (last, rows[last].chars().count()));
+            let enter = AtEnter::new(&typed, &exp, PromptLine::of(&before, None, false), false);
+            rows.extend(under.iter().map(|s| s.to_string()));
+            // Anywhere from the text's first row down.
+            let row = prompt_row + cursor_pick.index(rows.len() - prompt_row);
+            let col = column_pick.index(rows[row].chars().count() + 1);
+            let after = screen_at(&rows, (row, col));
+            let verdict = judge(&after, &exp, &enter);
+            if let Submission::Submitted(by) = verdict {
+                prop_assert!(
+                    !input_line::holds_text(&after, &exp, None, false),
+                    "submitted by {:?} while held: {:#?}", by, after.rows
+                );
+                prop_assert!(row > last, "cursor on the text: {:?}", by);
+            }
+            if row <= last {
+                prop_assert_eq!(verdict, Submission::InInput);
+            }
+        }
+
         #[test]
         fn text_kept_in_the_input_is_never_submitted(
             lines in body(),

@@ -73,6 +73,8 @@ const SETTLE_BOUND: Duration = Duration::from_secs(1);
 pub(crate) struct Submit {
     /// The empty prompt before the text was typed.
     pub(crate) prompt: Option<PromptLine>,
+    /// The preset's prompt pattern.
+    pub(crate) pattern: Option<regex::Regex>,
     /// The kernel edits lines (canonical mode).
     pub(crate) canonical: bool,
     pub(crate) settle: Duration,
@@ -130,7 +132,8 @@ impl<T: Terminal + ?Sized> Delivery<'_, T> {
                 // another goes in.
                 return self.verified(by, &enters);
             }
-            let at_enter = AtEnter::new(&snap, exp, how.prompt.clone(), how.canonical);
+            let at_enter = AtEnter::new(&snap, exp, how.prompt.clone(), how.canonical)
+                .with_pattern(how.pattern.clone());
             self.report.enters += 1;
             self.report.extra_enter = self.report.enters > 1;
             enters.push(Instant::now().saturating_duration_since(how.pasted_at));

@@ -163,21 +163,23 @@ pub fn has_trace(snap: &Snapshot, exp: &Expectation, baseline: &Counts) -> bool 
     count(snap, exp) != *baseline
 }
 
-/// The last visible row that holds any piece of the text (whole, header,
-/// trace, end, or a collapsed placeholder), if any: where the text ends on
-/// the screen now.
-pub fn last_text_row(snap: &Snapshot, exp: &Expectation) -> Option<usize> {
+/// The visible rows the text occupies now, `(first, last)`: from the first
+/// to the last row of the latest occurrence of any of its pieces (whole,
+/// header, trace, end, or a collapsed placeholder). Wider rather than
+/// narrower: a row counted as the text's only makes the input look held.
+pub fn text_rows(snap: &Snapshot, exp: &Expectation) -> Option<(usize, usize)> {
     let rows = NormalizedRows::new(snap.rows.iter().map(String::as_str));
     let pieces = [&exp.full, &exp.head, &exp.trace, &exp.tail];
-    let by_text = pieces
-        .iter()
-        .filter_map(|p| rows.last_rows(p).map(|(_, last)| last))
-        .max();
     let by_placeholder = snap
         .rows
         .iter()
-        .rposition(|r| exp.collapsed.iter().any(|re| re.is_match(r)));
-    by_text.max(by_placeholder)
+        .rposition(|r| exp.collapsed.iter().any(|re| re.is_match(r)))
+        .map(|row| (row, row));
+    pieces
+        .iter()
+        .filter_map(|p| rows.last_rows(p))
+        .chain(by_placeholder)
+        .reduce(|(a, b), (c, d)| (a.min(c), b.max(d)))
 }
 
 #[cfg(test)]

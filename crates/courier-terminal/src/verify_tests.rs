@@ -37,7 +37,7 @@ fn echo_in_a_wrapping_box_is_found_and_located() {
     );
     let echo = find_echo(&typed, &exp, &base).expect("echo");
     assert_eq!((echo.kind, echo.first, echo.last), (EchoKind::Full, 1, 5));
-    assert_eq!(last_text_row(&typed, &exp), Some(5));
+    assert_eq!(text_rows(&typed, &exp), Some((1, 5)));
 }
 
 #[test]
@@ -83,7 +83,7 @@ fn collapsed_placeholder_counts_as_echo() {
     let typed = snap(&["you: earlier", "> [Pasted text #1 +12 lines]"], (1, 28));
     let echo = find_echo(&typed, &exp, &base).expect("placeholder");
     assert_eq!((echo.kind, echo.first), (EchoKind::Collapsed, 1));
-    assert_eq!(last_text_row(&typed, &exp), Some(1));
+    assert_eq!(text_rows(&typed, &exp), Some((1, 1)));
 }
 
 #[test]

@@ -25,6 +25,9 @@ pub(crate) enum Expect {
     BlackHole,
     /// Busy for good after the first submission: one verified, then not ready.
     BusyForever,
+    /// The editor keeps every message (it does not parse) with an error
+    /// under it: nothing verified, everything `not_submitted`.
+    Rejected,
 }
 
 /// How a submission is compared with the message.
@@ -159,6 +162,16 @@ pub(crate) fn rows(n: usize) -> Vec<Row> {
                     ready_timeout: Some(Duration::from_secs(1)),
                     ..base.clone()
                 },
+                ms(0),
+            )
+        },
+        Row {
+            expect: Expect::Rejected,
+            messages: FEW_MESSAGES,
+            ..fake(
+                "`--reject-unparsable` (error under kept text)",
+                &["--reject-unparsable"],
+                &base,
                 ms(0),
             )
         },
