@@ -99,6 +99,7 @@ pub fn plan(
             spec.dialog_patterns.iter().map(String::as_str),
             &spec.collapsed_paste_patterns,
         )
+        .and_then(|o| with_busy(o, &spec.busy_patterns, &spec.idle_patterns))
         .map_err(|e| BrokerError::BadRequest(e.to_string()))?;
         let options = with_submit(options, spec.submit.as_ref());
         let by_program = spec.command.split_first().and_then(|(program, args)| {
@@ -159,6 +160,13 @@ pub fn plan(
         plan.dialog_patterns.iter().map(|d| d.pattern.as_str()),
         &plan.collapsed_paste_patterns,
     )
+    .and_then(|o| {
+        with_busy(
+            o,
+            &[plan.busy_patterns.as_slice(), spec.busy_patterns.as_slice()].concat(),
+            &[plan.idle_patterns.as_slice(), spec.idle_patterns.as_slice()].concat(),
+        )
+    })
     .map_err(|e| BrokerError::BadRequest(e.to_string()))?;
     let options = with_submit(options, Some(spec.submit.as_ref().unwrap_or(&plan.submit)));
     let mut spawn = SpawnSpec::new(&spec.name, program.display().to_string())
@@ -232,6 +240,17 @@ fn screen_options<'a>(
     for pattern in collapsed {
         options = options.with_collapsed(pattern)?;
     }
+    Ok(options)
+}
+
+/// The busy patterns (a working status line) and the idle ones (what ends a
+/// turn): see `courier_terminal::readiness::busy`.
+fn with_busy(
+    mut options: DeliverOptions,
+    busy: &[String],
+    idle: &[String],
+) -> Result<DeliverOptions, TerminalError> {
+    options.readiness = options.readiness.with_busy(busy, idle)?;
     Ok(options)
 }
 
