@@ -7,6 +7,7 @@
 //! UserPromptSubmit command hook, as Claude Code runs it), `draw_nothing` (the `cat`-like mode).
 
 mod app;
+mod busy_merge;
 pub mod cli;
 mod composer;
 mod config;
