@@ -37,13 +37,16 @@ pub struct Launch {
 
 /// Compiles context-low patterns; the error names the field and the pattern.
 fn context_low(patterns: &[String]) -> Result<Vec<regex::Regex>, BrokerError> {
+    compile_field("context_low_patterns", patterns)
+}
+
+/// Compiles a spec's regexes; the error (400) names the field and the pattern.
+fn compile_field(field: &str, patterns: &[String]) -> Result<Vec<regex::Regex>, BrokerError> {
     patterns
         .iter()
         .map(|p| {
             regex::Regex::new(p).map_err(|e| {
-                BrokerError::BadRequest(format!(
-                    "context_low_patterns: {p:?} is not a valid regex: {e}"
-                ))
+                BrokerError::BadRequest(format!("{field}: {p:?} is not a valid regex: {e}"))
             })
         })
         .collect()
@@ -92,6 +95,10 @@ pub fn plan(
     if let Some(url) = identity.url {
         env.push(("COURIER_URL".to_string(), url.to_string()));
     }
+    // Named before they are merged with a preset's (whose own were checked
+    // when the preset file was loaded).
+    compile_field("busy_patterns", &spec.busy_patterns)?;
+    compile_field("idle_patterns", &spec.idle_patterns)?;
     let Some(preset_name) = &spec.preset else {
         let options = screen_options(
             ready_fallback,
