@@ -79,14 +79,12 @@ fn idle_mode_types_nothing_while_the_status_line_says_working() {
         "idle"
     );
     let first = start_turn(&broker, name);
-    let status = broker.get_ok(&format!("/v1/agents/{name}"))["status"].clone();
-    assert_eq!(status["busy"], true, "{status}");
-    assert!(
-        status["working"]
-            .as_str()
-            .is_some_and(|l| l.contains(BUSY_LINE)),
-        "{status}"
-    );
+    // The status says why it is busy: the line on its screen.
+    wait_for(&format!("{name} busy by its status line"), || {
+        let status = broker.get_ok(&format!("/v1/agents/{name}"))["status"].clone();
+        let working = status["working"].as_str().unwrap_or_default();
+        (status["busy"] == true && working.contains(BUSY_LINE)).then_some(())
+    });
 
     // Three messages a second apart while it works (the pause only spaces
     // the sends like the report did; nothing is asserted about time).
