@@ -1,9 +1,12 @@
 //! Delivering one text into a terminal and proving it from the screen.
 //!
-//! 1. Wait until the agent is ready (screen quiet, prompt or input line; a
-//!    dialog or an exit ends the attempt: no keystrokes are sent). Without
-//!    a ready timeout (`immediate` mode) there is no waiting, but a known
-//!    dialog or an exit still ends the attempt before any keystroke.
+//! 1. Wait until the agent is ready (screen quiet, prompt or input line, no
+//!    busy pattern; a dialog or an exit ends the attempt: no keystrokes are
+//!    sent), and look again at the very screen the keys go into: a busy
+//!    pattern that showed since means waiting again. Without a ready
+//!    timeout (`immediate` mode) there is no waiting (busy patterns too are
+//!    ignored), but a known dialog or an exit still ends the attempt before
+//!    any keystroke.
 //! 2. Inject (one bracketed paste, or one line without newlines), in chunks.
 //!    Never into an input that holds a draft: two messages in one input
 //!    become one prompt.
