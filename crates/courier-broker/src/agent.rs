@@ -242,7 +242,7 @@ async fn watch_screen(ctx: Arc<AgentContext>) {
                 Err(why) => {
                     let idle = readiness::activity(&snap, now, cfg.quiet) == Activity::Idle;
                     maybe_answer_dialog(&ctx, &why, &snap.text(), idle, &mut dialog_answers).await;
-                    let working = working_line(&why);
+                    let working = why.working_line().map(str::to_string);
                     ctx.status.send_modify(|s| {
                         s.not_ready = Some(why.to_string());
                         s.working = working;
@@ -252,7 +252,10 @@ async fn watch_screen(ctx: Arc<AgentContext>) {
         } else {
             // A busy pattern on screen is busy however quiet the screen (a
             // status line redrawn less often than the quiet window).
-            let working = cfg.busy.working_on(&snap).as_ref().and_then(working_line);
+            let working = cfg
+                .busy
+                .working_on(&snap)
+                .and_then(|w| w.working_line().map(str::to_string));
             if working != ctx.status.borrow().working {
                 ctx.status.send_modify(|s| s.working = working.clone());
             }
@@ -288,14 +291,6 @@ async fn watch_screen(ctx: Arc<AgentContext>) {
             changed = changes.changed() => if changed.is_err() { return },
             _ = sleep_or_forever(wait) => {}
         }
-    }
-}
-
-/// The status line a busy pattern matched, if that is why it is not ready.
-fn working_line(why: &NotReady) -> Option<String> {
-    match why {
-        NotReady::Working { line, .. } => Some(line.clone()),
-        _ => None,
     }
 }
 

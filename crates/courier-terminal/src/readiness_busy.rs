@@ -81,6 +81,17 @@ impl BusyPatterns {
     }
 }
 
+impl NotReady {
+    /// The status line a busy pattern matched, when that is why the agent
+    /// is not ready.
+    pub fn working_line(&self) -> Option<&str> {
+        match self {
+            NotReady::Working { line, .. } => Some(line),
+            _ => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,6 +197,7 @@ mod tests {
     fn the_reason_names_the_line_and_starts_with_the_stable_word() {
         let p = patterns(&["esc to interrupt"], &[]);
         let why = p.working_in(&rows(&["⠋ esc to interrupt"])).unwrap();
+        assert_eq!(why.working_line(), Some("⠋ esc to interrupt"));
         let text = why.to_string();
         assert!(text.starts_with(crate::readiness::WORKING), "{text}");
         assert!(text.contains("⠋ esc to interrupt"), "{text}");
