@@ -136,6 +136,23 @@ fn busy_and_idle_patterns_that_do_not_compile_are_refused_naming_the_field() {
         assert_eq!(status, 400, "{field}: {v}");
         assert!(v.to_string().contains(field), "{field}: {v}");
     }
+    // The same through `courier spawn --busy-pattern`.
+    let out = courier_command()
+        .args(["--url", &broker.url, "--token", &broker.token])
+        .args([
+            "spawn",
+            "--name",
+            "bad",
+            "--busy-pattern",
+            "(unclosed",
+            "--",
+            "cat",
+        ])
+        .output()
+        .expect("run courier spawn");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("busy_patterns"), "{stderr}");
     assert!(broker.agents().is_empty());
     broker.stop_and_check();
 }
