@@ -45,6 +45,10 @@ pub struct AgentStatus {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub not_ready: Option<String>,
     pub busy: bool,
+    /// The working status line on screen (a busy pattern matched): busy
+    /// however quiet the screen, and `idle` mode types nothing meanwhile.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub working: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exited: Option<ExitInfo>,
     pub delay_ms: u64,
@@ -143,11 +147,14 @@ impl AgentHandle {
     /// What the watchdog needs to judge a queued delivery.
     pub fn view(&self) -> AgentView {
         let s = self.status.borrow();
-        let ready = s.ready && s.exited.is_none() && s.held.is_none();
+        // An agent whose screen says it works is busy, not "not ready",
+        // even before it was first seen ready (a task it started on).
+        let ready = (s.ready || s.working.is_some()) && s.exited.is_none() && s.held.is_none();
+        let busy = s.busy || s.working.is_some();
         AgentView {
             ready,
-            busy: ready && s.busy,
-            idle: ready && !s.busy,
+            busy: ready && busy,
+            idle: ready && !busy,
             accepting: self.control.accepting(),
             last_progress: Some(self.control.last_progress()),
         }
@@ -217,6 +224,7 @@ async fn watch_screen(ctx: Arc<AgentContext>) {
                         s.ready = true;
                         s.ready_by = Some(by);
                         s.not_ready = None;
+                        s.working = None;
                     });
                     let ready_by = serde_json::to_value(by)
                         .ok()
@@ -235,12 +243,25 @@ async fn watch_screen(ctx: Arc<AgentContext>) {
                 Err(why) => {
                     let idle = readiness::activity(&snap, now, cfg.quiet) == Activity::Idle;
                     maybe_answer_dialog(&ctx, &why, &snap.text(), idle, &mut dialog_answers).await;
-                    ctx.status
-                        .send_modify(|s| s.not_ready = Some(why.to_string()));
+                    let working = why.working_line().map(str::to_string);
+                    ctx.status.send_modify(|s| {
+                        s.not_ready = Some(why.to_string());
+                        s.working = working;
+                    });
                 }
             }
         } else {
-            let now_busy = readiness::activity(&snap, now, cfg.quiet) == Activity::Busy;
+            // A busy pattern on screen is busy however quiet the screen (a
+            // status line redrawn less often than the quiet window).
+            let working = cfg
+                .busy
+                .working_on(&snap)
+                .and_then(|w| w.working_line().map(str::to_string));
+            if working != ctx.status.borrow().working {
+                ctx.status.send_modify(|s| s.working = working.clone());
+            }
+            let now_busy =
+                working.is_some() || readiness::activity(&snap, now, cfg.quiet) == Activity::Busy;
             if now_busy != busy {
                 busy = now_busy;
                 ctx.status.send_modify(|s| s.busy = busy);
@@ -338,6 +359,12 @@ pub(crate) fn typed_text(message: &courier_core::Message, inert_prefix: Option<&
 /// typed meanwhile): nothing was written, the delivery waits for the hold.
 fn refused_for_input(outcome: &DeliveryOutcome) -> bool {
     matches!(outcome, DeliveryOutcome::Failed { reason } if reason.contains("input_not_empty"))
+}
+
+/// Nothing was typed because the screen showed the agent working until
+/// `ready_timeout` passed: like a busy agent, it never saw the text.
+fn refused_while_working(outcome: &DeliveryOutcome) -> bool {
+    matches!(outcome, DeliveryOutcome::Failed { reason } if reason.contains(readiness::WORKING))
 }
 
 /// Takes deliveries out of the queue, one at a time, paced.
@@ -441,6 +468,23 @@ async fn deliver_loop(ctx: Arc<AgentContext>) {
                 continue;
             }
         }
+        // The watcher's view may be a moment old: right before claiming,
+        // the live screen must not show the agent working (idle mode).
+        if current_mode != DeliveryMode::Immediate
+            && let Some(working) = ctx
+                .options
+                .readiness
+                .busy
+                .working_on(&ctx.session.snapshot(0))
+        {
+            tracing::debug!(%working, "the screen shows the agent working; not claiming");
+            tokio::select! {
+                _ = ctx.shutdown.wait() => return,
+                _ = screen.changed() => continue,
+                _ = status.changed() => continue,
+                _ = mode.changed() => continue,
+            }
+        }
         let Some(took_unit) = ctx.control.take_one() else {
             // Held (manual mode, or hooks only): wait for a flush or a mode change.
             tokio::select! {
@@ -496,7 +540,9 @@ async fn deliver_loop(ctx: Arc<AgentContext>) {
             let untouched = (report.injected_at.is_none()
                 && report.exit.is_none()
                 && !injected
-                && (ctx.status.borrow().busy || refused_for_input(&outcome)))
+                && (ctx.status.borrow().busy
+                    || refused_for_input(&outcome)
+                    || refused_while_working(&outcome)))
                 || crate::crash::nothing_reached_it(&report, injected);
             if matches!(&outcome, DeliveryOutcome::Unverified { reason } if reason.starts_with("not_submitted")) {
                 left_over = Some(Expectation::new(&text, options.collapsed.clone()));

@@ -150,6 +150,15 @@ pub struct AgentSpec {
     /// added to the preset's (one `agent_context_low` per episode).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub context_low_patterns: Vec<String>,
+    /// Regexes of the program's working status line ("esc to interrupt"):
+    /// while one is on screen the agent is busy and `idle` mode types
+    /// nothing. Added to the preset's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub busy_patterns: Vec<String>,
+    /// Regexes of what ends a turn: a busy line with one of these below it
+    /// is history. Added to the preset's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub idle_patterns: Vec<String>,
 }
 
 impl AgentSpec {
@@ -204,6 +213,8 @@ impl AgentSpec {
         if let Some(p) = patterns
             .chain(&self.collapsed_paste_patterns)
             .chain(&self.context_low_patterns)
+            .chain(&self.busy_patterns)
+            .chain(&self.idle_patterns)
             .find(|p| p.len() > MAX_PATTERN_LEN)
         {
             return Err(limit(

@@ -37,13 +37,16 @@ pub struct Launch {
 
 /// Compiles context-low patterns; the error names the field and the pattern.
 fn context_low(patterns: &[String]) -> Result<Vec<regex::Regex>, BrokerError> {
+    compile_field("context_low_patterns", patterns)
+}
+
+/// Compiles a spec's regexes; the error (400) names the field and the pattern.
+fn compile_field(field: &str, patterns: &[String]) -> Result<Vec<regex::Regex>, BrokerError> {
     patterns
         .iter()
         .map(|p| {
             regex::Regex::new(p).map_err(|e| {
-                BrokerError::BadRequest(format!(
-                    "context_low_patterns: {p:?} is not a valid regex: {e}"
-                ))
+                BrokerError::BadRequest(format!("{field}: {p:?} is not a valid regex: {e}"))
             })
         })
         .collect()
@@ -92,6 +95,10 @@ pub fn plan(
     if let Some(url) = identity.url {
         env.push(("COURIER_URL".to_string(), url.to_string()));
     }
+    // Named before they are merged with a preset's (whose own were checked
+    // when the preset file was loaded).
+    compile_field("busy_patterns", &spec.busy_patterns)?;
+    compile_field("idle_patterns", &spec.idle_patterns)?;
     let Some(preset_name) = &spec.preset else {
         let options = screen_options(
             ready_fallback,
@@ -99,6 +106,7 @@ pub fn plan(
             spec.dialog_patterns.iter().map(String::as_str),
             &spec.collapsed_paste_patterns,
         )
+        .and_then(|o| with_busy(o, &spec.busy_patterns, &spec.idle_patterns))
         .map_err(|e| BrokerError::BadRequest(e.to_string()))?;
         let options = with_submit(options, spec.submit.as_ref());
         let by_program = spec.command.split_first().and_then(|(program, args)| {
@@ -159,6 +167,13 @@ pub fn plan(
         plan.dialog_patterns.iter().map(|d| d.pattern.as_str()),
         &plan.collapsed_paste_patterns,
     )
+    .and_then(|o| {
+        with_busy(
+            o,
+            &[plan.busy_patterns.as_slice(), spec.busy_patterns.as_slice()].concat(),
+            &[plan.idle_patterns.as_slice(), spec.idle_patterns.as_slice()].concat(),
+        )
+    })
     .map_err(|e| BrokerError::BadRequest(e.to_string()))?;
     let options = with_submit(options, Some(spec.submit.as_ref().unwrap_or(&plan.submit)));
     let mut spawn = SpawnSpec::new(&spec.name, program.display().to_string())
@@ -232,6 +247,17 @@ fn screen_options<'a>(
     for pattern in collapsed {
         options = options.with_collapsed(pattern)?;
     }
+    Ok(options)
+}
+
+/// The busy patterns (a working status line) and the idle ones (what ends a
+/// turn): see `courier_terminal::readiness::busy`.
+fn with_busy(
+    mut options: DeliverOptions,
+    busy: &[String],
+    idle: &[String],
+) -> Result<DeliverOptions, TerminalError> {
+    options.readiness = options.readiness.with_busy(busy, idle)?;
     Ok(options)
 }
 

@@ -1,6 +1,6 @@
 //! What a spawn asks beyond starting a program: resume a CLI session, a
 //! first task (a durable message committed with the spawn), a restart
-//! policy, interrupt keys and context-low patterns; their checks, and how
+//! policy, interrupt keys, context-low and busy/idle patterns; their checks, and how
 //! the task message and the resume arguments are chosen.
 
 use courier_core::{NewMessage, Recipient};
@@ -64,6 +64,12 @@ pub fn check(spec: &AgentSpec) -> Result<(), SpecLimit> {
             ),
         ));
     }
+    for (field, patterns) in [
+        ("busy_patterns", &spec.busy_patterns),
+        ("idle_patterns", &spec.idle_patterns),
+    ] {
+        check_patterns(field, patterns)?;
+    }
     if let Some(resume) = &spec.resume {
         resume.to_resume()?;
         if let Some(id) = &resume.session
@@ -80,6 +86,18 @@ pub fn check(spec: &AgentSpec) -> Result<(), SpecLimit> {
                 "resuming a session needs a preset that knows its CLI's resume option (claude, codex, gemini, opencode, aider)",
             ));
         }
+    }
+    Ok(())
+}
+
+/// At most [`MAX_PATTERNS`] entries (whether they compile is the launch's
+/// check: a 400 naming the field, like `context_low_patterns`).
+fn check_patterns(field: &'static str, patterns: &[String]) -> Result<(), SpecLimit> {
+    if patterns.len() > MAX_PATTERNS {
+        return Err(problem(
+            field,
+            format!("at most {MAX_PATTERNS} entries (got {})", patterns.len()),
+        ));
     }
     Ok(())
 }

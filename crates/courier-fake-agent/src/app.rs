@@ -7,6 +7,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+use crate::busy_merge::{self, Turns};
 use crate::composer::{Composer, EnterAction, Multiline, Submission};
 pub use crate::config::{Config, Mode, Outcome};
 use crate::input::{Event, Parser};
@@ -57,6 +58,8 @@ pub struct App {
     hook_prompts: Vec<String>,
     /// `--reject-unparsable`: the check an Enter must pass.
     validator: Validator,
+    /// `--merge-while-busy`: the turn running (or last run).
+    turns: Turns,
     out: String,
 }
 
@@ -88,6 +91,7 @@ impl App {
             prompt_live: false,
             transcript,
             hook_prompts: Vec::new(),
+            turns: Turns::default(),
             out: String::new(),
         }
     }
@@ -286,8 +290,12 @@ impl App {
             .extend(self.validator.error_line().map(String::from));
         let mut lines = self.history.clone();
         if let Some(busy) = self.busy {
-            let secs = now.saturating_duration_since(busy.started).as_secs_f64();
-            lines.push(format!("thinking… {secs:.1}s"));
+            if self.cfg.merge_while_busy {
+                lines.push(busy_merge::status_line(busy.started, now));
+            } else {
+                let secs = now.saturating_duration_since(busy.started).as_secs_f64();
+                lines.push(format!("thinking… {secs:.1}s"));
+            }
         }
         // Queued inputs sit right above the box, below everything else.
         lines.extend(self.queue.iter().map(|q| queued_line(&q.shown)));
@@ -418,6 +426,10 @@ impl App {
             }
             return;
         };
+        if self.cfg.merge_while_busy && self.busy.is_some() {
+            self.merge(&sub);
+            return;
+        }
         if self.cfg.busy_queue && self.busy.is_some() {
             if line {
                 self.out.push_str(&queued_line(&sub.shown));
@@ -430,11 +442,29 @@ impl App {
         self.submit(sub, now);
     }
 
+    /// `--merge-while-busy`: an input entered while a turn runs joins it
+    /// (shown as `you: …` like any other, no new busy period).
+    fn merge(&mut self, sub: &Submission) {
+        self.record_as(&sub.text, true);
+        let first = sub.shown.split('\n').next().unwrap_or_default();
+        self.history.push(format!("you: {first}"));
+    }
+
     /// Appends one submission to the transcript (flushed and fsync'd before anything shows it).
     fn record(&mut self, text: &str) {
+        self.record_as(text, false);
+    }
+
+    fn record_as(&mut self, text: &str, merged: bool) {
         self.submitted += 1;
+        let (n, turns) = (self.submitted, self.turns);
+        let merge_while_busy = self.cfg.merge_while_busy;
         if let Some(t) = &mut self.transcript
-            && let Err(e) = t.record(self.submitted, text)
+            && let Err(e) = if merge_while_busy {
+                t.record_value(&busy_merge::entry(n, text, turns.current(), merged))
+            } else {
+                t.record(n, text)
+            }
         {
             eprintln!(
                 "courier-fake-agent: cannot write transcript {}: {e}",
@@ -445,6 +475,7 @@ impl App {
 
     /// Records a submission, shows it as `you: …`, and starts the busy period.
     fn submit(&mut self, sub: Submission, now: Instant) {
+        self.turns.start();
         self.record(&sub.text);
         if self.cfg.hook_command.is_some() {
             self.hook_prompts.push(sub.text.clone());
@@ -494,7 +525,12 @@ impl App {
             }
             Mode::Tui => {
                 self.redraw(now);
-                self.next_tick = now + BUSY_TICK_TUI;
+                self.next_tick = now
+                    + if self.cfg.merge_while_busy {
+                        busy_merge::STATUS_REDRAW
+                    } else {
+                        BUSY_TICK_TUI
+                    };
             }
         }
     }

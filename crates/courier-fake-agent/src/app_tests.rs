@@ -21,6 +21,7 @@ fn cfg(mode: Mode) -> Config {
         busy: Duration::ZERO,
         busy_queue: false,
         busy_forever: false,
+        merge_while_busy: false,
         reply: None,
         hook_command: None,
         reject_unparsable: false,

@@ -163,6 +163,12 @@ struct Args {
     #[arg(long)]
     busy_forever: bool,
 
+    /// While busy (tui): the busy line is a status line "⠋ Working (Ns · esc to interrupt)"
+    /// redrawn once a second, and Enter merges the input into the running turn instead of
+    /// starting a new one (the transcript gives each line its `turn` and `merged`).
+    #[arg(long)]
+    merge_while_busy: bool,
+
     /// After each submission (and the busy time) show "assistant: TEXT". Default: no reply.
     #[arg(long, value_name = "TEXT")]
     reply: Option<String>,
@@ -255,6 +261,7 @@ where
         busy: Duration::from_millis(args.busy_ms),
         busy_queue: args.busy_queue,
         busy_forever: args.busy_forever,
+        merge_while_busy: args.merge_while_busy,
         reply: args.reply,
         hook_command: args.hook_command,
         reject_unparsable: args.reject_unparsable,

@@ -45,6 +45,9 @@ pub struct Config {
     pub busy_queue: bool,
     /// The first submission starts a busy period that never ends.
     pub busy_forever: bool,
+    /// While busy, Enter merges the input into the running turn, and the
+    /// busy line is a slow "esc to interrupt" status line (`busy_merge`).
+    pub merge_while_busy: bool,
     pub reply: Option<String>,
     /// A command run like a UserPromptSubmit hook on every submission.
     pub hook_command: Option<String>,

@@ -8,6 +8,7 @@
 //! parse).
 
 mod app;
+mod busy_merge;
 pub mod cli;
 mod composer;
 mod config;

@@ -25,7 +25,15 @@ impl Transcript {
 
     /// Appends `{"n":n,"text":text}` and fsyncs.
     pub fn record(&mut self, n: usize, text: &str) -> io::Result<()> {
-        let mut line = json_line(n, text);
+        self.record_line(json_line(n, text))
+    }
+
+    /// Appends one JSON object (a line of its own) and fsyncs.
+    pub fn record_value(&mut self, value: &serde_json::Value) -> io::Result<()> {
+        self.record_line(value.to_string())
+    }
+
+    fn record_line(&mut self, mut line: String) -> io::Result<()> {
         line.push('\n');
         self.file.write_all(line.as_bytes())?;
         self.file.flush()?;

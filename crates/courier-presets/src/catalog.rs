@@ -133,13 +133,19 @@ fn validate_preset(preset: &Preset) -> Result<(), PresetError> {
     compile_patterns(preset)?;
     crate::preset::check_interrupt_keys(&preset.interrupt_keys)
         .map_err(|message| invalid(preset, "interrupt_keys", &message))?;
-    for (i, pattern) in preset.context_low_patterns.iter().enumerate() {
-        regex::Regex::new(pattern).map_err(|e| PresetError::BadRegex {
-            preset: preset.name.clone(),
-            field: format!("context_low_patterns[{i}]"),
-            pattern: pattern.clone(),
-            message: e.to_string(),
-        })?;
+    for (field, patterns) in [
+        ("context_low_patterns", &preset.context_low_patterns),
+        ("busy_patterns", &preset.busy_patterns),
+        ("idle_patterns", &preset.idle_patterns),
+    ] {
+        for (i, pattern) in patterns.iter().enumerate() {
+            regex::Regex::new(pattern).map_err(|e| PresetError::BadRegex {
+                preset: preset.name.clone(),
+                field: format!("{field}[{i}]"),
+                pattern: pattern.clone(),
+                message: e.to_string(),
+            })?;
+        }
     }
     let empty = |field: &str| invalid(preset, field, "must not be empty");
     match &preset.mcp {

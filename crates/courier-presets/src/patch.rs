@@ -48,6 +48,8 @@ pub(crate) struct PresetPatch {
     inert_prefix: Option<String>,
     interrupt_keys: Option<String>,
     context_low_patterns: Option<Vec<String>>,
+    busy_patterns: Option<Vec<String>>,
+    idle_patterns: Option<Vec<String>>,
 }
 
 impl PresetFile {
@@ -90,6 +92,8 @@ impl PresetPatch {
                 .interrupt_keys
                 .unwrap_or_else(crate::preset::default_interrupt_keys),
             context_low_patterns: self.context_low_patterns.unwrap_or_default(),
+            busy_patterns: self.busy_patterns.unwrap_or_default(),
+            idle_patterns: self.idle_patterns.unwrap_or_default(),
         })
     }
 
@@ -129,6 +133,8 @@ impl PresetPatch {
                 .interrupt_keys
                 .unwrap_or_else(crate::preset::default_interrupt_keys),
             context_low_patterns: self.context_low_patterns.unwrap_or_default(),
+            busy_patterns: self.busy_patterns.unwrap_or_default(),
+            idle_patterns: self.idle_patterns.unwrap_or_default(),
         })
     }
 
@@ -164,6 +170,8 @@ impl PresetPatch {
             context_low_patterns: self
                 .context_low_patterns
                 .unwrap_or(base.context_low_patterns),
+            busy_patterns: self.busy_patterns.unwrap_or(base.busy_patterns),
+            idle_patterns: self.idle_patterns.unwrap_or(base.idle_patterns),
         })
     }
 }

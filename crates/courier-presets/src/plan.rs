@@ -98,6 +98,12 @@ pub struct LaunchPlan {
     /// Context-low regexes (see [`crate::Preset::context_low_patterns`]).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub context_low_patterns: Vec<String>,
+    /// Busy regexes (see [`crate::Preset::busy_patterns`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub busy_patterns: Vec<String>,
+    /// Idle regexes (see [`crate::Preset::idle_patterns`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub idle_patterns: Vec<String>,
     /// Whether the preset can continue the last session (`resume.last`),
     /// which a restart uses.
     pub can_continue: bool,
@@ -255,6 +261,8 @@ impl Preset {
             inert_prefix: self.inert_prefix.clone(),
             interrupt_keys: self.interrupt_keys.clone(),
             context_low_patterns: self.context_low_patterns.clone(),
+            busy_patterns: self.busy_patterns.clone(),
+            idle_patterns: self.idle_patterns.clone(),
             can_continue: self.resume.as_ref().is_some_and(|r| r.last.is_some()),
         })
     }

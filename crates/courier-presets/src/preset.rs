@@ -56,6 +56,18 @@ pub struct Preset {
     /// window is running low (one `agent_context_low` event per episode).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub context_low_patterns: Vec<String>,
+    /// Regexes of the CLI's working status line ("esc to interrupt" beside
+    /// a spinner): while one matches a row of the rendered screen the agent
+    /// is busy, however long the screen has been quiet, and `idle` mode
+    /// types nothing (see PRESETS.md, "Busy and idle from the screen").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub busy_patterns: Vec<String>,
+    /// Regexes of what the CLI draws when a turn has ended. A busy match
+    /// counts only when no idle pattern matches a row below it (a status
+    /// line quoted in the transcript above a fresh idle footer is history).
+    /// Not required to be visible for the agent to be idle.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub idle_patterns: Vec<String>,
 }
 
 /// Ctrl-C: what interrupts a program that documents nothing else.

@@ -119,14 +119,7 @@ fn spec(row: &Row, dir: &Path, fake: &Path) -> SpawnSpec {
 fn submissions(program: &Program, dir: &Path) -> Vec<String> {
     let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap_or_default();
     match program {
-        Program::Fake(_) => read("transcript.jsonl")
-            .lines()
-            .filter_map(|l| {
-                // A line still being written is read again on the next look.
-                let v: serde_json::Value = serde_json::from_str(l).ok()?;
-                Some(v["text"].as_str()?.to_string())
-            })
-            .collect(),
+        Program::Fake(_) => fake_turns(&read("transcript.jsonl")),
         Program::Bash => {
             let mut out = Vec::new();
             let mut group: Vec<&str> = Vec::new();
@@ -149,6 +142,33 @@ fn submissions(program: &Program, dir: &Path) -> Vec<String> {
         Program::Python => read("syntax.log").lines().map(str::to_string).collect(),
         Program::Cat => read("out.txt").lines().map(str::to_string).collect(),
     }
+}
+
+/// The fake agent's submissions; with `--merge-while-busy` one per turn
+/// (what a turn took in while it ran joins it, so a merged turn names
+/// several messages).
+fn fake_turns(transcript: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut last_turn = None;
+    for line in transcript.lines() {
+        // A line still being written is read again on the next look.
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        let Some(text) = v["text"].as_str() else {
+            continue;
+        };
+        let turn = v["turn"].as_u64();
+        match out.last_mut() {
+            Some(joined) if turn.is_some() && turn == last_turn => {
+                joined.push('\n');
+                joined.push_str(text);
+            }
+            _ => out.push(text.to_string()),
+        }
+        last_turn = turn;
+    }
+    out
 }
 
 struct Message {
@@ -530,8 +550,11 @@ async fn main() {
     }
     let total = started.elapsed();
 
+    let working = n.min(rows::WORKING_MESSAGES);
     println!(
-        "\n## proof ({cores} cores, {n} messages per agent, {FEW_MESSAGES} for black hole, busy-forever and reject-unparsable; real PTYs, one agent at a time)\n"
+        "
+## proof ({cores} cores, {n} messages per agent, {FEW_MESSAGES} for black hole, busy-forever and reject-unparsable, {working} for merge-while-busy; real PTYs, one agent at a time)
+"
     );
     println!(
         "| agent | sent | verified (target) | false verified | merged | doubled | inject → verified p50 (target) | p99 | Enters mean / max | ready from spawn | not verified | met |"
@@ -550,7 +573,8 @@ bash's history file (lines between `#prompt` markers written by `PROMPT_COMMAND`
 (logged by a `sys.excepthook` wrapper), the file `cat` appends to. \
 **verified**: deliveries that ended `Verified`. \
 **false verified**: verified, but the oracle does not hold exactly one submission that is the message alone. \
-**merged**: submissions naming more than one message id. \
+**merged**: submissions naming more than one message id (for `--merge-while-busy`, a turn that took in \
+a message typed while it ran is one submission). \
 **doubled**: messages named by more than one submission. \
 **p50/p99**: injection → verified (`verify_latency()`) over verified deliveries; the target is 50 ms beyond the row's \
 own window (the quirk's Enter window, or the preset's gap when longer). \

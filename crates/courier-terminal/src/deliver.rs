@@ -1,9 +1,12 @@
 //! Delivering one text into a terminal and proving it from the screen.
 //!
-//! 1. Wait until the agent is ready (screen quiet, prompt or input line; a
-//!    dialog or an exit ends the attempt: no keystrokes are sent). Without
-//!    a ready timeout (`immediate` mode) there is no waiting, but a known
-//!    dialog or an exit still ends the attempt before any keystroke.
+//! 1. Wait until the agent is ready (screen quiet, prompt or input line, no
+//!    busy pattern; a dialog or an exit ends the attempt: no keystrokes are
+//!    sent), and look again at the very screen the keys go into: a busy
+//!    pattern that showed since means waiting again. Without a ready
+//!    timeout (`immediate` mode) there is no waiting (busy patterns too are
+//!    ignored), but a known dialog or an exit still ends the attempt before
+//!    any keystroke.
 //! 2. Inject (one bracketed paste, or one line without newlines), in chunks.
 //!    Never into an input that holds a draft: two messages in one input
 //!    become one prompt.
@@ -260,21 +263,34 @@ impl<T: Terminal + ?Sized> Delivery<'_, T> {
         let sb = opts.scrollback_rows;
         for attempt in 0..=opts.max_reinjections {
             self.report.reinjections = attempt;
-            if let Some(bound) = opts.ready_timeout {
-                match wait_ready(self.term, &opts.readiness, Instant::now() + bound).await {
-                    Ok(by) => self.report.ready_by = Some(by),
-                    Err(NotReady::Exited) => {
-                        let info = self.term.wait_exit().await;
-                        return self.exited(info, "before injection");
+            let ready_deadline = opts.ready_timeout.map(|bound| Instant::now() + bound);
+            let snap = loop {
+                if let Some(deadline) = ready_deadline {
+                    match wait_ready(self.term, &opts.readiness, deadline).await {
+                        Ok(by) => self.report.ready_by = Some(by),
+                        Err(NotReady::Exited) => {
+                            let info = self.term.wait_exit().await;
+                            return self.exited(info, "before injection");
+                        }
+                        Err(why) => return self.not_ready(&why),
                     }
-                    Err(why) => return self.not_ready(&why),
                 }
-            }
+                let snap = self.term.snapshot(sb);
+                // Waiting for readiness (idle mode): the agent may have
+                // started working since it was judged ready, so the very
+                // screen the keys go into must not show a busy pattern;
+                // wait again (`immediate` types while it works: that is
+                // its meaning).
+                match ready_deadline.and(opts.readiness.busy.working_on(&snap)) {
+                    Some(_) if ready_deadline.is_some_and(|d| Instant::now() < d) => continue,
+                    Some(working) => return self.not_ready(&working),
+                    None => break snap,
+                }
+            };
             // Judged on the very screen the keys go into, in every mode: a
             // dialog takes keystrokes as menu choices, so one that showed
             // since readiness (or in `immediate` mode, where nothing waits
             // for readiness) must get none.
-            let snap = self.term.snapshot(sb);
             if let Some(info) = self.term.exit_status() {
                 return self.exited(info, "before injection");
             }

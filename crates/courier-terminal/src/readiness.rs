@@ -14,7 +14,9 @@
 //! ([`ReadyBy::Fallback`]), with three exceptions that no amount of waiting
 //! lifts: a known dialog (it takes keystrokes as menu choices), a screen
 //! that was drawn and is blank (keystrokes into it are lost), and a draft.
-//! A half-drawn frame (inside a synchronized update) is busy.
+//! A half-drawn frame (inside a synchronized update) is busy, and so is a
+//! screen showing a preset's busy pattern (its working status line), however
+//! quiet, and past the fallback too ([`busy`]).
 
 use std::time::{Duration, Instant};
 
@@ -25,6 +27,10 @@ use crate::error::{TerminalError, compile};
 use crate::input_line::{self, InputState};
 use crate::screen::Snapshot;
 use crate::tty_probe::{self, TtyState};
+
+#[path = "readiness_busy.rs"]
+pub mod busy;
+pub use busy::BusyPatterns;
 
 /// Default quiet window.
 pub const DEFAULT_QUIET: Duration = Duration::from_millis(150);
@@ -52,6 +58,9 @@ pub struct ReadinessConfig {
     pub prompt: Option<Regex>,
     /// Dialogs that keep the agent not ready while visible.
     pub dialogs: Vec<Regex>,
+    /// The working status line (and what ends a turn): while it shows, the
+    /// agent is busy however quiet its screen.
+    pub busy: BusyPatterns,
 }
 
 impl Default for ReadinessConfig {
@@ -64,6 +73,7 @@ impl Default for ReadinessConfig {
                 .iter()
                 .filter_map(|p| Regex::new(p).ok())
                 .collect(),
+            busy: BusyPatterns::default(),
         }
     }
 }
@@ -76,6 +86,13 @@ impl ReadinessConfig {
 
     pub fn with_dialog(mut self, pattern: &str) -> Result<Self, TerminalError> {
         self.dialogs.push(compile("dialog", pattern)?);
+        Ok(self)
+    }
+
+    /// Busy patterns (a working status line) and idle patterns (what ends
+    /// a turn): see [`busy`].
+    pub fn with_busy(mut self, busy: &[String], idle: &[String]) -> Result<Self, TerminalError> {
+        self.busy = BusyPatterns::new(busy, idle)?;
         Ok(self)
     }
 }
@@ -106,6 +123,12 @@ pub enum NotReady {
     /// Text is typed after the prompt (a draft, or a message never
     /// submitted): nothing more is typed until it is submitted or cleared.
     InputNotEmpty,
+    /// A busy pattern is on screen: the agent shows it is working (a
+    /// spinner with "esc to interrupt"), however quiet its screen.
+    Working {
+        pattern: String,
+        line: String,
+    },
     Exited,
 }
 
@@ -120,10 +143,18 @@ impl std::fmt::Display for NotReady {
             NotReady::InputNotEmpty => f.write_str(
                 "input_not_empty: text is typed after the prompt; waiting until it is submitted or cleared",
             ),
+            NotReady::Working { line, .. } => write!(
+                f,
+                "{WORKING}: the screen shows the agent working ({line}); waiting for the turn to end"
+            ),
             NotReady::Exited => f.write_str("process exited"),
         }
     }
 }
+
+/// How a not-ready reason caused by a busy pattern starts, for callers
+/// that only see it as text (a failed delivery's reason).
+pub const WORKING: &str = "agent_working";
 
 /// Busy while output flows, idle after the quiet window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -138,6 +169,15 @@ pub fn activity(snap: &Snapshot, now: Instant, quiet: Duration) -> Activity {
         Some(t) if now.saturating_duration_since(t) < quiet => Activity::Busy,
         _ => Activity::Idle,
     }
+}
+
+/// [`activity`], and busy too while a busy pattern of `cfg` is on screen
+/// (a status line redrawn less often than the quiet window).
+pub fn activity_of(snap: &Snapshot, now: Instant, cfg: &ReadinessConfig) -> Activity {
+    if cfg.busy.working_on(snap).is_some() {
+        return Activity::Busy;
+    }
+    activity(snap, now, cfg.quiet)
 }
 
 use input_line::PROMPT_ENDINGS;
@@ -191,6 +231,11 @@ pub fn assess(
     }
     if snap.mid_frame {
         return Err(NotReady::Busy);
+    }
+    // Before the quiet window and the fallback: a working status line may
+    // sit still for seconds, and an agent may work for hours.
+    if let Some(working) = cfg.busy.working_on(snap) {
+        return Err(working);
     }
     let reading_line = tty.is_some_and(tty_probe::waits_for_a_line);
     let canonical = tty.is_some_and(|t| t.canonical);

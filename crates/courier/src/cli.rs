@@ -341,6 +341,14 @@ pub struct SpawnArgs {
     /// added to the preset's): one `agent_context_low` event per episode.
     #[arg(long = "context-low-pattern")]
     pub context_low_patterns: Vec<String>,
+    /// A regex of the agent's working status line, e.g. 'esc to interrupt' (repeatable; added
+    /// to the preset's): while it is on screen the agent is busy and idle mode types nothing.
+    #[arg(long = "busy-pattern")]
+    pub busy_patterns: Vec<String>,
+    /// A regex of what the agent draws when a turn has ended (repeatable; added to the
+    /// preset's): a busy line with one of these below it is history.
+    #[arg(long = "idle-pattern")]
+    pub idle_patterns: Vec<String>,
 }
 
 #[derive(Debug, Args)]

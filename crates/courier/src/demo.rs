@@ -38,6 +38,8 @@ fn agent(name: &str, command: Vec<String>) -> AgentSpec {
         resume: None,
         interrupt_keys: None,
         context_low_patterns: vec![],
+        busy_patterns: vec![],
+        idle_patterns: vec![],
     }
 }
 

@@ -35,6 +35,12 @@ pub fn add_spawn_fields(body: &mut Value, args: &SpawnArgs) {
     if !args.context_low_patterns.is_empty() {
         body["context_low_patterns"] = json!(args.context_low_patterns);
     }
+    if !args.busy_patterns.is_empty() {
+        body["busy_patterns"] = json!(args.busy_patterns);
+    }
+    if !args.idle_patterns.is_empty() {
+        body["idle_patterns"] = json!(args.idle_patterns);
+    }
 }
 
 /// `courier interrupt NAME`.

@@ -7,6 +7,12 @@ use courier_terminal::DeliverOptions;
 
 use super::FEW_MESSAGES;
 
+/// Messages of the idle-while-working row: each waits out a turn of
+/// [`WORKING_TURN_MS`], so fewer than the other rows.
+pub(crate) const WORKING_MESSAGES: usize = 10;
+/// The turn each message of that row starts.
+const WORKING_TURN_MS: &str = "1200";
+
 /// What the program is.
 pub(crate) enum Program {
     /// The fake agent with these flags (and `--transcript`).
@@ -160,6 +166,27 @@ pub(crate) fn rows(n: usize) -> Vec<Row> {
                 &["--busy-forever"],
                 &DeliverOptions {
                     ready_timeout: Some(Duration::from_secs(1)),
+                    ..base.clone()
+                },
+                ms(0),
+            )
+        },
+        // Issue 19 case 4: a status line redrawn once a second (slower than
+        // the quiet window) and a turn that takes what is typed meanwhile.
+        // Idle delivery with the preset's busy pattern must type nothing
+        // into a running turn (the oracle groups each turn's submissions:
+        // a merged turn names several messages).
+        Row {
+            messages: n.min(WORKING_MESSAGES),
+            ..fake(
+                "`--merge-while-busy --busy-ms 1200`, idle, busy pattern",
+                &["--merge-while-busy", "--busy-ms", WORKING_TURN_MS],
+                &DeliverOptions {
+                    readiness: base
+                        .readiness
+                        .clone()
+                        .with_busy(&["esc to interrupt".to_string()], &[])
+                        .expect("a literal pattern compiles"),
                     ..base.clone()
                 },
                 ms(0),
