@@ -9,7 +9,7 @@
 //! - **control** (spawned with `"framing": "none"`, or `"inert_prefix": ""`
 //!   on a broker before it): every body must create its marker, so the
 //!   framed column cannot pass by accident. A body that cannot run in an
-//!   interpreter even unframed is listed in `corpus::CONTROL_NA`.
+//!   interpreter even unframed is listed, with why, in `corpus::control_na`.
 //!
 //! The table (bodies × interpreters) is printed and written to
 //! `target/hostile-corpus.md`; `docs/hostile-corpus.md` keeps a copy. Run:
@@ -64,7 +64,10 @@ fn hostile_bodies_run_nothing_framed_and_run_unframed() {
         .unwrap_or(12);
     // One work item per interpreter × column; a few workers take them in
     // order so the 2-core machine is not swamped by 24 agents at once.
+    // The slowest rows (the prompt_toolkit REPLs, irb) are last in the list;
+    // they start first, so they do not make the tail of the run.
     let work: Vec<(usize, Column)> = (0..interps.len())
+        .rev()
         .flat_map(|i| [(i, Column::Framed), (i, Column::Control)])
         .collect();
     let next = Mutex::new(work.into_iter());
@@ -77,8 +80,8 @@ fn hostile_bodies_run_nothing_framed_and_run_unframed() {
                     let Some((i, column)) = item else { break };
                     let interp = &interps[i];
                     let started = std::time::Instant::now();
-                    let cells = Runner::new(&broker, interp, column, root.path())
-                        .run(&bodies(interp.lang));
+                    let cells =
+                        Runner::new(&broker, interp, column, root.path()).run(&bodies(interp.lang));
                     eprintln!(
                         "hostile corpus: {} {} done in {:.1} s",
                         interp.label,

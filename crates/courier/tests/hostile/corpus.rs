@@ -23,7 +23,11 @@ pub struct Body {
     pub build: Box<dyn Fn(&Ctx) -> Vec<String>>,
 }
 
-fn body(id: &'static str, what: &'static str, build: impl Fn(&Ctx) -> Vec<String> + 'static) -> Body {
+fn body(
+    id: &'static str,
+    what: &'static str,
+    build: impl Fn(&Ctx) -> Vec<String> + 'static,
+) -> Body {
     Body {
         id,
         what,
@@ -56,12 +60,16 @@ fn common() -> Vec<Body> {
     out.push(body("semicolon", "`;` after a statement", |c| {
         vec![format!("{}; {}", c.lang.harmless(), c.p)]
     }));
-    out.push(body("paste_end", "bracketed-paste end, then a payload line", |c| {
-        vec![format!("hi\u{1b}[201~\n{}", c.p)]
-    }));
-    out.push(body("long_line", "10,000-character line, then `;` payload", |c| {
-        vec![format!("{}; {}", c.lang.long_statement(10_000), c.p)]
-    }));
+    out.push(body(
+        "paste_end",
+        "bracketed-paste end, then a payload line",
+        |c| vec![format!("hi\u{1b}[201~\n{}", c.p)],
+    ));
+    out.push(body(
+        "long_line",
+        "10,000-character line, then `;` payload",
+        |c| vec![format!("{}; {}", c.lang.long_statement(10_000), c.p)],
+    ));
     out
 }
 
@@ -70,8 +78,12 @@ fn sh() -> Vec<Body> {
     vec![
         body("and", "`&&`", |c| vec![format!("true && {}", c.p)]),
         body("pipe", "`|`", |c| vec![format!("echo hi | {}", c.p)]),
-        body("dollar_paren", "`$(…)`", |c| vec![format!("echo $({})", c.p)]),
-        body("backticks", "backticks", |c| vec![format!("echo `{}`", c.p)]),
+        body("dollar_paren", "`$(…)`", |c| {
+            vec![format!("echo $({})", c.p)]
+        }),
+        body("backticks", "backticks", |c| {
+            vec![format!("echo `{}`", c.p)]
+        }),
         body("heredoc", "heredoc with `$(…)`", |c| {
             vec![format!("cat <<EOF\n$({})\nEOF", c.p)]
         }),
@@ -84,27 +96,37 @@ fn sh() -> Vec<Body> {
         body("hist_caret", "history `^a^b`", |c| {
             vec![format!("echo {}\n^echo ^", c.p)]
         }),
-        body("squote", "unclosed `'`", |c| vec![format!("x'\n'; {}", c.p)]),
-        body("dquote", "unclosed `\"`", |c| vec![format!("x\"\n\"; {}", c.p)]),
+        body("squote", "unclosed `'`", |c| {
+            vec![format!("x'\n'; {}", c.p)]
+        }),
+        body("dquote", "unclosed `\"`", |c| {
+            vec![format!("x\"\n\"; {}", c.p)]
+        }),
         body("backslash", "trailing backslash", |c| {
             vec![format!("true \\\n&& {}", c.p)]
         }),
         body("dollar_squote", "`$'…'` escapes", |c| {
             vec![c.p.replacen("touch", "$'\\x74ouch'", 1)]
         }),
-        body("zsh_eq_paren", "zsh `=(…)`", |c| vec![format!("cat =({})", c.p)]),
+        body("zsh_eq_paren", "zsh `=(…)`", |c| {
+            vec![format!("cat =({})", c.p)]
+        }),
         body("zsh_glob_qual", "zsh glob qualifier `(e:…:)`", |c| {
             vec![format!("echo /(e:'{}':)", c.p)]
         }),
         body("split_quote", "split: `'` opened, payload next", |c| {
             vec!["echo '".into(), format!("'; {}", c.p)]
         }),
-        body("split_heredoc", "split: heredoc opened, payload next", |c| {
-            vec!["cat <<EOF".into(), format!("EOF\n{}", c.p)]
-        }),
-        body("split_backslash", "split: `\\` continuation, payload next", |c| {
-            vec!["true \\".into(), c.p.clone()]
-        }),
+        body(
+            "split_heredoc",
+            "split: heredoc opened, payload next",
+            |c| vec!["cat <<EOF".into(), format!("EOF\n{}", c.p)],
+        ),
+        body(
+            "split_backslash",
+            "split: `\\` continuation, payload next",
+            |c| vec!["true \\".into(), format!("\n{}", c.p)],
+        ),
     ]
 }
 
@@ -112,20 +134,32 @@ fn fish() -> Vec<Body> {
     vec![
         body("and", "`&&`", |c| vec![format!("true && {}", c.p)]),
         body("pipe", "`|`", |c| vec![format!("echo hi | {}", c.p)]),
-        body("dollar_paren", "`$(…)`", |c| vec![format!("echo $({})", c.p)]),
-        body("fish_paren", "fish `(…)`", |c| vec![format!("echo ({})", c.p)]),
-        body("fish_and", "fish `; and`", |c| vec![format!("true; and {}", c.p)]),
-        body("squote", "unclosed `'`", |c| vec![format!("x'\n'; {}", c.p)]),
-        body("dquote", "unclosed `\"`", |c| vec![format!("x\"\n\"; {}", c.p)]),
+        body("dollar_paren", "`$(…)`", |c| {
+            vec![format!("echo $({})", c.p)]
+        }),
+        body("fish_paren", "fish `(…)`", |c| {
+            vec![format!("echo ({})", c.p)]
+        }),
+        body("fish_and", "fish `; and`", |c| {
+            vec![format!("true; and {}", c.p)]
+        }),
+        body("squote", "unclosed `'`", |c| {
+            vec![format!("x'\n'; {}", c.p)]
+        }),
+        body("dquote", "unclosed `\"`", |c| {
+            vec![format!("x\"\n\"; {}", c.p)]
+        }),
         body("backslash", "trailing backslash", |c| {
             vec![format!("true \\\n&& {}", c.p)]
         }),
         body("split_quote", "split: `'` opened, payload next", |c| {
             vec!["echo '".into(), format!("'; {}", c.p)]
         }),
-        body("split_backslash", "split: `\\` continuation, payload next", |c| {
-            vec!["true \\".into(), c.p.clone()]
-        }),
+        body(
+            "split_backslash",
+            "split: `\\` continuation, payload next",
+            |c| vec!["true \\".into(), format!("\n{}", c.p)],
+        ),
     ]
 }
 
@@ -143,9 +177,11 @@ fn python() -> Vec<Body> {
         body("split_triple", "split: `'''` opened, payload next", |c| {
             vec!["s = '''".into(), format!("'''; {}", c.p)]
         }),
-        body("split_backslash", "split: `\\` continuation, payload next", |c| {
-            vec!["x = 1 + \\".into(), c.p.clone()]
-        }),
+        body(
+            "split_backslash",
+            "split: `\\` continuation, payload next",
+            |c| vec!["x = 1 + \\".into(), format!("\n{}", c.p)],
+        ),
     ]
 }
 
@@ -157,9 +193,11 @@ fn node() -> Vec<Body> {
         body("node_comment_end", "`*/` ends a block comment", |c| {
             vec![format!("/* hi */ {}", c.p)]
         }),
-        body("split_template", "split: template opened, payload next", |c| {
-            vec!["x = `".into(), format!("${{{}}}`", c.p)]
-        }),
+        body(
+            "split_template",
+            "split: template opened, payload next",
+            |c| vec!["x = `".into(), format!("${{{}}}`", c.p)],
+        ),
         body("split_comment", "split: `/*` opened, payload next", |c| {
             vec!["/*".into(), format!("*/ {}", c.p)]
         }),
@@ -172,7 +210,9 @@ fn ruby() -> Vec<Body> {
         body("rb_begin", "ruby `=begin`/`=end`", |c| {
             vec![format!("=begin\n=end\n{}", c.p)]
         }),
-        body("rb_end", "ruby `__END__`", |c| vec![format!("__END__\n{}", c.p)]),
+        body("rb_end", "ruby `__END__`", |c| {
+            vec![format!("__END__\n{}", c.p)]
+        }),
         body("rb_interp", "ruby `#{…}`", |c| {
             vec![format!("\"#{{{}}}\"", c.p)]
         }),
@@ -195,15 +235,40 @@ pub fn bodies(lang: Lang) -> Vec<Body> {
     out
 }
 
-/// Cells of the control column that cannot execute even unframed, with why
-/// (`*` for every interpreter of that body). The test does not require
-/// them to run in the control column; they are still sent framed.
-pub const CONTROL_NA: &[(&str, &str, &str)] = &[];
-
-/// Why `body` cannot run in `interp` even unframed, if it cannot.
+/// Why `body` cannot run in interpreter `interp` even unframed (neither as
+/// a message with framing off nor typed raw), if it cannot. Those control
+/// cells are not required to run; their bodies are still sent framed. Every
+/// entry was seen not to run, and says why.
 pub fn control_na(interp: &str, body: &str) -> Option<&'static str> {
-    CONTROL_NA
-        .iter()
-        .find(|(i, b, _)| (*i == interp || *i == "*") && *b == body)
-        .map(|(_, _, why)| *why)
+    const SHELLS_WITHOUT_ZSH_SYNTAX: &[&str] = &["bash", "dash", "ksh"];
+    Some(match (interp, body) {
+        ("node", "u2028" | "u2029") => return None,
+        (_, "u2028" | "u2029") => "only JavaScript ends a line at U+2028/U+2029",
+        (_, "u0085" | "vt" | "ff") => {
+            "no interpreter here ends a line at it (and the sanitizer types it as `<U+0085>`, `^K`, `^L`)"
+        }
+        ("dash" | "ksh", "hist_bang" | "hist_minus" | "hist_caret") => "no `!` history expansion",
+        ("dash", "dollar_squote") => "dash has no `$'…'`",
+        (i, "zsh_eq_paren" | "zsh_glob_qual") if SHELLS_WITHOUT_ZSH_SYNTAX.contains(&i) => {
+            "zsh syntax"
+        }
+        ("python3" | "bpython", "py_bang") => "`!cmd` is IPython's and ptpython's syntax",
+        ("dash" | "python3" | "ipython" | "irb", "long_line") => {
+            "its line reader does not take a 10,000-character line (cut, or not drawn in time)"
+        }
+        ("fish" | "ipython" | "ptpython" | "irb", "paste_end") => {
+            "typed raw, `ESC [201~` is a key sequence that its line editor swallows with the line"
+        }
+        ("fish", "split_quote") | ("ipython" | "ptpython", "split_triple" | "split_backslash") => {
+            "the first message stays in the editor (it waits for the rest) and its delivery does not end"
+        }
+        ("ptpython", "backslash" | "py_triple") => {
+            "ptpython keeps a continued input typed at once in its editor"
+        }
+        ("irb", "rb_end") => "irb stops reading at `__END__`",
+        ("irb", "rb_begin") => {
+            "irb (reline) loses `=begin`/`=end` typed at once: seen to run in one run, not the next"
+        }
+        _ => return None,
+    })
 }

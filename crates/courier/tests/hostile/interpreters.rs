@@ -152,9 +152,7 @@ fn on_path(program: &str) -> bool {
 pub fn pyenv_bin() -> PathBuf {
     std::env::var_os("COURIER_TEST_PYENV_BIN")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/pyenv/bin")
-        })
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/pyenv/bin"))
 }
 
 fn interp(
@@ -186,10 +184,22 @@ pub fn all() -> Vec<Interpreter> {
             &["bash", "--norc", "--noprofile", "-i"],
             &[("PS1", "$ ")],
         ),
-        interp("dash", "sh (dash)", Lang::Sh, &["dash", "-i"], &[("PS1", "$ ")]),
+        interp(
+            "dash",
+            "sh (dash)",
+            Lang::Sh,
+            &["dash", "-i"],
+            &[("PS1", "$ ")],
+        ),
         // zsh -f: no rc files, so `interactive_comments` is off, as on many
         // machines; `#` then starts no comment at all.
-        interp("zsh-f", "zsh -f", Lang::Sh, &["zsh", "-f", "-i"], &[("PS1", "%% ")]),
+        interp(
+            "zsh-f",
+            "zsh -f",
+            Lang::Sh,
+            &["zsh", "-f", "-i"],
+            &[("PS1", "%% ")],
+        ),
         // -k is `setopt interactive_comments`.
         interp(
             "zsh-ic",
@@ -199,7 +209,13 @@ pub fn all() -> Vec<Interpreter> {
             &[("PS1", "%% ")],
         ),
         interp("ksh", "ksh93", Lang::Sh, &["ksh", "-i"], &[("PS1", "$ ")]),
-        interp("fish", "fish", Lang::Fish, &["fish", "--no-config", "-i"], &[]),
+        interp(
+            "fish",
+            "fish",
+            Lang::Fish,
+            &["fish", "--no-config", "-i"],
+            &[],
+        ),
         interp(
             "python3",
             "python3",

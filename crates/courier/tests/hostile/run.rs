@@ -4,8 +4,8 @@
 //! the question "did its marker appear?".
 //!
 //! Ordering, not time, decides: after a body's deliveries end, the test types
-//! Ctrl-C (to drop any half-read input) and a sentinel line that creates a
-//! file of its own, as a person would at the keys. The interpreter reads its
+//! a sentinel line that creates a file of its own, as a person would at the
+//! keys (and Ctrl-C before it again, if input was left hanging). The interpreter reads its
 //! input in order, so once the sentinel file exists, everything typed before
 //! it has been read and run, and the body's marker either exists or never
 //! will. An agent whose input is wedged (a delivery that never ends, a
@@ -90,10 +90,27 @@ impl<'a> Runner<'a> {
     /// Every body of `bodies`, in order; one cell each.
     pub fn run(mut self, bodies: &[Body]) -> Vec<Cell> {
         let cells = bodies.iter().map(|b| self.one(b)).collect();
+        self.finish();
+        cells
+    }
+
+    /// Releases the agent, if one is running.
+    pub fn finish(&mut self) {
         if let Some(name) = self.agent.take() {
             self.release(&name);
         }
-        cells
+    }
+
+    /// Every file in the markers directory: what bodies sent so far created,
+    /// whatever name they gave it.
+    pub fn created(&self) -> Vec<String> {
+        std::fs::read_dir(self.root.join("markers"))
+            .map(|dir| {
+                dir.filter_map(Result::ok)
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     fn marker(&self, body: &str) -> PathBuf {
@@ -102,7 +119,8 @@ impl<'a> Runner<'a> {
             .join(format!("{}-{}-{body}", self.interp.id, self.column.name()))
     }
 
-    fn one(&mut self, body: &Body) -> Cell {
+    /// Sends one body (its messages, in order) and says what it did.
+    pub fn one(&mut self, body: &Body) -> Cell {
         let marker = self.marker(body.id);
         let ctx = Ctx {
             lang: self.interp.lang,
@@ -159,7 +177,12 @@ impl<'a> Runner<'a> {
 
     /// A fresh agent for this run, ready for input.
     fn spawn(&mut self) -> String {
-        let name = format!("{}-{}-{}", self.interp.id, self.column.name(), self.generation);
+        let name = format!(
+            "{}-{}-{}",
+            self.interp.id,
+            self.column.name(),
+            self.generation
+        );
         let gen_dir = self.root.join(format!("gen-{}", self.generation));
         self.generation += 1;
         let dirs = RunDirs {
@@ -261,7 +284,9 @@ impl<'a> Runner<'a> {
         let screen = self.broker.screen(agent);
         let rows: Vec<&str> = screen.lines().filter(|l| !l.trim().is_empty()).collect();
         let tail = rows[rows.len().saturating_sub(3)..].join(" ⏎ ");
-        Err(format!("the sentinel line never ran (screen ends: {tail:.200})"))
+        Err(format!(
+            "the sentinel line never ran (screen ends: {tail:.200})"
+        ))
     }
 
     /// Raw keystrokes, as a person types them (not a message).
