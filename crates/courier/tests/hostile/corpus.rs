@@ -16,11 +16,14 @@ pub struct Ctx {
     pub touch: String,
 }
 
-/// One hostile body: its messages, in order.
+/// Builds a body's messages, in order, from its payload.
+pub type Build = Box<dyn Fn(&Ctx) -> Vec<String>>;
+
+/// One hostile body.
 pub struct Body {
     pub id: &'static str,
     pub what: &'static str,
-    pub build: Box<dyn Fn(&Ctx) -> Vec<String>>,
+    pub build: Build,
 }
 
 fn body(
