@@ -83,11 +83,15 @@ pub fn render(rows: &[Row], bodies: &[(&'static str, &'static str)], notes: &[St
     for r in rows {
         let states: Vec<&String> = r.framed.iter().flat_map(|c| &c.states).collect();
         let verified = states.iter().filter(|s| s.as_str() == "verified").count();
-        let wedges: Vec<String> = r
-            .framed
-            .iter()
-            .chain(&r.control)
-            .filter_map(|c| c.wedged.as_ref().map(|w| format!("{}: {w}", c.body)))
+        let framed = r.framed.iter().map(|c| ("framed", c));
+        let control = r.control.iter().map(|c| ("control", c));
+        let wedges: Vec<String> = framed
+            .chain(control)
+            .filter_map(|(column, c)| {
+                c.wedged
+                    .as_ref()
+                    .map(|w| format!("{column} `{}`: {w}", c.body))
+            })
             .collect();
         let _ = write!(out, "- {}: {verified}/{} verified", r.label, states.len());
         if !wedges.is_empty() {
