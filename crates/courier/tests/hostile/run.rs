@@ -17,7 +17,7 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::corpus::{Body, Ctx};
+use super::corpus::{Body, Ctx, control_na};
 use super::interpreters::{Interpreter, RunDirs};
 use crate::common::{Broker, wait_for_within};
 
@@ -27,6 +27,8 @@ const DELIVERY_LIMIT: Duration = Duration::from_secs(15);
 /// How long one sentinel line may take to run before it is typed again.
 const SENTINEL_TRY: Duration = Duration::from_secs(3);
 const SENTINEL_TRIES: usize = 4;
+/// How many times a control body is typed raw before it counts as not run.
+const RAW_TRIES: usize = 2;
 
 /// Framing left to the broker, or turned off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -121,6 +123,17 @@ impl<'a> Runner<'a> {
 
     /// Sends one body (its messages, in order) and says what it did.
     pub fn one(&mut self, body: &Body) -> Cell {
+        if self.column == Column::Control && control_na(self.interp.id, body.id).is_some() {
+            // Not in this interpreter's control row: it cannot run there even
+            // unframed (and some of these wedge the input for seconds).
+            return Cell {
+                body: body.id,
+                executed: false,
+                raw: false,
+                states: Vec::new(),
+                wedged: None,
+            };
+        }
         let marker = self.marker(body.id);
         let ctx = Ctx {
             lang: self.interp.lang,
@@ -148,7 +161,13 @@ impl<'a> Runner<'a> {
             wedged = self.sentinel(&agent, body.id).err();
         }
         let mut raw = false;
-        if self.column == Column::Control && wedged.is_none() && !marker.exists() {
+        // Typed raw, a line editor may still be busy drawing a long line when
+        // its Enter comes; the control only has to show the body *can* run,
+        // so it gets a second try.
+        for attempt in 0..RAW_TRIES {
+            if self.column != Column::Control || wedged.is_some() || marker.exists() {
+                break;
+            }
             for text in (body.build)(&ctx) {
                 let keys = format!("{}\r", text.replace('\n', "\r"));
                 if !self.input(&agent, &keys) {
@@ -156,7 +175,8 @@ impl<'a> Runner<'a> {
                 }
             }
             if wedged.is_none() {
-                wedged = self.sentinel(&agent, &format!("{}-raw", body.id)).err();
+                let sentinel = format!("{}-raw{attempt}", body.id);
+                wedged = self.sentinel(&agent, &sentinel).err();
             }
             raw = marker.exists();
         }

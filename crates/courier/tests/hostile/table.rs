@@ -20,8 +20,7 @@ fn control_word(interp: &str, cell: &Cell) -> &'static str {
     match (cell.executed, control_na(interp, cell.body).is_some()) {
         (true, false) if cell.raw => "ran raw",
         (true, false) => "ran",
-        (true, true) => "ran (n/a)",
-        (false, true) => "n/a",
+        (_, true) => "n/a",
         (false, false) => "**NOT RUN**",
     }
 }
