@@ -243,7 +243,7 @@ pub fn bodies(lang: Lang) -> Vec<Body> {
 /// cells are not required to run; their bodies are still sent framed. Every
 /// entry was seen not to run, and says why.
 pub fn control_na(interp: &str, body: &str) -> Option<&'static str> {
-    const SHELLS_WITHOUT_ZSH_SYNTAX: &[&str] = &["bash", "dash", "ksh"];
+    const SHELLS_WITHOUT_ZSH_SYNTAX: &[&str] = &["bash", "bash-rcfile", "env-bash", "dash", "ksh"];
     Some(match (interp, body) {
         ("node", "u2028" | "u2029") => return None,
         (_, "u2028" | "u2029") => "only JavaScript ends a line at U+2028/U+2029",

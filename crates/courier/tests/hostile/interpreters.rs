@@ -184,6 +184,22 @@ pub fn all() -> Vec<Interpreter> {
             &["bash", "--norc", "--noprofile", "-i"],
             &[("PS1", "$ ")],
         ),
+        // The same bash behind an option that takes a value and behind a
+        // wrapper: guessing from the spawn's arguments missed both (issue 19).
+        interp(
+            "bash-rcfile",
+            "bash --rcfile F",
+            Lang::Sh,
+            &["bash", "--rcfile", "/dev/null", "-i"],
+            &[("PS1", "$ ")],
+        ),
+        interp(
+            "env-bash",
+            "env bash --norc",
+            Lang::Sh,
+            &["env", "bash", "--norc", "--noprofile", "-i"],
+            &[("PS1", "$ ")],
+        ),
         interp(
             "dash",
             "sh (dash)",
