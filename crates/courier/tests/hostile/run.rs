@@ -161,24 +161,11 @@ impl<'a> Runner<'a> {
             wedged = self.sentinel(&agent, body.id).err();
         }
         let mut raw = false;
-        // Typed raw, a line editor may still be busy drawing a long line when
-        // its Enter comes; the control only has to show the body *can* run,
-        // so it gets a second try.
-        for attempt in 0..RAW_TRIES {
-            if self.column != Column::Control || wedged.is_some() || marker.exists() {
-                break;
+        if self.column == Column::Control && wedged.is_none() && !marker.exists() {
+            match self.type_raw(&agent, body, &ctx, &marker) {
+                Ok(ran) => raw = ran,
+                Err(why) => wedged = Some(why),
             }
-            for text in (body.build)(&ctx) {
-                let keys = format!("{}\r", text.replace('\n', "\r"));
-                if !self.input(&agent, &keys) {
-                    wedged = Some("raw input refused".into());
-                }
-            }
-            if wedged.is_none() {
-                let sentinel = format!("{}-raw{attempt}", body.id);
-                wedged = self.sentinel(&agent, &sentinel).err();
-            }
-            raw = marker.exists();
         }
         if wedged.is_some() {
             // Ending the agent ends anything it started: after that the
@@ -193,6 +180,28 @@ impl<'a> Runner<'a> {
             states,
             wedged,
         }
+    }
+
+    /// The control's second chance: the body typed raw, as keystrokes with
+    /// no header line and Enter for each line. Whether its marker appeared;
+    /// an error if the input wedged.
+    fn type_raw(&self, agent: &str, body: &Body, ctx: &Ctx, marker: &Path) -> Result<bool, String> {
+        // A line editor may still be drawing a long line when its Enter
+        // comes; the control only has to show the body *can* run, so it gets
+        // a second try.
+        for attempt in 0..RAW_TRIES {
+            for text in (body.build)(ctx) {
+                let keys = format!("{}\r", text.replace('\n', "\r"));
+                if !self.input(agent, &keys) {
+                    return Err("raw input refused".into());
+                }
+            }
+            self.sentinel(agent, &format!("{}-raw{attempt}", body.id))?;
+            if marker.exists() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// A fresh agent for this run, ready for input.
