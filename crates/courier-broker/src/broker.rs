@@ -79,7 +79,9 @@ impl Broker {
             ..StoreOptions::default()
         };
         let store = match (&config.durability, &state_dir) {
-            (Durability::Durable { .. }, Some(dir)) => Store::open(dir.db_path(), options)?,
+            (Durability::Durable { .. }, Some(dir)) => {
+                Store::open(dir.private_db_path()?, options)?
+            }
             _ => Store::open_in_memory(options)?,
         };
         let bus = EventBus::start(&store)?;
