@@ -61,6 +61,9 @@ pub async fn run(global: &Global, args: UpArgs) -> anyhow::Result<ExitCode> {
     config.typing_hold = std::time::Duration::from_millis(args.typing_hold_ms);
     config.stream_buffer_chunks = args.stream_buffer_chunks.clamp(1, 65_536);
     config.federation = federation_config(&args.nats)?;
+    config.allow_hosts = args.allow_host.clone();
+    config.max_connections = args.max_connections.max(1);
+    config.header_read_timeout = std::time::Duration::from_millis(args.header_timeout_ms.max(1));
     let broker = Broker::start(config).await.with_context(|| {
         format!(
             "cannot start the broker with state directory {}",
