@@ -29,7 +29,9 @@ use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::AppState;
+use super::auth::Identity;
 use super::error::ApiError;
+use super::event_view::for_reader;
 use super::json::ApiQuery;
 use super::lease::Lease;
 use crate::broker::Broker;
@@ -100,11 +102,18 @@ pub struct Since {
 /// `GET /v1/events?since=SEQ&limit=N`: one page of the log.
 pub async fn list(
     State(state): State<AppState>,
+    Extension(reader): Extension<Identity>,
     ApiQuery(q): ApiQuery<Since>,
 ) -> Result<Response, ApiError> {
     let limit = q.limit.unwrap_or(1000).clamp(1, 10_000);
     let after = q.since.unwrap_or(0);
-    let events = state.broker.store().events_after(after, limit)?;
+    let events: Vec<Event> = state
+        .broker
+        .store()
+        .events_after(after, limit)?
+        .into_iter()
+        .map(|event| for_reader(event, &reader))
+        .collect();
     let last_seq = state.broker.store().last_seq()?;
     let next = events.first().map_or(last_seq.saturating_add(1), |e| e.seq);
     let mut body = json!({"events": events, "last_seq": last_seq});
@@ -205,6 +214,7 @@ fn start_follow(state: &AppState, lease: Lease, after: u64) -> mpsc::Receiver<It
 pub async fn sse(
     State(state): State<AppState>,
     Extension(lease): Extension<Lease>,
+    Extension(reader): Extension<Identity>,
     headers: HeaderMap,
     ApiQuery(q): ApiQuery<Since>,
 ) -> Result<Response, ApiError> {
@@ -223,9 +233,10 @@ pub async fn sse(
         let (name, value) = gap.header();
         headers.insert(name, value);
     }
-    let stream = ReceiverStream::new(start_follow(&state, lease, after)).map(|item| {
+    let stream = ReceiverStream::new(start_follow(&state, lease, after)).map(move |item| {
         Ok::<_, Infallible>(match item {
             Item::Event(event) => {
+                let event = for_reader(event, &reader);
                 let data = serde_json::to_string(&event).unwrap_or_default();
                 SseEvent::default()
                     .id(event.seq.to_string())
@@ -246,13 +257,14 @@ pub async fn sse(
 pub async fn websocket(
     State(state): State<AppState>,
     Extension(lease): Extension<Lease>,
+    Extension(reader): Extension<Identity>,
     ApiQuery(q): ApiQuery<Since>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
     let after = q.since.unwrap_or(0);
     let gap = gap_after(&state.broker, after).ok().flatten();
     let mut response = upgrade
-        .on_upgrade(move |socket| ws_session(socket, start_follow(&state, lease, after)))
+        .on_upgrade(move |socket| ws_session(socket, reader, start_follow(&state, lease, after)))
         .into_response();
     if let Some(gap) = gap {
         let (name, value) = gap.header();
@@ -261,7 +273,7 @@ pub async fn websocket(
     response
 }
 
-async fn ws_session(mut socket: WebSocket, mut events: mpsc::Receiver<Item>) {
+async fn ws_session(mut socket: WebSocket, reader: Identity, mut events: mpsc::Receiver<Item>) {
     loop {
         tokio::select! {
             item = events.recv() => {
@@ -270,7 +282,9 @@ async fn ws_session(mut socket: WebSocket, mut events: mpsc::Receiver<Item>) {
                     return;
                 };
                 let text = match item {
-                    Item::Event(event) => serde_json::to_string(&event).unwrap_or_default(),
+                    Item::Event(event) => {
+                        serde_json::to_string(&for_reader(event, &reader)).unwrap_or_default()
+                    }
                     Item::Gap(gap) => gap.json().to_string(),
                 };
                 if socket.send(WsMessage::Text(text.into())).await.is_err() {

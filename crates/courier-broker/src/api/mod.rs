@@ -13,6 +13,7 @@ mod agents;
 pub mod auth;
 pub(crate) mod control_api;
 pub mod error;
+mod event_view;
 mod events;
 pub mod host_check;
 pub(crate) mod json;
