@@ -108,7 +108,12 @@ fn the_session_cookie_is_bound_to_its_brokers_port() {
 #[test]
 fn only_allowed_host_names_are_answered_and_the_login_url_ignores_host() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let broker = Broker::start(dir.path(), &["--ephemeral", "--allow-host", "Box.Lan"]);
+    // The environment's spelling of `--allow-host` (comma separated).
+    let broker = Broker::start_with_env(
+        dir.path(),
+        &["--ephemeral"],
+        &[("COURIER_ALLOW_HOST", "Box.Lan,other.lan")],
+    );
     let port = port_of(&broker);
     let http = no_redirects();
     let with_host = |method: Method, path: &str, host: &str| {
@@ -330,7 +335,11 @@ fn connect(broker: &Broker) -> TcpStream {
 #[test]
 fn idle_and_half_sent_connections_are_timed_out() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let broker = Broker::start(dir.path(), &["--ephemeral", "--header-timeout-ms", "300"]);
+    let broker = Broker::start_with_env(
+        dir.path(),
+        &["--ephemeral"],
+        &[("COURIER_HEADER_TIMEOUT_MS", "300")],
+    );
     let mut idle = connect(&broker);
     let mut half = connect(&broker);
     half.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
@@ -357,14 +366,12 @@ fn idle_and_half_sent_connections_are_timed_out() {
 fn a_crowd_of_idle_connections_is_bounded_and_healthz_still_answers() {
     let dir = tempfile::tempdir().expect("tempdir");
     // A long header timeout: only the connection limit can free them.
-    let broker = Broker::start(
+    let broker = Broker::start_with_env(
         dir.path(),
+        &["--ephemeral"],
         &[
-            "--ephemeral",
-            "--max-connections",
-            "16",
-            "--header-timeout-ms",
-            "600000",
+            ("COURIER_MAX_CONNECTIONS", "16"),
+            ("COURIER_HEADER_TIMEOUT_MS", "600000"),
         ],
     );
     let mut crowd: Vec<TcpStream> = (0..64)
