@@ -7,6 +7,13 @@
 //! read (a layer over every authenticated route, `observer.rs`). Errors are JSON with a code and a
 //! message, whoever produced them; a client's mistake is a 4xx.
 //! `GET /v1/openapi.json` documents it.
+//!
+//! Before anything else, every route (`/healthz` and `/ui/` too) checks the
+//! `Host` header against an allow-list ([`host_check`], 421 otherwise); a
+//! stream holds a [`lease::Lease`] on the credential it was opened with and
+//! ends when that is revoked, expires or logs out; events are shown to each
+//! reader as it may see them (`event_view.rs`: another agent's screen rows
+//! left out). `GET /` redirects to the dashboard.
 
 mod admin;
 mod agents;
