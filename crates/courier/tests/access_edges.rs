@@ -16,7 +16,7 @@ use common::{Broker, DEADLINE, error_code, wait_for};
 use reqwest::Method;
 use reqwest::blocking::Client;
 use reqwest::header::{HOST, LOCATION, SET_COOKIE};
-use serde_json::{Value, json};
+use serde_json::json;
 use tungstenite::client::IntoClientRequest;
 use tungstenite::http::HeaderValue;
 
