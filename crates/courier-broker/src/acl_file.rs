@@ -16,6 +16,11 @@
 //! name = "ops-is-closed"
 //! action = "deny"
 //! to = ["#ops-*"]            # `from` left out: every sender
+//!
+//! [[rule]]
+//! name = "ops-members-only"  # who may join a channel: `join`, not `to`
+//! action = "deny"
+//! join = ["#ops-*"]
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -77,6 +82,25 @@ pub fn resolve(given: Option<&Path>, state_dir: &Path) -> Result<LoadedAcl, AclF
         acl,
         path: Some(path),
     })
+}
+
+/// Judges `agent` joining `#channel` by `acl` (core's [`Acl::may_join`]):
+/// refused is `acl_denied`, like a refused send. Every way of joining —
+/// the API (so `courier join` and MCP's `join_channel`) and a spawn's
+/// `channels` — comes through here.
+pub fn judge_join(acl: &Acl, agent: &str, channel: &str) -> Result<(), courier_core::CoreError> {
+    match acl.may_join(agent, channel) {
+        (Action::Allow, _) => Ok(()),
+        (Action::Deny, rule) => Err(courier_core::CoreError::AclDenied {
+            from: agent.to_string(),
+            to: format!("#{channel}"),
+            rule: rule.to_string(),
+            refused: vec![courier_core::acl::Refusal {
+                agent: agent.to_string(),
+                rule: rule.to_string(),
+            }],
+        }),
+    }
 }
 
 /// Reads and checks one ACL file.
@@ -149,6 +173,27 @@ fn line_of(text: &str, offset: usize) -> usize {
 mod tests {
     use super::*;
     use courier_core::Recipient;
+
+    #[test]
+    fn join_rules_read_and_their_mistakes_are_named() {
+        let acl = parse(
+            "[[rule]]\nname = \"ops-in\"\naction = \"allow\"\nfrom = [\"ops-*\"]\njoin = [\"#ops-*\"]\n\
+             [[rule]]\naction = \"deny\"\njoin = [\"#ops-*\"]\n",
+        )
+        .unwrap();
+        assert_eq!(acl.may_join("ops-1", "ops-eu"), (Action::Allow, "ops-in"));
+        assert_eq!(acl.may_join("dev", "ops-eu").0, Action::Deny);
+        assert!(judge_join(&acl, "dev", "ops-eu").is_err());
+        assert!(judge_join(&acl, "dev", "general").is_ok());
+        for bad in [
+            "[[rule]]\naction = \"deny\"\njoin = [\"ops\"]\n",
+            "[[rule]]\naction = \"deny\"\njoin = []\n",
+            "[[rule]]\naction = \"deny\"\njoin = [\"#a\"]\nto = [\"b\"]\n",
+        ] {
+            let (line, message) = parse(bad).unwrap_err();
+            assert!((1..=3).contains(&line), "{bad}: line {line}: {message}");
+        }
+    }
 
     #[test]
     fn the_documented_example_reads_and_means_what_it_says() {

@@ -79,7 +79,9 @@ impl Broker {
             ..StoreOptions::default()
         };
         let store = match (&config.durability, &state_dir) {
-            (Durability::Durable { .. }, Some(dir)) => Store::open(dir.db_path(), options)?,
+            (Durability::Durable { .. }, Some(dir)) => {
+                Store::open(dir.private_db_path()?, options)?
+            }
             _ => Store::open_in_memory(options)?,
         };
         let bus = EventBus::start(&store)?;
@@ -381,6 +383,9 @@ impl Broker {
             .iter()
             .map(|c| validate_channel_name(c))
             .collect::<Result<_, _>>()?;
+        for channel in &spec.channels {
+            crate::acl_file::judge_join(&self.inner.config.acl, &spec.name, channel)?;
+        }
         let value = serde_json::to_value(&spec)
             .map_err(|e| BrokerError::BadRequest(format!("agent spec: {e}")))?;
         let task = match &spec.task {

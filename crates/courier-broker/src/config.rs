@@ -13,6 +13,11 @@ pub enum Durability {
     Ephemeral { state_dir: Option<PathBuf> },
 }
 
+/// Default of [`BrokerConfig::max_connections`].
+pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
+/// Default of [`BrokerConfig::header_read_timeout`].
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
 #[derive(Debug, Clone)]
 pub struct BrokerConfig {
     pub durability: Durability,
@@ -62,6 +67,15 @@ pub struct BrokerConfig {
     pub stream_buffer_chunks: usize,
     /// Join a workspace over NATS (`courier up --nats`); `None`: one host.
     pub federation: Option<crate::federation::FederationConfig>,
+    /// Host names the API answers to beside 127.0.0.1, localhost, [::1]
+    /// and the bound address (`--allow-host`); any other `Host` is 421.
+    pub allow_hosts: Vec<String>,
+    /// Most HTTP connections open at once (512); at the limit the oldest
+    /// idle ones are closed to make room (see [`crate::connections`]).
+    pub max_connections: usize,
+    /// A connection that has not sent a whole request head this long after
+    /// it opened or after its last response is closed (10 s).
+    pub header_read_timeout: Duration,
 }
 
 impl BrokerConfig {
@@ -86,6 +100,9 @@ impl BrokerConfig {
             typing_hold: crate::typing::DEFAULT_TYPING_HOLD,
             stream_buffer_chunks: courier_terminal::DEFAULT_OUTPUT_CHUNKS,
             federation: None,
+            allow_hosts: Vec::new(),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
         }
     }
 

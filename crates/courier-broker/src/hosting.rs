@@ -8,6 +8,7 @@
 //! socket of an agent it knows and takes the session over; a host nobody
 //! comes back to ends its agent after the orphan timeout.
 
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -74,6 +75,7 @@ impl Hosting {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
+            .mode(0o600)
             .open(&log_path)
             .map_err(|e| {
                 host_error(

@@ -40,6 +40,7 @@ pub mod broker;
 pub mod bus;
 pub mod cli_version;
 pub mod config;
+pub mod connections;
 pub mod context_low;
 pub mod control;
 pub mod crash;

@@ -56,16 +56,13 @@ impl RunningServer {
         broker.set_public_url(&url);
         broker.resume_agents().await?;
         broker.join_workspace().await?;
-        let app = crate::api::router(broker.clone(), &token);
+        let app = crate::api::router(broker.clone(), &token, addr);
         let shutdown = broker.shutdown_signal().clone();
-        let task = tokio::spawn(async move {
-            let served = axum::serve(listener, app)
-                .with_graceful_shutdown(async move { shutdown.wait().await })
-                .await;
-            if let Err(e) = served {
-                tracing::warn!(error = %e, "HTTP server ended with an error");
-            }
-        });
+        let limits = crate::connections::Limits {
+            max_connections: broker.config().max_connections,
+            header_read_timeout: broker.config().header_read_timeout,
+        };
+        let task = tokio::spawn(crate::connections::serve(listener, app, limits, shutdown));
         tracing::info!(%url, "API listening");
         Ok(RunningServer {
             addr,

@@ -4,11 +4,20 @@
 //! Layout of `<state dir>`:
 //! - `courier.db` (+ `-wal`, `-shm`): the durable store;
 //! - `broker.lock`: held (flock) while a broker runs; holds its PID;
-//! - `connection.json`: `{"url":…,"token":…,"pid":…}`, mode 0600.
+//! - `connection.json`: `{"url":…,"token":…,"pid":…}`, mode 0600;
+//! - `sessions/`: the session hosts' sockets and logs.
+//!
+//! It is private to its user: the directory (and `sessions/`) 0700, every
+//! file in it 0600 — the store holds every message, the connection file the
+//! owner's token. A directory found with looser modes (made by hand, or by
+//! an older Courier) is tightened at start, with a warning naming what was
+//! changed, rather than refused: the fix is always the same and safe. The
+//! store file is created 0600 before SQLite opens it, and SQLite gives its
+//! `-wal` and `-shm` files the database's mode.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -89,10 +98,7 @@ impl StateDir {
     /// Creates the directory if needed and takes its lock, or says which
     /// process holds it.
     pub fn acquire(path: &Path) -> Result<StateDir, StateDirError> {
-        fs::create_dir_all(path).map_err(|source| StateDirError::Create {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        make_private(path)?;
         let lock_path = path.join(LOCK_FILE);
         let io = |action: &'static str| {
             let lock_path = lock_path.clone();
@@ -144,6 +150,92 @@ impl StateDir {
     pub fn db_path(&self) -> PathBuf {
         self.path.join(DB_FILE)
     }
+
+    /// The store's path, its file created 0600 if absent (an empty file
+    /// is an empty SQLite database), so SQLite never creates it, nor its
+    /// `-wal`/`-shm` (which take its mode), with the umask's looser mode.
+    pub fn private_db_path(&self) -> Result<PathBuf, StateDirError> {
+        let path = self.db_path();
+        OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|source| StateDirError::Io {
+                action: "create",
+                path: path.clone(),
+                source,
+            })?;
+        Ok(path)
+    }
+}
+
+/// Creates `path` 0700 if absent; tightens it and what is in it (files to
+/// 0600, directories such as `sessions/` to 0700, one level down) if they
+/// are open to the group or others, warning about each.
+fn make_private(path: &Path) -> Result<(), StateDirError> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+        .map_err(|source| StateDirError::Create {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    tighten(path, 0o700)?;
+    for sub in entries(path)? {
+        let Ok(meta) = fs::symlink_metadata(&sub) else {
+            continue;
+        };
+        if meta.is_dir() {
+            tighten(&sub, 0o700)?;
+            for inner in entries(&sub)? {
+                if fs::symlink_metadata(&inner).is_ok_and(|m| m.is_file()) {
+                    tighten(&inner, 0o600)?;
+                }
+            }
+        } else if meta.is_file() {
+            tighten(&sub, 0o600)?;
+        }
+    }
+    Ok(())
+}
+
+fn entries(dir: &Path) -> Result<Vec<PathBuf>, StateDirError> {
+    let io = |source| StateDirError::Io {
+        action: "list",
+        path: dir.to_path_buf(),
+        source,
+    };
+    fs::read_dir(dir)
+        .map_err(io)?
+        .map(|entry| entry.map(|e| e.path()).map_err(io))
+        .collect()
+}
+
+/// Sets `mode` on `path` if it grants the group or others anything.
+fn tighten(path: &Path, mode: u32) -> Result<(), StateDirError> {
+    let io = |action| {
+        move |source| StateDirError::Io {
+            action,
+            path: path.to_path_buf(),
+            source,
+        }
+    };
+    let found = fs::symlink_metadata(path)
+        .map_err(io("read"))?
+        .permissions()
+        .mode()
+        & 0o777;
+    if found & 0o077 != 0 {
+        fs::set_permissions(path, fs::Permissions::from_mode(mode)).map_err(io("chmod"))?;
+        tracing::warn!(
+            path = %path.display(),
+            "the state directory must be private to its user: mode {found:o} tightened to {mode:o}"
+        );
+    }
+    Ok(())
 }
 
 /// Writes `connection.json` in `dir` with mode 0600, atomically.
@@ -196,6 +288,36 @@ mod tests {
         assert!(text.contains(&std::process::id().to_string()), "{text}");
         drop(held);
         StateDir::acquire(dir.path()).unwrap();
+    }
+
+    #[test]
+    fn a_loose_state_directory_is_tightened() {
+        let root = tempfile::tempdir().unwrap();
+        let fresh = root.path().join("fresh/state");
+        let held = StateDir::acquire(&fresh).unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&fresh), 0o700);
+        assert_eq!(mode(&fresh.join(LOCK_FILE)), 0o600);
+        assert_eq!(mode(&held.private_db_path().unwrap()), 0o600);
+        drop(held);
+
+        let loose = root.path().join("loose");
+        fs::create_dir_all(loose.join("sessions")).unwrap();
+        fs::write(loose.join(DB_FILE), b"").unwrap();
+        fs::write(loose.join("sessions/a.log"), b"x").unwrap();
+        for (p, m) in [
+            (loose.clone(), 0o755),
+            (loose.join("sessions"), 0o755),
+            (loose.join(DB_FILE), 0o644),
+            (loose.join("sessions/a.log"), 0o644),
+        ] {
+            fs::set_permissions(&p, fs::Permissions::from_mode(m)).unwrap();
+        }
+        let _held = StateDir::acquire(&loose).unwrap();
+        assert_eq!(mode(&loose), 0o700);
+        assert_eq!(mode(&loose.join("sessions")), 0o700);
+        assert_eq!(mode(&loose.join(DB_FILE)), 0o600);
+        assert_eq!(mode(&loose.join("sessions/a.log")), 0o600);
     }
 
     #[test]

@@ -8,13 +8,32 @@
 //! - `glob`: the agent that would receive the delivery matches, whether the
 //!   message is direct, to a channel or a broadcast.
 //!
-//! Globs use `*` for any run of characters. Each (sender, address,
+//! Globs use `*` for any run of characters and match names **without regard
+//! to ASCII case** (`bot-*` matches `Bot-1`): names are case-sensitive
+//! identities, but a deny rule must not be bypassed by an agent named in
+//! another case. Each (sender, address,
 //! recipient) is judged by the **first rule that matches**, else by the
 //! default (`allow` unless the file says otherwise). A direct message is one
 //! judgement; a channel or broadcast message is judged per recipient and
 //! delivered to the allowed ones only, so a send is refused as a whole only
 //! when every recipient is refused (or, with nobody to receive it, when its
 //! address alone is refused).
+//!
+//! **Joining a channel** has rules of its own: a rule with `join` (a list
+//! of `#glob` channel patterns) instead of `to` judges membership, with
+//! `from` the joining agents' globs (absent: every agent). Joins are judged
+//! by the join rules only, first match wins ([`Acl::may_join`]); a join no
+//! join rule matches is allowed, whatever the file's `default` (so a file
+//! written before join rules existed keeps its meaning). Message rules
+//! never decide a join, and join rules never decide a message: being in a
+//! channel and being allowed its messages are separate, and the messages a
+//! member receives are still judged per recipient. Every join is judged
+//! alike: `courier join`, MCP's `join_channel`,
+//! `POST /v1/channels/{c}/members` (also by the owner on an agent's
+//! behalf) and a spawn's `channels`; a refused one is 403 `acl_denied`.
+//! E.g. `ops-*` channels for ops agents only:
+//! `{action = "allow", from = ["ops-*"], join = ["#ops-*"]}` then
+//! `{action = "deny", join = ["#ops-*"]}`.
 
 use serde::{Deserialize, Serialize};
 
@@ -67,7 +86,7 @@ impl Glob {
             if pi < p.len() && p[pi] == b'*' {
                 star = Some((pi, ni));
                 pi += 1;
-            } else if pi < p.len() && p[pi] == n[ni] {
+            } else if pi < p.len() && p[pi].eq_ignore_ascii_case(&n[ni]) {
                 pi += 1;
                 ni += 1;
             } else if let Some((sp, sn)) = star {
@@ -141,6 +160,25 @@ pub struct Rule {
     pub from: Option<Vec<SenderPattern>>,
     /// `None`: every recipient.
     pub to: Option<Vec<TargetPattern>>,
+    /// Channel globs: a join rule (judges membership, never messages).
+    pub join: Option<Vec<Glob>>,
+}
+
+/// A `join` entry: `#glob`, a channel pattern.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct JoinPattern(pub Glob);
+
+impl TryFrom<String> for JoinPattern {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        match text.strip_prefix('#') {
+            Some(channel) => Glob::parse(channel, "channel").map(JoinPattern),
+            None => Err(format!(
+                "join pattern {text:?} must be a channel, starting with '#'"
+            )),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -153,6 +191,8 @@ struct RawRule {
     from: Option<Vec<SenderPattern>>,
     #[serde(default)]
     to: Option<Vec<TargetPattern>>,
+    #[serde(default)]
+    join: Option<Vec<JoinPattern>>,
 }
 
 impl TryFrom<RawRule> for Rule {
@@ -160,6 +200,15 @@ impl TryFrom<RawRule> for Rule {
     fn try_from(raw: RawRule) -> Result<Self, String> {
         if raw.from.as_ref().is_some_and(Vec::is_empty) {
             return Err("`from` is empty: leave it out to match every sender".into());
+        }
+        if raw.join.is_some() && raw.to.is_some() {
+            return Err(
+                "a rule has `to` (who may message whom) or `join` (who may join a channel), not both"
+                    .into(),
+            );
+        }
+        if raw.join.as_ref().is_some_and(Vec::is_empty) {
+            return Err("`join` is empty: give channel patterns such as \"#ops-*\"".into());
         }
         if raw.to.as_ref().is_some_and(Vec::is_empty) {
             return Err("`to` is empty: leave it out to match every recipient".into());
@@ -176,12 +225,18 @@ impl TryFrom<RawRule> for Rule {
             action: raw.action,
             from: raw.from,
             to: raw.to,
+            join: raw
+                .join
+                .map(|patterns| patterns.into_iter().map(|p| p.0).collect()),
         })
     }
 }
 
 impl Rule {
     fn matches(&self, from: &str, to: &Recipient, agent: Option<&str>) -> bool {
+        if self.join.is_some() {
+            return false;
+        }
         let sender = self
             .from
             .as_ref()
@@ -264,6 +319,26 @@ impl Acl {
             .unwrap_or((self.default, DEFAULT_RULE))
     }
 
+    /// Whether `agent` may join `#channel` (see the module docs): the
+    /// action and the rule that decided it.
+    pub fn may_join(&self, agent: &str, channel: &str) -> (Action, &str) {
+        self.rules
+            .iter()
+            .find(|(_, rule)| {
+                let joins = rule
+                    .join
+                    .as_ref()
+                    .is_some_and(|globs| globs.iter().any(|g| g.matches(channel)));
+                let joiner = rule
+                    .from
+                    .as_ref()
+                    .is_none_or(|ps| ps.iter().any(|p| p.0.matches(agent)));
+                joins && joiner
+            })
+            .map(|(name, rule)| (rule.action, name.as_str()))
+            .unwrap_or((Action::Allow, DEFAULT_RULE))
+    }
+
     /// Judges a send from `from` to `to` whose fan-out is `recipients`.
     pub fn check(&self, from: &str, to: &Recipient, recipients: Vec<String>) -> AclCheck {
         if self.is_allow_all() {
@@ -321,6 +396,7 @@ mod tests {
 
     fn rule(action: Action, from: Option<&[&str]>, to: Option<&[&str]>) -> Rule {
         Rule {
+            join: None,
             name: None,
             action,
             from: from.map(|f| {
@@ -374,6 +450,69 @@ mod tests {
         assert_eq!(
             acl.decide("dev", &dm, Some("bob")),
             (Action::Allow, DEFAULT_RULE)
+        );
+    }
+
+    #[test]
+    fn names_match_without_regard_to_case() {
+        assert!(glob("bot-*").matches("Bot-1"));
+        assert!(glob("BOB").matches("bob"));
+        assert!(glob("ops").matches("OPS"));
+        assert!(!glob("bob").matches("bobby"));
+        let acl = acl(
+            vec![(
+                "no-bots",
+                rule(Action::Deny, Some(&["bot-*"]), Some(&["#ops"])),
+            )],
+            Action::Allow,
+        );
+        let ops = Recipient::Channel("OPS".into());
+        assert_eq!(acl.decide("BOT-1", &ops, None), (Action::Deny, "no-bots"));
+    }
+
+    fn join_rule(action: Action, from: Option<&[&str]>, join: &[&str]) -> Rule {
+        let mut rule = rule(action, from, None);
+        rule.join = Some(
+            join.iter()
+                .map(|p| JoinPattern::try_from(p.to_string()).unwrap().0)
+                .collect(),
+        );
+        rule
+    }
+
+    #[test]
+    fn joins_are_judged_by_join_rules_only() {
+        let acl = acl(
+            vec![
+                (
+                    "ops-join",
+                    join_rule(Action::Allow, Some(&["ops-*"]), &["#ops-*"]),
+                ),
+                (
+                    "ops-members-only",
+                    join_rule(Action::Deny, None, &["#ops-*"]),
+                ),
+                // A message rule never decides a join.
+                ("ops-is-closed", rule(Action::Deny, None, Some(&["#ops-*"]))),
+            ],
+            Action::Deny,
+        );
+        assert_eq!(acl.may_join("ops-1", "ops-eu"), (Action::Allow, "ops-join"));
+        assert_eq!(acl.may_join("OPS-1", "Ops-EU"), (Action::Allow, "ops-join"));
+        assert_eq!(
+            acl.may_join("dev", "ops-eu"),
+            (Action::Deny, "ops-members-only")
+        );
+        // No join rule matches: allowed, whatever the messages' default.
+        assert_eq!(
+            acl.may_join("dev", "general"),
+            (Action::Allow, DEFAULT_RULE)
+        );
+        // And a join rule never decides a message.
+        let ops = Recipient::Channel("ops-eu".into());
+        assert_eq!(
+            acl.decide("ops-1", &ops, Some("ops-2")),
+            (Action::Deny, "ops-is-closed")
         );
     }
 

@@ -196,6 +196,24 @@ pub struct UpArgs {
     /// screen (`{"type":"resync"}`) instead. Viewers never slow an agent down.
     #[arg(long, env = "COURIER_STREAM_BUFFER_CHUNKS", default_value_t = 256)]
     pub stream_buffer_chunks: usize,
+    /// A host name the API answers to beside 127.0.0.1, localhost, [::1] and the --listen
+    /// address (repeatable; env: comma separated). Any other `Host` header is refused with
+    /// 421, so a web page cannot reach the broker by rebinding its own name to 127.0.0.1.
+    #[arg(
+        long,
+        env = "COURIER_ALLOW_HOST",
+        value_delimiter = ',',
+        value_name = "NAME"
+    )]
+    pub allow_host: Vec<String>,
+    /// Most HTTP connections open at once; at the limit the oldest idle ones are closed to
+    /// make room.
+    #[arg(long, env = "COURIER_MAX_CONNECTIONS", default_value_t = 512)]
+    pub max_connections: usize,
+    /// A connection that sends no whole request head for this many ms (after it opened, or
+    /// after its last response) is closed.
+    #[arg(long, env = "COURIER_HEADER_TIMEOUT_MS", default_value_t = 10_000)]
+    pub header_timeout_ms: u64,
     #[command(flatten)]
     pub nats: NatsArgs,
 }

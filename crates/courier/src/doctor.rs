@@ -277,9 +277,9 @@ pub fn run_checks(state_dir: &Path, presets_file: Option<&Path>) -> Vec<Check> {
 }
 
 /// The workspace's NATS server, when `--nats` (or `COURIER_NATS_URL`) names one.
-fn nats_checks(args: &DoctorArgs) -> anyhow::Result<Vec<Check>> {
+fn nats_checks(args: &DoctorArgs, state_dir: &Path) -> anyhow::Result<Vec<Check>> {
     use courier_broker::federation::FindingLevel;
-    let Some(config) = crate::up::federation_config(&args.nats)? else {
+    let Some(config) = crate::up::federation_config(&args.nats, state_dir)? else {
         return Ok(Vec::new());
     };
     // `courier` runs its commands inside a multi-threaded runtime.
@@ -303,7 +303,7 @@ pub fn run(g: &Global, args: &DoctorArgs) -> anyhow::Result<ExitCode> {
     let dir = g.state_dir.clone().unwrap_or_else(default_state_dir);
     let presets = courier_broker::launch::default_presets_file();
     let mut checks = run_checks(&dir, presets.as_deref());
-    checks.extend(nats_checks(args)?);
+    checks.extend(nats_checks(args, &dir)?);
     let worst = checks.iter().map(|c| c.level).max().unwrap_or(Level::Ok);
     if g.json {
         crate::output::json(&serde_json::json!({"checks": checks, "worst": worst}));

@@ -60,7 +60,10 @@ pub async fn run(global: &Global, args: UpArgs) -> anyhow::Result<ExitCode> {
     config.orphan_timeout = std::time::Duration::from_secs(args.orphan_timeout_s.max(1));
     config.typing_hold = std::time::Duration::from_millis(args.typing_hold_ms);
     config.stream_buffer_chunks = args.stream_buffer_chunks.clamp(1, 65_536);
-    config.federation = federation_config(&args.nats)?;
+    config.federation = federation_config(&args.nats, &state_dir)?;
+    config.allow_hosts = args.allow_host.clone();
+    config.max_connections = args.max_connections.max(1);
+    config.header_read_timeout = std::time::Duration::from_millis(args.header_timeout_ms.max(1));
     let broker = Broker::start(config).await.with_context(|| {
         format!(
             "cannot start the broker with state directory {}",
@@ -83,16 +86,17 @@ pub async fn run(global: &Global, args: UpArgs) -> anyhow::Result<ExitCode> {
 /// The workspace to join, from `--nats` and its options.
 pub(crate) fn federation_config(
     args: &crate::cli::NatsArgs,
+    state_dir: &std::path::Path,
 ) -> anyhow::Result<Option<courier_broker::federation::FederationConfig>> {
     let Some(url) = &args.url else {
         return Ok(None);
     };
     let host = match &args.host_id {
         Some(host) => host.clone(),
-        None => std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .map(|h| h.trim().to_string())
-            .unwrap_or_default()
-            .replace('.', "-"),
+        None => courier_broker::federation::default_host_id(
+            &std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default(),
+            state_dir,
+        ),
     };
     let mut config = courier_broker::federation::FederationConfig::new(url, &args.workspace, &host);
     config.creds = args.nats_creds.clone();

@@ -45,12 +45,19 @@ fn log_in(broker: &Broker, http: &Client) -> String {
     for attribute in ["HttpOnly", "SameSite=Strict", "Path=/"] {
         assert!(cookie.contains(attribute), "{cookie} lacks {attribute}");
     }
+    let prefix = format!("{}=", cookie_name(broker));
     cookie
         .split(';')
         .next()
-        .and_then(|kv| kv.strip_prefix("courier_session="))
-        .expect("courier_session=…")
+        .and_then(|kv| kv.strip_prefix(prefix.as_str()))
+        .expect("courier_session_<port>=…")
         .to_string()
+}
+
+/// The broker's session cookie: named for its port.
+fn cookie_name(broker: &Broker) -> String {
+    let port = broker.url.rsplit(':').next().expect("port");
+    format!("courier_session_{port}")
 }
 
 fn with_cookie(
@@ -61,7 +68,7 @@ fn with_cookie(
     session: &str,
 ) -> reqwest::blocking::RequestBuilder {
     http.request(method, format!("{}{path}", broker.url))
-        .header("Cookie", format!("courier_session={session}"))
+        .header("Cookie", format!("{}={session}", cookie_name(broker)))
 }
 
 /// The HTTP status of a WebSocket handshake to `path` with these headers.
@@ -184,7 +191,7 @@ fn login_codes_sessions_and_csrf_rules() {
     assert_eq!(status, 200, "{v}");
 
     // WebSocket upgrades with only the cookie need their own Origin.
-    let cookie = ("Cookie", format!("courier_session={session}"));
+    let cookie = ("Cookie", format!("{}={session}", cookie_name(&broker)));
     let own = broker.url.clone();
     let port: u16 = own
         .rsplit(':')

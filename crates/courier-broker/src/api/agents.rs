@@ -225,6 +225,7 @@ pub async fn join(
 ) -> Result<Json<Value>, ApiError> {
     let channel = validate_channel_name(&channel)?;
     identity.act_on(&body.agent, "not_yourself", "change the channels")?;
+    crate::acl_file::judge_join(&state.broker.config().acl, &body.agent, &channel)?;
     let changed = state.broker.store().join(&channel, &body.agent)?;
     Ok(Json(
         json!({"channel": format!("#{channel}"), "agent": body.agent, "changed": changed}),

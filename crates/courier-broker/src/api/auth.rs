@@ -38,6 +38,7 @@ use courier_core::recipient::validate_agent_name;
 
 use super::AppState;
 use super::error::ApiError;
+use super::lease::Lease;
 use crate::token::tokens_match;
 
 /// Who is calling: the broker's owner (the connection file's token) or one
@@ -77,8 +78,17 @@ pub enum Credential {
     Session(String),
 }
 
-/// The dashboard's session cookie.
+/// The dashboard's session cookie's name, before its port.
 pub const SESSION_COOKIE: &str = "courier_session";
+
+/// The session cookie of the broker on `port`: `courier_session_<port>`.
+/// Browsers send a cookie to every port of a host, so the name carries the
+/// port: two brokers on one machine keep their own sessions (one login
+/// does not overwrite the other's cookie), and a broker reads only the
+/// cookie minted for its own port, never one meant for another.
+pub fn session_cookie_name(port: u16) -> String {
+    format!("{SESSION_COOKIE}_{port}")
+}
 /// The header a cookie-only write must carry (see the module docs).
 pub const CSRF_HEADER: &str = "x-courier-request";
 
@@ -100,16 +110,26 @@ pub async fn require_token(
         .uri()
         .query()
         .and_then(|q| q.split('&').find_map(|pair| pair.strip_prefix("token=")));
-    let (identity, credential) = match from_header.or(from_query) {
-        Some(given) if tokens_match(state.token(), given) => (Identity::Owner, Credential::Token),
+    let (identity, credential, lease) = match from_header.or(from_query) {
+        Some(given) if tokens_match(state.token(), given) => {
+            (Identity::Owner, Credential::Token, Lease::Forever)
+        }
         Some(given) => match state.broker.agent_for_token(given) {
-            Some(agent) => (Identity::Agent(agent), Credential::Token),
-            None => (super::observer::identify(&state, given)?, Credential::Token),
+            Some(agent) => (Identity::Agent(agent), Credential::Token, Lease::Forever),
+            None => (
+                super::observer::identify(&state, given)?,
+                Credential::Token,
+                Lease::Issued(given.into()),
+            ),
         },
-        None => match session_cookie(request.headers()) {
+        None => match session_cookie(request.headers(), &state.cookie_name()) {
             Some(id) if state.sessions().is_valid(id) => {
                 from_own_page(request.method(), request.headers())?;
-                (Identity::Owner, Credential::Session(id.to_string()))
+                (
+                    Identity::Owner,
+                    Credential::Session(id.to_string()),
+                    Lease::Session(id.to_string()),
+                )
             }
             Some(_) => {
                 return Err(ApiError::new(
@@ -123,11 +143,12 @@ pub async fn require_token(
     };
     request.extensions_mut().insert(identity);
     request.extensions_mut().insert(credential);
+    request.extensions_mut().insert(lease);
     Ok(next.run(request).await)
 }
 
-/// The value of the session cookie, if the request has one.
-pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+/// The value of the cookie `cookie_name`, if the request has one.
+pub fn session_cookie<'a>(headers: &'a HeaderMap, cookie_name: &str) -> Option<&'a str> {
     headers
         .get_all(COOKIE)
         .iter()
@@ -135,7 +156,7 @@ pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
         .flat_map(|v| v.split(';'))
         .find_map(|pair| {
             let (name, value) = pair.trim().split_once('=')?;
-            (name == SESSION_COOKIE && !value.is_empty()).then_some(value)
+            (name == cookie_name && !value.is_empty()).then_some(value)
         })
 }
 
@@ -234,19 +255,26 @@ mod tests {
 
     #[test]
     fn the_session_cookie_is_found_among_others() {
-        let h = headers(&[("cookie", "a=1; courier_session=abc; b=2")]);
-        assert_eq!(session_cookie(&h), Some("abc"));
-        let h = headers(&[("cookie", "a=1"), ("cookie", "courier_session=xyz")]);
-        assert_eq!(session_cookie(&h), Some("xyz"));
-        assert_eq!(
-            session_cookie(&headers(&[("cookie", "courier_session=")])),
-            None
-        );
-        assert_eq!(
-            session_cookie(&headers(&[("cookie", "xcourier_session=1")])),
-            None
-        );
-        assert_eq!(session_cookie(&HeaderMap::new()), None);
+        let name = session_cookie_name(4000);
+        assert_eq!(name, "courier_session_4000");
+        let h = headers(&[("cookie", "a=1; courier_session_4000=abc; b=2")]);
+        assert_eq!(session_cookie(&h, &name), Some("abc"));
+        let h = headers(&[("cookie", "a=1"), ("cookie", "courier_session_4000=xyz")]);
+        assert_eq!(session_cookie(&h, &name), Some("xyz"));
+        for other in [
+            "courier_session_4000=",
+            "xcourier_session_4000=1",
+            "courier_session=abc",
+            "courier_session_40001=abc",
+            "courier_session_400=abc",
+        ] {
+            assert_eq!(
+                session_cookie(&headers(&[("cookie", other)]), &name),
+                None,
+                "{other}"
+            );
+        }
+        assert_eq!(session_cookie(&HeaderMap::new(), &name), None);
     }
 
     #[test]

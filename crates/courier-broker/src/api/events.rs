@@ -15,12 +15,12 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::Json;
 use axum::extract::State;
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use courier_core::Event;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -29,8 +29,11 @@ use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::AppState;
+use super::auth::Identity;
 use super::error::ApiError;
+use super::event_view::for_reader;
 use super::json::ApiQuery;
+use super::lease::Lease;
 use crate::broker::Broker;
 
 /// Events `after`+1 .. `next_seq`-1 were pruned before the client read them.
@@ -99,11 +102,18 @@ pub struct Since {
 /// `GET /v1/events?since=SEQ&limit=N`: one page of the log.
 pub async fn list(
     State(state): State<AppState>,
+    Extension(reader): Extension<Identity>,
     ApiQuery(q): ApiQuery<Since>,
 ) -> Result<Response, ApiError> {
     let limit = q.limit.unwrap_or(1000).clamp(1, 10_000);
     let after = q.since.unwrap_or(0);
-    let events = state.broker.store().events_after(after, limit)?;
+    let events: Vec<Event> = state
+        .broker
+        .store()
+        .events_after(after, limit)?
+        .into_iter()
+        .map(|event| for_reader(event, &reader))
+        .collect();
     let last_seq = state.broker.store().last_seq()?;
     let next = events.first().map_or(last_seq.saturating_add(1), |e| e.seq);
     let mut body = json!({"events": events, "last_seq": last_seq});
@@ -117,8 +127,17 @@ pub async fn list(
 }
 
 /// Sends every event after `after` to `tx`, then live ones, until the
-/// client goes away or the broker stops.
-async fn follow(broker: Broker, mut last: u64, tx: mpsc::Sender<Item>) {
+/// client goes away, the broker stops or the stream's credential ends
+/// (dropping `tx` ends the SSE response and closes the WebSocket).
+async fn follow(state: AppState, lease: Lease, last: u64, tx: mpsc::Sender<Item>) {
+    let ended = lease.ended(state.clone());
+    tokio::select! {
+        _ = ended => {}
+        _ = follow_log(state.broker, last, tx) => {}
+    }
+}
+
+async fn follow_log(broker: Broker, mut last: u64, tx: mpsc::Sender<Item>) {
     let mut live = broker.bus().subscribe();
     if catch_up(&broker, &mut last, &tx, u64::MAX).await.is_err() {
         return;
@@ -185,15 +204,17 @@ async fn catch_up(
     Ok(())
 }
 
-fn start_follow(state: &AppState, after: u64) -> mpsc::Receiver<Item> {
+fn start_follow(state: &AppState, lease: Lease, after: u64) -> mpsc::Receiver<Item> {
     let (tx, rx) = mpsc::channel(256);
-    tokio::spawn(follow(state.broker.clone(), after, tx));
+    tokio::spawn(follow(state.clone(), lease, after, tx));
     rx
 }
 
 /// `GET /v1/events/stream`: SSE; `Last-Event-ID` (or `?since=`) resumes.
 pub async fn sse(
     State(state): State<AppState>,
+    Extension(lease): Extension<Lease>,
+    Extension(reader): Extension<Identity>,
     headers: HeaderMap,
     ApiQuery(q): ApiQuery<Since>,
 ) -> Result<Response, ApiError> {
@@ -212,9 +233,10 @@ pub async fn sse(
         let (name, value) = gap.header();
         headers.insert(name, value);
     }
-    let stream = ReceiverStream::new(start_follow(&state, after)).map(|item| {
+    let stream = ReceiverStream::new(start_follow(&state, lease, after)).map(move |item| {
         Ok::<_, Infallible>(match item {
             Item::Event(event) => {
+                let event = for_reader(event, &reader);
                 let data = serde_json::to_string(&event).unwrap_or_default();
                 SseEvent::default()
                     .id(event.seq.to_string())
@@ -234,13 +256,15 @@ pub async fn sse(
 /// event per text message.
 pub async fn websocket(
     State(state): State<AppState>,
+    Extension(lease): Extension<Lease>,
+    Extension(reader): Extension<Identity>,
     ApiQuery(q): ApiQuery<Since>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
     let after = q.since.unwrap_or(0);
     let gap = gap_after(&state.broker, after).ok().flatten();
     let mut response = upgrade
-        .on_upgrade(move |socket| ws_session(socket, start_follow(&state, after)))
+        .on_upgrade(move |socket| ws_session(socket, reader, start_follow(&state, lease, after)))
         .into_response();
     if let Some(gap) = gap {
         let (name, value) = gap.header();
@@ -249,7 +273,7 @@ pub async fn websocket(
     response
 }
 
-async fn ws_session(mut socket: WebSocket, mut events: mpsc::Receiver<Item>) {
+async fn ws_session(mut socket: WebSocket, reader: Identity, mut events: mpsc::Receiver<Item>) {
     loop {
         tokio::select! {
             item = events.recv() => {
@@ -258,7 +282,9 @@ async fn ws_session(mut socket: WebSocket, mut events: mpsc::Receiver<Item>) {
                     return;
                 };
                 let text = match item {
-                    Item::Event(event) => serde_json::to_string(&event).unwrap_or_default(),
+                    Item::Event(event) => {
+                        serde_json::to_string(&for_reader(event, &reader)).unwrap_or_default()
+                    }
                     Item::Gap(gap) => gap.json().to_string(),
                 };
                 if socket.send(WsMessage::Text(text.into())).await.is_err() {

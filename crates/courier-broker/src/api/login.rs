@@ -4,14 +4,14 @@
 //! `DELETE /v1/session` logs a dashboard session out.
 
 use axum::extract::State;
-use axum::http::header::{HOST, SET_COOKIE};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
+use axum::http::header::SET_COOKIE;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde_json::json;
 
 use super::AppState;
-use super::auth::{Credential, SESSION_COOKIE};
+use super::auth::Credential;
 use super::error::ApiError;
 use crate::ui::sessions::CODE_TTL_MS;
 
@@ -20,7 +20,6 @@ use crate::ui::sessions::CODE_TTL_MS;
 pub async fn issue_code(
     State(state): State<AppState>,
     Extension(credential): Extension<Credential>,
-    headers: HeaderMap,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     if credential != Credential::Token {
         return Err(ApiError::new(
@@ -34,12 +33,9 @@ pub async fn issue_code(
         .issue_code()
         .map_err(|e| ApiError::internal(format!("no randomness for a login code: {e}")))?;
     let path = format!("/ui/login?code={}", code.code);
-    // The address this client reached the broker at is the one a browser
-    // on its machine can reach too.
-    let url = headers
-        .get(HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(|host| format!("http://{host}{path}"));
+    // Built from the address the broker is bound to, never from the
+    // request's Host, which a client (or a rebinding page) chooses.
+    let url = format!("{}{path}", state.access().base_url());
     Ok((
         StatusCode::CREATED,
         Json(json!({
@@ -64,6 +60,11 @@ pub async fn logout(
         ));
     };
     state.sessions().end(&id);
-    let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    // Streams this session opened end now, not only its next request.
+    state.revocations().notify();
+    let clear = format!(
+        "{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0",
+        state.cookie_name()
+    );
     Ok((StatusCode::NO_CONTENT, [(SET_COOKIE, clear)]).into_response())
 }

@@ -93,6 +93,11 @@ pub async fn send(
         thread: body.thread.map(MessageId::new),
         idempotency_key: header_key.or(body.idempotency_key),
     };
+    // Right after `courier up --nats`, the join may be under way: wait for
+    // it (bounded) so a send to an agent of another host finds it.
+    if let Some(federation) = state.broker.federation() {
+        federation.wait_joined(crate::federation::JOIN_WAIT).await;
+    }
     let receipt = state.broker.send(message).await?;
     let status = if receipt.duplicate {
         StatusCode::OK

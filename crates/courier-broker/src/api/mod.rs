@@ -7,14 +7,24 @@
 //! read (a layer over every authenticated route, `observer.rs`). Errors are JSON with a code and a
 //! message, whoever produced them; a client's mistake is a 4xx.
 //! `GET /v1/openapi.json` documents it.
+//!
+//! Before anything else, every route (`/healthz` and `/ui/` too) checks the
+//! `Host` header against an allow-list ([`host_check`], 421 otherwise); a
+//! stream holds a [`lease::Lease`] on the credential it was opened with and
+//! ends when that is revoked, expires or logs out; events are shown to each
+//! reader as it may see them (`event_view.rs`: another agent's screen rows
+//! left out). `GET /` redirects to the dashboard.
 
 mod admin;
 mod agents;
 pub mod auth;
 pub(crate) mod control_api;
 pub mod error;
+mod event_view;
 mod events;
+pub mod host_check;
 pub(crate) mod json;
+pub mod lease;
 mod login;
 mod messages;
 mod observer;
@@ -23,11 +33,13 @@ mod terminal;
 mod terminal_frames;
 mod tokens;
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::{from_fn, from_fn_with_state, map_response};
+use axum::response::Redirect;
 use axum::routing::{MethodRouter, delete, get, post, put};
 
 use crate::broker::Broker;
@@ -38,6 +50,37 @@ pub struct AppState {
     pub broker: Broker,
     token: Arc<str>,
     sessions: Arc<UiSessions>,
+    access: Arc<Access>,
+    revocations: Arc<lease::Revocations>,
+}
+
+/// Where the broker is bound and which names it answers to.
+#[derive(Debug)]
+pub struct Access {
+    /// The address the API is bound to.
+    pub bound: SocketAddr,
+    pub hosts: host_check::AllowedHosts,
+}
+
+impl Access {
+    pub fn new(bound: SocketAddr, allow_hosts: &[String]) -> Access {
+        Access {
+            bound,
+            hosts: host_check::AllowedHosts::new(bound, allow_hosts),
+        }
+    }
+
+    /// The base URL a browser on this machine reaches the broker at: the
+    /// bound address (loopback when bound to every interface), never a
+    /// request's `Host`.
+    pub fn base_url(&self) -> String {
+        let ip = match self.bound.ip() {
+            IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::from([127, 0, 0, 1]),
+            IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
+            ip => ip,
+        };
+        format!("http://{}", SocketAddr::new(ip, self.bound.port()))
+    }
 }
 
 impl AppState {
@@ -49,6 +92,20 @@ impl AppState {
     pub fn sessions(&self) -> &UiSessions {
         &self.sessions
     }
+
+    pub fn access(&self) -> &Access {
+        &self.access
+    }
+
+    /// The name of this broker's session cookie (see [`auth::session_cookie_name`]).
+    pub fn cookie_name(&self) -> String {
+        auth::session_cookie_name(self.access.bound.port())
+    }
+
+    /// Open streams of a revoked credential end through this.
+    pub fn revocations(&self) -> &lease::Revocations {
+        &self.revocations
+    }
 }
 
 /// Marks routes only the owner's token may call (see [`auth::owner_only`]).
@@ -56,12 +113,15 @@ fn owner(route: MethodRouter<AppState>) -> MethodRouter<AppState> {
     route.route_layer(from_fn(auth::owner_only))
 }
 
-/// The whole API.
-pub fn router(broker: Broker, token: &str) -> Router {
+/// The whole API, served at `bound`.
+pub fn router(broker: Broker, token: &str, bound: SocketAddr) -> Router {
+    let access = Access::new(bound, &broker.config().allow_hosts);
     let state = AppState {
         broker: broker.clone(),
         token: Arc::from(token),
         sessions: Arc::new(UiSessions::default()),
+        access: Arc::new(access),
+        revocations: Arc::new(lease::Revocations::default()),
     };
     // JSON framing around the largest body must still fit.
     let body_limit = broker.config().max_body_bytes * 6 + 64 * 1024;
@@ -116,11 +176,13 @@ pub fn router(broker: Broker, token: &str) -> Router {
         .layer(from_fn(observer::read_only))
         .layer(from_fn_with_state(state.clone(), auth::require_token));
     Router::new()
+        .route("/", get(|| async { Redirect::to("/ui/") }))
         .route("/healthz", get(admin::healthz))
         .merge(authed)
         .merge(crate::ui::router())
         .fallback(admin::not_found)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(from_fn_with_state(state.clone(), host_check::allowed_host))
         .layer(map_response(error::json_errors))
         .with_state(state)
 }

@@ -35,6 +35,7 @@ use super::AppState;
 use super::auth::Identity;
 use super::error::ApiError;
 use super::json::{ApiPath, ApiQuery};
+use super::lease::Lease;
 use super::terminal_frames::{self as frames, ClientFrame, Refused};
 use crate::agent_terminal::AgentTerminal;
 use crate::shutdown::Shutdown;
@@ -66,6 +67,7 @@ fn read_only_flag(value: Option<&str>) -> Result<bool, ApiError> {
 pub async fn terminal(
     State(state): State<AppState>,
     Extension(identity): Extension<Identity>,
+    Extension(lease): Extension<Lease>,
     ApiPath(name): ApiPath<String>,
     ApiQuery(q): ApiQuery<TerminalQuery>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
@@ -80,8 +82,9 @@ pub async fn terminal(
     };
     let writable = matches!(identity, Identity::Owner) && !read_only;
     let shutdown = state.broker.shutdown_signal().clone();
+    let revoked = lease.ended(state);
     Ok(upgrade
-        .on_upgrade(move |socket| serve(socket, name, input, writable, shutdown))
+        .on_upgrade(move |socket| serve(socket, name, input, writable, shutdown, revoked))
         .into_response())
 }
 
@@ -91,6 +94,7 @@ async fn serve(
     input: PersonInput,
     writable: bool,
     shutdown: Shutdown,
+    revoked: impl Future<Output = ()> + Send + 'static,
 ) {
     tracing::info!(%agent, writable, "terminal viewer attached");
     let (sink, stream) = socket.split();
@@ -99,7 +103,7 @@ async fn serve(
         sink,
         terminal: input.terminal().clone(),
     };
-    let mut sender = tokio::spawn(out.run(agent.clone(), writable, replies, shutdown));
+    let mut sender = tokio::spawn(out.run(agent.clone(), writable, replies, shutdown, revoked));
     tokio::select! {
         _ = &mut sender => {}
         _ = read_client(stream, &agent, &input, writable, &replies_tx) => sender.abort(),
@@ -161,6 +165,7 @@ impl Outgoing {
         writable: bool,
         mut replies: mpsc::Receiver<String>,
         shutdown: Shutdown,
+        revoked: impl Future<Output = ()>,
     ) {
         let watch = self.terminal.watch_output();
         let hello = frames::hello(&agent, watch.rows, watch.cols, writable);
@@ -171,12 +176,18 @@ impl Outgoing {
         let terminal = self.terminal.clone();
         let exit = terminal.wait_exit();
         let stopping = shutdown.wait();
-        tokio::pin!(exit, stopping);
+        tokio::pin!(exit, stopping, revoked);
         loop {
             let sent = tokio::select! {
                 biased;
                 _ = &mut stopping => {
                     let _ = self.close(close_code::AWAY, "the broker is stopping").await;
+                    return;
+                }
+                _ = &mut revoked => {
+                    let _ = self
+                        .close(close_code::POLICY, "the credential was revoked or has expired")
+                        .await;
                     return;
                 }
                 received = output.recv() => match received {

@@ -103,6 +103,8 @@ pub async fn revoke(
     let revoked = state.broker.issued_tokens().revoke(&id).await?;
     let (record, changed) = revoked
         .ok_or_else(|| ApiError::not_found("unknown_token", format!("no token with id {id:?}")))?;
+    // Streams opened with it end now, not only its next request.
+    state.revocations().notify();
     let mut answer = token_json(&record);
     answer["changed"] = json!(changed);
     Ok(Json(answer))

@@ -1,6 +1,30 @@
 //! How a broker joins a workspace, and the NATS names that follow from it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+/// This broker's default host id: the machine's host name and a short hash
+/// of the state directory's absolute path (`box-1a2b3c`). Two brokers on
+/// one machine have two state directories, so they no longer share an id
+/// (and consume each other's inbox); one broker restarted on the same
+/// directory keeps its id. `--host-id` still names it outright.
+pub fn default_host_id(hostname: &str, state_dir: &Path) -> String {
+    let path = std::path::absolute(state_dir).unwrap_or_else(|_| state_dir.to_path_buf());
+    let digest = Sha256::digest(path.as_os_str().as_encoded_bytes());
+    let hash: String = digest.iter().take(3).map(|b| format!("{b:02x}")).collect();
+    let name: String = hostname
+        .trim()
+        .chars()
+        .map(|c| if is_token_char(c) { c } else { '-' })
+        .take(64 - hash.len() - 1)
+        .collect();
+    if name.is_empty() {
+        format!("host-{hash}")
+    } else {
+        format!("{name}-{hash}")
+    }
+}
 
 /// `courier up --nats URL --workspace NAME --host-id ID` and the NATS
 /// client's credentials and TLS options.
@@ -75,10 +99,11 @@ impl FederationConfig {
 }
 
 fn is_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 64
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    !s.is_empty() && s.len() <= 64 && s.chars().all(is_token_char)
+}
+
+fn is_token_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '-' || c == '_'
 }
 
 /// Subjects, streams, consumers and the bucket of one workspace, seen
@@ -138,6 +163,22 @@ impl Names {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_default_host_id_is_per_state_directory_and_stable() {
+        let a = default_host_id("box.lan", Path::new("/home/me/.local/state/courier"));
+        let again = default_host_id("box.lan", Path::new("/home/me/.local/state/courier"));
+        let b = default_host_id("box.lan", Path::new("/home/me/other-state"));
+        assert_eq!(a, again);
+        assert_ne!(a, b);
+        assert!(a.starts_with("box-lan-"), "{a}");
+        for id in [&a, &b, &default_host_id("", Path::new("/s"))] {
+            let config = FederationConfig::new("nats://127.0.0.1:4222", "w", id);
+            assert!(config.validate().is_ok(), "{id}");
+        }
+        let long = default_host_id(&"x".repeat(200), Path::new("/s"));
+        assert!(long.len() <= 64, "{long}");
+    }
 
     #[test]
     fn names_are_per_workspace_and_host() {

@@ -100,9 +100,18 @@ pub async fn claim(
     name: &str,
     channels: &[String],
 ) -> Result<(), BrokerError> {
-    let kv = federation.kv().ok_or_else(|| {
-        unavailable("this broker has not joined the workspace yet (is NATS reachable?)")
-    })?;
+    let kv = federation
+        .joined_within(super::JOIN_WAIT)
+        .await
+        .ok_or_else(|| {
+            unavailable(format!(
+                "this broker has not joined the workspace {:?} within {} s of trying (is NATS \
+                 reachable at {}? `courier doctor --nats URL` checks it); try again",
+                federation.inner.config.workspace,
+                super::JOIN_WAIT.as_secs(),
+                federation.inner.config.url
+            ))
+        })?;
     let host = federation.host();
     let want = DirectoryEntry::active(host, channels.to_vec(), now());
     let created = tokio::time::timeout(DIRECTORY_TIMEOUT, kv.create(name, encode(&want)))

@@ -42,8 +42,8 @@ use async_nats::jetstream;
 use serde_json::{Value, json};
 use tokio::sync::{Notify, OnceCell};
 
-pub use config::FederationConfig;
 use config::Names;
+pub use config::{FederationConfig, default_host_id};
 pub use connect::{Finding, FindingLevel, probe};
 
 use crate::broker::Broker;
@@ -65,6 +65,10 @@ struct Inner {
     js: jetstream::Context,
     /// The directory bucket, once the setup at join succeeded.
     kv: OnceCell<jetstream::kv::Store>,
+    /// Turns true once the join completed (`kv` is set).
+    joined: tokio::sync::watch::Sender<bool>,
+    /// When joining began: waits for the join end [`JOIN_WAIT`] after it.
+    started: std::time::Instant,
     forwarder: forwarder::Forwarder,
     directory: directory::Directory,
     presence: presence::Presence,
@@ -89,6 +93,8 @@ impl Federation {
                 client,
                 js,
                 kv: OnceCell::new(),
+                joined: tokio::sync::watch::channel(false).0,
+                started: std::time::Instant::now(),
                 forwarder: forwarder::Forwarder::default(),
                 directory: directory::Directory::default(),
                 presence: presence::Presence::default(),
@@ -137,6 +143,28 @@ impl Federation {
 
     pub(crate) fn kv(&self) -> Option<&jetstream::kv::Store> {
         self.inner.kv.get()
+    }
+
+    /// The directory's bucket once the join completed, waiting up to
+    /// `bound` for it: right after `courier up --nats` a spawn or a send
+    /// waits for the join instead of failing while it is under way. Only
+    /// then: no wait goes past [`JOIN_WAIT`] after joining began, so with
+    /// NATS down for good nothing waits at all.
+    pub(crate) async fn joined_within(&self, bound: Duration) -> Option<&jetstream::kv::Store> {
+        let left = JOIN_WAIT.saturating_sub(self.inner.started.elapsed());
+        let bound = bound.min(left);
+        if self.kv().is_none() && !bound.is_zero() {
+            let mut joined = self.inner.joined.subscribe();
+            let _ = tokio::time::timeout(bound, joined.wait_for(|j| *j)).await;
+        }
+        self.kv()
+    }
+
+    /// [`Federation::joined_within`] for callers outside federation that
+    /// only need to wait (a send: it is committed here either way, and
+    /// forwarded once the join is done).
+    pub async fn wait_joined(&self, bound: Duration) -> bool {
+        self.joined_within(bound).await.is_some()
     }
 
     pub(crate) fn is_connected(&self) -> bool {
@@ -224,6 +252,7 @@ async fn run(broker: Broker, federation: Federation) {
         }
     };
     let _ = federation.inner.kv.set(kv);
+    federation.inner.joined.send_replace(true);
     tracing::info!(
         workspace = %federation.inner.config.workspace,
         host = %federation.inner.config.host,
@@ -240,6 +269,9 @@ async fn run(broker: Broker, federation: Federation) {
     ));
     tokio::spawn(outcomes::run_consumer(broker, federation));
 }
+
+/// How long a spawn or a send right after the start waits for the join.
+pub const JOIN_WAIT: Duration = Duration::from_secs(5);
 
 /// Waits `delay`, or less if the broker stops; `false` once it stopped.
 pub(crate) async fn pause(broker: &Broker, delay: Duration) -> bool {

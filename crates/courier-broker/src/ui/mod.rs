@@ -3,7 +3,7 @@
 //!
 //! - `GET /ui/login?code=…` spends a one-time code from
 //!   `POST /v1/login-codes` (what `courier open` does) and answers with the
-//!   session cookie (`HttpOnly; SameSite=Strict`) and a redirect to `/ui/`,
+//!   session cookie (`courier_session_<port>`, `HttpOnly; SameSite=Strict`) and a redirect to `/ui/`,
 //!   so neither the code nor the owner's token stays in a page URL;
 //! - `GET /ui/…` serves the embedded files ([`assets`]); they hold no
 //!   secret, so they need no login — every API call they make does (the
@@ -27,7 +27,6 @@ use axum::routing::get;
 use serde::Deserialize;
 
 use crate::api::AppState;
-use crate::api::auth::SESSION_COOKIE;
 use crate::api::error::ApiError;
 use crate::api::json::ApiQuery;
 use sessions::{LoginError, SESSION_TTL_MS};
@@ -103,7 +102,8 @@ async fn login(
         LoginError::NoRandomness(_) => ApiError::internal(e.to_string()),
     })?;
     let cookie = format!(
-        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
+        "{}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
+        state.cookie_name(),
         session.id,
         SESSION_TTL_MS / 1000
     );

@@ -77,6 +77,9 @@ pub fn courier_command() -> Command {
         "COURIER_NATS_REQUIRE_TLS",
         "COURIER_NATS_REPLICAS",
         "COURIER_NATS_MONITOR",
+        "COURIER_ALLOW_HOST",
+        "COURIER_MAX_CONNECTIONS",
+        "COURIER_HEADER_TIMEOUT_MS",
     ] {
         cmd.env_remove(var);
     }

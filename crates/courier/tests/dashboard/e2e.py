@@ -67,7 +67,7 @@ def ws_handshake(base, path, cookie, origin):
             f"GET {path} HTTP/1.1\r\nHost: {u.netloc}\r\nUpgrade: websocket\r\n"
             "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-            f"Cookie: courier_session={cookie}\r\n"
+            f"Cookie: courier_session_{urlparse(base).port}={cookie}\r\n"
         )
         if origin is not None:
             request += f"Origin: {origin}\r\n"
@@ -123,7 +123,7 @@ def main():
         page.goto(login["url"])
         expect(page).to_have_url(f"{base}/ui/")
         cookies = {c["name"]: c for c in context.cookies()}
-        session = cookies["courier_session"]
+        session = cookies[f"courier_session_{urlparse(base).port}"]
         assert session["httpOnly"] and session["sameSite"] == "Strict", session
         assert page.evaluate("document.cookie") == "", "the session cookie is readable by scripts"
         ok("logged in with the code from `courier open --no-browser --json`; HttpOnly SameSite=Strict cookie")
