@@ -540,21 +540,33 @@ impl Broker {
         }
     }
 
-    /// Every agent: spec, status, queue depth.
+    /// Every agent: spec, status (with the framing a message would get
+    /// now, from the live reader of its terminal), pid, queue depth.
     pub async fn agents(&self) -> Vec<(AgentSpec, AgentStatus, u32, usize)> {
-        let agents = self.inner.agents.lock().await;
-        agents
-            .values()
-            .map(|a| {
-                let depth = self.inner.store.queue_depth(&a.spec.name).unwrap_or(0);
-                (
-                    a.spec.clone(),
-                    a.status.borrow().clone(),
-                    a.session.pid(),
-                    depth,
-                )
-            })
-            .collect()
+        let listed: Vec<_> = {
+            let agents = self.inner.agents.lock().await;
+            agents
+                .values()
+                .map(|a| {
+                    let depth = self.inner.store.queue_depth(&a.spec.name).unwrap_or(0);
+                    (
+                        a.spec.clone(),
+                        a.status.borrow().clone(),
+                        a.session.pid(),
+                        depth,
+                        a.framing.clone(),
+                    )
+                })
+                .collect()
+        };
+        let mut out = Vec::with_capacity(listed.len());
+        for (spec, mut status, pid, depth, framing) in listed {
+            if status.exited.is_none() {
+                status.framing = Some(framing.decide_async(pid).await);
+            }
+            out.push((spec, status, pid, depth));
+        }
+        out
     }
 
     /// Runs `f` on an agent's session.
