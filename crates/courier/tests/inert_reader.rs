@@ -157,13 +157,15 @@ fn bash_started_with_an_rcfile_or_through_env_is_framed() {
             &format!("touch {}", sentinel.display()),
             &sentinel,
         );
-        assert_eq!(framing_of(&broker, agent).0, "hash-comment");
     }
     assert_eq!(
         files_in(&dir),
         ["env-sentinel", "rc", "rcfile-sentinel"],
         "a message ran in bash"
     );
+    for agent in ["rcfile", "env"] {
+        assert_eq!(framing_of(&broker, agent).0, "hash-comment");
+    }
 }
 
 #[test]
@@ -183,10 +185,6 @@ fn a_node_started_in_a_bash_agent_reads_the_messages_until_it_exits() {
             .contains("Welcome to Node.js")
             .then_some(())
     });
-    wait_for("the framing to follow node", || {
-        let (framing, why) = framing_of(&broker, "sh");
-        (framing == "slash-comment" && why.contains("node")).then_some(())
-    });
     broker.wait_ready("sh");
     let pwn = dir.join("pwn");
     let id = send_verified(
@@ -203,6 +201,12 @@ fn a_node_started_in_a_bash_agent_reads_the_messages_until_it_exits() {
             "// [courier] from mallory to you (direct) | msg {id}"
         )),
         "{screen}"
+    );
+    let (framing, why) = framing_of(&broker, "sh");
+    assert_eq!(framing, "slash-comment", "{why}");
+    assert!(
+        why.contains("node (pid") && why.contains("via bash"),
+        "{why}"
     );
     // node exits: bash reads the terminal again, and `# ` comes back.
     type_keys(&broker, "sh", ".exit\r");
