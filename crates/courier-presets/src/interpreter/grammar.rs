@@ -304,14 +304,14 @@ fn parse_with(g: &Grammar, args: &[String]) -> Verdict {
                 if !inline_value {
                     i += 1;
                 }
-            } else if g.long_flags.contains(&name) || (g.any_long_flag && !inline_value) {
-            } else {
+            } else if !(g.long_flags.contains(&name) || (g.any_long_flag && !inline_value)) {
                 return Verdict::Unclassified(arg.to_string());
             }
             continue;
         }
         let plus = g.plus_options && arg.starts_with('+') && arg.len() > 1;
-        if !(arg.starts_with('-') && arg.len() > 1) && !plus {
+        let dashed_option = arg.starts_with('-') && arg.len() > 1;
+        if !(dashed_option || plus) {
             operand = Some(i - 1);
             break;
         }
@@ -348,7 +348,7 @@ fn parse_with(g: &Grammar, args: &[String]) -> Verdict {
                 seen.stdin = true;
             } else if g.exit_options.contains(&dashed.as_str()) && letters.len() == 1 {
                 seen.exits = true;
-            } else if !g.short_flags.contains(&c) && !(plus && c.is_ascii_alphabetic()) {
+            } else if !(g.short_flags.contains(&c) || plus && c.is_ascii_alphabetic()) {
                 return Verdict::Unclassified(arg.to_string());
             }
         }
