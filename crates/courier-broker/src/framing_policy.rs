@@ -233,6 +233,60 @@ mod tests {
         );
     }
 
+    fn process(pid: u32, argv: &[&str]) -> Process {
+        Process {
+            pid,
+            exe: None,
+            argv: argv.iter().map(|a| a.to_string()).collect(),
+            name: argv.first().copied().unwrap_or_default().to_string(),
+        }
+    }
+
+    #[test]
+    fn the_reader_decides_and_the_way_to_it_is_named() {
+        let found = Foreground {
+            reader: process(12, &["node"]),
+            via: vec![process(10, &["bash", "--norc"])],
+            reading: false,
+            typed_ahead: false,
+        };
+        let decision = from_reader(&found);
+        assert_eq!(decision.value, Framing::SlashComment);
+        assert_eq!(
+            decision.why,
+            "foreground: node (pid 12, via bash 10): interactive"
+        );
+        // A TUI in raw mode takes the text itself: as it is.
+        let tui = Foreground {
+            reader: process(12, &["claude"]),
+            ..found.clone()
+        };
+        assert_eq!(from_reader(&tui).value, Framing::None);
+    }
+
+    #[test]
+    fn text_typed_ahead_of_a_program_that_does_not_read_is_framed_for_the_shell() {
+        // `sleep 100` in a zsh agent: the line discipline keeps the text for zsh.
+        let found = Foreground {
+            reader: process(12, &["sleep", "100"]),
+            via: vec![process(10, &["zsh", "-f"])],
+            reading: false,
+            typed_ahead: true,
+        };
+        let decision = from_reader(&found);
+        assert_eq!(decision.value, Framing::ZshQuoted);
+        assert!(
+            decision.why.starts_with("typed ahead: sleep (pid 12"),
+            "{}",
+            decision.why
+        );
+        assert!(
+            decision.why.contains("zsh (pid 10) reads it next"),
+            "{}",
+            decision.why
+        );
+    }
+
     #[test]
     fn an_unknown_framing_names_the_field() {
         let err = FramingPolicy::choose(

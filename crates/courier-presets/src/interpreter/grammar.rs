@@ -15,6 +15,8 @@ pub(super) enum Verdict {
     Runs(&'static str),
     /// It runs the script `path` with the arguments `rest`.
     Script { path: String, rest: Vec<String> },
+    /// It runs the module `name` (python `-m`) with the arguments `rest`.
+    Module { name: String, rest: Vec<String> },
     /// An argument this grammar does not know: framed to be safe.
     Unclassified(String),
 }
@@ -261,6 +263,8 @@ pub(super) fn parse(kind: Interpreter, args: &[String]) -> Verdict {
 #[derive(Default)]
 struct Seen {
     runs: Option<&'static str>,
+    /// python `-m NAME`: the module and the arguments after it.
+    module: Option<(String, Vec<String>)>,
     interactive: bool,
     stdin: bool,
     exits: bool,
@@ -328,6 +332,14 @@ fn parse_with(g: &Grammar, args: &[String]) -> Verdict {
                 if g.plus_options {
                     continue;
                 }
+                if dashed == "-m" {
+                    let (name, after) = if attached {
+                        (letters[at + 1..].iter().collect(), i)
+                    } else {
+                        (args.get(i).cloned().unwrap_or_default(), i + 1)
+                    };
+                    seen.module = Some((name, args.get(after..).unwrap_or_default().to_vec()));
+                }
                 if !attached {
                     i += 1;
                 }
@@ -355,6 +367,9 @@ fn parse_with(g: &Grammar, args: &[String]) -> Verdict {
     }
     if seen.interactive {
         return Verdict::Interactive("interactive (-i)");
+    }
+    if let Some((name, rest)) = seen.module {
+        return Verdict::Module { name, rest };
     }
     if let Some(run) = seen.runs {
         return Verdict::Runs(run_what(run));

@@ -245,6 +245,22 @@ fn judge(kind: Interpreter, args: &[String], via: Vec<String>) -> Identified {
             }
             (None, format!("runs the script {}", basename(&path)))
         }
+        Verdict::Module { name, rest } => {
+            // `python3 -m IPython`, `-m ptpython`, `-m bpython`.
+            let repl = match name.as_str() {
+                "IPython" => Some(Interpreter::IPython),
+                "ptpython" => Some(Interpreter::Ptpython),
+                "bpython" => Some(Interpreter::Bpython),
+                _ => None,
+            };
+            match repl {
+                Some(repl) => return judge(repl, &rest, via),
+                None => (
+                    None,
+                    format!("runs the module {name} (-m), not its terminal"),
+                ),
+            }
+        }
     };
     Identified {
         interpreter,

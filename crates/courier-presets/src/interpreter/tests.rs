@@ -65,6 +65,10 @@ fn python_and_its_enhanced_repls() {
     );
     assert_eq!(kind(&["python3", "-i", "-c", "print(1)"]), Some(Python));
     assert_eq!(kind(&["python3", "-m", "http.server"]), None);
+    assert_eq!(kind(&["python3", "-m", "IPython"]), Some(IPython));
+    assert_eq!(kind(&["python3", "-q", "-mptpython"]), Some(Ptpython));
+    assert_eq!(kind(&["python3", "-m", "bpython", "-c", "1"]), None);
+    assert_eq!(kind(&["python3", "-m", "IPython", "x.py"]), None);
     assert_eq!(
         kind(&["python3", "-W", "x.py"]),
         Some(Python),
