@@ -139,12 +139,23 @@ fn judge(process: &Process) -> Identified {
     identify(process.exe.as_deref(), &process.argv)
 }
 
+/// A process's own name (`script`, not what it runs): its argv\[0\]'s
+/// last component, else the kernel's name for it.
+fn own_name(process: &Process) -> &str {
+    process
+        .argv
+        .first()
+        .and_then(|a| a.rsplit('/').next())
+        .filter(|n| !n.is_empty())
+        .unwrap_or(&process.name)
+}
+
 /// `bash (pid 10, via env)`: the program, its pid and what it was reached
 /// through (processes above it, wrappers in its argv).
 fn describe(who: &Identified, process: &Process, above: &[Process]) -> String {
     let mut via: Vec<String> = above
         .iter()
-        .map(|p| format!("{} {}", judge(p).program, p.pid))
+        .map(|p| format!("{} {}", own_name(p), p.pid))
         .collect();
     via.extend(who.via.iter().cloned());
     let via = if via.is_empty() {

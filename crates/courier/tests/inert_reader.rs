@@ -272,3 +272,53 @@ fn a_spawn_can_fix_the_framing_and_an_unknown_one_is_refused() {
     assert_eq!(status, 400, "{v}");
     assert!(v.to_string().contains("framing"), "{v}");
 }
+
+/// `script` runs its command in a terminal of its own: the reader is
+/// found there, and `script` is named on the way.
+#[test]
+fn a_shell_inside_script_is_framed_for_its_own_grammar() {
+    let (_root, broker, dir) = setup();
+    spawn(
+        &broker,
+        &dir,
+        "relay",
+        &["script", "-qfc", "zsh -f", "/dev/null"],
+        json!({}),
+    );
+    let f = dir.join("F").display().to_string();
+    send_verified(&broker, "relay", &format!("# x; touch {f}"));
+    let sentinel = dir.join("sentinel");
+    flush_with(
+        &broker,
+        "relay",
+        &format!("touch {}", sentinel.display()),
+        &sentinel,
+    );
+    assert_eq!(
+        files_in(&dir),
+        ["sentinel"],
+        "a message ran in zsh under script"
+    );
+    let (framing, why) = framing_of(&broker, "relay");
+    assert_eq!(framing, "zsh-quoted", "{why}");
+    assert!(why.contains("via script"), "{why}");
+}
+
+/// An enhanced REPL started as a script of python (`python3 …/bin/ipython`,
+/// here through pyenv's shim) is known as itself.
+#[test]
+fn ipython_started_as_a_python_script_is_known() {
+    let (_root, broker, dir) = setup();
+    spawn(
+        &broker,
+        &dir,
+        "ipy",
+        &["ipython", "--no-banner", "--colors=NoColor"],
+        json!({}),
+    );
+    let (framing, why) = wait_for("ipython to be the reader", || {
+        let (framing, why) = framing_of(&broker, "ipy");
+        why.contains("ipython (pid").then_some((framing, why))
+    });
+    assert_eq!(framing, "hash-comment", "{why}");
+}
