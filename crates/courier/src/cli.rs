@@ -341,6 +341,11 @@ pub struct SpawnArgs {
     /// added to the preset's): one `agent_context_low` event per episode.
     #[arg(long = "context-low-pattern")]
     pub context_low_patterns: Vec<String>,
+    /// How each message is framed so the agent's program runs none of it: `auto`
+    /// (default: from the program reading its terminal at each delivery), `none`, or an
+    /// interpreter (`sh`, `bash`, `zsh`, `fish`, `python`, `node`, `ruby`, …).
+    #[arg(long)]
+    pub framing: Option<String>,
 }
 
 #[derive(Debug, Args)]

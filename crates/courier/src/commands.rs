@@ -316,6 +316,9 @@ async fn spawn(client: &Client, args: SpawnArgs) -> anyhow::Result<Value> {
     ] {
         body[key] = value;
     }
+    if let Some(framing) = args.framing {
+        body["framing"] = json!(framing);
+    }
     client.post("/v1/agents", &body).await
 }
 

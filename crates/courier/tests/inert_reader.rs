@@ -322,3 +322,50 @@ fn ipython_started_as_a_python_script_is_known() {
     });
     assert_eq!(framing, "hash-comment", "{why}");
 }
+
+/// `courier agents` and `courier doctor` say which framing each agent
+/// gets now and why; `courier spawn --framing` sets it.
+#[test]
+fn the_cli_shows_each_agents_framing() {
+    let (_root, broker, dir) = setup();
+    spawn(&broker, &dir, "z", &["zsh", "-f"], json!({}));
+    let cli = |args: &[&str]| {
+        let out = courier_command()
+            .arg("--state-dir")
+            .arg(&broker.state_dir)
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let spawned = cli(&[
+        "spawn",
+        "--name",
+        "n",
+        "--framing",
+        "node",
+        "--cwd",
+        &dir.display().to_string(),
+        "--",
+        "bash",
+        "--norc",
+    ]);
+    assert!(spawned.contains("spawned n"), "{spawned}");
+    let agents = cli(&["agents"]);
+    assert!(agents.contains("FRAMING"), "{agents}");
+    assert!(
+        agents.contains("zsh-quoted (foreground: zsh (pid"),
+        "{agents}"
+    );
+    assert!(
+        agents.contains("slash-comment (framing = \"node\")"),
+        "{agents}"
+    );
+    let doctor = cli(&["doctor"]);
+    assert!(
+        doctor
+            .lines()
+            .any(|l| l.contains("framing z") && l.contains("zsh-quoted — foreground: zsh")),
+        "{doctor}"
+    );
+}
