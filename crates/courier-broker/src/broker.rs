@@ -559,14 +559,27 @@ impl Broker {
                 })
                 .collect()
         };
-        let mut out = Vec::with_capacity(listed.len());
-        for (spec, mut status, pid, depth, framing) in listed {
-            if status.exited.is_none() {
-                status.framing = Some(framing.decide_async(pid).await);
-            }
-            out.push((spec, status, pid, depth));
-        }
-        out
+        // One scan of /proc for all of them, off the async threads.
+        let policies: Vec<_> = listed
+            .iter()
+            .map(|(.., pid, _, f)| (f.clone(), *pid))
+            .collect();
+        let decisions = tokio::task::spawn_blocking(move || {
+            crate::framing_policy::FramingPolicy::decide_each(&policies)
+        })
+        .await
+        .unwrap_or_default();
+        let mut decisions = decisions.into_iter();
+        listed
+            .into_iter()
+            .map(|(spec, mut status, pid, depth, _)| {
+                let decision = decisions.next();
+                if status.exited.is_none() {
+                    status.framing = decision;
+                }
+                (spec, status, pid, depth)
+            })
+            .collect()
     }
 
     /// Runs `f` on an agent's session.

@@ -11,7 +11,7 @@
 
 use courier_core::framing::Framing;
 use courier_presets::{FramingChoice, Identified, identify};
-use courier_terminal::foreground::{Foreground, Process, foreground};
+use courier_terminal::foreground::{Foreground, Process, foreground, foreground_each};
 use serde::Serialize;
 
 use crate::error::BrokerError;
@@ -98,11 +98,37 @@ impl FramingPolicy {
     /// now. Reads `/proc` (a millisecond or so).
     pub fn decide(&self, pid: u32) -> FramingDecision {
         match self {
+            FramingPolicy::Fixed { .. } => self.decide_from(None),
+            FramingPolicy::Auto { .. } => self.decide_from(foreground(pid).as_ref()),
+        }
+    }
+
+    /// Every agent's decision, (policy, pid) each, from one scan of
+    /// `/proc`: what a listing of all agents costs.
+    pub fn decide_each(agents: &[(std::sync::Arc<FramingPolicy>, u32)]) -> Vec<FramingDecision> {
+        let auto: Vec<u32> = agents
+            .iter()
+            .filter(|(p, _)| matches!(p.as_ref(), FramingPolicy::Auto { .. }))
+            .map(|(_, pid)| *pid)
+            .collect();
+        let mut found = foreground_each(&auto).into_iter();
+        agents
+            .iter()
+            .map(|(policy, _)| match policy.as_ref() {
+                FramingPolicy::Fixed { .. } => policy.decide_from(None),
+                FramingPolicy::Auto { .. } => policy.decide_from(found.next().flatten().as_ref()),
+            })
+            .collect()
+    }
+
+    /// The decision given what reads the terminal (None: unknown).
+    fn decide_from(&self, reader: Option<&Foreground>) -> FramingDecision {
+        match self {
             FramingPolicy::Fixed { framing, why } => {
                 FramingDecision::new(framing.clone(), why.clone())
             }
-            FramingPolicy::Auto { spawned } => match foreground(pid) {
-                Some(found) => from_reader(&found),
+            FramingPolicy::Auto { spawned } => match reader {
+                Some(found) => from_reader(found),
                 None => {
                     let who = identify(None, spawned);
                     let why = format!(

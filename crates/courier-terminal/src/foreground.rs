@@ -54,14 +54,19 @@ pub struct Foreground {
 /// The reader of the terminal of the agent whose program is `pid`; None
 /// when `/proc` cannot say (the process is gone, not Linux).
 pub fn foreground(pid: u32) -> Option<Foreground> {
+    foreground_each(&[pid]).pop().flatten()
+}
+
+/// [`foreground`] for several agents from one scan of `/proc` (a listing
+/// of every agent costs one scan, not one per agent).
+pub fn foreground_each(pids: &[u32]) -> Vec<Option<Foreground>> {
     #[cfg(target_os = "linux")]
     {
-        linux::foreground(pid)
+        linux::foreground_each(pids)
     }
     #[cfg(not(target_os = "linux"))]
     {
-        let _ = pid;
-        None
+        pids.iter().map(|_| None).collect()
     }
 }
 
@@ -255,8 +260,14 @@ mod linux {
         libc::makedev(major, minor)
     }
 
-    pub(super) fn foreground(pid: u32) -> Option<Foreground> {
-        let table = table()?;
+    pub(super) fn foreground_each(pids: &[u32]) -> Vec<Option<Foreground>> {
+        match table() {
+            Some(table) => pids.iter().map(|pid| foreground(&table, *pid)).collect(),
+            None => pids.iter().map(|_| None).collect(),
+        }
+    }
+
+    fn foreground(table: &Table, pid: u32) -> Option<Foreground> {
         let agent = i32::try_from(pid).ok()?;
         let mut leader = table.procs.get(&agent)?.clone();
         if matches!(leader.state, 'Z' | 'X') {
@@ -285,16 +296,16 @@ mod linux {
                 .map(|t| (t.canonical, t.foreground_reading));
             let typed_ahead = matches!(canonical, Some((true, false))) && !reading;
             return Some(Foreground {
-                reader: process(&table, *reader),
-                via: path.iter().map(|p| process(&table, *p)).collect(),
+                reader: process(table, *reader),
+                via: path.iter().map(|p| process(table, *p)).collect(),
                 reading,
                 typed_ahead,
             });
         }
         // No terminal (or too deep): the leader reached is the reader.
         Some(Foreground {
-            reader: process(&table, leader.pid),
-            via: path.iter().map(|p| process(&table, *p)).collect(),
+            reader: process(table, leader.pid),
+            via: path.iter().map(|p| process(table, *p)).collect(),
             reading: false,
             typed_ahead: false,
         })
