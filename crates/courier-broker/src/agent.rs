@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use courier_core::delivery::Transition;
 use courier_core::event::EventKind;
+use courier_core::framing::Framing;
 use courier_core::mode::AgentView;
 use courier_core::pacing::Pacer;
 use courier_core::time::{Clock, SystemClock};
@@ -32,6 +33,7 @@ use tracing::Instrument;
 pub use crate::agent_control::AgentControl;
 use crate::agent_spec::AgentSpec;
 use crate::agent_terminal::AgentTerminal;
+use crate::framing_policy::{FramingDecision, FramingPolicy};
 use crate::metrics::Metrics;
 use crate::shutdown::Shutdown;
 use crate::typing::is_typing_reason;
@@ -63,6 +65,10 @@ pub struct AgentStatus {
     pub mode: DeliveryMode,
     /// Which channels deliver to it (`keystrokes`, `hooks`, `both`).
     pub channels: ChannelPolicy,
+    /// How a message typed into it now is framed, and why (from the
+    /// process reading its terminal; refreshed by every listing).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub framing: Option<FramingDecision>,
 }
 
 /// Everything an agent task needs.
@@ -78,9 +84,9 @@ pub struct AgentContext {
     pub control: Arc<AgentControl>,
     /// (dialog pattern, keys) the preset allows the broker to answer.
     pub dialog_answers: Vec<(regex::Regex, String)>,
-    /// The comment before each typed line, for a program that runs its
-    /// input (a shell, a REPL).
-    pub inert_prefix: Option<String>,
+    /// How each message is framed (per delivery, from what reads the
+    /// terminal, unless fixed at spawn).
+    pub framing: Arc<FramingPolicy>,
     /// The session survived the previous broker: settle what that broker
     /// left in flight on it before typing anything else.
     pub resumed: bool,
@@ -125,6 +131,8 @@ pub struct AgentHandle {
     pub wake: Arc<Notify>,
     pub status: watch::Receiver<AgentStatus>,
     pub control: Arc<AgentControl>,
+    /// How messages to it are framed (see [`crate::framing_policy`]).
+    pub framing: Arc<FramingPolicy>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -140,6 +148,7 @@ impl AgentHandle {
             wake: ctx.wake.clone(),
             status: ctx.status.subscribe(),
             control: ctx.control.clone(),
+            framing: ctx.framing.clone(),
             tasks: vec![watcher, deliverer],
         }
     }
@@ -340,8 +349,8 @@ impl BeforeEnter for MarkInjected<'_> {
 }
 
 /// What is typed into the terminal for `message` (header line, then body),
-/// each line commented out for a program that would run it.
-pub(crate) fn typed_text(message: &courier_core::Message, inert_prefix: Option<&str>) -> String {
+/// each line made inert for a program that would run it.
+pub(crate) fn typed_text(message: &courier_core::Message, inert: &Framing) -> String {
     let text = framing::frame(
         &message.from,
         &message.to,
@@ -349,10 +358,7 @@ pub(crate) fn typed_text(message: &courier_core::Message, inert_prefix: Option<&
         message.thread.as_ref(),
         &message.body,
     );
-    match inert_prefix {
-        Some(prefix) => framing::inert(&text, prefix),
-        None => text,
-    }
+    inert.apply(&text)
 }
 
 /// The screen refused the keys because the input held text (a draft
@@ -522,7 +528,12 @@ async fn deliver_loop(ctx: Arc<AgentContext>) {
         async {
             pacer.injected_at(clock.now());
             ctx.status.send_modify(|s| s.delivering = Some(delivery.id.clone()));
-            let text = typed_text(&message, ctx.inert_prefix.as_deref());
+            // Decided now: whoever reads the terminal at this moment (a
+            // node started in a bash agent) is who must not run the text.
+            let framing = ctx.framing.decide_async(ctx.session.pid()).await;
+            tracing::debug!(framing = framing.framing, why = %framing.why, "framing");
+            ctx.status.send_modify(|s| s.framing = Some(framing.clone()));
+            let text = typed_text(&message, &framing.value);
             let hook = MarkInjected::new(&ctx.store, &delivery.id);
             let report = deliver_with(&*ctx.session, options, &text, &hook).await;
             let outcome = crate::crash::outcome_at_exit(&report);

@@ -46,7 +46,9 @@ async fn settle(ctx: &AgentContext, delivery: &Delivery) {
             return;
         }
     };
-    let text = crate::agent::typed_text(&message, ctx.inert_prefix.as_deref());
+    // The same decision a delivery makes: from what reads the terminal now.
+    let framing = ctx.framing.decide_async(ctx.session.pid()).await;
+    let text = crate::agent::typed_text(&message, &framing.value);
     let entered = delivery.state == DeliveryState::Injected;
     let mark = MarkInjected::new(&ctx.store, &delivery.id);
     // Enter may already have been sent: the state is `injected` already.

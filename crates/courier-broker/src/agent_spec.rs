@@ -129,6 +129,12 @@ pub struct AgentSpec {
     /// REPLs), else none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inert_prefix: Option<String>,
+    /// How a message is framed: `"auto"` (default: from the program that
+    /// reads its terminal at each delivery), `"none"`, or an interpreter's
+    /// name (`"sh"`, `"bash"`, `"zsh"`, `"fish"`, `"python"`, `"node"`,
+    /// `"ruby"`, …). Wins over `inert_prefix` and the preset's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub framing: Option<String>,
     /// What happens when its program ends: `never` (default), `on-failure`
     /// or `always` restarted, with a backoff and a limit within a window
     /// past which the agent is `dead`. Persisted with the spec.
@@ -195,6 +201,11 @@ impl AgentSpec {
                 "inert_prefix",
                 "at most 8 bytes, no control characters",
             ));
+        }
+        if let Some(framing) = &self.framing
+            && framing.len() > 32
+        {
+            return Err(limit("framing", "at most 32 bytes"));
         }
         if let Some(submit) = &self.submit {
             submit.check().map_err(|problem| limit("submit", problem))?;

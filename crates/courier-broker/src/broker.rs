@@ -545,19 +545,44 @@ impl Broker {
         }
     }
 
-    /// Every agent: spec, status, queue depth.
+    /// Every agent: spec, status (with the framing a message would get
+    /// now, from the live reader of its terminal), pid, queue depth.
     pub async fn agents(&self) -> Vec<(AgentSpec, AgentStatus, u32, usize)> {
-        let agents = self.inner.agents.lock().await;
-        agents
-            .values()
-            .map(|a| {
-                let depth = self.inner.store.queue_depth(&a.spec.name).unwrap_or(0);
-                (
-                    a.spec.clone(),
-                    a.status.borrow().clone(),
-                    a.session.pid(),
-                    depth,
-                )
+        let listed: Vec<_> = {
+            let agents = self.inner.agents.lock().await;
+            agents
+                .values()
+                .map(|a| {
+                    let depth = self.inner.store.queue_depth(&a.spec.name).unwrap_or(0);
+                    (
+                        a.spec.clone(),
+                        a.status.borrow().clone(),
+                        a.session.pid(),
+                        depth,
+                        a.framing.clone(),
+                    )
+                })
+                .collect()
+        };
+        // One scan of /proc for all of them, off the async threads.
+        let policies: Vec<_> = listed
+            .iter()
+            .map(|(.., pid, _, f)| (f.clone(), *pid))
+            .collect();
+        let decisions = tokio::task::spawn_blocking(move || {
+            crate::framing_policy::FramingPolicy::decide_each(&policies)
+        })
+        .await
+        .unwrap_or_default();
+        let mut decisions = decisions.into_iter();
+        listed
+            .into_iter()
+            .map(|(spec, mut status, pid, depth, _)| {
+                let decision = decisions.next();
+                if status.exited.is_none() {
+                    status.framing = decision;
+                }
+                (spec, status, pid, depth)
             })
             .collect()
     }

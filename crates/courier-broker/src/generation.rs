@@ -125,7 +125,7 @@ impl Broker {
                 self.inner.config.typing_hold,
             )),
             dialog_answers: launch.dialog_answers,
-            inert_prefix: launch.inert_prefix,
+            framing: Arc::new(launch.framing),
             resumed,
         });
         let supervisor = crate::supervisor::Supervisor {

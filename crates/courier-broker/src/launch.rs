@@ -10,6 +10,7 @@ use courier_terminal::{DeliverOptions, ReadinessConfig, SpawnSpec, TerminalError
 
 use crate::agent_spec::AgentSpec;
 use crate::error::BrokerError;
+use crate::framing_policy::{FramingPolicy, Overrides};
 
 /// What the broker starts for one agent.
 pub struct Launch {
@@ -23,9 +24,9 @@ pub struct Launch {
     /// (pattern, keys), e.g. a folder-trust prompt in the directory the
     /// person chose.
     pub dialog_answers: Vec<(regex::Regex, String)>,
-    /// The comment before each line of a message, for a program that runs
-    /// what it is given (see `courier_presets::inert_prefix_for`).
-    pub inert_prefix: Option<String>,
+    /// How each message is framed: fixed by the spawn or the preset, or
+    /// decided per delivery from what reads the terminal.
+    pub framing: FramingPolicy,
     /// The keys `courier interrupt` sends: the spec's, else the preset's,
     /// else Ctrl-C.
     pub interrupt_keys: String,
@@ -52,12 +53,11 @@ fn compile_field(field: &str, patterns: &[String]) -> Result<Vec<regex::Regex>, 
         .collect()
 }
 
-/// The spec's own prefix (`""`: none), else the preset's or the program's.
-fn inert_prefix(spec: &AgentSpec, planned: Option<String>) -> Option<String> {
-    match &spec.inert_prefix {
-        Some(own) if own.is_empty() => None,
-        Some(own) => Some(own.clone()),
-        None => planned,
+/// The spawn's framing fields as overrides.
+fn spec_overrides(spec: &AgentSpec) -> Overrides<'_> {
+    Overrides {
+        framing: spec.framing.as_deref().map(|v| ("framing", v)),
+        inert_prefix: spec.inert_prefix.as_deref().map(|v| ("inert_prefix", v)),
     }
 }
 
@@ -109,9 +109,14 @@ pub fn plan(
         .and_then(|o| with_busy(o, &spec.busy_patterns, &spec.idle_patterns))
         .map_err(|e| BrokerError::BadRequest(e.to_string()))?;
         let options = with_submit(options, spec.submit.as_ref());
-        let by_program = spec.command.split_first().and_then(|(program, args)| {
-            courier_presets::inert_prefix_for(program, args).map(str::to_string)
-        });
+        let framing = FramingPolicy::choose(
+            spec_overrides(spec),
+            Overrides {
+                framing: None,
+                inert_prefix: None,
+            },
+            spec.command.clone(),
+        )?;
         if spec.resume.is_some() {
             return Err(BrokerError::BadRequest(
                 "resume needs a preset whose CLI can resume; a raw command cannot".into(),
@@ -123,7 +128,7 @@ pub fn plan(
             command_line: spec.command.join(" "),
             channels: spec.delivery.unwrap_or_default(),
             dialog_answers: Vec::new(),
-            inert_prefix: inert_prefix(spec, by_program),
+            framing,
             interrupt_keys: spec
                 .interrupt_keys
                 .clone()
@@ -200,7 +205,19 @@ pub fn plan(
             .iter()
             .filter_map(|d| Some((regex::Regex::new(&d.pattern).ok()?, d.answer.clone()?)))
             .collect(),
-        inert_prefix: inert_prefix(spec, plan.inert_prefix.clone()),
+        framing: FramingPolicy::choose(
+            spec_overrides(spec),
+            Overrides {
+                framing: plan.framing.as_deref().map(|v| ("the preset's framing", v)),
+                inert_prefix: plan
+                    .inert_prefix
+                    .as_deref()
+                    .map(|v| ("the preset's inert_prefix", v)),
+            },
+            std::iter::once(program.display().to_string())
+                .chain(plan.args.iter().cloned())
+                .collect(),
+        )?,
         interrupt_keys: spec
             .interrupt_keys
             .clone()

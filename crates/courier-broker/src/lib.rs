@@ -47,6 +47,7 @@ pub mod crash;
 pub mod done;
 pub mod error;
 pub mod federation;
+pub mod framing_policy;
 mod generation;
 pub mod hosting;
 pub mod input_hold;

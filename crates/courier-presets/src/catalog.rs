@@ -131,6 +131,10 @@ fn validate_preset(preset: &Preset) -> Result<(), PresetError> {
         return Err(invalid(preset, "command", "must not be empty"));
     }
     compile_patterns(preset)?;
+    if let Some(framing) = &preset.framing {
+        crate::FramingChoice::parse(framing)
+            .map_err(|message| invalid(preset, "framing", &message))?;
+    }
     crate::preset::check_interrupt_keys(&preset.interrupt_keys)
         .map_err(|message| invalid(preset, "interrupt_keys", &message))?;
     for (field, patterns) in [

@@ -12,8 +12,8 @@
 
 mod catalog;
 mod error;
-mod inert;
 mod installed;
+mod interpreter;
 mod mcp;
 mod patch;
 mod patterns;
@@ -23,8 +23,8 @@ mod template;
 
 pub use catalog::{BUILTIN_PRESETS, PresetCatalog};
 pub use error::PresetError;
-pub use inert::inert_prefix_for;
 pub use installed::{check_installed, find_cli};
+pub use interpreter::{FramingChoice, Identified, Interpreter, identify};
 pub use mcp::SERVER_NAME;
 pub use patterns::{ScreenPatterns, compile_patterns};
 pub use plan::{ENV_AGENT, ENV_TOKEN, ENV_URL, LaunchContext, LaunchPlan, PlannedFile, Resume};

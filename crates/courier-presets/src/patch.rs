@@ -46,6 +46,7 @@ pub(crate) struct PresetPatch {
     hooks: Option<HookSettings>,
     submit: Option<SubmitSettings>,
     inert_prefix: Option<String>,
+    framing: Option<String>,
     interrupt_keys: Option<String>,
     context_low_patterns: Option<Vec<String>>,
     busy_patterns: Option<Vec<String>>,
@@ -88,6 +89,7 @@ impl PresetPatch {
             hooks: self.hooks,
             submit: self.submit.unwrap_or_default(),
             inert_prefix: self.inert_prefix,
+            framing: self.framing,
             interrupt_keys: self
                 .interrupt_keys
                 .unwrap_or_else(crate::preset::default_interrupt_keys),
@@ -129,6 +131,7 @@ impl PresetPatch {
             hooks: self.hooks,
             submit: self.submit.unwrap_or_default(),
             inert_prefix: self.inert_prefix,
+            framing: self.framing,
             interrupt_keys: self
                 .interrupt_keys
                 .unwrap_or_else(crate::preset::default_interrupt_keys),
@@ -166,6 +169,7 @@ impl PresetPatch {
             hooks: self.hooks.or(base.hooks),
             submit: self.submit.unwrap_or(base.submit),
             inert_prefix: self.inert_prefix.or(base.inert_prefix),
+            framing: self.framing.or(base.framing),
             interrupt_keys: self.interrupt_keys.unwrap_or(base.interrupt_keys),
             context_low_patterns: self
                 .context_low_patterns

@@ -93,6 +93,8 @@ pub struct LaunchPlan {
     /// The comment put before each line of a message (see
     /// [`crate::Preset::inert_prefix`]).
     pub inert_prefix: Option<String>,
+    /// How a message is framed (see [`crate::Preset::framing`]).
+    pub framing: Option<String>,
     /// The keys that interrupt the CLI's turn (see [`crate::Preset::interrupt_keys`]).
     pub interrupt_keys: String,
     /// Context-low regexes (see [`crate::Preset::context_low_patterns`]).
@@ -259,6 +261,7 @@ impl Preset {
             delivery: self.delivery,
             submit: self.submit.clone(),
             inert_prefix: self.inert_prefix.clone(),
+            framing: self.framing.clone(),
             interrupt_keys: self.interrupt_keys.clone(),
             context_low_patterns: self.context_low_patterns.clone(),
             busy_patterns: self.busy_patterns.clone(),

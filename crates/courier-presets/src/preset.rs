@@ -48,6 +48,12 @@ pub struct Preset {
     /// put before each line of a message so it runs nothing (`"# "`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inert_prefix: Option<String>,
+    /// How a message to it is framed: `"auto"` (from what reads its
+    /// terminal at each delivery), `"none"`, or an interpreter's name
+    /// (`"sh"`, `"zsh"`, `"python"`, `"node"`, …; see
+    /// [`crate::FramingChoice`]). Unset: `inert_prefix`, else auto.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub framing: Option<String>,
     /// The keys that interrupt the CLI's current turn without quitting it
     /// (`courier interrupt`): Esc for TUIs that document it, else Ctrl-C.
     #[serde(default = "default_interrupt_keys")]

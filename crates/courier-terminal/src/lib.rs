@@ -16,6 +16,9 @@
 //! - [`screen`]: the vt100 screen model with output times and a change counter.
 //! - [`output`]: live output for viewers, a bounded broadcast per session
 //!   ([`output::OutputWatch`]: a screen copy and the bytes after it).
+//! - [`foreground`]: which process reads the terminal now (the
+//!   foreground group, through shells that started it and terminals
+//!   opened by `script`), so a message is framed for what reads it.
 //! - [`tty_probe`]: what the kernel knows about an agent's terminal
 //!   (canonical mode, echo, foreground group, a reader blocked on it), so a
 //!   line program that draws no prompt (`cat`) is seen waiting for a line.
@@ -45,6 +48,7 @@
 pub mod deliver;
 pub mod enter_timing;
 pub mod error;
+pub mod foreground;
 pub mod host;
 pub mod inject;
 pub mod input_line;

@@ -109,7 +109,7 @@ fn parse_stat(text: &str) -> Option<Stat> {
 /// `tty_nr` as (major, minor): the kernel packs minor bits 0–7 into bits
 /// 0–7, major into bits 8–19, minor bits 8–19 into bits 20–31.
 #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
-fn decode_tty_nr(tty_nr: i32) -> (u32, u32) {
+pub(crate) fn decode_tty_nr(tty_nr: i32) -> (u32, u32) {
     let n = tty_nr as u32;
     ((n >> 8) & 0xfff, (n & 0xff) | ((n >> 12) & 0xfff00))
 }
@@ -148,7 +148,7 @@ fn parse_syscall(text: &str) -> Option<Syscall> {
 const TTY_READ_WCHANS: &[&str] = &["n_tty_read", "wait_woken", "tty_read"];
 
 #[cfg(target_os = "linux")]
-mod linux {
+pub(crate) mod linux {
     use std::fs::{self, File, OpenOptions};
     use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
     use std::os::unix::io::AsRawFd;
@@ -219,6 +219,12 @@ mod linux {
             return Some((file, rdev));
         }
         None
+    }
+
+    /// Whether process `pid` is blocked reading the terminal `rdev` (see
+    /// `crate::foreground`, which prefers that process as the reader).
+    pub(crate) fn reads(pid: i32, rdev: u64) -> bool {
+        read_stat(&format!("/proc/{pid}")).is_some_and(|s| process_reads(&s, rdev))
     }
 
     /// Whether a process of group `pgid` is blocked reading the terminal

@@ -367,6 +367,11 @@ pub struct SpawnArgs {
     /// preset's): a busy line with one of these below it is history.
     #[arg(long = "idle-pattern")]
     pub idle_patterns: Vec<String>,
+    /// How each message is framed so the agent's program runs none of it: `auto`
+    /// (default: from the program reading its terminal at each delivery), `none`, or an
+    /// interpreter (`sh`, `bash`, `zsh`, `fish`, `python`, `node`, `ruby`, …).
+    #[arg(long)]
+    pub framing: Option<String>,
 }
 
 #[derive(Debug, Args)]

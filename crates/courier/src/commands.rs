@@ -77,13 +77,14 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<ExitCode> 
                         cell(&a["restarts"]),
                         cell(&a["channels"]),
                         cell(&a["command"]).replace(',', " "),
+                        framing_cell(a),
                         cell(&a["result"]),
                     ]
                 });
                 table(
                     &[
                         "name", "host", "pid", "state", "queued", "restarts", "channels",
-                        "command", "result",
+                        "command", "framing", "result",
                     ],
                     &rows,
                 );
@@ -316,6 +317,9 @@ async fn spawn(client: &Client, args: SpawnArgs) -> anyhow::Result<Value> {
     ] {
         body[key] = value;
     }
+    if let Some(framing) = args.framing {
+        body["framing"] = json!(framing);
+    }
     client.post("/v1/agents", &body).await
 }
 
@@ -484,4 +488,14 @@ fn print_federation(f: &Value) {
             peers.join(", ")
         },
     );
+}
+
+/// `zsh-quoted (foreground: zsh (pid 12): interactive)`: the framing a
+/// message would get now, and why.
+fn framing_cell(agent: &Value) -> String {
+    let framing = &agent["status"]["framing"];
+    match (framing["framing"].as_str(), framing["why"].as_str()) {
+        (Some(name), Some(why)) => format!("{name} ({why})"),
+        _ => "-".to_string(),
+    }
 }

@@ -33,6 +33,7 @@ fn agent(name: &str, command: Vec<String>) -> AgentSpec {
         delivery: None,
         submit: None,
         inert_prefix: None,
+        framing: None,
         restart: None,
         task: None,
         resume: None,

@@ -299,10 +299,51 @@ fn nats_checks(args: &DoctorArgs, state_dir: &Path) -> anyhow::Result<Vec<Check>
         .collect())
 }
 
+/// For a running broker: how a message to each agent would be framed now
+/// and why (from the program reading its terminal), one line per agent.
+fn framing_checks(g: &Global, running: bool) -> Vec<Check> {
+    if !running {
+        return Vec::new();
+    }
+    let listing = crate::client::Client::connect(g).and_then(|client| {
+        tokio::task::block_in_place(|| {
+            tokio::runtime::Handle::current().block_on(client.get("/v1/agents"))
+        })
+    });
+    let agents = match listing {
+        Ok(v) => v["agents"].as_array().cloned().unwrap_or_default(),
+        Err(e) => {
+            return vec![check(
+                "framing",
+                Level::Warn,
+                format!("cannot list the agents: {e:#}"),
+                None,
+            )];
+        }
+    };
+    agents
+        .iter()
+        .filter(|a| a["remote"].as_bool() != Some(true))
+        .map(|a| {
+            let name = a["name"].as_str().unwrap_or("?");
+            let framing = &a["status"]["framing"];
+            let detail = match (framing["framing"].as_str(), framing["why"].as_str()) {
+                (Some(f), Some(why)) => format!("{f} — {why}"),
+                _ => "unknown (the agent has exited)".to_string(),
+            };
+            check(&format!("framing {name}"), Level::Ok, detail, None)
+        })
+        .collect()
+}
+
 pub fn run(g: &Global, args: &DoctorArgs) -> anyhow::Result<ExitCode> {
     let dir = g.state_dir.clone().unwrap_or_else(default_state_dir);
     let presets = courier_broker::launch::default_presets_file();
     let mut checks = run_checks(&dir, presets.as_deref());
+    let running = checks
+        .iter()
+        .any(|c| c.name == "lock" && c.detail.starts_with("held"));
+    checks.extend(framing_checks(g, running));
     checks.extend(nats_checks(args, &dir)?);
     let worst = checks.iter().map(|c| c.level).max().unwrap_or(Level::Ok);
     if g.json {

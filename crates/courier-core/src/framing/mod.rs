@@ -7,9 +7,17 @@
 //! <body>
 //! ```
 //!
+//! For a program that runs what it reads (a shell, a REPL), every line
+//! of that text is then made inert in the program's own grammar by a
+//! [`Framing`] (see [`inert`]).
+//!
 //! The target reads `you (direct)` for a direct message, `#name` for a
 //! channel and `* (broadcast)` for a broadcast. The thread part appears only
 //! on replies.
+
+mod inert;
+
+pub use inert::{Framing, LINE_TERMINATORS, lines};
 
 use crate::ids::MessageId;
 use crate::recipient::Recipient;
@@ -51,38 +59,9 @@ pub fn frame(
     text
 }
 
-/// `text` with `prefix` before each of its lines: for a program that runs
-/// what it is given (a shell, a REPL), a comment prefix makes every line of
-/// a message inert, so a body such as `z\ntouch FILE` is read, not run.
-/// The prefix is sanitized like a body.
-pub fn inert(text: &str, prefix: &str) -> String {
-    let prefix = sanitize_body(prefix).replace('\n', "");
-    text.split('\n')
-        .map(|line| format!("{prefix}{line}"))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn inert_comments_out_every_line() {
-        let text = frame(
-            "eve",
-            &Recipient::Agent("sh".into()),
-            &MessageId::new("01X"),
-            None,
-            "z\ntouch FILE\n\nrm -rf x",
-        );
-        assert_eq!(
-            inert(&text, "# "),
-            "# [courier] from eve to you (direct) | msg 01X\n# z\n# touch FILE\n# \n# rm -rf x"
-        );
-        // A prefix cannot smuggle a line break or a control sequence.
-        assert_eq!(inert("a\nb", "#\n\u{1b}[201~ "), "#^[[201~ a\n#^[[201~ b");
-    }
 
     #[test]
     fn header_names_sender_target_and_ids() {
