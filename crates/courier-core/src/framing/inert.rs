@@ -112,10 +112,22 @@ impl Framing {
             Framing::Prefix(prefix) => sanitize_body(prefix).replace(LINE_TERMINATORS, ""),
         };
         lines(text)
-            .map(|line| format!("{prefix}{line}"))
+            .map(|line| commented(&prefix, line))
             .collect::<Vec<_>>()
             .join("\n")
     }
+}
+
+/// `line` behind a comment `prefix`. A comment that ends in a backslash
+/// still continues the line for some line editors (IPython and bpython
+/// take `# x = 1 + \` as unfinished and keep it, so the next message joins
+/// it): such a line gets ` #` after the backslash.
+fn commented(prefix: &str, line: &str) -> String {
+    let mut framed = format!("{prefix}{line}");
+    if line.trim_end().ends_with('\\') {
+        framed.push_str(" #");
+    }
+    framed
 }
 
 /// `: '<line>'`, every `'` of the line closed, escaped and reopened.
@@ -152,6 +164,15 @@ mod tests {
             "# z\n# touch F\n# \n# rm x"
         );
         assert_eq!(Framing::None.apply("a\u{2028}b"), "a\u{2028}b");
+    }
+
+    #[test]
+    fn a_comment_never_ends_in_a_backslash() {
+        assert_eq!(
+            Framing::HashComment.apply("x = 1 + \\\ny \\  \nz"),
+            "# x = 1 + \\ #\n# y \\   #\n# z"
+        );
+        assert_eq!(Framing::SlashComment.apply("a\\"), "// a\\ #");
     }
 
     #[test]
