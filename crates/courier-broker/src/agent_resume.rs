@@ -8,8 +8,9 @@
 use std::sync::atomic::Ordering;
 
 use courier_core::delivery::Transition;
+use courier_core::framing::Framing;
 use courier_core::{Delivery, DeliveryState};
-use courier_terminal::resume::{Resumed, resume};
+use courier_terminal::resume::{Resumed, framed_as, resume};
 use courier_terminal::{BeforeEnter, DeliveryOutcome, NoHook, Terminal};
 
 use crate::agent::{AgentContext, MarkInjected};
@@ -46,9 +47,7 @@ async fn settle(ctx: &AgentContext, delivery: &Delivery) {
             return;
         }
     };
-    // The same decision a delivery makes: from what reads the terminal now.
-    let framing = ctx.framing.decide_async(ctx.session.pid()).await;
-    let text = crate::agent::typed_text(&message, &framing.value);
+    let text = text_to_settle(ctx, &message).await;
     let entered = delivery.state == DeliveryState::Injected;
     let mark = MarkInjected::new(&ctx.store, &delivery.id);
     // Enter may already have been sent: the state is `injected` already.
@@ -85,4 +84,31 @@ async fn settle(ctx: &AgentContext, delivery: &Delivery) {
     ctx.control.progressed(courier_core::time::Clock::now(
         &courier_core::time::SystemClock,
     ));
+}
+
+/// The text as it was typed before the restart. The framing decision made
+/// now comes first; the program reading the terminal may have changed since
+/// (node exited back to bash), so the text is the framing whose trace the
+/// surviving screen shows. Without a trace, the decision made now: the
+/// delivery is then typed as any other would be.
+async fn text_to_settle(ctx: &AgentContext, message: &courier_core::Message) -> String {
+    let decided = ctx.framing.decide_async(ctx.session.pid()).await.value;
+    let mut candidates = vec![decided];
+    for other in [
+        Framing::HashComment,
+        Framing::SlashComment,
+        Framing::ZshQuoted,
+        // Last: its header is part of every framed one.
+        Framing::None,
+    ] {
+        if !candidates.contains(&other) {
+            candidates.push(other);
+        }
+    }
+    let texts: Vec<String> = candidates
+        .iter()
+        .map(|framing| crate::agent::typed_text(message, framing))
+        .collect();
+    let chosen = framed_as(&*ctx.session, &ctx.options, &texts).unwrap_or(0);
+    texts.into_iter().nth(chosen).unwrap_or_default()
 }

@@ -87,6 +87,24 @@ pub fn judge(
     }
 }
 
+/// Which of `candidates` (the same message framed in different ways, most
+/// likely first) left a trace on the surviving screen: its first characters
+/// are on it. A broker decides a delivery's framing from the program reading
+/// the terminal when it types; after a crash that program may have changed
+/// (a REPL exited), so the text to settle is the one the screen shows, not
+/// the one a new decision would type. None: no candidate left a trace.
+pub fn framed_as<T>(term: &T, opts: &DeliverOptions, candidates: &[String]) -> Option<usize>
+where
+    T: Terminal + ?Sized,
+{
+    let snap = term.snapshot(0);
+    candidates.iter().position(|text| {
+        let inj = inject::build(text, snap.bracketed_paste, opts.chunk_size);
+        let exp = Expectation::new(&inj.echo, opts.collapsed.clone());
+        verify::count(&snap, &exp).head > 0
+    })
+}
+
 /// Settles a delivery of `text` (framed, as first delivered) that was in
 /// flight on `term` when the previous broker stopped. `hook` runs before an
 /// Enter that moves the delivery from `injecting` to `injected`.

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use courier_terminal::host::{HostEnd, HostOptions, RemoteSession, serve};
-use courier_terminal::resume::{Resumed, resume};
+use courier_terminal::resume::{Resumed, framed_as, resume};
 use courier_terminal::*;
 
 struct Hosted {
@@ -202,6 +202,49 @@ async fn a_delivery_left_in_flight_is_settled_from_the_screen_exactly_once() {
         hosted.transcript_until(|t| t.len() >= 3).await,
         [typed, sent, never],
         "each exactly once"
+    );
+    s.kill().await;
+    let _ = hosted.host.await;
+}
+
+/// The program reading a terminal may change while no broker runs (a REPL
+/// exits), so a new framing decision can differ from what was typed: the
+/// text to settle is the one whose trace the surviving screen shows, and a
+/// message typed under another framing is found, not typed again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_text_to_settle_is_the_framing_the_screen_shows() {
+    use courier_core::framing::Framing;
+    let hosted = host_fake(&[], PATIENCE);
+    let s = hosted.connect().await;
+    ready_remote(&s).await;
+    let text = framed("01FRAMED", "typed as a shell comment");
+    // Decided now: `// ` (node reads the terminal); typed before: `# `.
+    let candidates: Vec<String> = [
+        Framing::SlashComment,
+        Framing::ZshQuoted,
+        Framing::HashComment,
+    ]
+    .iter()
+    .map(|f| f.apply(&text))
+    .collect();
+    assert_eq!(
+        framed_as(&s, &opts(), &candidates),
+        None,
+        "nothing typed yet"
+    );
+    type_text(&s, &candidates[2]).await;
+    wait_screen(&s, "typed as a shell comment").await;
+    drop(s);
+    let s = hosted.connect().await;
+    assert_eq!(framed_as(&s, &opts(), &candidates), Some(2));
+    match resume(&s, &opts(), &candidates[2], false, &NoHook).await {
+        Resumed::Done(r) => assert_eq!(r.outcome, DeliveryOutcome::Verified, "{r:?}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        hosted.transcript_until(|t| !t.is_empty()).await,
+        [candidates[2].clone()],
+        "typed once, under the framing it was typed with"
     );
     s.kill().await;
     let _ = hosted.host.await;
