@@ -79,10 +79,8 @@ fn use_statements(text: &str) -> Vec<String> {
             open.push(' ');
             open.push_str(trimmed);
         }
-        if current.as_deref().is_some_and(|s| s.ends_with(';')) {
-            if let Some(done) = current.take() {
-                statements.push(done.trim_end_matches(';').to_string());
-            }
+        if let Some(done) = current.take_if(|s| s.ends_with(';')) {
+            statements.push(done.trim_end_matches(';').to_string());
         }
     }
     statements
