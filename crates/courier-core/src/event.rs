@@ -1,5 +1,5 @@
 //! Events: the append-only record of what happened. Wire names are those of
-//! `shared/spec/delivery.md`; the JSON form is `{"seq":..,"time":..,"type":..,..}`.
+//! `docs/delivery.md` (kept true by `tests/architecture/delivery_doc.rs`); the JSON form is `{"seq":..,"time":..,"type":..,..}`.
 
 use serde::{Deserialize, Serialize};
 

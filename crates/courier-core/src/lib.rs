@@ -1,7 +1,7 @@
 //! Courier's delivery logic, free of I/O and of any async runtime.
 //!
 //! Everything here is a plain value or a pure function, so that the rules of
-//! `shared/spec/delivery.md` can be checked with unit and property tests:
+//! `docs/delivery.md` can be checked with unit and property tests:
 //!
 //! - [`time`]: timestamps and the [`time::Clock`] that tests control.
 //! - [`ids`], [`recipient`], [`message`]: what a sender sends.
