@@ -16,6 +16,7 @@
 //! left out). `GET /` redirects to the dashboard.
 
 mod admin;
+mod agent_view;
 mod agents;
 pub mod auth;
 pub(crate) mod control_api;
