@@ -104,11 +104,14 @@ fn dropped_line(d: &DeliveryInfo) -> String {
 fn agent_state(agent: &AgentInfo) -> String {
     let status = &agent.status;
     let why = match agent.state.as_str() {
-        "exited" => status.exited.as_ref().and_then(|exit| match (exit.code, exit.signal) {
-            (Some(code), _) => Some(format!("code {code}")),
-            (None, Some(signal)) => Some(format!("signal {signal}")),
-            (None, None) => None,
-        }),
+        "exited" => status
+            .exited
+            .as_ref()
+            .and_then(|exit| match (exit.code, exit.signal) {
+                (Some(code), _) => Some(format!("code {code}")),
+                (None, Some(signal)) => Some(format!("signal {signal}")),
+                (None, None) => None,
+            }),
         "starting" => status.not_ready.clone(),
         "held" => status.held.clone(),
         "dead" => agent.dead_reason.clone(),

@@ -11,10 +11,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::agent_view::{listed, remote_json, stuck_agents};
 use super::auth::Identity;
 use super::error::ApiError;
 use super::json::{ApiJson, ApiPath, ApiQuery};
-use super::agent_view::{listed, remote_json, stuck_agents};
 use crate::agent_spec::AgentSpec;
 
 pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {

@@ -33,6 +33,7 @@ mod receipts;
 mod terminal;
 mod terminal_frames;
 mod tokens;
+mod unknown_field;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
