@@ -79,7 +79,8 @@ pub async fn done(client: &Client, args: DoneArgs, json_out: bool) -> anyhow::Re
 
 /// The state column of `courier agents`: the broker's `state` (the same
 /// word MCP and the dashboard show), with what says why when the listing
-/// has it, and `context low` during such an episode.
+/// has it, `done` when it reported so, and `context low` during such an
+/// episode.
 pub fn state(a: &Value) -> String {
     let s = &a["status"];
     let word = a["state"].as_str().unwrap_or_default();
@@ -94,6 +95,13 @@ pub fn state(a: &Value) -> String {
     let state = match why {
         Some(why) => format!("{}: {why}", cell(&a["state"])),
         None => cell(&a["state"]),
+    };
+    // Done is a state only while nothing else is going on; a done agent
+    // that works again still says so.
+    let state = if a["done"] == json!(true) && word != "done" {
+        format!("{state}, done")
+    } else {
+        state
     };
     if a["context_low"].is_string() {
         format!("{state}, context low")
