@@ -1,8 +1,10 @@
 //! One state per agent, computed by the broker: the API (`GET /v1/agents`
 //! and `GET /v1/agents/{name}`), the CLI's `courier agents --json` and
 //! MCP's `list_agents` show the same word for agents that are idle, busy,
-//! held (a draft in the input), exited and dead (a crashing fake agent,
-//! restart never / a policy that gives up at once).
+//! held (a draft in the input), starting (a dialog), stuck (a message
+//! waiting past the bound behind that dialog), and for crashing fake agents
+//! exited (restart never), restarting (a long backoff) and dead (a policy
+//! that gives up at once).
 
 mod common;
 
@@ -108,8 +110,10 @@ fn mcp_states(text: &str) -> BTreeMap<String, String> {
 #[test]
 fn the_cli_the_api_and_mcp_show_the_brokers_one_state() {
     let tmp = tempfile::tempdir().expect("temp dir");
-    let broker = Broker::start(tmp.path(), &[]);
+    let broker = Broker::start(tmp.path(), &["--stuck-after-ms", "500"]);
     broker.spawn_fake("calm", &[], &[]);
+    broker.spawn_fake("shy", &["--trust-dialog"], &[]);
+    broker.spawn_fake("waiting", &["--trust-dialog"], &[]);
     broker.spawn_fake("worker", &["--busy-forever"], &[]);
     broker.spawn_fake("drafty", &[], &[]);
     broker.spawn_fake("gone", &["--crash-after", "1"], &[]);
@@ -121,7 +125,15 @@ fn the_cli_the_api_and_mcp_show_the_brokers_one_state() {
             "restart": {"policy": "on-failure", "max_restarts": 0, "window_s": 600}}),
         doomed,
     );
-    for name in ["calm", "worker", "drafty", "gone", "doomed"] {
+    let later = broker.transcript_path("later");
+    broker.spawn_request(
+        &json!({"name": "later",
+            "command": [EXE, "fake-agent", "--transcript", later.display().to_string(),
+                        "--crash-after", "1"],
+            "restart": {"policy": "always", "backoff_ms": [600_000]}}),
+        later,
+    );
+    for name in ["calm", "worker", "drafty", "gone", "doomed", "later"] {
         broker.wait_ready(name);
     }
     // worker starts a turn that never ends; gone and doomed crash on their
@@ -129,6 +141,8 @@ fn the_cli_the_api_and_mcp_show_the_brokers_one_state() {
     broker.send("human", "worker", "start working");
     broker.send("human", "gone", "crash now");
     broker.send("human", "doomed", "crash now");
+    broker.send("human", "later", "crash now");
+    broker.send("human", "waiting", "behind a dialog");
     let (status, v) = broker.post(
         "/v1/agents/drafty/input",
         &json!({"text": "half a thought"}),
@@ -141,6 +155,9 @@ fn the_cli_the_api_and_mcp_show_the_brokers_one_state() {
         ("drafty", "held"),
         ("gone", "exited"),
         ("doomed", "dead"),
+        ("later", "restarting"),
+        ("shy", "starting"),
+        ("waiting", "stuck"),
     ]
     .into_iter()
     .map(|(n, s)| (n.to_string(), s.to_string()))
