@@ -81,3 +81,56 @@ pub fn remote_json(agent: &courier_store::RemoteAgent) -> Value {
         "presence": agent.presence, "channels": agent.channels,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agent_ops::Dead;
+
+    #[test]
+    fn the_openapi_document_lists_every_state_in_core_order() {
+        let doc: Value = serde_json::from_str(super::super::admin::OPENAPI).unwrap();
+        let documented = &doc["components"]["schemas"]["AgentState"]["enum"];
+        let core: Vec<&str> = AgentState::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(documented, &json!(core));
+    }
+
+    #[test]
+    fn the_facts_come_from_the_status_the_ops_entry_and_the_watchdog() {
+        let ready = AgentStatus {
+            ready: true,
+            ..AgentStatus::default()
+        };
+        assert_eq!(local_state(&ready, None, false, 0), AgentState::Idle);
+        assert_eq!(local_state(&ready, None, false, 2), AgentState::Ready);
+        assert_eq!(local_state(&ready, None, true, 2), AgentState::Stuck);
+        // A busy pattern before the first prompt: working, not starting.
+        let working = AgentStatus {
+            working: Some("esc to interrupt".into()),
+            ..AgentStatus::default()
+        };
+        assert_eq!(local_state(&working, None, false, 0), AgentState::Busy);
+        let held = AgentStatus {
+            held: Some("draft".into()),
+            ..ready.clone()
+        };
+        assert_eq!(local_state(&held, None, false, 1), AgentState::Held);
+        let restarting = AgentOps {
+            restarting: Some((1, crate::crash::now())),
+            ..AgentOps::default()
+        };
+        assert_eq!(
+            local_state(&AgentStatus::default(), Some(&restarting), false, 0),
+            AgentState::Restarting
+        );
+        let dead = AgentOps {
+            dead: Some(Dead {
+                since: crate::crash::now(),
+                restarts: 0,
+                reason: "gave up".into(),
+            }),
+            ..AgentOps::default()
+        };
+        assert_eq!(local_state(&ready, Some(&dead), true, 3), AgentState::Dead);
+    }
+}
