@@ -88,6 +88,7 @@ pub fn state(a: &Value) -> String {
         "dead" => Some(cell(&a["dead_reason"])),
         "restarting" => Some(format!("attempt {}", cell(&a["restarting"]["attempt"]))),
         "held" => Some(cell(&s["held"])),
+        "busy" => s["working"].as_str().map(|_| cell(&s["working"])),
         "starting" => s["not_ready"].as_str().map(|_| cell(&s["not_ready"])),
         "remote" | "away" => Some(cell(&a["presence"])),
         _ => None,
