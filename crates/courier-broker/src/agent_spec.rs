@@ -80,7 +80,11 @@ fn default_cols() -> u16 {
     120
 }
 
+// A misspelled field (`channel` for `channels`) is refused with its name
+// rather than ignored; stored specs are written from this struct, so they
+// hold only its fields.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AgentSpec {
     pub name: String,
     /// Program and arguments (empty when a preset is given).

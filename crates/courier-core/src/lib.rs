@@ -7,6 +7,7 @@
 //! - [`ids`], [`recipient`], [`message`]: what a sender sends.
 //! - [`delivery`]: one message to one agent, and the state machine whose
 //!   transitions return the [`event::EventKind`]s they cause.
+//! - [`agent_state`]: the one state label of an agent every client shows.
 //! - [`mode`]: delivery modes, channels (pty, hook) and the stuck rule.
 //! - [`fanout`]: who receives a message (never its own sender).
 //! - [`acl`]: who may message whom (allow/deny rules, first match wins).
@@ -24,6 +25,7 @@
 //! for every decision.
 
 pub mod acl;
+pub mod agent_state;
 pub mod delivery;
 pub mod display;
 pub mod error;
@@ -44,6 +46,7 @@ pub mod sanitize;
 pub mod time;
 
 pub use acl::{Acl, AclCheck, Refusal};
+pub use agent_state::{AgentFacts, AgentState, Locality, agent_state};
 pub use delivery::{Delivery, DeliveryState, Transition, Verification};
 pub use error::CoreError;
 pub use event::{Event, EventKind};

@@ -99,22 +99,32 @@ fn dropped_line(d: &DeliveryInfo) -> String {
     format!("msg {} from {} to {}", d.message_id, d.from, d.agent)
 }
 
+/// The broker's state of `agent`, with why when the listing says it, and
+/// the messages waiting for it.
 fn agent_state(agent: &AgentInfo) -> String {
     let status = &agent.status;
-    if let Some(exit) = &status.exited {
-        return match (exit.code, exit.signal) {
-            (Some(code), _) => format!("exited (code {code})"),
-            (None, Some(signal)) => format!("exited (signal {signal})"),
-            (None, None) => "exited".to_string(),
-        };
-    }
-    let mut state = match (status.ready, status.busy) {
-        (true, false) => "ready".to_string(),
-        (true, true) => "busy".to_string(),
-        (false, _) => match &status.not_ready {
-            Some(why) => format!("not ready ({why})"),
-            None => "not ready".to_string(),
-        },
+    let why = match agent.state.as_str() {
+        "exited" => status
+            .exited
+            .as_ref()
+            .and_then(|exit| match (exit.code, exit.signal) {
+                (Some(code), _) => Some(format!("code {code}")),
+                (None, Some(signal)) => Some(format!("signal {signal}")),
+                (None, None) => None,
+            }),
+        "starting" => status.not_ready.clone(),
+        "held" => status.held.clone(),
+        "dead" => agent.dead_reason.clone(),
+        _ => None,
+    };
+    let word = if agent.state.is_empty() {
+        "unknown"
+    } else {
+        agent.state.as_str()
+    };
+    let mut state = match why {
+        Some(why) => format!("{word} ({why})"),
+        None => word.to_string(),
     };
     if agent.queue_depth > 0 {
         let _ = write!(
@@ -131,7 +141,8 @@ pub fn agent_list(me: &str, list: &AgentList) -> String {
         return "No agents are running.".to_string();
     }
     let mut out = format!(
-        "{} (ready = idle at its prompt, busy = working; messages wait until it is ready):",
+        "{} (idle/ready/done = at its prompt, busy = working; messages wait while it is \
+         busy, starting, held or stuck, and are never typed into one exited or dead):",
         plural(list.agents.len(), "agent", "agents")
     );
     for agent in &list.agents {

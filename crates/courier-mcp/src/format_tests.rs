@@ -80,20 +80,27 @@ fn drops_caused_by_a_send_are_reported() {
 fn agents_show_state_channels_and_who_i_am() {
     let list: AgentList = serde_json::from_value(json!({"agents": [
         {"name": "alice", "command": ["claude"], "channels": ["ops"], "pid": 1,
-         "queue_depth": 0, "status": {"ready": true, "busy": false, "delay_ms": 100}},
+         "queue_depth": 0, "state": "idle", "status": {"ready": true, "busy": false, "delay_ms": 100}},
         {"name": "bob", "command": ["codex"], "channels": [], "pid": 2,
-         "queue_depth": 2, "status": {"ready": true, "busy": true, "delay_ms": 100}},
+         "queue_depth": 2, "state": "busy", "status": {"ready": true, "busy": true, "delay_ms": 100}},
         {"name": "carol", "command": ["sh"], "channels": ["ops", "dev"], "pid": 3,
-         "queue_depth": 0, "status": {"ready": false, "not_ready": "dialog", "busy": false, "delay_ms": 100}},
+         "queue_depth": 0, "state": "starting", "status": {"ready": false, "not_ready": "dialog", "busy": false, "delay_ms": 100}},
+        {"name": "dora", "command": ["sh"], "channels": [], "pid": 4, "queue_depth": 1,
+         "state": "held", "status": {"ready": true, "busy": false, "held": "a draft", "delay_ms": 100}},
+        {"name": "eve", "command": ["sh"], "channels": [], "pid": 5, "queue_depth": 0,
+         "state": "dead", "dead_reason": "crashed 3 times", "status": {"ready": false, "busy": false}},
     ]}))
     .unwrap();
     let text = agent_list("alice", &list);
     assert_eq!(
         text,
-        "3 agents (ready = idle at its prompt, busy = working; messages wait until it is ready):\n\
-         - alice (you): ready; #ops\n\
+        "5 agents (idle/ready/done = at its prompt, busy = working; messages wait while it is \
+         busy, starting, held or stuck, and are never typed into one exited or dead):\n\
+         - alice (you): idle; #ops\n\
          - bob: busy, 2 messages waiting; no channels\n\
-         - carol: not ready (dialog); #ops, #dev"
+         - carol: starting (dialog); #ops, #dev\n\
+         - dora: held (a draft), 1 message waiting; no channels\n\
+         - eve: dead (crashed 3 times); no channels"
     );
 }
 
@@ -101,6 +108,7 @@ fn agents_show_state_channels_and_who_i_am() {
 fn an_exited_agent_says_how() {
     let agent = AgentInfo {
         name: "dan".into(),
+        state: "exited".into(),
         status: AgentStatus {
             exited: Some(ExitInfo {
                 code: None,

@@ -116,8 +116,10 @@ impl CourierServer {
 
     #[tool(
         description = "List the agents connected to this Courier broker: each one's name, \
-                       whether it is ready (idle at its prompt), busy (working) or not ready, \
-                       how many messages wait for it, and the channels it belongs to. Use it to \
+                       its state as the broker sees it (idle, ready or done: at its prompt; \
+                       busy: working; starting, held or stuck: messages wait; exited, \
+                       restarting or dead; remote or away: on another host), how many \
+                       messages wait for it, and the channels it belongs to. Use it to \
                        find whom to message.",
         annotations(title = "List agents", read_only_hint = true, open_world_hint = false)
     )]

@@ -82,6 +82,9 @@ pub struct AgentStatus {
     pub not_ready: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exited: Option<ExitInfo>,
+    /// Why deliveries wait although it is ready: its input holds text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held: Option<String>,
 }
 
 /// One entry of `GET /v1/agents`.
@@ -95,8 +98,15 @@ pub struct AgentInfo {
     pub channels: Vec<String>,
     #[serde(default)]
     pub queue_depth: usize,
+    /// The broker's one state label (`idle`, `busy`, `held`, `dead`, …:
+    /// `courier_core::AgentState`), the same the CLI and dashboard show.
+    #[serde(default)]
+    pub state: String,
     #[serde(default)]
     pub status: AgentStatus,
+    /// Why it is dead (with state `dead`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dead_reason: Option<String>,
     /// `idle`, `immediate` or `manual`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<String>,

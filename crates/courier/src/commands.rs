@@ -64,10 +64,7 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<ExitCode> 
             let v = client.get("/v1/agents").await?;
             if !json_out {
                 let rows = rows_of(&v["agents"], |a| {
-                    let state = match a["remote"].as_bool() {
-                        Some(true) => format!("remote, {}", cell(&a["presence"])),
-                        _ => crate::ops_cmds::state(a),
-                    };
+                    let state = crate::ops_cmds::state(a);
                     vec![
                         cell(&a["name"]),
                         cell(&a["host"]),

@@ -77,32 +77,37 @@ pub async fn done(client: &Client, args: DoneArgs, json_out: bool) -> anyhow::Re
     Ok(v)
 }
 
-/// The state column of `courier agents`: dead, restarting, exited, held,
-/// busy, ready or not ready; with `done` when it reported so.
+/// The state column of `courier agents`: the broker's `state` (the same
+/// word MCP and the dashboard show), with what says why when the listing
+/// has it, `done` when it reported so, and `context low` during such an
+/// episode.
 pub fn state(a: &Value) -> String {
     let s = &a["status"];
-    let state = if a["dead"] == json!(true) {
-        format!("dead: {}", cell(&a["dead_reason"]))
-    } else if a["restarting"].is_object() {
-        format!("restarting (attempt {})", cell(&a["restarting"]["attempt"]))
-    } else if s["exited"].is_object() {
-        "exited".to_string()
-    } else if s["held"].is_string() {
-        format!("held: {}", cell(&s["held"]))
-    } else if s["ready"] == json!(true) {
-        if s["busy"] == json!(true) {
-            "busy"
-        } else {
-            "ready"
-        }
-        .to_string()
-    } else {
-        format!("not ready: {}", cell(&s["not_ready"]))
+    let word = a["state"].as_str().unwrap_or_default();
+    let why = match word {
+        "dead" => Some(cell(&a["dead_reason"])),
+        "restarting" => Some(format!("attempt {}", cell(&a["restarting"]["attempt"]))),
+        "held" => Some(cell(&s["held"])),
+        "busy" => s["working"].as_str().map(|_| cell(&s["working"])),
+        "starting" => s["not_ready"].as_str().map(|_| cell(&s["not_ready"])),
+        "remote" | "away" => Some(cell(&a["presence"])),
+        _ => None,
     };
-    match (a["done"] == json!(true), a["context_low"].as_str()) {
-        (true, _) => format!("{state}, done"),
-        (false, Some(_)) => format!("{state}, context low"),
-        _ => state,
+    let state = match why {
+        Some(why) => format!("{}: {why}", cell(&a["state"])),
+        None => cell(&a["state"]),
+    };
+    // Done is a state only while nothing else is going on; a done agent
+    // that works again still says so.
+    let state = if a["done"] == json!(true) && word != "done" {
+        format!("{state}, done")
+    } else {
+        state
+    };
+    if a["context_low"].is_string() {
+        format!("{state}, context low")
+    } else {
+        state
     }
 }
 

@@ -11,42 +11,18 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::agent_view::{listed, remote_json, stuck_agents};
 use super::auth::Identity;
 use super::error::ApiError;
 use super::json::{ApiJson, ApiPath, ApiQuery};
-use crate::agent::AgentStatus;
 use crate::agent_spec::AgentSpec;
-
-fn agent_json(spec: &AgentSpec, status: &AgentStatus, pid: u32, depth: usize) -> Value {
-    json!({
-        "name": spec.name, "command": spec.command, "preset": spec.preset, "channels": spec.channels,
-        "pid": pid, "queue_depth": depth, "status": status, "mode": status.mode,
-        "delivery": status.channels,
-    })
-}
-
-/// The agent's listing with its operating fields (restarts, dead, done,
-/// result, context_low: see `crate::agent_ops`).
-fn listed(
-    state: &AppState,
-    spec: &AgentSpec,
-    status: &AgentStatus,
-    pid: u32,
-    depth: usize,
-) -> Value {
-    let mut v = agent_json(spec, status, pid, depth);
-    if let (Some(obj), Value::Object(ops)) = (v.as_object_mut(), state.broker.ops_json(&spec.name))
-    {
-        obj.extend(ops);
-    }
-    v
-}
 
 pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let agents = state.broker.agents().await;
+    let stuck = stuck_agents(&state);
     let mut listed: Vec<Value> = agents
         .iter()
-        .map(|(s, st, pid, d)| listed(&state, s, st, *pid, *d))
+        .map(|(s, st, pid, d)| listed(&state, &stuck, s, st, *pid, *d))
         .collect();
     if let Some(federation) = state.broker.federation() {
         for agent in &mut listed {
@@ -58,21 +34,13 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError
     Ok(Json(json!({ "agents": listed })))
 }
 
-/// An agent of another host of the workspace, as the directory lists it.
-fn remote_json(agent: &courier_store::RemoteAgent) -> Value {
-    json!({
-        "name": agent.name, "host": agent.host, "remote": true,
-        "presence": agent.presence, "channels": agent.channels,
-    })
-}
-
 pub async fn get(
     State(state): State<AppState>,
     ApiPath(name): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     let agents = state.broker.agents().await;
     if let Some((s, st, pid, d)) = agents.iter().find(|(spec, ..)| spec.name == name) {
-        let mut agent = listed(&state, s, st, *pid, *d);
+        let mut agent = listed(&state, &stuck_agents(&state), s, st, *pid, *d);
         if let Some(federation) = state.broker.federation() {
             agent["host"] = json!(federation.host());
         }
@@ -126,7 +94,7 @@ pub async fn spawn(
     let body = agents
         .iter()
         .find(|(s, ..)| s.name == name)
-        .map(|(s, st, pid, d)| listed(&state, s, st, *pid, *d))
+        .map(|(s, st, pid, d)| listed(&state, &stuck_agents(&state), s, st, *pid, *d))
         .unwrap_or_else(|| json!({"name": name}));
     Ok((StatusCode::CREATED, Json(body)))
 }

@@ -32,11 +32,8 @@ where
                     "content_type",
                     "send the body as JSON with Content-Type: application/json",
                 ),
-                _ => ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "malformed_json",
-                    rejection.body_text(),
-                ),
+                // An unknown field is named (422), the rest is 400.
+                _ => super::unknown_field::body_refused(rejection.body_text()),
             }),
         }
     }

@@ -16,6 +16,7 @@
 //! left out). `GET /` redirects to the dashboard.
 
 mod admin;
+mod agent_view;
 mod agents;
 pub mod auth;
 pub(crate) mod control_api;
@@ -32,6 +33,7 @@ mod receipts;
 mod terminal;
 mod terminal_frames;
 mod tokens;
+mod unknown_field;
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;

@@ -22,8 +22,13 @@ pub(super) fn optional_body<T: serde::de::DeserializeOwned + Default>(
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(T::default());
     }
-    serde_json::from_slice(bytes)
-        .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
+    serde_json::from_slice(bytes).map_err(|e| {
+        let message = format!("invalid JSON body: {e}");
+        match super::unknown_field::UnknownField::parse(&message) {
+            Some(unknown) => unknown.into_error(),
+            None => ApiError::bad_request(message),
+        }
+    })
 }
 
 fn only_self_or_owner(identity: &Identity, name: &str) -> Result<(), ApiError> {

@@ -6,22 +6,43 @@ import { del, get, post, put, seg } from './api.js';
 import { el, report, visible } from './dom.js';
 
 /**
- * One word for where an agent is (remote / away: it lives on another host):
- * exited > stuck (a delivery to it is stuck) > held (its input holds text, so
- * nothing is typed) > starting (not ready yet) > busy (working) > ready
- * (ready, with deliveries queued for it) > idle (ready, nothing queued).
+ * The agent's state as the broker computed it (`state`: one word, the same
+ * the CLI and MCP show; the precedence is the broker's, see the OpenAPI
+ * document) and a line that says why, for the tooltip.
  */
 export function agentState(agent, stuckAgents) {
-  // An agent of another host of the workspace (courier up --nats).
-  if (agent.remote) return [agent.presence === 'away' ? 'away' : 'remote', `on host ${agent.host} (${agent.presence})`];
+  const state = agent.state || 'starting';
+  return [state, stateWhy(agent, state, stuckAgents)];
+}
+
+function stateWhy(agent, state, stuckAgents) {
   const s = agent.status || {};
-  if (s.exited) return ['exited', exitText(s.exited)];
-  if (stuckAgents.has(agent.name)) return ['stuck', stuckAgents.get(agent.name)];
-  if (s.held) return ['held', s.held];
-  if (!s.ready) return ['starting', s.not_ready || 'waiting for its prompt'];
-  if (s.busy) return ['busy', 'working'];
-  if (agent.queue_depth > 0) return ['ready', `ready (${s.ready_by || 'screen'}), ${agent.queue_depth} queued`];
-  return ['idle', `ready (${s.ready_by || 'screen'})`];
+  const ready = `ready (${s.ready_by || 'screen'})`;
+  switch (state) {
+    case 'away':
+    case 'remote':
+      return `on host ${agent.host} (${agent.presence})`;
+    case 'dead':
+      return `dead: ${agent.dead_reason || 'its restart policy gave up'}`;
+    case 'restarting':
+      return `restarting (attempt ${agent.restarting ? agent.restarting.attempt : '?'})`;
+    case 'exited':
+      return exitText(s.exited || {});
+    case 'stuck':
+      return stuckAgents.get(agent.name) || 'a delivery to it is stuck';
+    case 'held':
+      return s.held || 'its input holds text';
+    case 'busy':
+      return s.working || 'working';
+    case 'starting':
+      return s.not_ready || 'waiting for its prompt';
+    case 'ready':
+      return `${ready}, ${agent.queue_depth} queued`;
+    case 'done':
+      return agent.result ? `${ready}, done: ${agent.result}` : `${ready}, done`;
+    default:
+      return ready;
+  }
 }
 
 function exitText(exited) {

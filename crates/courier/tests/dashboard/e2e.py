@@ -2,7 +2,7 @@
 
 Run by crates/courier/tests/dashboard.rs against a real `courier up` with
 three fake agents (alice and carol: line REPLs, bob: a TUI) that are ready,
-and a queue cap of 2. Environment:
+and a queue cap of 2 (near the end it spawns a fourth, dave, that crashes). Environment:
 
   COURIER_EXE          the courier binary (for `courier open --no-browser --json`)
   COURIER_STATE_DIR    the broker's state directory (connection.json)
@@ -241,6 +241,24 @@ def main():
         assert ws_handshake(base, "/v1/events/ws", cookie, f"http://127.0.0.1:{port + 1}") == 403
         assert ws_handshake(base, "/v1/events/ws", cookie, base) == 101
         ok("a cookie WebSocket upgrade with a foreign or missing Origin is refused; its own is accepted")
+
+        # The state shown is the broker's `state`: an agent whose restart
+        # policy gave up is `dead` (the table once said `exited`).
+        spawned = context.request.post(
+            f"{base}/v1/agents", headers={"X-Courier-Request": "1"},
+            data={"name": "dave", "command": [EXE, "fake-agent", "--crash-after", "1"],
+                  "restart": {"policy": "on-failure", "max_restarts": 0}})
+        assert spawned.status == 201, spawned.text()
+        dave = page.locator('#agents tr[data-agent="dave"]')
+        expect(dave).to_have_attribute("data-state", "idle")
+        crash = context.request.post(f"{base}/v1/messages", headers={"X-Courier-Request": "1"},
+                                     data={"from": "you", "to": "dave", "body": "crash"})
+        assert crash.status == 201, crash.text()
+        expect(dave).to_have_attribute("data-state", "dead")
+        listed = context.request.get(f"{base}/v1/agents/dave").json()
+        assert listed["state"] == "dead", listed
+        expect(dave.locator(".state")).to_have_text("dead")
+        ok("a crashed agent whose restart policy gave up shows the broker's state: dead")
 
         # The code worked once.
         again = browser.new_context()
