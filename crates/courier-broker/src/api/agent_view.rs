@@ -9,14 +9,14 @@ use std::collections::HashSet;
 use courier_core::{AgentFacts, AgentState, Locality, agent_state};
 use serde_json::{Value, json};
 
-use super::AppState;
 use crate::agent::AgentStatus;
 use crate::agent_ops::AgentOps;
 use crate::agent_spec::AgentSpec;
+use crate::broker::Broker;
 
 /// The agents with at least one stuck delivery, read once per listing.
-pub fn stuck_agents(state: &AppState) -> HashSet<String> {
-    state.broker.stuck().into_iter().map(|s| s.agent).collect()
+pub fn stuck_agents(broker: &Broker) -> HashSet<String> {
+    broker.stuck().into_iter().map(|s| s.agent).collect()
 }
 
 /// The state of a local agent.
@@ -44,22 +44,21 @@ pub fn local_state(
 /// A local agent's listing with its operating fields (restarts, dead,
 /// done, result, context_low: see `crate::agent_ops`) and its `state`.
 pub fn listed(
-    state: &AppState,
+    broker: &Broker,
     stuck: &HashSet<String>,
     spec: &AgentSpec,
     status: &AgentStatus,
     pid: u32,
     depth: usize,
 ) -> Value {
-    let ops = state.broker.ops_of(&spec.name);
+    let ops = broker.ops_of(&spec.name);
     let agent_state = local_state(status, ops.as_ref(), stuck.contains(&spec.name), depth);
     let mut v = json!({
         "name": spec.name, "command": spec.command, "preset": spec.preset, "channels": spec.channels,
         "pid": pid, "queue_depth": depth, "state": agent_state, "status": status,
         "mode": status.mode, "delivery": status.channels,
     });
-    if let (Some(obj), Value::Object(ops)) = (v.as_object_mut(), state.broker.ops_json(&spec.name))
-    {
+    if let (Some(obj), Value::Object(ops)) = (v.as_object_mut(), broker.ops_json(&spec.name)) {
         obj.extend(ops);
     }
     v

@@ -19,10 +19,10 @@ use crate::agent_spec::AgentSpec;
 
 pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let agents = state.broker.agents().await;
-    let stuck = stuck_agents(&state);
+    let stuck = stuck_agents(&state.broker);
     let mut listed: Vec<Value> = agents
         .iter()
-        .map(|(s, st, pid, d)| listed(&state, &stuck, s, st, *pid, *d))
+        .map(|(s, st, pid, d)| listed(&state.broker, &stuck, s, st, *pid, *d))
         .collect();
     if let Some(federation) = state.broker.federation() {
         for agent in &mut listed {
@@ -40,7 +40,7 @@ pub async fn get(
 ) -> Result<Json<Value>, ApiError> {
     let agents = state.broker.agents().await;
     if let Some((s, st, pid, d)) = agents.iter().find(|(spec, ..)| spec.name == name) {
-        let mut agent = listed(&state, &stuck_agents(&state), s, st, *pid, *d);
+        let mut agent = listed(&state.broker, &stuck_agents(&state.broker), s, st, *pid, *d);
         if let Some(federation) = state.broker.federation() {
             agent["host"] = json!(federation.host());
         }
@@ -94,7 +94,7 @@ pub async fn spawn(
     let body = agents
         .iter()
         .find(|(s, ..)| s.name == name)
-        .map(|(s, st, pid, d)| listed(&state, &stuck_agents(&state), s, st, *pid, *d))
+        .map(|(s, st, pid, d)| listed(&state.broker, &stuck_agents(&state.broker), s, st, *pid, *d))
         .unwrap_or_else(|| json!({"name": name}));
     Ok((StatusCode::CREATED, Json(body)))
 }
