@@ -23,7 +23,7 @@ use std::borrow::Cow;
 use std::fmt::Write;
 
 use crate::invisible::{self, Scan};
-use crate::sanitize::{is_forbidden, is_plain_ascii};
+use crate::sanitize::{is_forbidden, is_plain_ascii, push_visible_control};
 
 /// `text` with every control, bidi and invisible character made visible;
 /// `\n` and `\t` are kept.
@@ -51,7 +51,6 @@ fn render(text: &str, one_line: bool) -> Cow<'_, str> {
     let mut out = String::with_capacity(text.len() + 8);
     let mut scan = Scan::new(text);
     while let Some((c, escape, after)) = scan.next_char() {
-        let code = u32::from(c);
         match c {
             '\n' if one_line => out.push_str("\\n"),
             '\t' if one_line => out.push_str("\\t"),
@@ -60,16 +59,7 @@ fn render(text: &str, one_line: bool) -> Cow<'_, str> {
             // `\r\n` is one line break; a lone CR would move the cursor back
             // and let the rest of the line overwrite what came before.
             '\r' if after == Some('\n') => {}
-            _ if code < 0x20 => {
-                out.push('^');
-                // Caret notation: always ASCII, so the fallback is never taken.
-                out.push(char::from_u32(code + 0x40).unwrap_or('?'));
-            }
-            '\u{7f}' => out.push_str("^?"),
-            _ if (0x80..=0x9f).contains(&code) => {
-                // Writing to a String cannot fail.
-                let _ = write!(out, "<U+{code:04X}>");
-            }
+            _ if is_forbidden(c) => push_visible_control(&mut out, c),
             '\u{2028}' | '\u{2029}' => invisible::push_escaped(&mut out, c),
             _ if escape => invisible::push_escaped(&mut out, c),
             _ => out.push(c),

@@ -47,6 +47,25 @@ pub(crate) fn is_plain_ascii(text: &str) -> bool {
         .all(|b| (0x20..0x7f).contains(&b) || b == b'\n' || b == b'\t')
 }
 
+/// Writes the control `c` (one [`is_forbidden`] lets through as nothing
+/// else) as visible text: a C0 control in caret notation (`ESC` → `^[`),
+/// DEL as `^?`, a C1 control as `<U+009B>`. The one form for typed and
+/// for shown text, so a body reads the same in both.
+pub(crate) fn push_visible_control(out: &mut String, c: char) {
+    let code = u32::from(c);
+    if code < 0x20 {
+        out.push('^');
+        // Caret notation: 0x1b → '['; always ASCII, so the fallback is
+        // never taken.
+        out.push(char::from_u32(code + 0x40).unwrap_or('?'));
+    } else if code == 0x7f {
+        out.push_str("^?");
+    } else {
+        // Writing to a String cannot fail.
+        let _ = write!(out, "<U+{code:04X}>");
+    }
+}
+
 /// Returns `body` with every line break as `\n`, and every control, bidi
 /// and invisible character made visible (see the module docs).
 pub fn sanitize_body(body: &str) -> Cow<'_, str> {
@@ -60,23 +79,12 @@ pub fn sanitize_body(body: &str) -> Cow<'_, str> {
     let mut out = String::with_capacity(body.len() + 8);
     let mut scan = Scan::new(body);
     while let Some((c, escape, after)) = scan.next_char() {
-        let code = u32::from(c);
         match c {
             // `\r\n` is one line break: the `\n` that follows is kept.
             '\r' if after == Some('\n') => {}
             _ if is_line_break(c) => out.push('\n'),
             '\n' | '\t' => out.push(c),
-            _ if code < 0x20 => {
-                out.push('^');
-                // Caret notation: 0x1b → '[' ; always ASCII, so the
-                // fallback is never taken.
-                out.push(char::from_u32(code + 0x40).unwrap_or('?'));
-            }
-            '\u{7f}' => out.push_str("^?"),
-            _ if (0x80..=0x9f).contains(&code) => {
-                // Writing to a String cannot fail.
-                let _ = write!(out, "<U+{code:04X}>");
-            }
+            _ if is_forbidden(c) => push_visible_control(&mut out, c),
             _ if escape => invisible::push_escaped(&mut out, c),
             _ => out.push(c),
         }

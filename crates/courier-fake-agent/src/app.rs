@@ -575,4 +575,4 @@ fn queued_line(shown: &str) -> String {
 
 #[cfg(test)]
 #[path = "app_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -1,6 +1,7 @@
 use super::*;
 
-fn cfg(mode: Mode) -> Config {
+/// The plainest configuration: a bordered tui (or line program) with no quirk.
+pub(crate) fn cfg(mode: Mode) -> Config {
     Config {
         mode,
         prompt: ">".into(),

@@ -58,29 +58,10 @@ mod tests {
 
     fn merging() -> Config {
         Config {
-            mode: Mode::Tui,
-            prompt: ">".into(),
-            nbsp: false,
-            border: true,
-            width: None,
-            bracketed_paste: true,
-            first_render_delay: Duration::ZERO,
-            collapse_over: None,
-            needs_second_enter: false,
-            enter_newline: None,
-            enter_drop: None,
-            multiline: None,
-            continuation: None,
-            trust_dialog: false,
-            black_hole: false,
-            crash_after: None,
             busy: Duration::from_secs(5),
-            busy_queue: false,
-            busy_forever: false,
             merge_while_busy: true,
-            reject_unparsable: false,
             reply: Some("ok".into()),
-            hook_command: None,
+            ..crate::app::tests::cfg(Mode::Tui)
         }
     }
 
