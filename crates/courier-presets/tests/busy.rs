@@ -3,25 +3,14 @@
 //! is busy; its idle screen and prose that quotes the words are not; user
 //! files override them per field and bad regexes are named.
 
-use std::path::PathBuf;
+mod common;
 
-use courier_presets::{LaunchContext, PresetCatalog};
+use common::ctx;
+use courier_presets::PresetCatalog;
 use regex::Regex;
 
 fn builtin() -> PresetCatalog {
     PresetCatalog::builtin().expect("built-in presets load")
-}
-
-fn ctx() -> LaunchContext {
-    LaunchContext {
-        agent_name: "alice".to_owned(),
-        courier_url: "http://127.0.0.1:7777".to_owned(),
-        token: "TOKEN".to_owned(),
-        courier_exe: PathBuf::from("/usr/local/bin/courier"),
-        workdir: PathBuf::from("/work/project"),
-        extra_args: Vec::new(),
-        resume: None,
-    }
 }
 
 /// Whether any of `patterns` matches `row` (the terminal matches them row

@@ -1,21 +1,10 @@
 //! Golden snapshots of the exact launch plan (program, args, sorted env, files) of every
 //! built-in preset for a fixed context.
 
-use std::path::PathBuf;
+mod common;
 
-use courier_presets::{LaunchContext, LaunchPlan, PresetCatalog, Resume};
-
-fn ctx() -> LaunchContext {
-    LaunchContext {
-        agent_name: "alice".to_owned(),
-        courier_url: "http://127.0.0.1:7777".to_owned(),
-        token: "TOKEN".to_owned(),
-        courier_exe: PathBuf::from("/usr/local/bin/courier"),
-        workdir: PathBuf::from("/work/project"),
-        extra_args: Vec::new(),
-        resume: None,
-    }
-}
+use common::ctx;
+use courier_presets::{LaunchPlan, PresetCatalog, Resume};
 
 fn plan(name: &str) -> LaunchPlan {
     let catalog = PresetCatalog::builtin().expect("built-in presets load");

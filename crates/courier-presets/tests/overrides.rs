@@ -1,22 +1,9 @@
 //! User override files, validation errors, resume errors and the missing-CLI error.
 
-use std::path::PathBuf;
+mod common;
 
-use courier_presets::{
-    LaunchContext, McpInjection, PresetCatalog, PresetError, Resume, check_installed,
-};
-
-fn ctx() -> LaunchContext {
-    LaunchContext {
-        agent_name: "alice".to_owned(),
-        courier_url: "http://127.0.0.1:7777".to_owned(),
-        token: "TOKEN".to_owned(),
-        courier_exe: PathBuf::from("/usr/local/bin/courier"),
-        workdir: PathBuf::from("/work/project"),
-        extra_args: Vec::new(),
-        resume: None,
-    }
-}
+use common::ctx;
+use courier_presets::{McpInjection, PresetCatalog, PresetError, Resume, check_installed};
 
 fn builtin() -> PresetCatalog {
     PresetCatalog::builtin().expect("built-in presets load")
