@@ -141,22 +141,19 @@ impl FramingPolicy {
         }
     }
 
-    /// [`FramingPolicy::decide`] off the async threads.
+    /// [`FramingPolicy::decide`] off the async threads; a fixed framing
+    /// reads nothing, so it is answered here.
     pub async fn decide_async(self: &std::sync::Arc<Self>, pid: u32) -> FramingDecision {
+        if matches!(self.as_ref(), FramingPolicy::Fixed { .. }) {
+            return self.decide_from(None);
+        }
         let policy = self.clone();
         match tokio::task::spawn_blocking(move || policy.decide(pid)).await {
             Ok(decision) => decision,
             // The task cannot be cancelled here; a panic in it is a bug,
-            // and the safe answer is the spawn's command.
-            Err(_) => match self.as_ref() {
-                FramingPolicy::Fixed { framing, why } => {
-                    FramingDecision::new(framing.clone(), why.clone())
-                }
-                FramingPolicy::Auto { spawned } => {
-                    let who = identify(None, spawned);
-                    FramingDecision::new(who.framing(), format!("spawned as {}", who.program))
-                }
-            },
+            // and the safe answer is the spawn's command, as when the
+            // terminal's reader cannot be read.
+            Err(_) => self.decide_from(None),
         }
     }
 }
