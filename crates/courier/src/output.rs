@@ -28,10 +28,17 @@ pub fn line(text: &str) -> String {
     for_terminal_line(text).into_owned()
 }
 
-/// Prints rows under a header, columns padded to their widest cell.
+/// Prints rows under a header, columns padded to their widest cell. Every
+/// cell is made safe to print here, whoever built it (a cell from [`cell`]
+/// is already, and stays the same): a column filled from elsewhere, such as
+/// a process's argv in the framing's why, cannot carry an escape either.
 pub fn table(header: &[&str], rows: &[Vec<String>]) {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| row.iter().map(|c| line(c)).collect())
+        .collect();
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
+    for row in &rows {
         for (i, cell) in row.iter().enumerate() {
             if let Some(w) = widths.get_mut(i) {
                 *w = (*w).max(cell.chars().count());
@@ -48,7 +55,7 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) {
     };
     line(header.iter().map(|h| h.to_uppercase()).collect());
     for row in rows {
-        line(row.clone());
+        line(row);
     }
 }
 
@@ -74,6 +81,13 @@ mod tests {
         assert_eq!(cell(&json!("x")), "x");
         assert_eq!(cell(&json!(["a", "b"])), "a,b");
         assert_eq!(cell(&json!(3)), "3");
+    }
+
+    #[test]
+    fn a_cell_made_safe_again_by_the_table_is_the_same() {
+        let once = cell(&json!("a\x1b[2J\t\u{202e}\u{9b}\nb"));
+        assert_eq!(line(&once), once);
+        assert_eq!(line("argv\x1b]52;c;eA==\x07"), "argv^[]52;c;eA==^G");
     }
 
     #[test]
