@@ -31,9 +31,9 @@ use tokio::sync::{Notify, watch};
 use tracing::Instrument;
 
 pub use crate::agent_control::AgentControl;
-use crate::agent_spec::AgentSpec;
+use crate::spec::AgentSpec;
 use crate::agent_terminal::AgentTerminal;
-use crate::framing_policy::{FramingDecision, FramingPolicy};
+use crate::launch::framing_policy::{FramingDecision, FramingPolicy};
 use crate::metrics::Metrics;
 use crate::shutdown::Shutdown;
 use crate::typing::is_typing_reason;

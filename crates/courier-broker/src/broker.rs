@@ -15,7 +15,7 @@ use courier_terminal::{Session, SpawnSpec, Terminal};
 use tokio::sync::Mutex;
 
 use crate::agent::{AgentHandle, AgentStatus};
-use crate::agent_spec::AgentSpec;
+use crate::spec::AgentSpec;
 use crate::agent_terminal::AgentTerminal;
 use crate::bus::EventBus;
 use crate::config::{BrokerConfig, Durability};
@@ -48,7 +48,7 @@ pub(crate) struct Inner {
     /// process the same COURIER_TOKEN (its session host holds it anyway).
     pub(crate) agent_tokens: std::sync::Mutex<HashMap<String, String>>,
     /// Observer tokens the owner issued (their hashes).
-    issued: crate::issued::IssuedTokens,
+    issued: crate::auth::issued::IssuedTokens,
     /// Names being spawned right now, so two concurrent spawns of one name
     /// cannot both start a process (the agents map learns a name only once
     /// its process runs).
@@ -86,7 +86,7 @@ impl Broker {
         };
         let bus = EventBus::start(&store)?;
         let store = Arc::new(store);
-        let issued = crate::issued::IssuedTokens::load(store.clone())?;
+        let issued = crate::auth::issued::IssuedTokens::load(store.clone())?;
         let hosting = match (&config.durability, &state_dir, &config.session_host) {
             (Durability::Durable { .. }, Some(dir), Some(program)) => Some(
                 Hosting::new(
@@ -242,11 +242,11 @@ impl Broker {
             .identities
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        identities.get(&crate::token::token_hash(token)).cloned()
+        identities.get(&crate::auth::token::token_hash(token)).cloned()
     }
 
     /// The tokens the owner issued (observers).
-    pub fn issued_tokens(&self) -> &crate::issued::IssuedTokens {
+    pub fn issued_tokens(&self) -> &crate::auth::issued::IssuedTokens {
         &self.inner.issued
     }
 
@@ -384,7 +384,7 @@ impl Broker {
             .map(|c| validate_channel_name(c))
             .collect::<Result<_, _>>()?;
         for channel in &spec.channels {
-            crate::acl_file::judge_join(&self.inner.config.acl, &spec.name, channel)?;
+            crate::auth::acl_file::judge_join(&self.inner.config.acl, &spec.name, channel)?;
         }
         let value = serde_json::to_value(&spec)
             .map_err(|e| BrokerError::BadRequest(format!("agent spec: {e}")))?;
@@ -392,11 +392,11 @@ impl Broker {
             Some(text) => {
                 let key = match spawn_key {
                     Some(key) => key,
-                    None => crate::token::new_token().map_err(|e| {
+                    None => crate::auth::token::new_token().map_err(|e| {
                         BrokerError::BadRequest(format!("no randomness for the spawn key: {e}"))
                     })?,
                 };
-                let message = crate::spawn_extras::task_message(&spec.name, text, &key);
+                let message = crate::spec::task::task_message(&spec.name, text, &key);
                 message.validate(self.inner.config.max_body_bytes)?;
                 Some(message)
             }
@@ -570,7 +570,7 @@ impl Broker {
             .map(|(.., pid, _, f)| (f.clone(), *pid))
             .collect();
         let decisions = tokio::task::spawn_blocking(move || {
-            crate::framing_policy::FramingPolicy::decide_each(&policies)
+            crate::launch::framing_policy::FramingPolicy::decide_each(&policies)
         })
         .await
         .unwrap_or_default();

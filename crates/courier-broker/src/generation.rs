@@ -12,7 +12,7 @@ use courier_terminal::host::RemoteSession;
 use tokio::sync::{Notify, watch};
 
 use crate::agent::{AgentContext, AgentControl, AgentHandle, AgentStatus};
-use crate::agent_spec::AgentSpec;
+use crate::spec::AgentSpec;
 use crate::agent_terminal::AgentTerminal;
 use crate::broker::Broker;
 use crate::error::BrokerError;
@@ -54,7 +54,7 @@ impl Broker {
         };
         let token = match kept {
             Some(token) => token,
-            None => crate::token::new_token().map_err(|e| {
+            None => crate::auth::token::new_token().map_err(|e| {
                 BrokerError::BadRequest(format!("no randomness for the agent token: {e}"))
             })?,
         };
@@ -79,7 +79,7 @@ impl Broker {
             .identities
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(crate::token::token_hash(&token), spec.name.clone());
+            .insert(crate::auth::token::token_hash(&token), spec.name.clone());
         self.inner
             .agent_tokens
             .lock()

@@ -8,7 +8,7 @@ use tokio::task::JoinHandle;
 use crate::broker::Broker;
 use crate::error::BrokerError;
 use crate::state_dir::{ConnectionInfo, write_connection_file};
-use crate::token::new_token;
+use crate::auth::token::new_token;
 
 /// A broker whose API is being served.
 pub struct RunningServer {
@@ -56,7 +56,7 @@ impl RunningServer {
         broker.set_public_url(&url);
         broker.resume_agents().await?;
         broker.join_workspace().await?;
-        let app = crate::api::router(broker.clone(), &token, addr);
+        let app = crate::api::router(broker.clone(), &token, addr, crate::ui::router());
         let shutdown = broker.shutdown_signal().clone();
         let limits = crate::connections::Limits {
             max_connections: broker.config().max_connections,

@@ -16,7 +16,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::ExitCode;
 
-use courier_broker::cli_version::{drift, installed_version};
+use courier_broker::launch::cli_version::{drift, installed_version};
 use courier_broker::state_dir::{
     CONNECTION_FILE, ConnectionInfo, DB_FILE, LOCK_FILE, default_state_dir,
 };

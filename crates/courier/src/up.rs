@@ -21,7 +21,7 @@ pub async fn run(global: &Global, args: UpArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let mut config = BrokerConfig::new(durability);
-    let acl = courier_broker::acl_file::resolve(args.acl.as_deref(), &state_dir)
+    let acl = courier_broker::auth::acl_file::resolve(args.acl.as_deref(), &state_dir)
         .context("cannot start the broker: the rules of who may message whom are not usable")?;
     if let Some(path) = &acl.path {
         tracing::info!(

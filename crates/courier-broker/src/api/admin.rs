@@ -7,7 +7,7 @@ use axum::response::IntoResponse;
 use courier_core::StuckReason;
 use serde_json::{Value, json};
 
-use super::AppState;
+use super::state::AppState;
 use super::error::ApiError;
 use crate::metrics::Metrics;
 

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::agent::AgentStatus;
 use crate::agent_ops::AgentOps;
-use crate::agent_spec::AgentSpec;
+use crate::spec::AgentSpec;
 use crate::broker::Broker;
 
 /// The agents with at least one stuck delivery, read once per listing.

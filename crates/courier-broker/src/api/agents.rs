@@ -10,12 +10,12 @@ use courier_terminal::Terminal;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::AppState;
+use super::state::AppState;
 use super::agent_view::{listed, remote_json, stuck_agents};
 use super::auth::Identity;
 use super::error::ApiError;
 use super::json::{ApiJson, ApiPath, ApiQuery};
-use crate::agent_spec::AgentSpec;
+use crate::spec::AgentSpec;
 
 pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let agents = state.broker.agents().await;
@@ -193,7 +193,7 @@ pub async fn join(
 ) -> Result<Json<Value>, ApiError> {
     let channel = validate_channel_name(&channel)?;
     identity.act_on(&body.agent, "not_yourself", "change the channels")?;
-    crate::acl_file::judge_join(&state.broker.config().acl, &body.agent, &channel)?;
+    crate::auth::acl_file::judge_join(&state.broker.config().acl, &body.agent, &channel)?;
     let changed = state.broker.store().join(&channel, &body.agent)?;
     Ok(Json(
         json!({"channel": format!("#{channel}"), "agent": body.agent, "changed": changed}),

@@ -36,10 +36,11 @@ use axum::middleware::Next;
 use axum::response::Response;
 use courier_core::recipient::validate_agent_name;
 
-use super::AppState;
+use super::state::AppState;
+pub use crate::auth::sessions::{SESSION_COOKIE, session_cookie_name};
 use super::error::ApiError;
 use super::lease::Lease;
-use crate::token::tokens_match;
+use crate::auth::token::tokens_match;
 
 /// Who is calling: the broker's owner (the connection file's token) or one
 /// agent (its own `COURIER_TOKEN`), which may act only as itself.
@@ -78,17 +79,7 @@ pub enum Credential {
     Session(String),
 }
 
-/// The dashboard's session cookie's name, before its port.
-pub const SESSION_COOKIE: &str = "courier_session";
 
-/// The session cookie of the broker on `port`: `courier_session_<port>`.
-/// Browsers send a cookie to every port of a host, so the name carries the
-/// port: two brokers on one machine keep their own sessions (one login
-/// does not overwrite the other's cookie), and a broker reads only the
-/// cookie minted for its own port, never one meant for another.
-pub fn session_cookie_name(port: u16) -> String {
-    format!("{SESSION_COOKIE}_{port}")
-}
 /// The header a cookie-only write must carry (see the module docs).
 pub const CSRF_HEADER: &str = "x-courier-request";
 

@@ -9,7 +9,7 @@ use courier_core::recipient::validate_agent_name;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::AppState;
+use super::state::AppState;
 use super::auth::Identity;
 use super::error::ApiError;
 use super::json::ApiPath;
@@ -67,7 +67,7 @@ pub async fn done(
 }
 
 /// A spawn request's `Idempotency-Key` (visible ASCII, at most
-/// [`crate::spawn_extras::MAX_SPAWN_KEY`] bytes): the key of its initial
+/// [`crate::spec::task::MAX_SPAWN_KEY`] bytes): the key of its initial
 /// task, so a retried spawn cannot send the task twice.
 pub fn spawn_key(headers: &axum::http::HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(value) = headers.get("idempotency-key") else {
@@ -76,7 +76,7 @@ pub fn spawn_key(headers: &axum::http::HeaderMap) -> Result<Option<String>, ApiE
     let key = value
         .to_str()
         .map_err(|_| ApiError::bad_request("Idempotency-Key must be visible ASCII"))?;
-    let max = crate::spawn_extras::MAX_SPAWN_KEY;
+    let max = crate::spec::task::MAX_SPAWN_KEY;
     if key.is_empty() || key.len() > max {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,

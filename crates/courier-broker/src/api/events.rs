@@ -28,7 +28,7 @@ use tokio::sync::{broadcast, mpsc};
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::AppState;
+use super::state::AppState;
 use super::auth::Identity;
 use super::error::ApiError;
 use super::event_view::for_reader;

@@ -20,6 +20,7 @@
 //! attack, always send one.
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
@@ -27,7 +28,6 @@ use axum::http::header::HOST;
 use axum::middleware::Next;
 use axum::response::Response;
 
-use super::AppState;
 use super::error::ApiError;
 
 /// The names this broker answers to.
@@ -98,9 +98,38 @@ fn strip_brackets(name: &str) -> &str {
         .unwrap_or(name)
 }
 
+/// Where the broker is bound and which names it answers to.
+#[derive(Debug)]
+pub struct Access {
+    /// The address the API is bound to.
+    pub bound: SocketAddr,
+    pub hosts: AllowedHosts,
+}
+
+impl Access {
+    pub fn new(bound: SocketAddr, allow_hosts: &[String]) -> Access {
+        Access {
+            bound,
+            hosts: AllowedHosts::new(bound, allow_hosts),
+        }
+    }
+
+    /// The base URL a browser on this machine reaches the broker at: the
+    /// bound address (loopback when bound to every interface), never a
+    /// request's `Host`.
+    pub fn base_url(&self) -> String {
+        let ip = match self.bound.ip() {
+            IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::from([127, 0, 0, 1]),
+            IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
+            ip => ip,
+        };
+        format!("http://{}", SocketAddr::new(ip, self.bound.port()))
+    }
+}
+
 /// Layer over the whole router: 421 for a `Host` not on the allow-list.
 pub async fn allowed_host(
-    State(state): State<AppState>,
+    State(access): State<Arc<Access>>,
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
@@ -110,7 +139,7 @@ pub async fn allowed_host(
         .map(|h| h.to_str().unwrap_or("\u{fffd}").to_string())
         .or_else(|| request.uri().authority().map(|a| a.as_str().to_string()));
     if let Some(host) = host
-        && !state.access().hosts.allows(&host)
+        && !access.hosts.allows(&host)
     {
         return Err(ApiError::new(
             StatusCode::MISDIRECTED_REQUEST,

@@ -6,16 +6,15 @@
 //! the next request. Every stream holds a [`Lease`] and stops (a WebSocket
 //! with a close frame, an SSE response by ending) when
 //! [`Lease::ended`] resolves: at once on a revocation or logout (they bump
-//! [`Revocations`]), and within [`RECHECK`] of an expiry.
+//! [`Revocations`](super::state::Revocations)), and within [`RECHECK`] of an expiry.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use courier_core::time::{Clock, SystemClock};
-use tokio::sync::watch;
 
-use super::AppState;
-use crate::issued::Lookup;
+use super::state::AppState;
+use crate::auth::issued::Lookup;
 
 /// How often an open stream looks again at a credential that can expire.
 pub const RECHECK: Duration = Duration::from_millis(400);
@@ -29,23 +28,6 @@ pub enum Lease {
     Issued(Arc<str>),
     /// A dashboard session, by id.
     Session(String),
-}
-
-/// Bumped whenever a credential is revoked or a session ends, so open
-/// streams look at theirs at once.
-#[derive(Debug)]
-pub struct Revocations(watch::Sender<u64>);
-
-impl Default for Revocations {
-    fn default() -> Self {
-        Revocations(watch::channel(0).0)
-    }
-}
-
-impl Revocations {
-    pub fn notify(&self) {
-        self.0.send_modify(|n| *n = n.wrapping_add(1));
-    }
 }
 
 impl Lease {
@@ -70,7 +52,7 @@ impl Lease {
         if matches!(self, Lease::Forever) {
             return std::future::pending().await;
         }
-        let mut changes = state.revocations().0.subscribe();
+        let mut changes = state.revocations().subscribe();
         loop {
             if !self.holds(&state) {
                 return;

@@ -10,10 +10,10 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde_json::json;
 
-use super::AppState;
+use super::state::AppState;
 use super::auth::Credential;
 use super::error::ApiError;
-use crate::ui::sessions::CODE_TTL_MS;
+use crate::auth::sessions::CODE_TTL_MS;
 
 /// `POST /v1/login-codes` (owner's token only, not a dashboard session:
 /// a session could otherwise outlive its expiry by minting codes).

@@ -9,7 +9,7 @@ use courier_core::{Delivery, DeliveryId, MessageId, NewMessage, Recipient};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::AppState;
+use super::state::AppState;
 use super::auth::Identity;
 use super::error::ApiError;
 use super::json::{ApiJson, ApiPath, ApiQuery};

@@ -25,6 +25,7 @@ mod event_view;
 mod events;
 pub mod host_check;
 pub(crate) mod json;
+pub mod state;
 pub mod lease;
 mod login;
 mod messages;
@@ -35,8 +36,7 @@ mod terminal_frames;
 mod tokens;
 mod unknown_field;
 
-use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::net::SocketAddr;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -45,86 +45,17 @@ use axum::response::Redirect;
 use axum::routing::{MethodRouter, delete, get, post, put};
 
 use crate::broker::Broker;
-use crate::ui::sessions::UiSessions;
-
-#[derive(Clone)]
-pub struct AppState {
-    pub broker: Broker,
-    token: Arc<str>,
-    sessions: Arc<UiSessions>,
-    access: Arc<Access>,
-    revocations: Arc<lease::Revocations>,
-}
-
-/// Where the broker is bound and which names it answers to.
-#[derive(Debug)]
-pub struct Access {
-    /// The address the API is bound to.
-    pub bound: SocketAddr,
-    pub hosts: host_check::AllowedHosts,
-}
-
-impl Access {
-    pub fn new(bound: SocketAddr, allow_hosts: &[String]) -> Access {
-        Access {
-            bound,
-            hosts: host_check::AllowedHosts::new(bound, allow_hosts),
-        }
-    }
-
-    /// The base URL a browser on this machine reaches the broker at: the
-    /// bound address (loopback when bound to every interface), never a
-    /// request's `Host`.
-    pub fn base_url(&self) -> String {
-        let ip = match self.bound.ip() {
-            IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::from([127, 0, 0, 1]),
-            IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
-            ip => ip,
-        };
-        format!("http://{}", SocketAddr::new(ip, self.bound.port()))
-    }
-}
-
-impl AppState {
-    pub fn token(&self) -> &str {
-        &self.token
-    }
-
-    /// The dashboard's login codes and sessions.
-    pub fn sessions(&self) -> &UiSessions {
-        &self.sessions
-    }
-
-    pub fn access(&self) -> &Access {
-        &self.access
-    }
-
-    /// The name of this broker's session cookie (see [`auth::session_cookie_name`]).
-    pub fn cookie_name(&self) -> String {
-        auth::session_cookie_name(self.access.bound.port())
-    }
-
-    /// Open streams of a revoked credential end through this.
-    pub fn revocations(&self) -> &lease::Revocations {
-        &self.revocations
-    }
-}
+use state::AppState;
 
 /// Marks routes only the owner's token may call (see [`auth::owner_only`]).
 fn owner(route: MethodRouter<AppState>) -> MethodRouter<AppState> {
     route.route_layer(from_fn(auth::owner_only))
 }
 
-/// The whole API, served at `bound`.
-pub fn router(broker: Broker, token: &str, bound: SocketAddr) -> Router {
-    let access = Access::new(bound, &broker.config().allow_hosts);
-    let state = AppState {
-        broker: broker.clone(),
-        token: Arc::from(token),
-        sessions: Arc::new(UiSessions::default()),
-        access: Arc::new(access),
-        revocations: Arc::new(lease::Revocations::default()),
-    };
+/// The whole API, served at `bound`, with the dashboard's `pages` (the
+/// server merges them in, so the API knows nothing of the dashboard).
+pub fn router(broker: Broker, token: &str, bound: SocketAddr, pages: Router<AppState>) -> Router {
+    let state = AppState::new(broker.clone(), token, bound);
     // JSON framing around the largest body must still fit.
     let body_limit = broker.config().max_body_bytes * 6 + 64 * 1024;
     let authed = Router::new()
@@ -181,10 +112,10 @@ pub fn router(broker: Broker, token: &str, bound: SocketAddr) -> Router {
         .route("/", get(|| async { Redirect::to("/ui/") }))
         .route("/healthz", get(admin::healthz))
         .merge(authed)
-        .merge(crate::ui::router())
+        .merge(pages)
         .fallback(admin::not_found)
         .layer(DefaultBodyLimit::max(body_limit))
-        .layer(from_fn_with_state(state.clone(), host_check::allowed_host))
+        .layer(from_fn_with_state(state.access.clone(), host_check::allowed_host))
         .layer(map_response(error::json_errors))
         .with_state(state)
 }

@@ -8,10 +8,10 @@ use axum::response::Response;
 use courier_core::time::{Clock, SystemClock};
 use courier_store::TokenState;
 
-use super::AppState;
+use super::state::AppState;
 use super::auth::Identity;
 use super::error::ApiError;
-use crate::issued::Lookup;
+use crate::auth::issued::Lookup;
 
 /// The identity of a token that is neither the owner's nor an agent's: an
 /// issued observer token, or 401.

@@ -9,7 +9,7 @@ use courier_core::{DeliveryId, DeliveryMode};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::AppState;
+use super::state::AppState;
 use super::auth::Identity;
 use super::error::ApiError;
 use super::json::{ApiJson, ApiPath};

@@ -31,7 +31,7 @@ use tokio::sync::broadcast::Receiver;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::mpsc;
 
-use super::AppState;
+use super::state::AppState;
 use super::auth::Identity;
 use super::error::ApiError;
 use super::json::{ApiPath, ApiQuery};

@@ -17,7 +17,7 @@ use courier_terminal::ExitInfo;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::agent_spec::{COLS, ROWS};
+use crate::spec::limits::{COLS, ROWS};
 
 /// A client's request.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -12,10 +12,10 @@ use courier_store::TokenRecord;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::AppState;
+use super::state::AppState;
 use super::error::ApiError;
 use super::json::{ApiJson, ApiPath};
-use crate::issued::OBSERVER;
+use crate::auth::issued::OBSERVER;
 
 /// Longest label, in characters.
 const MAX_LABEL: usize = 128;

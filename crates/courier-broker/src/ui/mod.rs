@@ -12,7 +12,6 @@
 //!   ([`CONTENT_SECURITY_POLICY`]) and is never framed.
 
 pub mod assets;
-pub mod sessions;
 
 use axum::Router;
 use axum::extract::State;
@@ -26,10 +25,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde::Deserialize;
 
-use crate::api::AppState;
+use crate::api::state::AppState;
 use crate::api::error::ApiError;
 use crate::api::json::ApiQuery;
-use sessions::{LoginError, SESSION_TTL_MS};
+use crate::auth::sessions::{LoginError, SESSION_TTL_MS};
 
 /// The policy of every `/ui` response. Scripts, connections (fetch,
 /// EventSource, WebSocket) and everything else only from this origin; no

@@ -13,7 +13,19 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use courier_core::time::{Clock, SystemClock, Timestamp};
 
-use crate::token::new_token;
+use super::token::new_token;
+
+/// The dashboard's session cookie's name, before its port.
+pub const SESSION_COOKIE: &str = "courier_session";
+
+/// The session cookie of the broker on `port`: `courier_session_<port>`.
+/// Browsers send a cookie to every port of a host, so the name carries the
+/// port: two brokers on one machine keep their own sessions (one login
+/// does not overwrite the other's cookie), and a broker reads only the
+/// cookie minted for its own port, never one meant for another.
+pub fn session_cookie_name(port: u16) -> String {
+    format!("{SESSION_COOKIE}_{port}")
+}
 
 /// How long a login code may wait to be used (60 s).
 pub const CODE_TTL_MS: u64 = 60_000;

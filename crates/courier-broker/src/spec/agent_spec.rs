@@ -8,69 +8,11 @@ use courier_presets::SubmitSettings;
 use courier_terminal::SpawnSpec;
 use serde::{Deserialize, Serialize};
 
-/// Terminal size bounds (also in the OpenAPI document): the screen model
-/// allocates rows × cols cells up front, so 65535 × 65535 would abort.
-pub const ROWS: std::ops::RangeInclusive<u16> = 1..=500;
-pub const COLS: std::ops::RangeInclusive<u16> = 1..=1000;
-/// Bounds on the lists a spawn request carries. The body limit already caps
-/// their bytes; these cap the per-item work (one regex compiled and run on
-/// every screen change per pattern, one env entry per exec) and keep a spec
-/// well inside the kernel's argument and environment size limits.
-pub const MAX_ARGS: usize = 256;
-pub const MAX_ENV: usize = 256;
-pub const MAX_CHANNELS: usize = 64;
-pub const MAX_PATTERNS: usize = 32;
-pub const MAX_PATTERN_LEN: usize = 4096;
-
-/// A spawn request outside the bounds: which field, and why.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {problem}")]
-pub struct SpecLimit {
-    pub field: &'static str,
-    pub problem: String,
-}
-
-fn limit(field: &'static str, problem: impl Into<String>) -> SpecLimit {
-    SpecLimit {
-        field,
-        problem: problem.into(),
-    }
-}
-
-fn within(
-    field: &'static str,
-    range: &std::ops::RangeInclusive<u16>,
-    value: u16,
-) -> Result<(), SpecLimit> {
-    if range.contains(&value) {
-        return Ok(());
-    }
-    Err(limit(
-        field,
-        format!("must be {}..={} (got {value})", range.start(), range.end()),
-    ))
-}
-
-fn at_most<T>(field: &'static str, items: &[T], max: usize) -> Result<(), SpecLimit> {
-    if items.len() > max {
-        return Err(limit(
-            field,
-            format!("at most {max} entries (got {})", items.len()),
-        ));
-    }
-    Ok(())
-}
-
-/// NUL cannot cross exec (argv and the environment are C strings).
-fn no_nul<'a>(
-    field: &'static str,
-    mut items: impl Iterator<Item = &'a str>,
-) -> Result<(), SpecLimit> {
-    if items.any(|s| s.contains('\0')) {
-        return Err(limit(field, "must not contain a NUL byte"));
-    }
-    Ok(())
-}
+use super::limits::{
+    COLS, MAX_ARGS, MAX_CHANNELS, MAX_ENV, MAX_PATTERN_LEN, MAX_PATTERNS, ROWS, SpecLimit, at_most,
+    limit, no_nul, within,
+};
+use super::resume::ResumeSpec;
 
 fn default_rows() -> u16 {
     40
@@ -152,7 +94,7 @@ pub struct AgentSpec {
     /// Resume one of the CLI's sessions at spawn (a preset with resume
     /// arguments only): `{"session": ID}` or `{"last": true}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resume: Option<crate::spawn_extras::ResumeSpec>,
+    pub resume: Option<ResumeSpec>,
     /// The keys `courier interrupt` sends. Default: the preset's, else Ctrl-C.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interrupt_keys: Option<String>,
@@ -214,7 +156,7 @@ impl AgentSpec {
         if let Some(submit) = &self.submit {
             submit.check().map_err(|problem| limit("submit", problem))?;
         }
-        crate::spawn_extras::check(self)?;
+        self.check_extras()?;
         no_nul("command", self.command.iter().map(String::as_str))?;
         no_nul("args", self.args.iter().map(String::as_str))?;
         no_nul(
@@ -241,6 +183,39 @@ impl AgentSpec {
             ));
         }
         Ok(())
+    }
+
+    /// The checks of what a spawn asks beyond starting a program: restart
+    /// policy, interrupt keys, context-low and busy/idle patterns, resume.
+    fn check_extras(&self) -> Result<(), SpecLimit> {
+        if let Some(policy) = &self.restart {
+            policy.check().map_err(|p| limit("restart", p))?;
+        }
+        if let Some(keys) = &self.interrupt_keys {
+            courier_presets::check_interrupt_keys(keys).map_err(|p| limit("interrupt_keys", p))?;
+        }
+        // Whether they compile is the launch's check (a 400 naming the field).
+        at_most(
+            "context_low_patterns",
+            &self.context_low_patterns,
+            MAX_PATTERNS,
+        )?;
+        at_most("busy_patterns", &self.busy_patterns, MAX_PATTERNS)?;
+        at_most("idle_patterns", &self.idle_patterns, MAX_PATTERNS)?;
+        if let Some(resume) = &self.resume {
+            resume.check(self.preset.is_some())?;
+        }
+        Ok(())
+    }
+
+    /// The resume to launch with: on a restart, the preset's "continue the
+    /// last session" when it has one and the policy allows; else the spawn's.
+    pub fn resume_for(&self, restart: bool, can_continue: bool) -> Option<ResumeSpec> {
+        let continue_last = self.restart.as_ref().is_none_or(|p| p.resume);
+        if restart && can_continue && continue_last {
+            return Some(ResumeSpec::last());
+        }
+        self.resume.clone()
     }
 
     pub fn spawn_spec(&self, extra_env: &[(String, String)]) -> SpawnSpec {
@@ -385,5 +360,47 @@ mod tests {
             .field,
             "patterns"
         );
+    }
+
+    fn from(json: serde_json::Value) -> AgentSpec {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn resume_needs_exactly_one_form_and_a_preset() {
+        let ok = from(serde_json::json!({"name": "a", "preset": "claude", "resume": {"last": true}}));
+        assert_eq!(ok.check_extras(), Ok(()));
+        for bad in [
+            serde_json::json!({"name": "a", "preset": "claude", "resume": {}}),
+            serde_json::json!({"name": "a", "preset": "claude", "resume": {"session": "x", "last": true}}),
+            serde_json::json!({"name": "a", "preset": "claude", "resume": {"session": ""}}),
+            serde_json::json!({"name": "a", "command": ["sh"], "resume": {"session": "x"}}),
+        ] {
+            assert_eq!(
+                from(bad.clone()).check_extras().unwrap_err().field,
+                "resume",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_restart_continues_the_last_session_when_the_preset_can() {
+        let s = from(serde_json::json!({"name": "a", "preset": "claude", "resume": {"session": "s1"}}));
+        assert_eq!(s.resume_for(true, true), Some(ResumeSpec::last()));
+        assert_eq!(s.resume_for(false, true), s.resume);
+        assert_eq!(s.resume_for(true, false), s.resume);
+        let no = from(serde_json::json!({"name": "a", "preset": "claude",
+            "restart": {"policy": "always", "resume": false}}));
+        assert_eq!(no.resume_for(true, true), None);
+    }
+
+    #[test]
+    fn restart_and_interrupt_keys_are_checked() {
+        let bad = from(serde_json::json!({"name": "a", "command": ["sh"],
+            "restart": {"policy": "always", "window_s": 0}}));
+        assert_eq!(bad.check_extras().unwrap_err().field, "restart");
+        let bad = from(serde_json::json!({"name": "a", "command": ["sh"], "interrupt_keys": ""}));
+        assert_eq!(bad.check_extras().unwrap_err().field, "interrupt_keys");
     }
 }

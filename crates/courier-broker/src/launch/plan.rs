@@ -8,9 +8,9 @@ use courier_core::ChannelPolicy;
 use courier_presets::{LaunchContext, PresetCatalog, SubmitSettings, check_installed};
 use courier_terminal::{DeliverOptions, ReadinessConfig, SpawnSpec, TerminalError};
 
-use crate::agent_spec::AgentSpec;
+use crate::spec::AgentSpec;
 use crate::error::BrokerError;
-use crate::framing_policy::{FramingPolicy, Overrides};
+use super::framing_policy::{FramingPolicy, Overrides};
 
 /// What the broker starts for one agent.
 pub struct Launch {
@@ -147,7 +147,7 @@ pub fn plan(
     let courier_exe = std::env::current_exe()
         .map_err(|e| BrokerError::BadRequest(format!("cannot find the courier binary: {e}")))?;
     let can_continue = preset.resume.as_ref().is_some_and(|r| r.last.is_some());
-    let resume = crate::spawn_extras::resume_for(spec, restart, can_continue)
+    let resume = spec.resume_for(restart, can_continue)
         .map(|r| r.to_resume())
         .transpose()
         .map_err(|e| BrokerError::BadRequest(e.to_string()))?;
@@ -291,10 +291,10 @@ fn warn_on_version_drift(agent: &str, preset: &str, program: &Path, expected: &s
     let spawned = std::thread::Builder::new()
         .name("courier-cli-version".into())
         .spawn(move || {
-            let Some(found) = crate::cli_version::installed_version(&program) else {
+            let Some(found) = super::cli_version::installed_version(&program) else {
                 return;
             };
-            if let Some(why) = crate::cli_version::drift(&found, &expected) {
+            if let Some(why) = super::cli_version::drift(&found, &expected) {
                 tracing::warn!(%agent, %preset, cli = %program.display(), "CLI version drift: {why}");
             }
         });

@@ -11,7 +11,7 @@ use courier_core::time::{Clock, SystemClock};
 use courier_store::{NewToken, Store, StoreError, TokenRecord, TokenState};
 
 use crate::error::BrokerError;
-use crate::token::{new_token, token_hash};
+use crate::auth::token::{new_token, token_hash};
 
 /// The kind of every token issued so far.
 pub const OBSERVER: &str = "observer";
