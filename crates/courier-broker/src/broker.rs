@@ -1,282 +1,228 @@
-//! The broker: the store, the running agents, the event bus, and the
-//! operations every entry point (HTTP API, CLI, later MCP) goes through.
+//! The facade: the [`Broker`] handle every entry point (HTTP API, CLI,
+//! MCP through the API) goes through. It assembles the components at start
+//! and hands each call to the one that owns it; it decides nothing itself.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::{Arc, OnceLock};
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Instant;
 
-use courier_core::delivery::Transition;
 use courier_core::event::EventKind;
-use courier_core::recipient::{validate_agent_name, validate_channel_name};
-use courier_core::{CoreError, DeliveryId, DeliveryMode, DeliveryState, NewMessage};
-use courier_store::{AgentRecord, SendOutcome, SendReceipt, Store, StoreOptions};
+use courier_core::{DeliveryId, NewMessage};
+use courier_store::{SendReceipt, Store, StoreOptions};
 use courier_terminal::host::RemoteSession;
-use courier_terminal::{Session, SpawnSpec, Terminal};
-use tokio::sync::Mutex;
 
-use crate::agent::{AgentHandle, AgentStatus};
-use crate::spec::AgentSpec;
-use crate::agent_terminal::AgentTerminal;
+use crate::agents::ops::{AgentOps, Dead};
+use crate::agents::{AgentStatus, PersonInput, Registry};
+use crate::auth::issued::IssuedTokens;
 use crate::bus::EventBus;
 use crate::config::{BrokerConfig, Durability};
+use crate::delivery::{Stuck, Watchdog};
 use crate::error::BrokerError;
-use crate::hosting::Hosting;
+use crate::federation::Federation;
+use crate::federation::local::Local;
+use crate::lifecycle::Lifecycle;
 use crate::metrics::Metrics;
+use crate::services::Services;
 use crate::shutdown::Shutdown;
+use crate::spec::AgentSpec;
 use crate::state_dir::StateDir;
+use crate::terminals::{AgentTerminal, Hosting, TerminalOpener};
 
 /// A shared handle to the running broker.
 #[derive(Clone)]
 pub struct Broker {
-    pub(crate) inner: Arc<Inner>,
+    inner: Arc<Inner>,
 }
 
-pub(crate) struct Inner {
-    pub(crate) config: BrokerConfig,
-    pub(crate) store: Arc<Store>,
-    bus: EventBus,
-    pub(crate) metrics: Arc<Metrics>,
-    pub(crate) shutdown: Shutdown,
-    pub(crate) agents: Mutex<BTreeMap<String, AgentHandle>>,
-    pub(crate) watchdog: crate::watchdog::Watchdog,
-    /// Restart policies, restarts, dead and done agents, interrupt keys.
-    pub(crate) ops: crate::agent_ops::OpsBoard,
-    /// SHA-256 of agent tokens → agent names: an agent may act only as
-    /// itself. Only the hash is kept; a token is looked up by its hash.
-    pub(crate) identities: std::sync::Mutex<HashMap<String, String>>,
-    /// Agent name → its token, in memory only: a restart hands the new
-    /// process the same COURIER_TOKEN (its session host holds it anyway).
-    pub(crate) agent_tokens: std::sync::Mutex<HashMap<String, String>>,
+struct Inner {
+    services: Services,
+    lifecycle: Lifecycle,
     /// Observer tokens the owner issued (their hashes).
-    issued: crate::auth::issued::IssuedTokens,
-    /// Names being spawned right now, so two concurrent spawns of one name
-    /// cannot both start a process (the agents map learns a name only once
-    /// its process runs).
-    spawning: std::sync::Mutex<HashSet<String>>,
-    /// Starts agents under session hosts (durable brokers), if set.
-    pub(crate) hosting: Option<Hosting>,
-    /// Sessions a previous broker left running, until their agents resume.
-    survivors: std::sync::Mutex<HashMap<String, RemoteSession>>,
-    /// The API's URL, given to agents as `COURIER_URL`.
-    pub(crate) public_url: OnceLock<String>,
-    /// The workspace this broker joined (`courier up --nats`), if any.
-    federation: OnceLock<crate::federation::Federation>,
+    issued: IssuedTokens,
+    watchdog: Arc<Watchdog>,
     started: Instant,
     _state_dir: Option<StateDir>,
 }
 
+/// The store a configuration asks for: the state directory's file when
+/// durable, else in memory.
+fn open_store(config: &BrokerConfig, state_dir: Option<&StateDir>) -> Result<Store, BrokerError> {
+    let options = StoreOptions {
+        queue_cap: config.queue_cap,
+        max_body_bytes: config.max_body_bytes,
+        ..StoreOptions::default()
+    };
+    Ok(match (&config.durability, state_dir) {
+        (Durability::Durable { .. }, Some(dir)) => Store::open(dir.private_db_path()?, options)?,
+        _ => Store::open_in_memory(options)?,
+    })
+}
+
+/// Session hosts, when the broker is durable and has the program for them.
+fn hosting(
+    config: &BrokerConfig,
+    state_dir: Option<&StateDir>,
+) -> Result<Option<Hosting>, BrokerError> {
+    let (Durability::Durable { .. }, Some(dir), Some(program)) =
+        (&config.durability, state_dir, &config.session_host)
+    else {
+        return Ok(None);
+    };
+    Hosting::new(
+        dir.path(),
+        program.clone(),
+        config.orphan_timeout,
+        config.stream_buffer_chunks,
+    )
+    .map(Some)
+    .map_err(|e| {
+        BrokerError::BadRequest(format!(
+            "cannot prepare the sessions directory in {}: {e}",
+            dir.path().display()
+        ))
+    })
+}
+
 impl Broker {
     /// Opens the store, resolves deliveries left in flight by the previous
-    /// run, and spawns the persisted agents again.
+    /// run, and starts the background tasks. The persisted agents come back
+    /// with [`Broker::resume_agents`], once the API listens.
     pub async fn start(config: BrokerConfig) -> Result<Broker, BrokerError> {
-        let state_dir = match config.state_dir() {
-            Some(dir) => Some(StateDir::acquire(dir)?),
-            None => None,
-        };
-        let options = StoreOptions {
-            queue_cap: config.queue_cap,
-            max_body_bytes: config.max_body_bytes,
-            ..StoreOptions::default()
-        };
-        let store = match (&config.durability, &state_dir) {
-            (Durability::Durable { .. }, Some(dir)) => {
-                Store::open(dir.private_db_path()?, options)?
-            }
-            _ => Store::open_in_memory(options)?,
-        };
+        let state_dir = config
+            .state_dir()
+            .map(|dir| StateDir::acquire(dir))
+            .transpose()?;
+        let store = open_store(&config, state_dir.as_ref())?;
         let bus = EventBus::start(&store)?;
         let store = Arc::new(store);
-        let issued = crate::auth::issued::IssuedTokens::load(store.clone())?;
-        let hosting = match (&config.durability, &state_dir, &config.session_host) {
-            (Durability::Durable { .. }, Some(dir), Some(program)) => Some(
-                Hosting::new(
-                    dir.path(),
-                    program.clone(),
-                    config.orphan_timeout,
-                    config.stream_buffer_chunks,
-                )
-                .map_err(|e| {
-                    BrokerError::BadRequest(format!(
-                        "cannot prepare the sessions directory in {}: {e}",
-                        dir.path().display()
-                    ))
-                })?,
-            ),
-            _ => None,
-        };
-        let survivors = match &hosting {
-            Some(hosting) => crate::recovery::reattach_all(hosting, &store).await?,
+        let issued = IssuedTokens::load(store.clone())?;
+        let hosting = hosting(&config, state_dir.as_ref())?;
+        let survivors: HashMap<String, RemoteSession> = match &hosting {
+            Some(hosting) => crate::terminals::reattach::reattach_all(hosting, &store).await?,
             None => HashMap::new(),
         };
-        let requeued = crate::recovery::resolve_in_flight(&store, &survivors)?;
+        let requeued = crate::delivery::recovery::resolve_in_flight(&store, &survivors)?;
         let pending = store.pending_count()? as u64;
         store.append_event(EventKind::BrokerStarted {
             version: env!("CARGO_PKG_VERSION").to_string(),
             pending,
         })?;
         tracing::info!(pending, requeued, "broker started");
-        let broker = Broker {
+        let terminals = TerminalOpener::new(hosting, config.stream_buffer_chunks, survivors);
+        let services = Services {
+            config: Arc::new(config),
+            store,
+            bus,
+            metrics: Arc::new(Metrics::default()),
+            shutdown: Shutdown::new(),
+        };
+        let registry = Arc::new(Registry::default());
+        let (lifecycle, restarts) =
+            Lifecycle::new(services.clone(), registry.clone(), Arc::new(terminals));
+        let watchdog = Arc::new(Watchdog::default());
+        tokio::spawn(crate::lifecycle::restart::serve(
+            lifecycle.clone(),
+            restarts,
+        ));
+        tokio::spawn(crate::delivery::watchdog::run(
+            services.clone(),
+            registry,
+            watchdog.clone(),
+        ));
+        let (retention, every) = (services.config.retention, services.config.prune_every);
+        tokio::spawn(crate::pruner::run(services.clone(), retention, every));
+        Ok(Broker {
             inner: Arc::new(Inner {
-                config,
-                store,
+                services,
+                lifecycle,
                 issued,
-                bus,
-                metrics: Arc::new(Metrics::default()),
-                shutdown: Shutdown::new(),
-                agents: Mutex::new(BTreeMap::new()),
-                identities: std::sync::Mutex::new(HashMap::new()),
-                agent_tokens: std::sync::Mutex::new(HashMap::new()),
-                spawning: std::sync::Mutex::new(HashSet::new()),
-                hosting,
-                survivors: std::sync::Mutex::new(survivors),
-                public_url: OnceLock::new(),
-                federation: OnceLock::new(),
+                watchdog,
                 started: Instant::now(),
                 _state_dir: state_dir,
-                watchdog: crate::watchdog::Watchdog::default(),
-                ops: crate::agent_ops::OpsBoard::default(),
             }),
-        };
-        tokio::spawn(crate::watchdog::run(broker.clone()));
-        let (retention, every) = (broker.config().retention, broker.config().prune_every);
-        tokio::spawn(crate::pruner::run(broker.clone(), retention, every));
-        Ok(broker)
+        })
+    }
+
+    fn services(&self) -> &Services {
+        &self.inner.services
+    }
+
+    fn lifecycle(&self) -> &Lifecycle {
+        &self.inner.lifecycle
+    }
+
+    fn registry(&self) -> &Registry {
+        &self.inner.lifecycle.registry
     }
 
     /// Spawns the persisted agents again (after a restart). Called once the
     /// API is listening, so agents get its URL.
     pub async fn resume_agents(&self) -> Result<(), BrokerError> {
-        let broker = self;
-        for record in broker.inner.store.agents()? {
-            match serde_json::from_value::<AgentSpec>(record.spec.clone()) {
-                Ok(spec) => {
-                    if let Err(e) = broker.start_agent(spec, record.mode).await {
-                        tracing::warn!(agent = %record.name, error = %e, "cannot respawn agent");
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(agent = %record.name, error = %e, "stored agent spec unreadable")
-                }
-            }
-        }
-        // A surviving session whose agent could not resume has no owner.
-        let orphans: Vec<RemoteSession> = std::mem::take(&mut *self.survivors())
-            .into_values()
-            .collect();
-        for orphan in orphans {
-            tracing::warn!(agent = %orphan.agent(), "ending a surviving session that did not resume");
-            orphan.kill().await;
-        }
-        Ok(())
+        crate::lifecycle::spawn::respawn_persisted(self.lifecycle()).await
     }
 
     /// Joins the configured workspace (if any): called once the agents
     /// resumed, so the directory learns this host's agents as they are.
     pub async fn join_workspace(&self) -> Result<(), BrokerError> {
-        let Some(config) = self.inner.config.federation.clone() else {
+        let Some(config) = self.config().federation.clone() else {
             return Ok(());
         };
-        let federation = crate::federation::Federation::start(self, config).await?;
-        let _ = self.inner.federation.set(federation);
+        let local = Local {
+            services: self.services().clone(),
+            registry: self.lifecycle().registry.clone(),
+        };
+        let federation = Federation::start(&local, config).await?;
+        let _ = self.lifecycle().federation.set(federation);
         Ok(())
     }
 
     /// The workspace this broker joined, if any.
-    pub fn federation(&self) -> Option<&crate::federation::Federation> {
-        self.inner.federation.get()
-    }
-
-    /// Wakes the delivery loops of these agents (those of this host).
-    pub(crate) async fn wake_agents(&self, names: &[String]) {
-        let agents = self.inner.agents.lock().await;
-        for name in names {
-            if let Some(agent) = agents.get(name) {
-                agent.wake.notify_one();
-            }
-        }
-    }
-
-    pub(crate) fn survivors(&self) -> std::sync::MutexGuard<'_, HashMap<String, RemoteSession>> {
-        self.inner
-            .survivors
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// A new terminal for `spec`: under a session host when this broker has
-    /// them (so the agent outlives a crash), else a PTY of this process.
-    pub(crate) async fn new_terminal(
-        &self,
-        spec: &SpawnSpec,
-    ) -> Result<AgentTerminal, BrokerError> {
-        let chunks = self.inner.config.stream_buffer_chunks;
-        match &self.inner.hosting {
-            Some(hosting) if hosting.fits(&spec.agent) => {
-                Ok(AgentTerminal::Hosted(Box::new(hosting.spawn(spec).await?)))
-            }
-            Some(hosting) => {
-                tracing::warn!(
-                    agent = %spec.agent,
-                    socket = %hosting.socket(&spec.agent).display(),
-                    "socket path too long for a session host; this agent will not survive a broker crash"
-                );
-                Ok(AgentTerminal::Local(Session::spawn_with_output(
-                    spec, chunks,
-                )?))
-            }
-            None => Ok(AgentTerminal::Local(Session::spawn_with_output(
-                spec, chunks,
-            )?)),
-        }
+    pub fn federation(&self) -> Option<&Federation> {
+        self.lifecycle().federation()
     }
 
     /// Sets the URL agents are told to use (`COURIER_URL`).
     pub fn set_public_url(&self, url: &str) {
-        let _ = self.inner.public_url.set(url.to_string());
+        let _ = self.lifecycle().public_url.set(url.to_string());
     }
 
     /// The agent a token belongs to, if it is an agent's token.
     pub fn agent_for_token(&self, token: &str) -> Option<String> {
-        let identities = self
-            .inner
-            .identities
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        identities.get(&crate::auth::token::token_hash(token)).cloned()
+        self.lifecycle().identities.agent_for_token(token)
     }
 
     /// The tokens the owner issued (observers).
-    pub fn issued_tokens(&self) -> &crate::auth::issued::IssuedTokens {
+    pub fn issued_tokens(&self) -> &IssuedTokens {
         &self.inner.issued
     }
 
     pub fn store(&self) -> &Store {
-        &self.inner.store
+        &self.services().store
     }
 
     /// The store, owned, for work moved off the runtime (`spawn_blocking`).
     pub fn store_handle(&self) -> Arc<Store> {
-        self.inner.store.clone()
+        self.services().store.clone()
     }
 
     pub fn bus(&self) -> &EventBus {
-        &self.inner.bus
+        &self.services().bus
     }
 
     pub fn metrics(&self) -> &Metrics {
-        &self.inner.metrics
+        &self.services().metrics
     }
 
     pub fn shutdown_signal(&self) -> &Shutdown {
-        &self.inner.shutdown
+        &self.services().shutdown
     }
 
     pub fn config(&self) -> &BrokerConfig {
-        &self.inner.config
+        &self.services().config
     }
 
     /// Deliveries the watchdog holds stuck right now.
-    pub fn stuck(&self) -> Vec<crate::watchdog::Stuck> {
+    pub fn stuck(&self) -> Vec<Stuck> {
         self.inner.watchdog.stuck()
     }
 
@@ -284,61 +230,18 @@ impl Broker {
         self.inner.started.elapsed()
     }
 
-    /// Commits a send durably, then wakes each recipient's task. Every
-    /// entry point sends through here, so the ACL (`--acl`) judges every
-    /// send: one refused as a whole is an `acl_denied` error with nothing
-    /// stored but its `message_refused` event; recipients of a fan-out the
-    /// rules refuse are in the receipt's `refused`.
+    /// Commits a send durably, then wakes each recipient's task (see
+    /// `delivery/send.rs`).
     pub async fn send(&self, message: NewMessage) -> Result<SendReceipt, BrokerError> {
-        if self.inner.shutdown.is_triggered() {
-            return Err(BrokerError::ShuttingDown);
-        }
-        let acl = self.inner.config.acl.clone();
-        let receipt = match self.inner.store.send_under_async(message, acl).await? {
-            SendOutcome::Sent(receipt) => receipt,
-            SendOutcome::Refused {
-                from,
-                to,
-                rule,
-                refused,
-                ..
-            } => {
-                Metrics::inc(&self.inner.metrics.messages_refused);
-                tracing::info!(%from, %to, %rule, "the ACL refused a send");
-                return Err(BrokerError::Refused(CoreError::AclDenied {
-                    from,
-                    to: to.to_string(),
-                    rule,
-                    refused,
-                }));
-            }
-        };
-        let m = &self.inner.metrics;
-        if receipt.duplicate {
-            Metrics::inc(&m.messages_duplicate);
-        } else {
-            Metrics::inc(&m.messages_accepted);
-            Metrics::add(&m.deliveries_dropped, receipt.dropped.len() as u64);
-        }
-        if !receipt.duplicate {
-            self.drop_for_dead(&receipt);
-        }
-        let agents = self.inner.agents.lock().await;
-        let mut remote = Vec::new();
-        for delivery in &receipt.deliveries {
-            match agents.get(&delivery.agent) {
-                Some(agent) => agent.wake.notify_one(),
-                None if delivery.state == DeliveryState::Queued => remote.push(delivery.clone()),
-                None => {}
-            }
-        }
-        drop(agents);
-        if let (false, Some(federation)) =
-            (remote.is_empty() || receipt.duplicate, self.federation())
-        {
-            federation.forward(&receipt.message, remote);
-        }
-        Ok(receipt)
+        let lifecycle = self.lifecycle();
+        crate::delivery::send::send(
+            self.services(),
+            &lifecycle.registry,
+            &lifecycle.ops,
+            self.federation(),
+            message,
+        )
+        .await
     }
 
     /// Starts an agent, persists its spec, and joins its channels.
@@ -354,237 +257,19 @@ impl Broker {
         spec: AgentSpec,
         spawn_key: Option<String>,
     ) -> Result<AgentStatus, BrokerError> {
-        validate_agent_name(&spec.name)?;
-        match (&spec.preset, spec.command.is_empty()) {
-            (None, true) => {
-                return Err(BrokerError::BadRequest(
-                    "give a command or a preset (claude, codex, gemini, opencode, aider, shell)"
-                        .into(),
-                ));
-            }
-            (Some(_), false) => {
-                return Err(BrokerError::BadRequest(
-                    "give either a command or a preset, not both".into(),
-                ));
-            }
-            _ => {}
-        }
-        // Reserve the name first, then look at the running agents: a second
-        // spawn either finds the reservation or, once it is gone, the agent.
-        let Some(_reserved) = NameReservation::take(&self.inner.spawning, &spec.name) else {
-            return Err(BrokerError::AgentExists(spec.name));
-        };
-        if self.inner.agents.lock().await.contains_key(&spec.name) {
-            return Err(BrokerError::AgentExists(spec.name));
-        }
-        let mut spec = spec;
-        spec.channels = spec
-            .channels
-            .iter()
-            .map(|c| validate_channel_name(c))
-            .collect::<Result<_, _>>()?;
-        for channel in &spec.channels {
-            crate::auth::acl_file::judge_join(&self.inner.config.acl, &spec.name, channel)?;
-        }
-        let value = serde_json::to_value(&spec)
-            .map_err(|e| BrokerError::BadRequest(format!("agent spec: {e}")))?;
-        let task = match &spec.task {
-            Some(text) => {
-                let key = match spawn_key {
-                    Some(key) => key,
-                    None => crate::auth::token::new_token().map_err(|e| {
-                        BrokerError::BadRequest(format!("no randomness for the spawn key: {e}"))
-                    })?,
-                };
-                let message = crate::spec::task::task_message(&spec.name, text, &key);
-                message.validate(self.inner.config.max_body_bytes)?;
-                Some(message)
-            }
-            None => None,
-        };
-        // In a workspace the name must be free on every host.
-        if let Some(federation) = self.federation() {
-            federation.claim(&spec.name, &spec.channels).await?;
-        }
-        // Start first: a spec that cannot start (CLI not installed) is not
-        // persisted, so a restart does not retry it forever.
-        let status = match self
-            .start_agent(spec.clone(), DeliveryMode::default())
-            .await
-        {
-            Ok(status) => status,
-            Err(e) => {
-                if let Some(federation) = self.federation() {
-                    federation.release(&spec.name).await;
-                }
-                return Err(e);
-            }
-        };
-        // The agent, its channels and its task in one commit: a crash
-        // after it keeps all three, before it none.
-        let persisted = self
-            .inner
-            .store
-            .register_agent_async(
-                AgentRecord::new(&spec.name, value),
-                spec.channels.clone(),
-                task,
-            )
-            .await;
-        if let Err(e) = persisted {
-            if let Some(mut handle) = self.inner.agents.lock().await.remove(&spec.name) {
-                handle.kill().await;
-            }
-            self.inner.ops.forget(&spec.name);
-            if let Some(federation) = self.federation() {
-                federation.release(&spec.name).await;
-            }
-            return Err(e.into());
-        }
-        if let Some(agent) = self.inner.agents.lock().await.get(&spec.name) {
-            agent.wake.notify_one();
-        }
-        Ok(status)
-    }
-
-    async fn start_agent(
-        &self,
-        spec: AgentSpec,
-        mode: DeliveryMode,
-    ) -> Result<AgentStatus, BrokerError> {
-        let survivor = self.survivors().remove(&spec.name);
-        let name = spec.name.clone();
-        let (mut handle, supervisor) = self
-            .launch_generation(
-                spec,
-                mode,
-                crate::generation::Generation::Start {
-                    survivor: survivor.map(Box::new),
-                },
-            )
-            .await?;
-        let status = handle.status.borrow().clone();
-        let mut agents = self.inner.agents.lock().await;
-        // Supervised once it is in the map, so a restart finds it there.
-        handle.attach_task(tokio::spawn(supervisor.run()));
-        agents.insert(name, handle);
-        Ok(status)
+        crate::lifecycle::spawn::spawn(self.lifecycle(), spec, spawn_key).await
     }
 
     /// Ends an agent and its processes; its queued deliveries are dropped
     /// (dead letters, replayable) so none waits silently for nobody.
     pub async fn release(&self, name: &str) -> Result<(), BrokerError> {
-        let handle = self.inner.agents.lock().await.remove(name);
-        let known = self.inner.store.agent(name)?.is_some();
-        if handle.is_none() && !known {
-            return Err(BrokerError::UnknownAgent(name.to_string()));
-        }
-        if let Some(mut handle) = handle {
-            handle.kill().await;
-        }
-        self.forget_identity(name);
-        for delivery in self.inner.store.pending()? {
-            if delivery.agent == name {
-                self.end_pending(&delivery, "agent_released");
-            }
-        }
-        self.inner.store.remove_agent(name)?;
-        self.inner.store.append_event(EventKind::AgentReleased {
-            name: name.to_string(),
-        })?;
-        if let Some(federation) = self.federation() {
-            federation.release(name).await;
-        }
-        Ok(())
-    }
-
-    /// Ends one pending delivery of an agent that is gone for good
-    /// (`cause`: `agent_released`, `agent_dead`), so none waits for nobody:
-    /// one that may have been submitted (`injected`) is unverified, never
-    /// typed again; any other becomes a dead letter (`dropped`,
-    /// replayable), passing through the queue if it was being typed.
-    pub(crate) fn end_pending(&self, delivery: &courier_core::Delivery, cause: &str) {
-        let store = &self.inner.store;
-        let result = match delivery.state {
-            DeliveryState::Injected => store
-                .transition(
-                    &delivery.id,
-                    Transition::Unverified {
-                        reason: format!("{cause}: gone while its Enter may have been sent"),
-                        screen: Vec::new(),
-                    },
-                )
-                .map(|_| ()),
-            DeliveryState::Injecting => store
-                .transition(
-                    &delivery.id,
-                    Transition::Requeue {
-                        reason: format!("{cause} before Enter"),
-                    },
-                )
-                .and_then(|_| {
-                    store.transition(
-                        &delivery.id,
-                        Transition::Drop {
-                            reason: cause.to_string(),
-                        },
-                    )
-                })
-                .map(|_| ()),
-            _ => store
-                .transition(
-                    &delivery.id,
-                    Transition::Drop {
-                        reason: cause.to_string(),
-                    },
-                )
-                .map(|_| ()),
-        };
-        if let Err(e) = result {
-            tracing::warn!(delivery = %delivery.id, error = %e, "cannot end a pending delivery of an agent that is gone ({cause})");
-        }
+        crate::lifecycle::release::release(self.lifecycle(), name).await
     }
 
     /// Every agent: spec, status (with the framing a message would get
     /// now, from the live reader of its terminal), pid, queue depth.
     pub async fn agents(&self) -> Vec<(AgentSpec, AgentStatus, u32, usize)> {
-        let listed: Vec<_> = {
-            let agents = self.inner.agents.lock().await;
-            agents
-                .values()
-                .map(|a| {
-                    let depth = self.inner.store.queue_depth(&a.spec.name).unwrap_or(0);
-                    (
-                        a.spec.clone(),
-                        a.status.borrow().clone(),
-                        a.session.pid(),
-                        depth,
-                        a.framing.clone(),
-                    )
-                })
-                .collect()
-        };
-        // One scan of /proc for all of them, off the async threads.
-        let policies: Vec<_> = listed
-            .iter()
-            .map(|(.., pid, _, f)| (f.clone(), *pid))
-            .collect();
-        let decisions = tokio::task::spawn_blocking(move || {
-            crate::launch::framing_policy::FramingPolicy::decide_each(&policies)
-        })
-        .await
-        .unwrap_or_default();
-        let mut decisions = decisions.into_iter();
-        listed
-            .into_iter()
-            .map(|(spec, mut status, pid, depth, _)| {
-                let decision = decisions.next();
-                if status.exited.is_none() {
-                    status.framing = decision;
-                }
-                (spec, status, pid, depth)
-            })
-            .collect()
+        crate::agents::listing::list(self.registry(), self.store()).await
     }
 
     /// Runs `f` on an agent's session.
@@ -593,86 +278,128 @@ impl Broker {
         name: &str,
         f: impl FnOnce(&Arc<AgentTerminal>) -> R,
     ) -> Result<R, BrokerError> {
-        let agents = self.inner.agents.lock().await;
-        let agent = agents
-            .get(name)
-            .ok_or_else(|| BrokerError::UnknownAgent(name.to_string()))?;
-        Ok(f(&agent.session))
+        self.registry().with_session(name, f).await
     }
 
+    /// The way a person types into agent `name`.
+    pub async fn person_input(&self, name: &str) -> Result<PersonInput, BrokerError> {
+        self.registry().person_input(name).await
+    }
+
+    /// Puts a dead letter back in its agent's queue.
     pub async fn replay(&self, id: &DeliveryId) -> Result<courier_core::Delivery, BrokerError> {
-        if let Some(host) = self.inner.store.delivery(id)?.and_then(|d| d.forwarded_to) {
-            return Err(BrokerError::BadRequest(format!(
-                "delivery {id} lives on host {host:?}: replay it there"
-            )));
-        }
-        let (delivery, _) = self.inner.store.replay_async(id).await?;
-        if let Some(agent) = self.inner.agents.lock().await.get(&delivery.agent) {
-            agent.wake.notify_one();
-        }
-        Ok(delivery)
+        crate::delivery::requests::replay(self.services(), self.registry(), id).await
+    }
+
+    /// Marks deliveries of `agent` read (all delivered, unread ones when
+    /// `ids` is `None`). Returns those marked.
+    pub async fn mark_read(
+        &self,
+        agent: &str,
+        ids: Option<Vec<DeliveryId>>,
+    ) -> Result<Vec<courier_core::Delivery>, BrokerError> {
+        crate::delivery::requests::mark_read(self.services(), agent, ids).await
+    }
+
+    /// Hands `agent`'s oldest queued deliveries to a hook (see
+    /// `delivery/requests.rs`).
+    pub async fn claim_for_hook(
+        &self,
+        agent: &str,
+        limit: usize,
+    ) -> Result<Vec<(courier_core::Delivery, courier_core::Message)>, BrokerError> {
+        crate::delivery::requests::claim_for_hook(self.services(), self.registry(), agent, limit)
+            .await
+    }
+
+    /// Sets an agent's delivery mode, durably; a running agent follows at once.
+    pub async fn set_mode(
+        &self,
+        agent: &str,
+        mode: courier_core::DeliveryMode,
+    ) -> Result<(), BrokerError> {
+        crate::delivery::requests::set_mode(self.services(), self.registry(), agent, mode).await
+    }
+
+    /// Lets every delivery queued for `agent` right now through, whatever
+    /// its mode. Returns the count.
+    pub async fn flush(&self, agent: &str) -> Result<u64, BrokerError> {
+        crate::delivery::requests::flush(self.services(), self.registry(), agent).await
+    }
+
+    /// Sends `name` its interrupt keys; returns the keys as a person names
+    /// them (`esc`, `ctrl-c`).
+    pub async fn interrupt(
+        &self,
+        name: &str,
+    ) -> Result<String, crate::lifecycle::interrupt::InterruptRefused> {
+        crate::lifecycle::interrupt::interrupt(self.lifecycle(), name).await
+    }
+
+    /// Records that `name` is done, with `result`.
+    pub async fn report_done(&self, name: &str, result: Option<String>) -> Result<(), BrokerError> {
+        crate::lifecycle::done::report_done(self.lifecycle(), name, result).await
+    }
+
+    /// The operating fields of `name` for listings (restarts, dead, done,
+    /// result, context_low).
+    pub fn ops_json(&self, name: &str) -> serde_json::Value {
+        self.lifecycle().ops.json(name)
+    }
+
+    /// A copy of `name`'s operating entry (dead, restarting, done), for the
+    /// state its listings show.
+    pub fn ops_of(&self, name: &str) -> Option<AgentOps> {
+        self.lifecycle().ops.get(name)
+    }
+
+    /// Whether `name` is dead.
+    pub fn is_dead(&self, name: &str) -> bool {
+        self.lifecycle().ops.is_dead(name)
+    }
+
+    /// Dead agents (for `/healthz` and `/v1/status`).
+    pub fn dead_agents(&self) -> Vec<(String, Dead)> {
+        self.lifecycle().ops.dead()
     }
 
     /// Graceful stop: no new sends, in-flight deliveries finish within the
     /// grace period, every agent's process group ends, pending deliveries stay
     /// in the store for the next start.
     pub async fn stop(&self) {
-        self.inner.shutdown.trigger();
+        let services = self.services();
+        services.shutdown.trigger();
         if let Some(federation) = self.federation() {
             federation.leave().await;
         }
-        let grace = self.inner.config.shutdown_grace;
-        let mut agents = std::mem::take(&mut *self.inner.agents.lock().await);
+        let mut agents = self.registry().take_all().await;
         // All at once: the grace bounds the whole stop, not each agent.
+        let grace = services.config.shutdown_grace;
         futures_util::future::join_all(agents.values_mut().map(|a| a.stop(grace))).await;
         futures_util::future::join_all(agents.values_mut().map(|a| a.kill())).await;
-        let pending = self.inner.store.pending_count().unwrap_or(0) as u64;
-        let _ = self
-            .inner
+        let pending = services.store.pending_count().unwrap_or(0) as u64;
+        let _ = services
             .store
             .append_event(EventKind::BrokerStopping { pending });
-        match (&self.inner.config.durability, pending) {
-            (_, 0) => tracing::info!("broker stopped; nothing pending"),
-            (Durability::Durable { .. }, n) => {
-                tracing::warn!(
-                    pending = n,
-                    "broker stopped with pending deliveries; they are kept and redelivered on the next start"
-                )
-            }
-            (Durability::Ephemeral { .. }, n) => {
-                tracing::warn!(
-                    pending = n,
-                    "ephemeral broker stopped: {n} pending deliveries are lost"
-                )
-            }
+        log_stopped(&services.config.durability, pending);
+    }
+}
+
+/// What a stop leaves pending, said the way the durability means it.
+fn log_stopped(durability: &Durability, pending: u64) {
+    match (durability, pending) {
+        (_, 0) => tracing::info!("broker stopped; nothing pending"),
+        (Durability::Durable { .. }, n) => {
+            tracing::warn!(
+                pending = n,
+                "broker stopped with pending deliveries; they are kept and redelivered on the next start"
+            )
         }
-    }
-}
-
-/// A name held while its agent is being spawned; released on drop.
-struct NameReservation<'a> {
-    names: &'a std::sync::Mutex<HashSet<String>>,
-    name: String,
-}
-
-impl<'a> NameReservation<'a> {
-    /// `None` when another spawn holds the name.
-    fn take(names: &'a std::sync::Mutex<HashSet<String>>, name: &str) -> Option<Self> {
-        let mut held = names
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        held.insert(name.to_string()).then(|| NameReservation {
-            names,
-            name: name.to_string(),
-        })
-    }
-}
-
-impl Drop for NameReservation<'_> {
-    fn drop(&mut self) {
-        self.names
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(&self.name);
+        (Durability::Ephemeral { .. }, n) => {
+            tracing::warn!(
+                pending = n,
+                "ephemeral broker stopped: {n} pending deliveries are lost"
+            )
+        }
     }
 }

@@ -66,7 +66,7 @@ pub struct BrokerConfig {
     /// resynchronised with a fresh screen (256).
     pub stream_buffer_chunks: usize,
     /// Join a workspace over NATS (`courier up --nats`); `None`: one host.
-    pub federation: Option<crate::federation::FederationConfig>,
+    pub federation: Option<crate::federation::config::FederationConfig>,
     /// Host names the API answers to beside 127.0.0.1, localhost, [::1]
     /// and the bound address (`--allow-host`); any other `Host` is 421.
     pub allow_hosts: Vec<String>,
@@ -94,10 +94,10 @@ impl BrokerConfig {
             session_host: None,
             orphan_timeout: Duration::from_secs(600),
             prune_every: Duration::from_secs(3600),
-            presets_file: crate::launch::default_presets_file(),
+            presets_file: crate::launch::plan::default_presets_file(),
             acl: std::sync::Arc::new(courier_core::Acl::allow_all()),
             acl_path: None,
-            typing_hold: crate::typing::DEFAULT_TYPING_HOLD,
+            typing_hold: crate::agents::typing::DEFAULT_TYPING_HOLD,
             stream_buffer_chunks: courier_terminal::DEFAULT_OUTPUT_CHUNKS,
             federation: None,
             allow_hosts: Vec::new(),

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use courier_store::PrunePolicy;
 
-use crate::broker::Broker;
+use crate::services::Services;
 
 /// Rows deleted by one store call at most.
 const ROWS_PER_CALL: usize = 2_000;
@@ -16,10 +16,10 @@ const ROWS_PER_CALL: usize = 2_000;
 const CALLS_PER_ROUND: usize = 50;
 
 /// Runs until shutdown: one round at start, then one per `every`.
-pub async fn run(broker: Broker, retention: Duration, every: Duration) {
-    let shutdown = broker.shutdown_signal().clone();
+pub async fn run(services: Services, retention: Duration, every: Duration) {
+    let shutdown = services.shutdown_signal().clone();
     loop {
-        round(&broker, retention).await;
+        round(&services, retention).await;
         tokio::select! {
             _ = shutdown.wait() => return,
             _ = tokio::time::sleep(every) => {}
@@ -27,16 +27,16 @@ pub async fn run(broker: Broker, retention: Duration, every: Duration) {
     }
 }
 
-async fn round(broker: &Broker, retention: Duration) {
+async fn round(services: &Services, retention: Duration) {
     let policy = PrunePolicy {
         older_than: retention,
         max_rows: ROWS_PER_CALL,
     };
     for _ in 0..CALLS_PER_ROUND {
-        if broker.shutdown_signal().is_triggered() {
+        if services.shutdown_signal().is_triggered() {
             return;
         }
-        let store = broker.store_handle();
+        let store = services.store_handle();
         // The store answers after its commit: keep that wait off the runtime.
         match tokio::task::spawn_blocking(move || store.prune(policy)).await {
             Ok(Ok(report)) if report.more => continue,

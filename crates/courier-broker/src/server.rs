@@ -5,10 +5,10 @@ use std::net::SocketAddr;
 
 use tokio::task::JoinHandle;
 
+use crate::auth::token::new_token;
 use crate::broker::Broker;
 use crate::error::BrokerError;
 use crate::state_dir::{ConnectionInfo, write_connection_file};
-use crate::auth::token::new_token;
 
 /// A broker whose API is being served.
 pub struct RunningServer {

@@ -7,8 +7,8 @@ use axum::response::IntoResponse;
 use courier_core::StuckReason;
 use serde_json::{Value, json};
 
-use super::state::AppState;
 use super::error::ApiError;
+use super::state::AppState;
 use crate::metrics::Metrics;
 
 /// The OpenAPI 3.1 document of this API.

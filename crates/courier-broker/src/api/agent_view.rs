@@ -9,10 +9,10 @@ use std::collections::HashSet;
 use courier_core::{AgentFacts, AgentState, Locality, agent_state};
 use serde_json::{Value, json};
 
-use crate::agent::AgentStatus;
-use crate::agent_ops::AgentOps;
-use crate::spec::AgentSpec;
+use crate::agents::ops::AgentOps;
+use crate::agents::status::AgentStatus;
 use crate::broker::Broker;
+use crate::spec::AgentSpec;
 
 /// The agents with at least one stuck delivery, read once per listing.
 pub fn stuck_agents(broker: &Broker) -> HashSet<String> {
@@ -42,7 +42,7 @@ pub fn local_state(
 }
 
 /// A local agent's listing with its operating fields (restarts, dead,
-/// done, result, context_low: see `crate::agent_ops`) and its `state`.
+/// done, result, context_low: see `agents/ops.rs`) and its `state`.
 pub fn listed(
     broker: &Broker,
     stuck: &HashSet<String>,
@@ -84,7 +84,7 @@ pub fn remote_json(agent: &courier_store::RemoteAgent) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::agent_ops::Dead;
+    use crate::agents::ops::Dead;
 
     #[test]
     fn the_openapi_document_lists_every_state_in_core_order() {
@@ -115,7 +115,10 @@ mod tests {
         };
         assert_eq!(local_state(&held, None, false, 1), AgentState::Held);
         let restarting = AgentOps {
-            restarting: Some((1, crate::crash::now())),
+            restarting: Some((
+                1,
+                courier_core::time::Clock::now(&courier_core::time::SystemClock),
+            )),
             ..AgentOps::default()
         };
         assert_eq!(
@@ -124,7 +127,7 @@ mod tests {
         );
         let dead = AgentOps {
             dead: Some(Dead {
-                since: crate::crash::now(),
+                since: courier_core::time::Clock::now(&courier_core::time::SystemClock),
                 restarts: 0,
                 reason: "gave up".into(),
             }),

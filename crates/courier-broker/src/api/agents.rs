@@ -10,11 +10,11 @@ use courier_terminal::Terminal;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::state::AppState;
 use super::agent_view::{listed, remote_json, stuck_agents};
-use super::auth::Identity;
 use super::error::ApiError;
+use super::identity::Identity;
 use super::json::{ApiJson, ApiPath, ApiQuery};
+use super::state::AppState;
 use crate::spec::AgentSpec;
 
 pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {

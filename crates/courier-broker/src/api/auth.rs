@@ -34,41 +34,13 @@ use axum::http::header::{AUTHORIZATION, COOKIE, HOST, ORIGIN, UPGRADE};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
-use courier_core::recipient::validate_agent_name;
 
+use super::error::ApiError;
+pub use super::identity::Identity;
+use super::lease::Lease;
 use super::state::AppState;
 pub use crate::auth::sessions::{SESSION_COOKIE, session_cookie_name};
-use super::error::ApiError;
-use super::lease::Lease;
 use crate::auth::token::tokens_match;
-
-/// Who is calling: the broker's owner (the connection file's token) or one
-/// agent (its own `COURIER_TOKEN`), which may act only as itself.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Identity {
-    Owner,
-    Agent(String),
-    /// An observer token the owner issued, by its id: reads only.
-    Observer(String),
-}
-
-impl Identity {
-    /// Passes the owner, and an agent acting on `name` when `name` is itself;
-    /// refuses another agent with 403 `code` ("cannot {what} of {name}").
-    pub fn act_on(&self, name: &str, code: &'static str, what: &str) -> Result<(), ApiError> {
-        validate_agent_name(name)?;
-        match self {
-            Identity::Agent(me) if me != name => Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                code,
-                format!(
-                    "agent {me:?} cannot {what} of {name:?}; an agent token acts only as itself"
-                ),
-            )),
-            _ => Ok(()),
-        }
-    }
-}
 
 /// How the caller proved who it is, for the few routes that care (a login
 /// code is only for a bearer of the owner's token; logout ends the session
@@ -78,7 +50,6 @@ pub enum Credential {
     Token,
     Session(String),
 }
-
 
 /// The header a cookie-only write must carry (see the module docs).
 pub const CSRF_HEADER: &str = "x-courier-request";

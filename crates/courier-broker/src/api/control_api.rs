@@ -9,12 +9,12 @@ use courier_core::recipient::validate_agent_name;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::state::AppState;
-use super::auth::Identity;
 use super::error::ApiError;
+use super::identity::Identity;
 use super::json::ApiPath;
 use super::receipts::optional_body;
-use crate::interrupt::InterruptRefused;
+use super::state::AppState;
+use crate::lifecycle::interrupt::InterruptRefused;
 
 /// `POST /v1/agents/{name}/interrupt`: the agent's interrupt keys; 409
 /// with the dialog line when a known dialog is on its screen.

@@ -10,7 +10,7 @@
 
 use courier_core::{Event, EventKind};
 
-use super::auth::Identity;
+use super::identity::Identity;
 
 /// The agent whose screen rows `kind` carries, and those rows.
 fn screen_rows(kind: &mut EventKind) -> Option<(&str, &mut Vec<String>)> {

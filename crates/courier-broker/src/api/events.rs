@@ -28,12 +28,12 @@ use tokio::sync::{broadcast, mpsc};
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::state::AppState;
-use super::auth::Identity;
 use super::error::ApiError;
 use super::event_view::for_reader;
+use super::identity::Identity;
 use super::json::ApiQuery;
 use super::lease::Lease;
+use super::state::AppState;
 use crate::broker::Broker;
 
 /// Events `after`+1 .. `next_seq`-1 were pruned before the client read them.

@@ -10,9 +10,9 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde_json::json;
 
-use super::state::AppState;
 use super::auth::Credential;
 use super::error::ApiError;
+use super::state::AppState;
 use crate::auth::sessions::CODE_TTL_MS;
 
 /// `POST /v1/login-codes` (owner's token only, not a dashboard session:

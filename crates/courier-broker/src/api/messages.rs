@@ -9,10 +9,10 @@ use courier_core::{Delivery, DeliveryId, MessageId, NewMessage, Recipient};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::state::AppState;
-use super::auth::Identity;
 use super::error::ApiError;
+use super::identity::Identity;
 use super::json::{ApiJson, ApiPath, ApiQuery};
+use super::state::AppState;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

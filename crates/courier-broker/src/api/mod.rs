@@ -24,13 +24,14 @@ pub mod error;
 mod event_view;
 mod events;
 pub mod host_check;
+pub mod identity;
 pub(crate) mod json;
-pub mod state;
 pub mod lease;
 mod login;
 mod messages;
 mod observer;
 mod receipts;
+pub mod state;
 mod terminal;
 mod terminal_frames;
 mod tokens;
@@ -115,7 +116,10 @@ pub fn router(broker: Broker, token: &str, bound: SocketAddr, pages: Router<AppS
         .merge(pages)
         .fallback(admin::not_found)
         .layer(DefaultBodyLimit::max(body_limit))
-        .layer(from_fn_with_state(state.access.clone(), host_check::allowed_host))
+        .layer(from_fn_with_state(
+            state.access.clone(),
+            host_check::allowed_host,
+        ))
         .layer(map_response(error::json_errors))
         .with_state(state)
 }

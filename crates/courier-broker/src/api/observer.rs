@@ -8,9 +8,9 @@ use axum::response::Response;
 use courier_core::time::{Clock, SystemClock};
 use courier_store::TokenState;
 
-use super::state::AppState;
-use super::auth::Identity;
 use super::error::ApiError;
+use super::identity::Identity;
+use super::state::AppState;
 use crate::auth::issued::Lookup;
 
 /// The identity of a token that is neither the owner's nor an agent's: an

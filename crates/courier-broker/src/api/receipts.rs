@@ -9,11 +9,11 @@ use courier_core::{DeliveryId, DeliveryMode};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::state::AppState;
-use super::auth::Identity;
 use super::error::ApiError;
+use super::identity::Identity;
 use super::json::{ApiJson, ApiPath};
 use super::messages::delivery_json;
+use super::state::AppState;
 
 /// An optional JSON body: empty means the defaults.
 pub(super) fn optional_body<T: serde::de::DeserializeOwned + Default>(
@@ -80,7 +80,7 @@ pub async fn claim(
 ) -> Result<Json<Value>, ApiError> {
     only_self_or_owner(&identity, &name)?;
     let body: ClaimBody = optional_body(&bytes)?;
-    let limit = body.limit.unwrap_or(crate::control::HOOK_BATCH);
+    let limit = body.limit.unwrap_or(crate::delivery::requests::HOOK_BATCH);
     let claimed = state.broker.claim_for_hook(&name, limit).await?;
     Ok(Json(json!({
         "agent": name,

@@ -31,15 +31,15 @@ use tokio::sync::broadcast::Receiver;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::sync::mpsc;
 
-use super::state::AppState;
-use super::auth::Identity;
 use super::error::ApiError;
+use super::identity::Identity;
 use super::json::{ApiPath, ApiQuery};
 use super::lease::Lease;
+use super::state::AppState;
 use super::terminal_frames::{self as frames, ClientFrame, Refused};
-use crate::agent_terminal::AgentTerminal;
+use crate::agents::person::PersonInput;
 use crate::shutdown::Shutdown;
-use crate::typing::PersonInput;
+use crate::terminals::AgentTerminal;
 
 /// Output already waiting is sent together, up to this many bytes a frame.
 const MAX_BATCH: usize = 256 * 1024;

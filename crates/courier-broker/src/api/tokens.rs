@@ -12,9 +12,9 @@ use courier_store::TokenRecord;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::state::AppState;
 use super::error::ApiError;
 use super::json::{ApiJson, ApiPath};
+use super::state::AppState;
 use crate::auth::issued::OBSERVER;
 
 /// Longest label, in characters.

@@ -214,7 +214,7 @@ mod tests {
 
     #[test]
     fn the_readme_example_reads() {
-        let readme = include_str!("../../../README.md");
+        let readme = include_str!("../../../../README.md");
         let section = readme
             .split("## Who may message whom")
             .nth(1)

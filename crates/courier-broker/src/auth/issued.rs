@@ -10,8 +10,8 @@ use courier_core::Timestamp;
 use courier_core::time::{Clock, SystemClock};
 use courier_store::{NewToken, Store, StoreError, TokenRecord, TokenState};
 
-use crate::error::BrokerError;
 use crate::auth::token::{new_token, token_hash};
+use crate::error::BrokerError;
 
 /// The kind of every token issued so far.
 pub const OBSERVER: &str = "observer";

@@ -7,8 +7,9 @@ use async_nats::jetstream::{kv, stream};
 use async_nats::{ConnectOptions, ServerAddr};
 
 use super::config::FederationConfig;
-use super::{Federation, backoff, pause};
-use crate::broker::Broker;
+use super::local::Local;
+use super::membership::Federation;
+use super::util::{backoff, pause};
 use crate::error::BrokerError;
 
 /// JetStream drops a republished forward with the same `Nats-Msg-Id`
@@ -89,7 +90,7 @@ pub fn redacted(url: &str) -> String {
 /// Creates (or finds) the streams and the bucket, retrying with backoff
 /// while NATS is unreachable or JetStream is off. `None` if the broker
 /// stopped first.
-pub async fn setup_until_ready(broker: &Broker, federation: &Federation) -> Option<kv::Store> {
+pub async fn setup_until_ready(local: &Local, federation: &Federation) -> Option<kv::Store> {
     let mut attempt = 0;
     let mut warned = false;
     loop {
@@ -106,7 +107,7 @@ pub async fn setup_until_ready(broker: &Broker, federation: &Federation) -> Opti
             }
         }
         attempt += 1;
-        if !pause(broker, backoff(attempt, Duration::from_secs(5))).await {
+        if !pause(local, backoff(attempt, Duration::from_secs(5))).await {
             return None;
         }
     }

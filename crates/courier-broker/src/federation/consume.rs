@@ -9,8 +9,9 @@ use std::time::Duration;
 use async_nats::jetstream::{self, consumer::pull};
 use futures_util::StreamExt;
 
-use super::{Federation, backoff, pause};
-use crate::broker::Broker;
+use super::local::Local;
+use super::membership::Federation;
+use super::util::{backoff, pause};
 
 const BATCH: usize = 512;
 /// An unacked message comes again after this long.
@@ -25,14 +26,14 @@ pub struct Source {
 
 /// Runs the consumer until the broker stops, re-creating it whenever NATS
 /// drops it (a server restart, a cut link).
-pub async fn run<F, Fut>(broker: Broker, federation: Federation, source: Source, mut handle: F)
+pub async fn run<F, Fut>(local: Local, federation: Federation, source: Source, mut handle: F)
 where
     F: FnMut(Vec<jetstream::Message>) -> Fut,
     Fut: Future<Output = Result<(), String>>,
 {
     let mut failures = 0;
     loop {
-        match consume(&broker, &federation, &source, &mut handle).await {
+        match consume(&local, &federation, &source, &mut handle).await {
             Ok(()) => return,
             Err(e) => {
                 failures += 1;
@@ -41,14 +42,14 @@ where
                 }
             }
         }
-        if !pause(&broker, backoff(failures, Duration::from_secs(2))).await {
+        if !pause(&local, backoff(failures, Duration::from_secs(2))).await {
             return;
         }
     }
 }
 
 async fn consume<F, Fut>(
-    broker: &Broker,
+    local: &Local,
     federation: &Federation,
     source: &Source,
     handle: &mut F,
@@ -88,7 +89,7 @@ where
     loop {
         let batch = tokio::select! {
             b = batches.next() => b,
-            _ = broker.shutdown_signal().wait() => return Ok(()),
+            _ = local.shutdown_signal().wait() => return Ok(()),
         };
         let Some(batch) = batch else {
             return Err("the message stream ended".into());

@@ -9,8 +9,7 @@
 //! - Every entry of another host is mirrored into the store
 //!   (`remote_agents`), where a send resolves it.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Mutex;
+use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use async_nats::jetstream::kv::{CreateErrorKind, Operation};
@@ -19,49 +18,14 @@ use courier_core::time::{Clock, SystemClock};
 use courier_store::RemoteAgent;
 use futures_util::{StreamExt, TryStreamExt};
 
+use super::local::Local;
+use super::membership::Federation;
+use super::util::{DIRECTORY_TIMEOUT, JOIN_WAIT, backoff, pause};
 use super::wire::DirectoryEntry;
-use super::{DIRECTORY_TIMEOUT, Federation, backoff, locked, pause};
-use crate::broker::Broker;
 use crate::error::BrokerError;
 
 /// How often this host's own entries are checked even without a change.
 const SYNC_EVERY: Duration = Duration::from_secs(5);
-
-/// What this broker last saw of the bucket: name → (entry, revision).
-#[derive(Default)]
-pub struct Directory {
-    entries: Mutex<HashMap<String, (DirectoryEntry, u64)>>,
-    /// Names claimed for a spawn whose agent is not in the store yet: the
-    /// sync must not take such a name for one of a released agent.
-    spawning: Mutex<HashSet<String>>,
-}
-
-impl Directory {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (DirectoryEntry, u64)>> {
-        locked(&self.entries)
-    }
-
-    fn set(&self, name: &str, entry: DirectoryEntry, revision: u64) {
-        self.lock().insert(name.to_string(), (entry, revision));
-    }
-
-    fn remove(&self, name: &str) -> Option<DirectoryEntry> {
-        self.lock().remove(name).map(|(e, _)| e)
-    }
-
-    pub fn snapshot(&self) -> HashMap<String, (DirectoryEntry, u64)> {
-        self.lock().clone()
-    }
-
-    /// The host holding `name`, if any.
-    pub fn host_of(&self, name: &str) -> Option<String> {
-        self.lock().get(name).map(|(e, _)| e.host.clone())
-    }
-
-    fn spawning(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
-        locked(&self.spawning)
-    }
-}
 
 fn now() -> Timestamp {
     SystemClock.now()
@@ -100,18 +64,15 @@ pub async fn claim(
     name: &str,
     channels: &[String],
 ) -> Result<(), BrokerError> {
-    let kv = federation
-        .joined_within(super::JOIN_WAIT)
-        .await
-        .ok_or_else(|| {
-            unavailable(format!(
-                "this broker has not joined the workspace {:?} within {} s of trying (is NATS \
+    let kv = federation.joined_within(JOIN_WAIT).await.ok_or_else(|| {
+        unavailable(format!(
+            "this broker has not joined the workspace {:?} within {} s of trying (is NATS \
                  reachable at {}? `courier doctor --nats URL` checks it); try again",
-                federation.inner.config.workspace,
-                super::JOIN_WAIT.as_secs(),
-                federation.inner.config.url
-            ))
-        })?;
+            federation.inner.config.workspace,
+            JOIN_WAIT.as_secs(),
+            federation.inner.config.url
+        ))
+    })?;
     let host = federation.host();
     let want = DirectoryEntry::active(host, channels.to_vec(), now());
     let created = tokio::time::timeout(DIRECTORY_TIMEOUT, kv.create(name, encode(&want)))
@@ -186,24 +147,24 @@ pub async fn release(federation: &Federation, name: &str) {
 
 /// Watches the bucket and keeps this host's entries current, until the
 /// broker stops.
-pub async fn run(broker: Broker, federation: Federation) {
-    tokio::spawn(sync_loop(broker.clone(), federation.clone()));
+pub async fn run(local: Local, federation: Federation) {
+    tokio::spawn(sync_loop(local.clone(), federation.clone()));
     let mut attempt = 0;
     loop {
-        match watch(&broker, &federation).await {
+        match watch(&local, &federation).await {
             Ok(()) => attempt = 0,
             Err(e) => tracing::warn!(error = %e, "workspace directory watch ended; restarting it"),
         }
         attempt += 1;
-        if !pause(&broker, backoff(attempt, Duration::from_secs(5))).await {
+        if !pause(&local, backoff(attempt, Duration::from_secs(5))).await {
             return;
         }
     }
 }
 
-async fn watch(broker: &Broker, federation: &Federation) -> Result<(), String> {
+async fn watch(local: &Local, federation: &Federation) -> Result<(), String> {
     let kv = federation.kv().ok_or("not joined")?;
-    let store = broker.store_handle();
+    let store = local.store_handle();
     let me = federation.host().to_string();
     let mut entries = kv
         .watch_with_history(">")
@@ -231,7 +192,7 @@ async fn watch(broker: &Broker, federation: &Federation) -> Result<(), String> {
         let next = if upserts.is_empty() {
             tokio::select! {
                 next = entries.next() => next,
-                _ = broker.shutdown_signal().wait() => return Ok(()),
+                _ = local.shutdown_signal().wait() => return Ok(()),
             }
         } else {
             match tokio::time::timeout(Duration::ZERO, entries.next()).await {
@@ -310,17 +271,17 @@ async fn flush(
     Ok(())
 }
 
-async fn sync_loop(broker: Broker, federation: Federation) {
-    let mut events = broker.bus().subscribe();
+async fn sync_loop(local: Local, federation: Federation) {
+    let mut events = local.bus().subscribe();
     loop {
-        if let Err(e) = sync_own(&broker, &federation).await {
+        if let Err(e) = sync_own(&local, &federation).await {
             tracing::debug!(error = %e, "directory sync deferred");
         }
         loop {
             tokio::select! {
                 _ = federation.inner.directory_changed.notified() => break,
                 _ = tokio::time::sleep(SYNC_EVERY) => break,
-                _ = broker.shutdown_signal().wait() => return,
+                _ = local.shutdown_signal().wait() => return,
                 event = events.recv() => match event {
                     Ok(event) if changes_directory(&event.kind) => break,
                     Ok(_) => {}
@@ -346,9 +307,9 @@ fn changes_directory(kind: &courier_core::EventKind) -> bool {
 
 /// Puts this host's agents in the bucket as they are in the store (active,
 /// with their channels); deletes entries of this host whose agent is gone.
-async fn sync_own(broker: &Broker, federation: &Federation) -> Result<(), String> {
+async fn sync_own(local: &Local, federation: &Federation) -> Result<(), String> {
     let kv = federation.kv().ok_or("not joined")?;
-    let store = broker.store();
+    let store = local.store();
     let me = federation.host();
     let mut desired: BTreeMap<String, Vec<String>> = store
         .agents()

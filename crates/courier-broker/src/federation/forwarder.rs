@@ -15,119 +15,22 @@
 //!   first sweep publishes every pending forward again; the receiver
 //!   recognises the ones it already has.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::collections::HashMap;
+use std::time::Duration;
 
 use async_nats::jetstream::context::PublishAckFuture;
 use courier_core::{Delivery, DeliveryId, Message};
 use courier_store::{InboundDelivery, Store};
 
-use super::{Federation, backoff, locked};
-use crate::broker::Broker;
+use super::local::Local;
+use super::membership::Federation;
+use super::util::{backoff, locked};
 
 /// How often the forwarder looks whether a sweep is due without a wake.
 const TICK: Duration = Duration::from_millis(500);
-/// The longest wait before publishing an unanswered forward again.
-const MAX_REPUBLISH: Duration = Duration::from_secs(30);
-/// The first wait: longer than a commit round trip on a healthy link.
-const FIRST_REPUBLISH: Duration = Duration::from_secs(2);
 /// Pending forwards read per sweep.
 const BATCH: usize = 1024;
-
-#[derive(Default)]
-pub struct Forwarder {
-    wake: tokio::sync::Notify,
-    /// Set when the store must be swept (not only the fresh ones published).
-    sweep_asked: AtomicBool,
-    /// Handed over by sends, not published yet.
-    fresh: Mutex<Vec<(Delivery, Message)>>,
-    /// Published and not answered yet: when, and how many times.
-    sent: Mutex<HashMap<DeliveryId, (Instant, u32)>>,
-}
-
-fn wait_after(times: u32) -> Duration {
-    FIRST_REPUBLISH
-        .saturating_mul(1 << times.min(8))
-        .min(MAX_REPUBLISH)
-}
-
-impl Forwarder {
-    /// Asks for a sweep of the store (new remote agents, a start, a loss).
-    pub fn wake(&self) {
-        self.ask_sweep();
-        self.wake.notify_one();
-    }
-
-    /// Asks for a sweep at the next turn of the loop, without waking it.
-    fn ask_sweep(&self) {
-        self.sweep_asked.store(true, Ordering::Release);
-    }
-
-    /// Deliveries a send just committed for agents of other hosts.
-    pub fn hand_over(&self, message: &Message, deliveries: Vec<Delivery>) {
-        if deliveries.is_empty() {
-            return;
-        }
-        locked(&self.fresh).extend(deliveries.into_iter().map(|d| (d, message.clone())));
-        self.wake.notify_one();
-    }
-
-    /// Their host answered about these (it holds them): never again.
-    pub fn answered<'a>(&self, ids: impl IntoIterator<Item = &'a DeliveryId>) {
-        let mut sent = locked(&self.sent);
-        for id in ids {
-            sent.remove(id);
-        }
-    }
-
-    /// Whether `id` should be published now (never, or its wait is over);
-    /// records the publish.
-    fn due(&self, id: &DeliveryId) -> bool {
-        let mut sent = locked(&self.sent);
-        let now = Instant::now();
-        match sent.get_mut(id) {
-            None => {
-                sent.insert(id.clone(), (now, 0));
-                true
-            }
-            Some((at, times)) => {
-                if now.duration_since(*at) >= wait_after(*times) {
-                    *at = now;
-                    *times += 1;
-                    true
-                } else {
-                    false
-                }
-            }
-        }
-    }
-
-    /// Whether a sweep should run: asked for, or some wait is over.
-    fn sweep_due(&self) -> bool {
-        if self.sweep_asked.swap(false, Ordering::AcqRel) {
-            return true;
-        }
-        let now = Instant::now();
-        locked(&self.sent)
-            .values()
-            .any(|(at, times)| now.duration_since(*at) >= wait_after(*times))
-    }
-
-    /// A publish failed: publish it again at the next sweep.
-    fn failed(&self, id: &DeliveryId) {
-        locked(&self.sent).remove(id);
-        self.ask_sweep();
-    }
-
-    /// Forgets what is no longer pending (answered, or ended here).
-    fn retain(&self, pending: &HashSet<DeliveryId>) {
-        locked(&self.sent).retain(|id, _| pending.contains(id));
-    }
-}
-
-pub async fn run(broker: Broker, federation: Federation) {
+pub async fn run(local: Local, federation: Federation) {
     let forwarder = &federation.inner.forwarder;
     forwarder.wake(); // a restart publishes what was pending
     let mut failures = 0;
@@ -135,7 +38,7 @@ pub async fn run(broker: Broker, federation: Federation) {
         tokio::select! {
             _ = forwarder.wake.notified() => {}
             _ = tokio::time::sleep(TICK) => {}
-            _ = broker.shutdown_signal().wait() => return,
+            _ = local.shutdown_signal().wait() => return,
         }
         if !federation.is_connected() {
             // Kept for when NATS is back: the fresh ones are in the store.
@@ -147,7 +50,7 @@ pub async fn run(broker: Broker, federation: Federation) {
         fresh.retain(|(d, _)| forwarder.due(&d.id));
         let mut result = publish_all(&federation, fresh).await;
         if result.is_ok() && forwarder.sweep_due() {
-            result = sweep(&broker, &federation).await;
+            result = sweep(&local, &federation).await;
         }
         match result {
             Ok(()) => failures = 0,
@@ -155,7 +58,7 @@ pub async fn run(broker: Broker, federation: Federation) {
                 failures += 1;
                 forwarder.ask_sweep();
                 tracing::debug!(error = %e, "forwarding deferred");
-                if !super::pause(&broker, backoff(failures, Duration::from_secs(2))).await {
+                if !super::util::pause(&local, backoff(failures, Duration::from_secs(2))).await {
                     return;
                 }
             }
@@ -164,8 +67,8 @@ pub async fn run(broker: Broker, federation: Federation) {
 }
 
 /// Reads the store's pending forwards and publishes the due ones.
-async fn sweep(broker: &Broker, federation: &Federation) -> Result<(), String> {
-    let store = broker.store_handle();
+async fn sweep(local: &Local, federation: &Federation) -> Result<(), String> {
+    let store = local.store_handle();
     let pending = tokio::task::spawn_blocking(move || store.pending_forwards(BATCH))
         .await
         .map_err(|e| e.to_string())?
@@ -183,7 +86,7 @@ async fn sweep(broker: &Broker, federation: &Federation) -> Result<(), String> {
     if due.is_empty() {
         return Ok(());
     }
-    let store = broker.store_handle();
+    let store = local.store_handle();
     let with_messages = tokio::task::spawn_blocking(move || with_messages(&store, due))
         .await
         .map_err(|e| e.to_string())??;

@@ -9,27 +9,27 @@ use async_nats::jetstream::AckKind;
 use courier_core::DeliveryId;
 use courier_store::{Inbound, InboundDelivery, RemoteOutcome};
 
-use super::Federation;
 use super::consume::{self, Source};
-use crate::broker::Broker;
+use super::local::Local;
+use super::membership::Federation;
 
-pub async fn run(broker: Broker, federation: Federation) {
+pub async fn run(local: Local, federation: Federation) {
     let names = federation.names();
     let source = Source {
         stream: names.inbox_stream(),
         durable: names.inbox_consumer(),
         subject: names.inbox(federation.host()),
     };
-    let (handler_broker, handler_federation) = (broker.clone(), federation.clone());
-    consume::run(broker, federation, source, move |batch| {
-        let (broker, federation) = (handler_broker.clone(), handler_federation.clone());
-        async move { commit(&broker, &federation, batch).await }
+    let (handler_local, handler_federation) = (local.clone(), federation.clone());
+    consume::run(local, federation, source, move |batch| {
+        let (local, federation) = (handler_local.clone(), handler_federation.clone());
+        async move { commit(&local, &federation, batch).await }
     })
     .await;
 }
 
 async fn commit(
-    broker: &Broker,
+    local: &Local,
     federation: &Federation,
     batch: Vec<jetstream::Message>,
 ) -> Result<(), String> {
@@ -59,7 +59,7 @@ async fn commit(
         .iter()
         .map(|d| (d.delivery_id.clone(), d.origin_host.clone()))
         .collect();
-    let answers = broker
+    let answers = local
         .store()
         .accept_inbound_async(inbound)
         .await
@@ -69,20 +69,20 @@ async fn commit(
             tracing::debug!(error = %e, "ack lost; the copy that comes again is recognised");
         }
     }
-    broker.wake_agents(&agents).await;
+    local.wake_agents(&agents).await;
     // A copy that came again means its sender has not heard of our commit
     // (slow, or an outcome lost with JetStream's own copy): tell it where
     // the delivery stands now.
     for ((id, origin), answer) in senders.iter().zip(&answers) {
         if *answer == Inbound::Duplicate {
-            resend_state(broker, federation, id, origin).await;
+            resend_state(local, federation, id, origin).await;
         }
     }
     Ok(())
 }
 
-async fn resend_state(broker: &Broker, federation: &Federation, id: &DeliveryId, origin: &str) {
-    let Ok(Some(delivery)) = broker.store().delivery(id) else {
+async fn resend_state(local: &Local, federation: &Federation, id: &DeliveryId, origin: &str) {
+    let Ok(Some(delivery)) = local.store().delivery(id) else {
         return;
     };
     let event = courier_core::remote::snapshot_event(&delivery, origin);

@@ -21,9 +21,10 @@ use courier_store::{RemoteOutcome, Store};
 use tokio::sync::broadcast::error::TryRecvError;
 
 use super::consume::{self, Source};
+use super::local::Local;
+use super::membership::Federation;
+use super::util::{backoff, pause};
 use super::wire::OutcomeWire;
-use super::{Federation, backoff, pause};
-use crate::broker::Broker;
 
 const CURSOR: &str = "outcomes";
 /// How often a busy publisher records its cursor.
@@ -52,9 +53,9 @@ pub async fn start_cursor(store: &Store) -> Result<u64, String> {
     }
 }
 
-pub async fn run_publisher(broker: Broker, federation: Federation, mut cursor: u64) {
-    let store = broker.store_handle();
-    let mut bus = broker.bus().subscribe();
+pub async fn run_publisher(local: Local, federation: Federation, mut cursor: u64) {
+    let store = local.store_handle();
+    let mut bus = local.bus().subscribe();
     let mut origins: HashMap<DeliveryId, Option<String>> = HashMap::new();
     let mut failures = 0;
     let mut saved = Saved {
@@ -68,7 +69,7 @@ pub async fn run_publisher(broker: Broker, federation: Federation, mut cursor: u
             Ok(events) => events,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read the event log for outcomes");
-                if !pause(&broker, Duration::from_secs(1)).await {
+                if !pause(&local, Duration::from_secs(1)).await {
                     return;
                 }
                 continue;
@@ -79,7 +80,7 @@ pub async fn run_publisher(broker: Broker, federation: Federation, mut cursor: u
             tokio::select! {
                 _ = bus.recv() => {}
                 _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-                _ = broker.shutdown_signal().wait() => {
+                _ = local.shutdown_signal().wait() => {
                     saved.save(&store, cursor).await;
                     return;
                 }
@@ -99,7 +100,7 @@ pub async fn run_publisher(broker: Broker, federation: Federation, mut cursor: u
                 if failures == 1 || failures % 30 == 0 {
                     tracing::warn!(error = %e, "outcomes not published yet; retrying");
                 }
-                if !pause(&broker, backoff(failures, Duration::from_secs(2))).await {
+                if !pause(&local, backoff(failures, Duration::from_secs(2))).await {
                     return;
                 }
             }
@@ -227,16 +228,16 @@ async fn send(
         .await
 }
 
-pub async fn run_consumer(broker: Broker, federation: Federation) {
+pub async fn run_consumer(local: Local, federation: Federation) {
     let names = federation.names();
     let source = Source {
         stream: names.outcome_stream(),
         durable: names.outcome_consumer(),
         subject: names.outcome(federation.host()),
     };
-    let store = broker.store_handle();
+    let store = local.store_handle();
     let handler_federation = federation.clone();
-    consume::run(broker, federation, source, move |batch| {
+    consume::run(local, federation, source, move |batch| {
         let (store, federation) = (store.clone(), handler_federation.clone());
         async move { apply(&store, &federation, batch).await }
     })

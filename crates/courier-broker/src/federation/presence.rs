@@ -5,39 +5,22 @@
 //! host that leaves gracefully says so and marks its own agents away.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use courier_core::EventKind;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
+use super::directory;
+use super::local::Local;
+use super::membership::Federation;
+use super::peers::Peer;
+use super::util::pause;
 use super::wire::{ACTIVE, Heartbeat, LEAVING};
-use super::{Federation, directory, locked, pause};
-use crate::broker::Broker;
 
 const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
 /// Silence after which a host counts as away.
 pub const AWAY_AFTER: Duration = Duration::from_secs(5);
-
-#[derive(Default)]
-pub struct Presence {
-    peers: Mutex<BTreeMap<String, Peer>>,
-}
-
-#[derive(Debug, Clone)]
-struct Peer {
-    last_seen: Option<Instant>,
-    leaving: bool,
-    /// Reported away (`host_away`) and not back since.
-    away: bool,
-}
-
-impl Presence {
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Peer>> {
-        locked(&self.peers)
-    }
-}
 
 /// The other hosts: those heard from and those the directory names.
 pub fn peers_json(federation: &Federation) -> Value {
@@ -62,13 +45,13 @@ pub fn peers_json(federation: &Federation) -> Value {
     Value::Array(hosts.into_values().collect())
 }
 
-pub async fn run(broker: Broker, federation: Federation) {
-    tokio::spawn(listen(broker.clone(), federation.clone()));
+pub async fn run(local: Local, federation: Federation) {
+    tokio::spawn(listen(local.clone(), federation.clone()));
     let started = Instant::now();
     loop {
         beat(&federation, ACTIVE).await;
-        judge(&broker, &federation, started).await;
-        if !pause(&broker, HEARTBEAT_EVERY).await {
+        judge(&local, &federation, started).await;
+        if !pause(&local, HEARTBEAT_EVERY).await {
             return;
         }
     }
@@ -86,29 +69,29 @@ async fn beat(federation: &Federation, state: &str) {
     }
 }
 
-async fn listen(broker: Broker, federation: Federation) {
+async fn listen(local: Local, federation: Federation) {
     let subject = federation.names().presence("*");
     loop {
         match federation.client().subscribe(subject.clone()).await {
             Ok(mut heartbeats) => loop {
                 let message = tokio::select! {
                     m = heartbeats.next() => m,
-                    _ = broker.shutdown_signal().wait() => return,
+                    _ = local.shutdown_signal().wait() => return,
                 };
                 let Some(message) = message else { break };
                 if let Ok(beat) = serde_json::from_slice::<Heartbeat>(&message.payload) {
-                    heard(&broker, &federation, beat);
+                    heard(&local, &federation, beat);
                 }
             },
             Err(e) => tracing::debug!(error = %e, "cannot listen for heartbeats yet"),
         }
-        if !pause(&broker, HEARTBEAT_EVERY).await {
+        if !pause(&local, HEARTBEAT_EVERY).await {
             return;
         }
     }
 }
 
-fn heard(broker: &Broker, federation: &Federation, beat: Heartbeat) {
+fn heard(local: &Local, federation: &Federation, beat: Heartbeat) {
     if beat.host == federation.host() {
         return;
     }
@@ -129,7 +112,7 @@ fn heard(broker: &Broker, federation: &Federation, beat: Heartbeat) {
     };
     if back {
         tracing::info!(host = %beat.host, "host is back");
-        if let Err(e) = broker
+        if let Err(e) = local
             .store()
             .append_event(EventKind::HostBack { host: beat.host })
         {
@@ -140,7 +123,7 @@ fn heard(broker: &Broker, federation: &Federation, beat: Heartbeat) {
 
 /// Marks away the agents of hosts that went silent. A host that cannot
 /// reach NATS itself judges nobody.
-async fn judge(broker: &Broker, federation: &Federation, started: Instant) {
+async fn judge(local: &Local, federation: &Federation, started: Instant) {
     if !federation.is_connected() || started.elapsed() < AWAY_AFTER {
         return;
     }
@@ -177,7 +160,7 @@ async fn judge(broker: &Broker, federation: &Federation, started: Instant) {
                     away: false,
                 })
                 .away = true;
-            if let Err(e) = broker.store().append_event(EventKind::HostAway { host }) {
+            if let Err(e) = local.store().append_event(EventKind::HostAway { host }) {
                 tracing::warn!(error = %e, "host_away not recorded");
             }
         }

@@ -8,9 +8,9 @@ use courier_core::ChannelPolicy;
 use courier_presets::{LaunchContext, PresetCatalog, SubmitSettings, check_installed};
 use courier_terminal::{DeliverOptions, ReadinessConfig, SpawnSpec, TerminalError};
 
-use crate::spec::AgentSpec;
-use crate::error::BrokerError;
 use super::framing_policy::{FramingPolicy, Overrides};
+use crate::error::BrokerError;
+use crate::spec::AgentSpec;
 
 /// What the broker starts for one agent.
 pub struct Launch {
@@ -147,7 +147,8 @@ pub fn plan(
     let courier_exe = std::env::current_exe()
         .map_err(|e| BrokerError::BadRequest(format!("cannot find the courier binary: {e}")))?;
     let can_continue = preset.resume.as_ref().is_some_and(|r| r.last.is_some());
-    let resume = spec.resume_for(restart, can_continue)
+    let resume = spec
+        .resume_for(restart, can_continue)
         .map(|r| r.to_resume())
         .transpose()
         .map_err(|e| BrokerError::BadRequest(e.to_string()))?;

@@ -368,7 +368,8 @@ mod tests {
 
     #[test]
     fn resume_needs_exactly_one_form_and_a_preset() {
-        let ok = from(serde_json::json!({"name": "a", "preset": "claude", "resume": {"last": true}}));
+        let ok =
+            from(serde_json::json!({"name": "a", "preset": "claude", "resume": {"last": true}}));
         assert_eq!(ok.check_extras(), Ok(()));
         for bad in [
             serde_json::json!({"name": "a", "preset": "claude", "resume": {}}),
@@ -386,7 +387,8 @@ mod tests {
 
     #[test]
     fn a_restart_continues_the_last_session_when_the_preset_can() {
-        let s = from(serde_json::json!({"name": "a", "preset": "claude", "resume": {"session": "s1"}}));
+        let s =
+            from(serde_json::json!({"name": "a", "preset": "claude", "resume": {"session": "s1"}}));
         assert_eq!(s.resume_for(true, true), Some(ResumeSpec::last()));
         assert_eq!(s.resume_for(false, true), s.resume);
         assert_eq!(s.resume_for(true, false), s.resume);

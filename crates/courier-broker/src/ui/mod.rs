@@ -25,9 +25,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde::Deserialize;
 
-use crate::api::state::AppState;
 use crate::api::error::ApiError;
 use crate::api::json::ApiQuery;
+use crate::api::state::AppState;
 use crate::auth::sessions::{LoginError, SESSION_TTL_MS};
 
 /// The policy of every `/ui` response. Scripts, connections (fetch,

@@ -1,8 +1,8 @@
-//! What a broker finds at start that the previous run left: session hosts
-//! still serving agents it knows (taken over), and deliveries left in flight
-//! (settled here, or by the agent's task when their session survived).
+//! Deliveries a previous run left in flight, resolved at start: here for
+//! agents whose session is new, by the agent's delivery task (`resume.rs`)
+//! when their session survived.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use courier_core::DeliveryState;
 use courier_core::delivery::Transition;
@@ -11,30 +11,6 @@ use courier_terminal::Terminal;
 use courier_terminal::host::RemoteSession;
 
 use crate::error::BrokerError;
-use crate::hosting::Hosting;
-
-/// Connects to every session host a previous broker left for an agent it
-/// knows; ends hosts of agents it does not know (released meanwhile).
-pub(crate) async fn reattach_all(
-    hosting: &Hosting,
-    store: &Store,
-) -> Result<HashMap<String, RemoteSession>, BrokerError> {
-    let known: HashSet<String> = store.agents()?.into_iter().map(|r| r.name).collect();
-    let mut survivors = HashMap::new();
-    for name in hosting.sockets() {
-        let Some(session) = hosting.reattach(&name).await else {
-            continue;
-        };
-        if known.contains(&name) {
-            tracing::info!(agent = %name, pid = session.pid(), "reattached to a surviving session");
-            survivors.insert(name, session);
-        } else {
-            tracing::warn!(agent = %name, "ending the session of an agent this broker does not know");
-            session.kill().await;
-        }
-    }
-    Ok(survivors)
-}
 
 /// Resolves deliveries the previous run left in flight, before anything else
 /// is sent. For agents whose session survived (a session host), the agent's
@@ -44,7 +20,7 @@ pub(crate) async fn reattach_all(
 ///   it: requeue, it is typed again.
 /// - `injected`: Enter may have reached the old process; the screen that
 ///   could prove it is gone, so it ends `unverified`, never typed twice.
-pub(crate) fn resolve_in_flight(
+pub fn resolve_in_flight(
     store: &Store,
     survivors: &HashMap<String, RemoteSession>,
 ) -> Result<usize, BrokerError> {

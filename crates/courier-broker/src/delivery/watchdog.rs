@@ -6,7 +6,7 @@
 //! screen, and health reports `degraded` while any is stuck.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use courier_core::event::EventKind;
@@ -16,8 +16,10 @@ use courier_core::{DeliveryId, DeliveryState, MessageId, Timestamp};
 use courier_terminal::Terminal;
 use serde::Serialize;
 
-use crate::broker::Broker;
+use crate::agents::registry::Registry;
+use crate::error::BrokerError;
 use crate::metrics::Metrics;
+use crate::services::Services;
 
 /// Rows of screen put in a `delivery_stuck` event.
 pub const EXCERPT_ROWS: usize = 10;
@@ -100,15 +102,15 @@ fn why(reason: StuckReason, state: DeliveryState, not_ready: Option<&str>) -> St
 
 /// Checks every pending delivery, every quarter of the shorter bound
 /// (50 ms–1 s), until shutdown.
-pub async fn run(broker: Broker) {
-    let bounds = broker.inner.config.stuck_bounds();
+pub async fn run(services: Services, registry: Arc<Registry>, watchdog: Arc<Watchdog>) {
+    let bounds = services.config.stuck_bounds();
     let period = (bounds.shortest() / 4).clamp(Duration::from_millis(50), Duration::from_secs(1));
     loop {
         tokio::select! {
-            _ = broker.inner.shutdown.wait() => return,
+            _ = services.shutdown.wait() => return,
             _ = tokio::time::sleep(period) => {}
         }
-        if let Err(e) = check(&broker, bounds).await {
+        if let Err(e) = check(&services, &registry, &watchdog, bounds).await {
             tracing::warn!(error = %e, "watchdog cannot read pending deliveries");
         }
     }
@@ -121,11 +123,15 @@ struct Seen {
     rows: Vec<String>,
 }
 
-async fn check(broker: &Broker, bounds: StuckBounds) -> Result<(), crate::error::BrokerError> {
-    let inner = &broker.inner;
+async fn check(
+    services: &Services,
+    registry: &Registry,
+    watchdog: &Watchdog,
+    bounds: StuckBounds,
+) -> Result<(), BrokerError> {
     // A full read of the pending rows: off the async workers, so a long
     // backlog or a slow disk never stalls the tasks that deliver.
-    let store = inner.store.clone();
+    let store = services.store.clone();
     let pending = match tokio::task::spawn_blocking(move || store.pending()).await {
         Ok(read) => read?,
         Err(e) => {
@@ -136,7 +142,7 @@ async fn check(broker: &Broker, bounds: StuckBounds) -> Result<(), crate::error:
     let now = SystemClock.now();
     let mut seen: HashMap<String, Seen> = HashMap::new();
     {
-        let agents = inner.agents.lock().await;
+        let agents = registry.lock().await;
         for (name, handle) in agents.iter() {
             let rows = handle.session.snapshot(0).rows;
             let not_ready = {
@@ -181,8 +187,7 @@ async fn check(broker: &Broker, bounds: StuckBounds) -> Result<(), crate::error:
     // instant is not raised again, even if its reason changed meanwhile
     // (e.g. not ready, then ready and idle); `/healthz` shows the current one.
     let fresh: Vec<Stuck> = {
-        let mut held = inner
-            .watchdog
+        let mut held = watchdog
             .stuck
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -195,7 +200,7 @@ async fn check(broker: &Broker, bounds: StuckBounds) -> Result<(), crate::error:
         fresh
     };
     for s in fresh {
-        Metrics::inc(&inner.metrics.deliveries_stuck);
+        Metrics::inc(&services.metrics.deliveries_stuck);
         tracing::warn!(delivery = %s.delivery_id, agent = %s.agent, state = %s.state, reason = %s.reason, waited_ms = s.waited_ms, "delivery stuck: {}", s.why);
         let kind = EventKind::DeliveryStuck {
             delivery_id: s.delivery_id.clone(),
@@ -207,7 +212,7 @@ async fn check(broker: &Broker, bounds: StuckBounds) -> Result<(), crate::error:
             waited_ms: s.waited_ms,
             screen: s.screen.clone(),
         };
-        if let Err(e) = inner.store.append_event_async(kind).await {
+        if let Err(e) = services.store.append_event_async(kind).await {
             tracing::warn!(error = %e, "cannot record delivery_stuck");
         }
     }

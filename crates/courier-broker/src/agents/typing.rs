@@ -5,19 +5,10 @@
 //! typed for the typing window (`--typing-hold-ms`). A message pasted into
 //! the middle of what a person is writing would spoil both.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use courier_core::Timestamp;
-use courier_core::time::{Clock, SystemClock};
-use courier_terminal::{Terminal, TerminalError};
-use tokio::sync::Notify;
-
-use crate::agent_control::AgentControl;
-use crate::agent_terminal::AgentTerminal;
-use crate::broker::Broker;
-use crate::error::BrokerError;
 
 /// How long a keystroke holds deliveries by default (3 s).
 pub const DEFAULT_TYPING_HOLD: Duration = Duration::from_secs(3);
@@ -82,44 +73,6 @@ pub fn hold_left(last: Option<Timestamp>, now: Timestamp, window: Duration) -> O
 /// Whether a held reason is the typing window's.
 pub fn is_typing_reason(reason: &str) -> bool {
     reason.starts_with(TYPING_PREFIX)
-}
-
-/// A person's way into one agent's terminal.
-#[derive(Clone)]
-pub struct PersonInput {
-    session: Arc<AgentTerminal>,
-    control: Arc<AgentControl>,
-    wake: Arc<Notify>,
-}
-
-impl PersonInput {
-    /// Remembers the keystroke, so the agent's delivery loop holds at once,
-    /// then writes `bytes` as they are.
-    pub async fn write(&self, bytes: &[u8]) -> Result<(), TerminalError> {
-        self.control.typing.typed(SystemClock.now());
-        self.wake.notify_one();
-        self.session.write(bytes).await
-    }
-
-    /// The agent's terminal (to watch it, or resize it).
-    pub fn terminal(&self) -> &Arc<AgentTerminal> {
-        &self.session
-    }
-}
-
-impl Broker {
-    /// The way a person types into agent `name`.
-    pub async fn person_input(&self, name: &str) -> Result<PersonInput, BrokerError> {
-        let agents = self.inner.agents.lock().await;
-        let agent = agents
-            .get(name)
-            .ok_or_else(|| BrokerError::UnknownAgent(name.to_string()))?;
-        Ok(PersonInput {
-            session: agent.session.clone(),
-            control: agent.control.clone(),
-            wake: agent.wake.clone(),
-        })
-    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! What a person or the API changes of a running agent's delivery: its
 //! mode, the flushes that let deliveries through in `manual` mode, when its
 //! queue last moved (for the watchdog), and when a person last typed into
-//! it (see [`crate::typing`]).
+//! it (see `typing.rs`).
 
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -10,7 +10,7 @@ use courier_core::time::{Clock, SystemClock};
 use courier_core::{ChannelPolicy, DeliveryMode, Timestamp};
 use tokio::sync::watch;
 
-use crate::typing::Typing;
+use super::typing::Typing;
 
 /// What a person or the API changes of a running agent's delivery.
 #[derive(Debug)]

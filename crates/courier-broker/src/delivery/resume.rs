@@ -13,7 +13,8 @@ use courier_core::{Delivery, DeliveryState};
 use courier_terminal::resume::{Resumed, framed_as, resume};
 use courier_terminal::{BeforeEnter, DeliveryOutcome, NoHook, Terminal};
 
-use crate::agent::{AgentContext, MarkInjected};
+use super::attempt::{MarkInjected, typed_text};
+use crate::agents::context::AgentContext;
 
 /// Settles every delivery left in flight on this agent's (surviving) session.
 pub(crate) async fn settle_in_flight(ctx: &AgentContext) {
@@ -107,7 +108,7 @@ async fn text_to_settle(ctx: &AgentContext, message: &courier_core::Message) -> 
     }
     let texts: Vec<String> = candidates
         .iter()
-        .map(|framing| crate::agent::typed_text(message, framing))
+        .map(|framing| typed_text(message, framing))
         .collect();
     let chosen = framed_as(&*ctx.session, &ctx.options, &texts).unwrap_or(0);
     texts.into_iter().nth(chosen).unwrap_or_default()

@@ -8,7 +8,7 @@
 //! *empty* (a prompt with nothing after it): a person can look, press Enter
 //! or clear it, and deliveries resume by themselves. A person typing holds
 //! them too, for the typing window after each keystroke (see
-//! [`crate::typing`]), whatever the screen shows.
+//! `agents/typing.rs`), whatever the screen shows.
 //!
 //! Each change is shown in the agent's status (`held`) and raised as an
 //! event: `agent_held` with the reason when the agent becomes held (or the
@@ -20,7 +20,7 @@ use courier_terminal::input_line::{self, Hold};
 use courier_terminal::verify::Expectation;
 use regex::Regex;
 
-use crate::agent::AgentContext;
+use crate::agents::context::AgentContext;
 
 /// Shows `hold` as the agent's held reason, and records the change.
 pub(crate) async fn set_held(ctx: &AgentContext, hold: Option<String>) {

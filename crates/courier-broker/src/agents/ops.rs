@@ -95,6 +95,11 @@ impl OpsBoard {
         self.lock().get_mut(name).map(f)
     }
 
+    /// Whether `name` is dead (its restart policy gave up).
+    pub fn is_dead(&self, name: &str) -> bool {
+        self.lock().get(name).is_some_and(|o| o.dead.is_some())
+    }
+
     /// Every dead agent, by name.
     pub fn dead(&self) -> Vec<(String, Dead)> {
         let mut dead: Vec<(String, Dead)> = self

@@ -14,11 +14,13 @@ use courier_core::event::EventKind;
 use courier_terminal::{ExitInfo, Terminal};
 use tokio::sync::watch;
 
-use crate::agent::AgentStatus;
-use crate::agent_terminal::AgentTerminal;
-use crate::broker::Broker;
-use crate::context_low::ContextLow;
-use crate::crash;
+use super::context_low::ContextLow;
+use super::dead::declare_dead;
+use super::state::Lifecycle;
+use crate::agents::status::AgentStatus;
+use crate::delivery::crash;
+use crate::delivery::watchdog::{EXCERPT_ROWS, excerpt};
+use crate::terminals::AgentTerminal;
 
 /// How long the exited generation's delivery task may take to record what
 /// it had in flight before the supervisor settles it itself.
@@ -27,7 +29,7 @@ const DRAIN_BOUND: Duration = Duration::from_secs(10);
 const LOOK_EVERY: Duration = Duration::from_millis(250);
 
 pub struct Supervisor {
-    pub broker: Broker,
+    pub lifecycle: Lifecycle,
     pub name: String,
     pub session: Arc<AgentTerminal>,
     pub status: watch::Receiver<AgentStatus>,
@@ -36,7 +38,7 @@ pub struct Supervisor {
 
 impl Supervisor {
     pub async fn run(mut self) {
-        let shutdown = self.broker.inner.shutdown.clone();
+        let shutdown = self.lifecycle.services.shutdown.clone();
         let mut changes = self.session.subscribe();
         let mut screen_open = !self.context_low.is_empty();
         // A TUI redraws many times a second: the screen is read at most
@@ -79,7 +81,7 @@ impl Supervisor {
             return;
         }
         let started = self.context_low.observe(&snap.text(), Instant::now());
-        let ops = &self.broker.inner.ops;
+        let ops = &self.lifecycle.ops;
         let Some(line) = started else {
             if !self.context_low.in_episode() {
                 ops.update(&self.name, |o| o.context_low = None);
@@ -92,13 +94,13 @@ impl Supervisor {
             name: self.name.clone(),
             line,
         };
-        if let Err(e) = self.broker.store().append_event_async(kind).await {
+        if let Err(e) = self.lifecycle.services.store.append_event_async(kind).await {
             tracing::warn!(error = %e, "cannot record agent_context_low");
         }
     }
 
     async fn exited(&mut self, exit: ExitInfo) {
-        let shutdown = self.broker.inner.shutdown.clone();
+        let shutdown = self.lifecycle.services.shutdown.clone();
         // The generation's watcher and delivery task end at the exit, the
         // delivery task after recording what it had in flight; then the
         // status channel closes.
@@ -107,10 +109,15 @@ impl Supervisor {
             _ = shutdown.wait() => return,
             _ = tokio::time::timeout(DRAIN_BOUND, drained) => {}
         }
-        crash::settle_left_in_flight(self.broker.store(), &self.name, self.session.id(), exit)
-            .await;
+        crash::settle_left_in_flight(
+            &self.lifecycle.services.store,
+            &self.name,
+            self.session.id(),
+            exit,
+        )
+        .await;
         let crashed = crash::is_crash(&exit);
-        let Some(ops) = self.broker.inner.ops.get(&self.name) else {
+        let Some(ops) = self.lifecycle.ops.get(&self.name) else {
             return; // released meanwhile
         };
         let policy = ops.policy;
@@ -131,35 +138,35 @@ impl Supervisor {
                             policy.window_s, policy.max_restarts
                         ),
                     };
-                    self.broker
-                        .declare_dead(&self.name, restarts, policy.window_s, reason)
-                        .await;
+                    declare_dead(
+                        &self.lifecycle,
+                        &self.name,
+                        restarts,
+                        policy.window_s,
+                        reason,
+                    )
+                    .await;
                     return;
                 }
                 RestartDecision::Restart { attempt, delay_ms } => {
-                    let ops = &self.broker.inner.ops;
+                    let ops = &self.lifecycle.ops;
                     ops.update(&self.name, |o| o.restarting = Some((attempt, crash::now())));
                     tokio::select! {
                         _ = shutdown.wait() => return,
                         _ = tokio::time::sleep(Duration::from_millis(delay_ms)) => {}
                     }
                     ops.update(&self.name, |o| o.history.push(crash::now()));
-                    // Detached: a release that aborts this task meanwhile
-                    // must not leave a half-started generation behind (the
-                    // restart finds the agent gone and ends what it started).
-                    let restart = tokio::spawn({
-                        let (broker, name) = (self.broker.clone(), self.name.clone());
-                        let session = self.session.id().to_string();
-                        async move { broker.restart_agent(&name, &session, attempt).await }
-                    });
+                    // The restarter runs it apart from this task: a release
+                    // that aborts this task meanwhile must not leave a
+                    // half-started generation behind (the restart finds the
+                    // agent gone and ends what it started).
+                    let restart =
+                        self.lifecycle
+                            .request_restart(&self.name, self.session.id(), attempt);
                     match restart.await {
-                        Ok(Ok(_)) => return,
-                        Ok(Err(e)) => {
-                            tracing::warn!(attempt, error = %e, "cannot start the agent again");
-                            last_error = Some(e.to_string());
-                        }
+                        Ok(_) => return,
                         Err(e) => {
-                            tracing::warn!(attempt, error = %e, "the restart task failed");
+                            tracing::warn!(attempt, error = %e, "cannot start the agent again");
                             last_error = Some(e.to_string());
                         }
                     }
@@ -175,10 +182,7 @@ impl Supervisor {
     async fn record_exit(&self, exit: ExitInfo, crashed: bool, decision: RestartDecision) {
         let signal = exit.signal.map(|s| s.to_string());
         let kind = if crashed {
-            let screen = crate::watchdog::excerpt(
-                &self.session.snapshot(0).rows,
-                crate::watchdog::EXCERPT_ROWS,
-            );
+            let screen = excerpt(&self.session.snapshot(0).rows, EXCERPT_ROWS);
             let restart_in_ms = match decision {
                 RestartDecision::Restart { delay_ms, .. } => Some(delay_ms),
                 _ => None,
@@ -199,7 +203,7 @@ impl Supervisor {
                 signal,
             }
         };
-        if let Err(e) = self.broker.store().append_event_async(kind).await {
+        if let Err(e) = self.lifecycle.services.store.append_event_async(kind).await {
             tracing::warn!(error = %e, "cannot record the agent's exit");
         }
     }

@@ -1,0 +1,48 @@
+//! Everything one generation of an agent's tasks (its screen watcher and
+//! its delivery loop) share.
+
+use std::sync::Arc;
+
+use courier_core::event::EventKind;
+use courier_store::Store;
+use courier_terminal::DeliverOptions;
+use tokio::sync::{Notify, watch};
+
+use super::control::AgentControl;
+use super::status::AgentStatus;
+use crate::launch::framing_policy::FramingPolicy;
+use crate::metrics::Metrics;
+use crate::shutdown::Shutdown;
+use crate::spec::AgentSpec;
+use crate::terminals::AgentTerminal;
+
+/// Everything an agent task needs.
+pub struct AgentContext {
+    pub spec: AgentSpec,
+    pub session: Arc<AgentTerminal>,
+    pub store: Arc<Store>,
+    pub options: DeliverOptions,
+    pub metrics: Arc<Metrics>,
+    pub shutdown: Shutdown,
+    pub wake: Arc<Notify>,
+    pub status: watch::Sender<AgentStatus>,
+    pub control: Arc<AgentControl>,
+    /// (dialog pattern, keys) the preset allows the broker to answer.
+    pub dialog_answers: Vec<(regex::Regex, String)>,
+    /// How each message is framed (per delivery, from what reads the
+    /// terminal, unless fixed at spawn).
+    pub framing: Arc<FramingPolicy>,
+    /// The session survived the previous broker: settle what that broker
+    /// left in flight on it before typing anything else.
+    pub resumed: bool,
+}
+
+impl AgentContext {
+    /// Records an event of this agent; a store that cannot take it is
+    /// logged (the agent keeps running).
+    pub async fn record(&self, kind: EventKind) {
+        if let Err(e) = self.store.append_event_async(kind).await {
+            tracing::warn!(error = %e, "cannot record agent event");
+        }
+    }
+}

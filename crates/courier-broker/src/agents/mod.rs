@@ -1,0 +1,32 @@
+//! **Agents**: the agents running on this host, one entry per name.
+//!
+//! Owns: the registry of running agents and the names being spawned
+//! ([`registry`]); each agent's handle ([`handle`]: terminal, status,
+//! control, framing, its generation's tasks), status ([`status`]), delivery
+//! control (mode, flushes, progress: [`control`]), a person's typing and
+//! keystrokes ([`typing`], [`person`]), its operating record across
+//! restarts (restart policy, restarts, dead, done, context low:
+//! [`ops`]), the context its tasks share ([`context`]), and the screen
+//! watcher that reports readiness and busy/idle ([`watcher`]).
+//!
+//! Must not: take or settle a delivery (that is `delivery/`), start, restart
+//! or end a process (that is `lifecycle/`), or know about HTTP.
+
+pub mod context;
+pub mod control;
+pub mod handle;
+pub mod listing;
+pub mod ops;
+pub mod person;
+pub mod registry;
+pub mod status;
+pub mod typing;
+pub mod watcher;
+
+pub use context::AgentContext;
+pub use control::AgentControl;
+pub use handle::AgentHandle;
+pub use ops::OpsBoard;
+pub use person::PersonInput;
+pub use registry::Registry;
+pub use status::AgentStatus;

@@ -1,0 +1,142 @@
+//! Starting one generation of an agent: its process (or the one a
+//! previous broker left, taken over) with its identity, its event
+//! (`agent_spawned`, `agent_reattached` or `agent_restarted`), its tasks,
+//! and the supervisor that watches it (`supervisor.rs`).
+
+use std::sync::Arc;
+
+use courier_core::DeliveryMode;
+use courier_core::event::EventKind;
+use courier_terminal::Terminal;
+use courier_terminal::host::RemoteSession;
+use tokio::sync::{Notify, watch};
+use tracing::Instrument;
+
+use super::context_low::ContextLow;
+use super::state::Lifecycle;
+use super::supervisor::Supervisor;
+use crate::agents::context::AgentContext;
+use crate::agents::control::AgentControl;
+use crate::agents::handle::AgentHandle;
+use crate::agents::status::AgentStatus;
+use crate::agents::watcher::watch_screen;
+use crate::delivery::deliver_loop::deliver_loop;
+use crate::error::BrokerError;
+use crate::spec::AgentSpec;
+use crate::terminals::AgentTerminal;
+
+/// How a generation of an agent starts.
+pub enum Generation {
+    /// Spawned, or respawned by a restarted broker (taking over the
+    /// session a previous broker left, if one survived).
+    Start {
+        survivor: Option<Box<RemoteSession>>,
+    },
+    /// Started again by its restart policy, with the same identity.
+    Restart { token: String, attempt: u32 },
+}
+
+/// Starts one generation of an agent (its process, or the surviving one
+/// taken over, and its tasks) without putting it in the registry; its
+/// supervisor is for the caller to start once it is there.
+pub async fn launch(
+    lifecycle: &Lifecycle,
+    spec: AgentSpec,
+    mode: DeliveryMode,
+    generation: Generation,
+) -> Result<(AgentHandle, Supervisor), BrokerError> {
+    let services = &lifecycle.services;
+    let (survivor, kept, restart) = match generation {
+        Generation::Start { survivor } => {
+            // A surviving agent keeps the identity in its environment.
+            let kept = survivor.as_ref().and_then(|s| {
+                s.spec()
+                    .env
+                    .iter()
+                    .find(|(k, _)| k == courier_presets::ENV_TOKEN)
+                    .map(|(_, v)| v.clone())
+            });
+            (survivor, kept, None)
+        }
+        Generation::Restart { token, attempt } => (None, Some(token), Some(attempt)),
+    };
+    let token = match kept {
+        Some(token) => token,
+        None => crate::auth::token::new_token().map_err(|e| {
+            BrokerError::BadRequest(format!("no randomness for the agent token: {e}"))
+        })?,
+    };
+    let launch = crate::launch::plan(
+        &spec,
+        &crate::launch::Identity {
+            token: &token,
+            url: lifecycle.public_url.get().map(String::as_str),
+        },
+        services.config.presets_file.as_deref(),
+        services.config.ready_fallback,
+        restart.is_some(),
+    )?;
+    let options = launch.options;
+    let resumed = survivor.is_some();
+    let session = Arc::new(match survivor {
+        Some(session) => AgentTerminal::Hosted(session),
+        None => lifecycle.terminals.open(&launch.spawn).await?,
+    });
+    // The agent proves who it is with this token (its COURIER_TOKEN).
+    lifecycle.identities.insert(&spec.name, &token);
+    services.store.append_event(match restart {
+        Some(attempt) => EventKind::AgentRestarted {
+            name: spec.name.clone(),
+            attempt,
+            pid: session.pid(),
+            resumed: launch.resumed,
+        },
+        None if resumed => EventKind::AgentReattached {
+            name: spec.name.clone(),
+            pid: session.pid(),
+            session: session.id().to_string(),
+        },
+        None => EventKind::AgentSpawned {
+            name: spec.name.clone(),
+            command: launch.command_line,
+            pid: Some(session.pid()),
+        },
+    })?;
+    lifecycle.ops.started(
+        &spec.name,
+        spec.restart.clone().unwrap_or_default(),
+        launch.interrupt_keys,
+        options.readiness.clone(),
+    );
+    let (status_tx, _) = watch::channel(AgentStatus::default());
+    let ctx = Arc::new(AgentContext {
+        spec: spec.clone(),
+        session,
+        store: services.store.clone(),
+        options,
+        metrics: services.metrics.clone(),
+        shutdown: services.shutdown.clone(),
+        wake: Arc::new(Notify::new()),
+        status: status_tx,
+        control: Arc::new(AgentControl::new(
+            mode,
+            launch.channels,
+            services.config.typing_hold,
+        )),
+        dialog_answers: launch.dialog_answers,
+        framing: Arc::new(launch.framing),
+        resumed,
+    });
+    let span = tracing::info_span!("agent", agent = %spec.name);
+    let watcher = tokio::spawn(watch_screen(ctx.clone()).instrument(span.clone()));
+    let deliverer = tokio::spawn(deliver_loop(ctx.clone()).instrument(span));
+    let handle = AgentHandle::new(&ctx, vec![watcher, deliverer]);
+    let supervisor = Supervisor {
+        lifecycle: lifecycle.clone(),
+        name: spec.name.clone(),
+        session: handle.session.clone(),
+        status: handle.status.clone(),
+        context_low: ContextLow::new(launch.context_low),
+    };
+    Ok((handle, supervisor))
+}

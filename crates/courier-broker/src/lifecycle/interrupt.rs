@@ -1,0 +1,97 @@
+//! Interrupting an agent's current turn: its interrupt keys (the preset's,
+//! Esc for TUIs that document it, else Ctrl-C), never typed into a known
+//! dialog (keys there are menu choices) nor across a message being typed.
+
+use courier_core::event::EventKind;
+use courier_terminal::{NotReady, Terminal};
+
+use super::state::Lifecycle;
+use crate::error::BrokerError;
+
+/// How long an interrupt waits for a message being typed to end.
+const DELIVERY_END_BOUND: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Why an interrupt was not sent.
+#[derive(Debug, thiserror::Error)]
+pub enum InterruptRefused {
+    #[error(
+        "agent {agent:?} shows a dialog, where keys are menu choices; nothing was sent: {line}"
+    )]
+    Dialog { agent: String, line: String },
+    #[error("agent {agent:?} is not running ({why}); nothing was sent")]
+    NotRunning { agent: String, why: String },
+    #[error(
+        "a message ({delivery}) is being typed into agent {agent:?}; nothing was sent, try again when it ended"
+    )]
+    Delivering { agent: String, delivery: String },
+    #[error(transparent)]
+    Broker(#[from] BrokerError),
+}
+
+/// Sends `name` its interrupt keys (`agent_interrupted`); returns the
+/// keys as a person names them (`esc`, `ctrl-c`).
+pub async fn interrupt(lifecycle: &Lifecycle, name: &str) -> Result<String, InterruptRefused> {
+    let (session, mut status) = {
+        let agents = lifecycle.registry.lock().await;
+        let agent = agents
+            .get(name)
+            .ok_or_else(|| BrokerError::UnknownAgent(name.to_string()))?;
+        (agent.session.clone(), agent.status.clone())
+    };
+    // A message being typed ends within moments (its outcome is
+    // recorded first): give it that long before refusing.
+    let _ = tokio::time::timeout(
+        DELIVERY_END_BOUND,
+        status.wait_for(|s| s.delivering.is_none() || s.exited.is_some()),
+    )
+    .await;
+    let (delivering, exited) = {
+        let s = status.borrow();
+        (s.delivering.clone(), s.exited)
+    };
+    let ops = lifecycle
+        .ops
+        .get(name)
+        .ok_or_else(|| BrokerError::UnknownAgent(name.to_string()))?;
+    if let Some(exit) = exited.or(session.exit_status()) {
+        let why = match &ops.dead {
+            Some(_) => format!("dead: {exit}"),
+            None => exit.to_string(),
+        };
+        return Err(InterruptRefused::NotRunning {
+            agent: name.to_string(),
+            why,
+        });
+    }
+    if let Some(delivery) = delivering {
+        return Err(InterruptRefused::Delivering {
+            agent: name.to_string(),
+            delivery: delivery.to_string(),
+        });
+    }
+    let snap = session.snapshot(0);
+    if let Some(NotReady::Dialog { line, .. }) =
+        courier_terminal::readiness::visible_dialog(&snap, &ops.readiness)
+    {
+        return Err(InterruptRefused::Dialog {
+            agent: name.to_string(),
+            line,
+        });
+    }
+    session
+        .write(ops.interrupt_keys.as_bytes())
+        .await
+        .map_err(BrokerError::from)?;
+    let keys = courier_presets::describe_keys(&ops.interrupt_keys);
+    tracing::info!(agent = name, %keys, "interrupted");
+    lifecycle
+        .services
+        .store
+        .append_event_async(EventKind::AgentInterrupted {
+            name: name.to_string(),
+            keys: keys.clone(),
+        })
+        .await
+        .map_err(BrokerError::from)?;
+    Ok(keys)
+}

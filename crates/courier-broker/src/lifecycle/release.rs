@@ -1,0 +1,36 @@
+//! Releasing an agent: its processes end, its identity goes, its pending
+//! deliveries are dropped (dead letters, replayable) so none waits silently
+//! for nobody, and its record and name are let go.
+
+use courier_core::event::EventKind;
+
+use super::state::Lifecycle;
+use crate::delivery::ended::{AGENT_RELEASED, end_pending};
+use crate::error::BrokerError;
+
+/// Ends agent `name` and its processes.
+pub async fn release(lifecycle: &Lifecycle, name: &str) -> Result<(), BrokerError> {
+    let store = &lifecycle.services.store;
+    let handle = lifecycle.registry.remove(name).await;
+    let known = store.agent(name)?.is_some();
+    if handle.is_none() && !known {
+        return Err(BrokerError::UnknownAgent(name.to_string()));
+    }
+    if let Some(mut handle) = handle {
+        handle.kill().await;
+    }
+    lifecycle.forget_identity(name);
+    for delivery in store.pending()? {
+        if delivery.agent == name {
+            end_pending(store, &delivery, AGENT_RELEASED);
+        }
+    }
+    store.remove_agent(name)?;
+    store.append_event(EventKind::AgentReleased {
+        name: name.to_string(),
+    })?;
+    if let Some(federation) = lifecycle.federation() {
+        federation.release(name).await;
+    }
+    Ok(())
+}

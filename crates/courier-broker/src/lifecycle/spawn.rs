@@ -1,0 +1,154 @@
+//! Spawning an agent: its checks, its name reserved here (and claimed in
+//! the workspace), its first generation started, then the agent, its
+//! channels and its initial task committed in one transaction. And at
+//! start, the persisted agents spawned again.
+
+use courier_core::DeliveryMode;
+use courier_core::recipient::{validate_agent_name, validate_channel_name};
+use courier_store::AgentRecord;
+
+use super::generation::{Generation, launch};
+use super::state::Lifecycle;
+use crate::agents::status::AgentStatus;
+use crate::auth::acl_file::judge_join;
+use crate::error::BrokerError;
+use crate::spec::AgentSpec;
+use crate::spec::task::task_message;
+
+/// Starts an agent, persists its spec, and joins its channels; its initial
+/// task (if any) is committed in the same transaction as the agent, keyed
+/// by `spawn_key` (the request's `Idempotency-Key`; else unique to this
+/// spawn).
+pub async fn spawn(
+    lifecycle: &Lifecycle,
+    spec: AgentSpec,
+    spawn_key: Option<String>,
+) -> Result<AgentStatus, BrokerError> {
+    validate_agent_name(&spec.name)?;
+    match (&spec.preset, spec.command.is_empty()) {
+        (None, true) => {
+            return Err(BrokerError::BadRequest(
+                "give a command or a preset (claude, codex, gemini, opencode, aider, shell)".into(),
+            ));
+        }
+        (Some(_), false) => {
+            return Err(BrokerError::BadRequest(
+                "give either a command or a preset, not both".into(),
+            ));
+        }
+        _ => {}
+    }
+    // Reserve the name first, then look at the running agents: a second
+    // spawn either finds the reservation or, once it is gone, the agent.
+    let Some(_reserved) = lifecycle.registry.reserve(&spec.name) else {
+        return Err(BrokerError::AgentExists(spec.name));
+    };
+    if lifecycle.registry.contains(&spec.name).await {
+        return Err(BrokerError::AgentExists(spec.name));
+    }
+    let mut spec = spec;
+    spec.channels = spec
+        .channels
+        .iter()
+        .map(|c| validate_channel_name(c))
+        .collect::<Result<_, _>>()?;
+    let config = &lifecycle.services.config;
+    for channel in &spec.channels {
+        judge_join(&config.acl, &spec.name, channel)?;
+    }
+    let value = serde_json::to_value(&spec)
+        .map_err(|e| BrokerError::BadRequest(format!("agent spec: {e}")))?;
+    let task = match &spec.task {
+        Some(text) => {
+            let key = match spawn_key {
+                Some(key) => key,
+                None => crate::auth::token::new_token().map_err(|e| {
+                    BrokerError::BadRequest(format!("no randomness for the spawn key: {e}"))
+                })?,
+            };
+            let message = task_message(&spec.name, text, &key);
+            message.validate(config.max_body_bytes)?;
+            Some(message)
+        }
+        None => None,
+    };
+    // In a workspace the name must be free on every host.
+    if let Some(federation) = lifecycle.federation() {
+        federation.claim(&spec.name, &spec.channels).await?;
+    }
+    // Start first: a spec that cannot start (CLI not installed) is not
+    // persisted, so a restart does not retry it forever.
+    let status = match start(lifecycle, spec.clone(), DeliveryMode::default()).await {
+        Ok(status) => status,
+        Err(e) => {
+            if let Some(federation) = lifecycle.federation() {
+                federation.release(&spec.name).await;
+            }
+            return Err(e);
+        }
+    };
+    // The agent, its channels and its task in one commit: a crash after it
+    // keeps all three, before it none.
+    let persisted = lifecycle
+        .services
+        .store
+        .register_agent_async(
+            AgentRecord::new(&spec.name, value),
+            spec.channels.clone(),
+            task,
+        )
+        .await;
+    if let Err(e) = persisted {
+        if let Some(mut handle) = lifecycle.registry.remove(&spec.name).await {
+            handle.kill().await;
+        }
+        lifecycle.ops.forget(&spec.name);
+        if let Some(federation) = lifecycle.federation() {
+            federation.release(&spec.name).await;
+        }
+        return Err(e.into());
+    }
+    lifecycle.registry.wake_one(&spec.name).await;
+    Ok(status)
+}
+
+/// Starts the first generation of an agent (taking over the session a
+/// previous broker left for it, if one survived) and puts it in the
+/// registry, supervised.
+async fn start(
+    lifecycle: &Lifecycle,
+    spec: AgentSpec,
+    mode: DeliveryMode,
+) -> Result<AgentStatus, BrokerError> {
+    let survivor = lifecycle.terminals.take_survivor(&spec.name);
+    let name = spec.name.clone();
+    let generation = Generation::Start {
+        survivor: survivor.map(Box::new),
+    };
+    let (mut handle, supervisor) = launch(lifecycle, spec, mode, generation).await?;
+    let status = handle.status.borrow().clone();
+    let mut agents = lifecycle.registry.lock().await;
+    // Supervised once it is in the registry, so a restart finds it there.
+    handle.attach_task(tokio::spawn(supervisor.run()));
+    agents.insert(name, handle);
+    Ok(status)
+}
+
+/// Spawns the persisted agents again (after a restart); a surviving
+/// session whose agent did not resume is ended (it has no owner).
+pub async fn respawn_persisted(lifecycle: &Lifecycle) -> Result<(), BrokerError> {
+    for record in lifecycle.services.store.agents()? {
+        match serde_json::from_value::<AgentSpec>(record.spec.clone()) {
+            Ok(spec) => {
+                if let Err(e) = start(lifecycle, spec, record.mode).await {
+                    tracing::warn!(agent = %record.name, error = %e, "cannot respawn agent");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(agent = %record.name, error = %e, "stored agent spec unreadable")
+            }
+        }
+    }
+    lifecycle.terminals.end_orphans().await;
+    Ok(())
+}
