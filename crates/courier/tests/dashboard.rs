@@ -4,22 +4,23 @@
 //! script never downloads a browser). The script logs in with
 //! `courier open --no-browser --json`, sees the agents, sends from the send
 //! box and follows the delivery to verified, makes and replays a dead letter,
-//! types into a terminal, checks a read-only viewer cannot, and checks the
-//! security rules (no token in any URL, CSRF header, WebSocket Origin, CSP).
-//! This test then checks what the script reports against the broker's own
-//! record.
+//! types into a terminal, checks a read-only viewer cannot, checks that each
+//! agent's state label is the API's `state` (idle, held by a draft, dead),
+//! and checks the security rules (no token in any URL, CSRF header,
+//! WebSocket Origin, CSP). This test then checks what the script reports
+//! against the broker's own record.
 //!
 //! Skipped, saying so, only when `COURIER_TEST_PYTHON` is unset (a plain
 //! local `cargo test`); scripts/test.sh and CI always set it, and then a
 //! missing browser or package fails the test.
 //!
-//! `COURIER_UPDATE_SCREENSHOT=1` saves the dashboard's screenshot to
-//! docs/dashboard.png.
+//! The README's screenshot (docs/dashboard.png) is made by
+//! scripts/screenshot.sh from a demo team, not by this test.
 
 mod common;
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -28,10 +29,6 @@ use serde_json::{Value, json};
 
 /// The whole script, browser start included, must end within this.
 const SCRIPT_DEADLINE: Duration = Duration::from_secs(240);
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 fn chromium() -> String {
     let browser = std::env::var("COURIER_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
@@ -45,14 +42,13 @@ fn chromium() -> String {
 
 /// Runs the script to its end (or kills it at the deadline); returns its
 /// exit success, stdout and stderr.
-fn run_script(python: &str, broker: &Broker, screenshot: &Path) -> (bool, String, String) {
+fn run_script(python: &str, broker: &Broker) -> (bool, String, String) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/dashboard/e2e.py");
     let mut child = Command::new(python)
         .arg(&script)
         .env("COURIER_EXE", EXE)
         .env("COURIER_STATE_DIR", &broker.state_dir)
         .env("COURIER_CHROMIUM", chromium())
-        .env("COURIER_SCREENSHOT", screenshot)
         .env_remove("COURIER_URL")
         .env_remove("COURIER_TOKEN")
         .stdin(Stdio::null())
@@ -128,9 +124,8 @@ fn the_dashboard_works_in_a_real_browser() {
     for name in ["alice", "bob", "carol"] {
         broker.wait_ready(name);
     }
-    let screenshot = tmp.path().join("dashboard.png");
     let started = Instant::now();
-    let (success, out, err) = run_script(&python, &broker, &screenshot);
+    let (success, out, err) = run_script(&python, &broker);
     eprintln!("{out}{err}");
     assert!(
         success,
@@ -184,10 +179,20 @@ fn the_dashboard_works_in_a_real_browser() {
     let marked = report["marked_message_id"].as_str().expect("marked id");
     broker.wait_verified(marked);
 
-    if std::env::var_os("COURIER_UPDATE_SCREENSHOT").is_some() {
-        let target = workspace_root().join("docs/dashboard.png");
-        std::fs::copy(&screenshot, &target).expect("copy the screenshot into docs/");
-        eprintln!("saved {}", target.display());
-    }
+    // The message held by bob's draft went in once the draft was cleared,
+    // and never into the draft.
+    let held = report["held_message_id"].as_str().expect("held id");
+    broker.wait_verified(held);
+    let body = report["held_body"].as_str().expect("held body");
+    let draft = report["held_draft"].as_str().expect("held draft");
+    let lines = common::transcript(&broker.transcript_path("bob"));
+    assert!(
+        lines.iter().any(|l| l.ends_with(body)),
+        "bob's transcript has the held message: {lines:?}"
+    );
+    assert!(
+        lines.iter().all(|l| !l.contains(draft)),
+        "nothing was submitted with the draft in it: {lines:?}"
+    );
     broker.stop_and_check();
 }

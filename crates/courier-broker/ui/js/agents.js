@@ -11,7 +11,9 @@ import { el, report, visible } from './dom.js';
  * document) and a line that says why, for the tooltip.
  */
 export function agentState(agent, stuckAgents) {
-  const state = agent.state || 'starting';
+  // Shown as served: the broker sends `state` for every agent, local or
+  // remote, so the page never makes one up from the status flags.
+  const state = String(agent.state ?? '');
   return [state, stateWhy(agent, state, stuckAgents)];
 }
 

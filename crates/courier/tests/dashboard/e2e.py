@@ -7,7 +7,9 @@ and a queue cap of 2 (near the end it spawns a fourth, dave, that crashes). Envi
   COURIER_EXE          the courier binary (for `courier open --no-browser --json`)
   COURIER_STATE_DIR    the broker's state directory (connection.json)
   COURIER_CHROMIUM     the browser (default /usr/bin/chromium)
-  COURIER_SCREENSHOT   where to save a screenshot of the dashboard (optional)
+
+The README's screenshot is not made here: scripts/screenshot.sh makes it
+from a demo team.
 
 Every wait has a deadline (DEADLINE) but nothing depends on timing to pass.
 Prints one line per check, and last a JSON line the Rust test checks against
@@ -19,6 +21,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from urllib.parse import urlparse
 
 from playwright.sync_api import expect, sync_playwright
@@ -29,7 +32,8 @@ expect.set_options(timeout=DEADLINE_MS)
 EXE = os.environ["COURIER_EXE"]
 STATE_DIR = os.environ["COURIER_STATE_DIR"]
 CHROMIUM = os.environ.get("COURIER_CHROMIUM", "/usr/bin/chromium")
-SCREENSHOT = os.environ.get("COURIER_SCREENSHOT")
+# The header that marks a cookie-authenticated request as the page's own.
+MARKED = {"X-Courier-Request": "1"}
 REQUIRED_CSP = [
     "default-src 'self'",
     "script-src 'self'",
@@ -97,6 +101,33 @@ def chip(page, message_id, agent):
     return page.locator(f'li.msg[data-message-id="{message_id}"] .delivery[data-agent="{agent}"]')
 
 
+def until(what, probe):
+    """Polls `probe` until it returns something truthy; fails at the deadline."""
+    deadline = time.monotonic() + DEADLINE_MS / 1000
+    while True:
+        found = probe()
+        if found:
+            return found
+        assert time.monotonic() < deadline, f"no {what} within {DEADLINE_MS} ms"
+        time.sleep(0.05)
+
+
+def api_agent(context, base, name):
+    answer = context.request.get(f"{base}/v1/agents/{name}")
+    assert answer.status == 200, answer.text()
+    return answer.json()
+
+
+def shows_the_api_state(page, context, base, name):
+    """The label the table shows for `name` is the `state` the API serves for
+    it (the page computes none of its own); returns that state."""
+    state = api_agent(context, base, name)["state"]
+    row = page.locator(f'#agents tr[data-agent="{name}"]')
+    expect(row).to_have_attribute("data-state", state)
+    expect(row.locator(".state")).to_have_text(state)
+    return state
+
+
 def main():
     token = json.load(open(os.path.join(STATE_DIR, "connection.json")))["token"]
     login = courier_open()
@@ -132,10 +163,10 @@ def main():
         rows = page.locator("#agents tbody tr[data-agent]")
         expect(rows).to_have_count(3)
         for name in ["alice", "bob", "carol"]:
-            expect(page.locator(f'#agents tr[data-agent="{name}"]')).to_have_attribute(
-                "data-state", "idle")
+            state = shows_the_api_state(page, context, base, name)
+            assert state == "idle", f"{name}: {state}"
         expect(page.locator("#stream")).to_have_attribute("data-status", "live")
-        ok("three agents, idle; the event stream is live")
+        ok("three agents, each shown with the API's state: idle; the event stream is live")
 
         # The send box, and a delivery followed to verified in the timeline.
         sent = send_from_box(page, "alice", "hello alice, from the dashboard")
@@ -193,11 +224,7 @@ def main():
 
         # Terminals: typing with the echo, and a read-only viewer.
         terminals(page, report)
-
-        if SCREENSHOT:
-            page.fill("#compose textarea[name=body]", "")
-            page.screenshot(path=SCREENSHOT)
-            ok(f"screenshot saved to {SCREENSHOT}")
+        a_draft_shows_held(page, context, base, report)
 
         # Security checks.
         for url in urls + [page.url]:
@@ -251,13 +278,12 @@ def main():
         assert spawned.status == 201, spawned.text()
         dave = page.locator('#agents tr[data-agent="dave"]')
         expect(dave).to_have_attribute("data-state", "idle")
-        crash = context.request.post(f"{base}/v1/messages", headers={"X-Courier-Request": "1"},
+        crash = context.request.post(f"{base}/v1/messages", headers=MARKED,
                                      data={"from": "you", "to": "dave", "body": "crash"})
         assert crash.status == 201, crash.text()
         expect(dave).to_have_attribute("data-state", "dead")
-        listed = context.request.get(f"{base}/v1/agents/dave").json()
-        assert listed["state"] == "dead", listed
-        expect(dave.locator(".state")).to_have_text("dead")
+        state = shows_the_api_state(page, context, base, "dave")
+        assert state == "dead", state
         ok("a crashed agent whose restart policy gave up shows the broker's state: dead")
 
         # The code worked once.
@@ -331,6 +357,43 @@ def terminals(page, report):
         page.keyboard.press("Backspace")
     expect(writer.locator(".xterm-rows")).not_to_contain_text("barrier")
     ok("a read-only viewer cannot type (neither its pane nor a raw read-only socket)")
+
+
+def a_draft_shows_held(page, context, base, report):
+    """A draft left in bob's input holds a message to him: the table shows
+    the broker's `held` and, as the label's tooltip, the reason the API
+    serves; clearing the draft lets the message in."""
+    writer = page.locator('.pane[data-agent="bob"][data-read-only="false"]')
+    writer.locator(".xterm-screen").click(position=TOP_LEFT)
+    draft = "a-draft-left-in-the-box"
+    page.keyboard.type(draft)
+    expect(writer.locator(".xterm-rows")).to_contain_text(draft)
+    body = "waits until the draft is gone"
+    sent = context.request.post(f"{base}/v1/messages", headers=MARKED,
+                                data={"from": "you", "to": "bob", "body": body})
+    assert sent.status == 201, sent.text()
+    message_id = sent.json()["message_id"]
+
+    def held_for_the_draft():
+        held = api_agent(context, base, "bob")["status"].get("held")
+        return held if held and "draft" in held else None
+
+    # Typing holds first (a person just typed), then the draft it left.
+    reason = until("held reason naming the draft", held_for_the_draft)
+    state = shows_the_api_state(page, context, base, "bob")
+    assert state == "held", state
+    row = page.locator('#agents tr[data-agent="bob"]')
+    expect(row.locator(".state")).to_have_attribute("title", reason)
+    expect(chip(page, message_id, "bob")).to_have_attribute("data-state", "queued")
+    for _ in draft:
+        page.keyboard.press("Backspace")
+    expect(writer.locator(".xterm-rows")).not_to_contain_text(draft)
+    expect(chip(page, message_id, "bob")).to_have_attribute("data-state", "verified")
+    report["held_message_id"] = message_id
+    report["held_body"] = body
+    report["held_draft"] = draft
+    ok("a draft in bob's input: the table shows the API's state, held, with its reason; "
+       "cleared, the message went in")
 
 if __name__ == "__main__":
     try:
