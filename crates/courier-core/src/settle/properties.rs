@@ -172,6 +172,25 @@ proptest! {
         }
     }
 
+    /// The invariant of a crash: what may have reached a process that
+    /// exited is never typed again (neither requeued nor retried); it ends
+    /// `unverified`, `agent_exited`, unless the screen had proved it.
+    #[test]
+    fn an_attempt_typed_into_an_exiting_agent_is_never_typed_again(attempt in arb_attempt()) {
+        let typed_into_exiting = attempt.exit.is_some() && attempt.typing_started;
+        let proven = attempt.outcome == InjectionOutcome::Verified;
+        let settled = settle_attempt(attempt);
+        if typed_into_exiting {
+            match settled.transitions.last() {
+                Some(Transition::Verified) => prop_assert!(proven),
+                Some(Transition::Unverified { reason, .. }) => {
+                    prop_assert!(reason.starts_with("agent_exited: the agent process "), "{}", reason);
+                }
+                other => prop_assert!(false, "typed again: {:?}", other),
+            }
+        }
+    }
+
     #[test]
     fn a_requeue_never_counts_as_failed(attempt in arb_attempt()) {
         let settled = settle_attempt(attempt);
