@@ -23,7 +23,7 @@ pub enum Gone {
 /// The transitions that end a pending delivery (queued, injecting or
 /// injected) when `gone` happened, in order; none when it waits on or has
 /// nothing left to end. Never a failure: the agent going away is not the
-/// delivery's fault, and nothing that may have reached a process is typed
+/// delivery's fault; and nothing whose Enter may have gone out is typed
 /// again.
 ///
 /// - exited: in flight ends `unverified`, `agent_exited` (through
