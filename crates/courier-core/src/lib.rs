@@ -15,6 +15,8 @@
 //! - [`pacing`]: the delay between injections into one agent.
 //! - [`retry`]: how many attempts before a delivery is dead.
 //! - [`restart`]: whether an agent that exited is started again, and when it is dead.
+//! - [`settle`]: how a delivery in flight ends: an injection attempt's report,
+//!   or its agent gone, → its transitions, counter and pacing signal.
 //! - [`sanitize`], [`framing`]: what is typed into a terminal.
 //! - [`display`]: what Courier prints for a person (no escape reaches a
 //!   terminal); [`invisible`]: the bidi and invisible characters both show.
@@ -43,6 +45,7 @@ pub mod remote;
 pub mod restart;
 pub mod retry;
 pub mod sanitize;
+pub mod settle;
 pub mod time;
 
 pub use acl::{Acl, AclCheck, Refusal};
