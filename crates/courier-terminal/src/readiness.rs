@@ -154,7 +154,7 @@ impl std::fmt::Display for NotReady {
 
 /// How a not-ready reason caused by a busy pattern starts, for callers
 /// that only see it as text (a failed delivery's reason).
-pub const WORKING: &str = "agent_working";
+pub const WORKING: &str = courier_core::settle::reasons::AGENT_WORKING;
 
 /// Busy while output flows, idle after the quiet window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

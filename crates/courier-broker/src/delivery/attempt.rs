@@ -9,12 +9,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use courier_core::delivery::Transition;
 use courier_core::framing::{self, Framing};
 use courier_core::pacing::Pacer;
+use courier_core::settle::{Attempt, Counted, ScreenRefusal, settle_attempt};
 use courier_core::time::{Clock, SystemClock};
 use courier_core::{Delivery, DeliveryId, Message};
 use courier_store::Store;
-use courier_terminal::readiness;
 use courier_terminal::verify::Expectation;
-use courier_terminal::{BeforeEnter, DeliverOptions, DeliveryOutcome, Terminal, deliver_with};
+use courier_terminal::{BeforeEnter, DeliverOptions, Terminal, deliver_with};
 
 use super::crash;
 use crate::agents::context::AgentContext;
@@ -70,18 +70,6 @@ pub fn typed_text(message: &Message, inert: &Framing) -> String {
     inert.apply(&text)
 }
 
-/// The screen refused the keys because the input held text (a draft
-/// typed meanwhile): nothing was written, the delivery waits for the hold.
-fn refused_for_input(outcome: &DeliveryOutcome) -> bool {
-    matches!(outcome, DeliveryOutcome::Failed { reason } if reason.contains("input_not_empty"))
-}
-
-/// Nothing was typed because the screen showed the agent working until
-/// `ready_timeout` passed: like a busy agent, it never saw the text.
-fn refused_while_working(outcome: &DeliveryOutcome) -> bool {
-    matches!(outcome, DeliveryOutcome::Failed { reason } if reason.contains(readiness::WORKING))
-}
-
 /// Types `message` (delivery `delivery`, claimed) into the agent and
 /// records the outcome. `left_over` is set when the text was left in the
 /// input (not submitted): deliveries then wait until the input is empty.
@@ -106,68 +94,32 @@ pub async fn run(
     let text = typed_text(message, &framing.value);
     let hook = MarkInjected::new(&ctx.store, &delivery.id);
     let report = deliver_with(&*ctx.session, options, &text, &hook).await;
-    let outcome = crash::outcome_at_exit(&report);
-    pacer.record(outcome.pacing());
-    let mut steps = Vec::new();
-    let injected = hook.done.load(Ordering::SeqCst);
-    // Nothing was written because the agent kept working past
-    // `ready_timeout` (it went busy after the claim): it never saw
-    // the text and will be idle again, so the delivery goes back to
-    // the queue without counting an attempt, and the loop waits for
-    // the idle boundary. A screen that cannot take input although
-    // quiet (a dialog, a blank screen) still fails and counts, so a
-    // wedged agent ends in a dead letter instead of requeueing
-    // forever out of the watchdog's sight.
-    let untouched = (report.injected_at.is_none()
-        && report.exit.is_none()
-        && !injected
-        && (ctx.status.borrow().busy
-            || refused_for_input(&outcome)
-            || refused_while_working(&outcome)))
-        || crash::nothing_reached_it(&report, injected);
-    if matches!(&outcome, DeliveryOutcome::Unverified { reason } if reason.starts_with("not_submitted"))
-    {
+    let outcome = crash::injection_outcome(report.outcome.clone());
+    // What the attempt means is core's decision (`settle_attempt`): here
+    // only the effects — pacing, counters, the commits, the queue's progress.
+    let settled = settle_attempt(Attempt {
+        refused: ScreenRefusal::of(&outcome),
+        outcome,
+        typing_started: report.injected_at.is_some(),
+        marked_injected: hook.done.load(Ordering::SeqCst),
+        exit: report.exit.map(crash::exit_of),
+        busy_at_end: ctx.status.borrow().busy,
+        screen: report.screen.clone(),
+    });
+    pacer.record(settled.pacing);
+    if settled.left_in_input {
         *left_over = Some(Expectation::new(&text, options.collapsed.clone()));
     }
-    steps.push(match outcome {
-        DeliveryOutcome::Verified => {
-            Metrics::inc(&ctx.metrics.deliveries_verified);
-            Transition::Verified
-        }
-        DeliveryOutcome::Unverified { reason } => {
-            Metrics::inc(&ctx.metrics.deliveries_unverified);
-            Transition::Unverified {
-                reason,
-                screen: report.screen.clone(),
-            }
-        }
-        DeliveryOutcome::Failed { reason } if untouched => {
-            tracing::debug!(%reason, "nothing typed; back to the queue");
-            Transition::Requeue { reason }
-        }
-        DeliveryOutcome::Failed { reason } => {
-            Metrics::inc(&ctx.metrics.deliveries_failed);
-            Transition::Failed { reason }
-        }
-    });
-    let taken_in = matches!(
-        steps.last(),
-        Some(Transition::Verified | Transition::Unverified { .. })
-    );
-    if !injected && taken_in {
-        // The outcome came without reaching Enter (e.g. no echo):
-        // the state machine goes through injected first.
-        steps.insert(0, Transition::Written);
-    }
+    count(&ctx.metrics, settled.counted);
     let mut recorded = true;
-    for step in steps {
+    for step in settled.transitions {
         if let Err(e) = ctx.store.transition_async(&delivery.id, step).await {
             tracing::warn!(error = %e, "cannot record the delivery's outcome");
             recorded = false;
             break;
         }
     }
-    if taken_in && recorded {
+    if settled.progressed && recorded {
         // The queue moved: the watchdog measures from here.
         ctx.control.progressed(clock.now());
     }
@@ -176,4 +128,14 @@ pub async fn run(
         s.delay_ms = pacer.delay_ms();
     });
     tracing::debug!(outcome = ?report.outcome, latency = ?report.verify_latency(), "delivered");
+}
+
+/// Counts a settled attempt in the metrics.
+fn count(metrics: &Metrics, counted: Counted) {
+    match counted {
+        Counted::Verified => Metrics::inc(&metrics.deliveries_verified),
+        Counted::Unverified => Metrics::inc(&metrics.deliveries_unverified),
+        Counted::Failed => Metrics::inc(&metrics.deliveries_failed),
+        Counted::Requeued => tracing::debug!("nothing typed; back to the queue"),
+    }
 }

@@ -4,68 +4,33 @@
 //! again; any other becomes a dead letter (`dropped`, replayable), passing
 //! through the queue if it was being typed.
 
-use courier_core::delivery::Transition;
-use courier_core::{Delivery, DeliveryState};
+use courier_core::Delivery;
+use courier_core::settle::{Gone, settle_pending};
 use courier_store::{SendReceipt, Store};
 
 use crate::agents::ops::OpsBoard;
 
-/// Why an agent's deliveries end: `agent_released` or `agent_dead`.
-pub const AGENT_RELEASED: &str = "agent_released";
-pub const AGENT_DEAD: &str = "agent_dead";
-
-/// Ends one pending delivery of an agent that is gone (`cause`).
-pub fn end_pending(store: &Store, delivery: &Delivery, cause: &str) {
-    let result = match delivery.state {
-        DeliveryState::Injected => store
-            .transition(
-                &delivery.id,
-                Transition::Unverified {
-                    reason: format!("{cause}: gone while its Enter may have been sent"),
-                    screen: Vec::new(),
-                },
-            )
-            .map(|_| ()),
-        DeliveryState::Injecting => store
-            .transition(
-                &delivery.id,
-                Transition::Requeue {
-                    reason: format!("{cause} before Enter"),
-                },
-            )
-            .and_then(|_| {
-                store.transition(
-                    &delivery.id,
-                    Transition::Drop {
-                        reason: cause.to_string(),
-                    },
-                )
-            })
-            .map(|_| ()),
-        _ => store
-            .transition(
-                &delivery.id,
-                Transition::Drop {
-                    reason: cause.to_string(),
-                },
-            )
-            .map(|_| ()),
-    };
-    if let Err(e) = result {
-        tracing::warn!(delivery = %delivery.id, error = %e, "cannot end a pending delivery of an agent that is gone ({cause})");
+/// Ends one pending delivery of an agent that is gone (`gone`: released
+/// or dead), as core's `settle_pending` says.
+pub fn end_pending(store: &Store, delivery: &Delivery, gone: Gone) {
+    for step in settle_pending(delivery.state, gone) {
+        if let Err(e) = store.transition(&delivery.id, step) {
+            tracing::warn!(delivery = %delivery.id, error = %e, ?gone, "cannot end a pending delivery of an agent that is gone");
+            break;
+        }
     }
 }
 
-/// Ends every pending delivery of `name` (`cause`).
-pub fn end_pending_of(store: &Store, name: &str, cause: &str) {
+/// Ends every pending delivery of `name` (`gone`).
+pub fn end_pending_of(store: &Store, name: &str, gone: Gone) {
     match store.pending() {
         Ok(pending) => {
             for delivery in pending.iter().filter(|d| d.agent == name) {
-                end_pending(store, delivery, cause);
+                end_pending(store, delivery, gone);
             }
         }
         Err(e) => {
-            tracing::warn!(agent = name, error = %e, "cannot read the pending deliveries of an agent that is gone ({cause})")
+            tracing::warn!(agent = name, error = %e, ?gone, "cannot read the pending deliveries of an agent that is gone")
         }
     }
 }
@@ -74,7 +39,7 @@ pub fn end_pending_of(store: &Store, name: &str, cause: &str) {
 pub fn drop_for_dead(store: &Store, ops: &OpsBoard, receipt: &SendReceipt) {
     for delivery in &receipt.deliveries {
         if ops.is_dead(&delivery.agent) {
-            end_pending(store, delivery, AGENT_DEAD);
+            end_pending(store, delivery, Gone::AgentDead);
         }
     }
 }

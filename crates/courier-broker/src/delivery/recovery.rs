@@ -4,8 +4,7 @@
 
 use std::collections::HashMap;
 
-use courier_core::DeliveryState;
-use courier_core::delivery::Transition;
+use courier_core::settle::{Gone, settle_pending};
 use courier_store::Store;
 use courier_terminal::Terminal;
 use courier_terminal::host::RemoteSession;
@@ -34,17 +33,13 @@ pub fn resolve_in_flight(
             // screen before it sends anything else (`courier_terminal::resume`).
             continue;
         }
-        let step = match delivery.state {
-            DeliveryState::Injecting => Transition::Requeue {
-                reason: "broker restarted before Enter; the agent session is new".into(),
-            },
-            DeliveryState::Injected => Transition::Unverified {
-                reason: "broker_restarted: Enter may have been sent before the restart; not typed again to avoid a double".into(),
-                screen: Vec::new(),
-            },
-            _ => continue,
-        };
-        store.transition(&delivery.id, step)?;
+        let steps = settle_pending(delivery.state, Gone::BrokerRestarted);
+        if steps.is_empty() {
+            continue;
+        }
+        for step in steps {
+            store.transition(&delivery.id, step)?;
+        }
         resolved += 1;
     }
     Ok(resolved)

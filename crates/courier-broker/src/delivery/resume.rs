@@ -7,13 +7,14 @@
 
 use std::sync::atomic::Ordering;
 
-use courier_core::delivery::Transition;
 use courier_core::framing::Framing;
+use courier_core::settle;
 use courier_core::{Delivery, DeliveryState};
 use courier_terminal::resume::{Resumed, framed_as, resume};
-use courier_terminal::{BeforeEnter, DeliveryOutcome, NoHook, Terminal};
+use courier_terminal::{BeforeEnter, NoHook, Terminal};
 
 use super::attempt::{MarkInjected, typed_text};
+use super::crash::injection_outcome;
 use crate::agents::context::AgentContext;
 
 /// Settles every delivery left in flight on this agent's (surviving) session.
@@ -55,26 +56,14 @@ async fn settle(ctx: &AgentContext, delivery: &Delivery) {
     let hook: &dyn BeforeEnter = if entered { &NoHook } else { &mark };
     let resumed = resume(&*ctx.session, &ctx.options, &text, entered, hook).await;
     let marked = entered || mark.done.load(Ordering::SeqCst);
-    let mut steps = Vec::new();
-    match resumed {
-        Resumed::NotTyped => steps.push(Transition::Requeue {
-            reason: "broker restarted; the surviving screen shows it was never typed".into(),
-        }),
-        Resumed::Done(report) => {
-            let last = match report.outcome {
-                DeliveryOutcome::Verified => Transition::Verified,
-                DeliveryOutcome::Unverified { reason } => Transition::Unverified {
-                    reason,
-                    screen: report.screen,
-                },
-                DeliveryOutcome::Failed { reason } => Transition::Failed { reason },
-            };
-            if !marked && !matches!(last, Transition::Failed { .. }) {
-                steps.push(Transition::Written);
-            }
-            steps.push(last);
-        }
-    }
+    let resumed = match resumed {
+        Resumed::NotTyped => settle::Resumed::NotTyped,
+        Resumed::Done(report) => settle::Resumed::Done {
+            outcome: injection_outcome(report.outcome),
+            screen: report.screen,
+        },
+    };
+    let steps = settle::settle_resumed(resumed, marked);
     tracing::info!(delivery = %delivery.id, ?steps, "settled a delivery left in flight");
     for step in steps {
         if let Err(e) = ctx.store.transition_async(&delivery.id, step).await {

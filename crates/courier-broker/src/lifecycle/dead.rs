@@ -5,11 +5,12 @@
 //! fresh start).
 
 use courier_core::event::EventKind;
+use courier_core::settle::Gone;
 use courier_core::time::{Clock, SystemClock};
 
 use super::state::Lifecycle;
 use crate::agents::ops::Dead;
-use crate::delivery::ended::{AGENT_DEAD, end_pending_of};
+use crate::delivery::ended::end_pending_of;
 
 /// Marks `name` dead (`agent_dead`) and makes its pending deliveries
 /// dead letters: nothing waits for an agent that will not come back.
@@ -42,5 +43,5 @@ pub async fn declare_dead(
     if let Err(e) = store.append_event_async(kind).await {
         tracing::warn!(error = %e, "cannot record agent_dead");
     }
-    end_pending_of(store, name, AGENT_DEAD);
+    end_pending_of(store, name, Gone::AgentDead);
 }

@@ -3,9 +3,10 @@
 //! for nobody, and its record and name are let go.
 
 use courier_core::event::EventKind;
+use courier_core::settle::Gone;
 
 use super::state::Lifecycle;
-use crate::delivery::ended::{AGENT_RELEASED, end_pending};
+use crate::delivery::ended::end_pending;
 use crate::error::BrokerError;
 
 /// Ends agent `name` and its processes.
@@ -22,7 +23,7 @@ pub async fn release(lifecycle: &Lifecycle, name: &str) -> Result<(), BrokerErro
     lifecycle.forget_identity(name);
     for delivery in store.pending()? {
         if delivery.agent == name {
-            end_pending(store, &delivery, AGENT_RELEASED);
+            end_pending(store, &delivery, Gone::AgentReleased);
         }
     }
     store.remove_agent(name)?;

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use courier_core::RestartDecision;
 use courier_core::event::EventKind;
+use courier_core::time::{Clock, SystemClock};
 use courier_terminal::{ExitInfo, Terminal};
 use tokio::sync::watch;
 
@@ -116,12 +117,12 @@ impl Supervisor {
             exit,
         )
         .await;
-        let crashed = crash::is_crash(&exit);
+        let crashed = crash::exit_of(exit).is_crash();
         let Some(ops) = self.lifecycle.ops.get(&self.name) else {
             return; // released meanwhile
         };
         let policy = ops.policy;
-        let mut decision = policy.decide(crashed, &ops.history, crash::now());
+        let mut decision = policy.decide(crashed, &ops.history, SystemClock.now());
         self.record_exit(exit, crashed, decision).await;
         let mut last_error = None;
         loop {
@@ -150,12 +151,14 @@ impl Supervisor {
                 }
                 RestartDecision::Restart { attempt, delay_ms } => {
                     let ops = &self.lifecycle.ops;
-                    ops.update(&self.name, |o| o.restarting = Some((attempt, crash::now())));
+                    ops.update(&self.name, |o| {
+                        o.restarting = Some((attempt, SystemClock.now()))
+                    });
                     tokio::select! {
                         _ = shutdown.wait() => return,
                         _ = tokio::time::sleep(Duration::from_millis(delay_ms)) => {}
                     }
-                    ops.update(&self.name, |o| o.history.push(crash::now()));
+                    ops.update(&self.name, |o| o.history.push(SystemClock.now()));
                     // The restarter runs it apart from this task: a release
                     // that aborts this task meanwhile must not leave a
                     // half-started generation behind (the restart finds the
@@ -171,7 +174,7 @@ impl Supervisor {
                         }
                     }
                     let history = ops.get(&self.name).map(|o| o.history).unwrap_or_default();
-                    decision = policy.decide(true, &history, crash::now());
+                    decision = policy.decide(true, &history, SystemClock.now());
                 }
             }
         }
