@@ -1,185 +1,329 @@
 //! One task per agent generation: it takes deliveries out of the store
 //! queue one at a time, paced.
 //!
-//! Loop: wait until the agent is ready, not held, the pacer allows, and a
-//! delivery is queued → claim it (queued → injecting, committed) → one
-//! attempt (`attempt.rs`: type, prove, commit the outcome).
+//! Each turn passes the gates in order — the agent ready, no person typing,
+//! not busy (unless `immediate`), the input empty, the pacer's delay over,
+//! the live screen not working, a delivery allowed by the mode — then
+//! claims one (queued → injecting, committed) and makes one attempt
+//! (`attempt.rs`: type, prove, commit what core's `settle_attempt` says).
+//! A gate that does not pass waits for what could change its answer and
+//! starts the turn again.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use courier_core::DeliveryMode;
 use courier_core::pacing::Pacer;
 use courier_core::time::{Clock, SystemClock};
-use courier_terminal::Terminal;
+use courier_core::{Delivery, DeliveryMode, Message};
 use courier_terminal::verify::Expectation;
+use courier_terminal::{DeliverOptions, Terminal};
+use tokio::sync::watch;
 use tracing::Instrument;
 
 use super::input_hold;
 use crate::agents::context::AgentContext;
+use crate::agents::status::AgentStatus;
 use crate::agents::typing::is_typing_reason;
+
+/// What a gate says.
+enum Flow {
+    /// Go on to the next gate.
+    Pass,
+    /// Start the turn again (something changed, or a wait ended).
+    Again,
+    /// The broker stops or the agent exited: the task ends.
+    Stop,
+}
+
+/// What a wait ends on, besides shutdown.
+#[derive(Default, Clone, Copy)]
+struct On {
+    status: bool,
+    mode: bool,
+    screen: bool,
+    wake: bool,
+    sleep: Option<Duration>,
+}
+
+/// The loop's state across turns.
+struct DeliveryLoop {
+    ctx: Arc<AgentContext>,
+    pacer: Pacer,
+    status: watch::Receiver<AgentStatus>,
+    mode: watch::Receiver<DeliveryMode>,
+    screen: watch::Receiver<u64>,
+    /// `immediate`: inject without waiting for the agent to be idle.
+    immediate: DeliverOptions,
+    /// A message of ours was left in the input (not submitted): its text.
+    left_over: Option<Expectation>,
+}
 
 /// Takes deliveries out of the queue, one at a time, paced.
 pub async fn deliver_loop(ctx: Arc<AgentContext>) {
-    let name = ctx.spec.name.clone();
-    let clock = SystemClock;
-    let mut pacer = Pacer::default();
-    // Report the real delay from the start, not 0 until the first outcome.
-    ctx.status.send_modify(|s| s.delay_ms = pacer.delay_ms());
-    let mut status = ctx.status.subscribe();
-    let mut mode = ctx.control.mode.subscribe();
-    ctx.status.send_modify(|s| {
-        s.mode = *mode.borrow();
-        s.channels = ctx.control.channels;
-    });
+    let mut deliveries = DeliveryLoop::new(ctx.clone());
     if ctx.resumed {
         super::resume::settle_in_flight(&ctx).await;
     }
-    // `immediate`: inject without waiting for the agent to be idle.
-    let mut immediate = ctx.options.clone();
-    immediate.ready_timeout = None;
-    let mut screen = ctx.session.subscribe();
-    // A message of ours was left in the input (not submitted): its text.
-    let mut left_over: Option<Expectation> = None;
     loop {
-        if ctx.shutdown.is_triggered() {
-            return;
+        match deliveries.turn().await {
+            Flow::Stop => return,
+            Flow::Pass | Flow::Again => {}
         }
-        let current_mode = *mode.borrow_and_update();
-        ctx.status.send_modify(|s| s.mode = current_mode);
-        let current = status.borrow_and_update().clone();
+    }
+}
+
+impl DeliveryLoop {
+    fn new(ctx: Arc<AgentContext>) -> DeliveryLoop {
+        let pacer = Pacer::default();
+        let mode = ctx.control.mode.subscribe();
+        // Report the real delay from the start, not 0 until the first outcome.
+        ctx.status.send_modify(|s| {
+            s.delay_ms = pacer.delay_ms();
+            s.mode = *mode.borrow();
+            s.channels = ctx.control.channels;
+        });
+        let mut immediate = ctx.options.clone();
+        immediate.ready_timeout = None;
+        DeliveryLoop {
+            status: ctx.status.subscribe(),
+            screen: ctx.session.subscribe(),
+            ctx,
+            pacer,
+            mode,
+            immediate,
+            left_over: None,
+        }
+    }
+
+    /// One turn: the gates, then a claim and an attempt.
+    async fn turn(&mut self) -> Flow {
+        if self.ctx.shutdown.is_triggered() {
+            return Flow::Stop;
+        }
+        let mode = *self.mode.borrow_and_update();
+        self.ctx.status.send_modify(|s| s.mode = mode);
+        let current = self.status.borrow_and_update().clone();
         if current.exited.is_some() {
-            return;
+            return Flow::Stop;
         }
         if !current.ready {
-            tokio::select! {
-                _ = ctx.shutdown.wait() => return,
-                _ = status.changed() => continue,
+            return self
+                .wait(On {
+                    status: true,
+                    ..On::default()
+                })
+                .await;
+        }
+        for flow in [
+            self.typing_gate(&current, mode).await,
+            self.busy_gate(&current, mode).await,
+            self.input_gate().await,
+            self.pacer_gate().await,
+            self.working_gate(mode).await,
+        ] {
+            if !matches!(flow, Flow::Pass) {
+                return flow;
             }
         }
-        // A person at the keys holds deliveries in every mode, busy or not:
-        // nothing is pasted into what they are writing.
-        match ctx.control.typing.hold_left(clock.now()) {
+        self.claim_and_attempt(mode).await
+    }
+
+    /// Waits for the first of `on` (or shutdown).
+    async fn wait(&mut self, on: On) -> Flow {
+        let ctx = self.ctx.clone();
+        tokio::select! {
+            _ = ctx.shutdown.wait() => Flow::Stop,
+            _ = self.status.changed(), if on.status => Flow::Again,
+            _ = self.mode.changed(), if on.mode => Flow::Again,
+            _ = self.screen.changed(), if on.screen => Flow::Again,
+            _ = ctx.wake.notified(), if on.wake => Flow::Again,
+            _ = sleep_or_forever(on.sleep) => Flow::Again,
+        }
+    }
+
+    /// A person at the keys holds deliveries in every mode, busy or not:
+    /// nothing is pasted into what they are writing.
+    async fn typing_gate(&mut self, current: &AgentStatus, mode: DeliveryMode) -> Flow {
+        let typing = &self.ctx.control.typing;
+        match typing.hold_left(SystemClock.now()) {
             Some(left) => {
-                input_hold::set_held(&ctx, Some(ctx.control.typing.reason())).await;
-                tokio::select! {
-                    _ = ctx.shutdown.wait() => return,
-                    _ = tokio::time::sleep(left) => continue,
-                }
+                input_hold::set_held(&self.ctx, Some(typing.reason())).await;
+                self.wait(On {
+                    sleep: Some(left),
+                    ..On::default()
+                })
+                .await
             }
             // Typing is over. An agent that is not busy has its input looked
-            // at below (which replaces the reason at once, no flicker); a
-            // busy one is not held any more meanwhile.
+            // at by the input gate (which replaces the reason at once, no
+            // flicker); a busy one is not held any more meanwhile.
             None if current.held.as_deref().is_some_and(is_typing_reason)
                 && current.busy
-                && current_mode != DeliveryMode::Immediate =>
+                && mode != DeliveryMode::Immediate =>
             {
-                input_hold::set_held(&ctx, None).await;
+                input_hold::set_held(&self.ctx, None).await;
+                Flow::Pass
             }
-            None => {}
+            None => Flow::Pass,
         }
-        // `idle` (and a flush in `manual`) delivers at the next idle
-        // boundary: while the agent works, leave the delivery queued and
-        // wait for the watcher to see it idle. Claiming now would only make
-        // the delivery wait `ready_timeout` in flight and fail (an attempt
-        // lost, dead after a few) whenever the agent works longer than that.
-        // `immediate` types even while the agent works.
-        if current.busy && current_mode != DeliveryMode::Immediate {
-            tokio::select! {
-                _ = ctx.shutdown.wait() => return,
-                _ = status.changed() => continue,
-                _ = mode.changed() => continue,
-                // A person's keystroke: show the typing hold at once, even
-                // while their typing keeps the agent busy.
-                _ = ctx.wake.notified() => continue,
-            }
+    }
+
+    /// `idle` (and a flush in `manual`) delivers at the next idle boundary:
+    /// while the agent works, the delivery stays queued until the watcher
+    /// sees it idle. Claiming now would only make it wait `ready_timeout` in
+    /// flight and fail (an attempt lost, dead after a few) whenever the
+    /// agent works longer than that. `immediate` types even while it works.
+    async fn busy_gate(&mut self, current: &AgentStatus, mode: DeliveryMode) -> Flow {
+        if !current.busy || mode == DeliveryMode::Immediate {
+            return Flow::Pass;
         }
-        // In every mode: nothing is typed into an input that holds text.
-        screen.borrow_and_update();
-        let prompt = ctx.options.readiness.prompt.as_ref();
-        let hold = input_hold::holds(&ctx.session.snapshot(0), prompt, left_over.as_ref());
+        // A person's keystroke (`wake`) shows the typing hold at once, even
+        // while their typing keeps the agent busy.
+        self.wait(On {
+            status: true,
+            mode: true,
+            wake: true,
+            ..On::default()
+        })
+        .await
+    }
+
+    /// In every mode: nothing is typed into an input that holds text.
+    async fn input_gate(&mut self) -> Flow {
+        self.screen.borrow_and_update();
+        let prompt = self.ctx.options.readiness.prompt.as_ref();
+        let snapshot = self.ctx.session.snapshot(0);
+        let hold = input_hold::holds(&snapshot, prompt, self.left_over.as_ref());
         if hold.is_none() {
-            left_over = None;
+            self.left_over = None;
         }
-        input_hold::set_held(&ctx, hold.clone()).await;
-        if hold.is_some() {
-            tokio::select! {
-                _ = ctx.shutdown.wait() => return,
-                _ = screen.changed() => continue,
-                _ = status.changed() => continue,
-            }
+        let held = hold.is_some();
+        input_hold::set_held(&self.ctx, hold).await;
+        if !held {
+            return Flow::Pass;
         }
-        if let Some(at) = pacer.next_allowed() {
-            let wait = at.millis_since(clock.now());
-            if wait > 0 {
-                tokio::select! {
-                    _ = ctx.shutdown.wait() => return,
-                    _ = tokio::time::sleep(Duration::from_millis(wait)) => {}
-                }
-                // The agent may have started working meanwhile: look again.
-                continue;
-            }
+        self.wait(On {
+            screen: true,
+            status: true,
+            ..On::default()
+        })
+        .await
+    }
+
+    /// The pacer's delay between two injections into this agent.
+    async fn pacer_gate(&mut self) -> Flow {
+        let Some(at) = self.pacer.next_allowed() else {
+            return Flow::Pass;
+        };
+        let wait = at.millis_since(SystemClock.now());
+        if wait == 0 {
+            return Flow::Pass;
         }
-        // The watcher's view may be a moment old: right before claiming,
-        // the live screen must not show the agent working (idle mode).
-        if current_mode != DeliveryMode::Immediate
-            && let Some(working) = ctx
-                .options
-                .readiness
-                .busy
-                .working_on(&ctx.session.snapshot(0))
+        // After the wait, the agent may have started working: look again.
+        match self
+            .wait(On {
+                sleep: Some(Duration::from_millis(wait)),
+                ..On::default()
+            })
+            .await
         {
-            tracing::debug!(%working, "the screen shows the agent working; not claiming");
-            tokio::select! {
-                _ = ctx.shutdown.wait() => return,
-                _ = screen.changed() => continue,
-                _ = status.changed() => continue,
-                _ = mode.changed() => continue,
-            }
+            Flow::Stop => Flow::Stop,
+            _ => Flow::Again,
         }
-        let Some(took_unit) = ctx.control.take_one() else {
-            // Held (manual mode, or hooks only): wait for a flush or a mode change.
-            tokio::select! {
-                _ = ctx.shutdown.wait() => return,
-                _ = ctx.wake.notified() => continue,
-                _ = mode.changed() => continue,
-            }
+    }
+
+    /// The watcher's view may be a moment old: right before claiming, the
+    /// live screen must not show the agent working (unless `immediate`).
+    async fn working_gate(&mut self, mode: DeliveryMode) -> Flow {
+        if mode == DeliveryMode::Immediate {
+            return Flow::Pass;
+        }
+        let busy = &self.ctx.options.readiness.busy;
+        let Some(working) = busy.working_on(&self.ctx.session.snapshot(0)) else {
+            return Flow::Pass;
         };
-        let claimed = match ctx.store.claim_next_async(&name, ctx.session.id()).await {
+        tracing::debug!(%working, "the screen shows the agent working; not claiming");
+        self.wait(On {
+            screen: true,
+            status: true,
+            mode: true,
+            ..On::default()
+        })
+        .await
+    }
+
+    /// Claims the next delivery the mode lets through, and makes one
+    /// attempt at it.
+    async fn claim_and_attempt(&mut self, mode: DeliveryMode) -> Flow {
+        let (delivery, message) = match self.claim().await {
             Ok(claimed) => claimed,
-            Err(e) => {
-                ctx.control.give_back(took_unit);
-                tracing::warn!(error = %e, "cannot take the next delivery; retrying in 1 s");
-                tokio::select! {
-                    _ = ctx.shutdown.wait() => return,
-                    _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
-                }
-            }
+            Err(flow) => return flow,
         };
-        let Some((delivery, message)) = claimed else {
-            ctx.control.give_back(took_unit);
-            tokio::select! {
-                _ = ctx.shutdown.wait() => return,
-                _ = ctx.wake.notified() => continue,
-                _ = status.changed() => continue,
-                _ = mode.changed() => continue,
-            }
-        };
-        let options = if current_mode == DeliveryMode::Immediate {
-            &immediate
+        let options = if mode == DeliveryMode::Immediate {
+            &self.immediate
         } else {
-            &ctx.options
+            &self.ctx.options
         };
         let span = tracing::debug_span!("delivery", delivery = %delivery.id);
         super::attempt::run(
-            &ctx,
+            &self.ctx,
             &delivery,
             &message,
             options,
-            &mut pacer,
-            &mut left_over,
+            &mut self.pacer,
+            &mut self.left_over,
         )
         .instrument(span)
         .await;
+        Flow::Pass
+    }
+
+    /// The next queued delivery, claimed; or what to do without one.
+    async fn claim(&mut self) -> Result<(Delivery, Message), Flow> {
+        let Some(took_unit) = self.ctx.control.take_one() else {
+            // Held (manual mode, or hooks only): wait for a flush or a mode change.
+            return Err(self
+                .wait(On {
+                    wake: true,
+                    mode: true,
+                    ..On::default()
+                })
+                .await);
+        };
+        let ctx = self.ctx.clone();
+        let claimed = ctx
+            .store
+            .claim_next_async(&ctx.spec.name, ctx.session.id())
+            .await;
+        let nothing = On {
+            wake: true,
+            status: true,
+            mode: true,
+            ..On::default()
+        };
+        match claimed {
+            Ok(Some(claimed)) => Ok(claimed),
+            Ok(None) => {
+                ctx.control.give_back(took_unit);
+                Err(self.wait(nothing).await)
+            }
+            Err(e) => {
+                ctx.control.give_back(took_unit);
+                tracing::warn!(error = %e, "cannot take the next delivery; retrying in 1 s");
+                Err(self
+                    .wait(On {
+                        sleep: Some(Duration::from_secs(1)),
+                        ..On::default()
+                    })
+                    .await)
+            }
+        }
+    }
+}
+
+async fn sleep_or_forever(wait: Option<Duration>) {
+    match wait {
+        Some(d) => tokio::time::sleep(d).await,
+        None => std::future::pending().await,
     }
 }
