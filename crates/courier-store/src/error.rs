@@ -56,6 +56,13 @@ pub enum StoreError {
     },
     #[error("{path}: the store's writer thread has stopped; the request was not stored")]
     WriterGone { path: PathBuf },
+    #[error(
+        "{path}: the store was closed (or its reader stopped) before {operation} was answered; nothing was read"
+    )]
+    ReaderGone {
+        path: PathBuf,
+        operation: &'static str,
+    },
 }
 
 impl StoreError {

@@ -1,9 +1,8 @@
 //! The [`Store`] handle: opening, the request/response plumbing to the writer
-//! thread, the read path, fault-injection hooks and shutdown. The operations
-//! themselves are in `api.rs`.
+//! thread and to the read pool, fault-injection hooks and shutdown. The
+//! operations themselves are in `api.rs` (writes) and `queries.rs` (reads).
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::thread::JoinHandle;
 
 use crossbeam_channel::Sender;
@@ -11,6 +10,7 @@ use rusqlite::Connection;
 
 use crate::error::{MEMORY_PATH, SqlContext, StoreError};
 use crate::options::StoreOptions;
+use crate::read_pool::{ReadJob, ReadPool};
 use crate::schema::{self, Target};
 use crate::writer::{Call, Ctx, Job, Writer};
 
@@ -32,35 +32,43 @@ pub struct Store {
 
 /// How reads reach the data.
 enum Reader {
-    /// File stores: a second connection; WAL lets it read while the writer
-    /// writes. Each read runs in one read transaction (a consistent snapshot
-    /// of committed data).
-    Connection(Mutex<Connection>),
-    /// In-memory stores: an in-memory database belongs to one connection, so
-    /// reads are requests to the writer thread, served between its writes.
+    /// File stores: the read pool (`read_pool.rs`), reader threads with
+    /// read-only connections; WAL lets them read while the writer writes.
+    /// Each read runs in one read transaction (a consistent snapshot of
+    /// committed data).
+    Pool(ReadPool),
+    /// In-memory stores: reads are requests to the writer thread, served
+    /// between its writes. An in-memory database belongs to the connection
+    /// that made it; the ways to share one (shared cache, the `memdb` VFS)
+    /// bring table locks or a rollback journal, so readers would block the
+    /// writer's commits: the writer would no longer behave as it does on a
+    /// file.
     Writer,
 }
 
-/// An answer the writer thread will give once the request's batch committed.
+/// An answer the writer thread or a reader will give: for a write, once the
+/// request's batch committed; for a read, once it ran.
 pub(crate) struct Pending<T> {
     rx: Option<oneshot::Receiver<Result<T>>>,
-    path: PathBuf,
+    /// What the caller gets if the answer never comes (the thread that was
+    /// to answer stopped, or the store closed first).
+    unanswered: StoreError,
 }
 
 impl<T> Pending<T> {
     /// Blocks until the answer arrives.
     pub fn wait(self) -> Result<T> {
         match self.rx {
-            Some(rx) => rx.recv().unwrap_or_else(|_| Err(gone(&self.path))),
-            None => Err(gone(&self.path)),
+            Some(rx) => rx.recv().unwrap_or(Err(self.unanswered)),
+            None => Err(self.unanswered),
         }
     }
 
     /// Waits without blocking the thread (any async runtime).
     pub async fn wait_async(self) -> Result<T> {
         match self.rx {
-            Some(rx) => rx.await.unwrap_or_else(|_| Err(gone(&self.path))),
-            None => Err(gone(&self.path)),
+            Some(rx) => rx.await.unwrap_or(Err(self.unanswered)),
+            None => Err(self.unanswered),
         }
     }
 }
@@ -80,7 +88,7 @@ impl Store {
     pub fn open(path: impl AsRef<Path>, options: StoreOptions) -> Result<Store> {
         let path = path.as_ref();
         let opened = schema::open_writer(Target::File(path), path, options.synchronous)?;
-        let reader = Reader::Connection(Mutex::new(schema::open_reader(path)?));
+        let reader = Reader::Pool(ReadPool::open(path, options.readers)?);
         tracing::info!(path = %path.display(), read_only = opened.read_only, "store opened");
         Self::start(path.to_path_buf(), opened, reader, options)
     }
@@ -143,26 +151,56 @@ impl Store {
             .is_some_and(|jobs| jobs.send(job).is_ok());
         Pending {
             rx: sent.then_some(rx),
-            path: self.path.clone(),
+            unanswered: gone(&self.path),
         }
     }
 
-    /// Runs a read on a consistent snapshot of committed data.
-    pub(crate) fn read<T, F>(&self, f: F) -> Result<T>
+    /// Asks for a read on a consistent snapshot of committed data, without
+    /// waiting: a reader of the pool (or, in memory, the writer) answers.
+    /// `operation` (e.g. "reading agents") names it if it is never answered.
+    pub(crate) fn query<T, F>(&self, operation: &'static str, f: F) -> Pending<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection, &Path) -> Result<T> + Send + 'static,
     {
-        match &self.reader {
-            Reader::Connection(conn) => {
-                let mut conn = conn
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                let tx = conn.transaction().during(&self.path, "starting a read")?;
-                f(&tx, &self.path)
-            }
-            Reader::Writer => self.call(move |ctx| f(ctx.conn, ctx.path)).wait(),
+        let pool = match &self.reader {
+            Reader::Pool(pool) => pool,
+            Reader::Writer => return self.call(move |ctx| f(ctx.conn, ctx.path)),
+        };
+        let (reply, rx) = oneshot::channel();
+        let job: ReadJob = Box::new(move |conn, path| {
+            let answer = conn
+                .transaction()
+                .during(path, "starting a read")
+                .and_then(|snapshot| f(&snapshot, path));
+            // The caller may have stopped waiting; nothing to do then.
+            let _ = reply.send(answer);
+        });
+        Pending {
+            rx: pool.submit(job).then_some(rx),
+            unanswered: StoreError::ReaderGone {
+                path: self.path.clone(),
+                operation,
+            },
         }
+    }
+
+    /// A read, blocking the calling thread until answered (CLI, tests).
+    pub(crate) fn read<T, F>(&self, operation: &'static str, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection, &Path) -> Result<T> + Send + 'static,
+    {
+        self.query(operation, f).wait()
+    }
+
+    /// A read awaited without blocking the calling thread (async code).
+    pub(crate) async fn read_async<T, F>(&self, operation: &'static str, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection, &Path) -> Result<T> + Send + 'static,
+    {
+        self.query(operation, f).wait_async().await
     }
 
     /// Runs `f` on the write connection between transactions.
@@ -204,7 +242,9 @@ impl Store {
         })
     }
 
-    /// Finishes the queued requests and stops the writer thread.
+    /// Finishes the queued writes and stops the writer thread, then the
+    /// readers (a read still queued is answered with
+    /// [`StoreError::ReaderGone`]).
     pub fn close(mut self) {
         self.shutdown();
     }
@@ -215,6 +255,9 @@ impl Store {
             && handle.join().is_err()
         {
             tracing::warn!(path = %self.path.display(), "store writer thread panicked");
+        }
+        if let Reader::Pool(pool) = &mut self.reader {
+            pool.close();
         }
     }
 }
