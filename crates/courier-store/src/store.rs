@@ -288,3 +288,101 @@ impl std::fmt::Debug for Store {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future;
+    use std::sync::{Arc, mpsc};
+    use std::task::{Context, Poll, Wake, Waker};
+
+    use super::*;
+    use crate::types::AgentRecord;
+
+    /// Wakes the test's thread when an answer arrives.
+    struct Unpark(std::thread::Thread);
+
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+
+    fn one_reader(dir: &tempfile::TempDir) -> Store {
+        let options = StoreOptions {
+            readers: 1,
+            ..StoreOptions::default()
+        };
+        Store::open(dir.path().join("store.db"), options).unwrap()
+    }
+
+    /// Keeps the only reader busy until the returned sender is dropped.
+    fn hold_reader(store: &Store) -> (mpsc::Sender<()>, Pending<()>) {
+        let (started_tx, started) = mpsc::channel();
+        let (release, released) = mpsc::channel::<()>();
+        let held = store.query("holding the reader", move |_, _| {
+            started_tx.send(()).unwrap();
+            let _ = released.recv();
+            Ok(())
+        });
+        started.recv().unwrap();
+        (release, held)
+    }
+
+    /// An async read hands its work to the pool and returns: polled while
+    /// every reader is busy, it is pending, and the caller's thread is free.
+    #[test]
+    fn an_async_read_never_blocks_its_caller() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = one_reader(&dir);
+        store
+            .upsert_agent(AgentRecord::new("bob", serde_json::json!({})))
+            .unwrap();
+        let (release, held) = hold_reader(&store);
+        let mut read = std::pin::pin!(store.agents_async());
+        let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+        let mut cx = Context::from_waker(&waker);
+        assert!(read.as_mut().poll(&mut cx).is_pending());
+        drop(release);
+        held.wait().unwrap();
+        let agents = loop {
+            if let Poll::Ready(answer) = read.as_mut().poll(&mut cx) {
+                break answer.unwrap();
+            }
+            std::thread::park();
+        };
+        assert_eq!(agents.len(), 1);
+    }
+
+    /// Reads do not queue behind the writer: while a write's transaction is
+    /// open (its request still running), the pool answers from the last
+    /// commit, and once the write is acknowledged a read sees it.
+    #[test]
+    fn reads_are_answered_beside_an_open_write_and_see_it_once_acknowledged() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = one_reader(&dir);
+        let (inside_tx, inside) = mpsc::channel();
+        let (release, released) = mpsc::channel::<()>();
+        let write = store.call(move |ctx| {
+            crate::ops::agents::upsert_agent(ctx, AgentRecord::new("bob", serde_json::json!({})))?;
+            inside_tx.send(()).unwrap();
+            let _ = released.recv();
+            Ok(())
+        });
+        inside.recv().unwrap();
+        assert_eq!(store.agents().unwrap(), [], "uncommitted work is not seen");
+        drop(release);
+        write.wait().unwrap();
+        assert_eq!(store.agents().unwrap().len(), 1);
+    }
+
+    /// The broker awaits these inside spawned tasks: they must be `Send`.
+    #[test]
+    fn async_forms_are_send() {
+        fn send<T: Send>(_: T) {}
+        let store = Store::open_in_memory(StoreOptions::default()).unwrap();
+        send(store.agents_async());
+        send(store.inbox_async("bob", 1));
+        send(store.set_mode_async("bob", courier_core::DeliveryMode::Idle));
+        send(store.subscribe_async());
+    }
+}
