@@ -6,6 +6,8 @@
 //! Reads of federation and tokens are next to their types
 //! (`federation.rs`, `tokens.rs`).
 
+use std::collections::BTreeMap;
+
 use courier_core::{Delivery, DeliveryId, Event, Message, MessageId};
 
 use crate::reads;
@@ -142,6 +144,19 @@ impl Store {
         self.read("reading a queue depth", move |c, p| {
             reads::queue_depth(c, p, &agent)
         })
+    }
+
+    /// Queued deliveries of every agent at once, by name; an agent missing
+    /// from the map has none queued. One read for a whole listing, taken
+    /// before any lock rather than one `queue_depth` per agent under it.
+    pub async fn queue_depths_async(&self) -> Result<BTreeMap<String, usize>> {
+        self.read_async("reading queue depths", reads::queue_depths)
+            .await
+    }
+
+    /// Blocking form of [`Store::queue_depths_async`].
+    pub fn queue_depths(&self) -> Result<BTreeMap<String, usize>> {
+        self.read("reading queue depths", reads::queue_depths)
     }
 
     /// Dropped and dead deliveries, least recently changed first.

@@ -5,6 +5,7 @@
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use common::*;
@@ -99,6 +100,11 @@ fn every_read_answers_as_its_blocking_twin(store: &Store) {
         store,
         queue_depth / queue_depth_async("bob"),
         |n: &usize| *n == 1
+    );
+    same!(
+        store,
+        queue_depths / queue_depths_async(),
+        |m: &BTreeMap<_, _>| { m.get("bob") == Some(&1) && m.values().all(|n| *n <= 1) }
     );
     same!(store, dead_letters / dead_letters_async(10), |v: &Vec<
         _,
