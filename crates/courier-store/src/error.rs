@@ -56,9 +56,7 @@ pub enum StoreError {
     },
     #[error("{path}: the store's writer thread has stopped; the request was not stored")]
     WriterGone { path: PathBuf },
-    #[error(
-        "{path}: the store was closed (or its reader stopped) before {operation} was answered; nothing was read"
-    )]
+    #[error("{path}: the store closed (or its reader stopped) while {operation}; nothing was read")]
     ReaderGone {
         path: PathBuf,
         operation: &'static str,

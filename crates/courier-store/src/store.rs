@@ -375,6 +375,29 @@ mod tests {
         assert_eq!(store.agents().unwrap().len(), 1);
     }
 
+    /// A read that never gets its answer (here: its code panics, so the
+    /// reader drops it; the same as a read still queued when the store
+    /// closes) is an error naming the file and the operation, not a hang.
+    #[test]
+    fn an_unanswered_read_names_the_operation_and_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = one_reader(&dir);
+        let read: Pending<()> = store.query("reading agents", |_, _| panic!("a bug in a read"));
+        let err = read.wait().unwrap_err();
+        assert_eq!(
+            err,
+            StoreError::ReaderGone {
+                path: dir.path().join("store.db"),
+                operation: "reading agents"
+            }
+        );
+        assert!(
+            err.to_string().contains("store.db")
+                && err.to_string().contains("while reading agents")
+        );
+        assert_eq!(store.agents().unwrap(), [], "the reader still serves");
+    }
+
     /// The broker awaits these inside spawned tasks: they must be `Send`.
     #[test]
     fn async_forms_are_send() {
