@@ -18,9 +18,11 @@ pub(crate) type Result<T> = std::result::Result<T, StoreError>;
 
 /// A durable (or, with [`Store::open_in_memory`], ephemeral) Courier store.
 ///
-/// `Store` is `Send + Sync`: share it behind an `Arc`. Dropping it (or
-/// [`Store::close`]) lets the writer finish the requests already queued and
-/// joins its thread.
+/// `Store` is `Send + Sync`: share it behind an `Arc`. Async code calls the
+/// `_async` forms; the blocking forms are for the CLI and tests. Dropping it
+/// (or [`Store::close`]) lets the writer finish the requests already queued
+/// and joins its thread and the readers' (this waits: drop the last handle
+/// outside the async runtime's threads, or accept that brief wait).
 pub struct Store {
     path: PathBuf,
     jobs: Option<Sender<Job>>,
