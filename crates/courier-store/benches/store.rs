@@ -1,5 +1,6 @@
 //! `cargo bench -p courier-store`: acknowledged durable sends per second and
 //! ack latency by number of concurrent senders (file DB, synchronous=FULL),
+//! reads per second through the read pool by number of concurrent callers,
 //! and the cost of one mutation at growing queue depths. Prints a markdown
 //! table with the machine's core count, each figure beside its target.
 
@@ -74,6 +75,42 @@ fn sends(threads: usize) -> SendRun {
         p50: at(0.50),
         p99: at(0.99),
     }
+}
+
+/// Reads per second by `threads` callers, each asking the broker's hottest
+/// read (an agent's queue depth, one indexed lookup) in a loop, answered by
+/// the read pool (default reader count) of a file store holding 1,000
+/// deliveries.
+fn reads(threads: usize) -> f64 {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let options = StoreOptions {
+        synchronous: Synchronous::Normal,
+        ..StoreOptions::default()
+    };
+    let store = Arc::new(open(&dir, options));
+    for i in 0..1000 {
+        store.send(dm(i % 4, (i + 1) % 4, "filler")).expect("fill");
+    }
+    let start = Instant::now();
+    let deadline = start + send_window();
+    let callers: Vec<_> = (0..threads)
+        .map(|t| {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                let mut n = 0u64;
+                while Instant::now() < deadline {
+                    store.queue_depth(AGENTS[t % 4]).expect("read");
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect();
+    let total: u64 = callers
+        .into_iter()
+        .map(|c| c.join().expect("reader thread"))
+        .sum();
+    total as f64 / start.elapsed().as_secs_f64()
 }
 
 /// Mean cost of send + claim_next + written + verified on an agent whose
@@ -154,6 +191,12 @@ fn main() {
         println!(
             "| ack latency p99, {threads} senders | {} | ≤ 20 ms | {p99_ok} |",
             ms(run.p99)
+        );
+    }
+    for threads in [1, 8] {
+        println!(
+            "| queue-depth reads/s, {threads} callers (read pool) | {:.0}/s | — | |",
+            reads(threads)
         );
     }
     if only.is_some() {

@@ -1,17 +1,20 @@
-//! The operations of [`Store`]. Writes go to the writer thread (group commit)
-//! and return once their batch is durably committed; each important write has
-//! a blocking form and an `_async` form built on the same request.
+//! The writes of [`Store`] (the reads are in `queries.rs`). Writes go to the
+//! writer thread (group commit) and return once their batch is durably
+//! committed. Each has an `_async` form (what async code calls: it awaits
+//! the answer without blocking the caller's thread) and a blocking form
+//! built on the same request (the CLI and tests).
 
 use std::sync::Arc;
 
 use courier_core::{
-    Acl, Delivery, DeliveryChannel, DeliveryId, DeliveryMode, Event, EventKind, Message, MessageId,
+    Acl, Delivery, DeliveryChannel, DeliveryId, DeliveryMode, Event, EventKind, Message,
     NewMessage, Transition,
 };
 
 use crate::options::{PrunePolicy, PruneReport};
 use crate::store::{Result, Store};
 use crate::types::{AgentRecord, SendOutcome, SendReceipt, Subscription};
+use crate::writer::Ctx;
 use crate::{ops, prune, reads};
 
 impl Store {
@@ -165,6 +168,14 @@ impl Store {
             .wait()
     }
 
+    /// Async form of [`Store::set_mode`].
+    pub async fn set_mode_async(&self, agent: &str, mode: DeliveryMode) -> Result<AgentRecord> {
+        let agent = agent.to_string();
+        self.call(move |ctx| ops::read::set_mode(ctx, &agent, mode))
+            .wait_async()
+            .await
+    }
+
     /// Appends an agent, broker or host lifecycle event (`agent_*`, `broker_*`, `host_*`).
     pub fn append_event(&self, kind: EventKind) -> Result<Event> {
         self.call(move |ctx| ops::agents::append_event(ctx, kind))
@@ -182,6 +193,13 @@ impl Store {
     pub fn upsert_agent(&self, record: AgentRecord) -> Result<AgentRecord> {
         self.call(move |ctx| ops::agents::upsert_agent(ctx, record))
             .wait()
+    }
+
+    /// Async form of [`Store::upsert_agent`].
+    pub async fn upsert_agent_async(&self, record: AgentRecord) -> Result<AgentRecord> {
+        self.call(move |ctx| ops::agents::upsert_agent(ctx, record))
+            .wait_async()
+            .await
     }
 
     /// Registers or updates an agent, joins it to `channels` and sends it
@@ -204,11 +222,27 @@ impl Store {
             .wait()
     }
 
+    /// Async form of [`Store::remove_agent`].
+    pub async fn remove_agent_async(&self, name: &str) -> Result<bool> {
+        let name = name.to_string();
+        self.call(move |ctx| ops::agents::remove_agent(ctx, &name))
+            .wait_async()
+            .await
+    }
+
     /// Adds a registered agent to `channel` (`#` optional); `channel_joined`.
     pub fn join(&self, channel: &str, agent: &str) -> Result<bool> {
         let (channel, agent) = (channel.to_string(), agent.to_string());
         self.call(move |ctx| ops::agents::join(ctx, &channel, &agent))
             .wait()
+    }
+
+    /// Async form of [`Store::join`].
+    pub async fn join_async(&self, channel: &str, agent: &str) -> Result<bool> {
+        let (channel, agent) = (channel.to_string(), agent.to_string());
+        self.call(move |ctx| ops::agents::join(ctx, &channel, &agent))
+            .wait_async()
+            .await
     }
 
     /// Removes `agent` from `channel`; `channel_left`.
@@ -218,9 +252,24 @@ impl Store {
             .wait()
     }
 
+    /// Async form of [`Store::leave`].
+    pub async fn leave_async(&self, channel: &str, agent: &str) -> Result<bool> {
+        let (channel, agent) = (channel.to_string(), agent.to_string());
+        self.call(move |ctx| ops::agents::leave(ctx, &channel, &agent))
+            .wait_async()
+            .await
+    }
+
     /// Deletes old rows, at most `policy.max_rows` per call (see `prune.rs`).
     pub fn prune(&self, policy: PrunePolicy) -> Result<PruneReport> {
         self.call(move |ctx| prune::prune(ctx, policy)).wait()
+    }
+
+    /// Async form of [`Store::prune`].
+    pub async fn prune_async(&self, policy: PrunePolicy) -> Result<PruneReport> {
+        self.call(move |ctx| prune::prune(ctx, policy))
+            .wait_async()
+            .await
     }
 
     /// A live stream of committed events.
@@ -233,79 +282,21 @@ impl Store {
     /// the stream: no gap, no repeat. The channel is unbounded (the writer
     /// never waits on a slow reader); drop the receiver to unsubscribe.
     pub fn subscribe(&self) -> Result<Subscription> {
-        self.call(|ctx| {
-            let after_seq = reads::last_seq(ctx.conn, ctx.path)?;
-            let (tx, events) = crossbeam_channel::unbounded();
-            ctx.subscribe(after_seq, tx);
-            Ok(Subscription { after_seq, events })
-        })
-        .wait()
+        self.call(subscribe).wait()
     }
 
-    pub fn agents(&self) -> Result<Vec<AgentRecord>> {
-        self.read(reads::agents)
+    /// Async form of [`Store::subscribe`].
+    pub async fn subscribe_async(&self) -> Result<Subscription> {
+        self.call(subscribe).wait_async().await
     }
+}
 
-    pub fn agent(&self, name: &str) -> Result<Option<AgentRecord>> {
-        let name = name.to_string();
-        self.read(move |c, p| reads::agent(c, p, &name))
-    }
-
-    /// Every channel (without `#`) with its members, sorted.
-    pub fn channels(&self) -> Result<Vec<(String, Vec<String>)>> {
-        self.read(reads::channels)
-    }
-
-    /// A message and its deliveries (sorted by agent).
-    pub fn message(&self, id: &MessageId) -> Result<Option<(Message, Vec<Delivery>)>> {
-        let id = id.clone();
-        self.read(move |c, p| reads::message(c, p, &id))
-    }
-
-    pub fn delivery(&self, id: &DeliveryId) -> Result<Option<Delivery>> {
-        let id = id.clone();
-        self.read(move |c, p| reads::delivery(c, p, &id))
-    }
-
-    /// Up to `limit` events with `seq > after`, in order.
-    pub fn events_after(&self, after: u64, limit: usize) -> Result<Vec<Event>> {
-        self.read(move |c, p| reads::events_after(c, p, after, limit))
-    }
-
-    /// The last `seq` assigned (0 for an empty log; kept after pruning).
-    pub fn last_seq(&self) -> Result<u64> {
-        self.read(reads::last_seq)
-    }
-
-    /// Every delivery not finished (queued, injecting, injected), by agent
-    /// then queue order: what a broker resumes on start.
-    pub fn pending(&self) -> Result<Vec<Delivery>> {
-        self.read(reads::pending)
-    }
-
-    /// Queued deliveries of `agent` (one indexed lookup, O(log n)).
-    pub fn queue_depth(&self, agent: &str) -> Result<usize> {
-        let agent = agent.to_string();
-        self.read(move |c, p| reads::queue_depth(c, p, &agent))
-    }
-
-    /// Dropped and dead deliveries, least recently changed first.
-    pub fn dead_letters(&self, limit: usize) -> Result<Vec<Delivery>> {
-        self.read(move |c, p| reads::dead_letters(c, p, limit))
-    }
-
-    /// How many deliveries are queued or in flight, cheaply (per-agent
-    /// counters, not a scan of the deliveries).
-    pub fn pending_count(&self) -> Result<usize> {
-        self.read(reads::pending_count)
-    }
-
-    /// The newest `limit` deliveries to `agent` (any state, so unverified
-    /// and dropped ones too), with their messages, newest first.
-    pub fn inbox(&self, agent: &str, limit: usize) -> Result<Vec<(Delivery, Message)>> {
-        let agent = agent.to_string();
-        self.read(move |c, p| reads::inbox(c, p, &agent, limit))
-    }
+/// Registers a subscriber between two commits (see [`Store::subscribe`]).
+fn subscribe(ctx: &mut Ctx<'_>) -> Result<Subscription> {
+    let after_seq = reads::last_seq(ctx.conn, ctx.path)?;
+    let (tx, events) = crossbeam_channel::unbounded();
+    ctx.subscribe(after_seq, tx);
+    Ok(Subscription { after_seq, events })
 }
 
 /// A send under [`Acl::allow_all`] is never refused; were it ever, the

@@ -56,6 +56,11 @@ pub enum StoreError {
     },
     #[error("{path}: the store's writer thread has stopped; the request was not stored")]
     WriterGone { path: PathBuf },
+    #[error("{path}: the store closed (or its reader stopped) while {operation}; nothing was read")]
+    ReaderGone {
+        path: PathBuf,
+        operation: &'static str,
+    },
 }
 
 impl StoreError {

@@ -148,39 +148,55 @@ impl Store {
             .await
     }
 
-    pub fn remote_agents(&self) -> Result<Vec<RemoteAgent>> {
-        self.read(remote_agents)
+    /// Every known agent of other hosts, by name.
+    pub async fn remote_agents_async(&self) -> Result<Vec<RemoteAgent>> {
+        self.read_async("reading remote agents", remote_agents)
+            .await
     }
 
+    /// Blocking form of [`Store::remote_agents_async`].
+    pub fn remote_agents(&self) -> Result<Vec<RemoteAgent>> {
+        self.read("reading remote agents", remote_agents)
+    }
+
+    /// How far `name` got in this host's event log, if recorded.
+    pub async fn cursor_async(&self, name: &str) -> Result<Option<u64>> {
+        let name = name.to_string();
+        self.read_async("reading a cursor", move |c, p| cursor(c, p, &name))
+            .await
+    }
+
+    /// Blocking form of [`Store::cursor_async`].
     pub fn cursor(&self, name: &str) -> Result<Option<u64>> {
         let name = name.to_string();
-        self.read(move |c, p| cursor(c, p, &name))
+        self.read("reading a cursor", move |c, p| cursor(c, p, &name))
     }
 
     /// Queued deliveries to agents of other hosts (not yet committed there),
     /// oldest first.
-    pub fn pending_forwards(&self, limit: usize) -> Result<Vec<Delivery>> {
-        self.read(move |c, p| pending_forwards(c, p, limit))
+    pub async fn pending_forwards_async(&self, limit: usize) -> Result<Vec<Delivery>> {
+        self.read_async("reading pending forwards", move |c, p| {
+            pending_forwards(c, p, limit)
+        })
+        .await
     }
 
-    /// A message without its deliveries.
-    pub fn message_only(&self, id: &courier_core::MessageId) -> Result<Option<Message>> {
-        let id = id.clone();
-        self.read(move |c, p| crate::reads::message_only(c, p, &id))
+    /// Blocking form of [`Store::pending_forwards_async`].
+    pub fn pending_forwards(&self, limit: usize) -> Result<Vec<Delivery>> {
+        self.read("reading pending forwards", move |c, p| {
+            pending_forwards(c, p, limit)
+        })
     }
 
     /// How many deliveries wait to be committed by another host.
+    pub async fn pending_forward_count_async(&self) -> Result<usize> {
+        self.read_async("counting pending forwards", pending_forward_count)
+            .await
+    }
+
+    /// Blocking form of [`Store::pending_forward_count_async`].
     pub fn pending_forward_count(&self) -> Result<usize> {
-        self.read(|c, p| {
-            c.query_row(
-                "SELECT count(*) FROM deliveries WHERE state = 'queued' \
-                 AND agent IN (SELECT name FROM remote_agents)",
-                [],
-                |r| r.get::<_, i64>(0),
-            )
-            .during(p, "counting pending forwards")
-            .map(|n| usize::try_from(n).unwrap_or(0))
-        })
+        self.read("counting pending forwards", pending_forward_count)
     }
 }
 
@@ -231,6 +247,17 @@ fn cursor(conn: &Connection, path: &Path, name: &str) -> Result<Option<u64>> {
         .optional()
         .during(path, "reading a cursor")
         .map(|seq| seq.map(|s| u64::try_from(s).unwrap_or(0)))
+}
+
+fn pending_forward_count(conn: &Connection, path: &Path) -> Result<usize> {
+    conn.query_row(
+        "SELECT count(*) FROM deliveries WHERE state = 'queued' \
+         AND agent IN (SELECT name FROM remote_agents)",
+        [],
+        |r| r.get::<_, i64>(0),
+    )
+    .during(path, "counting pending forwards")
+    .map(|n| usize::try_from(n).unwrap_or(0))
 }
 
 fn pending_forwards(conn: &Connection, path: &Path, limit: usize) -> Result<Vec<Delivery>> {

@@ -2,9 +2,15 @@
 //!
 //! # Components
 //!
-//! - [`Store`] (`store.rs`, `api.rs`): the handle. Writes are requests to the
-//!   writer thread; reads use a second connection (file stores) or the
-//!   writer thread (in-memory stores).
+//! - [`Store`] (`store.rs`, `api.rs`, `queries.rs`): the handle. Writes are
+//!   requests to the writer thread; reads are requests to the read pool
+//!   (file stores) or to the writer thread (in-memory stores). Every
+//!   operation has an `_async` form that awaits its answer on a `oneshot`
+//!   and never blocks the caller's thread (what async code calls), and a
+//!   blocking form built on the same request (the CLI and tests).
+//! - `read_pool.rs`: the reader threads, each with its own read-only
+//!   connection (WAL lets them read beside the writer); a read sees every
+//!   write acknowledged before it was asked.
 //! - `writer.rs`: the **group commit** writer. It drains every waiting
 //!   request, runs each in its own SAVEPOINT of one transaction, COMMITs once
 //!   (fsync with `synchronous=FULL`, the default), publishes the events, and
@@ -38,6 +44,8 @@ mod federation;
 mod ops;
 mod options;
 mod prune;
+mod queries;
+mod read_pool;
 mod reads;
 mod rows;
 mod schema;
@@ -50,7 +58,8 @@ pub use check::quick_check;
 pub use error::{MEMORY_PATH, StoreError};
 pub use federation::{Inbound, InboundDelivery, RemoteAgent, RemoteOutcome};
 pub use options::{
-    DEFAULT_IDEMPOTENCY_RETENTION, PrunePolicy, PruneReport, StoreOptions, Synchronous,
+    DEFAULT_IDEMPOTENCY_RETENTION, DEFAULT_READERS, PrunePolicy, PruneReport, StoreOptions,
+    Synchronous,
 };
 pub use schema::{MIGRATIONS, SCHEMA_VERSION};
 pub use store::Store;

@@ -11,6 +11,11 @@ use courier_core::time::{Clock, SystemClock};
 /// Default idempotency retention: a key is remembered for 24 hours.
 pub const DEFAULT_IDEMPOTENCY_RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
 
+/// Default reader threads of a file store: the broker's reads are short
+/// indexed lookups, and a second reader keeps one long read (an events page,
+/// an inbox) from holding up the others, without taking a core per agent.
+pub const DEFAULT_READERS: usize = 2;
+
 /// SQLite's `synchronous` setting for the write connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Synchronous {
@@ -47,6 +52,11 @@ pub struct StoreOptions {
     pub clock: Arc<dyn Clock>,
     /// Most requests committed together by one group commit. Default 1024.
     pub max_batch: usize,
+    /// Reader threads of a file store, each with its own read-only
+    /// connection (WAL lets them read beside the writer). Default
+    /// [`DEFAULT_READERS`]; 0 counts as 1. An in-memory store has none: its
+    /// reads are answered by the writer thread.
+    pub readers: usize,
 }
 
 impl Default for StoreOptions {
@@ -59,6 +69,7 @@ impl Default for StoreOptions {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             clock: Arc::new(SystemClock),
             max_batch: 1024,
+            readers: DEFAULT_READERS,
         }
     }
 }
@@ -73,6 +84,7 @@ impl std::fmt::Debug for StoreOptions {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("now", &self.clock.now())
             .field("max_batch", &self.max_batch)
+            .field("readers", &self.readers)
             .finish()
     }
 }

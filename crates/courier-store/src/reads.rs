@@ -161,6 +161,26 @@ pub(crate) fn queue_depth(conn: &Connection, path: &Path, agent: &str) -> Result
     Ok(queue_counts(conn, path, agent)?.queued)
 }
 
+/// Queued deliveries of every agent that has a counter row, by name (an
+/// agent without one has none queued). One scan of the per-agent counters.
+pub(crate) fn queue_depths(
+    conn: &Connection,
+    path: &Path,
+) -> Result<std::collections::BTreeMap<String, usize>> {
+    let rows: Vec<(String, i64)> = collect(
+        conn,
+        path,
+        "SELECT agent, queued FROM queue_counts",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+        "reading queue depths",
+    )?;
+    Ok(rows
+        .into_iter()
+        .map(|(agent, queued)| (agent, usize::try_from(queued).unwrap_or(0)))
+        .collect())
+}
+
 /// `+?1`, not `?1`: with a bare parameter beside `ORDER BY`, SQLite's
 /// planner looks at the bound value and re-prepares the statement at every
 /// use; the unary `+` keeps the same plan (checked by a test) without that.

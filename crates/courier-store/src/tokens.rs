@@ -124,8 +124,13 @@ impl Store {
     }
 
     /// Every issued token, revoked and expired ones too, oldest first.
+    pub async fn tokens_async(&self) -> Result<Vec<TokenRecord>> {
+        self.read_async("reading tokens", all).await
+    }
+
+    /// Blocking form of [`Store::tokens_async`].
     pub fn tokens(&self) -> Result<Vec<TokenRecord>> {
-        self.read(all)
+        self.read("reading tokens", all)
     }
 }
 
