@@ -338,7 +338,7 @@ fn framing_checks(g: &Global, running: bool) -> Vec<Check> {
 
 pub fn run(g: &Global, args: &DoctorArgs) -> anyhow::Result<ExitCode> {
     let dir = g.state_dir.clone().unwrap_or_else(default_state_dir);
-    let presets = courier_broker::launch::default_presets_file();
+    let presets = courier_broker::config::default_presets_file();
     let mut checks = run_checks(&dir, presets.as_deref());
     let running = checks
         .iter()

@@ -10,9 +10,6 @@ use std::time::Duration;
 
 use courier_core::Timestamp;
 
-/// How long a keystroke holds deliveries by default (3 s).
-pub const DEFAULT_TYPING_HOLD: Duration = Duration::from_secs(3);
-
 /// Every held reason caused by typing starts with this.
 pub const TYPING_PREFIX: &str = "typing:";
 

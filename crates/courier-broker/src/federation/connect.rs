@@ -6,10 +6,10 @@ use std::time::Duration;
 use async_nats::jetstream::{kv, stream};
 use async_nats::{ConnectOptions, ServerAddr};
 
-use super::config::FederationConfig;
 use super::local::Local;
 use super::membership::Federation;
 use super::util::{backoff, pause};
+use crate::config::federation::FederationConfig;
 use crate::error::BrokerError;
 
 /// JetStream drops a republished forward with the same `Nats-Msg-Id`

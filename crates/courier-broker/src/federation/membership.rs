@@ -8,11 +8,11 @@ use std::time::Duration;
 use async_nats::jetstream;
 use tokio::sync::{Notify, OnceCell};
 
-use super::config::{FederationConfig, Names};
 use super::directory_cache::Directory;
 use super::forward_queue::Forwarder;
 use super::peers::Presence;
 use super::util::JOIN_WAIT;
+use crate::config::federation::{FederationConfig, Names};
 
 /// A broker's membership of a workspace.
 #[derive(Clone)]

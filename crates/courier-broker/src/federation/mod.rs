@@ -25,7 +25,6 @@
 //! - [`outcomes`]: this host's events about forwarded deliveries, sent back
 //!   to their senders; and the events of other hosts applied here.
 
-pub mod config;
 mod connect;
 mod consume;
 mod directory;
@@ -45,7 +44,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-pub use config::{FederationConfig, default_host_id};
+pub use crate::config::federation::{FederationConfig, default_host_id};
 pub use connect::{Finding, FindingLevel, probe};
 pub use membership::Federation;
 pub use util::JOIN_WAIT;

@@ -14,4 +14,4 @@ pub mod framing_policy;
 pub mod plan;
 
 pub use framing_policy::{FramingDecision, FramingPolicy};
-pub use plan::{Identity, Launch, default_presets_file, plan};
+pub use plan::{Identity, Launch, plan};

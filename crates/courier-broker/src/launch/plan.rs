@@ -2,7 +2,7 @@
 //! preset (claude, codex, …) resolved with this agent's identity, its MCP
 //! wiring and screen patterns, and its config files written.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use courier_core::ChannelPolicy;
 use courier_presets::{LaunchContext, PresetCatalog, SubmitSettings, check_installed};
@@ -59,18 +59,6 @@ fn spec_overrides(spec: &AgentSpec) -> Overrides<'_> {
         framing: spec.framing.as_deref().map(|v| ("framing", v)),
         inert_prefix: spec.inert_prefix.as_deref().map(|v| ("inert_prefix", v)),
     }
-}
-
-/// The user's preset file: `$COURIER_PRESETS`, else
-/// `$XDG_CONFIG_HOME/courier/presets.toml`, else `~/.config/courier/presets.toml`.
-pub fn default_presets_file() -> Option<PathBuf> {
-    if let Some(path) = std::env::var_os("COURIER_PRESETS") {
-        return Some(PathBuf::from(path));
-    }
-    if let Some(dir) = std::env::var_os("XDG_CONFIG_HOME") {
-        return Some(PathBuf::from(dir).join("courier/presets.toml"));
-    }
-    std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".config/courier/presets.toml"))
 }
 
 /// The agent's identity, handed to its process and its MCP server.

@@ -1,7 +1,8 @@
 //! The broker's module import graph, from its `use crate::…` / `use super::…`
-//! lines, and its strongly connected components (Tarjan). Issue 20 asks for
-//! no import cycle between the broker's modules; until the refactor lands the
-//! test is a ratchet: the number of modules in cycles may shrink, never grow.
+//! lines and paths written inline, and its strongly connected components
+//! (Tarjan). The broker has no import cycle between its modules (files), none
+//! between its components (top-level modules: `agents`, `delivery`, …), and
+//! no component imports the facade (`broker`) but the entry points above it.
 //! Figures and how to read them: `docs/architecture-checks.md`.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -9,10 +10,9 @@ use std::path::Path;
 
 use crate::repo_root;
 
-/// Modules of `courier-broker` in import cycles when this check was added
-/// (cycles of 19, 16 and 2 modules). Lower it when a refactor breaks a cycle; never
-/// raise it.
-const BROKER_MODULES_IN_CYCLES_AT_MOST: usize = 37;
+/// The only modules that may import the facade (`crate::broker`): the entry
+/// points above it (the HTTP API, the dashboard, the server).
+const ABOVE_THE_FACADE: [&str; 3] = ["api", "ui", "server"];
 
 /// A crate's modules, one per file (`api::auth` for `src/api/auth.rs`,
 /// `api` for `src/api/mod.rs`), with the text of each outside its unit tests.
@@ -269,26 +269,76 @@ fn cycles(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<Vec<String>> {
     tarjan.components
 }
 
-#[test]
-fn broker_module_cycles_do_not_grow() {
+/// The broker's graph, printed (figures for `docs/architecture-checks.md`).
+fn broker_graph() -> BTreeMap<String, BTreeSet<String>> {
     let modules = modules_of(&repo_root().join("crates/courier-broker/src"));
     let graph = import_graph(&modules);
     let edges: usize = graph.values().map(BTreeSet::len).sum();
-    let components = cycles(&graph);
-    let in_cycles: usize = components.iter().map(Vec::len).sum();
     println!(
-        "courier-broker: {} modules, {edges} import edges, {} cycles holding {in_cycles} modules",
-        modules.len(),
-        components.len()
+        "courier-broker: {} modules, {edges} import edges",
+        modules.len()
     );
+    graph
+}
+
+/// A module's component: its top-level module (`delivery::attempt` →
+/// `delivery`).
+fn component_of(module: &str) -> &str {
+    module.split("::").next().unwrap_or(module)
+}
+
+#[test]
+fn broker_modules_have_no_import_cycle() {
+    let components = cycles(&broker_graph());
     for component in &components {
         println!("  cycle of {}: {}", component.len(), component.join(", "));
     }
     assert!(
-        in_cycles <= BROKER_MODULES_IN_CYCLES_AT_MOST,
-        "{in_cycles} modules of courier-broker are now in import cycles, more than the \
-         {BROKER_MODULES_IN_CYCLES_AT_MOST} recorded in docs/architecture-checks.md: a change \
-         added a cycle (see the list above); break it instead of raising the bound"
+        components.is_empty(),
+        "courier-broker has import cycles (listed above); break them: move the shared \
+         type into a file both import, or pass what is needed down instead of importing up"
+    );
+}
+
+#[test]
+fn broker_components_have_no_import_cycle() {
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (module, targets) in broker_graph() {
+        let from = component_of(&module).to_string();
+        let entry = graph.entry(from.clone()).or_default();
+        entry.extend(
+            targets
+                .iter()
+                .map(|t| component_of(t).to_string())
+                .filter(|t| *t != from),
+        );
+    }
+    for (from, to) in &graph {
+        println!(
+            "  {from} → {}",
+            to.iter().cloned().collect::<Vec<_>>().join(", ")
+        );
+    }
+    let components = cycles(&graph);
+    assert!(
+        components.is_empty(),
+        "courier-broker's components import each other in a circle: {components:?}"
+    );
+}
+
+#[test]
+fn no_component_imports_the_facade() {
+    let climbing: Vec<String> = broker_graph()
+        .into_iter()
+        .filter(|(module, targets)| {
+            targets.contains("broker") && !ABOVE_THE_FACADE.contains(&component_of(module))
+        })
+        .map(|(module, _)| module)
+        .collect();
+    assert!(
+        climbing.is_empty(),
+        "these modules import the Broker facade from below it: {climbing:?}; give them \
+         the Services and the component parts they use instead"
     );
 }
 

@@ -4,6 +4,23 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub mod federation;
+
+/// How long a keystroke holds deliveries by default (3 s).
+pub const DEFAULT_TYPING_HOLD: Duration = Duration::from_secs(3);
+
+/// The user's preset file: `$COURIER_PRESETS`, else
+/// `$XDG_CONFIG_HOME/courier/presets.toml`, else `~/.config/courier/presets.toml`.
+pub fn default_presets_file() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("COURIER_PRESETS") {
+        return Some(PathBuf::from(path));
+    }
+    if let Some(dir) = std::env::var_os("XDG_CONFIG_HOME") {
+        return Some(PathBuf::from(dir).join("courier/presets.toml"));
+    }
+    std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".config/courier/presets.toml"))
+}
+
 /// Where the store lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Durability {
@@ -52,7 +69,7 @@ pub struct BrokerConfig {
     pub session_host: Option<PathBuf>,
     /// How long a session host keeps its agent with no broker attached (10 min).
     pub orphan_timeout: Duration,
-    /// User presets overriding the built-in ones (see `launch::default_presets_file`).
+    /// User presets overriding the built-in ones (see [`default_presets_file`]).
     pub presets_file: Option<PathBuf>,
     /// Who may message whom (no rules: everyone may), checked by every
     /// send in the store's transaction; see [`crate::acl_file`].
@@ -66,7 +83,7 @@ pub struct BrokerConfig {
     /// resynchronised with a fresh screen (256).
     pub stream_buffer_chunks: usize,
     /// Join a workspace over NATS (`courier up --nats`); `None`: one host.
-    pub federation: Option<crate::federation::config::FederationConfig>,
+    pub federation: Option<federation::FederationConfig>,
     /// Host names the API answers to beside 127.0.0.1, localhost, [::1]
     /// and the bound address (`--allow-host`); any other `Host` is 421.
     pub allow_hosts: Vec<String>,
@@ -94,10 +111,10 @@ impl BrokerConfig {
             session_host: None,
             orphan_timeout: Duration::from_secs(600),
             prune_every: Duration::from_secs(3600),
-            presets_file: crate::launch::plan::default_presets_file(),
+            presets_file: default_presets_file(),
             acl: std::sync::Arc::new(courier_core::Acl::allow_all()),
             acl_path: None,
-            typing_hold: crate::agents::typing::DEFAULT_TYPING_HOLD,
+            typing_hold: DEFAULT_TYPING_HOLD,
             stream_buffer_chunks: courier_terminal::DEFAULT_OUTPUT_CHUNKS,
             federation: None,
             allow_hosts: Vec::new(),
