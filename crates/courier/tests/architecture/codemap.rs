@@ -149,3 +149,44 @@ fn every_top_level_module_is_named_in_its_crate_section() {
     }
     assert!(unnamed.is_empty(), "{}", unnamed.join("\n"));
 }
+
+/// A component's own section (`### \`crates/NAME/src/DIR/\``) names every
+/// file of its folder (`mod.rs`, which only declares, aside): the codemap of
+/// a component is complete, not a sample.
+#[test]
+fn every_file_of_a_component_is_named_in_its_section() {
+    let mut unnamed = Vec::new();
+    for section in architecture_sections() {
+        let Some(folder) = section
+            .heading_path
+            .strip_prefix(&format!("crates/{}/src/", section.crate_name))
+            .filter(|f| f.ends_with('/'))
+        else {
+            continue;
+        };
+        let dir = repo_root()
+            .join("crates")
+            .join(&section.crate_name)
+            .join("src")
+            .join(folder);
+        let Ok(read) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in read.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let is_source = name.ends_with(".rs") && name != "mod.rs";
+            let named = section
+                .paths
+                .iter()
+                .any(|p| p == &name || p.ends_with(&format!("/{name}")));
+            if is_source && !named {
+                unnamed.push(format!(
+                    "{}{name} is not named in ARCHITECTURE.md's section for {}",
+                    section.heading_path, section.heading_path
+                ));
+            }
+        }
+    }
+    unnamed.sort();
+    assert!(unnamed.is_empty(), "{}", unnamed.join("\n"));
+}

@@ -6,8 +6,9 @@
 //!   whose section names it, and every top-level module of every crate is named;
 //! - `layering`: the workspace's dependencies (from `cargo metadata`) follow the
 //!   order of ARCHITECTURE.md's crate headings, and `courier-core` stays pure;
-//! - `module_graph`: the broker's module import cycles may only shrink (a
-//!   ratchet; figures in `docs/architecture-checks.md`);
+//! - `module_graph`: the broker has no import cycle between its files or its
+//!   components, and nothing below the facade imports it (figures in
+//!   `docs/architecture-checks.md`);
 //! - `ui_assets`: every dashboard file is embedded, the vendored xterm.js is
 //!   the one its README records;
 //! - `delivery_doc`: every event kind is documented in `docs/delivery.md`.
