@@ -57,3 +57,58 @@ fn every_event_kind_is_documented_in_docs_delivery_md() {
         .collect();
     assert!(missing.is_empty(), "{}", missing.join("\n"));
 }
+
+/// The string constants of a core source file (`pub const NAME: &str = "x";`).
+fn string_constants(relative: &str) -> Vec<String> {
+    read_repo_file(relative)
+        .lines()
+        .filter(|line| line.trim_start().starts_with("pub const") && line.contains("&str = \""))
+        .filter_map(|line| line.split('"').nth(1).map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn every_reason_code_core_settles_with_is_documented() {
+    let codes = string_constants("crates/courier-core/src/settle/reasons.rs");
+    assert!(
+        codes.contains(&"agent_exited".to_string()),
+        "reading settle/reasons.rs found only {codes:?}"
+    );
+    let doc = read_repo_file("docs/delivery.md");
+    let missing: Vec<&String> = codes
+        .iter()
+        .filter(|code| !doc.contains(&format!("`{code}`")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "reason codes of courier_core::settle::reasons missing from docs/delivery.md: {missing:?}"
+    );
+}
+
+#[test]
+fn every_delivery_state_is_documented() {
+    let source = read_repo_file("crates/courier-core/src/delivery.rs");
+    let body = source
+        .split("pub enum DeliveryState {")
+        .nth(1)
+        .expect("delivery.rs declares `pub enum DeliveryState {`");
+    let states: Vec<String> = body[..body.find('}').expect("the enum's closing brace")]
+        .lines()
+        .map(str::trim)
+        .filter(|line| line.starts_with(|c: char| c.is_ascii_uppercase()))
+        .map(|line| snake_case(line.trim_end_matches(',')))
+        .collect();
+    assert!(
+        states.len() >= 9,
+        "reading DeliveryState found only {states:?}"
+    );
+    let doc = read_repo_file("docs/delivery.md");
+    let missing: Vec<&String> = states
+        .iter()
+        .filter(|state| !doc.contains(&format!("`{state}`")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "delivery states missing from docs/delivery.md: {missing:?}"
+    );
+}

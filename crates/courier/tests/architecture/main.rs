@@ -11,7 +11,8 @@
 //!   `docs/architecture-checks.md`);
 //! - `ui_assets`: every dashboard file is embedded, the vendored xterm.js is
 //!   the one its README records;
-//! - `delivery_doc`: every event kind is documented in `docs/delivery.md`.
+//! - `delivery_doc`: every event kind, delivery state and reason code core
+//!   settles with is documented in `docs/delivery.md`.
 //!
 //! Run: `cargo test -p courier --test architecture -- --nocapture`.
 
