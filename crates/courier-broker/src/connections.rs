@@ -149,57 +149,80 @@ pub async fn serve(listener: TcpListener, app: Router, limits: Limits, shutdown:
         let Some(permit) = permit else { break };
         let _ = stream.set_nodelay(true);
         let (id, open) = registry.add();
-        let registry = registry.clone();
-        let app = app.clone();
-        let http = http.clone();
-        let shutdown = shutdown.clone();
-        tokio::spawn(async move {
-            let tracked = open.clone();
-            let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
-                let in_flight = InFlight::start(&tracked);
-                let app = app.clone();
-                async move {
-                    let response = app.oneshot(request.map(Body::new)).await;
-                    drop(in_flight);
-                    response
-                }
-            });
-            let connection = http
-                .serve_connection(TokioIo::new(stream), service)
-                .with_upgrades();
-            tokio::pin!(connection);
-            let ended = tokio::select! {
-                ended = connection.as_mut() => Some(ended),
-                _ = open.close.notified() => {
-                    // Nothing being answered (idle, a head half sent, or a
-                    // response already streaming): drop it now; hyper's
-                    // graceful shutdown would wait for a half-sent head.
-                    if open.in_flight.load(Ordering::Relaxed) == 0 {
-                        Some(Ok(()))
-                    } else {
-                        None
-                    }
-                }
-                _ = shutdown.wait() => None,
-            };
-            let ended = match ended {
-                Some(ended) => ended,
-                None => {
-                    connection.as_mut().graceful_shutdown();
-                    connection.await
-                }
-            };
-            if let Err(e) = ended {
-                tracing::debug!(error = %e, "HTTP connection ended with an error");
-            }
-            registry.remove(id);
-            drop(permit);
-        });
+        let connection = Connection {
+            id,
+            open,
+            registry: registry.clone(),
+            _permit: permit,
+        };
+        tokio::spawn(connection.serve(stream, app.clone(), http.clone(), shutdown.clone()));
     }
     // Every permit back: every connection has finished.
     let _ = permits
         .acquire_many(u32::try_from(max).unwrap_or(u32::MAX))
         .await;
+}
+
+/// One accepted connection: its entry in the registry and its permit, both
+/// given back when it ends.
+struct Connection {
+    id: usize,
+    open: Arc<Open>,
+    registry: Arc<Registry>,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl Connection {
+    /// Serves requests on `stream` until the client is done, the registry
+    /// asks an idle connection to make room, or the broker stops.
+    async fn serve(
+        self,
+        stream: tokio::net::TcpStream,
+        app: Router,
+        http: hyper::server::conn::http1::Builder,
+        shutdown: Shutdown,
+    ) {
+        let open = self.open.clone();
+        let tracked = open.clone();
+        let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+            let in_flight = InFlight::start(&tracked);
+            let app = app.clone();
+            async move {
+                let response = app.oneshot(request.map(Body::new)).await;
+                drop(in_flight);
+                response
+            }
+        });
+        let connection = http
+            .serve_connection(TokioIo::new(stream), service)
+            .with_upgrades();
+        tokio::pin!(connection);
+        let ended = tokio::select! {
+            ended = connection.as_mut() => Some(ended),
+            _ = open.close.notified() => {
+                // Nothing being answered (idle, a head half sent, or a
+                // response already streaming): drop it now; hyper's
+                // graceful shutdown would wait for a half-sent head.
+                if open.in_flight.load(Ordering::Relaxed) == 0 {
+                    Some(Ok(()))
+                } else {
+                    None
+                }
+            }
+            _ = shutdown.wait() => None,
+        };
+        let ended = match ended {
+            Some(ended) => ended,
+            None => {
+                connection.as_mut().graceful_shutdown();
+                connection.await
+            }
+        };
+        if let Err(e) = ended {
+            tracing::debug!(error = %e, "HTTP connection ended with an error");
+        }
+        self.registry.remove(self.id);
+    }
 }
 
 #[cfg(test)]

@@ -72,24 +72,38 @@ impl Hosting {
         let agent = spec.agent.as_str();
         let socket = self.socket(agent);
         let log_path = self.dir.join(format!("{agent}.log"));
+        let child = self.start_host(spec, &socket, &log_path).await?;
+        self.connect_when_serving(agent, &socket, &log_path, child)
+            .await
+    }
+
+    /// The host process for `spec`, in a session of its own, handed the spec
+    /// on its stdin; its stderr goes to `log_path`.
+    async fn start_host(
+        &self,
+        spec: &SpawnSpec,
+        socket: &Path,
+        log_path: &Path,
+    ) -> Result<tokio::process::Child, TerminalError> {
+        let agent = spec.agent.as_str();
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .mode(0o600)
-            .open(&log_path)
+            .open(log_path)
             .map_err(|e| {
                 host_error(
                     agent,
-                    &socket,
+                    socket,
                     format!("cannot open {}: {e}", log_path.display()),
                 )
             })?;
-        let json = serde_json::to_vec(spec).map_err(|e| host_error(agent, &socket, e))?;
+        let json = serde_json::to_vec(spec).map_err(|e| host_error(agent, socket, e))?;
         let mut command = tokio::process::Command::new(&self.program);
         command
             .arg("session-host")
             .arg("--socket")
-            .arg(&socket)
+            .arg(socket)
             .arg("--orphan-timeout-ms")
             .arg(self.orphan_timeout.as_millis().to_string())
             .stdin(Stdio::piped())
@@ -108,15 +122,27 @@ impl Hosting {
         let mut child = command.spawn().map_err(|e| {
             host_error(
                 agent,
-                &socket,
+                socket,
                 format!("cannot start {}: {e}", self.program.display()),
             )
         })?;
         if let Some(mut stdin) = child.stdin.take() {
             stdin.write_all(&json).await.map_err(|e| {
-                host_error(agent, &socket, format!("cannot hand over the spec: {e}"))
+                host_error(agent, socket, format!("cannot hand over the spec: {e}"))
             })?;
         }
+        Ok(child)
+    }
+
+    /// Connects to the host's socket once it serves (at most 15 s); a host
+    /// that ends first is reported with the tail of its log.
+    async fn connect_when_serving(
+        &self,
+        agent: &str,
+        socket: &Path,
+        log_path: &Path,
+        mut child: tokio::process::Child,
+    ) -> Result<RemoteSession, TerminalError> {
         // Reap it when it ends while this broker runs (no zombie).
         let (exited_tx, mut exited) = tokio::sync::oneshot::channel();
         tokio::spawn(async move {
@@ -125,11 +151,11 @@ impl Hosting {
         });
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
-            match RemoteSession::connect_with_output(&socket, self.output_chunks).await {
+            match RemoteSession::connect_with_output(socket, self.output_chunks).await {
                 Ok(session) => return Ok(session),
                 Err(e) => {
                     if let Ok(status) = exited.try_recv() {
-                        let tail = std::fs::read_to_string(&log_path).unwrap_or_default();
+                        let tail = std::fs::read_to_string(log_path).unwrap_or_default();
                         let tail: String = tail
                             .lines()
                             .rev()
@@ -141,14 +167,14 @@ impl Hosting {
                             .join("\n");
                         return Err(host_error(
                             agent,
-                            &socket,
+                            socket,
                             format!("the host ended ({status:?}) before serving: {tail}"),
                         ));
                     }
                     if Instant::now() > deadline {
                         return Err(host_error(
                             agent,
-                            &socket,
+                            socket,
                             format!("not serving after 15 s: {e}"),
                         ));
                     }

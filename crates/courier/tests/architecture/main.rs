@@ -19,6 +19,7 @@
 mod codemap;
 mod delivery_doc;
 mod doc_model;
+mod function_length;
 mod layering;
 mod module_graph;
 mod ui_assets;
