@@ -19,7 +19,7 @@ use crate::agent_spec::AgentSpec;
 use crate::agent_terminal::AgentTerminal;
 use crate::bus::EventBus;
 use crate::config::{BrokerConfig, Durability};
-use crate::error::BrokerError;
+use crate::error::{BrokerError, ClientError};
 use crate::hosting::Hosting;
 use crate::metrics::Metrics;
 use crate::shutdown::Shutdown;
@@ -95,11 +95,9 @@ impl Broker {
                     config.orphan_timeout,
                     config.stream_buffer_chunks,
                 )
-                .map_err(|e| {
-                    BrokerError::BadRequest(format!(
-                        "cannot prepare the sessions directory in {}: {e}",
-                        dir.path().display()
-                    ))
+                .map_err(|source| crate::error::Fault::SessionsDir {
+                    dir: dir.path().to_path_buf(),
+                    source,
                 })?,
             ),
             _ => None,
@@ -291,7 +289,7 @@ impl Broker {
     /// rules refuse are in the receipt's `refused`.
     pub async fn send(&self, message: NewMessage) -> Result<SendReceipt, BrokerError> {
         if self.inner.shutdown.is_triggered() {
-            return Err(BrokerError::ShuttingDown);
+            return Err(BrokerError::shutting_down());
         }
         let acl = self.inner.config.acl.clone();
         let receipt = match self.inner.store.send_under_async(message, acl).await? {
@@ -305,7 +303,7 @@ impl Broker {
             } => {
                 Metrics::inc(&self.inner.metrics.messages_refused);
                 tracing::info!(%from, %to, %rule, "the ACL refused a send");
-                return Err(BrokerError::Refused(CoreError::AclDenied {
+                return Err(BrokerError::from(CoreError::AclDenied {
                     from,
                     to: to.to_string(),
                     rule,
@@ -357,25 +355,28 @@ impl Broker {
         validate_agent_name(&spec.name)?;
         match (&spec.preset, spec.command.is_empty()) {
             (None, true) => {
-                return Err(BrokerError::BadRequest(
-                    "give a command or a preset (claude, codex, gemini, opencode, aider, shell)"
-                        .into(),
-                ));
+                return Err(ClientError::InvalidCombination {
+                    fields: &["command", "preset"],
+                    problem: "give a command or a preset (claude, codex, gemini, opencode, aider, shell)",
+                }
+                .into());
             }
             (Some(_), false) => {
-                return Err(BrokerError::BadRequest(
-                    "give either a command or a preset, not both".into(),
-                ));
+                return Err(ClientError::InvalidCombination {
+                    fields: &["command", "preset"],
+                    problem: "give either a command or a preset, not both",
+                }
+                .into());
             }
             _ => {}
         }
         // Reserve the name first, then look at the running agents: a second
         // spawn either finds the reservation or, once it is gone, the agent.
         let Some(_reserved) = NameReservation::take(&self.inner.spawning, &spec.name) else {
-            return Err(BrokerError::AgentExists(spec.name));
+            return Err(BrokerError::agent_exists(spec.name));
         };
         if self.inner.agents.lock().await.contains_key(&spec.name) {
-            return Err(BrokerError::AgentExists(spec.name));
+            return Err(BrokerError::agent_exists(spec.name));
         }
         let mut spec = spec;
         spec.channels = spec
@@ -386,15 +387,16 @@ impl Broker {
         for channel in &spec.channels {
             crate::acl_file::judge_join(&self.inner.config.acl, &spec.name, channel)?;
         }
-        let value = serde_json::to_value(&spec)
-            .map_err(|e| BrokerError::BadRequest(format!("agent spec: {e}")))?;
+        let value = serde_json::to_value(&spec).map_err(|source| crate::error::Fault::Encode {
+            what: "the agent spec",
+            source,
+        })?;
         let task = match &spec.task {
             Some(text) => {
                 let key = match spawn_key {
                     Some(key) => key,
-                    None => crate::token::new_token().map_err(|e| {
-                        BrokerError::BadRequest(format!("no randomness for the spawn key: {e}"))
-                    })?,
+                    None => crate::token::new_token()
+                        .map_err(|e| BrokerError::no_randomness("the spawn key", e))?,
                 };
                 let message = crate::spawn_extras::task_message(&spec.name, text, &key);
                 message.validate(self.inner.config.max_body_bytes)?;
@@ -477,7 +479,7 @@ impl Broker {
         let handle = self.inner.agents.lock().await.remove(name);
         let known = self.inner.store.agent(name)?.is_some();
         if handle.is_none() && !known {
-            return Err(BrokerError::UnknownAgent(name.to_string()));
+            return Err(BrokerError::unknown_agent(name));
         }
         if let Some(mut handle) = handle {
             handle.kill().await;
@@ -596,15 +598,17 @@ impl Broker {
         let agents = self.inner.agents.lock().await;
         let agent = agents
             .get(name)
-            .ok_or_else(|| BrokerError::UnknownAgent(name.to_string()))?;
+            .ok_or_else(|| BrokerError::unknown_agent(name))?;
         Ok(f(&agent.session))
     }
 
     pub async fn replay(&self, id: &DeliveryId) -> Result<courier_core::Delivery, BrokerError> {
         if let Some(host) = self.inner.store.delivery(id)?.and_then(|d| d.forwarded_to) {
-            return Err(BrokerError::BadRequest(format!(
-                "delivery {id} lives on host {host:?}: replay it there"
-            )));
+            return Err(ClientError::OnOtherHost {
+                id: id.clone(),
+                host,
+            }
+            .into());
         }
         let (delivery, _) = self.inner.store.replay_async(id).await?;
         if let Some(agent) = self.inner.agents.lock().await.get(&delivery.agent) {

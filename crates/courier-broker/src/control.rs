@@ -42,7 +42,7 @@ impl Broker {
         limit: usize,
     ) -> Result<Vec<(Delivery, Message)>, BrokerError> {
         let Some(record) = self.inner.store.agent(agent)? else {
-            return Err(BrokerError::UnknownAgent(agent.to_string()));
+            return Err(BrokerError::unknown_agent(agent));
         };
         let limit = limit.min(HOOK_BATCH);
         let control = self
@@ -83,7 +83,7 @@ impl Broker {
     /// Sets an agent's delivery mode, durably; a running agent follows at once.
     pub async fn set_mode(&self, agent: &str, mode: DeliveryMode) -> Result<(), BrokerError> {
         if self.inner.store.agent(agent)?.is_none() {
-            return Err(BrokerError::UnknownAgent(agent.to_string()));
+            return Err(BrokerError::unknown_agent(agent));
         }
         self.inner.store.set_mode(agent, mode)?;
         if let Some(handle) = self.inner.agents.lock().await.get(agent) {
@@ -100,7 +100,7 @@ impl Broker {
         let agents = self.inner.agents.lock().await;
         let handle = agents
             .get(agent)
-            .ok_or_else(|| BrokerError::UnknownAgent(agent.to_string()))?;
+            .ok_or_else(|| BrokerError::unknown_agent(agent))?;
         let count = self.inner.store.queue_depth(agent)?;
         handle.control.flush.store(count, Ordering::SeqCst);
         handle.wake.notify_one();

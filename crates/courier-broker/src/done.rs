@@ -23,7 +23,7 @@ impl Broker {
             .into());
         }
         if !self.inner.agents.lock().await.contains_key(name) {
-            return Err(BrokerError::UnknownAgent(name.to_string()));
+            return Err(BrokerError::unknown_agent(name));
         }
         self.inner
             .store

@@ -54,9 +54,8 @@ impl Broker {
         };
         let token = match kept {
             Some(token) => token,
-            None => crate::token::new_token().map_err(|e| {
-                BrokerError::BadRequest(format!("no randomness for the agent token: {e}"))
-            })?,
+            None => crate::token::new_token()
+                .map_err(|e| BrokerError::no_randomness("the agent token", e))?,
         };
         let launch = crate::launch::plan(
             &spec,

@@ -139,11 +139,17 @@ impl Hosting {
                             .rev()
                             .collect::<Vec<_>>()
                             .join("\n");
-                        return Err(host_error(
-                            agent,
-                            &socket,
-                            format!("the host ended ({status:?}) before serving: {tail}"),
-                        ));
+                        // It started, then ended before serving: what it
+                        // could not start is the spawn's program or
+                        // directory (its log says which), as when a
+                        // broker without hosts spawns it itself.
+                        return Err(TerminalError::Spawn {
+                            agent: agent.to_string(),
+                            command: spec.program.clone(),
+                            reason: format!(
+                                "the session host ended ({status:?}) before serving: {tail}"
+                            ),
+                        });
                     }
                     if Instant::now() > deadline {
                         return Err(host_error(

@@ -36,7 +36,7 @@ impl Broker {
             let agents = self.inner.agents.lock().await;
             let agent = agents
                 .get(name)
-                .ok_or_else(|| BrokerError::UnknownAgent(name.to_string()))?;
+                .ok_or_else(|| BrokerError::unknown_agent(name))?;
             (agent.session.clone(), agent.status.clone())
         };
         // A message being typed ends within moments (its outcome is
@@ -54,7 +54,7 @@ impl Broker {
             .inner
             .ops
             .get(name)
-            .ok_or_else(|| BrokerError::UnknownAgent(name.to_string()))?;
+            .ok_or_else(|| BrokerError::unknown_agent(name))?;
         if let Some(exit) = exited.or(session.exit_status()) {
             let why = match &ops.dead {
                 Some(_) => format!("dead: {exit}"),

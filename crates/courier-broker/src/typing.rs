@@ -113,7 +113,7 @@ impl Broker {
         let agents = self.inner.agents.lock().await;
         let agent = agents
             .get(name)
-            .ok_or_else(|| BrokerError::UnknownAgent(name.to_string()))?;
+            .ok_or_else(|| BrokerError::unknown_agent(name))?;
         Ok(PersonInput {
             session: agent.session.clone(),
             control: agent.control.clone(),

@@ -20,9 +20,9 @@ use courier_store::RemoteAgent;
 use futures_util::{StreamExt, TryStreamExt};
 
 use super::wire::DirectoryEntry;
-use super::{DIRECTORY_TIMEOUT, Federation, backoff, locked, pause};
+use super::{DIRECTORY_TIMEOUT, Federation, FederationError, backoff, locked, pause};
 use crate::broker::Broker;
-use crate::error::BrokerError;
+use crate::error::{BrokerError, ClientError, Fault};
 
 /// How often this host's own entries are checked even without a change.
 const SYNC_EVERY: Duration = Duration::from_secs(5);
@@ -72,7 +72,7 @@ fn encode(entry: &DirectoryEntry) -> bytes::Bytes {
 }
 
 fn unavailable(what: impl std::fmt::Display) -> BrokerError {
-    BrokerError::FederationUnavailable(what.to_string())
+    Fault::FederationUnavailable(what.to_string()).into()
 }
 
 /// Claims `name` for an agent this host is about to spawn: held until the
@@ -132,10 +132,11 @@ pub async fn claim(
                 .filter(|e| e.operation == Operation::Put)
                 .and_then(|e| serde_json::from_slice::<DirectoryEntry>(&e.value).ok());
             match (owner, existing) {
-                (Some(owner), _) if owner.host != host => Err(BrokerError::NameTaken {
+                (Some(owner), _) if owner.host != host => Err(ClientError::NameTaken {
                     name: name.to_string(),
                     host: owner.host,
-                }),
+                }
+                .into()),
                 // Ours already (a restart), or deleted: take it at that revision.
                 (_, Some(entry)) => {
                     let revision = tokio::time::timeout(
@@ -201,28 +202,31 @@ pub async fn run(broker: Broker, federation: Federation) {
     }
 }
 
-async fn watch(broker: &Broker, federation: &Federation) -> Result<(), String> {
-    let kv = federation.kv().ok_or("not joined")?;
+async fn watch(broker: &Broker, federation: &Federation) -> Result<(), FederationError> {
+    let kv = federation.kv().ok_or(FederationError::NotJoined)?;
     let store = broker.store_handle();
     let me = federation.host().to_string();
     let mut entries = kv
         .watch_with_history(">")
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(FederationError::kv("watch"))?;
     // Forget agents deleted while this broker was not watching.
     let keys: HashSet<String> = kv
         .keys()
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(FederationError::kv("list the keys"))?
         .try_collect()
         .await
-        .map_err(|e| e.to_string())?;
-    for gone in store.remote_agents().map_err(|e| e.to_string())? {
+        .map_err(FederationError::kv("list the keys"))?;
+    for gone in store
+        .remote_agents()
+        .map_err(FederationError::store("read the remote agents"))?
+    {
         if !keys.contains(&gone.name) {
             store
                 .remove_remote_agent_async(&gone.name)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(FederationError::store("remove a remote agent"))?;
         }
     }
     let mut upserts: Vec<RemoteAgent> = Vec::new();
@@ -246,7 +250,7 @@ async fn watch(broker: &Broker, federation: &Federation) -> Result<(), String> {
             flush(&store, federation, &mut upserts).await?;
             return Ok(());
         };
-        let entry = entry.map_err(|e| e.to_string())?;
+        let entry = entry.map_err(FederationError::kv("watch"))?;
         match entry.operation {
             Operation::Put => {
                 let Ok(value) = serde_json::from_slice::<DirectoryEntry>(&entry.value) else {
@@ -282,7 +286,7 @@ async fn watch(broker: &Broker, federation: &Federation) -> Result<(), String> {
                     store
                         .remove_remote_agent_async(&entry.key)
                         .await
-                        .map_err(|e| e.to_string())?;
+                        .map_err(FederationError::store("remove a remote agent"))?;
                 }
             }
         }
@@ -293,7 +297,7 @@ async fn flush(
     store: &courier_store::Store,
     federation: &Federation,
     upserts: &mut Vec<RemoteAgent>,
-) -> Result<(), String> {
+) -> Result<(), FederationError> {
     if upserts.is_empty() {
         return Ok(());
     }
@@ -301,7 +305,7 @@ async fn flush(
     let conflicts = store
         .upsert_remote_agents_async(batch)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(FederationError::store("mirror remote agents"))?;
     for name in conflicts {
         tracing::warn!(agent = %name, "another host lists an agent of this host's name in the directory; this host's agent keeps it here");
     }
@@ -346,17 +350,20 @@ fn changes_directory(kind: &courier_core::EventKind) -> bool {
 
 /// Puts this host's agents in the bucket as they are in the store (active,
 /// with their channels); deletes entries of this host whose agent is gone.
-async fn sync_own(broker: &Broker, federation: &Federation) -> Result<(), String> {
-    let kv = federation.kv().ok_or("not joined")?;
+async fn sync_own(broker: &Broker, federation: &Federation) -> Result<(), FederationError> {
+    let kv = federation.kv().ok_or(FederationError::NotJoined)?;
     let store = broker.store();
     let me = federation.host();
     let mut desired: BTreeMap<String, Vec<String>> = store
         .agents()
-        .map_err(|e| e.to_string())?
+        .map_err(FederationError::store("read this host's agents"))?
         .into_iter()
         .map(|a| (a.name, Vec::new()))
         .collect();
-    for (channel, members) in store.channels().map_err(|e| e.to_string())? {
+    for (channel, members) in store
+        .channels()
+        .map_err(FederationError::store("read the channels"))?
+    {
         for member in members {
             if let Some(channels) = desired.get_mut(&member) {
                 channels.push(channel.clone());
@@ -375,15 +382,20 @@ async fn sync_own(broker: &Broker, federation: &Federation) -> Result<(), String
                 let revision = kv
                     .update(name, encode(&want), *revision)
                     .await
-                    .map_err(|e| e.to_string())?;
+                    .map_err(FederationError::kv("update an entry"))?;
                 federation.inner.directory.set(name, want, revision);
             }
             None => match claim(federation, name, channels).await {
                 Ok(()) => {}
-                Err(BrokerError::NameTaken { name, host }) => {
+                Err(BrokerError::Client(ClientError::NameTaken { name, host })) => {
                     tracing::warn!(agent = %name, %host, "the directory gives this agent's name to another host");
                 }
-                Err(e) => return Err(e.to_string()),
+                Err(e) => {
+                    return Err(FederationError::Claim {
+                        name: name.clone(),
+                        source: Box::new(e),
+                    });
+                }
             },
         }
     }
@@ -396,7 +408,7 @@ async fn sync_own(broker: &Broker, federation: &Federation) -> Result<(), String
         if entry.host == me && !desired.contains_key(&name) && !spawning.contains(&name) {
             kv.delete_expect_revision(&name, Some(revision))
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(FederationError::kv("delete an entry"))?;
             federation.inner.directory.remove(&name);
         }
     }

@@ -24,7 +24,7 @@ use async_nats::jetstream::context::PublishAckFuture;
 use courier_core::{Delivery, DeliveryId, Message};
 use courier_store::{InboundDelivery, Store};
 
-use super::{Federation, backoff, locked};
+use super::{Federation, FederationError, backoff, locked};
 use crate::broker::Broker;
 
 /// How often the forwarder looks whether a sweep is due without a wake.
@@ -164,12 +164,16 @@ pub async fn run(broker: Broker, federation: Federation) {
 }
 
 /// Reads the store's pending forwards and publishes the due ones.
-async fn sweep(broker: &Broker, federation: &Federation) -> Result<(), String> {
+async fn sweep(broker: &Broker, federation: &Federation) -> Result<(), FederationError> {
+    const READ: &str = "read the pending forwards";
     let store = broker.store_handle();
     let pending = tokio::task::spawn_blocking(move || store.pending_forwards(BATCH))
         .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
+        .map_err(|source| FederationError::Task {
+            operation: READ,
+            source,
+        })?
+        .map_err(FederationError::store(READ))?;
     let forwarder = &federation.inner.forwarder;
     if pending.len() < BATCH {
         forwarder.retain(&pending.iter().map(|d| d.id.clone()).collect());
@@ -186,11 +190,17 @@ async fn sweep(broker: &Broker, federation: &Federation) -> Result<(), String> {
     let store = broker.store_handle();
     let with_messages = tokio::task::spawn_blocking(move || with_messages(&store, due))
         .await
-        .map_err(|e| e.to_string())??;
+        .map_err(|source| FederationError::Task {
+            operation: "read the messages of pending forwards",
+            source,
+        })??;
     publish_all(federation, with_messages).await
 }
 
-fn with_messages(store: &Store, due: Vec<Delivery>) -> Result<Vec<(Delivery, Message)>, String> {
+fn with_messages(
+    store: &Store,
+    due: Vec<Delivery>,
+) -> Result<Vec<(Delivery, Message)>, FederationError> {
     let mut messages: HashMap<courier_core::MessageId, Message> = HashMap::new();
     let mut out = Vec::with_capacity(due.len());
     for delivery in due {
@@ -198,7 +208,7 @@ fn with_messages(store: &Store, due: Vec<Delivery>) -> Result<Vec<(Delivery, Mes
             Some(m) => m.clone(),
             None => match store
                 .message_only(&delivery.message_id)
-                .map_err(|e| e.to_string())?
+                .map_err(FederationError::store("read a forwarded message"))?
             {
                 Some(m) => {
                     messages.insert(m.id.clone(), m.clone());
@@ -217,7 +227,7 @@ fn with_messages(store: &Store, due: Vec<Delivery>) -> Result<Vec<(Delivery, Mes
 async fn publish_all(
     federation: &Federation,
     forwards: Vec<(Delivery, Message)>,
-) -> Result<(), String> {
+) -> Result<(), FederationError> {
     if forwards.is_empty() {
         return Ok(());
     }
@@ -264,7 +274,7 @@ async fn publish(
     host: &str,
     delivery: &Delivery,
     message: Message,
-) -> Result<PublishAckFuture, String> {
+) -> Result<PublishAckFuture, FederationError> {
     let inbound = InboundDelivery {
         delivery_id: delivery.id.clone(),
         agent: delivery.agent.clone(),

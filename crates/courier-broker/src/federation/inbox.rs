@@ -9,8 +9,8 @@ use async_nats::jetstream::AckKind;
 use courier_core::DeliveryId;
 use courier_store::{Inbound, InboundDelivery, RemoteOutcome};
 
-use super::Federation;
 use super::consume::{self, Source};
+use super::{Federation, FederationError};
 use crate::broker::Broker;
 
 pub async fn run(broker: Broker, federation: Federation) {
@@ -32,7 +32,7 @@ async fn commit(
     broker: &Broker,
     federation: &Federation,
     batch: Vec<jetstream::Message>,
-) -> Result<(), String> {
+) -> Result<(), FederationError> {
     let mut inbound = Vec::with_capacity(batch.len());
     let mut messages = Vec::with_capacity(batch.len());
     for message in batch {
@@ -63,7 +63,7 @@ async fn commit(
         .store()
         .accept_inbound_async(inbound)
         .await
-        .map_err(|e| format!("cannot commit forwarded deliveries: {e}"))?;
+        .map_err(FederationError::store("commit forwarded deliveries"))?;
     for message in &messages {
         if let Err(e) = message.ack().await {
             tracing::debug!(error = %e, "ack lost; the copy that comes again is recognised");

@@ -29,6 +29,7 @@ pub mod config;
 mod connect;
 mod consume;
 mod directory;
+mod error;
 mod forwarder;
 mod inbox;
 mod outcomes;
@@ -45,6 +46,7 @@ use tokio::sync::{Notify, OnceCell};
 use config::Names;
 pub use config::{FederationConfig, default_host_id};
 pub use connect::{Finding, FindingLevel, probe};
+pub use error::FederationError;
 
 use crate::broker::Broker;
 use crate::error::BrokerError;
@@ -83,7 +85,7 @@ impl Federation {
         broker: &Broker,
         config: FederationConfig,
     ) -> Result<Federation, BrokerError> {
-        config.validate().map_err(BrokerError::BadRequest)?;
+        config.validate()?;
         let client = connect::client(&config).await?;
         let js = jetstream::new(client.clone());
         let federation = Federation {
@@ -128,17 +130,23 @@ impl Federation {
         subject: String,
         value: &impl serde::Serialize,
         msg_id: &str,
-    ) -> Result<jetstream::context::PublishAckFuture, String> {
-        let payload = serde_json::to_vec(value).map_err(|e| e.to_string())?;
+    ) -> Result<jetstream::context::PublishAckFuture, FederationError> {
+        let payload = serde_json::to_vec(value).map_err(|source| FederationError::Encode {
+            what: "a payload",
+            source,
+        })?;
         self.js()
             .send_publish(
-                subject,
+                subject.clone(),
                 jetstream::message::PublishMessage::build()
                     .payload(payload.into())
                     .message_id(msg_id),
             )
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| FederationError::Publish {
+                subject,
+                source: Box::new(e),
+            })
     }
 
     pub(crate) fn kv(&self) -> Option<&jetstream::kv::Store> {
