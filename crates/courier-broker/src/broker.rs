@@ -548,14 +548,22 @@ impl Broker {
     }
 
     /// Every agent: spec, status (with the framing a message would get
-    /// now, from the live reader of its terminal), pid, queue depth.
-    pub async fn agents(&self) -> Vec<(AgentSpec, AgentStatus, u32, usize)> {
+    /// now, from the live reader of its terminal), pid, queue depth
+    /// (`None` when the store cannot count it: the listing still answers,
+    /// and says it does not know rather than "0 queued").
+    pub async fn agents(&self) -> Vec<(AgentSpec, AgentStatus, u32, Option<usize>)> {
         let listed: Vec<_> = {
             let agents = self.inner.agents.lock().await;
             agents
                 .values()
                 .map(|a| {
-                    let depth = self.inner.store.queue_depth(&a.spec.name).unwrap_or(0);
+                    let depth = match self.inner.store.queue_depth(&a.spec.name) {
+                        Ok(depth) => Some(depth),
+                        Err(e) => {
+                            tracing::warn!(agent = %a.spec.name, error = %e, "cannot count the agent's queue; listed as unknown");
+                            None
+                        }
+                    };
                     (
                         a.spec.clone(),
                         a.status.borrow().clone(),
@@ -630,11 +638,22 @@ impl Broker {
         // All at once: the grace bounds the whole stop, not each agent.
         futures_util::future::join_all(agents.values_mut().map(|a| a.stop(grace))).await;
         futures_util::future::join_all(agents.values_mut().map(|a| a.kill())).await;
-        let pending = self.inner.store.pending_count().unwrap_or(0) as u64;
-        let _ = self
+        let pending = match self.inner.store.pending_count() {
+            Ok(pending) => pending as u64,
+            Err(e) => {
+                // Not "nothing pending": whatever is pending stays in the
+                // store, and no broker_stopping event claims a count.
+                tracing::warn!(error = %e, "broker stopped; cannot count the pending deliveries (they stay in the store)");
+                return;
+            }
+        };
+        if let Err(e) = self
             .inner
             .store
-            .append_event(EventKind::BrokerStopping { pending });
+            .append_event(EventKind::BrokerStopping { pending })
+        {
+            tracing::warn!(error = %e, pending, "broker_stopping not recorded");
+        }
         match (&self.inner.config.durability, pending) {
             (_, 0) => tracing::info!("broker stopped; nothing pending"),
             (Durability::Durable { .. }, n) => {

@@ -82,8 +82,13 @@ async fn commit(
 }
 
 async fn resend_state(broker: &Broker, federation: &Federation, id: &DeliveryId, origin: &str) {
-    let Ok(Some(delivery)) = broker.store().delivery(id) else {
-        return;
+    let delivery = match broker.store().delivery(id) {
+        Ok(Some(delivery)) => delivery,
+        Ok(None) => return, // pruned meanwhile: nothing to tell
+        Err(e) => {
+            tracing::warn!(delivery = %id, error = %e, "cannot read the state of a duplicate forward; the next copy asks again");
+            return;
+        }
     };
     let event = courier_core::remote::snapshot_event(&delivery, origin);
     let outcome = RemoteOutcome::snapshot(event);
