@@ -14,7 +14,7 @@ use courier_store::StoreError;
 use courier_terminal::TerminalError;
 
 use crate::agent_spec::SpecLimit;
-use crate::federation::FederationError;
+use crate::federation::error::FederationError;
 use crate::state_dir::StateDirError;
 
 #[derive(Debug, thiserror::Error)]

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::FederationError;
+use super::error::FederationError;
 
 /// This broker's default host id: the machine's host name and a short hash
 /// of the state directory's absolute path (`box-1a2b3c`). Two brokers on

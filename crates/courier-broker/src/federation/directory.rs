@@ -22,7 +22,6 @@ use futures_util::{StreamExt, TryStreamExt};
 use super::wire::DirectoryEntry;
 use super::{DIRECTORY_TIMEOUT, Federation, FederationError, backoff, locked, pause};
 use crate::broker::Broker;
-use crate::error::{BrokerError, ClientError, Fault};
 
 /// How often this host's own entries are checked even without a change.
 const SYNC_EVERY: Duration = Duration::from_secs(5);
@@ -71,8 +70,8 @@ fn encode(entry: &DirectoryEntry) -> bytes::Bytes {
     serde_json::to_vec(entry).unwrap_or_default().into()
 }
 
-fn unavailable(what: impl std::fmt::Display) -> BrokerError {
-    Fault::FederationUnavailable(what.to_string()).into()
+fn unavailable(what: impl std::fmt::Display) -> FederationError {
+    FederationError::DirectoryUnavailable(what.to_string())
 }
 
 /// Claims `name` for an agent this host is about to spawn: held until the
@@ -81,7 +80,7 @@ pub async fn claim_for_spawn(
     federation: &Federation,
     name: &str,
     channels: &[String],
-) -> Result<(), BrokerError> {
+) -> Result<(), FederationError> {
     federation
         .inner
         .directory
@@ -99,7 +98,7 @@ pub async fn claim(
     federation: &Federation,
     name: &str,
     channels: &[String],
-) -> Result<(), BrokerError> {
+) -> Result<(), FederationError> {
     let kv = federation
         .joined_within(super::JOIN_WAIT)
         .await
@@ -132,11 +131,10 @@ pub async fn claim(
                 .filter(|e| e.operation == Operation::Put)
                 .and_then(|e| serde_json::from_slice::<DirectoryEntry>(&e.value).ok());
             match (owner, existing) {
-                (Some(owner), _) if owner.host != host => Err(ClientError::NameTaken {
+                (Some(owner), _) if owner.host != host => Err(FederationError::NameTaken {
                     name: name.to_string(),
                     host: owner.host,
-                }
-                .into()),
+                }),
                 // Ours already (a restart), or deleted: take it at that revision.
                 (_, Some(entry)) => {
                     let revision = tokio::time::timeout(
@@ -387,15 +385,10 @@ async fn sync_own(broker: &Broker, federation: &Federation) -> Result<(), Federa
             }
             None => match claim(federation, name, channels).await {
                 Ok(()) => {}
-                Err(BrokerError::Client(ClientError::NameTaken { name, host })) => {
+                Err(FederationError::NameTaken { name, host }) => {
                     tracing::warn!(agent = %name, %host, "the directory gives this agent's name to another host");
                 }
-                Err(e) => {
-                    return Err(FederationError::Claim {
-                        name: name.clone(),
-                        source: Box::new(e),
-                    });
-                }
+                Err(e) => return Err(e),
             },
         }
     }

@@ -75,12 +75,13 @@ pub enum FederationError {
         operation: &'static str,
         source: tokio::task::JoinError,
     },
-    /// Claiming a name of this host in the directory.
-    #[error("claim {name:?}: {source}")]
-    Claim {
-        name: String,
-        source: Box<crate::error::BrokerError>,
-    },
+    /// The name belongs to an agent of another host.
+    #[error("the name {name:?} is taken in the workspace by an agent of host {host:?}")]
+    NameTaken { name: String, host: String },
+    /// The directory could not be read or written in time (not joined,
+    /// a timeout, a KV error), so a name cannot be claimed.
+    #[error("{0}")]
+    DirectoryUnavailable(String),
 }
 
 impl FederationError {

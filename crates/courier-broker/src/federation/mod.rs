@@ -29,7 +29,7 @@ pub mod config;
 mod connect;
 mod consume;
 mod directory;
-mod error;
+pub mod error;
 mod forwarder;
 mod inbox;
 mod outcomes;
@@ -49,7 +49,7 @@ pub use connect::{Finding, FindingLevel, probe};
 pub use error::FederationError;
 
 use crate::broker::Broker;
-use crate::error::BrokerError;
+use crate::error::{BrokerError, ClientError, Fault};
 
 /// How long a directory operation waits for NATS before giving up.
 const DIRECTORY_TIMEOUT: Duration = Duration::from_secs(3);
@@ -182,7 +182,16 @@ impl Federation {
     /// Claims `name` in the workspace directory before an agent of this
     /// host takes it: refused when another host holds it.
     pub async fn claim(&self, name: &str, channels: &[String]) -> Result<(), BrokerError> {
-        directory::claim_for_spawn(self, name, channels).await
+        directory::claim_for_spawn(self, name, channels)
+            .await
+            .map_err(|e| match e {
+                FederationError::NameTaken { name, host } => {
+                    ClientError::NameTaken { name, host }.into()
+                }
+                // Uniqueness across hosts cannot be checked: 503, as
+                // before (a spawn waits for the join, then gives up).
+                other => Fault::FederationUnavailable(other.to_string()).into(),
+            })
     }
 
     /// The directory should be brought up to date (an agent of this host
