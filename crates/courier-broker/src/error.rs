@@ -39,6 +39,9 @@ pub enum ClientError {
     UnknownDelivery(DeliveryId),
     #[error("an agent named {0:?} is already running")]
     AgentExists(String),
+    /// The agent's program ended: its terminal takes no more input.
+    #[error("agent {0:?} is not running (its terminal closed)")]
+    NotRunning(String),
     /// Federation: the name belongs to an agent of another host.
     #[error("the name {name:?} is taken in the workspace by an agent of host {host:?}")]
     NameTaken { name: String, host: String },
@@ -185,13 +188,16 @@ impl From<StoreError> for BrokerError {
 }
 
 /// A program that cannot be spawned and a pattern that does not compile
-/// come from the spawn's own fields; every other terminal failure (a PTY,
-/// a thread, a session host, a write) is the broker's.
+/// come from the spawn's own fields, and a terminal closed because its
+/// program ended is a request to an agent that no longer runs; every other
+/// terminal failure (a PTY, a thread, a session host, a write) is the
+/// broker's.
 impl From<TerminalError> for BrokerError {
     fn from(e: TerminalError) -> Self {
         match e {
             TerminalError::Spawn { .. } => ClientError::Spawn(e).into(),
             TerminalError::Pattern { what, .. } => BrokerError::invalid(pattern_field(what), e),
+            TerminalError::WriterClosed { agent } => ClientError::NotRunning(agent).into(),
             other => Fault::Terminal(other).into(),
         }
     }

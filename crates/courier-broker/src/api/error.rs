@@ -187,6 +187,7 @@ impl From<ClientError> for ApiError {
             ClientError::Refused(core) => core.into(),
             ClientError::UnknownAgent(_) => ApiError::not_found("unknown_agent", message),
             ClientError::UnknownDelivery(_) => ApiError::not_found("unknown_delivery", message),
+            ClientError::NotRunning(_) => ApiError::conflict("agent_not_running", message),
             ClientError::AgentExists(_) => {
                 ApiError::conflict("agent_exists", message).with_detail("field", json!("name"))
             }
@@ -362,6 +363,14 @@ mod tests {
                 "unknown_agent",
             ),
             (
+                TerminalError::WriterClosed {
+                    agent: "bob".into(),
+                }
+                .into(),
+                StatusCode::CONFLICT,
+                "agent_not_running",
+            ),
+            (
                 StoreError::UnknownDelivery { id: id.clone() }.into(),
                 StatusCode::NOT_FOUND,
                 "unknown_delivery",
@@ -409,8 +418,10 @@ mod tests {
                 "store_unavailable",
             ),
             (
-                TerminalError::WriterClosed {
+                TerminalError::Write {
                     agent: "bob".into(),
+                    len: 3,
+                    source: io(std::io::ErrorKind::BrokenPipe),
                 }
                 .into(),
                 StatusCode::INTERNAL_SERVER_ERROR,
