@@ -125,7 +125,7 @@ pub async fn claim(
             let existing = tokio::time::timeout(DIRECTORY_TIMEOUT, kv.entry(name))
                 .await
                 .map_err(|_| unavailable("timed out reading the name's owner"))?
-                .map_err(unavailable)?;
+                .map_err(FederationError::kv("read the name's owner"))?;
             let owner = existing
                 .as_ref()
                 .filter(|e| e.operation == Operation::Put)
@@ -152,7 +152,7 @@ pub async fn claim(
                 )),
             }
         }
-        Err(e) => Err(unavailable(e)),
+        Err(e) => Err(FederationError::kv("claim the name")(e)),
     }
 }
 
