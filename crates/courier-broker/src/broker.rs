@@ -17,7 +17,7 @@ use crate::auth::issued::IssuedTokens;
 use crate::bus::EventBus;
 use crate::config::{BrokerConfig, Durability};
 use crate::delivery::{Stuck, Watchdog};
-use crate::error::BrokerError;
+use crate::error::{BrokerError, Fault};
 use crate::federation::Federation;
 use crate::federation::local::Local;
 use crate::lifecycle::Lifecycle;
@@ -75,11 +75,12 @@ fn hosting(
         config.stream_buffer_chunks,
     )
     .map(Some)
-    .map_err(|e| {
-        BrokerError::BadRequest(format!(
-            "cannot prepare the sessions directory in {}: {e}",
-            dir.path().display()
-        ))
+    .map_err(|source| {
+        Fault::SessionsDir {
+            dir: dir.path().to_path_buf(),
+            source,
+        }
+        .into()
     })
 }
 
@@ -267,8 +268,10 @@ impl Broker {
     }
 
     /// Every agent: spec, status (with the framing a message would get
-    /// now, from the live reader of its terminal), pid, queue depth.
-    pub async fn agents(&self) -> Vec<(AgentSpec, AgentStatus, u32, usize)> {
+    /// now, from the live reader of its terminal), pid, queue depth
+    /// (`None` when the store cannot count it: the listing still answers,
+    /// and says it does not know rather than "0 queued").
+    pub async fn agents(&self) -> Vec<(AgentSpec, AgentStatus, u32, Option<usize>)> {
         crate::agents::listing::list(self.registry(), self.store()).await
     }
 
@@ -377,10 +380,21 @@ impl Broker {
         let grace = services.config.shutdown_grace;
         futures_util::future::join_all(agents.values_mut().map(|a| a.stop(grace))).await;
         futures_util::future::join_all(agents.values_mut().map(|a| a.kill())).await;
-        let pending = services.store.pending_count().unwrap_or(0) as u64;
-        let _ = services
+        let pending = match services.store.pending_count() {
+            Ok(pending) => pending as u64,
+            Err(e) => {
+                // Not "nothing pending": whatever is pending stays in the
+                // store, and no broker_stopping event claims a count.
+                tracing::warn!(error = %e, "broker stopped; cannot count the pending deliveries (they stay in the store)");
+                return;
+            }
+        };
+        if let Err(e) = services
             .store
-            .append_event(EventKind::BrokerStopping { pending });
+            .append_event(EventKind::BrokerStopping { pending })
+        {
+            tracing::warn!(error = %e, pending, "broker_stopping not recorded");
+        }
         log_stopped(&services.config.durability, pending);
     }
 }

@@ -7,7 +7,7 @@ use tokio::task::JoinHandle;
 
 use crate::auth::token::new_token;
 use crate::broker::Broker;
-use crate::error::BrokerError;
+use crate::error::{BrokerError, Fault};
 use crate::state_dir::{ConnectionInfo, write_connection_file};
 
 /// A broker whose API is being served.
@@ -32,15 +32,17 @@ impl RunningServer {
             },
             None => tokio::net::TcpListener::bind(listen).await,
         }
-        .map_err(|e| BrokerError::BadRequest(format!("cannot listen on {listen}: {e}")))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| BrokerError::BadRequest(format!("cannot read the bound address: {e}")))?;
+        .map_err(|source| Fault::Bind {
+            address: listen.to_string(),
+            source,
+        })?;
+        let addr = listener.local_addr().map_err(|source| Fault::Bind {
+            address: format!("{listen} (reading the bound address)"),
+            source,
+        })?;
         let token = match broker.config().token.clone() {
             Some(token) => token,
-            None => new_token().map_err(|e| {
-                BrokerError::BadRequest(format!("no randomness for the API token: {e}"))
-            })?,
+            None => new_token().map_err(|e| BrokerError::no_randomness("the API token", e))?,
         };
         let url = format!("http://{addr}");
         if let Some(dir) = broker.config().state_dir() {

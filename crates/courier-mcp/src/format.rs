@@ -126,12 +126,12 @@ fn agent_state(agent: &AgentInfo) -> String {
         Some(why) => format!("{word} ({why})"),
         None => word.to_string(),
     };
-    if agent.queue_depth > 0 {
-        let _ = write!(
-            state,
-            ", {} waiting",
-            plural(agent.queue_depth, "message", "messages")
-        );
+    match agent.queue_depth {
+        Some(0) => {}
+        Some(n) => {
+            let _ = write!(state, ", {} waiting", plural(n, "message", "messages"));
+        }
+        None => state.push_str(", messages waiting unknown"),
     }
     state
 }

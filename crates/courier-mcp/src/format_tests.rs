@@ -105,10 +105,33 @@ fn agents_show_state_channels_and_who_i_am() {
 }
 
 #[test]
+fn a_queue_the_broker_could_not_count_is_shown_unknown_not_empty() {
+    let list: AgentList = serde_json::from_value(json!({"agents": [
+        {"name": "bob", "command": ["sh"], "channels": [], "pid": 2,
+         "queue_depth": null, "state": "ready", "status": {"ready": true, "busy": false}},
+        {"name": "far", "host": "h2", "remote": true, "state": "remote", "channels": []},
+    ]}))
+    .unwrap();
+    assert_eq!(list.agents[0].queue_depth, None);
+    assert_eq!(
+        list.agents[1].queue_depth,
+        Some(0),
+        "absent: nothing queued here"
+    );
+    let text = agent_list("alice", &list);
+    assert!(
+        text.contains("- bob: ready, messages waiting unknown;"),
+        "{text}"
+    );
+    assert!(!text.contains("far: remote, messages"), "{text}");
+}
+
+#[test]
 fn an_exited_agent_says_how() {
     let agent = AgentInfo {
         name: "dan".into(),
         state: "exited".into(),
+        queue_depth: Some(0),
         status: AgentStatus {
             exited: Some(ExitInfo {
                 code: None,

@@ -87,6 +87,10 @@ pub struct AgentStatus {
     pub held: Option<String>,
 }
 
+fn nothing_queued() -> Option<usize> {
+    Some(0)
+}
+
 /// One entry of `GET /v1/agents`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgentInfo {
@@ -96,8 +100,10 @@ pub struct AgentInfo {
     /// Without `#`.
     #[serde(default)]
     pub channels: Vec<String>,
-    #[serde(default)]
-    pub queue_depth: usize,
+    /// `None` when the broker could not count it (`null`); an agent of
+    /// another host has none here (absent: nothing queued on this host).
+    #[serde(default = "nothing_queued")]
+    pub queue_depth: Option<usize>,
     /// The broker's one state label (`idle`, `busy`, `held`, `dead`, …:
     /// `courier_core::AgentState`), the same the CLI and dashboard show.
     #[serde(default)]

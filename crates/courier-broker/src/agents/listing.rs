@@ -11,13 +11,23 @@ use crate::launch::framing_policy::FramingPolicy;
 use crate::spec::AgentSpec;
 
 /// The listing of every agent of this host.
-pub async fn list(registry: &Registry, store: &Store) -> Vec<(AgentSpec, AgentStatus, u32, usize)> {
+pub async fn list(
+    registry: &Registry,
+    store: &Store,
+) -> Vec<(AgentSpec, AgentStatus, u32, Option<usize>)> {
     let listed: Vec<_> = {
         let agents = registry.lock().await;
         agents
             .values()
             .map(|a| {
-                let depth = store.queue_depth(&a.spec.name).unwrap_or(0);
+                // Unknown, not "0 queued", when the store cannot count it.
+                let depth = match store.queue_depth(&a.spec.name) {
+                    Ok(depth) => Some(depth),
+                    Err(e) => {
+                        tracing::warn!(agent = %a.spec.name, error = %e, "cannot count the agent's queue; listed as unknown");
+                        None
+                    }
+                };
                 (
                     a.spec.clone(),
                     a.status.borrow().clone(),

@@ -73,7 +73,7 @@ impl Registry {
         let agents = self.agents.lock().await;
         let agent = agents
             .get(name)
-            .ok_or_else(|| BrokerError::UnknownAgent(name.to_string()))?;
+            .ok_or_else(|| BrokerError::unknown_agent(name))?;
         Ok(f(&agent.session))
     }
 
@@ -82,7 +82,7 @@ impl Registry {
         let agents = self.agents.lock().await;
         let agent = agents
             .get(name)
-            .ok_or_else(|| BrokerError::UnknownAgent(name.to_string()))?;
+            .ok_or_else(|| BrokerError::unknown_agent(name))?;
         Ok(PersonInput::new(
             agent.session.clone(),
             agent.control.clone(),

@@ -14,6 +14,7 @@ use super::identity::Identity;
 use super::json::ApiPath;
 use super::receipts::optional_body;
 use super::state::AppState;
+use crate::error::{BrokerError, Fault};
 use crate::lifecycle::interrupt::InterruptRefused;
 
 /// `POST /v1/agents/{name}/interrupt`: the agent's interrupt keys; 409
@@ -25,7 +26,7 @@ pub async fn interrupt(
     validate_agent_name(&name)?;
     match state.broker.interrupt(&name).await {
         Ok(keys) => Ok(Json(json!({"agent": name, "keys": keys}))),
-        Err(InterruptRefused::Broker(crate::error::BrokerError::Terminal(e))) => Err(
+        Err(InterruptRefused::Broker(BrokerError::Fault(Fault::Terminal(e)))) => Err(
             ApiError::conflict("write_failed", format!("cannot interrupt {name:?}: {e}")),
         ),
         Err(InterruptRefused::Broker(e)) => Err(e.into()),

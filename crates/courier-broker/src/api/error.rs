@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use courier_core::CoreError;
 use courier_store::StoreError;
 
-use crate::error::BrokerError;
+use crate::error::{BrokerError, ClientError, Fault};
 use serde_json::json;
 
 #[derive(Debug)]
@@ -161,57 +161,99 @@ impl From<CoreError> for ApiError {
     }
 }
 
+/// A store error is a client's when it names a broken rule or an unknown
+/// delivery, else the broker's fault (see `BrokerError`'s `From`).
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        match e.clone() {
-            StoreError::Refused(core) => core.into(),
-            StoreError::UnknownDelivery { .. } => {
-                ApiError::not_found("unknown_delivery", e.to_string())
-            }
-            other => {
-                let message = other.to_string();
-                tracing::warn!(error = %message, "store refused a request");
-                ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "store_unavailable",
-                    message,
-                )
-            }
-        }
+        BrokerError::from(e).into()
     }
 }
 
 impl From<BrokerError> for ApiError {
     fn from(e: BrokerError) -> Self {
+        match e {
+            BrokerError::Client(client) => client.into(),
+            BrokerError::Fault(fault) => fault.into(),
+        }
+    }
+}
+
+/// Every client error is a 4xx naming what was wrong (the field, where
+/// there is one).
+impl From<ClientError> for ApiError {
+    fn from(e: ClientError) -> Self {
         let message = e.to_string();
         match e {
-            BrokerError::Refused(core) => core.into(),
-            BrokerError::Store(store) => store.into(),
-            BrokerError::UnknownAgent(_) => ApiError::not_found("unknown_agent", message),
-            BrokerError::AgentExists(_) => ApiError::conflict("agent_exists", message),
-            BrokerError::BadRequest(_) => ApiError::bad_request(message),
-            BrokerError::ShuttingDown => ApiError::unavailable(message),
-            BrokerError::NameTaken { .. } => ApiError::conflict("name_taken", message),
-            BrokerError::FederationUnavailable(_) => ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "federation_unavailable",
-                message,
-            ),
-            BrokerError::Terminal(_) => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "spawn_failed", message)
+            ClientError::Refused(core) => core.into(),
+            ClientError::UnknownAgent(_) => ApiError::not_found("unknown_agent", message),
+            ClientError::UnknownDelivery(_) => ApiError::not_found("unknown_delivery", message),
+            ClientError::NotRunning(_) => ApiError::conflict("agent_not_running", message),
+            ClientError::AgentExists(_) => {
+                ApiError::conflict("agent_exists", message).with_detail("field", json!("name"))
             }
-            BrokerError::StateDir(_) => ApiError::internal(message),
-            BrokerError::Preset(courier_presets::PresetError::CliNotInstalled { .. }) => {
+            ClientError::NameTaken { host, .. } => ApiError::conflict("name_taken", message)
+                .with_detail("field", json!("name"))
+                .with_detail("host", json!(host)),
+            ClientError::InvalidField { field, .. } => {
+                ApiError::new(StatusCode::BAD_REQUEST, "invalid_field", message)
+                    .with_detail("field", json!(field))
+            }
+            ClientError::InvalidCombination { fields, .. } => {
+                ApiError::new(StatusCode::BAD_REQUEST, "invalid_combination", message)
+                    .with_detail("fields", json!(fields))
+            }
+            ClientError::OnOtherHost { host, .. } => {
+                ApiError::new(StatusCode::BAD_REQUEST, "on_other_host", message)
+                    .with_detail("host", json!(host))
+            }
+            ClientError::Preset(courier_presets::PresetError::CliNotInstalled { .. }) => {
                 ApiError::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "cli_not_installed",
                     message,
                 )
+                .with_detail("field", json!("preset"))
             }
-            BrokerError::Preset(_) => {
+            ClientError::Preset(_) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "preset", message)
+                    .with_detail("field", json!("preset"))
+            }
+            ClientError::Spawn(_) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "spawn_failed", message)
+                    .with_detail("field", json!("command"))
             }
         }
+    }
+}
+
+/// Every fault is a 5xx whose code says what failed, logged here with the
+/// operation: the client only learns that the broker failed and at what.
+impl From<Fault> for ApiError {
+    fn from(e: Fault) -> Self {
+        let message = e.to_string();
+        let operation = e.operation();
+        let (status, code) = match e {
+            Fault::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable"),
+            Fault::Terminal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "terminal_failed"),
+            Fault::StateDir(_) => (StatusCode::INTERNAL_SERVER_ERROR, "state_dir_failed"),
+            Fault::PresetFile(_) => (StatusCode::INTERNAL_SERVER_ERROR, "preset_file_unreadable"),
+            Fault::NoRandomness { .. } => (StatusCode::INTERNAL_SERVER_ERROR, "no_randomness"),
+            Fault::Bind { .. } => (StatusCode::INTERNAL_SERVER_ERROR, "cannot_listen"),
+            Fault::SessionsDir { .. } => (StatusCode::INTERNAL_SERVER_ERROR, "sessions_dir_failed"),
+            Fault::Launch { .. } => (StatusCode::INTERNAL_SERVER_ERROR, "launch_failed"),
+            Fault::Encode { .. } => (StatusCode::INTERNAL_SERVER_ERROR, "encode_failed"),
+            Fault::Federation(_) => (StatusCode::SERVICE_UNAVAILABLE, "federation_failed"),
+            Fault::FederationUnavailable(_) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "federation_unavailable")
+            }
+            // Expected while stopping: not the broker failing.
+            Fault::ShuttingDown => {
+                tracing::info!(%operation, "refused a request: the broker is stopping");
+                return ApiError::unavailable(message);
+            }
+        };
+        tracing::error!(%operation, %code, error = %message, "the broker failed a request");
+        ApiError::new(status, code, message)
     }
 }
 
@@ -220,12 +262,264 @@ mod tests {
     use super::*;
     use axum::body::Body;
     use axum::http::header::ALLOW;
+    use courier_terminal::TerminalError;
+    use serde_json::Value;
 
     async fn body_json(response: Response) -> serde_json::Value {
         let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
             .await
             .unwrap();
         serde_json::from_slice(&bytes).unwrap()
+    }
+
+    fn io(kind: std::io::ErrorKind) -> std::io::Error {
+        std::io::Error::new(kind, "refused by the test")
+    }
+
+    fn parts(error: BrokerError) -> (StatusCode, &'static str, serde_json::Map<String, Value>) {
+        let api = ApiError::from(error);
+        (api.status, api.code, api.details)
+    }
+
+    #[test]
+    fn client_errors_are_4xx_and_name_the_field_where_there_is_one() {
+        let id = courier_core::DeliveryId::new("d1");
+        let with_field: Vec<(BrokerError, StatusCode, &str, &str)> = vec![
+            (
+                BrokerError::invalid("busy_patterns", "\"(\" is not a valid regex"),
+                StatusCode::BAD_REQUEST,
+                "invalid_field",
+                "busy_patterns",
+            ),
+            (
+                BrokerError::agent_exists("bob".into()),
+                StatusCode::CONFLICT,
+                "agent_exists",
+                "name",
+            ),
+            (
+                ClientError::NameTaken {
+                    name: "bob".into(),
+                    host: "h2".into(),
+                }
+                .into(),
+                StatusCode::CONFLICT,
+                "name_taken",
+                "name",
+            ),
+            (
+                courier_presets::PresetError::CliNotInstalled {
+                    cli: "claude".into(),
+                    preset: "claude".into(),
+                    hint: "install it".into(),
+                }
+                .into(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "cli_not_installed",
+                "preset",
+            ),
+            (
+                courier_presets::PresetError::UnknownPreset {
+                    name: "ghost".into(),
+                    known: "shell".into(),
+                }
+                .into(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "preset",
+                "preset",
+            ),
+            (
+                TerminalError::Spawn {
+                    agent: "bob".into(),
+                    command: "/nowhere/cli".into(),
+                    reason: "No such file or directory".into(),
+                }
+                .into(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "spawn_failed",
+                "command",
+            ),
+            (
+                courier_terminal::error::compile("prompt", "(")
+                    .map(|_| ())
+                    .unwrap_err()
+                    .into(),
+                StatusCode::BAD_REQUEST,
+                "invalid_field",
+                "prompt_pattern",
+            ),
+        ];
+        for (error, status, code, field) in with_field {
+            let shown = error.to_string();
+            assert!(matches!(error, BrokerError::Client(_)), "{shown}");
+            let (s, c, details) = parts(error);
+            assert_eq!((s, c), (status, code), "{shown}");
+            assert_eq!(details["field"], json!(field), "{shown}");
+        }
+        let without_field: Vec<(BrokerError, StatusCode, &str)> = vec![
+            (
+                BrokerError::unknown_agent("ghost"),
+                StatusCode::NOT_FOUND,
+                "unknown_agent",
+            ),
+            (
+                TerminalError::WriterClosed {
+                    agent: "bob".into(),
+                }
+                .into(),
+                StatusCode::CONFLICT,
+                "agent_not_running",
+            ),
+            (
+                StoreError::UnknownDelivery { id: id.clone() }.into(),
+                StatusCode::NOT_FOUND,
+                "unknown_delivery",
+            ),
+            (
+                StoreError::Refused(CoreError::EmptyBody).into(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_message",
+            ),
+            (
+                ClientError::InvalidCombination {
+                    fields: &["command", "preset"],
+                    problem: "give either a command or a preset, not both",
+                }
+                .into(),
+                StatusCode::BAD_REQUEST,
+                "invalid_combination",
+            ),
+            (
+                ClientError::OnOtherHost {
+                    id,
+                    host: "h2".into(),
+                }
+                .into(),
+                StatusCode::BAD_REQUEST,
+                "on_other_host",
+            ),
+        ];
+        for (error, status, code) in without_field {
+            let shown = error.to_string();
+            assert!(matches!(error, BrokerError::Client(_)), "{shown}");
+            assert!(status.is_client_error(), "{shown}");
+            let (s, c, _) = parts(error);
+            assert_eq!((s, c), (status, code), "{shown}");
+        }
+    }
+
+    #[test]
+    fn faults_are_5xx_with_a_code_that_says_what_failed() {
+        let path = std::path::PathBuf::from("/state/courier.db");
+        let faults: Vec<(BrokerError, StatusCode, &str)> = vec![
+            (
+                StoreError::DiskFull { path: path.clone() }.into(),
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store_unavailable",
+            ),
+            (
+                TerminalError::Write {
+                    agent: "bob".into(),
+                    len: 3,
+                    source: io(std::io::ErrorKind::BrokenPipe),
+                }
+                .into(),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "terminal_failed",
+            ),
+            (
+                TerminalError::Host {
+                    agent: "bob".into(),
+                    socket: "/state/sessions/bob.sock".into(),
+                    detail: "cannot open the log".into(),
+                }
+                .into(),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "terminal_failed",
+            ),
+            (
+                crate::state_dir::StateDirError::Io {
+                    action: "write",
+                    path: path.clone(),
+                    source: io(std::io::ErrorKind::PermissionDenied),
+                }
+                .into(),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "state_dir_failed",
+            ),
+            (
+                courier_presets::PresetError::Read {
+                    path: path.clone(),
+                    source: io(std::io::ErrorKind::PermissionDenied),
+                }
+                .into(),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "preset_file_unreadable",
+            ),
+            (
+                BrokerError::no_randomness("the agent token", getrandom::Error::UNSUPPORTED),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "no_randomness",
+            ),
+            (
+                Fault::Bind {
+                    address: "127.0.0.1:7420".into(),
+                    source: io(std::io::ErrorKind::AddrInUse),
+                }
+                .into(),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "cannot_listen",
+            ),
+            (
+                Fault::SessionsDir {
+                    dir: path.clone(),
+                    source: io(std::io::ErrorKind::PermissionDenied),
+                }
+                .into(),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "sessions_dir_failed",
+            ),
+            (
+                BrokerError::launch(
+                    "read the broker's working directory",
+                    io(std::io::ErrorKind::NotFound),
+                ),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "launch_failed",
+            ),
+            (
+                Fault::Encode {
+                    what: "the agent spec",
+                    source: serde_json::from_str::<u8>("x").unwrap_err(),
+                }
+                .into(),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "encode_failed",
+            ),
+            (
+                crate::federation::FederationError::NotJoined.into(),
+                StatusCode::SERVICE_UNAVAILABLE,
+                "federation_failed",
+            ),
+            (
+                Fault::FederationUnavailable("timed out".into()).into(),
+                StatusCode::SERVICE_UNAVAILABLE,
+                "federation_unavailable",
+            ),
+            (
+                BrokerError::shutting_down(),
+                StatusCode::SERVICE_UNAVAILABLE,
+                "shutting_down",
+            ),
+        ];
+        for (error, status, code) in faults {
+            let shown = error.to_string();
+            assert!(matches!(error, BrokerError::Fault(_)), "{shown}");
+            assert!(status.is_server_error(), "{shown}");
+            let api = ApiError::from(error);
+            assert_eq!((api.status, api.code), (status, code), "{shown}");
+            assert_eq!(api.message, shown, "the message is the fault's own");
+        }
     }
 
     #[tokio::test]

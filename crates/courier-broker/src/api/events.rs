@@ -262,7 +262,12 @@ pub async fn websocket(
     upgrade: WebSocketUpgrade,
 ) -> Response {
     let after = q.since.unwrap_or(0);
-    let gap = gap_after(&state.broker, after).ok().flatten();
+    // As for SSE: a store that cannot say whether events were pruned
+    // refuses the stream rather than hide a gap.
+    let gap = match gap_after(&state.broker, after) {
+        Ok(gap) => gap,
+        Err(e) => return e.into_response(),
+    };
     let mut response = upgrade
         .on_upgrade(move |socket| ws_session(socket, reader, start_follow(&state, lease, after)))
         .into_response();

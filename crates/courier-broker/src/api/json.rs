@@ -78,6 +78,7 @@ where
             .map_err(|rejection| {
                 // A route whose pattern and extractor disagree is our bug (5xx).
                 if rejection.status().is_server_error() {
+                    tracing::error!(operation = "extract the path", error = %rejection.body_text(), "the broker failed a request");
                     ApiError::internal(rejection.body_text())
                 } else {
                     ApiError::new(StatusCode::BAD_REQUEST, "bad_path", rejection.body_text())

@@ -28,10 +28,14 @@ pub async fn issue_code(
             "login codes are issued to the owner's bearer token only (run `courier open`)",
         ));
     }
-    let code = state
-        .sessions()
-        .issue_code()
-        .map_err(|e| ApiError::internal(format!("no randomness for a login code: {e}")))?;
+    let code =
+        state
+            .sessions()
+            .issue_code()
+            .map_err(|source| crate::error::Fault::NoRandomness {
+                what: "a login code",
+                source,
+            })?;
     let path = format!("/ui/login?code={}", code.code);
     // Built from the address the broker is bound to, never from the
     // request's Host, which a client (or a rebinding page) chooses.

@@ -64,8 +64,7 @@ impl IssuedTokens {
         label: Option<String>,
         expires_in: Option<Duration>,
     ) -> Result<(TokenRecord, String), BrokerError> {
-        let random = new_token()
-            .map_err(|e| BrokerError::BadRequest(format!("no randomness for a new token: {e}")))?;
+        let random = new_token().map_err(|e| BrokerError::no_randomness("a new token", e))?;
         let secret = format!("{OBSERVER_PREFIX}{random}");
         let expires_at = expires_in.map(|d| {
             SystemClock

@@ -56,7 +56,7 @@ pub enum LoginError {
     #[error("this login code was already used, has expired or was never issued")]
     BadCode,
     #[error("no randomness for a session id: {0}")]
-    NoRandomness(String),
+    NoRandomness(getrandom::Error),
 }
 
 #[derive(Default)]
@@ -113,7 +113,7 @@ impl UiSessions {
             Some(expires) if expires > now => {}
             _ => return Err(LoginError::BadCode),
         }
-        let id = new_token().map_err(|e| LoginError::NoRandomness(e.to_string()))?;
+        let id = new_token().map_err(LoginError::NoRandomness)?;
         let expires_at = now.plus_millis(SESSION_TTL_MS);
         forget_expired(&mut tables.sessions, now);
         make_room(&mut tables.sessions, MAX_SESSIONS);

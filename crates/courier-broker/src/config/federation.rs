@@ -74,21 +74,22 @@ impl FederationConfig {
 
     /// Refuses names NATS subjects, stream and bucket names cannot carry.
     pub fn validate(&self) -> Result<(), String> {
+        let refuse = |problem: String| Err(problem);
         for (what, value) in [("workspace", &self.workspace), ("host id", &self.host)] {
             if !is_token(value) {
-                return Err(format!(
+                return refuse(format!(
                     "the {what} {value:?} must be 1 to 64 letters, digits, '-' or '_'"
                 ));
             }
         }
         if self.url.trim().is_empty() {
-            return Err("the NATS URL is empty".into());
+            return refuse("the NATS URL is empty".into());
         }
         if self.tls_cert.is_some() != self.tls_key.is_some() {
-            return Err("give both --nats-tls-cert and --nats-tls-key, or neither".into());
+            return refuse("give both --nats-tls-cert and --nats-tls-key, or neither".into());
         }
         if !(1..=5).contains(&self.replicas) {
-            return Err(format!("--nats-replicas {} must be 1 to 5", self.replicas));
+            return refuse(format!("--nats-replicas {} must be 1 to 5", self.replicas));
         }
         Ok(())
     }

@@ -8,7 +8,7 @@ use courier_core::time::{Clock, SystemClock};
 use courier_core::{Delivery, DeliveryChannel, DeliveryId, DeliveryMode, Message};
 
 use crate::agents::registry::Registry;
-use crate::error::BrokerError;
+use crate::error::{BrokerError, ClientError};
 use crate::services::Services;
 
 /// Most deliveries one hook call hands over.
@@ -43,7 +43,7 @@ pub async fn claim_for_hook(
     limit: usize,
 ) -> Result<Vec<(Delivery, Message)>, BrokerError> {
     let Some(record) = services.store.agent(agent)? else {
-        return Err(BrokerError::UnknownAgent(agent.to_string()));
+        return Err(BrokerError::unknown_agent(agent));
     };
     let limit = limit.min(HOOK_BATCH);
     let control = registry.lock().await.get(agent).map(|h| h.control.clone());
@@ -82,7 +82,7 @@ pub async fn set_mode(
     mode: DeliveryMode,
 ) -> Result<(), BrokerError> {
     if services.store.agent(agent)?.is_none() {
-        return Err(BrokerError::UnknownAgent(agent.to_string()));
+        return Err(BrokerError::unknown_agent(agent));
     }
     services.store.set_mode(agent, mode)?;
     if let Some(handle) = registry.lock().await.get(agent) {
@@ -103,7 +103,7 @@ pub async fn flush(
     let agents = registry.lock().await;
     let handle = agents
         .get(agent)
-        .ok_or_else(|| BrokerError::UnknownAgent(agent.to_string()))?;
+        .ok_or_else(|| BrokerError::unknown_agent(agent))?;
     let count = services.store.queue_depth(agent)?;
     handle.control.flush.store(count, Ordering::SeqCst);
     handle.wake.notify_one();
@@ -124,9 +124,11 @@ pub async fn replay(
     id: &DeliveryId,
 ) -> Result<Delivery, BrokerError> {
     if let Some(host) = services.store.delivery(id)?.and_then(|d| d.forwarded_to) {
-        return Err(BrokerError::BadRequest(format!(
-            "delivery {id} lives on host {host:?}: replay it there"
-        )));
+        return Err(ClientError::OnOtherHost {
+            id: id.clone(),
+            host,
+        }
+        .into());
     }
     let (delivery, _) = services.store.replay_async(id).await?;
     registry.wake_one(&delivery.agent).await;

@@ -25,7 +25,7 @@ pub async fn send(
     message: NewMessage,
 ) -> Result<SendReceipt, BrokerError> {
     if services.shutdown.is_triggered() {
-        return Err(BrokerError::ShuttingDown);
+        return Err(BrokerError::shutting_down());
     }
     let acl = services.config.acl.clone();
     let receipt = match services.store.send_under_async(message, acl).await? {
@@ -39,7 +39,7 @@ pub async fn send(
         } => {
             Metrics::inc(&services.metrics.messages_refused);
             tracing::info!(%from, %to, %rule, "the ACL refused a send");
-            return Err(BrokerError::Refused(CoreError::AclDenied {
+            return Err(BrokerError::from(CoreError::AclDenied {
                 from,
                 to: to.to_string(),
                 rule,

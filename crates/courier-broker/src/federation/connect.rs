@@ -10,7 +10,7 @@ use super::local::Local;
 use super::membership::Federation;
 use super::util::{backoff, pause};
 use crate::config::federation::FederationConfig;
-use crate::error::BrokerError;
+use crate::error::federation::FederationError;
 
 /// JetStream drops a republished forward with the same `Nats-Msg-Id`
 /// within this window; past it the receiver's store recognises the
@@ -20,20 +20,23 @@ pub const DEDUP_WINDOW: Duration = Duration::from_secs(600);
 
 /// A client that connects in the background (and reconnects for ever):
 /// a broker starts and serves its own agents whether NATS is up or not.
-pub async fn client(config: &FederationConfig) -> Result<async_nats::Client, BrokerError> {
+pub async fn client(config: &FederationConfig) -> Result<async_nats::Client, FederationError> {
     connect(config, true).await
 }
 
 async fn connect(
     config: &FederationConfig,
     in_background: bool,
-) -> Result<async_nats::Client, BrokerError> {
+) -> Result<async_nats::Client, FederationError> {
     let addrs = config
         .url
         .split(',')
         .map(|u| u.trim().parse::<ServerAddr>())
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| BrokerError::BadRequest(format!("--nats {:?}: {e}", redacted(&config.url))))?;
+        .map_err(|e| FederationError::Url {
+            url: redacted(&config.url),
+            source: Box::new(e),
+        })?;
     let mut options = ConnectOptions::new().name(format!("courier {}", config.host));
     if in_background {
         options = options.retry_on_initial_connect().max_reconnects(None);
@@ -50,8 +53,11 @@ async fn connect(
             }
         });
     if let Some(path) = &config.creds {
-        options = options.credentials_file(path).await.map_err(|e| {
-            BrokerError::BadRequest(format!("--nats-creds {}: {e}", path.display()))
+        options = options.credentials_file(path).await.map_err(|source| {
+            FederationError::Credentials {
+                path: path.clone(),
+                source,
+            }
         })?;
     }
     if let (Some(user), Some(password)) = (&config.user, &config.password) {
@@ -69,9 +75,13 @@ async fn connect(
     if config.require_tls {
         options = options.require_tls(true);
     }
-    options.connect(addrs).await.map_err(|e| {
-        BrokerError::BadRequest(format!("cannot use NATS at {}: {e}", redacted(&config.url)))
-    })
+    options
+        .connect(addrs)
+        .await
+        .map_err(|e| FederationError::Connect {
+            url: redacted(&config.url),
+            source: Box::new(e),
+        })
 }
 
 /// A URL with any `user:password@` hidden, for logs and the API.
@@ -113,14 +123,14 @@ pub async fn setup_until_ready(local: &Local, federation: &Federation) -> Option
     }
 }
 
-async fn setup(federation: &Federation) -> Result<kv::Store, String> {
+async fn setup(federation: &Federation) -> Result<kv::Store, FederationError> {
     let js = federation.js();
     let names = federation.names();
     let replicas = federation.inner.config.replicas;
     if let Err(e) = js.query_account().await {
-        return Err(format!(
-            "JetStream is not available ({e}): start nats-server with JetStream on (-js, or a jetstream {{}} block)"
-        ));
+        return Err(FederationError::NoJetStream {
+            source: Box::new(e),
+        });
     }
     for (name, subject) in [
         (names.inbox_stream(), names.inbox("*")),
@@ -137,7 +147,10 @@ async fn setup(federation: &Federation) -> Result<kv::Store, String> {
             ..Default::default()
         })
         .await
-        .map_err(|e| format!("stream {name}: {e}"))?;
+        .map_err(|e| FederationError::Stream {
+            stream: name.clone(),
+            source: Box::new(e),
+        })?;
     }
     let bucket = names.bucket();
     match js.get_key_value(&bucket).await {
@@ -151,7 +164,10 @@ async fn setup(federation: &Federation) -> Result<kv::Store, String> {
                 ..Default::default()
             })
             .await
-            .map_err(|e| format!("bucket {bucket}: {e}")),
+            .map_err(|e| FederationError::Bucket {
+                bucket: bucket.clone(),
+                source: Box::new(e),
+            }),
     }
 }
 
@@ -192,17 +208,21 @@ enum Synced {
     NoJetStream,
 }
 
-async fn synced(monitor: &str) -> Result<Synced, String> {
+async fn synced(monitor: &str) -> Result<Synced, FederationError> {
     let url = format!("{}/varz", monitor.trim_end_matches('/'));
+    let unreadable = |source| FederationError::Monitor {
+        url: url.clone(),
+        source,
+    };
     let varz = reqwest::Client::new()
         .get(&url)
         .timeout(Duration::from_secs(2))
         .send()
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(unreadable)?
         .json::<serde_json::Value>()
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(unreadable)?;
     let config = &varz["jetstream"]["config"];
     Ok(if config.is_null() {
         Synced::NoJetStream
@@ -309,7 +329,7 @@ pub async fn probe(config: &FederationConfig) -> Vec<Finding> {
             Err(e) => finding(
                 "jetstream sync",
                 Warn,
-                format!("cannot read {monitor}/varz: {e}"),
+                format!("cannot read it: {e}"),
                 Some("is the monitoring port on (-m 8222)?"),
             ),
         },

@@ -12,6 +12,7 @@ use futures_util::StreamExt;
 use super::local::Local;
 use super::membership::Federation;
 use super::util::{backoff, pause};
+use crate::error::federation::FederationError;
 
 const BATCH: usize = 512;
 /// An unacked message comes again after this long.
@@ -29,7 +30,7 @@ pub struct Source {
 pub async fn run<F, Fut>(local: Local, federation: Federation, source: Source, mut handle: F)
 where
     F: FnMut(Vec<jetstream::Message>) -> Fut,
-    Fut: Future<Output = Result<(), String>>,
+    Fut: Future<Output = Result<(), FederationError>>,
 {
     let mut failures = 0;
     loop {
@@ -53,16 +54,19 @@ async fn consume<F, Fut>(
     federation: &Federation,
     source: &Source,
     handle: &mut F,
-) -> Result<(), String>
+) -> Result<(), FederationError>
 where
     F: FnMut(Vec<jetstream::Message>) -> Fut,
-    Fut: Future<Output = Result<(), String>>,
+    Fut: Future<Output = Result<(), FederationError>>,
 {
     let stream = federation
         .js()
         .get_stream(&source.stream)
         .await
-        .map_err(|e| format!("stream {}: {e}", source.stream))?;
+        .map_err(|e| FederationError::Stream {
+            stream: source.stream.clone(),
+            source: Box::new(e),
+        })?;
     let consumer: jetstream::consumer::PullConsumer = stream
         .get_or_create_consumer(
             &source.durable,
@@ -76,7 +80,7 @@ where
             },
         )
         .await
-        .map_err(|e| format!("consumer {}: {e}", source.durable))?;
+        .map_err(|e| consumer_error(source, e))?;
     let messages = consumer
         .stream()
         .max_messages_per_batch(BATCH)
@@ -84,7 +88,7 @@ where
         .expires(Duration::from_secs(10))
         .messages()
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| consumer_error(source, e))?;
     let mut batches = messages.ready_chunks(BATCH);
     loop {
         let batch = tokio::select! {
@@ -92,14 +96,16 @@ where
             _ = local.shutdown_signal().wait() => return Ok(()),
         };
         let Some(batch) = batch else {
-            return Err("the message stream ended".into());
+            return Err(FederationError::MessagesEnded {
+                consumer: source.durable.clone(),
+            });
         };
         let mut good = Vec::with_capacity(batch.len());
         let mut error = None;
         for item in batch {
             match item {
                 Ok(message) => good.push(message),
-                Err(e) => error = Some(e.to_string()),
+                Err(e) => error = Some(consumer_error(source, e)),
             }
         }
         if !good.is_empty() {
@@ -108,5 +114,15 @@ where
         if let Some(e) = error {
             return Err(e);
         }
+    }
+}
+
+fn consumer_error(
+    source: &Source,
+    e: impl std::error::Error + Send + Sync + 'static,
+) -> FederationError {
+    FederationError::Consumer {
+        consumer: source.durable.clone(),
+        source: Box::new(e),
     }
 }

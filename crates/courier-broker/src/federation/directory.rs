@@ -22,7 +22,7 @@ use super::local::Local;
 use super::membership::Federation;
 use super::util::{DIRECTORY_TIMEOUT, JOIN_WAIT, backoff, pause};
 use super::wire::DirectoryEntry;
-use crate::error::BrokerError;
+use crate::error::federation::FederationError;
 
 /// How often this host's own entries are checked even without a change.
 const SYNC_EVERY: Duration = Duration::from_secs(5);
@@ -35,8 +35,8 @@ fn encode(entry: &DirectoryEntry) -> bytes::Bytes {
     serde_json::to_vec(entry).unwrap_or_default().into()
 }
 
-fn unavailable(what: impl std::fmt::Display) -> BrokerError {
-    BrokerError::FederationUnavailable(what.to_string())
+fn unavailable(what: impl std::fmt::Display) -> FederationError {
+    FederationError::DirectoryUnavailable(what.to_string())
 }
 
 /// Claims `name` for an agent this host is about to spawn: held until the
@@ -45,7 +45,7 @@ pub async fn claim_for_spawn(
     federation: &Federation,
     name: &str,
     channels: &[String],
-) -> Result<(), BrokerError> {
+) -> Result<(), FederationError> {
     federation
         .inner
         .directory
@@ -63,7 +63,7 @@ pub async fn claim(
     federation: &Federation,
     name: &str,
     channels: &[String],
-) -> Result<(), BrokerError> {
+) -> Result<(), FederationError> {
     let kv = federation.joined_within(JOIN_WAIT).await.ok_or_else(|| {
         unavailable(format!(
             "this broker has not joined the workspace {:?} within {} s of trying (is NATS \
@@ -87,13 +87,13 @@ pub async fn claim(
             let existing = tokio::time::timeout(DIRECTORY_TIMEOUT, kv.entry(name))
                 .await
                 .map_err(|_| unavailable("timed out reading the name's owner"))?
-                .map_err(unavailable)?;
+                .map_err(FederationError::kv("read the name's owner"))?;
             let owner = existing
                 .as_ref()
                 .filter(|e| e.operation == Operation::Put)
                 .and_then(|e| serde_json::from_slice::<DirectoryEntry>(&e.value).ok());
             match (owner, existing) {
-                (Some(owner), _) if owner.host != host => Err(BrokerError::NameTaken {
+                (Some(owner), _) if owner.host != host => Err(FederationError::NameTaken {
                     name: name.to_string(),
                     host: owner.host,
                 }),
@@ -114,7 +114,7 @@ pub async fn claim(
                 )),
             }
         }
-        Err(e) => Err(unavailable(e)),
+        Err(e) => Err(FederationError::kv("claim the name")(e)),
     }
 }
 
@@ -162,28 +162,31 @@ pub async fn run(local: Local, federation: Federation) {
     }
 }
 
-async fn watch(local: &Local, federation: &Federation) -> Result<(), String> {
-    let kv = federation.kv().ok_or("not joined")?;
+async fn watch(local: &Local, federation: &Federation) -> Result<(), FederationError> {
+    let kv = federation.kv().ok_or(FederationError::NotJoined)?;
     let store = local.store_handle();
     let me = federation.host().to_string();
     let mut entries = kv
         .watch_with_history(">")
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(FederationError::kv("watch"))?;
     // Forget agents deleted while this broker was not watching.
     let keys: HashSet<String> = kv
         .keys()
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(FederationError::kv("list the keys"))?
         .try_collect()
         .await
-        .map_err(|e| e.to_string())?;
-    for gone in store.remote_agents().map_err(|e| e.to_string())? {
+        .map_err(FederationError::kv("list the keys"))?;
+    for gone in store
+        .remote_agents()
+        .map_err(FederationError::store("read the remote agents"))?
+    {
         if !keys.contains(&gone.name) {
             store
                 .remove_remote_agent_async(&gone.name)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(FederationError::store("remove a remote agent"))?;
         }
     }
     let mut upserts: Vec<RemoteAgent> = Vec::new();
@@ -207,7 +210,7 @@ async fn watch(local: &Local, federation: &Federation) -> Result<(), String> {
             flush(&store, federation, &mut upserts).await?;
             return Ok(());
         };
-        let entry = entry.map_err(|e| e.to_string())?;
+        let entry = entry.map_err(FederationError::kv("watch"))?;
         match entry.operation {
             Operation::Put => {
                 let Ok(value) = serde_json::from_slice::<DirectoryEntry>(&entry.value) else {
@@ -243,7 +246,7 @@ async fn watch(local: &Local, federation: &Federation) -> Result<(), String> {
                     store
                         .remove_remote_agent_async(&entry.key)
                         .await
-                        .map_err(|e| e.to_string())?;
+                        .map_err(FederationError::store("remove a remote agent"))?;
                 }
             }
         }
@@ -254,7 +257,7 @@ async fn flush(
     store: &courier_store::Store,
     federation: &Federation,
     upserts: &mut Vec<RemoteAgent>,
-) -> Result<(), String> {
+) -> Result<(), FederationError> {
     if upserts.is_empty() {
         return Ok(());
     }
@@ -262,7 +265,7 @@ async fn flush(
     let conflicts = store
         .upsert_remote_agents_async(batch)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(FederationError::store("mirror remote agents"))?;
     for name in conflicts {
         tracing::warn!(agent = %name, "another host lists an agent of this host's name in the directory; this host's agent keeps it here");
     }
@@ -307,17 +310,20 @@ fn changes_directory(kind: &courier_core::EventKind) -> bool {
 
 /// Puts this host's agents in the bucket as they are in the store (active,
 /// with their channels); deletes entries of this host whose agent is gone.
-async fn sync_own(local: &Local, federation: &Federation) -> Result<(), String> {
-    let kv = federation.kv().ok_or("not joined")?;
+async fn sync_own(local: &Local, federation: &Federation) -> Result<(), FederationError> {
+    let kv = federation.kv().ok_or(FederationError::NotJoined)?;
     let store = local.store();
     let me = federation.host();
     let mut desired: BTreeMap<String, Vec<String>> = store
         .agents()
-        .map_err(|e| e.to_string())?
+        .map_err(FederationError::store("read this host's agents"))?
         .into_iter()
         .map(|a| (a.name, Vec::new()))
         .collect();
-    for (channel, members) in store.channels().map_err(|e| e.to_string())? {
+    for (channel, members) in store
+        .channels()
+        .map_err(FederationError::store("read the channels"))?
+    {
         for member in members {
             if let Some(channels) = desired.get_mut(&member) {
                 channels.push(channel.clone());
@@ -336,15 +342,15 @@ async fn sync_own(local: &Local, federation: &Federation) -> Result<(), String> 
                 let revision = kv
                     .update(name, encode(&want), *revision)
                     .await
-                    .map_err(|e| e.to_string())?;
+                    .map_err(FederationError::kv("update an entry"))?;
                 federation.inner.directory.set(name, want, revision);
             }
             None => match claim(federation, name, channels).await {
                 Ok(()) => {}
-                Err(BrokerError::NameTaken { name, host }) => {
+                Err(FederationError::NameTaken { name, host }) => {
                     tracing::warn!(agent = %name, %host, "the directory gives this agent's name to another host");
                 }
-                Err(e) => return Err(e.to_string()),
+                Err(e) => return Err(e),
             },
         }
     }
@@ -357,7 +363,7 @@ async fn sync_own(local: &Local, federation: &Federation) -> Result<(), String> 
         if entry.host == me && !desired.contains_key(&name) && !spawning.contains(&name) {
             kv.delete_expect_revision(&name, Some(revision))
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(FederationError::kv("delete an entry"))?;
             federation.inner.directory.remove(&name);
         }
     }

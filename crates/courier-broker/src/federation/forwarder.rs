@@ -25,6 +25,7 @@ use courier_store::{InboundDelivery, Store};
 use super::local::Local;
 use super::membership::Federation;
 use super::util::{backoff, locked};
+use crate::error::federation::FederationError;
 
 /// How often the forwarder looks whether a sweep is due without a wake.
 const TICK: Duration = Duration::from_millis(500);
@@ -67,12 +68,16 @@ pub async fn run(local: Local, federation: Federation) {
 }
 
 /// Reads the store's pending forwards and publishes the due ones.
-async fn sweep(local: &Local, federation: &Federation) -> Result<(), String> {
+async fn sweep(local: &Local, federation: &Federation) -> Result<(), FederationError> {
+    const READ: &str = "read the pending forwards";
     let store = local.store_handle();
     let pending = tokio::task::spawn_blocking(move || store.pending_forwards(BATCH))
         .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
+        .map_err(|source| FederationError::Task {
+            operation: READ,
+            source,
+        })?
+        .map_err(FederationError::store(READ))?;
     let forwarder = &federation.inner.forwarder;
     if pending.len() < BATCH {
         forwarder.retain(&pending.iter().map(|d| d.id.clone()).collect());
@@ -89,11 +94,17 @@ async fn sweep(local: &Local, federation: &Federation) -> Result<(), String> {
     let store = local.store_handle();
     let with_messages = tokio::task::spawn_blocking(move || with_messages(&store, due))
         .await
-        .map_err(|e| e.to_string())??;
+        .map_err(|source| FederationError::Task {
+            operation: "read the messages of pending forwards",
+            source,
+        })??;
     publish_all(federation, with_messages).await
 }
 
-fn with_messages(store: &Store, due: Vec<Delivery>) -> Result<Vec<(Delivery, Message)>, String> {
+fn with_messages(
+    store: &Store,
+    due: Vec<Delivery>,
+) -> Result<Vec<(Delivery, Message)>, FederationError> {
     let mut messages: HashMap<courier_core::MessageId, Message> = HashMap::new();
     let mut out = Vec::with_capacity(due.len());
     for delivery in due {
@@ -101,7 +112,7 @@ fn with_messages(store: &Store, due: Vec<Delivery>) -> Result<Vec<(Delivery, Mes
             Some(m) => m.clone(),
             None => match store
                 .message_only(&delivery.message_id)
-                .map_err(|e| e.to_string())?
+                .map_err(FederationError::store("read a forwarded message"))?
             {
                 Some(m) => {
                     messages.insert(m.id.clone(), m.clone());
@@ -120,7 +131,7 @@ fn with_messages(store: &Store, due: Vec<Delivery>) -> Result<Vec<(Delivery, Mes
 async fn publish_all(
     federation: &Federation,
     forwards: Vec<(Delivery, Message)>,
-) -> Result<(), String> {
+) -> Result<(), FederationError> {
     if forwards.is_empty() {
         return Ok(());
     }
@@ -167,7 +178,7 @@ async fn publish(
     host: &str,
     delivery: &Delivery,
     message: Message,
-) -> Result<PublishAckFuture, String> {
+) -> Result<PublishAckFuture, FederationError> {
     let inbound = InboundDelivery {
         delivery_id: delivery.id.clone(),
         agent: delivery.agent.clone(),

@@ -12,6 +12,7 @@ use courier_store::{Inbound, InboundDelivery, RemoteOutcome};
 use super::consume::{self, Source};
 use super::local::Local;
 use super::membership::Federation;
+use crate::error::federation::FederationError;
 
 pub async fn run(local: Local, federation: Federation) {
     let names = federation.names();
@@ -32,7 +33,7 @@ async fn commit(
     local: &Local,
     federation: &Federation,
     batch: Vec<jetstream::Message>,
-) -> Result<(), String> {
+) -> Result<(), FederationError> {
     let mut inbound = Vec::with_capacity(batch.len());
     let mut messages = Vec::with_capacity(batch.len());
     for message in batch {
@@ -63,7 +64,7 @@ async fn commit(
         .store()
         .accept_inbound_async(inbound)
         .await
-        .map_err(|e| format!("cannot commit forwarded deliveries: {e}"))?;
+        .map_err(FederationError::store("commit forwarded deliveries"))?;
     for message in &messages {
         if let Err(e) = message.ack().await {
             tracing::debug!(error = %e, "ack lost; the copy that comes again is recognised");
@@ -82,8 +83,13 @@ async fn commit(
 }
 
 async fn resend_state(local: &Local, federation: &Federation, id: &DeliveryId, origin: &str) {
-    let Ok(Some(delivery)) = local.store().delivery(id) else {
-        return;
+    let delivery = match local.store().delivery(id) {
+        Ok(Some(delivery)) => delivery,
+        Ok(None) => return, // pruned meanwhile: nothing to tell
+        Err(e) => {
+            tracing::warn!(delivery = %id, error = %e, "cannot read the state of a duplicate forward; the next copy asks again");
+            return;
+        }
     };
     let event = courier_core::remote::snapshot_event(&delivery, origin);
     let outcome = RemoteOutcome::snapshot(event);

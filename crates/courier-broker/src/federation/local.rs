@@ -1,6 +1,6 @@
 //! What federation uses of this broker: the shared services (store, event
 //! bus, shutdown) and the registry of this host's agents (to wake the ones
-//! a remote delivery is for). Never the `Broker` facade: federation sits
+//! a remote delivery is for). Never the `Local` facade: federation sits
 //! below it.
 
 use std::sync::Arc;

@@ -13,6 +13,7 @@ use super::forward_queue::Forwarder;
 use super::peers::Presence;
 use super::util::JOIN_WAIT;
 use crate::config::federation::{FederationConfig, Names};
+use crate::error::federation::FederationError;
 
 /// A broker's membership of a workspace.
 #[derive(Clone)]
@@ -88,17 +89,23 @@ impl Federation {
         subject: String,
         value: &impl serde::Serialize,
         msg_id: &str,
-    ) -> Result<jetstream::context::PublishAckFuture, String> {
-        let payload = serde_json::to_vec(value).map_err(|e| e.to_string())?;
+    ) -> Result<jetstream::context::PublishAckFuture, FederationError> {
+        let payload = serde_json::to_vec(value).map_err(|source| FederationError::Encode {
+            what: "a payload",
+            source,
+        })?;
         self.js()
             .send_publish(
-                subject,
+                subject.clone(),
                 jetstream::message::PublishMessage::build()
                     .payload(payload.into())
                     .message_id(msg_id),
             )
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| FederationError::Publish {
+                subject,
+                source: Box::new(e),
+            })
     }
 
     pub(crate) fn kv(&self) -> Option<&jetstream::kv::Store> {

@@ -29,6 +29,7 @@ mod connect;
 mod consume;
 mod directory;
 mod directory_cache;
+
 mod forward_queue;
 mod forwarder;
 mod inbox;
@@ -45,13 +46,14 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 pub use crate::config::federation::{FederationConfig, default_host_id};
+pub use crate::error::federation::FederationError;
 pub use connect::{Finding, FindingLevel, probe};
 pub use membership::Federation;
 pub use util::JOIN_WAIT;
 
 use self::local::Local;
 use self::util::pause;
-use crate::error::BrokerError;
+use crate::error::{BrokerError, ClientError, Fault};
 
 /// The entry points the broker calls (the state and its accessors are in
 /// `membership.rs`).
@@ -59,7 +61,7 @@ impl Federation {
     /// Connects (in the background if NATS is not there yet) and starts
     /// every component; returns at once.
     pub async fn start(local: &Local, config: FederationConfig) -> Result<Federation, BrokerError> {
-        config.validate().map_err(BrokerError::BadRequest)?;
+        config.validate().map_err(FederationError::Config)?;
         let client = connect::client(&config).await?;
         let federation = Federation::new(config, client);
         tokio::spawn(run(local.clone(), federation.clone()));
@@ -68,7 +70,16 @@ impl Federation {
     /// Claims `name` in the workspace directory before an agent of this
     /// host takes it: refused when another host holds it.
     pub async fn claim(&self, name: &str, channels: &[String]) -> Result<(), BrokerError> {
-        directory::claim_for_spawn(self, name, channels).await
+        directory::claim_for_spawn(self, name, channels)
+            .await
+            .map_err(|e| match e {
+                FederationError::NameTaken { name, host } => {
+                    ClientError::NameTaken { name, host }.into()
+                }
+                // Uniqueness across hosts cannot be checked: 503, as
+                // before (a spawn waits for the join, then gives up).
+                other => Fault::FederationUnavailable(other.to_string()).into(),
+            })
     }
     /// Frees `name` in the directory (its agent was released here, or
     /// never started).

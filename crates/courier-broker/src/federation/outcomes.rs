@@ -25,6 +25,7 @@ use super::local::Local;
 use super::membership::Federation;
 use super::util::{backoff, pause};
 use super::wire::OutcomeWire;
+use crate::error::federation::FederationError;
 
 const CURSOR: &str = "outcomes";
 /// How often a busy publisher records its cursor.
@@ -39,15 +40,19 @@ const ORIGINS_KEPT: usize = 100_000;
 /// Where the publisher starts: where it stopped, or, at the first join,
 /// the end of the log (nothing before it was forwarded here). Called
 /// before the inbox consumer starts, so no receipt falls before it.
-pub async fn start_cursor(store: &Store) -> Result<u64, String> {
-    match store.cursor(CURSOR).map_err(|e| e.to_string())? {
+pub async fn start_cursor(store: &Store) -> Result<u64, FederationError> {
+    let failed = FederationError::store;
+    match store
+        .cursor(CURSOR)
+        .map_err(failed("read the outcome cursor"))?
+    {
         Some(seq) => Ok(seq),
         None => {
-            let last = store.last_seq().map_err(|e| e.to_string())?;
+            let last = store.last_seq().map_err(failed("read the last event"))?;
             store
                 .set_cursor_async(CURSOR, last)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(failed("record the outcome cursor"))?;
             Ok(last)
         }
     }
@@ -141,7 +146,7 @@ async fn publish(
     store: &Store,
     origins: &mut HashMap<DeliveryId, Option<String>>,
     events: &[Event],
-) -> Result<(), String> {
+) -> Result<(), FederationError> {
     if origins.len() > ORIGINS_KEPT {
         origins.clear();
     }
@@ -159,7 +164,7 @@ async fn publish(
                         EventKind::DeliveryReceived { from_host, .. } => Some(from_host.clone()),
                         _ => store
                             .delivery(id)
-                            .map_err(|e| e.to_string())?
+                            .map_err(FederationError::store("read a delivery's origin"))?
                             .and_then(|d| d.origin_host),
                     };
                     origins.insert(id.clone(), origin.clone());
@@ -180,7 +185,9 @@ async fn publish(
         }
     }
     for ack in acks {
-        ack.await.map_err(|e| e.to_string())?;
+        ack.await.map_err(|e| FederationError::Ack {
+            source: Box::new(e),
+        })?;
     }
     Ok(())
 }
@@ -190,11 +197,13 @@ pub async fn publish_one(
     federation: &Federation,
     origin: &str,
     outcome: RemoteOutcome,
-) -> Result<(), String> {
+) -> Result<(), FederationError> {
     send(federation, origin, vec![outcome])
         .await?
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| FederationError::Ack {
+            source: Box::new(e),
+        })?;
     Ok(())
 }
 
@@ -202,7 +211,7 @@ async fn send(
     federation: &Federation,
     origin: &str,
     outcomes: Vec<RemoteOutcome>,
-) -> Result<PublishAckFuture, String> {
+) -> Result<PublishAckFuture, FederationError> {
     let me = federation.host();
     // JetStream drops a second copy of an id within its window: a batch
     // published again after a crash is one (the receiver would skip its
@@ -217,7 +226,7 @@ async fn send(
             )
         }
         (Some(first), Some(last)) => format!("{me}:{}-{}:{}", first.seq, last.seq, outcomes.len()),
-        _ => return Err("no outcome to publish".into()),
+        _ => return Err(FederationError::NothingToPublish),
     };
     let wire = OutcomeWire {
         host: me.to_string(),
@@ -248,7 +257,7 @@ async fn apply(
     store: &Store,
     federation: &Federation,
     batch: Vec<jetstream::Message>,
-) -> Result<(), String> {
+) -> Result<(), FederationError> {
     // Consecutive outcomes of one host, in arrival order.
     let mut groups: Vec<(String, Vec<RemoteOutcome>)> = Vec::new();
     let mut messages = Vec::with_capacity(batch.len());
@@ -275,7 +284,7 @@ async fn apply(
         store
             .apply_outcomes_async(host, outcomes)
             .await
-            .map_err(|e| format!("cannot apply outcomes: {e}"))?;
+            .map_err(FederationError::store("apply outcomes"))?;
         // Any outcome says its host holds the delivery: no more forwards.
         federation.inner.forwarder.answered(&ids);
     }

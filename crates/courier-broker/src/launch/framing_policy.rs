@@ -64,8 +64,8 @@ impl FramingPolicy {
     ) -> Result<FramingPolicy, BrokerError> {
         for overrides in [spawn, preset] {
             if let Some((field, value)) = overrides.framing {
-                let choice = FramingChoice::parse(value)
-                    .map_err(|e| BrokerError::BadRequest(format!("{field}: {e}")))?;
+                let choice =
+                    FramingChoice::parse(value).map_err(|e| BrokerError::invalid(field, e))?;
                 let why = format!("{field} = {value:?}");
                 return Ok(match choice {
                     FramingChoice::Auto => FramingPolicy::Auto { spawned },

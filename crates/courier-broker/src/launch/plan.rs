@@ -47,7 +47,7 @@ fn compile_field(field: &str, patterns: &[String]) -> Result<Vec<regex::Regex>, 
         .iter()
         .map(|p| {
             regex::Regex::new(p).map_err(|e| {
-                BrokerError::BadRequest(format!("{field}: {p:?} is not a valid regex: {e}"))
+                BrokerError::invalid(field, format!("{p:?} is not a valid regex: {e}"))
             })
         })
         .collect()
@@ -94,8 +94,7 @@ pub fn plan(
             spec.dialog_patterns.iter().map(String::as_str),
             &spec.collapsed_paste_patterns,
         )
-        .and_then(|o| with_busy(o, &spec.busy_patterns, &spec.idle_patterns))
-        .map_err(|e| BrokerError::BadRequest(e.to_string()))?;
+        .and_then(|o| with_busy(o, &spec.busy_patterns, &spec.idle_patterns))?;
         let options = with_submit(options, spec.submit.as_ref());
         let framing = FramingPolicy::choose(
             spec_overrides(spec),
@@ -106,8 +105,9 @@ pub fn plan(
             spec.command.clone(),
         )?;
         if spec.resume.is_some() {
-            return Err(BrokerError::BadRequest(
-                "resume needs a preset whose CLI can resume; a raw command cannot".into(),
+            return Err(BrokerError::invalid(
+                "resume",
+                "resume needs a preset whose CLI can resume; a raw command cannot",
             ));
         }
         return Ok(Launch {
@@ -130,16 +130,15 @@ pub fn plan(
     let workdir = match &spec.cwd {
         Some(dir) => dir.clone(),
         None => std::env::current_dir()
-            .map_err(|e| BrokerError::BadRequest(format!("no working directory: {e}")))?,
+            .map_err(|e| BrokerError::launch("read the broker's working directory", e))?,
     };
-    let courier_exe = std::env::current_exe()
-        .map_err(|e| BrokerError::BadRequest(format!("cannot find the courier binary: {e}")))?;
+    let courier_exe =
+        std::env::current_exe().map_err(|e| BrokerError::launch("find the courier binary", e))?;
     let can_continue = preset.resume.as_ref().is_some_and(|r| r.last.is_some());
     let resume = spec
         .resume_for(restart, can_continue)
         .map(|r| r.to_resume())
-        .transpose()
-        .map_err(|e| BrokerError::BadRequest(e.to_string()))?;
+        .transpose()?;
     let resumed = resume.is_some();
     let plan = preset.launch(&LaunchContext {
         agent_name: spec.name.clone(),
@@ -167,8 +166,7 @@ pub fn plan(
             &[plan.busy_patterns.as_slice(), spec.busy_patterns.as_slice()].concat(),
             &[plan.idle_patterns.as_slice(), spec.idle_patterns.as_slice()].concat(),
         )
-    })
-    .map_err(|e| BrokerError::BadRequest(e.to_string()))?;
+    })?;
     let options = with_submit(options, Some(spec.submit.as_ref().unwrap_or(&plan.submit)));
     let mut spawn = SpawnSpec::new(&spec.name, program.display().to_string())
         .args(plan.args.clone())
@@ -311,7 +309,7 @@ fn redact(text: &str, token: &str) -> String {
 
 fn write_planned(path: &Path, file: &courier_presets::PlannedFile) -> Result<(), BrokerError> {
     let io = |what: &str, e: std::io::Error| {
-        BrokerError::BadRequest(format!("cannot {what} {}: {e}", path.display()))
+        BrokerError::launch(format!("{what} {}", path.display()), e)
     };
     let content = match std::fs::read_to_string(path) {
         Ok(existing) => file.merged_with(&existing)?,

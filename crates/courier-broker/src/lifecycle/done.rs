@@ -28,7 +28,7 @@ pub async fn report_done(
         .into());
     }
     if !lifecycle.registry.contains(name).await {
-        return Err(BrokerError::UnknownAgent(name.to_string()));
+        return Err(BrokerError::unknown_agent(name));
     }
     lifecycle
         .services

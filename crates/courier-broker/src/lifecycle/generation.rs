@@ -62,9 +62,8 @@ pub async fn launch(
     };
     let token = match kept {
         Some(token) => token,
-        None => crate::auth::token::new_token().map_err(|e| {
-            BrokerError::BadRequest(format!("no randomness for the agent token: {e}"))
-        })?,
+        None => crate::auth::token::new_token()
+            .map_err(|e| BrokerError::no_randomness("the agent token", e))?,
     };
     let launch = crate::launch::plan(
         &spec,

@@ -35,7 +35,7 @@ pub async fn interrupt(lifecycle: &Lifecycle, name: &str) -> Result<String, Inte
         let agents = lifecycle.registry.lock().await;
         let agent = agents
             .get(name)
-            .ok_or_else(|| BrokerError::UnknownAgent(name.to_string()))?;
+            .ok_or_else(|| BrokerError::unknown_agent(name))?;
         (agent.session.clone(), agent.status.clone())
     };
     // A message being typed ends within moments (its outcome is
@@ -52,7 +52,7 @@ pub async fn interrupt(lifecycle: &Lifecycle, name: &str) -> Result<String, Inte
     let ops = lifecycle
         .ops
         .get(name)
-        .ok_or_else(|| BrokerError::UnknownAgent(name.to_string()))?;
+        .ok_or_else(|| BrokerError::unknown_agent(name))?;
     if let Some(exit) = exited.or(session.exit_status()) {
         let why = match &ops.dead {
             Some(_) => format!("dead: {exit}"),

@@ -15,7 +15,7 @@ pub async fn release(lifecycle: &Lifecycle, name: &str) -> Result<(), BrokerErro
     let handle = lifecycle.registry.remove(name).await;
     let known = store.agent(name)?.is_some();
     if handle.is_none() && !known {
-        return Err(BrokerError::UnknownAgent(name.to_string()));
+        return Err(BrokerError::unknown_agent(name));
     }
     if let Some(mut handle) = handle {
         handle.kill().await;

@@ -11,7 +11,7 @@ use super::generation::{Generation, launch};
 use super::state::Lifecycle;
 use crate::agents::status::AgentStatus;
 use crate::auth::acl_file::judge_join;
-use crate::error::BrokerError;
+use crate::error::{BrokerError, ClientError, Fault};
 use crate::spec::AgentSpec;
 use crate::spec::task::task_message;
 
@@ -27,24 +27,28 @@ pub async fn spawn(
     validate_agent_name(&spec.name)?;
     match (&spec.preset, spec.command.is_empty()) {
         (None, true) => {
-            return Err(BrokerError::BadRequest(
-                "give a command or a preset (claude, codex, gemini, opencode, aider, shell)".into(),
-            ));
+            return Err(ClientError::InvalidCombination {
+                fields: &["command", "preset"],
+                problem: "give a command or a preset (claude, codex, gemini, opencode, aider, shell)",
+            }
+            .into());
         }
         (Some(_), false) => {
-            return Err(BrokerError::BadRequest(
-                "give either a command or a preset, not both".into(),
-            ));
+            return Err(ClientError::InvalidCombination {
+                fields: &["command", "preset"],
+                problem: "give either a command or a preset, not both",
+            }
+            .into());
         }
         _ => {}
     }
     // Reserve the name first, then look at the running agents: a second
     // spawn either finds the reservation or, once it is gone, the agent.
     let Some(_reserved) = lifecycle.registry.reserve(&spec.name) else {
-        return Err(BrokerError::AgentExists(spec.name));
+        return Err(BrokerError::agent_exists(spec.name));
     };
     if lifecycle.registry.contains(&spec.name).await {
-        return Err(BrokerError::AgentExists(spec.name));
+        return Err(BrokerError::agent_exists(spec.name));
     }
     let mut spec = spec;
     spec.channels = spec
@@ -56,15 +60,16 @@ pub async fn spawn(
     for channel in &spec.channels {
         judge_join(&config.acl, &spec.name, channel)?;
     }
-    let value = serde_json::to_value(&spec)
-        .map_err(|e| BrokerError::BadRequest(format!("agent spec: {e}")))?;
+    let value = serde_json::to_value(&spec).map_err(|source| Fault::Encode {
+        what: "the agent spec",
+        source,
+    })?;
     let task = match &spec.task {
         Some(text) => {
             let key = match spawn_key {
                 Some(key) => key,
-                None => crate::auth::token::new_token().map_err(|e| {
-                    BrokerError::BadRequest(format!("no randomness for the spawn key: {e}"))
-                })?,
+                None => crate::auth::token::new_token()
+                    .map_err(|e| BrokerError::no_randomness("the spawn key", e))?,
             };
             let message = task_message(&spec.name, text, &key);
             message.validate(config.max_body_bytes)?;

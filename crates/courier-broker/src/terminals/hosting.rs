@@ -73,7 +73,7 @@ impl Hosting {
         let socket = self.socket(agent);
         let log_path = self.dir.join(format!("{agent}.log"));
         let child = self.start_host(spec, &socket, &log_path).await?;
-        self.connect_when_serving(agent, &socket, &log_path, child)
+        self.connect_when_serving(spec, &socket, &log_path, child)
             .await
     }
 
@@ -138,11 +138,12 @@ impl Hosting {
     /// that ends first is reported with the tail of its log.
     async fn connect_when_serving(
         &self,
-        agent: &str,
+        spec: &SpawnSpec,
         socket: &Path,
         log_path: &Path,
         mut child: tokio::process::Child,
     ) -> Result<RemoteSession, TerminalError> {
+        let agent = spec.agent.as_str();
         // Reap it when it ends while this broker runs (no zombie).
         let (exited_tx, mut exited) = tokio::sync::oneshot::channel();
         tokio::spawn(async move {
@@ -165,11 +166,17 @@ impl Hosting {
                             .rev()
                             .collect::<Vec<_>>()
                             .join("\n");
-                        return Err(host_error(
-                            agent,
-                            socket,
-                            format!("the host ended ({status:?}) before serving: {tail}"),
-                        ));
+                        // It started, then ended before serving: what it
+                        // could not start is the spawn's program or
+                        // directory (its log says which), as when a
+                        // broker without hosts spawns it itself.
+                        return Err(TerminalError::Spawn {
+                            agent: agent.to_string(),
+                            command: spec.program.clone(),
+                            reason: format!(
+                                "the session host ended ({status:?}) before serving: {tail}"
+                            ),
+                        });
                     }
                     if Instant::now() > deadline {
                         return Err(host_error(

@@ -98,7 +98,11 @@ async fn login(
             "bad_login_code",
             format!("{e}; a code works once, for a minute: run `courier open` for a new one"),
         ),
-        LoginError::NoRandomness(_) => ApiError::internal(e.to_string()),
+        LoginError::NoRandomness(source) => crate::error::Fault::NoRandomness {
+            what: "a session id",
+            source,
+        }
+        .into(),
     })?;
     let cookie = format!(
         "{}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",

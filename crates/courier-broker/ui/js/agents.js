@@ -39,7 +39,7 @@ function stateWhy(agent, state, stuckAgents) {
     case 'starting':
       return s.not_ready || 'waiting for its prompt';
     case 'ready':
-      return `${ready}, ${agent.queue_depth} queued`;
+      return `${ready}, ${agent.queue_depth ?? '?'} queued`;
     case 'done':
       return agent.result ? `${ready}, done: ${agent.result}` : `${ready}, done`;
     default:
@@ -138,7 +138,8 @@ export class Agents {
       row.state.className = `state state-${state}`;
       row.state.title = visible(why);
       if (document.activeElement !== row.mode) row.mode.value = agent.mode || 'idle';
-      row.queue.textContent = String(agent.queue_depth ?? 0);
+      // null: the broker could not count it; absent: an agent of another host.
+      row.queue.textContent = String(agent.queue_depth === null ? '?' : (agent.queue_depth ?? 0));
       row.outcome.textContent = visible(this.outcomes.get(agent.name) || '–');
     }
     for (const [name, row] of this.rows) {
