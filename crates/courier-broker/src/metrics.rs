@@ -32,6 +32,7 @@ impl Metrics {
     }
 
     /// Renders every counter plus the given gauges.
+    // Long: one line per counter, in the order /metrics shows them.
     pub fn render(&self, gauges: &[(&str, &str, u64)]) -> String {
         let counters = [
             (

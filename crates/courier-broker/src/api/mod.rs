@@ -55,6 +55,7 @@ fn owner(route: MethodRouter<AppState>) -> MethodRouter<AppState> {
 
 /// The whole API, served at `bound`, with the dashboard's `pages` (the
 /// server merges them in, so the API knows nothing of the dashboard).
+// Long: the route table, one line per route, read as the API's index.
 pub fn router(broker: Broker, token: &str, bound: SocketAddr, pages: Router<AppState>) -> Router {
     let state = AppState::new(broker.clone(), token, bound);
     // JSON framing around the largest body must still fit.

@@ -262,6 +262,7 @@ fn finding(name: &'static str, level: FindingLevel, detail: String, hint: Option
 /// joins it: the server answers (within a few seconds, no retry), JetStream
 /// is on, and (given the monitoring URL) it syncs every write. Creates
 /// nothing.
+// Long: the checklist `courier doctor` prints, one finding after another.
 pub async fn probe(config: &FederationConfig) -> Vec<Finding> {
     use FindingLevel::{Fail, Ok as Good, Warn};
     let url = redacted(&config.url);

@@ -87,44 +87,78 @@ pub fn plan(
     // when the preset file was loaded).
     compile_field("busy_patterns", &spec.busy_patterns)?;
     compile_field("idle_patterns", &spec.idle_patterns)?;
-    let Some(preset_name) = &spec.preset else {
-        let options = screen_options(
+    match &spec.preset {
+        None => raw_command(spec, &env, ready_fallback),
+        Some(preset_name) => with_preset(
+            spec,
+            preset_name,
+            identity,
+            env,
+            presets_file,
             ready_fallback,
-            spec.prompt_pattern.as_slice(),
-            spec.dialog_patterns.iter().map(String::as_str),
-            &spec.collapsed_paste_patterns,
-        )
-        .and_then(|o| with_busy(o, &spec.busy_patterns, &spec.idle_patterns))?;
-        let options = with_submit(options, spec.submit.as_ref());
-        let framing = FramingPolicy::choose(
-            spec_overrides(spec),
-            Overrides {
-                framing: None,
-                inert_prefix: None,
-            },
-            spec.command.clone(),
-        )?;
-        if spec.resume.is_some() {
-            return Err(BrokerError::invalid(
-                "resume",
-                "resume needs a preset whose CLI can resume; a raw command cannot",
-            ));
-        }
-        return Ok(Launch {
-            spawn: spec.spawn_spec(&env),
-            options,
-            command_line: spec.command.join(" "),
-            channels: spec.delivery.unwrap_or_default(),
-            dialog_answers: Vec::new(),
-            framing,
-            interrupt_keys: spec
-                .interrupt_keys
-                .clone()
-                .unwrap_or_else(|| courier_presets::CTRL_C.to_string()),
-            context_low: context_low(&spec.context_low_patterns)?,
-            resumed: false,
-        });
-    };
+            restart,
+        ),
+    }
+}
+
+/// A raw command, run as given with the spec's own screen patterns.
+fn raw_command(
+    spec: &AgentSpec,
+    env: &[(String, String)],
+    ready_fallback: std::time::Duration,
+) -> Result<Launch, BrokerError> {
+    let options = screen_options(
+        ready_fallback,
+        spec.prompt_pattern.as_slice(),
+        spec.dialog_patterns.iter().map(String::as_str),
+        &spec.collapsed_paste_patterns,
+    )
+    .and_then(|o| with_busy(o, &spec.busy_patterns, &spec.idle_patterns))?;
+    let options = with_submit(options, spec.submit.as_ref());
+    let framing = FramingPolicy::choose(
+        spec_overrides(spec),
+        Overrides {
+            framing: None,
+            inert_prefix: None,
+        },
+        spec.command.clone(),
+    )?;
+    if spec.resume.is_some() {
+        return Err(BrokerError::invalid(
+            "resume",
+            "resume needs a preset whose CLI can resume; a raw command cannot",
+        ));
+    }
+    Ok(Launch {
+        spawn: spec.spawn_spec(env),
+        options,
+        command_line: spec.command.join(" "),
+        channels: spec.delivery.unwrap_or_default(),
+        dialog_answers: Vec::new(),
+        framing,
+        interrupt_keys: spec
+            .interrupt_keys
+            .clone()
+            .unwrap_or_else(|| courier_presets::CTRL_C.to_string()),
+        context_low: context_low(&spec.context_low_patterns)?,
+        resumed: false,
+    })
+}
+
+/// A preset resolved with the agent's identity: its program (installed),
+/// its files written, its screen patterns merged with the spec's.
+// Long: one preset's launch read top to bottom — resume, the plan, the
+// files, the screen options, the environment, the framing — each step
+// using the one before it.
+fn with_preset(
+    spec: &AgentSpec,
+    preset_name: &str,
+    identity: &Identity<'_>,
+    env: Vec<(String, String)>,
+    presets_file: Option<&Path>,
+    ready_fallback: std::time::Duration,
+    restart: bool,
+) -> Result<Launch, BrokerError> {
     let catalog = PresetCatalog::load(presets_file)?;
     let preset = catalog.get(preset_name)?;
     let workdir = match &spec.cwd {

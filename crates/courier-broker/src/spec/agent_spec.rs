@@ -116,6 +116,7 @@ pub struct AgentSpec {
 impl AgentSpec {
     /// Refuses sizes and counts a client could use to exhaust the broker;
     /// called on every spawn request before anything is started.
+    // Long: one check per field of the request, in the order of the fields.
     pub fn check_limits(&self) -> Result<(), SpecLimit> {
         within("rows", &ROWS, self.rows)?;
         within("cols", &COLS, self.cols)?;
