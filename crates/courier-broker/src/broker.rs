@@ -93,20 +93,22 @@ impl Broker {
             .map(|dir| StateDir::acquire(dir))
             .transpose()?;
         let store = open_store(&config, state_dir.as_ref())?;
-        let bus = EventBus::start(&store)?;
+        let bus = EventBus::start(&store).await?;
         let store = Arc::new(store);
-        let issued = IssuedTokens::load(store.clone())?;
+        let issued = IssuedTokens::load(store.clone()).await?;
         let hosting = hosting(&config, state_dir.as_ref())?;
         let survivors: HashMap<String, RemoteSession> = match &hosting {
             Some(hosting) => crate::terminals::reattach::reattach_all(hosting, &store).await?,
             None => HashMap::new(),
         };
-        let requeued = crate::delivery::recovery::resolve_in_flight(&store, &survivors)?;
-        let pending = store.pending_count()? as u64;
-        store.append_event(EventKind::BrokerStarted {
-            version: env!("CARGO_PKG_VERSION").to_string(),
-            pending,
-        })?;
+        let requeued = crate::delivery::recovery::resolve_in_flight(&store, &survivors).await?;
+        let pending = store.pending_count_async().await? as u64;
+        store
+            .append_event_async(EventKind::BrokerStarted {
+                version: env!("CARGO_PKG_VERSION").to_string(),
+                pending,
+            })
+            .await?;
         tracing::info!(pending, requeued, "broker started");
         let terminals = TerminalOpener::new(hosting, config.stream_buffer_chunks, survivors);
         let services = Services {
@@ -200,7 +202,7 @@ impl Broker {
         &self.services().store
     }
 
-    /// The store, owned, for work moved off the runtime (`spawn_blocking`).
+    /// The store, owned: for tasks that outlive a borrow of the broker.
     pub fn store_handle(&self) -> Arc<Store> {
         self.services().store.clone()
     }
@@ -268,8 +270,8 @@ impl Broker {
 
     /// Every agent: spec, status (with the framing a message would get
     /// now, from the live reader of its terminal), pid, queue depth.
-    pub async fn agents(&self) -> Vec<(AgentSpec, AgentStatus, u32, usize)> {
-        crate::agents::listing::list(self.registry(), self.store()).await
+    pub async fn agents(&self) -> Result<Vec<(AgentSpec, AgentStatus, u32, usize)>, BrokerError> {
+        Ok(crate::agents::listing::list(self.registry(), self.store()).await?)
     }
 
     /// Runs `f` on an agent's session.
@@ -377,10 +379,19 @@ impl Broker {
         let grace = services.config.shutdown_grace;
         futures_util::future::join_all(agents.values_mut().map(|a| a.stop(grace))).await;
         futures_util::future::join_all(agents.values_mut().map(|a| a.kill())).await;
-        let pending = services.store.pending_count().unwrap_or(0) as u64;
-        let _ = services
-            .store
-            .append_event(EventKind::BrokerStopping { pending });
+        // A count the store cannot give is said to be unknown, never 0:
+        // `broker_stopping` would then claim nothing was left pending.
+        let pending = match services.store.pending_count_async().await {
+            Ok(pending) => pending as u64,
+            Err(e) => {
+                tracing::warn!(error = %e, pending = "unknown", "broker stopped; cannot count its pending deliveries, so broker_stopping is not recorded");
+                return;
+            }
+        };
+        let stopping = EventKind::BrokerStopping { pending };
+        if let Err(e) = services.store.append_event_async(stopping).await {
+            tracing::warn!(error = %e, "cannot record broker_stopping");
+        }
         log_stopped(&services.config.durability, pending);
     }
 }

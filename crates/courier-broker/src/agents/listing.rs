@@ -2,7 +2,7 @@
 //! framing a message would get now, from the live reader of its terminal),
 //! pid and queue depth.
 
-use courier_store::Store;
+use courier_store::{Store, StoreError};
 use courier_terminal::Terminal;
 
 use super::registry::Registry;
@@ -10,14 +10,22 @@ use super::status::AgentStatus;
 use crate::launch::framing_policy::FramingPolicy;
 use crate::spec::AgentSpec;
 
-/// The listing of every agent of this host.
-pub async fn list(registry: &Registry, store: &Store) -> Vec<(AgentSpec, AgentStatus, u32, usize)> {
+/// The listing of every agent of this host. A store that cannot say how
+/// many deliveries are queued fails the listing rather than showing 0.
+pub async fn list(
+    registry: &Registry,
+    store: &Store,
+) -> Result<Vec<(AgentSpec, AgentStatus, u32, usize)>, StoreError> {
+    // One read for every agent, before the registry lock: a slow store
+    // never holds up whoever waits for that lock.
+    let depths = store.queue_depths_async().await?;
     let listed: Vec<_> = {
         let agents = registry.lock().await;
         agents
             .values()
             .map(|a| {
-                let depth = store.queue_depth(&a.spec.name).unwrap_or(0);
+                // Missing from the map: nothing queued.
+                let depth = depths.get(&a.spec.name).copied().unwrap_or(0);
                 (
                     a.spec.clone(),
                     a.status.borrow().clone(),
@@ -37,7 +45,7 @@ pub async fn list(registry: &Registry, store: &Store) -> Vec<(AgentSpec, AgentSt
         .await
         .unwrap_or_default();
     let mut decisions = decisions.into_iter();
-    listed
+    Ok(listed
         .into_iter()
         .map(|(spec, mut status, pid, depth, _)| {
             let decision = decisions.next();
@@ -46,5 +54,5 @@ pub async fn list(registry: &Registry, store: &Store) -> Vec<(AgentSpec, AgentSt
             }
             (spec, status, pid, depth)
         })
-        .collect()
+        .collect())
 }

@@ -178,7 +178,11 @@ async fn watch(local: &Local, federation: &Federation) -> Result<(), String> {
         .try_collect()
         .await
         .map_err(|e| e.to_string())?;
-    for gone in store.remote_agents().map_err(|e| e.to_string())? {
+    for gone in store
+        .remote_agents_async()
+        .await
+        .map_err(|e| e.to_string())?
+    {
         if !keys.contains(&gone.name) {
             store
                 .remove_remote_agent_async(&gone.name)
@@ -312,12 +316,13 @@ async fn sync_own(local: &Local, federation: &Federation) -> Result<(), String> 
     let store = local.store();
     let me = federation.host();
     let mut desired: BTreeMap<String, Vec<String>> = store
-        .agents()
+        .agents_async()
+        .await
         .map_err(|e| e.to_string())?
         .into_iter()
         .map(|a| (a.name, Vec::new()))
         .collect();
-    for (channel, members) in store.channels().map_err(|e| e.to_string())? {
+    for (channel, members) in store.channels_async().await.map_err(|e| e.to_string())? {
         for member in members {
             if let Some(channels) = desired.get_mut(&member) {
                 channels.push(channel.clone());

@@ -68,10 +68,10 @@ pub async fn run(local: Local, federation: Federation) {
 
 /// Reads the store's pending forwards and publishes the due ones.
 async fn sweep(local: &Local, federation: &Federation) -> Result<(), String> {
-    let store = local.store_handle();
-    let pending = tokio::task::spawn_blocking(move || store.pending_forwards(BATCH))
+    let pending = local
+        .store()
+        .pending_forwards_async(BATCH)
         .await
-        .map_err(|e| e.to_string())?
         .map_err(|e| e.to_string())?;
     let forwarder = &federation.inner.forwarder;
     if pending.len() < BATCH {
@@ -86,21 +86,22 @@ async fn sweep(local: &Local, federation: &Federation) -> Result<(), String> {
     if due.is_empty() {
         return Ok(());
     }
-    let store = local.store_handle();
-    let with_messages = tokio::task::spawn_blocking(move || with_messages(&store, due))
-        .await
-        .map_err(|e| e.to_string())??;
+    let with_messages = with_messages(local.store(), due).await?;
     publish_all(federation, with_messages).await
 }
 
-fn with_messages(store: &Store, due: Vec<Delivery>) -> Result<Vec<(Delivery, Message)>, String> {
+async fn with_messages(
+    store: &Store,
+    due: Vec<Delivery>,
+) -> Result<Vec<(Delivery, Message)>, String> {
     let mut messages: HashMap<courier_core::MessageId, Message> = HashMap::new();
     let mut out = Vec::with_capacity(due.len());
     for delivery in due {
         let message = match messages.get(&delivery.message_id) {
             Some(m) => m.clone(),
             None => match store
-                .message_only(&delivery.message_id)
+                .message_only_async(&delivery.message_id)
+                .await
                 .map_err(|e| e.to_string())?
             {
                 Some(m) => {

@@ -82,8 +82,13 @@ async fn commit(
 }
 
 async fn resend_state(local: &Local, federation: &Federation, id: &DeliveryId, origin: &str) {
-    let Ok(Some(delivery)) = local.store().delivery(id) else {
-        return;
+    let delivery = match local.store().delivery_async(id).await {
+        Ok(Some(delivery)) => delivery,
+        Ok(None) => return, // pruned meanwhile: nothing left to tell
+        Err(e) => {
+            tracing::warn!(delivery = %id, error = %e, "cannot read a duplicate's delivery; its state is not sent, the next copy asks again");
+            return;
+        }
     };
     let event = courier_core::remote::snapshot_event(&delivery, origin);
     let outcome = RemoteOutcome::snapshot(event);

@@ -40,10 +40,14 @@ const ORIGINS_KEPT: usize = 100_000;
 /// the end of the log (nothing before it was forwarded here). Called
 /// before the inbox consumer starts, so no receipt falls before it.
 pub async fn start_cursor(store: &Store) -> Result<u64, String> {
-    match store.cursor(CURSOR).map_err(|e| e.to_string())? {
+    match store
+        .cursor_async(CURSOR)
+        .await
+        .map_err(|e| e.to_string())?
+    {
         Some(seq) => Ok(seq),
         None => {
-            let last = store.last_seq().map_err(|e| e.to_string())?;
+            let last = store.last_seq_async().await.map_err(|e| e.to_string())?;
             store
                 .set_cursor_async(CURSOR, last)
                 .await
@@ -65,7 +69,7 @@ pub async fn run_publisher(local: Local, federation: Federation, mut cursor: u64
     loop {
         // Everything the bus announced so far is in the log read below.
         while matches!(bus.try_recv(), Ok(_) | Err(TryRecvError::Lagged(_))) {}
-        let events = match store.events_after(cursor, BATCH) {
+        let events = match store.events_after_async(cursor, BATCH).await {
             Ok(events) => events,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read the event log for outcomes");
@@ -158,7 +162,8 @@ async fn publish(
                     let origin = match &event.kind {
                         EventKind::DeliveryReceived { from_host, .. } => Some(from_host.clone()),
                         _ => store
-                            .delivery(id)
+                            .delivery_async(id)
+                            .await
                             .map_err(|e| e.to_string())?
                             .and_then(|d| d.origin_host),
                     };
