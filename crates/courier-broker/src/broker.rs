@@ -269,9 +269,11 @@ impl Broker {
     }
 
     /// Every agent: spec, status (with the framing a message would get
-    /// now, from the live reader of its terminal), pid, queue depth.
-    pub async fn agents(&self) -> Result<Vec<(AgentSpec, AgentStatus, u32, usize)>, BrokerError> {
-        Ok(crate::agents::listing::list(self.registry(), self.store()).await?)
+    /// now, from the live reader of its terminal), pid, queue depth
+    /// (`None` when the store cannot count it: the listing still answers,
+    /// and says it does not know rather than "0 queued").
+    pub async fn agents(&self) -> Vec<(AgentSpec, AgentStatus, u32, Option<usize>)> {
+        crate::agents::listing::list(self.registry(), self.store()).await
     }
 
     /// Runs `f` on an agent's session.
@@ -379,18 +381,21 @@ impl Broker {
         let grace = services.config.shutdown_grace;
         futures_util::future::join_all(agents.values_mut().map(|a| a.stop(grace))).await;
         futures_util::future::join_all(agents.values_mut().map(|a| a.kill())).await;
-        // A count the store cannot give is said to be unknown, never 0:
-        // `broker_stopping` would then claim nothing was left pending.
         let pending = match services.store.pending_count_async().await {
             Ok(pending) => pending as u64,
             Err(e) => {
-                tracing::warn!(error = %e, pending = "unknown", "broker stopped; cannot count its pending deliveries, so broker_stopping is not recorded");
+                // Not "nothing pending": whatever is pending stays in the
+                // store, and no broker_stopping event claims a count.
+                tracing::warn!(error = %e, pending = "unknown", "broker stopped; cannot count the pending deliveries (they stay in the store)");
                 return;
             }
         };
-        let stopping = EventKind::BrokerStopping { pending };
-        if let Err(e) = services.store.append_event_async(stopping).await {
-            tracing::warn!(error = %e, "cannot record broker_stopping");
+        if let Err(e) = services
+            .store
+            .append_event_async(EventKind::BrokerStopping { pending })
+            .await
+        {
+            tracing::warn!(error = %e, pending, "broker_stopping not recorded");
         }
         log_stopped(&services.config.durability, pending);
     }

@@ -2,7 +2,7 @@
 //! framing a message would get now, from the live reader of its terminal),
 //! pid and queue depth.
 
-use courier_store::{Store, StoreError};
+use courier_store::Store;
 use courier_terminal::Terminal;
 
 use super::registry::Registry;
@@ -10,22 +10,30 @@ use super::status::AgentStatus;
 use crate::launch::framing_policy::FramingPolicy;
 use crate::spec::AgentSpec;
 
-/// The listing of every agent of this host. A store that cannot say how
-/// many deliveries are queued fails the listing rather than showing 0.
+/// The listing of every agent of this host.
 pub async fn list(
     registry: &Registry,
     store: &Store,
-) -> Result<Vec<(AgentSpec, AgentStatus, u32, usize)>, StoreError> {
+) -> Vec<(AgentSpec, AgentStatus, u32, Option<usize>)> {
     // One read for every agent, before the registry lock: a slow store
-    // never holds up whoever waits for that lock.
-    let depths = store.queue_depths_async().await?;
+    // never holds up whoever waits for that lock. Unknown, not "0 queued",
+    // when the store cannot count.
+    let depths = match store.queue_depths_async().await {
+        Ok(depths) => Some(depths),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot count the agents' queues; listed as unknown");
+            None
+        }
+    };
     let listed: Vec<_> = {
         let agents = registry.lock().await;
         agents
             .values()
             .map(|a| {
-                // Missing from the map: nothing queued.
-                let depth = depths.get(&a.spec.name).copied().unwrap_or(0);
+                // Missing from the counts: nothing queued.
+                let depth = depths
+                    .as_ref()
+                    .map(|d| d.get(&a.spec.name).copied().unwrap_or(0));
                 (
                     a.spec.clone(),
                     a.status.borrow().clone(),
@@ -45,7 +53,7 @@ pub async fn list(
         .await
         .unwrap_or_default();
     let mut decisions = decisions.into_iter();
-    Ok(listed
+    listed
         .into_iter()
         .map(|(spec, mut status, pid, depth, _)| {
             let decision = decisions.next();
@@ -54,5 +62,5 @@ pub async fn list(
             }
             (spec, status, pid, depth)
         })
-        .collect())
+        .collect()
 }

@@ -71,7 +71,7 @@ fn dead_json(state: &AppState) -> Vec<Value> {
 pub async fn status(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let broker = &state.broker;
     let pending = broker.store().pending_count_async().await?;
-    let agents = broker.agents().await?.len();
+    let agents = broker.agents().await.len();
     let last_seq = broker.store().last_seq_async().await?;
     let federation = match broker.federation() {
         Some(federation) => {
@@ -109,7 +109,7 @@ pub async fn shutdown(State(state): State<AppState>) -> (StatusCode, Json<Value>
 pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     let broker = &state.broker;
     let pending = broker.store().pending_count_async().await? as u64;
-    let agents = broker.agents().await?.len() as u64;
+    let agents = broker.agents().await.len() as u64;
     let last_seq = broker.store().last_seq_async().await?;
     let stuck = broker.stuck();
     let mut text = broker.metrics().render(&[

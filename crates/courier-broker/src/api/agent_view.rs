@@ -49,10 +49,13 @@ pub fn listed(
     spec: &AgentSpec,
     status: &AgentStatus,
     pid: u32,
-    depth: usize,
+    depth: Option<usize>,
 ) -> Value {
     let ops = broker.ops_of(&spec.name);
-    let agent_state = local_state(status, ops.as_ref(), stuck.contains(&spec.name), depth);
+    // A depth the store could not count is not claimed empty: the label
+    // stays `ready` (deliveries may be queued), never `idle` or `done`.
+    let queued = depth.unwrap_or(1);
+    let agent_state = local_state(status, ops.as_ref(), stuck.contains(&spec.name), queued);
     let mut v = json!({
         "name": spec.name, "command": spec.command, "preset": spec.preset, "channels": spec.channels,
         "pid": pid, "queue_depth": depth, "state": agent_state, "status": status,

@@ -18,7 +18,7 @@ use super::state::AppState;
 use crate::spec::AgentSpec;
 
 pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let agents = state.broker.agents().await?;
+    let agents = state.broker.agents().await;
     let stuck = stuck_agents(&state.broker);
     let mut listed: Vec<Value> = agents
         .iter()
@@ -38,7 +38,7 @@ pub async fn get(
     State(state): State<AppState>,
     ApiPath(name): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let agents = state.broker.agents().await?;
+    let agents = state.broker.agents().await;
     if let Some((s, st, pid, d)) = agents.iter().find(|(spec, ..)| spec.name == name) {
         let mut agent = listed(&state.broker, &stuck_agents(&state.broker), s, st, *pid, *d);
         if let Some(federation) = state.broker.federation() {
@@ -91,7 +91,7 @@ pub async fn spawn(
     })?;
     let name = spec.name.clone();
     state.broker.spawn_keyed(spec, spawn_key).await?;
-    let agents = state.broker.agents().await?;
+    let agents = state.broker.agents().await;
     let body = agents
         .iter()
         .find(|(s, ..)| s.name == name)

@@ -263,8 +263,8 @@ pub async fn websocket(
     upgrade: WebSocketUpgrade,
 ) -> Response {
     let after = q.since.unwrap_or(0);
-    // A store that cannot say whether events were pruned refuses the
-    // upgrade, rather than letting the client believe there is no gap.
+    // As for SSE: a store that cannot say whether events were pruned
+    // refuses the stream rather than hide a gap.
     let gap = match gap_after(&state.broker, after).await {
         Ok(gap) => gap,
         Err(e) => return e.into_response(),

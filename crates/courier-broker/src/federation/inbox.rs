@@ -84,9 +84,9 @@ async fn commit(
 async fn resend_state(local: &Local, federation: &Federation, id: &DeliveryId, origin: &str) {
     let delivery = match local.store().delivery_async(id).await {
         Ok(Some(delivery)) => delivery,
-        Ok(None) => return, // pruned meanwhile: nothing left to tell
+        Ok(None) => return, // pruned meanwhile: nothing to tell
         Err(e) => {
-            tracing::warn!(delivery = %id, error = %e, "cannot read a duplicate's delivery; its state is not sent, the next copy asks again");
+            tracing::warn!(delivery = %id, error = %e, "cannot read the state of a duplicate forward; the next copy asks again");
             return;
         }
     };
