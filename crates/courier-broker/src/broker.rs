@@ -94,20 +94,22 @@ impl Broker {
             .map(|dir| StateDir::acquire(dir))
             .transpose()?;
         let store = open_store(&config, state_dir.as_ref())?;
-        let bus = EventBus::start(&store)?;
+        let bus = EventBus::start(&store).await?;
         let store = Arc::new(store);
-        let issued = IssuedTokens::load(store.clone())?;
+        let issued = IssuedTokens::load(store.clone()).await?;
         let hosting = hosting(&config, state_dir.as_ref())?;
         let survivors: HashMap<String, RemoteSession> = match &hosting {
             Some(hosting) => crate::terminals::reattach::reattach_all(hosting, &store).await?,
             None => HashMap::new(),
         };
-        let requeued = crate::delivery::recovery::resolve_in_flight(&store, &survivors)?;
-        let pending = store.pending_count()? as u64;
-        store.append_event(EventKind::BrokerStarted {
-            version: env!("CARGO_PKG_VERSION").to_string(),
-            pending,
-        })?;
+        let requeued = crate::delivery::recovery::resolve_in_flight(&store, &survivors).await?;
+        let pending = store.pending_count_async().await? as u64;
+        store
+            .append_event_async(EventKind::BrokerStarted {
+                version: env!("CARGO_PKG_VERSION").to_string(),
+                pending,
+            })
+            .await?;
         tracing::info!(pending, requeued, "broker started");
         let terminals = TerminalOpener::new(hosting, config.stream_buffer_chunks, survivors);
         let services = Services {
@@ -201,7 +203,7 @@ impl Broker {
         &self.services().store
     }
 
-    /// The store, owned, for work moved off the runtime (`spawn_blocking`).
+    /// The store, owned: for tasks that outlive a borrow of the broker.
     pub fn store_handle(&self) -> Arc<Store> {
         self.services().store.clone()
     }
@@ -380,18 +382,19 @@ impl Broker {
         let grace = services.config.shutdown_grace;
         futures_util::future::join_all(agents.values_mut().map(|a| a.stop(grace))).await;
         futures_util::future::join_all(agents.values_mut().map(|a| a.kill())).await;
-        let pending = match services.store.pending_count() {
+        let pending = match services.store.pending_count_async().await {
             Ok(pending) => pending as u64,
             Err(e) => {
                 // Not "nothing pending": whatever is pending stays in the
                 // store, and no broker_stopping event claims a count.
-                tracing::warn!(error = %e, "broker stopped; cannot count the pending deliveries (they stay in the store)");
+                tracing::warn!(error = %e, pending = "unknown", "broker stopped; cannot count the pending deliveries (they stay in the store)");
                 return;
             }
         };
         if let Err(e) = services
             .store
-            .append_event(EventKind::BrokerStopping { pending })
+            .append_event_async(EventKind::BrokerStopping { pending })
+            .await
         {
             tracing::warn!(error = %e, pending, "broker_stopping not recorded");
         }

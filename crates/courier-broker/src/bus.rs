@@ -15,8 +15,8 @@ pub struct EventBus {
 
 impl EventBus {
     /// Starts a thread that forwards the store's committed events.
-    pub fn start(store: &Store) -> Result<EventBus, StoreError> {
-        let subscription = store.subscribe()?;
+    pub async fn start(store: &Store) -> Result<EventBus, StoreError> {
+        let subscription = store.subscribe_async().await?;
         let (tx, _) = broadcast::channel(CAPACITY);
         let forward = tx.clone();
         std::thread::Builder::new()

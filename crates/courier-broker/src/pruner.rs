@@ -36,17 +36,13 @@ async fn round(services: &Services, retention: Duration) {
         if services.shutdown_signal().is_triggered() {
             return;
         }
-        let store = services.store_handle();
-        // The store answers after its commit: keep that wait off the runtime.
-        match tokio::task::spawn_blocking(move || store.prune(policy)).await {
-            Ok(Ok(report)) if report.more => continue,
-            Ok(Ok(_)) => return,
-            Ok(Err(e)) => {
-                tracing::warn!(error = %e, "cannot prune the store; trying again next round");
-                return;
-            }
+        // The store answers after its commit; awaited, that wait parks no
+        // runtime thread.
+        match services.store.prune_async(policy).await {
+            Ok(report) if report.more => continue,
+            Ok(_) => return,
             Err(e) => {
-                tracing::warn!(error = %e, "the pruning task failed; trying again next round");
+                tracing::warn!(error = %e, "cannot prune the store; trying again next round");
                 return;
             }
         }

@@ -27,7 +27,7 @@ impl Services {
         &self.store
     }
 
-    /// The store, owned, for work moved off the runtime (`spawn_blocking`).
+    /// The store, owned: for tasks that outlive a borrow of the broker.
     pub fn store_handle(&self) -> Arc<Store> {
         self.store.clone()
     }

@@ -14,22 +14,17 @@ async fn old_events_are_pruned_by_the_retention_setting() {
     config.prune_every = Duration::from_millis(20);
     let broker = Broker::start(config).await.expect("broker");
     let store = broker.store_handle();
-    let first = tokio::task::spawn_blocking(move || store.last_seq())
-        .await
-        .expect("join")
-        .expect("last seq");
+    let first = store.last_seq_async().await.expect("last seq");
     assert!(first >= 1, "broker_started was logged");
     // Bounded wait (not a speed claim): the first rounds delete every event
     // older than 1 ms, and the log keeps its last seq.
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let store = broker.store_handle();
-        let (events, last) = tokio::task::spawn_blocking(move || {
-            (store.events_after(0, usize::MAX), store.last_seq())
-        })
-        .await
-        .expect("join");
-        let (events, last) = (events.expect("events"), last.expect("last seq"));
+        let events = store
+            .events_after_async(0, usize::MAX)
+            .await
+            .expect("events");
+        let last = store.last_seq_async().await.expect("last seq");
         if events.is_empty() {
             assert!(last >= first, "a pruned seq is never reused");
             break;

@@ -15,19 +15,25 @@ pub async fn list(
     registry: &Registry,
     store: &Store,
 ) -> Vec<(AgentSpec, AgentStatus, u32, Option<usize>)> {
+    // One read for every agent, before the registry lock: a slow store
+    // never holds up whoever waits for that lock. Unknown, not "0 queued",
+    // when the store cannot count.
+    let depths = match store.queue_depths_async().await {
+        Ok(depths) => Some(depths),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot count the agents' queues; listed as unknown");
+            None
+        }
+    };
     let listed: Vec<_> = {
         let agents = registry.lock().await;
         agents
             .values()
             .map(|a| {
-                // Unknown, not "0 queued", when the store cannot count it.
-                let depth = match store.queue_depth(&a.spec.name) {
-                    Ok(depth) => Some(depth),
-                    Err(e) => {
-                        tracing::warn!(agent = %a.spec.name, error = %e, "cannot count the agent's queue; listed as unknown");
-                        None
-                    }
-                };
+                // Missing from the counts: nothing queued.
+                let depth = depths
+                    .as_ref()
+                    .map(|d| d.get(&a.spec.name).copied().unwrap_or(0));
                 (
                     a.spec.clone(),
                     a.status.borrow().clone(),

@@ -70,8 +70,15 @@ fn dead_json(state: &AppState) -> Vec<Value> {
 
 pub async fn status(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let broker = &state.broker;
-    let pending = broker.store().pending_count()?;
+    let pending = broker.store().pending_count_async().await?;
     let agents = broker.agents().await.len();
+    let last_seq = broker.store().last_seq_async().await?;
+    let federation = match broker.federation() {
+        Some(federation) => {
+            federation.status_json(broker.store().pending_forward_count_async().await?)
+        }
+        None => json!({"enabled": false}),
+    };
     Ok(Json(json!({
         "version": env!("CARGO_PKG_VERSION"),
         "pid": std::process::id(),
@@ -80,7 +87,7 @@ pub async fn status(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
         "store": broker.store().path().display().to_string(),
         "agents": agents,
         "pending": pending,
-        "last_seq": broker.store().last_seq()?,
+        "last_seq": last_seq,
         "stuck": broker.stuck(),
         "acl": {
             "file": broker.config().acl_path.as_ref().map(|p| p.display().to_string()),
@@ -88,10 +95,7 @@ pub async fn status(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
             "default": broker.config().acl.default_action().as_str(),
         },
         "dead": dead_json(&state),
-        "federation": match broker.federation() {
-            Some(federation) => federation.status_json(broker.store().pending_forward_count()?),
-            None => json!({"enabled": false}),
-        },
+        "federation": federation,
     })))
 }
 
@@ -104,8 +108,9 @@ pub async fn shutdown(State(state): State<AppState>) -> (StatusCode, Json<Value>
 
 pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     let broker = &state.broker;
-    let pending = broker.store().pending_count()? as u64;
+    let pending = broker.store().pending_count_async().await? as u64;
     let agents = broker.agents().await.len() as u64;
+    let last_seq = broker.store().last_seq_async().await?;
     let stuck = broker.stuck();
     let mut text = broker.metrics().render(&[
         ("courier_agents", "Agents running", agents),
@@ -127,7 +132,7 @@ pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse,
         (
             "courier_last_event_seq",
             "Seq of the newest event",
-            broker.store().last_seq()?,
+            last_seq,
         ),
     ]);
     let by_reason: Vec<(&str, u64)> = StuckReason::ALL

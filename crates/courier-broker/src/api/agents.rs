@@ -28,7 +28,7 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError
         for agent in &mut listed {
             agent["host"] = json!(federation.host());
         }
-        let remote = state.broker.store().remote_agents()?;
+        let remote = state.broker.store().remote_agents_async().await?;
         listed.extend(remote.iter().map(remote_json));
     }
     Ok(Json(json!({ "agents": listed })))
@@ -50,7 +50,8 @@ pub async fn get(
         && let Some(remote) = state
             .broker
             .store()
-            .remote_agents()?
+            .remote_agents_async()
+            .await?
             .iter()
             .find(|a| a.name == name)
     {
@@ -66,7 +67,7 @@ pub async fn get(
 pub async fn federation(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     Ok(Json(match state.broker.federation() {
         Some(federation) => {
-            let pending = state.broker.store().pending_forward_count()?;
+            let pending = state.broker.store().pending_forward_count_async().await?;
             federation.status_json(pending)
         }
         None => json!({"enabled": false}),
@@ -173,7 +174,7 @@ pub async fn input(
 }
 
 pub async fn channels(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let channels = state.broker.store().channels()?;
+    let channels = state.broker.store().channels_async().await?;
     Ok(Json(json!({
         "channels": channels.iter().map(|(name, members)| json!({"name": format!("#{name}"), "members": members})).collect::<Vec<_>>()
     })))
@@ -194,7 +195,11 @@ pub async fn join(
     let channel = validate_channel_name(&channel)?;
     identity.act_on(&body.agent, "not_yourself", "change the channels")?;
     crate::auth::acl_file::judge_join(&state.broker.config().acl, &body.agent, &channel)?;
-    let changed = state.broker.store().join(&channel, &body.agent)?;
+    let changed = state
+        .broker
+        .store()
+        .join_async(&channel, &body.agent)
+        .await?;
     Ok(Json(
         json!({"channel": format!("#{channel}"), "agent": body.agent, "changed": changed}),
     ))
@@ -207,7 +212,7 @@ pub async fn leave(
 ) -> Result<Json<Value>, ApiError> {
     let channel = validate_channel_name(&channel)?;
     identity.act_on(&agent, "not_yourself", "change the channels")?;
-    let changed = state.broker.store().leave(&channel, &agent)?;
+    let changed = state.broker.store().leave_async(&channel, &agent).await?;
     Ok(Json(
         json!({"channel": format!("#{channel}"), "agent": agent, "changed": changed}),
     ))

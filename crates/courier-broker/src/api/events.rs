@@ -82,11 +82,11 @@ enum Item {
 /// The gap a client resuming after `after` would meet now, if any: the
 /// first retained event after it is not the next one, or none is left
 /// although later ones were written.
-fn gap_after(broker: &Broker, after: u64) -> Result<Option<Gap>, ApiError> {
+async fn gap_after(broker: &Broker, after: u64) -> Result<Option<Gap>, ApiError> {
     let store = broker.store();
-    let next = match store.events_after(after, 1)?.first() {
+    let next = match store.events_after_async(after, 1).await?.first() {
         Some(first) => first.seq,
-        None => store.last_seq()?.saturating_add(1),
+        None => store.last_seq_async().await?.saturating_add(1),
     };
     Ok(Gap::between(after, next))
 }
@@ -110,11 +110,12 @@ pub async fn list(
     let events: Vec<Event> = state
         .broker
         .store()
-        .events_after(after, limit)?
+        .events_after_async(after, limit)
+        .await?
         .into_iter()
         .map(|event| for_reader(event, &reader))
         .collect();
-    let last_seq = state.broker.store().last_seq()?;
+    let last_seq = state.broker.store().last_seq_async().await?;
     let next = events.first().map_or(last_seq.saturating_add(1), |e| e.seq);
     let mut body = json!({"events": events, "last_seq": last_seq});
     let mut headers = HeaderMap::new();
@@ -184,7 +185,7 @@ async fn catch_up(
     until: u64,
 ) -> Result<(), ()> {
     while *last < until {
-        let page = match broker.store().events_after(*last, 500) {
+        let page = match broker.store().events_after_async(*last, 500).await {
             Ok(page) => page,
             Err(e) => {
                 tracing::warn!(error = %e, "event stream cannot read the store");
@@ -229,7 +230,7 @@ pub async fn sse(
     };
     let after = from_header.or(q.since).unwrap_or(0);
     let mut headers = HeaderMap::new();
-    if let Some(gap) = gap_after(&state.broker, after)? {
+    if let Some(gap) = gap_after(&state.broker, after).await? {
         let (name, value) = gap.header();
         headers.insert(name, value);
     }
@@ -264,7 +265,7 @@ pub async fn websocket(
     let after = q.since.unwrap_or(0);
     // As for SSE: a store that cannot say whether events were pruned
     // refuses the stream rather than hide a gap.
-    let gap = match gap_after(&state.broker, after) {
+    let gap = match gap_after(&state.broker, after).await {
         Ok(gap) => gap,
         Err(e) => return e.into_response(),
     };

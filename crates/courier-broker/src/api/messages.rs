@@ -124,7 +124,11 @@ pub async fn get(
     Extension(identity): Extension<Identity>,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let found = state.broker.store().message(&MessageId::new(&id))?;
+    let found = state
+        .broker
+        .store()
+        .message_async(&MessageId::new(&id))
+        .await?;
     let (message, deliveries) = found.ok_or_else(|| {
         ApiError::not_found("unknown_message", format!("no message with id {id}"))
     })?;
@@ -165,7 +169,11 @@ pub async fn dead_letters(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<Limit>,
 ) -> Result<Json<Value>, ApiError> {
-    let letters = state.broker.store().dead_letters(q.limit.min(10_000))?;
+    let letters = state
+        .broker
+        .store()
+        .dead_letters_async(q.limit.min(10_000))
+        .await?;
     Ok(Json(json!({
         "dead_letters": letters.iter().map(delivery_json).collect::<Vec<_>>()
     })))
@@ -189,7 +197,11 @@ pub async fn inbox(
     ApiQuery(q): ApiQuery<Limit>,
 ) -> Result<Json<Value>, ApiError> {
     identity.act_on(&name, "not_your_inbox", "read the inbox")?;
-    let items = state.broker.store().inbox(&name, q.limit.min(1000))?;
+    let items = state
+        .broker
+        .store()
+        .inbox_async(&name, q.limit.min(1000))
+        .await?;
     Ok(Json(json!({
         "agent": name,
         "deliveries": items.iter().map(|(d, m)| {

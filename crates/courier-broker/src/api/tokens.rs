@@ -88,7 +88,7 @@ pub async fn create(
 
 /// `GET /v1/tokens`: every issued token with its state; no secrets.
 pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let tokens = state.broker.issued_tokens().list()?;
+    let tokens = state.broker.issued_tokens().list().await?;
     Ok(Json(json!({
         "tokens": tokens.iter().map(token_json).collect::<Vec<_>>()
     })))

@@ -38,9 +38,10 @@ pub struct IssuedTokens {
 
 impl IssuedTokens {
     /// Loads the issued tokens' hashes from the store.
-    pub fn load(store: Arc<Store>) -> Result<IssuedTokens, StoreError> {
+    pub async fn load(store: Arc<Store>) -> Result<IssuedTokens, StoreError> {
         let by_hash = store
-            .tokens()?
+            .tokens_async()
+            .await?
             .into_iter()
             .map(|t| (t.hash.clone(), t))
             .collect();
@@ -95,8 +96,8 @@ impl IssuedTokens {
     }
 
     /// Every issued token (no secrets: there are none to show).
-    pub fn list(&self) -> Result<Vec<TokenRecord>, BrokerError> {
-        Ok(self.store.tokens()?)
+    pub async fn list(&self) -> Result<Vec<TokenRecord>, BrokerError> {
+        Ok(self.store.tokens_async().await?)
     }
 
     /// Looks a presented token up by its hash.
@@ -123,7 +124,7 @@ mod tests {
     #[tokio::test]
     async fn issued_tokens_are_found_by_hash_until_revoked_or_expired() {
         let store = Arc::new(Store::open_in_memory(StoreOptions::default()).unwrap());
-        let issued = IssuedTokens::load(store.clone()).unwrap();
+        let issued = IssuedTokens::load(store.clone()).await.unwrap();
         let (record, secret) = issued.issue(Some("ci".into()), None).await.unwrap();
         assert!(secret.starts_with(OBSERVER_PREFIX));
         assert_eq!(record.hash, token_hash(&secret));
@@ -131,7 +132,7 @@ mod tests {
         assert_eq!(issued.lookup(&secret, now), Lookup::Valid(record.clone()));
         assert_eq!(issued.lookup("courier_obs_other", now), Lookup::Unknown);
         // A new broker on the same store knows it too.
-        let again = IssuedTokens::load(store.clone()).unwrap();
+        let again = IssuedTokens::load(store.clone()).await.unwrap();
         assert!(matches!(again.lookup(&secret, now), Lookup::Valid(_)));
         issued.revoke(&record.id).await.unwrap();
         assert!(matches!(

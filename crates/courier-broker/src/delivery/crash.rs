@@ -34,7 +34,7 @@ pub fn exit_of(exit: ExitInfo) -> Exit {
 /// Ends what an exited session still has in flight (its delivery task
 /// ended without recording an outcome): `unverified`, `agent_exited`.
 pub async fn settle_left_in_flight(store: &Store, agent: &str, session: &str, exit: ExitInfo) {
-    let pending = match store.pending() {
+    let pending = match store.pending_async().await {
         Ok(pending) => pending,
         Err(e) => {
             tracing::warn!(error = %e, "cannot read the deliveries left in flight at the exit");

@@ -12,9 +12,9 @@ use crate::agents::ops::OpsBoard;
 
 /// Ends one pending delivery of an agent that is gone (`gone`: released
 /// or dead), as core's `settle_pending` says.
-pub fn end_pending(store: &Store, delivery: &Delivery, gone: Gone) {
+pub async fn end_pending(store: &Store, delivery: &Delivery, gone: Gone) {
     for step in settle_pending(delivery.state, gone) {
-        if let Err(e) = store.transition(&delivery.id, step) {
+        if let Err(e) = store.transition_async(&delivery.id, step).await {
             tracing::warn!(delivery = %delivery.id, error = %e, ?gone, "cannot end a pending delivery of an agent that is gone");
             break;
         }
@@ -22,11 +22,11 @@ pub fn end_pending(store: &Store, delivery: &Delivery, gone: Gone) {
 }
 
 /// Ends every pending delivery of `name` (`gone`).
-pub fn end_pending_of(store: &Store, name: &str, gone: Gone) {
-    match store.pending() {
+pub async fn end_pending_of(store: &Store, name: &str, gone: Gone) {
+    match store.pending_async().await {
         Ok(pending) => {
             for delivery in pending.iter().filter(|d| d.agent == name) {
-                end_pending(store, delivery, gone);
+                end_pending(store, delivery, gone).await;
             }
         }
         Err(e) => {
@@ -36,10 +36,10 @@ pub fn end_pending_of(store: &Store, name: &str, gone: Gone) {
 }
 
 /// A send's deliveries to dead agents become dead letters at once.
-pub fn drop_for_dead(store: &Store, ops: &OpsBoard, receipt: &SendReceipt) {
+pub async fn drop_for_dead(store: &Store, ops: &OpsBoard, receipt: &SendReceipt) {
     for delivery in &receipt.deliveries {
         if ops.is_dead(&delivery.agent) {
-            end_pending(store, delivery, Gone::AgentDead);
+            end_pending(store, delivery, Gone::AgentDead).await;
         }
     }
 }

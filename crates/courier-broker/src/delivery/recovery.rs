@@ -19,12 +19,12 @@ use crate::error::BrokerError;
 ///   it: requeue, it is typed again.
 /// - `injected`: Enter may have reached the old process; the screen that
 ///   could prove it is gone, so it ends `unverified`, never typed twice.
-pub fn resolve_in_flight(
+pub async fn resolve_in_flight(
     store: &Store,
     survivors: &HashMap<String, RemoteSession>,
 ) -> Result<usize, BrokerError> {
     let mut resolved = 0;
-    for delivery in store.pending()? {
+    for delivery in store.pending_async().await? {
         let survived = survivors
             .get(&delivery.agent)
             .is_some_and(|s| delivery.session.as_deref() == Some(s.id()));
@@ -38,7 +38,7 @@ pub fn resolve_in_flight(
             continue;
         }
         for step in steps {
-            store.transition(&delivery.id, step)?;
+            store.transition_async(&delivery.id, step).await?;
         }
         resolved += 1;
     }

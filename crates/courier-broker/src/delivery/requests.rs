@@ -42,7 +42,7 @@ pub async fn claim_for_hook(
     agent: &str,
     limit: usize,
 ) -> Result<Vec<(Delivery, Message)>, BrokerError> {
-    let Some(record) = services.store.agent(agent)? else {
+    let Some(record) = services.store.agent_async(agent).await? else {
         return Err(BrokerError::unknown_agent(agent));
     };
     let limit = limit.min(HOOK_BATCH);
@@ -81,10 +81,10 @@ pub async fn set_mode(
     agent: &str,
     mode: DeliveryMode,
 ) -> Result<(), BrokerError> {
-    if services.store.agent(agent)?.is_none() {
+    if services.store.agent_async(agent).await?.is_none() {
         return Err(BrokerError::unknown_agent(agent));
     }
-    services.store.set_mode(agent, mode)?;
+    services.store.set_mode_async(agent, mode).await?;
     if let Some(handle) = registry.lock().await.get(agent) {
         handle.control.flush.store(0, Ordering::SeqCst);
         handle.control.mode.send_replace(mode);
@@ -104,15 +104,18 @@ pub async fn flush(
     let handle = agents
         .get(agent)
         .ok_or_else(|| BrokerError::unknown_agent(agent))?;
-    let count = services.store.queue_depth(agent)?;
+    let count = services.store.queue_depth_async(agent).await?;
     handle.control.flush.store(count, Ordering::SeqCst);
     handle.wake.notify_one();
     drop(agents);
     let count = count as u64;
-    services.store.append_event(EventKind::AgentFlushed {
-        name: agent.to_string(),
-        count,
-    })?;
+    services
+        .store
+        .append_event_async(EventKind::AgentFlushed {
+            name: agent.to_string(),
+            count,
+        })
+        .await?;
     Ok(count)
 }
 
@@ -123,7 +126,12 @@ pub async fn replay(
     registry: &Registry,
     id: &DeliveryId,
 ) -> Result<Delivery, BrokerError> {
-    if let Some(host) = services.store.delivery(id)?.and_then(|d| d.forwarded_to) {
+    if let Some(host) = services
+        .store
+        .delivery_async(id)
+        .await?
+        .and_then(|d| d.forwarded_to)
+    {
         return Err(ClientError::OnOtherHost {
             id: id.clone(),
             host,

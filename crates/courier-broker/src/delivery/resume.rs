@@ -19,15 +19,10 @@ use crate::agents::context::AgentContext;
 
 /// Settles every delivery left in flight on this agent's (surviving) session.
 pub(crate) async fn settle_in_flight(ctx: &AgentContext) {
-    let store = ctx.store.clone();
-    let pending = match tokio::task::spawn_blocking(move || store.pending()).await {
-        Ok(Ok(pending)) => pending,
-        Ok(Err(e)) => {
-            tracing::warn!(error = %e, "cannot read the deliveries left in flight");
-            return;
-        }
+    let pending = match ctx.store.pending_async().await {
+        Ok(pending) => pending,
         Err(e) => {
-            tracing::warn!(error = %e, "reading the deliveries left in flight failed");
+            tracing::warn!(error = %e, "cannot read the deliveries left in flight");
             return;
         }
     };
@@ -42,7 +37,7 @@ pub(crate) async fn settle_in_flight(ctx: &AgentContext) {
 }
 
 async fn settle(ctx: &AgentContext, delivery: &Delivery) {
-    let message = match ctx.store.message(&delivery.message_id) {
+    let message = match ctx.store.message_async(&delivery.message_id).await {
         Ok(Some((message, _))) => message,
         other => {
             tracing::warn!(delivery = %delivery.id, result = ?other.map(|m| m.is_some()), "message of an in-flight delivery not found");

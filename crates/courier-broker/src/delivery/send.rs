@@ -53,7 +53,7 @@ pub async fn send(
     } else {
         Metrics::inc(&m.messages_accepted);
         Metrics::add(&m.deliveries_dropped, receipt.dropped.len() as u64);
-        drop_for_dead(&services.store, ops, &receipt);
+        drop_for_dead(&services.store, ops, &receipt).await;
     }
     let agents = registry.lock().await;
     let mut remote = Vec::new();

@@ -129,16 +129,9 @@ async fn check(
     watchdog: &Watchdog,
     bounds: StuckBounds,
 ) -> Result<(), BrokerError> {
-    // A full read of the pending rows: off the async workers, so a long
-    // backlog or a slow disk never stalls the tasks that deliver.
-    let store = services.store.clone();
-    let pending = match tokio::task::spawn_blocking(move || store.pending()).await {
-        Ok(read) => read?,
-        Err(e) => {
-            tracing::warn!(error = %e, "watchdog read task ended abnormally");
-            return Ok(());
-        }
-    };
+    // A full read of the pending rows: answered by the store's read pool,
+    // so a long backlog or a slow disk never stalls the tasks that deliver.
+    let pending = services.store.pending_async().await?;
     let now = SystemClock.now();
     let mut seen: HashMap<String, Seen> = HashMap::new();
     {

@@ -179,7 +179,8 @@ async fn watch(local: &Local, federation: &Federation) -> Result<(), FederationE
         .await
         .map_err(FederationError::kv("list the keys"))?;
     for gone in store
-        .remote_agents()
+        .remote_agents_async()
+        .await
         .map_err(FederationError::store("read the remote agents"))?
     {
         if !keys.contains(&gone.name) {
@@ -315,13 +316,15 @@ async fn sync_own(local: &Local, federation: &Federation) -> Result<(), Federati
     let store = local.store();
     let me = federation.host();
     let mut desired: BTreeMap<String, Vec<String>> = store
-        .agents()
+        .agents_async()
+        .await
         .map_err(FederationError::store("read this host's agents"))?
         .into_iter()
         .map(|a| (a.name, Vec::new()))
         .collect();
     for (channel, members) in store
-        .channels()
+        .channels_async()
+        .await
         .map_err(FederationError::store("read the channels"))?
     {
         for member in members {

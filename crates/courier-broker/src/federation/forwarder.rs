@@ -69,15 +69,11 @@ pub async fn run(local: Local, federation: Federation) {
 
 /// Reads the store's pending forwards and publishes the due ones.
 async fn sweep(local: &Local, federation: &Federation) -> Result<(), FederationError> {
-    const READ: &str = "read the pending forwards";
-    let store = local.store_handle();
-    let pending = tokio::task::spawn_blocking(move || store.pending_forwards(BATCH))
+    let pending = local
+        .store()
+        .pending_forwards_async(BATCH)
         .await
-        .map_err(|source| FederationError::Task {
-            operation: READ,
-            source,
-        })?
-        .map_err(FederationError::store(READ))?;
+        .map_err(FederationError::store("read the pending forwards"))?;
     let forwarder = &federation.inner.forwarder;
     if pending.len() < BATCH {
         forwarder.retain(&pending.iter().map(|d| d.id.clone()).collect());
@@ -91,17 +87,11 @@ async fn sweep(local: &Local, federation: &Federation) -> Result<(), FederationE
     if due.is_empty() {
         return Ok(());
     }
-    let store = local.store_handle();
-    let with_messages = tokio::task::spawn_blocking(move || with_messages(&store, due))
-        .await
-        .map_err(|source| FederationError::Task {
-            operation: "read the messages of pending forwards",
-            source,
-        })??;
+    let with_messages = with_messages(local.store(), due).await?;
     publish_all(federation, with_messages).await
 }
 
-fn with_messages(
+async fn with_messages(
     store: &Store,
     due: Vec<Delivery>,
 ) -> Result<Vec<(Delivery, Message)>, FederationError> {
@@ -111,7 +101,8 @@ fn with_messages(
         let message = match messages.get(&delivery.message_id) {
             Some(m) => m.clone(),
             None => match store
-                .message_only(&delivery.message_id)
+                .message_only_async(&delivery.message_id)
+                .await
                 .map_err(FederationError::store("read a forwarded message"))?
             {
                 Some(m) => {

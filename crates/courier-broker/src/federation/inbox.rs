@@ -83,7 +83,7 @@ async fn commit(
 }
 
 async fn resend_state(local: &Local, federation: &Federation, id: &DeliveryId, origin: &str) {
-    let delivery = match local.store().delivery(id) {
+    let delivery = match local.store().delivery_async(id).await {
         Ok(Some(delivery)) => delivery,
         Ok(None) => return, // pruned meanwhile: nothing to tell
         Err(e) => {

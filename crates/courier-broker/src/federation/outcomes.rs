@@ -43,12 +43,16 @@ const ORIGINS_KEPT: usize = 100_000;
 pub async fn start_cursor(store: &Store) -> Result<u64, FederationError> {
     let failed = FederationError::store;
     match store
-        .cursor(CURSOR)
+        .cursor_async(CURSOR)
+        .await
         .map_err(failed("read the outcome cursor"))?
     {
         Some(seq) => Ok(seq),
         None => {
-            let last = store.last_seq().map_err(failed("read the last event"))?;
+            let last = store
+                .last_seq_async()
+                .await
+                .map_err(failed("read the last event"))?;
             store
                 .set_cursor_async(CURSOR, last)
                 .await
@@ -70,7 +74,7 @@ pub async fn run_publisher(local: Local, federation: Federation, mut cursor: u64
     loop {
         // Everything the bus announced so far is in the log read below.
         while matches!(bus.try_recv(), Ok(_) | Err(TryRecvError::Lagged(_))) {}
-        let events = match store.events_after(cursor, BATCH) {
+        let events = match store.events_after_async(cursor, BATCH).await {
             Ok(events) => events,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read the event log for outcomes");
@@ -163,7 +167,8 @@ async fn publish(
                     let origin = match &event.kind {
                         EventKind::DeliveryReceived { from_host, .. } => Some(from_host.clone()),
                         _ => store
-                            .delivery(id)
+                            .delivery_async(id)
+                            .await
                             .map_err(FederationError::store("read a delivery's origin"))?
                             .and_then(|d| d.origin_host),
                     };

@@ -80,7 +80,7 @@ async fn listen(local: Local, federation: Federation) {
                 };
                 let Some(message) = message else { break };
                 if let Ok(beat) = serde_json::from_slice::<Heartbeat>(&message.payload) {
-                    heard(&local, &federation, beat);
+                    heard(&local, &federation, beat).await;
                 }
             },
             Err(e) => tracing::debug!(error = %e, "cannot listen for heartbeats yet"),
@@ -91,7 +91,7 @@ async fn listen(local: Local, federation: Federation) {
     }
 }
 
-fn heard(local: &Local, federation: &Federation, beat: Heartbeat) {
+async fn heard(local: &Local, federation: &Federation, beat: Heartbeat) {
     if beat.host == federation.host() {
         return;
     }
@@ -114,7 +114,8 @@ fn heard(local: &Local, federation: &Federation, beat: Heartbeat) {
         tracing::info!(host = %beat.host, "host is back");
         if let Err(e) = local
             .store()
-            .append_event(EventKind::HostBack { host: beat.host })
+            .append_event_async(EventKind::HostBack { host: beat.host })
+            .await
         {
             tracing::warn!(error = %e, "host_back not recorded");
         }
@@ -160,7 +161,11 @@ async fn judge(local: &Local, federation: &Federation, started: Instant) {
                     away: false,
                 })
                 .away = true;
-            if let Err(e) = local.store().append_event(EventKind::HostAway { host }) {
+            if let Err(e) = local
+                .store()
+                .append_event_async(EventKind::HostAway { host })
+                .await
+            {
                 tracing::warn!(error = %e, "host_away not recorded");
             }
         }

@@ -43,5 +43,5 @@ pub async fn declare_dead(
     if let Err(e) = store.append_event_async(kind).await {
         tracing::warn!(error = %e, "cannot record agent_dead");
     }
-    end_pending_of(store, name, Gone::AgentDead);
+    end_pending_of(store, name, Gone::AgentDead).await;
 }

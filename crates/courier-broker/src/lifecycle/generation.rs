@@ -83,7 +83,7 @@ pub async fn launch(
     });
     // The agent proves who it is with this token (its COURIER_TOKEN).
     lifecycle.identities.insert(&spec.name, &token);
-    services.store.append_event(match restart {
+    let started = match restart {
         Some(attempt) => EventKind::AgentRestarted {
             name: spec.name.clone(),
             attempt,
@@ -100,7 +100,8 @@ pub async fn launch(
             command: launch.command_line,
             pid: Some(session.pid()),
         },
-    })?;
+    };
+    services.store.append_event_async(started).await?;
     lifecycle.ops.started(
         &spec.name,
         spec.restart.clone().unwrap_or_default(),

@@ -13,7 +13,7 @@ use crate::error::BrokerError;
 pub async fn release(lifecycle: &Lifecycle, name: &str) -> Result<(), BrokerError> {
     let store = &lifecycle.services.store;
     let handle = lifecycle.registry.remove(name).await;
-    let known = store.agent(name)?.is_some();
+    let known = store.agent_async(name).await?.is_some();
     if handle.is_none() && !known {
         return Err(BrokerError::unknown_agent(name));
     }
@@ -21,15 +21,17 @@ pub async fn release(lifecycle: &Lifecycle, name: &str) -> Result<(), BrokerErro
         handle.kill().await;
     }
     lifecycle.forget_identity(name);
-    for delivery in store.pending()? {
+    for delivery in store.pending_async().await? {
         if delivery.agent == name {
-            end_pending(store, &delivery, Gone::AgentReleased);
+            end_pending(store, &delivery, Gone::AgentReleased).await;
         }
     }
-    store.remove_agent(name)?;
-    store.append_event(EventKind::AgentReleased {
-        name: name.to_string(),
-    })?;
+    store.remove_agent_async(name).await?;
+    store
+        .append_event_async(EventKind::AgentReleased {
+            name: name.to_string(),
+        })
+        .await?;
     if let Some(federation) = lifecycle.federation() {
         federation.release(name).await;
     }

@@ -142,7 +142,7 @@ async fn start(
 /// Spawns the persisted agents again (after a restart); a surviving
 /// session whose agent did not resume is ended (it has no owner).
 pub async fn respawn_persisted(lifecycle: &Lifecycle) -> Result<(), BrokerError> {
-    for record in lifecycle.services.store.agents()? {
+    for record in lifecycle.services.store.agents_async().await? {
         match serde_json::from_value::<AgentSpec>(record.spec.clone()) {
             Ok(spec) => {
                 if let Err(e) = start(lifecycle, spec, record.mode).await {

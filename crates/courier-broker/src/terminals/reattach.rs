@@ -17,7 +17,12 @@ pub async fn reattach_all(
     hosting: &Hosting,
     store: &Store,
 ) -> Result<HashMap<String, RemoteSession>, BrokerError> {
-    let known: HashSet<String> = store.agents()?.into_iter().map(|r| r.name).collect();
+    let known: HashSet<String> = store
+        .agents_async()
+        .await?
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
     let mut survivors = HashMap::new();
     for name in hosting.sockets() {
         let Some(session) = hosting.reattach(&name).await else {
