@@ -53,39 +53,9 @@ pub async fn send(
     headers: HeaderMap,
     ApiJson(body): ApiJson<SendBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let from = match (&identity, body.from) {
-        (Identity::Agent(me), Some(from)) if *me != from => {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "forged_sender",
-                format!(
-                    "agent {me:?} cannot send as {from:?}; leave `from` out or use your own name"
-                ),
-            ));
-        }
-        (Identity::Agent(me), _) => me.clone(),
-        (Identity::Owner, Some(from)) => from,
-        (Identity::Observer(id), _) => {
-            // The read-only layer refuses this first; kept for the record.
-            return Err(super::observer::refusal(id, "POST", "/v1/messages"));
-        }
-        (Identity::Owner, None) => {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_message",
-                "`from` is required (the sender's name)",
-            ));
-        }
-    };
+    let from = sender(&identity, body.from)?;
     let to: Recipient = body.to.parse()?;
-    let header_key = headers
-        .get("idempotency-key")
-        .map(|v| {
-            v.to_str()
-                .map(str::to_string)
-                .map_err(|_| ApiError::bad_request("Idempotency-Key must be visible ASCII"))
-        })
-        .transpose()?;
+    let header_key = idempotency_header(&headers)?;
     let message = NewMessage {
         from,
         to,
@@ -114,6 +84,40 @@ pub async fn send(
             "refused": receipt.refused,
         })),
     ))
+}
+
+/// Who sends: an agent as itself only, the owner as anyone it names.
+fn sender(identity: &Identity, from: Option<String>) -> Result<String, ApiError> {
+    match (identity, from) {
+        (Identity::Agent(me), Some(from)) if *me != from => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forged_sender",
+            format!("agent {me:?} cannot send as {from:?}; leave `from` out or use your own name"),
+        )),
+        (Identity::Agent(me), _) => Ok(me.clone()),
+        (Identity::Owner, Some(from)) => Ok(from),
+        (Identity::Observer(id), _) => {
+            // The read-only layer refuses this first; kept for the record.
+            Err(super::observer::refusal(id, "POST", "/v1/messages"))
+        }
+        (Identity::Owner, None) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_message",
+            "`from` is required (the sender's name)",
+        )),
+    }
+}
+
+/// The request's `Idempotency-Key` header, if any.
+fn idempotency_header(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    headers
+        .get("idempotency-key")
+        .map(|v| {
+            v.to_str()
+                .map(str::to_string)
+                .map_err(|_| ApiError::bad_request("Idempotency-Key must be visible ASCII"))
+        })
+        .transpose()
 }
 
 /// `GET /v1/messages/{id}`: the message and the state of each delivery.

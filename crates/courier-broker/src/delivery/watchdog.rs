@@ -12,7 +12,7 @@ use std::time::Duration;
 use courier_core::event::EventKind;
 use courier_core::mode::{AgentView, StuckBounds, StuckReason, stuck_for, stuck_since};
 use courier_core::time::{Clock, SystemClock};
-use courier_core::{DeliveryId, DeliveryState, MessageId, Timestamp};
+use courier_core::{Delivery, DeliveryId, DeliveryState, MessageId, Timestamp};
 use courier_terminal::Terminal;
 use serde::Serialize;
 
@@ -133,25 +133,42 @@ async fn check(
     // so a long backlog or a slow disk never stalls the tasks that deliver.
     let pending = services.store.pending_async().await?;
     let now = SystemClock.now();
-    let mut seen: HashMap<String, Seen> = HashMap::new();
-    {
-        let agents = registry.lock().await;
-        for (name, handle) in agents.iter() {
-            let rows = handle.session.snapshot(0).rows;
+    let seen = look(registry).await;
+    let found = find(pending, &seen, now, bounds);
+    for s in watchdog.hold(found) {
+        raise(services, s).await;
+    }
+    Ok(())
+}
+
+/// Every running agent's view, its account of not being ready and its
+/// screen, read under one registry lock.
+async fn look(registry: &Registry) -> HashMap<String, Seen> {
+    let agents = registry.lock().await;
+    agents
+        .iter()
+        .map(|(name, handle)| {
             let not_ready = {
                 let s = handle.status.borrow();
                 s.held.clone().or_else(|| s.not_ready.clone())
             };
-            seen.insert(
-                name.clone(),
-                Seen {
-                    view: handle.view(),
-                    not_ready,
-                    rows,
-                },
-            );
-        }
-    }
+            let seen = Seen {
+                view: handle.view(),
+                not_ready,
+                rows: handle.session.snapshot(0).rows,
+            };
+            (name.clone(), seen)
+        })
+        .collect()
+}
+
+/// The pending deliveries that are stuck now, by id.
+fn find(
+    pending: Vec<Delivery>,
+    seen: &HashMap<String, Seen>,
+    now: Timestamp,
+    bounds: StuckBounds,
+) -> BTreeMap<DeliveryId, Stuck> {
     let mut found = BTreeMap::new();
     for d in pending {
         // An agent that is not running (released, failed to start) is not
@@ -159,28 +176,33 @@ async fn check(
         let Some(agent) = seen.get(&d.agent) else {
             continue;
         };
-        if let Some(wait) = stuck_for(&d, agent.view, now, bounds) {
-            found.insert(
-                d.id.clone(),
-                Stuck {
-                    delivery_id: d.id.clone(),
-                    message_id: d.message_id.clone(),
-                    agent: d.agent.clone(),
-                    state: d.state,
-                    since: stuck_since(&d, agent.view),
-                    waited_ms: wait.waited.as_millis() as u64,
-                    reason: wait.reason,
-                    why: why(wait.reason, d.state, agent.not_ready.as_deref()),
-                    screen: excerpt(&agent.rows, EXCERPT_ROWS),
-                },
-            );
-        }
+        let Some(wait) = stuck_for(&d, agent.view, now, bounds) else {
+            continue;
+        };
+        let stuck = Stuck {
+            delivery_id: d.id.clone(),
+            message_id: d.message_id.clone(),
+            agent: d.agent.clone(),
+            state: d.state,
+            since: stuck_since(&d, agent.view),
+            waited_ms: wait.waited.as_millis() as u64,
+            reason: wait.reason,
+            why: why(wait.reason, d.state, agent.not_ready.as_deref()),
+            screen: excerpt(&agent.rows, EXCERPT_ROWS),
+        };
+        found.insert(d.id, stuck);
     }
-    // Raised once per stuck episode: a delivery already held since the same
-    // instant is not raised again, even if its reason changed meanwhile
-    // (e.g. not ready, then ready and idle); `/healthz` shows the current one.
-    let fresh: Vec<Stuck> = {
-        let mut held = watchdog
+    found
+}
+
+impl Watchdog {
+    /// Holds `found` as the stuck set and returns the ones to raise.
+    ///
+    /// Raised once per stuck episode: a delivery already held since the same
+    /// instant is not raised again, even if its reason changed meanwhile
+    /// (e.g. not ready, then ready and idle); `/healthz` shows the current one.
+    fn hold(&self, found: BTreeMap<DeliveryId, Stuck>) -> Vec<Stuck> {
+        let mut held = self
             .stuck
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -191,25 +213,26 @@ async fn check(
             .collect();
         *held = found;
         fresh
-    };
-    for s in fresh {
-        Metrics::inc(&services.metrics.deliveries_stuck);
-        tracing::warn!(delivery = %s.delivery_id, agent = %s.agent, state = %s.state, reason = %s.reason, waited_ms = s.waited_ms, "delivery stuck: {}", s.why);
-        let kind = EventKind::DeliveryStuck {
-            delivery_id: s.delivery_id.clone(),
-            message_id: s.message_id.clone(),
-            agent: s.agent.clone(),
-            state: s.state,
-            reason: s.reason,
-            seconds: s.waited_ms / 1000,
-            waited_ms: s.waited_ms,
-            screen: s.screen.clone(),
-        };
-        if let Err(e) = services.store.append_event_async(kind).await {
-            tracing::warn!(error = %e, "cannot record delivery_stuck");
-        }
     }
-    Ok(())
+}
+
+/// One `delivery_stuck`: a metric, a warning and an event.
+async fn raise(services: &Services, s: Stuck) {
+    Metrics::inc(&services.metrics.deliveries_stuck);
+    tracing::warn!(delivery = %s.delivery_id, agent = %s.agent, state = %s.state, reason = %s.reason, waited_ms = s.waited_ms, "delivery stuck: {}", s.why);
+    let kind = EventKind::DeliveryStuck {
+        delivery_id: s.delivery_id,
+        message_id: s.message_id,
+        agent: s.agent,
+        state: s.state,
+        reason: s.reason,
+        seconds: s.waited_ms / 1000,
+        waited_ms: s.waited_ms,
+        screen: s.screen,
+    };
+    if let Err(e) = services.store.append_event_async(kind).await {
+        tracing::warn!(error = %e, "cannot record delivery_stuck");
+    }
 }
 
 #[cfg(test)]

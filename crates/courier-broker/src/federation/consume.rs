@@ -59,36 +59,7 @@ where
     F: FnMut(Vec<jetstream::Message>) -> Fut,
     Fut: Future<Output = Result<(), FederationError>>,
 {
-    let stream = federation
-        .js()
-        .get_stream(&source.stream)
-        .await
-        .map_err(|e| FederationError::Stream {
-            stream: source.stream.clone(),
-            source: Box::new(e),
-        })?;
-    let consumer: jetstream::consumer::PullConsumer = stream
-        .get_or_create_consumer(
-            &source.durable,
-            pull::Config {
-                durable_name: Some(source.durable.clone()),
-                filter_subject: source.subject.clone(),
-                ack_policy: jetstream::consumer::AckPolicy::Explicit,
-                ack_wait: ACK_WAIT,
-                max_ack_pending: 20_000,
-                ..Default::default()
-            },
-        )
-        .await
-        .map_err(|e| consumer_error(source, e))?;
-    let messages = consumer
-        .stream()
-        .max_messages_per_batch(BATCH)
-        .heartbeat(Duration::from_secs(2))
-        .expires(Duration::from_secs(10))
-        .messages()
-        .await
-        .map_err(|e| consumer_error(source, e))?;
+    let messages = subscribe(federation, source).await?;
     let mut batches = messages.ready_chunks(BATCH);
     loop {
         let batch = tokio::select! {
@@ -115,6 +86,44 @@ where
             return Err(e);
         }
     }
+}
+
+/// The durable pull consumer of `source`, created if missing, as a stream
+/// of messages.
+async fn subscribe(
+    federation: &Federation,
+    source: &Source,
+) -> Result<jetstream::consumer::pull::Stream, FederationError> {
+    let stream = federation
+        .js()
+        .get_stream(&source.stream)
+        .await
+        .map_err(|e| FederationError::Stream {
+            stream: source.stream.clone(),
+            source: Box::new(e),
+        })?;
+    let consumer: jetstream::consumer::PullConsumer = stream
+        .get_or_create_consumer(
+            &source.durable,
+            pull::Config {
+                durable_name: Some(source.durable.clone()),
+                filter_subject: source.subject.clone(),
+                ack_policy: jetstream::consumer::AckPolicy::Explicit,
+                ack_wait: ACK_WAIT,
+                max_ack_pending: 20_000,
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| consumer_error(source, e))?;
+    consumer
+        .stream()
+        .max_messages_per_batch(BATCH)
+        .heartbeat(Duration::from_secs(2))
+        .expires(Duration::from_secs(10))
+        .messages()
+        .await
+        .map_err(|e| consumer_error(source, e))
 }
 
 fn consumer_error(

@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
-use async_nats::jetstream::kv::{CreateErrorKind, Operation};
+use async_nats::jetstream::kv::{self, CreateErrorKind, Operation};
 use courier_core::Timestamp;
 use courier_core::time::{Clock, SystemClock};
 use courier_store::RemoteAgent;
@@ -165,31 +165,11 @@ pub async fn run(local: Local, federation: Federation) {
 async fn watch(local: &Local, federation: &Federation) -> Result<(), FederationError> {
     let kv = federation.kv().ok_or(FederationError::NotJoined)?;
     let store = local.store_handle();
-    let me = federation.host().to_string();
     let mut entries = kv
         .watch_with_history(">")
         .await
         .map_err(FederationError::kv("watch"))?;
-    // Forget agents deleted while this broker was not watching.
-    let keys: HashSet<String> = kv
-        .keys()
-        .await
-        .map_err(FederationError::kv("list the keys"))?
-        .try_collect()
-        .await
-        .map_err(FederationError::kv("list the keys"))?;
-    for gone in store
-        .remote_agents_async()
-        .await
-        .map_err(FederationError::store("read the remote agents"))?
-    {
-        if !keys.contains(&gone.name) {
-            store
-                .remove_remote_agent_async(&gone.name)
-                .await
-                .map_err(FederationError::store("remove a remote agent"))?;
-        }
-    }
+    forget_deleted(kv, &store).await?;
     let mut upserts: Vec<RemoteAgent> = Vec::new();
     loop {
         // Apply what arrived together in one commit; wait for more after.
@@ -212,46 +192,92 @@ async fn watch(local: &Local, federation: &Federation) -> Result<(), FederationE
             return Ok(());
         };
         let entry = entry.map_err(FederationError::kv("watch"))?;
-        match entry.operation {
-            Operation::Put => {
-                let Ok(value) = serde_json::from_slice::<DirectoryEntry>(&entry.value) else {
-                    tracing::warn!(key = %entry.key, "unreadable directory entry; ignored");
-                    continue;
-                };
-                federation
-                    .inner
-                    .directory
-                    .set(&entry.key, value.clone(), entry.revision);
-                if value.host == me {
-                    if !value.is_active() {
-                        // Marked away while this host was cut off: say it is back.
-                        federation.directory_changed();
-                    }
-                } else {
-                    upserts.push(RemoteAgent {
-                        name: entry.key.clone(),
-                        host: value.host,
-                        presence: value.presence,
-                        channels: value.channels,
-                        updated_at: value.updated_at,
-                    });
-                    if upserts.len() >= 512 {
-                        flush(&store, federation, &mut upserts).await?;
-                    }
-                }
-            }
-            Operation::Delete | Operation::Purge => {
-                flush(&store, federation, &mut upserts).await?;
-                let was = federation.inner.directory.remove(&entry.key);
-                if was.is_none_or(|e| e.host != me) {
-                    store
-                        .remove_remote_agent_async(&entry.key)
-                        .await
-                        .map_err(FederationError::store("remove a remote agent"))?;
+        apply(&store, federation, entry, &mut upserts).await?;
+    }
+}
+
+/// Forgets the remote agents deleted while this broker was not watching.
+async fn forget_deleted(
+    kv: &kv::Store,
+    store: &courier_store::Store,
+) -> Result<(), FederationError> {
+    let keys: HashSet<String> = kv
+        .keys()
+        .await
+        .map_err(FederationError::kv("list the keys"))?
+        .try_collect()
+        .await
+        .map_err(FederationError::kv("list the keys"))?;
+    for gone in store
+        .remote_agents_async()
+        .await
+        .map_err(FederationError::store("read the remote agents"))?
+    {
+        if !keys.contains(&gone.name) {
+            store
+                .remove_remote_agent_async(&gone.name)
+                .await
+                .map_err(FederationError::store("remove a remote agent"))?;
+        }
+    }
+    Ok(())
+}
+
+/// One directory change: kept in the cache; another host's agent queued in
+/// `upserts` for the store (flushed at 512), a deletion applied at once.
+async fn apply(
+    store: &courier_store::Store,
+    federation: &Federation,
+    entry: kv::Entry,
+    upserts: &mut Vec<RemoteAgent>,
+) -> Result<(), FederationError> {
+    match entry.operation {
+        Operation::Put => {
+            if let Some(remote) = put(federation, &entry) {
+                upserts.push(remote);
+                if upserts.len() >= 512 {
+                    flush(store, federation, upserts).await?;
                 }
             }
         }
+        Operation::Delete | Operation::Purge => {
+            flush(store, federation, upserts).await?;
+            let was = federation.inner.directory.remove(&entry.key);
+            if was.is_none_or(|e| e.host != federation.host()) {
+                store
+                    .remove_remote_agent_async(&entry.key)
+                    .await
+                    .map_err(FederationError::store("remove a remote agent"))?;
+            }
+        }
     }
+    Ok(())
+}
+
+/// Caches a put entry; another host's agent comes back to be mirrored.
+fn put(federation: &Federation, entry: &kv::Entry) -> Option<RemoteAgent> {
+    let Ok(value) = serde_json::from_slice::<DirectoryEntry>(&entry.value) else {
+        tracing::warn!(key = %entry.key, "unreadable directory entry; ignored");
+        return None;
+    };
+    federation
+        .inner
+        .directory
+        .set(&entry.key, value.clone(), entry.revision);
+    if value.host == federation.host() {
+        if !value.is_active() {
+            // Marked away while this host was cut off: say it is back.
+            federation.directory_changed();
+        }
+        return None;
+    }
+    Some(RemoteAgent {
+        name: entry.key.clone(),
+        host: value.host,
+        presence: value.presence,
+        channels: value.channels,
+        updated_at: value.updated_at,
+    })
 }
 
 async fn flush(
@@ -309,12 +335,9 @@ fn changes_directory(kind: &courier_core::EventKind) -> bool {
     )
 }
 
-/// Puts this host's agents in the bucket as they are in the store (active,
-/// with their channels); deletes entries of this host whose agent is gone.
-async fn sync_own(local: &Local, federation: &Federation) -> Result<(), FederationError> {
-    let kv = federation.kv().ok_or(FederationError::NotJoined)?;
+/// This host's agents in the store, each with the channels it is in.
+async fn own_agents(local: &Local) -> Result<BTreeMap<String, Vec<String>>, FederationError> {
     let store = local.store();
-    let me = federation.host();
     let mut desired: BTreeMap<String, Vec<String>> = store
         .agents_async()
         .await
@@ -333,6 +356,15 @@ async fn sync_own(local: &Local, federation: &Federation) -> Result<(), Federati
             }
         }
     }
+    Ok(desired)
+}
+
+/// Puts this host's agents in the bucket as they are in the store (active,
+/// with their channels); deletes entries of this host whose agent is gone.
+async fn sync_own(local: &Local, federation: &Federation) -> Result<(), FederationError> {
+    let kv = federation.kv().ok_or(FederationError::NotJoined)?;
+    let me = federation.host();
+    let desired = own_agents(local).await?;
     let seen = federation.inner.directory.snapshot();
     for (name, channels) in &desired {
         let want = DirectoryEntry::active(me, channels.clone(), now());

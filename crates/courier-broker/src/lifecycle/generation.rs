@@ -22,6 +22,7 @@ use crate::agents::status::AgentStatus;
 use crate::agents::watcher::watch_screen;
 use crate::delivery::deliver_loop::deliver_loop;
 use crate::error::BrokerError;
+use crate::launch::Launch;
 use crate::spec::AgentSpec;
 use crate::terminals::AgentTerminal;
 
@@ -46,25 +47,11 @@ pub async fn launch(
     generation: Generation,
 ) -> Result<(AgentHandle, Supervisor), BrokerError> {
     let services = &lifecycle.services;
-    let (survivor, kept, restart) = match generation {
-        Generation::Start { survivor } => {
-            // A surviving agent keeps the identity in its environment.
-            let kept = survivor.as_ref().and_then(|s| {
-                s.spec()
-                    .env
-                    .iter()
-                    .find(|(k, _)| k == courier_presets::ENV_TOKEN)
-                    .map(|(_, v)| v.clone())
-            });
-            (survivor, kept, None)
-        }
-        Generation::Restart { token, attempt } => (None, Some(token), Some(attempt)),
-    };
-    let token = match kept {
-        Some(token) => token,
-        None => crate::auth::token::new_token()
-            .map_err(|e| BrokerError::no_randomness("the agent token", e))?,
-    };
+    let GenerationIdentity {
+        survivor,
+        token,
+        restart,
+    } = identity(generation)?;
     let launch = crate::launch::plan(
         &spec,
         &crate::launch::Identity {
@@ -75,7 +62,6 @@ pub async fn launch(
         services.config.ready_fallback,
         restart.is_some(),
     )?;
-    let options = launch.options;
     let resumed = survivor.is_some();
     let session = Arc::new(match survivor {
         Some(session) => AgentTerminal::Hosted(session),
@@ -83,25 +69,9 @@ pub async fn launch(
     });
     // The agent proves who it is with this token (its COURIER_TOKEN).
     lifecycle.identities.insert(&spec.name, &token);
-    let started = match restart {
-        Some(attempt) => EventKind::AgentRestarted {
-            name: spec.name.clone(),
-            attempt,
-            pid: session.pid(),
-            resumed: launch.resumed,
-        },
-        None if resumed => EventKind::AgentReattached {
-            name: spec.name.clone(),
-            pid: session.pid(),
-            session: session.id().to_string(),
-        },
-        None => EventKind::AgentSpawned {
-            name: spec.name.clone(),
-            command: launch.command_line,
-            pid: Some(session.pid()),
-        },
-    };
+    let started = started_event(&spec.name, &session, &launch, restart, resumed);
     services.store.append_event_async(started).await?;
+    let options = launch.options;
     lifecycle.ops.started(
         &spec.name,
         spec.restart.clone().unwrap_or_default(),
@@ -127,16 +97,89 @@ pub async fn launch(
         framing: Arc::new(launch.framing),
         resumed,
     });
-    let span = tracing::info_span!("agent", agent = %spec.name);
+    Ok(start_tasks(lifecycle, ctx, launch.context_low))
+}
+
+/// The agent's screen watcher and delivery loop, and the supervisor for
+/// the caller to start.
+fn start_tasks(
+    lifecycle: &Lifecycle,
+    ctx: Arc<AgentContext>,
+    context_low: Vec<regex::Regex>,
+) -> (AgentHandle, Supervisor) {
+    let span = tracing::info_span!("agent", agent = %ctx.spec.name);
     let watcher = tokio::spawn(watch_screen(ctx.clone()).instrument(span.clone()));
     let deliverer = tokio::spawn(deliver_loop(ctx.clone()).instrument(span));
     let handle = AgentHandle::new(&ctx, vec![watcher, deliverer]);
     let supervisor = Supervisor {
         lifecycle: lifecycle.clone(),
-        name: spec.name.clone(),
+        name: ctx.spec.name.clone(),
         session: handle.session.clone(),
         status: handle.status.clone(),
-        context_low: ContextLow::new(launch.context_low),
+        context_low: ContextLow::new(context_low),
     };
-    Ok((handle, supervisor))
+    (handle, supervisor)
+}
+
+/// The session a generation takes over, the token it proves itself with,
+/// and its restart attempt.
+struct GenerationIdentity {
+    survivor: Option<Box<RemoteSession>>,
+    token: String,
+    restart: Option<u32>,
+}
+
+fn identity(generation: Generation) -> Result<GenerationIdentity, BrokerError> {
+    let (survivor, kept, restart) = match generation {
+        Generation::Start { survivor } => {
+            // A surviving agent keeps the identity in its environment.
+            let kept = survivor.as_ref().and_then(|s| {
+                s.spec()
+                    .env
+                    .iter()
+                    .find(|(k, _)| k == courier_presets::ENV_TOKEN)
+                    .map(|(_, v)| v.clone())
+            });
+            (survivor, kept, None)
+        }
+        Generation::Restart { token, attempt } => (None, Some(token), Some(attempt)),
+    };
+    let token = match kept {
+        Some(token) => token,
+        None => crate::auth::token::new_token()
+            .map_err(|e| BrokerError::no_randomness("the agent token", e))?,
+    };
+    Ok(GenerationIdentity {
+        survivor,
+        token,
+        restart,
+    })
+}
+
+/// `agent_restarted`, `agent_reattached` or `agent_spawned`.
+fn started_event(
+    name: &str,
+    session: &AgentTerminal,
+    launch: &Launch,
+    restart: Option<u32>,
+    resumed: bool,
+) -> EventKind {
+    match restart {
+        Some(attempt) => EventKind::AgentRestarted {
+            name: name.to_string(),
+            attempt,
+            pid: session.pid(),
+            resumed: launch.resumed,
+        },
+        None if resumed => EventKind::AgentReattached {
+            name: name.to_string(),
+            pid: session.pid(),
+            session: session.id().to_string(),
+        },
+        None => EventKind::AgentSpawned {
+            name: name.to_string(),
+            command: launch.command_line.clone(),
+            pid: Some(session.pid()),
+        },
+    }
 }

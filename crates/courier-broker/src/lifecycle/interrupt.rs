@@ -6,7 +6,10 @@ use courier_core::event::EventKind;
 use courier_terminal::{NotReady, Terminal};
 
 use super::state::Lifecycle;
+use crate::agents::ops::AgentOps;
+use crate::agents::status::AgentStatus;
 use crate::error::BrokerError;
+use crate::terminals::AgentTerminal;
 
 /// How long an interrupt waits for a message being typed to end.
 const DELIVERY_END_BOUND: std::time::Duration = std::time::Duration::from_secs(3);
@@ -45,38 +48,14 @@ pub async fn interrupt(lifecycle: &Lifecycle, name: &str) -> Result<String, Inte
         status.wait_for(|s| s.delivering.is_none() || s.exited.is_some()),
     )
     .await;
-    let (delivering, exited) = {
-        let s = status.borrow();
-        (s.delivering.clone(), s.exited)
-    };
     let ops = lifecycle
         .ops
         .get(name)
         .ok_or_else(|| BrokerError::unknown_agent(name))?;
-    if let Some(exit) = exited.or(session.exit_status()) {
-        let why = match &ops.dead {
-            Some(_) => format!("dead: {exit}"),
-            None => exit.to_string(),
-        };
-        return Err(InterruptRefused::NotRunning {
-            agent: name.to_string(),
-            why,
-        });
-    }
-    if let Some(delivery) = delivering {
-        return Err(InterruptRefused::Delivering {
-            agent: name.to_string(),
-            delivery: delivery.to_string(),
-        });
-    }
-    let snap = session.snapshot(0);
-    if let Some(NotReady::Dialog { line, .. }) =
-        courier_terminal::readiness::visible_dialog(&snap, &ops.readiness)
-    {
-        return Err(InterruptRefused::Dialog {
-            agent: name.to_string(),
-            line,
-        });
+    // A copy: the status lock is not held while the screen is read.
+    let now = status.borrow().clone();
+    if let Some(refused) = refusal(name, &session, &now, &ops) {
+        return Err(refused);
     }
     session
         .write(ops.interrupt_keys.as_bytes())
@@ -94,4 +73,39 @@ pub async fn interrupt(lifecycle: &Lifecycle, name: &str) -> Result<String, Inte
         .await
         .map_err(BrokerError::from)?;
     Ok(keys)
+}
+
+/// Why keys must not be sent now: the agent ended, a message is being
+/// typed, or a dialog shows (where keys are menu choices).
+fn refusal(
+    name: &str,
+    session: &AgentTerminal,
+    status: &AgentStatus,
+    ops: &AgentOps,
+) -> Option<InterruptRefused> {
+    if let Some(exit) = status.exited.or(session.exit_status()) {
+        let why = match &ops.dead {
+            Some(_) => format!("dead: {exit}"),
+            None => exit.to_string(),
+        };
+        return Some(InterruptRefused::NotRunning {
+            agent: name.to_string(),
+            why,
+        });
+    }
+    if let Some(delivery) = &status.delivering {
+        return Some(InterruptRefused::Delivering {
+            agent: name.to_string(),
+            delivery: delivery.to_string(),
+        });
+    }
+    let snap = session.snapshot(0);
+    let dialog = courier_terminal::readiness::visible_dialog(&snap, &ops.readiness);
+    if let Some(NotReady::Dialog { line, .. }) = dialog {
+        return Some(InterruptRefused::Dialog {
+            agent: name.to_string(),
+            line,
+        });
+    }
+    None
 }

@@ -3,14 +3,15 @@
 //! channels and its initial task committed in one transaction. And at
 //! start, the persisted agents spawned again.
 
-use courier_core::DeliveryMode;
 use courier_core::recipient::{validate_agent_name, validate_channel_name};
+use courier_core::{DeliveryMode, NewMessage};
 use courier_store::AgentRecord;
 
 use super::generation::{Generation, launch};
 use super::state::Lifecycle;
 use crate::agents::status::AgentStatus;
 use crate::auth::acl_file::judge_join;
+use crate::config::BrokerConfig;
 use crate::error::{BrokerError, ClientError, Fault};
 use crate::spec::AgentSpec;
 use crate::spec::task::task_message;
@@ -25,23 +26,7 @@ pub async fn spawn(
     spawn_key: Option<String>,
 ) -> Result<AgentStatus, BrokerError> {
     validate_agent_name(&spec.name)?;
-    match (&spec.preset, spec.command.is_empty()) {
-        (None, true) => {
-            return Err(ClientError::InvalidCombination {
-                fields: &["command", "preset"],
-                problem: "give a command or a preset (claude, codex, gemini, opencode, aider, shell)",
-            }
-            .into());
-        }
-        (Some(_), false) => {
-            return Err(ClientError::InvalidCombination {
-                fields: &["command", "preset"],
-                problem: "give either a command or a preset, not both",
-            }
-            .into());
-        }
-        _ => {}
-    }
+    command_or_preset(&spec)?;
     // Reserve the name first, then look at the running agents: a second
     // spawn either finds the reservation or, once it is gone, the agent.
     let Some(_reserved) = lifecycle.registry.reserve(&spec.name) else {
@@ -51,32 +36,13 @@ pub async fn spawn(
         return Err(BrokerError::agent_exists(spec.name));
     }
     let mut spec = spec;
-    spec.channels = spec
-        .channels
-        .iter()
-        .map(|c| validate_channel_name(c))
-        .collect::<Result<_, _>>()?;
     let config = &lifecycle.services.config;
-    for channel in &spec.channels {
-        judge_join(&config.acl, &spec.name, channel)?;
-    }
+    spec.channels = joinable_channels(config, &spec)?;
     let value = serde_json::to_value(&spec).map_err(|source| Fault::Encode {
         what: "the agent spec",
         source,
     })?;
-    let task = match &spec.task {
-        Some(text) => {
-            let key = match spawn_key {
-                Some(key) => key,
-                None => crate::auth::token::new_token()
-                    .map_err(|e| BrokerError::no_randomness("the spawn key", e))?,
-            };
-            let message = task_message(&spec.name, text, &key);
-            message.validate(config.max_body_bytes)?;
-            Some(message)
-        }
-        None => None,
-    };
+    let task = initial_task(config, &spec, spawn_key)?;
     // In a workspace the name must be free on every host.
     if let Some(federation) = lifecycle.federation() {
         federation.claim(&spec.name, &spec.channels).await?;
@@ -104,17 +70,71 @@ pub async fn spawn(
         )
         .await;
     if let Err(e) = persisted {
-        if let Some(mut handle) = lifecycle.registry.remove(&spec.name).await {
-            handle.kill().await;
-        }
-        lifecycle.ops.forget(&spec.name);
-        if let Some(federation) = lifecycle.federation() {
-            federation.release(&spec.name).await;
-        }
+        undo_start(lifecycle, &spec.name).await;
         return Err(e.into());
     }
     lifecycle.registry.wake_one(&spec.name).await;
     Ok(status)
+}
+
+/// A spec names a command or a preset, not both.
+fn command_or_preset(spec: &AgentSpec) -> Result<(), BrokerError> {
+    let problem = match (&spec.preset, spec.command.is_empty()) {
+        (None, true) => {
+            "give a command or a preset (claude, codex, gemini, opencode, aider, shell)"
+        }
+        (Some(_), false) => "give either a command or a preset, not both",
+        _ => return Ok(()),
+    };
+    Err(ClientError::InvalidCombination {
+        fields: &["command", "preset"],
+        problem,
+    }
+    .into())
+}
+
+/// The spec's channels, each a valid name the ACL lets this agent join.
+fn joinable_channels(config: &BrokerConfig, spec: &AgentSpec) -> Result<Vec<String>, BrokerError> {
+    let channels: Vec<String> = spec
+        .channels
+        .iter()
+        .map(|c| validate_channel_name(c))
+        .collect::<Result<_, _>>()?;
+    for channel in &channels {
+        judge_join(&config.acl, &spec.name, channel)?;
+    }
+    Ok(channels)
+}
+
+/// The spawn's task as a message keyed by `spawn_key` (else a fresh key).
+fn initial_task(
+    config: &BrokerConfig,
+    spec: &AgentSpec,
+    spawn_key: Option<String>,
+) -> Result<Option<NewMessage>, BrokerError> {
+    let Some(text) = &spec.task else {
+        return Ok(None);
+    };
+    let key = match spawn_key {
+        Some(key) => key,
+        None => crate::auth::token::new_token()
+            .map_err(|e| BrokerError::no_randomness("the spawn key", e))?,
+    };
+    let message = task_message(&spec.name, text, &key);
+    message.validate(config.max_body_bytes)?;
+    Ok(Some(message))
+}
+
+/// Undoes a start whose agent could not be persisted: the process ended,
+/// its board entry and its workspace name given back.
+async fn undo_start(lifecycle: &Lifecycle, name: &str) {
+    if let Some(mut handle) = lifecycle.registry.remove(name).await {
+        handle.kill().await;
+    }
+    lifecycle.ops.forget(name);
+    if let Some(federation) = lifecycle.federation() {
+        federation.release(name).await;
+    }
 }
 
 /// Starts the first generation of an agent (taking over the session a

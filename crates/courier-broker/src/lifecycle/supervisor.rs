@@ -9,9 +9,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use courier_core::RestartDecision;
 use courier_core::event::EventKind;
 use courier_core::time::{Clock, SystemClock};
+use courier_core::{RestartDecision, RestartPolicy};
 use courier_terminal::{ExitInfo, Terminal};
 use tokio::sync::watch;
 
@@ -129,16 +129,7 @@ impl Supervisor {
             match decision {
                 RestartDecision::Stay => return,
                 RestartDecision::Dead { restarts } => {
-                    let reason = match &last_error {
-                        Some(e) => format!(
-                            "{restarts} restart(s) within {} s; the last start failed: {e}",
-                            policy.window_s
-                        ),
-                        None => format!(
-                            "crashed again after {restarts} restart(s) within {} s (limit {})",
-                            policy.window_s, policy.max_restarts
-                        ),
-                    };
+                    let reason = dead_reason(&policy, restarts, last_error.as_deref());
                     declare_dead(
                         &self.lifecycle,
                         &self.name,
@@ -150,32 +141,41 @@ impl Supervisor {
                     return;
                 }
                 RestartDecision::Restart { attempt, delay_ms } => {
+                    let Some(e) = self.restart(attempt, delay_ms).await else {
+                        return;
+                    };
+                    last_error = Some(e);
                     let ops = &self.lifecycle.ops;
-                    ops.update(&self.name, |o| {
-                        o.restarting = Some((attempt, SystemClock.now()))
-                    });
-                    tokio::select! {
-                        _ = shutdown.wait() => return,
-                        _ = tokio::time::sleep(Duration::from_millis(delay_ms)) => {}
-                    }
-                    ops.update(&self.name, |o| o.history.push(SystemClock.now()));
-                    // The restarter runs it apart from this task: a release
-                    // that aborts this task meanwhile must not leave a
-                    // half-started generation behind (the restart finds the
-                    // agent gone and ends what it started).
-                    let restart =
-                        self.lifecycle
-                            .request_restart(&self.name, self.session.id(), attempt);
-                    match restart.await {
-                        Ok(_) => return,
-                        Err(e) => {
-                            tracing::warn!(attempt, error = %e, "cannot start the agent again");
-                            last_error = Some(e.to_string());
-                        }
-                    }
                     let history = ops.get(&self.name).map(|o| o.history).unwrap_or_default();
                     decision = policy.decide(true, &history, SystemClock.now());
                 }
+            }
+        }
+    }
+
+    /// One restart after its delay: `None` once it started (or the broker
+    /// stops), else why it could not start.
+    async fn restart(&self, attempt: u32, delay_ms: u64) -> Option<String> {
+        let ops = &self.lifecycle.ops;
+        ops.update(&self.name, |o| {
+            o.restarting = Some((attempt, SystemClock.now()))
+        });
+        tokio::select! {
+            _ = self.lifecycle.services.shutdown.wait() => return None,
+            _ = tokio::time::sleep(Duration::from_millis(delay_ms)) => {}
+        }
+        ops.update(&self.name, |o| o.history.push(SystemClock.now()));
+        // The restarter runs it apart from this task: a release that aborts
+        // this task meanwhile must not leave a half-started generation
+        // behind (the restart finds the agent gone and ends what it started).
+        let restart = self
+            .lifecycle
+            .request_restart(&self.name, self.session.id(), attempt);
+        match restart.await {
+            Ok(_) => None,
+            Err(e) => {
+                tracing::warn!(attempt, error = %e, "cannot start the agent again");
+                Some(e.to_string())
             }
         }
     }
@@ -216,5 +216,19 @@ async fn sleep_until(at: Option<Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at.into()).await,
         None => std::future::pending().await,
+    }
+}
+
+/// Why an agent is declared dead, for a person.
+fn dead_reason(policy: &RestartPolicy, restarts: u32, last_error: Option<&str>) -> String {
+    match last_error {
+        Some(e) => format!(
+            "{restarts} restart(s) within {} s; the last start failed: {e}",
+            policy.window_s
+        ),
+        None => format!(
+            "crashed again after {restarts} restart(s) within {} s (limit {})",
+            policy.window_s, policy.max_restarts
+        ),
     }
 }
