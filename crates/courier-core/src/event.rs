@@ -11,7 +11,7 @@ use crate::recipient::Recipient;
 use crate::time::Timestamp;
 
 /// An event with its place in the log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Event {
     pub seq: u64,
     pub time: Timestamp,
@@ -20,7 +20,7 @@ pub struct Event {
 }
 
 /// One delivery evicted by the queue cap, as named in `delivery_dropped`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DroppedDelivery {
     pub delivery_id: DeliveryId,
     pub message_id: MessageId,
@@ -28,7 +28,7 @@ pub struct DroppedDelivery {
 }
 
 /// What happened. Every variant names the ids it concerns.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventKind {
     MessageAccepted {
