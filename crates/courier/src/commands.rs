@@ -255,6 +255,7 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<ExitCode> 
         Command::Up(_)
         | Command::Demo(_)
         | Command::Completions { .. }
+        | Command::Openapi
         | Command::Attach { .. }
         | Command::Open(_)
         | Command::Doctor(_)

@@ -88,7 +88,7 @@ mod tests {
 
     #[test]
     fn the_openapi_document_lists_every_state_in_core_order() {
-        let doc: Value = serde_json::from_str(super::super::admin::OPENAPI).unwrap();
+        let doc: Value = serde_json::from_str(&super::super::admin::OPENAPI).unwrap();
         let documented = &doc["components"]["schemas"]["AgentState"]["enum"];
         let core: Vec<&str> = AgentState::ALL.iter().map(|s| s.as_str()).collect();
         assert_eq!(documented, &json!(core));
