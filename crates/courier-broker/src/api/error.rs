@@ -5,20 +5,22 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
-use courier_core::CoreError;
+use courier_core::{CoreError, Refusal};
+use courier_protocol::error::{ErrorBody, ErrorDetail};
 use courier_store::StoreError;
 
 use crate::error::BrokerError;
-use serde_json::json;
 
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
-    /// More fields of the error object (`rule` and `refused` of an
-    /// `acl_denied`); usually empty.
-    pub details: serde_json::Map<String, serde_json::Value>,
+    /// The other fields of the error object, for the codes that have them
+    /// (`field` of a body refused, `rule` and `refused` of an
+    /// `acl_denied`); usually all absent. Their `code` and `message` are
+    /// unused: the two above are written.
+    pub details: ErrorDetail,
 }
 
 impl ApiError {
@@ -27,13 +29,28 @@ impl ApiError {
             status,
             code,
             message: message.into(),
-            details: serde_json::Map::new(),
+            details: ErrorDetail::default(),
         }
     }
 
-    /// Adds a field to the error object beside `code` and `message`.
-    pub fn with_detail(mut self, key: &str, value: serde_json::Value) -> Self {
-        self.details.insert(key.to_string(), value);
+    /// Names the request field that was wrong (`field`).
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.details.field = Some(field.into());
+        self
+    }
+
+    /// The fields a body may have and the object an unknown one sat in
+    /// (`unknown_field`).
+    pub fn with_expected(mut self, expected: Vec<String>, at: Option<String>) -> Self {
+        self.details.expected = Some(expected);
+        self.details.at = at;
+        self
+    }
+
+    /// The ACL's rule and every recipient it refused (`acl_denied`).
+    pub fn with_refusal(mut self, rule: String, refused: Vec<Refusal>) -> Self {
+        self.details.rule = Some(rule);
+        self.details.refused = Some(refused);
         self
     }
 
@@ -68,11 +85,12 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut error = self.details;
-        error.insert("code".into(), json!(self.code));
-        error.insert("message".into(), json!(self.message));
-        let body = json!({ "error": error });
-        (self.status, Json(body)).into_response()
+        let error = ErrorDetail {
+            code: self.code.to_string(),
+            message: self.message,
+            ..self.details
+        };
+        (self.status, Json(ErrorBody { error })).into_response()
     }
 }
 
@@ -139,15 +157,14 @@ impl From<CoreError> for ApiError {
             }
             CoreError::AclDenied { rule, refused, .. } => {
                 ApiError::new(StatusCode::FORBIDDEN, "acl_denied", message)
-                    .with_detail("rule", json!(rule))
-                    .with_detail("refused", json!(refused))
+                    .with_refusal(rule, refused)
             }
             CoreError::InvalidTransition { .. } => {
                 ApiError::conflict("invalid_transition", message)
             }
             CoreError::InvalidThread { .. } => {
                 ApiError::new(StatusCode::BAD_REQUEST, "invalid_thread", message)
-                    .with_detail("field", json!("thread"))
+                    .with_field("thread")
             }
             CoreError::InvalidAgentName { .. }
             | CoreError::InvalidChannelName { .. }
@@ -218,6 +235,7 @@ impl From<BrokerError> for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
     use axum::body::Body;
     use axum::http::header::ALLOW;
 
