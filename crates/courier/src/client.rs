@@ -110,6 +110,14 @@ impl Client {
     }
 }
 
+/// Reads a broker's answer as the protocol type it is documented as (the
+/// raw value stays what `--json` prints).
+pub fn decode<T: serde::de::DeserializeOwned>(value: &Value, what: &str) -> anyhow::Result<T> {
+    T::deserialize(value).map_err(|e| {
+        anyhow!("the broker's answer to {what} is not what this courier reads ({e}): {value}")
+    })
+}
+
 /// Escapes a path segment (agent names and ids are URL-safe; channels keep
 /// their name without `#`).
 pub fn segment(text: &str) -> String {
