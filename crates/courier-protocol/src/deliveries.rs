@@ -156,7 +156,7 @@ pub struct MessageStatus {
 /// `GET /v1/agents/{name}/inbox` (newest first) and
 /// `POST /v1/agents/{name}/inbox/claim` (what the call took over, now
 /// `read` with channel `hook`): deliveries with their messages.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Inbox {
     pub agent: String,
     pub deliveries: Vec<DeliveryView>,

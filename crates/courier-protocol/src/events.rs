@@ -30,6 +30,15 @@ pub struct Gap {
     pub next_seq: u64,
 }
 
+/// One item of a live stream (`/v1/events/stream`, `/v1/events/ws`): an
+/// event, or word that events were pruned before the reader got them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum StreamItem {
+    Event(Event),
+    Gap(Gap),
+}
+
 /// The query of `GET /v1/events` and its streams.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct EventsQuery {

@@ -6,12 +6,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use courier_core::recipient::{validate_agent_name, validate_channel_name};
-use courier_terminal::Terminal;
 use courier_protocol::agents::{
     AgentList, AgentView, ChannelList, ChannelView, InputRequest, JoinRequest, MembershipChange,
     ScreenQuery,
 };
 use courier_protocol::spawn::SpawnRequest;
+use courier_terminal::Terminal;
 use serde_json::{Value, json};
 
 use super::AppState;

@@ -235,9 +235,9 @@ impl From<BrokerError> for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
     use axum::body::Body;
     use axum::http::header::ALLOW;
+    use serde_json::json;
 
     async fn body_json(response: Response) -> serde_json::Value {
         let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)

@@ -86,9 +86,9 @@ pub fn body_refused(message: String) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
     use axum::extract::FromRequest;
     use axum::response::IntoResponse;
+    use serde_json::json;
 
     #[derive(Debug, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
