@@ -82,6 +82,24 @@ fn every_event_kind_is_in_the_event_schema() {
     );
 }
 
+#[test]
+fn every_event_kind_says_what_it_means() {
+    let doc = document();
+    let event = &doc["components"]["schemas"]["Event"];
+    let kinds = event["oneOf"]
+        .as_array()
+        .expect("Event is one of its kinds");
+    let undocumented: Vec<&str> = kinds
+        .iter()
+        .filter(|kind| kind.get("description").and_then(Value::as_str).is_none())
+        .filter_map(|kind| kind["properties"]["type"]["const"].as_str())
+        .collect();
+    assert!(
+        undocumented.is_empty(),
+        "give these EventKind variants a doc comment (it is their description): {undocumented:?}"
+    );
+}
+
 fn references(value: &Value, found: &mut BTreeSet<String>) {
     match value {
         Value::Object(map) => {
