@@ -86,14 +86,12 @@ impl Client {
             }
             return serde_json::from_str(&text).or(Ok(Value::String(text)));
         }
-        let detail = serde_json::from_str::<Value>(&text)
-            .ok()
-            .and_then(|v| {
-                let code = v["error"]["code"].as_str()?.to_string();
-                let message = v["error"]["message"].as_str()?.to_string();
-                Some(format!("{message} ({code}, HTTP {})", status.as_u16()))
+        let detail = serde_json::from_str::<courier_protocol::error::ErrorBody>(&text)
+            .map(|body| {
+                let e = body.error;
+                format!("{} ({}, HTTP {})", e.message, e.code, status.as_u16())
             })
-            .unwrap_or_else(|| format!("HTTP {status}: {text}"));
+            .unwrap_or_else(|_| format!("HTTP {status}: {text}"));
         Err(anyhow!(detail))
     }
 
