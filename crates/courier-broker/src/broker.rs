@@ -346,12 +346,6 @@ impl Broker {
         crate::lifecycle::done::report_done(self.lifecycle(), name, result).await
     }
 
-    /// The operating fields of `name` for listings (restarts, dead, done,
-    /// result, context_low).
-    pub fn ops_json(&self, name: &str) -> serde_json::Value {
-        self.lifecycle().ops.json(name)
-    }
-
     /// A copy of `name`'s operating entry (dead, restarting, done), for the
     /// state its listings show.
     pub fn ops_of(&self, name: &str) -> Option<AgentOps> {

@@ -250,7 +250,7 @@ impl Rule {
 }
 
 /// A recipient a send did not reach, and the rule that refused it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Refusal {
     pub agent: String,
     pub rule: String,

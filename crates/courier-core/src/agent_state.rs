@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 /// An agent's state label. Wire names (snake_case, stable): `away`,
 /// `remote`, `dead`, `restarting`, `exited`, `stuck`, `held`, `busy`,
 /// `starting`, `ready`, `done`, `idle`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AgentState {
     Away,

@@ -23,7 +23,7 @@ use crate::mode::DeliveryChannel;
 use crate::retry::RetryPolicy;
 use crate::time::Timestamp;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryState {
     Queued,
@@ -107,7 +107,7 @@ impl std::fmt::Display for DeliveryState {
 }
 
 /// How a finished injection was judged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Verification {
     /// The rendered screen showed the text.

@@ -11,7 +11,7 @@ use crate::recipient::Recipient;
 use crate::time::Timestamp;
 
 /// An event with its place in the log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Event {
     pub seq: u64,
     pub time: Timestamp,
@@ -20,7 +20,7 @@ pub struct Event {
 }
 
 /// One delivery evicted by the queue cap, as named in `delivery_dropped`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DroppedDelivery {
     pub delivery_id: DeliveryId,
     pub message_id: MessageId,
@@ -28,9 +28,10 @@ pub struct DroppedDelivery {
 }
 
 /// What happened. Every variant names the ids it concerns.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventKind {
+    /// A send was committed: its message and one delivery per recipient.
     MessageAccepted {
         message_id: MessageId,
         from: String,
@@ -54,6 +55,7 @@ pub enum EventKind {
         /// alone was refused, with nobody to receive it).
         refused: Vec<Refusal>,
     },
+    /// A delivery waits in its agent's queue (a new one, or one back for another attempt).
     DeliveryQueued {
         delivery_id: DeliveryId,
         message_id: MessageId,
@@ -68,6 +70,7 @@ pub enum EventKind {
         attempt: u32,
         session: String,
     },
+    /// Every byte of the text was written into the agent's terminal.
     DeliveryInjected {
         delivery_id: DeliveryId,
         message_id: MessageId,
@@ -88,6 +91,7 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         screen: Vec<String>,
     },
+    /// An attempt failed and the delivery is back in the queue, with why.
     DeliveryRetry {
         delivery_id: DeliveryId,
         message_id: MessageId,
@@ -102,6 +106,7 @@ pub enum EventKind {
         reason: String,
         dropped: Vec<DroppedDelivery>,
     },
+    /// Out of attempts: the delivery will not be typed again (a dead letter).
     DeliveryDead {
         delivery_id: DeliveryId,
         message_id: MessageId,
@@ -166,23 +171,14 @@ pub enum EventKind {
     },
     /// Federation: a host of the workspace stopped answering (or left):
     /// its agents are marked away, not forgotten.
-    HostAway {
-        host: String,
-    },
+    HostAway { host: String },
     /// Federation: a host that was away answers again.
-    HostBack {
-        host: String,
-    },
+    HostBack { host: String },
     /// An agent's delivery mode changed (`idle`, `immediate`, `manual`).
-    AgentMode {
-        name: String,
-        mode: DeliveryMode,
-    },
+    AgentMode { name: String, mode: DeliveryMode },
     /// A person or the API released an agent's held deliveries.
-    AgentFlushed {
-        name: String,
-        count: u64,
-    },
+    AgentFlushed { name: String, count: u64 },
+    /// An agent was started, with its command and its process id.
     AgentSpawned {
         name: String,
         command: String,
@@ -196,30 +192,22 @@ pub enum EventKind {
         pid: u32,
         session: String,
     },
-    AgentReady {
-        name: String,
-        ready_by: String,
-    },
-    AgentIdle {
-        name: String,
-    },
-    AgentBusy {
-        name: String,
-    },
+    /// The agent is at its prompt, and what showed it (`ready_by`).
+    AgentReady { name: String, ready_by: String },
+    /// The ready agent went quiet: no screen activity and no busy pattern.
+    AgentIdle { name: String },
+    /// The agent is working (its screen changes, or a busy pattern shows).
+    AgentBusy { name: String },
     /// Deliveries to the agent wait: a person typed into it within the
     /// typing window (`reason` starts with `typing:`), or its input holds
     /// text, a draft or a message that was never submitted (`reason` starts
     /// with `input_not_empty:`). Raised when the agent becomes held, and
     /// again when the reason changes while it stays held.
-    AgentHeld {
-        name: String,
-        reason: String,
-    },
+    AgentHeld { name: String, reason: String },
     /// Deliveries to the agent no longer wait for its input (the typing
     /// window passed and the input is empty).
-    AgentUnheld {
-        name: String,
-    },
+    AgentUnheld { name: String },
+    /// The agent's program ended, with its exit code or signal.
     AgentExited {
         name: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -227,9 +215,8 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         signal: Option<String>,
     },
-    AgentReleased {
-        name: String,
-    },
+    /// A person released the agent: its processes ended, its queue became dead letters.
+    AgentReleased { name: String },
     /// The agent's program ended with a failure (a non-zero exit code or a
     /// signal): one event per crash, in place of `agent_exited`, with the
     /// last non-blank screen rows and, when its restart policy starts it
@@ -271,23 +258,13 @@ pub enum EventKind {
     },
     /// A preset's (or the spawn's) context-low pattern showed on the
     /// agent's screen: once per episode, with the line it matched.
-    AgentContextLow {
-        name: String,
-        line: String,
-    },
+    AgentContextLow { name: String, line: String },
     /// A person sent the agent its interrupt keys (`esc`, `ctrl-c`, ...).
-    AgentInterrupted {
-        name: String,
-        keys: String,
-    },
-    ChannelJoined {
-        channel: String,
-        agent: String,
-    },
-    ChannelLeft {
-        channel: String,
-        agent: String,
-    },
+    AgentInterrupted { name: String, keys: String },
+    /// An agent joined a channel.
+    ChannelJoined { channel: String, agent: String },
+    /// An agent left a channel.
+    ChannelLeft { channel: String, agent: String },
     /// The owner issued a token (never the secret: only its id).
     TokenCreated {
         token_id: String,
@@ -298,16 +275,11 @@ pub enum EventKind {
         expires_at: Option<Timestamp>,
     },
     /// The owner revoked a token: it is refused from now on.
-    TokenRevoked {
-        token_id: String,
-    },
-    BrokerStarted {
-        version: String,
-        pending: u64,
-    },
-    BrokerStopping {
-        pending: u64,
-    },
+    TokenRevoked { token_id: String },
+    /// A broker started over this store, with its version and the deliveries still pending.
+    BrokerStarted { version: String, pending: u64 },
+    /// The broker is stopping gracefully, with the deliveries still pending.
+    BrokerStopping { pending: u64 },
 }
 
 impl EventKind {

@@ -104,7 +104,7 @@ pub fn validate_thread(thread: &str) -> Result<(), CoreError> {
 }
 
 /// A stored message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Message {
     pub id: MessageId,
     pub from: String,

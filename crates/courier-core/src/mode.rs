@@ -9,7 +9,9 @@ use crate::delivery::{Delivery, DeliveryState};
 use crate::time::Timestamp;
 
 /// When an agent's queued deliveries are typed in. Persisted per agent.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryMode {
     /// At the next idle boundary (the default).
@@ -49,7 +51,7 @@ impl std::fmt::Display for DeliveryMode {
 
 /// The way a delivery reached its agent. One delivery, one channel: a
 /// delivery claimed by one channel is no longer queued for any other.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryChannel {
     /// Keystrokes into the agent's pseudo-terminal, proven on the screen.
@@ -76,7 +78,9 @@ impl DeliveryChannel {
 }
 
 /// Which channels an agent's CLI takes deliveries through (chosen by its preset).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ChannelPolicy {
     /// Only keystrokes into the terminal (the default).
@@ -117,7 +121,19 @@ pub struct AgentView {
 
 /// Why a delivery counts as stuck. Wire names (snake_case, stable):
 /// `agent_not_ready`, `agent_busy`, `agent_idle`, `in_flight`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum StuckReason {
     /// Queued while its agent never became ready (or is no longer): still

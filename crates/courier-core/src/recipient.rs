@@ -94,6 +94,20 @@ impl<'de> Deserialize<'de> for Recipient {
     }
 }
 
+/// On the wire the text a sender writes: `name`, `#channel` or `*`.
+impl schemars::JsonSchema for Recipient {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Recipient".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "An agent's name, `#channel` (every member but the sender) or `*` (every other agent)."
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,7 +16,9 @@ pub const MAX_BACKOFF_MS: u64 = 3_600_000;
 pub const MAX_BACKOFF_STEPS: usize = 32;
 
 /// When an agent's program is started again after it ended.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum RestartMode {
     /// Never: an exit ends the agent (`exited`) until a person spawns it again.
@@ -41,7 +43,7 @@ impl RestartMode {
 /// The wait before each restart: a list (the nth restart in the window
 /// waits the nth entry, the last one repeating), or a doubling from
 /// `initial` up to `max`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum Backoff {
     Steps(Vec<u64>),
@@ -85,7 +87,7 @@ fn default_resume() -> bool {
 }
 
 /// An agent's restart policy, as given at spawn (and persisted with it).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RestartPolicy {
     #[serde(default)]

@@ -65,6 +65,17 @@ impl<'de> Deserialize<'de> for Timestamp {
     }
 }
 
+/// On the wire an RFC 3339 UTC time with milliseconds.
+impl schemars::JsonSchema for Timestamp {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Timestamp".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({"type": "string", "format": "date-time"})
+    }
+}
+
 /// A source of the current time.
 pub trait Clock: Send + Sync {
     fn now(&self) -> Timestamp;

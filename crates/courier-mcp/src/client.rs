@@ -8,8 +8,12 @@ use thiserror::Error;
 
 use crate::args::Mode;
 use crate::config::Config;
+use courier_protocol::agents::{DoneRequest, JoinRequest, ModeRequest};
+use courier_protocol::deliveries::{ClaimRequest, Marked, ReadRequest, SendRequest};
+use courier_protocol::error::ErrorBody;
+
 use crate::types::{
-    AgentInfo, AgentList, ChannelList, DoneReport, Flushed, Inbox, MembershipChange, MessageStatus,
+    AgentList, AgentView, ChannelList, DoneReport, Flushed, Inbox, MembershipChange, MessageStatus,
     ModeChange, SendReceipt, Whoami,
 };
 
@@ -102,14 +106,16 @@ impl BrokerClient {
     }
 
     pub async fn send(&self, message: &Outgoing) -> Result<SendReceipt, ClientError> {
-        let mut body = json!({"to": message.to, "body": message.body});
-        if let Some(thread) = &message.thread {
-            body["thread"] = json!(thread);
-        }
-        if let Some(key) = &message.idempotency_key {
-            body["idempotency_key"] = json!(key);
-        }
-        self.call(Method::POST, "/v1/messages", Some(body)).await
+        // No `from`: the broker takes the sender from this agent's token.
+        let body = SendRequest {
+            from: None,
+            to: message.to.clone(),
+            body: message.body.clone(),
+            thread: message.thread.clone(),
+            idempotency_key: message.idempotency_key.clone(),
+        };
+        self.call(Method::POST, "/v1/messages", Some(json!(body)))
+            .await
     }
 
     pub async fn agents(&self) -> Result<AgentList, ClientError> {
@@ -122,7 +128,9 @@ impl BrokerClient {
 
     pub async fn join(&self, channel: &str) -> Result<MembershipChange, ClientError> {
         let path = format!("/v1/channels/{}/members", segment(channel));
-        let body = json!({"agent": self.config.agent});
+        let body = json!(JoinRequest {
+            agent: self.config.agent.clone(),
+        });
         self.call(Method::POST, &path, Some(body)).await
     }
 
@@ -146,10 +154,11 @@ impl BrokerClient {
     /// Marks deliveries of this agent read (`delivery_read`); returns how many.
     pub async fn mark_read(&self, ids: &[String]) -> Result<usize, ClientError> {
         let path = format!("/v1/agents/{}/inbox/read", segment(&self.config.agent));
-        let v: Value = self
-            .call(Method::POST, &path, Some(json!({"delivery_ids": ids})))
-            .await?;
-        Ok(v["marked"].as_array().map_or(0, Vec::len))
+        let body = json!(ReadRequest {
+            delivery_ids: Some(ids.to_vec()),
+        });
+        let marked: Marked = self.call(Method::POST, &path, Some(body)).await?;
+        Ok(marked.marked.len())
     }
 
     /// Takes this agent's oldest queued deliveries over (queued → read,
@@ -157,20 +166,22 @@ impl BrokerClient {
     /// The broker honours the agent's mode: nothing while `manual` holds.
     pub async fn claim(&self, limit: usize) -> Result<Inbox, ClientError> {
         let path = format!("/v1/agents/{}/inbox/claim", segment(&self.config.agent));
-        self.call(Method::POST, &path, Some(json!({"limit": limit})))
-            .await
+        let body = json!(ClaimRequest { limit: Some(limit) });
+        self.call(Method::POST, &path, Some(body)).await
     }
 
     /// This agent as the broker lists it (status, mode).
-    pub async fn me(&self) -> Result<AgentInfo, ClientError> {
+    pub async fn me(&self) -> Result<AgentView, ClientError> {
         let path = format!("/v1/agents/{}", segment(&self.config.agent));
         self.call(Method::GET, &path, None).await
     }
 
     pub async fn set_mode(&self, mode: Mode) -> Result<ModeChange, ClientError> {
         let path = format!("/v1/agents/{}/mode", segment(&self.config.agent));
-        self.call(Method::PUT, &path, Some(json!({"mode": mode.as_str()})))
-            .await
+        let body = json!(ModeRequest {
+            mode: mode.as_str().to_string(),
+        });
+        self.call(Method::PUT, &path, Some(body)).await
     }
 
     /// Lets every delivery queued for this agent now through, whatever its mode.
@@ -182,10 +193,7 @@ impl BrokerClient {
     /// Reports this agent done with its task (`agent_done`), with a result.
     pub async fn report_done(&self, result: Option<String>) -> Result<DoneReport, ClientError> {
         let path = format!("/v1/agents/{}/done", segment(&self.config.agent));
-        let body = match result {
-            Some(result) => json!({"result": result}),
-            None => json!({}),
-        };
+        let body = json!(DoneRequest { result });
         self.call(Method::POST, &path, Some(body)).await
     }
 
@@ -202,11 +210,9 @@ impl BrokerClient {
 
 /// The broker's `{"error":{"code","message"}}`, or the raw text.
 fn broker_error(status: StatusCode, text: &str) -> ClientError {
-    let parsed = serde_json::from_str::<Value>(text).ok().and_then(|v| {
-        let code = v["error"]["code"].as_str()?.to_string();
-        let message = v["error"]["message"].as_str()?.to_string();
-        Some((code, message))
-    });
+    let parsed = serde_json::from_str::<ErrorBody>(text)
+        .ok()
+        .map(|ErrorBody { error }| (error.code, error.message));
     let (code, message) = parsed.unwrap_or_else(|| {
         let message = if text.trim().is_empty() {
             status.canonical_reason().unwrap_or("error").to_string()

@@ -6,9 +6,11 @@
 use std::fmt::Write as _;
 
 use courier_core::display::for_terminal;
+use courier_core::{AgentState, DeliveryChannel, DeliveryState};
+use courier_protocol::agents::TokenKind;
 
 use crate::types::{
-    AgentInfo, AgentList, ChannelList, DeliveryInfo, DoneReport, Flushed, InboxItem, InboxRead,
+    AgentList, AgentView, ChannelList, DeliveryView, DoneReport, Flushed, InboxItem, InboxRead,
     MembershipChange, MessageStatus, ModeChange, SendReceipt, Whoami,
 };
 
@@ -95,42 +97,43 @@ pub fn send_receipt(to: &str, receipt: &SendReceipt) -> String {
     out
 }
 
-fn dropped_line(d: &DeliveryInfo) -> String {
+fn dropped_line(d: &DeliveryView) -> String {
     format!("msg {} from {} to {}", d.message_id, d.from, d.agent)
 }
 
 /// The broker's state of `agent`, with why when the listing says it, and
 /// the messages waiting for it.
-fn agent_state(agent: &AgentInfo) -> String {
-    let status = &agent.status;
-    let why = match agent.state.as_str() {
-        "exited" => status
-            .exited
-            .as_ref()
-            .and_then(|exit| match (exit.code, exit.signal) {
-                (Some(code), _) => Some(format!("code {code}")),
-                (None, Some(signal)) => Some(format!("signal {signal}")),
-                (None, None) => None,
-            }),
-        "starting" => status.not_ready.clone(),
-        "held" => status.held.clone(),
-        "dead" => agent.dead_reason.clone(),
+fn agent_state(agent: &AgentView) -> String {
+    let status = agent.status.clone().unwrap_or_default();
+    let why = match agent.state {
+        AgentState::Exited => {
+            status
+                .exited
+                .as_ref()
+                .and_then(|exit| match (exit.code, exit.signal) {
+                    (Some(code), _) => Some(format!("code {code}")),
+                    (None, Some(signal)) => Some(format!("signal {signal}")),
+                    (None, None) => None,
+                })
+        }
+        AgentState::Starting => status.not_ready.clone(),
+        AgentState::Held => status.held.clone(),
+        AgentState::Dead => agent.dead_reason.clone(),
         _ => None,
     };
-    let word = if agent.state.is_empty() {
-        "unknown"
-    } else {
-        agent.state.as_str()
-    };
+    let word = agent.state.as_str();
     let mut state = match why {
         Some(why) => format!("{word} ({why})"),
         None => word.to_string(),
     };
+    // An agent of another host has no count here (nothing queued on this
+    // host); a local one without a count is one the store could not count.
     match agent.queue_depth {
         Some(0) => {}
         Some(n) => {
             let _ = write!(state, ", {} waiting", plural(n, "message", "messages"));
         }
+        None if agent.remote == Some(true) => {}
         None => state.push_str(", messages waiting unknown"),
     }
     state
@@ -220,11 +223,13 @@ fn target(to: &str) -> String {
 }
 
 /// How a read delivery got to its agent, from the channel it records.
-fn read_via(channel: Option<&str>) -> &'static str {
+fn read_via(channel: Option<DeliveryChannel>) -> &'static str {
     match channel {
-        Some("hook") => "handed over by read_inbox or a hook, never typed into the terminal",
-        Some("pty") => "after it was typed into the terminal",
-        _ => "",
+        Some(DeliveryChannel::Hook) => {
+            "handed over by read_inbox or a hook, never typed into the terminal"
+        }
+        Some(DeliveryChannel::Pty) => "after it was typed into the terminal",
+        None => "",
     }
 }
 
@@ -232,28 +237,34 @@ fn read_via(channel: Option<&str>) -> &'static str {
 /// call took it over.
 fn state_note(item: &InboxItem, mode: Option<&str>, claimed: bool) -> String {
     let d = &item.delivery;
-    let mut note = d.state.clone();
-    match d.state.as_str() {
-        "read" if claimed => note.push_str(": handed over here, not typed into your terminal"),
-        "verified" => note.push_str(": shown in your terminal"),
-        "unverified" => note.push_str(
+    let mut note = d.state.as_str().to_string();
+    match d.state {
+        DeliveryState::Read if claimed => {
+            note.push_str(": handed over here, not typed into your terminal")
+        }
+        DeliveryState::Verified => note.push_str(": shown in your terminal"),
+        DeliveryState::Unverified => note.push_str(
             ": typed into your terminal but never seen on screen; you may have missed it",
         ),
-        "read" => match read_via(d.channel.as_deref()) {
+        DeliveryState::Read => match read_via(d.channel) {
             "" => note.push_str(": you took it in already"),
             via => {
                 let _ = write!(note, ": you took it in already, {via}");
             }
         },
-        "dropped" | "dead" => note.push_str(": never reached your terminal"),
-        "queued" if mode == Some("manual") => note.push_str(
+        DeliveryState::Dropped | DeliveryState::Dead => {
+            note.push_str(": never reached your terminal")
+        }
+        DeliveryState::Queued if mode == Some("manual") => note.push_str(
             ": held because your delivery mode is manual; call flush_inbox to release it",
         ),
-        "queued" => note.push_str(
+        DeliveryState::Queued => note.push_str(
             ": not shown to you yet; it will be typed into your terminal when you are ready, \
              or call read_inbox again to take it here",
         ),
-        "injecting" | "injected" => note.push_str(": being typed into your terminal right now"),
+        DeliveryState::Injecting | DeliveryState::Injected => {
+            note.push_str(": being typed into your terminal right now")
+        }
         _ => {}
     }
     if let Some(reason) = &d.reason {
@@ -263,26 +274,33 @@ fn state_note(item: &InboxItem, mode: Option<&str>, claimed: bool) -> String {
 }
 
 fn inbox_item(item: &InboxItem, mode: Option<&str>, claimed: bool) -> String {
-    let m = &item.message;
+    let d = &item.delivery;
+    // An inbox lists each delivery with its message; without one, the
+    // delivery's own fields still say whose and which.
+    let (to, body, thread, created_at) = match &d.message {
+        Some(m) => (
+            m.to.to_string(),
+            m.body.as_str(),
+            m.thread.as_ref(),
+            m.created_at,
+        ),
+        None => (d.agent.clone(), "", None, d.created_at),
+    };
     let mut header = format!(
         "[courier] from {} to {} | msg {}",
-        m.from,
-        target(&m.to),
-        m.id
+        d.from,
+        target(&to),
+        d.message_id
     );
-    if let Some(thread) = &m.thread {
+    if let Some(thread) = thread {
         let _ = write!(header, " | thread {thread}");
     }
-    let when = m
-        .created_at
-        .as_deref()
-        .map(|t| format!(" | {t}"))
-        .unwrap_or_default();
+    let when = format!(" | {created_at}");
     let body = if item.body_withheld {
         "(text not shown here: it is still on its way to your terminal, and showing it here \
          too would deliver it twice)"
     } else {
-        m.body.trim_end()
+        body.trim_end()
     };
     format!(
         "{header}{when}\nstate: {}\n{body}",
@@ -385,16 +403,17 @@ pub fn flushed(flush: &Flushed) -> String {
 }
 
 /// One recipient's delivery, as its sender cares about it.
-fn recipient_line(d: &DeliveryInfo) -> String {
-    let how = match (d.verification.as_deref(), d.reason.as_deref()) {
+fn recipient_line(d: &DeliveryView) -> String {
+    let verification = d.verification.map(|v| v.as_str());
+    let how = match (verification, d.reason.as_deref()) {
         (Some(v), Some(r)) => format!(" (verification: {v}, reason: {r})"),
         (Some(v), None) => format!(" (verification: {v})"),
         (None, Some(r)) => format!(" (reason: {r})"),
         (None, None) => String::new(),
     };
-    let mut line = match (d.read_at.as_deref(), d.state.as_str()) {
+    let mut line = match (d.read_at, d.state.as_str()) {
         (Some(at), _) => {
-            let via = read_via(d.channel.as_deref());
+            let via = read_via(d.channel);
             let via = if via.is_empty() {
                 String::new()
             } else {
@@ -447,9 +466,7 @@ pub fn message_status(status: &MessageStatus) -> String {
     if let Some(thread) = &m.thread {
         let _ = write!(out, " | thread {thread}");
     }
-    if let Some(at) = &m.created_at {
-        let _ = write!(out, " | {at}");
-    }
+    let _ = write!(out, " | {}", m.created_at);
     let _ = write!(out, "\n{}", excerpt(&m.body));
     let total = status.deliveries.len();
     if total == 0 {
@@ -478,16 +495,22 @@ pub fn message_status(status: &MessageStatus) -> String {
 }
 
 pub fn whoami(me: &Whoami, url: &str) -> String {
-    match (me.kind.as_str(), &me.agent) {
-        ("agent", Some(name)) => format!(
+    match (me.kind, &me.agent) {
+        (TokenKind::Agent, Some(name)) => format!(
             "You are agent \"{name}\" on the Courier broker at {url}. Other agents see your \
              messages as coming from \"{name}\"; you cannot send as anyone else."
         ),
-        ("owner", _) => format!(
+        (TokenKind::Owner, _) => format!(
             "This server holds the broker owner's token (broker at {url}), not an agent's. \
              Sends need an agent token; check COURIER_TOKEN."
         ),
-        (kind, _) => format!("The broker at {url} says this token is of kind {kind:?}."),
+        (kind, _) => format!(
+            "The broker at {url} says this token is of kind {:?}.",
+            serde_json::to_value(kind)
+                .ok()
+                .and_then(|k| k.as_str().map(str::to_string))
+                .unwrap_or_default()
+        ),
     }
 }
 

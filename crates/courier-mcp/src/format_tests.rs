@@ -1,30 +1,45 @@
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::*;
-use crate::types::{AgentStatus, ChannelInfo, ExitInfo, Inbox, MessageInfo};
+use crate::types::Inbox;
 
-fn delivery(agent: &str, state: &str) -> DeliveryInfo {
-    DeliveryInfo {
-        id: format!("d-{agent}"),
-        message_id: "01MSG".into(),
-        agent: agent.into(),
-        from: "alice".into(),
-        state: state.into(),
-        ..DeliveryInfo::default()
+/// When every sample here happened, as the broker writes a time.
+const T: &str = "2026-01-01T00:00:00.000Z";
+
+/// A value of a protocol type from the JSON the broker would send.
+fn from<T: serde::de::DeserializeOwned>(value: Value) -> T {
+    serde_json::from_value(value).unwrap()
+}
+
+fn delivery(agent: &str, state: &str) -> DeliveryView {
+    from(json!({
+        "id": format!("d-{agent}"), "message_id": "01MSG", "agent": agent, "from": "alice",
+        "state": state, "attempt": 0, "created_at": T, "updated_at": T,
+    }))
+}
+
+fn receipt(message_id: &str, duplicate: bool, deliveries: Vec<DeliveryView>) -> SendReceipt {
+    SendReceipt {
+        deliveries,
+        dropped: vec![],
+        duplicate,
+        message_id: message_id.into(),
+        refused: vec![],
     }
 }
 
 #[test]
 fn a_send_names_the_message_and_its_recipients() {
     let receipt = SendReceipt {
-        message_id: "01MSG".into(),
-        duplicate: false,
-        deliveries: vec![delivery("bob", "queued"), delivery("carol", "queued")],
-        dropped: vec![],
-        refused: vec![crate::types::Refused {
+        refused: vec![courier_core::Refusal {
             agent: "dave".into(),
             rule: "not-dave".into(),
         }],
+        ..receipt(
+            "01MSG",
+            false,
+            vec![delivery("bob", "queued"), delivery("carol", "queued")],
+        )
     };
     let text = send_receipt("#ops", &receipt);
     assert!(text.starts_with("Sent msg 01MSG to #ops."), "{text}");
@@ -35,22 +50,13 @@ fn a_send_names_the_message_and_its_recipients() {
 
 #[test]
 fn a_send_to_nobody_says_so() {
-    let receipt = SendReceipt {
-        message_id: "01MSG".into(),
-        ..SendReceipt::default()
-    };
+    let receipt = receipt("01MSG", false, vec![]);
     assert!(send_receipt("#empty", &receipt).contains("Nobody received it"));
 }
 
 #[test]
 fn a_duplicate_send_points_at_the_original() {
-    let receipt = SendReceipt {
-        message_id: "01ORIG".into(),
-        duplicate: true,
-        deliveries: vec![delivery("bob", "verified")],
-        dropped: vec![],
-        refused: vec![],
-    };
+    let receipt = receipt("01ORIG", true, vec![delivery("bob", "verified")]);
     let text = send_receipt("bob", &receipt);
     assert!(text.contains("nothing new was sent"), "{text}");
     assert!(text.contains("msg 01ORIG"), "{text}");
@@ -59,15 +65,12 @@ fn a_duplicate_send_points_at_the_original() {
 #[test]
 fn drops_caused_by_a_send_are_reported() {
     let receipt = SendReceipt {
-        message_id: "01NEW".into(),
-        deliveries: vec![delivery("bob", "queued")],
-        dropped: vec![DeliveryInfo {
+        dropped: vec![DeliveryView {
             message_id: "01OLD".into(),
             from: "carol".into(),
-            agent: "bob".into(),
-            ..DeliveryInfo::default()
+            ..delivery("bob", "dropped")
         }],
-        ..SendReceipt::default()
+        ..receipt("01NEW", false, vec![delivery("bob", "queued")])
     };
     let text = send_receipt("bob", &receipt);
     assert!(
@@ -114,9 +117,8 @@ fn a_queue_the_broker_could_not_count_is_shown_unknown_not_empty() {
     .unwrap();
     assert_eq!(list.agents[0].queue_depth, None);
     assert_eq!(
-        list.agents[1].queue_depth,
-        Some(0),
-        "absent: nothing queued here"
+        list.agents[1].queue_depth, None,
+        "an agent of another host has no count on this host"
     );
     let text = agent_list("alice", &list);
     assert!(
@@ -128,19 +130,10 @@ fn a_queue_the_broker_could_not_count_is_shown_unknown_not_empty() {
 
 #[test]
 fn an_exited_agent_says_how() {
-    let agent = AgentInfo {
-        name: "dan".into(),
-        state: "exited".into(),
-        queue_depth: Some(0),
-        status: AgentStatus {
-            exited: Some(ExitInfo {
-                code: None,
-                signal: Some(9),
-            }),
-            ..AgentStatus::default()
-        },
-        ..AgentInfo::default()
-    };
+    let agent: AgentView = from(json!({
+        "name": "dan", "state": "exited", "channels": [], "queue_depth": 0,
+        "status": {"exited": {"code": null, "signal": 9}},
+    }));
     let text = agent_list(
         "x",
         &AgentList {
@@ -152,30 +145,23 @@ fn an_exited_agent_says_how() {
         "{text}"
     );
     assert_eq!(
-        agent_list("x", &AgentList::default()),
+        agent_list("x", &AgentList { agents: vec![] }),
         "No agents are running."
     );
 }
 
 #[test]
 fn channels_list_members_and_mark_mine() {
-    let list = ChannelList {
-        channels: vec![
-            ChannelInfo {
-                name: "#ops".into(),
-                members: vec!["alice".into(), "bob".into()],
-            },
-            ChannelInfo {
-                name: "#dev".into(),
-                members: vec!["bob".into()],
-            },
-        ],
-    };
+    let list: ChannelList = from(json!({"channels": [
+        {"name": "#ops", "members": ["alice", "bob"]},
+        {"name": "#dev", "members": ["bob"]},
+    ]}));
     assert_eq!(
         channel_list("alice", &list),
         "2 channels:\n- #ops (you are a member): alice, bob\n- #dev: bob"
     );
-    assert!(channel_list("alice", &ChannelList::default()).starts_with("No channels yet"));
+    let none = ChannelList { channels: vec![] };
+    assert!(channel_list("alice", &none).starts_with("No channels yet"));
 }
 
 #[test]
@@ -196,23 +182,23 @@ fn the_inbox_reads_like_the_terminal_header_with_state() {
     let inbox: Inbox = serde_json::from_value(json!({"agent": "bob", "deliveries": [
         {"id": "d2", "message_id": "02", "agent": "bob", "from": "alice", "state": "unverified",
          "attempt": 0, "verification": "timeout_fallback", "reason": "no echo",
-         "created_at": "t", "updated_at": "t",
+         "created_at": T, "updated_at": T,
          "message": {"id": "02", "from": "alice", "to": "#ops", "body": "second\n",
-                     "thread": "01", "created_at": "2026-01-01T00:00:01Z"}},
+                     "thread": "01", "created_at": "2026-01-01T00:00:01.000Z"}},
         {"id": "d1", "message_id": "01", "agent": "bob", "from": "carol", "state": "dropped",
-         "attempt": 0, "reason": "queue_full", "created_at": "t", "updated_at": "t",
+         "attempt": 0, "reason": "queue_full", "created_at": T, "updated_at": T,
          "message": {"id": "01", "from": "carol", "to": "bob", "body": "first",
-                     "created_at": "2026-01-01T00:00:00Z"}},
+                     "created_at": "2026-01-01T00:00:00.000Z"}},
     ]}))
     .unwrap();
     let text = inbox_read(&crate::inbox::assemble(Inbox::default(), inbox));
     assert_eq!(
         text,
         "2 most recent messages to you, newest first:\n\n\
-         [courier] from alice to #ops | msg 02 | thread 01 | 2026-01-01T00:00:01Z\n\
+         [courier] from alice to #ops | msg 02 | thread 01 | 2026-01-01T00:00:01.000Z\n\
          state: unverified: typed into your terminal but never seen on screen; you may have missed it (reason: no echo)\n\
          second\n\n\
-         [courier] from carol to you (direct) | msg 01 | 2026-01-01T00:00:00Z\n\
+         [courier] from carol to you (direct) | msg 01 | 2026-01-01T00:00:00.000Z\n\
          state: dropped: never reached your terminal (reason: queue_full)\n\
          first"
     );
@@ -221,17 +207,13 @@ fn the_inbox_reads_like_the_terminal_header_with_state() {
 #[test]
 fn an_empty_inbox_and_a_broadcast() {
     assert!(inbox_read(&InboxRead::default()).starts_with("Your inbox is empty"));
-    let item = InboxItem {
-        delivery: delivery("bob", "verified"),
-        message: MessageInfo {
-            id: "03".into(),
-            from: "alice".into(),
-            to: "*".into(),
-            body: "all hands".into(),
-            ..MessageInfo::default()
-        },
-        body_withheld: false,
-    };
+    let item = InboxItem::from(DeliveryView {
+        message_id: "03".into(),
+        message: Some(from(json!({
+            "id": "03", "from": "alice", "to": "*", "body": "all hands", "created_at": T,
+        }))),
+        ..delivery("bob", "verified")
+    });
     let text = inbox_read(&InboxRead {
         agent: "bob".into(),
         deliveries: vec![item],
@@ -239,51 +221,36 @@ fn an_empty_inbox_and_a_broadcast() {
     });
     assert!(text.starts_with("1 most recent message to you"), "{text}");
     assert!(
-        text.contains("from alice to * (broadcast) | msg 03\nstate: verified: shown in your terminal\nall hands"),
+        text.contains(
+            "from alice to * (broadcast) | msg 03 | 2026-01-01T00:00:00.000Z\n\
+             state: verified: shown in your terminal\nall hands"
+        ),
         "{text}"
     );
 }
 
 #[test]
 fn whoami_names_the_agent_or_warns_about_an_owner_token() {
-    let me = Whoami {
-        kind: "agent".into(),
-        agent: Some("alice".into()),
-    };
+    let me: Whoami = from(json!({"kind": "agent", "agent": "alice"}));
     let text = whoami(&me, "http://127.0.0.1:1");
     assert!(text.starts_with("You are agent \"alice\""), "{text}");
-    let owner = Whoami {
-        kind: "owner".into(),
-        agent: None,
-    };
+    let owner: Whoami = from(json!({"kind": "owner"}));
     assert!(whoami(&owner, "u").contains("owner's token"));
 }
 
-fn item(id: &str, state: &str, body: &str) -> InboxItem {
-    InboxItem {
-        delivery: DeliveryInfo {
-            id: format!("d-{id}"),
-            message_id: id.into(),
-            agent: "bob".into(),
-            from: "alice".into(),
-            state: state.into(),
-            ..DeliveryInfo::default()
-        },
-        message: MessageInfo {
-            id: id.into(),
-            from: "alice".into(),
-            to: "bob".into(),
-            body: body.into(),
-            ..MessageInfo::default()
-        },
-        body_withheld: false,
-    }
+/// A delivery to bob with its message, as an inbox lists it.
+fn item(id: &str, state: &str, body: &str) -> DeliveryView {
+    from(json!({
+        "id": format!("d-{id}"), "message_id": id, "agent": "bob", "from": "alice",
+        "state": state, "attempt": 0, "created_at": T, "updated_at": T,
+        "message": {"id": id, "from": "alice", "to": "bob", "body": body, "created_at": T},
+    }))
 }
 
 #[test]
 fn claimed_messages_come_first_and_queued_text_is_never_repeated() {
     let mut claimed = item("05", "read", "take this");
-    claimed.delivery.channel = Some("hook".into());
+    claimed.channel = Some(DeliveryChannel::Hook);
     let recent = Inbox {
         agent: "bob".into(),
         deliveries: vec![
@@ -301,16 +268,16 @@ fn claimed_messages_come_first_and_queued_text_is_never_repeated() {
         text,
         "1 new message for you, handed over here (marked read; they will not also be typed \
          into your terminal):\n\n\
-         [courier] from alice to you (direct) | msg 05\n\
+         [courier] from alice to you (direct) | msg 05 | 2026-01-01T00:00:00.000Z\n\
          state: read: handed over here, not typed into your terminal\n\
          take this\n\n\
          2 other recent messages to you, newest first:\n\n\
-         [courier] from alice to you (direct) | msg 06\n\
+         [courier] from alice to you (direct) | msg 06 | 2026-01-01T00:00:00.000Z\n\
          state: queued: not shown to you yet; it will be typed into your terminal when you \
          are ready, or call read_inbox again to take it here\n\
          (text not shown here: it is still on its way to your terminal, and showing it here \
          too would deliver it twice)\n\n\
-         [courier] from alice to you (direct) | msg 04\n\
+         [courier] from alice to you (direct) | msg 04 | 2026-01-01T00:00:00.000Z\n\
          state: read: you took it in already\n\
          seen before"
     );
@@ -332,7 +299,7 @@ fn a_held_message_points_at_flush_inbox_and_a_listing_error_is_said() {
     );
     assert!(!text.contains("held text"), "{text}");
     let claimed = InboxRead {
-        claimed: vec![item("08", "read", "got it")],
+        claimed: vec![item("08", "read", "got it").into()],
         listing_error: Some("boom (internal, HTTP 500)".into()),
         ..InboxRead::default()
     };
@@ -347,12 +314,7 @@ fn a_held_message_points_at_flush_inbox_and_a_listing_error_is_said() {
 
 #[test]
 fn each_mode_says_what_it_means() {
-    let set = |mode: &str| {
-        mode_set(&ModeChange {
-            agent: "alice".into(),
-            mode: mode.into(),
-        })
-    };
+    let set = |mode: &str| mode_set(&from(json!({"agent": "alice", "mode": mode})));
     assert!(set("idle").starts_with("Your delivery mode is now idle: "));
     assert!(set("immediate").contains("even while you are working"));
     assert!(set("manual").contains("until you call flush_inbox"));
@@ -380,32 +342,32 @@ fn a_flush_counts_what_it_released() {
 fn message_status_says_who_has_read_it_and_where_the_rest_are() {
     let status: MessageStatus = serde_json::from_value(json!({
         "message": {"id": "01M", "from": "alice", "to": "#ops",
-                    "body": "please review PR 12\nthanks", "created_at": "2026-01-01T00:00:00Z"},
+                    "body": "please review PR 12\nthanks", "created_at": T},
         "deliveries": [
             {"id": "d1", "message_id": "01M", "agent": "bob", "from": "alice", "state": "read",
              "attempt": 0, "verification": "echo", "reason": null, "channel": "pty",
-             "read_at": "2026-01-01T00:00:05Z", "created_at": "t", "updated_at": "t"},
+             "read_at": "2026-01-01T00:00:05.000Z", "created_at": T, "updated_at": T},
             {"id": "d2", "message_id": "01M", "agent": "carol", "from": "alice", "state": "read",
              "attempt": 0, "verification": null, "reason": null, "channel": "hook",
-             "read_at": "2026-01-01T00:00:06Z", "created_at": "t", "updated_at": "t"},
+             "read_at": "2026-01-01T00:00:06.000Z", "created_at": T, "updated_at": T},
             {"id": "d3", "message_id": "01M", "agent": "dan", "from": "alice", "state": "unverified",
              "attempt": 1, "verification": "timeout_fallback", "reason": "no echo",
-             "channel": "pty", "read_at": null, "created_at": "t", "updated_at": "t"},
+             "channel": "pty", "read_at": null, "created_at": T, "updated_at": T},
             {"id": "d4", "message_id": "01M", "agent": "erin", "from": "alice", "state": "queued",
-             "attempt": 0, "channel": null, "read_at": null, "created_at": "t", "updated_at": "t"},
+             "attempt": 0, "channel": null, "read_at": null, "created_at": T, "updated_at": T},
             {"id": "d5", "message_id": "01M", "agent": "fay", "from": "alice", "state": "dropped",
-             "attempt": 0, "reason": "queue_full", "created_at": "t", "updated_at": "t"},
+             "attempt": 0, "reason": "queue_full", "created_at": T, "updated_at": T},
         ],
         "read_by": ["bob", "carol"],
     }))
     .unwrap();
     assert_eq!(
         message_status(&status),
-        "msg 01M from alice to #ops | 2026-01-01T00:00:00Z\n\
+        "msg 01M from alice to #ops | 2026-01-01T00:00:00.000Z\n\
          \"please review PR 12…\"\n\
          Read by 2 of 5: bob, carol.\n\
-         - bob: read at 2026-01-01T00:00:05Z, after it was typed into the terminal (verification: echo)\n\
-         - carol: read at 2026-01-01T00:00:06Z, handed over by read_inbox or a hook, never typed into the terminal\n\
+         - bob: read at 2026-01-01T00:00:05.000Z, after it was typed into the terminal (verification: echo)\n\
+         - carol: read at 2026-01-01T00:00:06.000Z, handed over by read_inbox or a hook, never typed into the terminal\n\
          - dan: not read yet; typed into its terminal but never seen on its screen (verification: timeout_fallback, reason: no echo); 1 attempt failed before\n\
          - erin: not read yet; queued, waiting for it to be ready (or held by its manual mode)\n\
          - fay: dropped: never delivered (reason: queue_full)"
@@ -415,13 +377,9 @@ fn message_status_says_who_has_read_it_and_where_the_rest_are() {
 #[test]
 fn message_status_of_an_unread_or_unaddressed_message() {
     let mut status = MessageStatus {
-        message: MessageInfo {
-            id: "01N".into(),
-            from: "bob".into(),
-            to: "alice".into(),
-            body: "hi".into(),
-            ..MessageInfo::default()
-        },
+        message: from(json!({
+            "id": "01N", "from": "bob", "to": "alice", "body": "hi", "created_at": T,
+        })),
         deliveries: vec![delivery("alice", "verified")],
         read_by: vec![],
     };

@@ -10,6 +10,8 @@
 
 use std::collections::HashSet;
 
+use courier_core::DeliveryState;
+
 use crate::types::{Inbox, InboxItem, InboxRead};
 
 /// States in which a delivery may still reach the terminal.
@@ -26,16 +28,12 @@ pub fn shown_unread(state: &str) -> bool {
 /// Joins what was claimed and what the inbox lists: each delivery once
 /// (claimed ones in `claimed`), bodies in transit withheld.
 pub fn assemble(claimed: Inbox, recent: Inbox) -> InboxRead {
-    let taken: HashSet<&str> = claimed
-        .deliveries
-        .iter()
-        .map(|i| i.delivery.id.as_str())
-        .collect();
+    let taken: HashSet<&str> = claimed.deliveries.iter().map(|d| d.id.as_str()).collect();
     let deliveries = recent
         .deliveries
         .into_iter()
-        .filter(|i| !taken.contains(i.delivery.id.as_str()))
-        .map(withhold_in_transit)
+        .filter(|d| !taken.contains(d.id.as_str()))
+        .map(|d| withhold_in_transit(d.into()))
         .collect();
     let agent = if recent.agent.is_empty() {
         claimed.agent
@@ -44,7 +42,11 @@ pub fn assemble(claimed: Inbox, recent: Inbox) -> InboxRead {
     };
     InboxRead {
         agent,
-        claimed: claimed.deliveries,
+        claimed: claimed
+            .deliveries
+            .into_iter()
+            .map(InboxItem::from)
+            .collect(),
         deliveries,
         mode: None,
         listing_error: None,
@@ -52,8 +54,10 @@ pub fn assemble(claimed: Inbox, recent: Inbox) -> InboxRead {
 }
 
 fn withhold_in_transit(mut item: InboxItem) -> InboxItem {
-    if in_transit(&item.delivery.state) {
-        item.message.body.clear();
+    if in_transit(item.delivery.state.as_str()) {
+        if let Some(message) = &mut item.delivery.message {
+            message.body.clear();
+        }
         item.body_withheld = true;
     }
     item
@@ -64,40 +68,46 @@ fn withhold_in_transit(mut item: InboxItem) -> InboxItem {
 pub fn has_withheld_queued(view: &InboxRead) -> bool {
     view.deliveries
         .iter()
-        .any(|i| i.body_withheld && i.delivery.state == "queued")
+        .any(|i| i.body_withheld && i.delivery.state == DeliveryState::Queued)
 }
 
 /// The deliveries to mark read: shown in full here and already typed in.
 pub fn to_mark_read(view: &InboxRead) -> Vec<String> {
     view.deliveries
         .iter()
-        .filter(|i| !i.body_withheld && shown_unread(&i.delivery.state))
-        .map(|i| i.delivery.id.clone())
+        .filter(|i| !i.body_withheld && shown_unread(i.delivery.state.as_str()))
+        .map(|i| i.delivery.id.as_str().to_string())
         .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::{DeliveryInfo, MessageInfo};
+    use crate::types::DeliveryView;
 
-    fn item(id: &str, state: &str) -> InboxItem {
-        InboxItem {
-            delivery: DeliveryInfo {
-                id: id.into(),
-                state: state.into(),
-                ..DeliveryInfo::default()
+    /// A delivery to bob with its message, as the broker lists it.
+    fn item(id: &str, state: &str) -> DeliveryView {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "message_id": format!("m-{id}"), "agent": "bob", "from": "alice",
+            "state": state, "attempt": 0, "verification": null, "reason": null,
+            "channel": null, "read_at": null,
+            "created_at": "2026-01-02T03:04:05.000Z", "updated_at": "2026-01-02T03:04:05.000Z",
+            "message": {
+                "id": format!("m-{id}"), "from": "alice", "to": "bob",
+                "body": format!("body of {id}"), "created_at": "2026-01-02T03:04:05.000Z",
             },
-            message: MessageInfo {
-                id: format!("m-{id}"),
-                body: format!("body of {id}"),
-                ..MessageInfo::default()
-            },
-            body_withheld: false,
-        }
+        }))
+        .unwrap()
     }
 
-    fn inbox(items: Vec<InboxItem>) -> Inbox {
+    fn body(item: &InboxItem) -> &str {
+        item.delivery
+            .message
+            .as_ref()
+            .map_or("", |m| m.body.as_str())
+    }
+
+    fn inbox(items: Vec<DeliveryView>) -> Inbox {
         Inbox {
             agent: "bob".into(),
             deliveries: items,
@@ -107,7 +117,7 @@ mod tests {
     #[test]
     fn claimed_ones_appear_once_and_in_transit_bodies_are_withheld() {
         let mut claimed_now = item("d3", "read");
-        claimed_now.delivery.channel = Some("hook".into());
+        claimed_now.channel = Some(courier_core::DeliveryChannel::Hook);
         let claimed = inbox(vec![claimed_now.clone()]);
         let recent = inbox(vec![
             item("d5", "injecting"),
@@ -119,7 +129,7 @@ mod tests {
         let view = assemble(claimed, recent);
         assert_eq!(view.agent, "bob");
         assert_eq!(view.claimed.len(), 1);
-        assert_eq!(view.claimed[0].message.body, "body of d3");
+        assert_eq!(body(&view.claimed[0]), "body of d3");
         let ids: Vec<&str> = view
             .deliveries
             .iter()
@@ -129,7 +139,7 @@ mod tests {
         let bodies: Vec<(&str, bool)> = view
             .deliveries
             .iter()
-            .map(|i| (i.message.body.as_str(), i.body_withheld))
+            .map(|i| (body(i), i.body_withheld))
             .collect();
         assert_eq!(
             bodies,

@@ -343,7 +343,7 @@ impl CourierServer {
     async fn with_mode_if_held(&self, mut view: InboxRead) -> InboxRead {
         if inbox::has_withheld_queued(&view) {
             match self.client.me().await {
-                Ok(me) => view.mode = me.mode,
+                Ok(me) => view.mode = me.mode.map(|mode| mode.as_str().to_string()),
                 Err(e) => tracing::debug!(error = %e, "cannot read the agent's mode"),
             }
         }

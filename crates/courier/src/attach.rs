@@ -13,8 +13,10 @@
 use std::process::ExitCode;
 
 use anyhow::{Context, anyhow};
+use courier_protocol::agents::ExitInfo;
+use courier_protocol::error::ErrorBody;
+use courier_protocol::frames::{ClientFrame, ServerFrame};
 use futures_util::{SinkExt, StreamExt};
-use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -35,7 +37,7 @@ const DETACH: u8 = 0x1d;
 /// How a session ended.
 enum End {
     Detached,
-    Exited(Value),
+    Exited(ExitInfo),
     Closed(String),
 }
 
@@ -43,10 +45,9 @@ pub async fn run(global: &Global, args: &AttachArgs) -> anyhow::Result<ExitCode>
     let client = Client::connect(global)?;
     let name = args.name.as_str();
     let mut socket = connect(&client, name, args.read_only).await?;
-    let hello = read_hello(&mut socket)
+    let writable = read_hello(&mut socket)
         .await
         .with_context(|| format!("cannot attach to {name}"))?;
-    let writable = hello["writable"] == json!(true);
     let attached = tty::Attached::enter()?;
     let (end, refused) = drive(socket, writable && !args.read_only).await;
     drop(attached);
@@ -86,14 +87,16 @@ async fn connect(client: &Client, name: &str, read_only: bool) -> anyhow::Result
         Err(WsError::Http(response)) => {
             let status = response.status();
             let body = response.body().as_deref().unwrap_or_default();
-            let detail = serde_json::from_slice::<Value>(body)
-                .ok()
-                .and_then(|v| {
-                    let message = v["error"]["message"].as_str()?.to_string();
-                    let code = v["error"]["code"].as_str()?.to_string();
-                    Some(format!("{message} ({code}, HTTP {})", status.as_u16()))
+            let detail = serde_json::from_slice::<ErrorBody>(body)
+                .map(|ErrorBody { error }| {
+                    format!(
+                        "{} ({}, HTTP {})",
+                        error.message,
+                        error.code,
+                        status.as_u16()
+                    )
                 })
-                .unwrap_or_else(|| format!("HTTP {status}"));
+                .unwrap_or_else(|_| format!("HTTP {status}"));
             Err(anyhow!("cannot attach to {name}: {detail}"))
         }
         Err(e) => Err(anyhow!(
@@ -103,17 +106,13 @@ async fn connect(client: &Client, name: &str, read_only: bool) -> anyhow::Result
     }
 }
 
-/// The first frame: `{"type":"hello",…}`.
-async fn read_hello(socket: &mut Socket) -> anyhow::Result<Value> {
+/// The first frame, [`ServerFrame::Hello`]: whether this client may type.
+async fn read_hello(socket: &mut Socket) -> anyhow::Result<bool> {
     match socket.next().await {
-        Some(Ok(Message::Text(text))) => {
-            let hello: Value = serde_json::from_str(text.as_str())
-                .with_context(|| format!("the broker's first frame is not JSON: {text}"))?;
-            if hello["type"] != "hello" {
-                return Err(anyhow!("expected a hello from the broker, got {hello}"));
-            }
-            Ok(hello)
-        }
+        Some(Ok(Message::Text(text))) => match serde_json::from_str(text.as_str()) {
+            Ok(ServerFrame::Hello { writable, .. }) => Ok(writable),
+            _ => Err(anyhow!("expected a hello from the broker, got {text}")),
+        },
         Some(Ok(Message::Close(frame))) => Err(anyhow!("the broker closed the stream: {frame:?}")),
         Some(Ok(other)) => Err(anyhow!("expected a hello from the broker, got {other:?}")),
         Some(Err(e)) => Err(anyhow!("the terminal stream broke: {e}")),
@@ -173,13 +172,13 @@ async fn drive_inner(
                     stdout.flush().await?;
                 }
                 Some(Ok(Message::Text(text))) => {
-                    let frame: Value = serde_json::from_str(text.as_str()).unwrap_or_default();
-                    match frame["type"].as_str() {
-                        Some("exit") => return Ok(End::Exited(frame)),
-                        Some("error") => {
-                            *refused = frame["message"].as_str().map(str::to_string);
+                    match serde_json::from_str(text.as_str()) {
+                        Ok(ServerFrame::Exit { code, signal }) => {
+                            return Ok(End::Exited(ExitInfo { code, signal }));
                         }
-                        // resync: the screen frame that follows repaints.
+                        Ok(ServerFrame::Error { message, .. }) => *refused = Some(message),
+                        // resync: the screen frame that follows repaints;
+                        // a frame of a newer broker is not this client's.
                         _ => {}
                     }
                 }
@@ -220,15 +219,19 @@ async fn drive_inner(
 /// Tells the broker this terminal's size (the agent takes it).
 async fn send_size(socket: &mut Socket) -> anyhow::Result<()> {
     if let Some((rows, cols)) = tty::size() {
-        let frame = json!({"type": "resize", "rows": rows.min(500), "cols": cols.min(1000)});
-        socket.send(Message::text(frame.to_string())).await?;
+        let frame = ClientFrame::Resize {
+            rows: u32::from(rows.min(500)),
+            cols: u32::from(cols.min(1000)),
+        };
+        let text = serde_json::to_string(&frame).context("a resize frame is JSON")?;
+        socket.send(Message::text(text)).await?;
     }
     Ok(())
 }
 
 /// "exited with code 0", "was killed by signal 9".
-fn exit_text(exit: &Value) -> String {
-    match (exit["code"].as_i64(), exit["signal"].as_i64()) {
+fn exit_text(exit: &ExitInfo) -> String {
+    match (exit.code, exit.signal) {
         (_, Some(signal)) => format!("was killed by signal {signal}"),
         (Some(code), None) => format!("exited with code {code}"),
         (None, None) => "exited".into(),
@@ -241,14 +244,18 @@ mod tests {
 
     #[test]
     fn exit_lines_say_how_the_agent_ended() {
+        let exit = |text: &str| match serde_json::from_str(text).unwrap() {
+            ServerFrame::Exit { code, signal } => ExitInfo { code, signal },
+            other => panic!("not an exit frame: {other:?}"),
+        };
         assert_eq!(
-            exit_text(&json!({"type":"exit","code":0,"signal":null})),
+            exit_text(&exit(r#"{"type":"exit","code":0,"signal":null}"#)),
             "exited with code 0"
         );
         assert_eq!(
-            exit_text(&json!({"type":"exit","code":null,"signal":9})),
+            exit_text(&exit(r#"{"type":"exit","code":null,"signal":9}"#)),
             "was killed by signal 9"
         );
-        assert_eq!(exit_text(&json!({"type":"exit"})), "exited");
+        assert_eq!(exit_text(&exit(r#"{"type":"exit"}"#)), "exited");
     }
 }

@@ -118,6 +118,9 @@ watch its own terminal (--read-only)."
     Demo(DemoArgs),
     /// Print shell completions.
     Completions { shell: clap_complete::Shell },
+    /// Print the broker API's OpenAPI 3.1 document (JSON), generated from the protocol's types:
+    /// the same document a broker serves at GET /v1/openapi.json. Needs no broker.
+    Openapi,
     /// Serve MCP over stdio for the agent in COURIER_AGENT (agent CLIs start this).
     #[command(
         long_about = "Serve Courier's MCP tools (send_message, list_agents, list_channels, \

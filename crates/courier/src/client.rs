@@ -86,14 +86,12 @@ impl Client {
             }
             return serde_json::from_str(&text).or(Ok(Value::String(text)));
         }
-        let detail = serde_json::from_str::<Value>(&text)
-            .ok()
-            .and_then(|v| {
-                let code = v["error"]["code"].as_str()?.to_string();
-                let message = v["error"]["message"].as_str()?.to_string();
-                Some(format!("{message} ({code}, HTTP {})", status.as_u16()))
+        let detail = serde_json::from_str::<courier_protocol::error::ErrorBody>(&text)
+            .map(|body| {
+                let e = body.error;
+                format!("{} ({}, HTTP {})", e.message, e.code, status.as_u16())
             })
-            .unwrap_or_else(|| format!("HTTP {status}: {text}"));
+            .unwrap_or_else(|_| format!("HTTP {status}: {text}"));
         Err(anyhow!(detail))
     }
 
@@ -108,6 +106,14 @@ impl Client {
     pub async fn delete(&self, path: &str) -> anyhow::Result<Value> {
         self.call(self.request(Method::DELETE, path)).await
     }
+}
+
+/// Reads a broker's answer as the protocol type it is documented as (the
+/// raw value stays what `--json` prints).
+pub fn decode<T: serde::de::DeserializeOwned>(value: &Value, what: &str) -> anyhow::Result<T> {
+    T::deserialize(value).map_err(|e| {
+        anyhow!("the broker's answer to {what} is not what this courier reads ({e}): {value}")
+    })
 }
 
 /// Escapes a path segment (agent names and ids are URL-safe; channels keep

@@ -4,13 +4,20 @@ use std::io::Read;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
+use courier_protocol::agents::{AgentList, AgentView, ChannelList, MembershipChange};
+use courier_protocol::deliveries::{
+    DeadLetters, DeliveryView, MessageStatus, SendReceipt, SendRequest,
+};
+use courier_protocol::events::{EventsPage, StreamItem};
+use courier_protocol::spawn::SpawnRequest;
 use futures_util::StreamExt;
 use reqwest::Method;
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::cli::{ChannelCommand, Command, DlqCommand, EventsArgs, Global, SendArgs, SpawnArgs};
-use crate::client::{Client, segment};
-use crate::output::{cell, table};
+use crate::client::{Client, decode, segment};
+use crate::output::{cell, cell_of, table};
 
 pub async fn run(global: &Global, command: Command) -> anyhow::Result<ExitCode> {
     let client = Client::connect(global)?;
@@ -51,10 +58,16 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<ExitCode> 
         Command::Spawn(args) => {
             let v = spawn(&client, args).await?;
             if !json_out {
+                // The answer is the agent's view, or only its name when its
+                // program ended before it could be listed.
+                let (name, pid) = match decode::<AgentView>(&v, "a spawn") {
+                    Ok(agent) => (agent.name, agent.pid),
+                    Err(_) => (cell(&v["name"]), None),
+                };
                 println!(
                     "spawned {} (pid {}); `courier agents` shows when it is ready",
-                    cell(&v["name"]),
-                    cell(&v["pid"])
+                    cell_of(&name),
+                    cell_of(&pid)
                 );
                 return Ok(ExitCode::SUCCESS);
             }
@@ -63,21 +76,25 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<ExitCode> 
         Command::Agents => {
             let v = client.get("/v1/agents").await?;
             if !json_out {
-                let rows = rows_of(&v["agents"], |a| {
-                    let state = crate::ops_cmds::state(a);
-                    vec![
-                        cell(&a["name"]),
-                        cell(&a["host"]),
-                        cell(&a["pid"]),
-                        state,
-                        cell(&a["queue_depth"]),
-                        cell(&a["restarts"]),
-                        cell(&a["channels"]),
-                        cell(&a["command"]).replace(',', " "),
-                        framing_cell(a),
-                        cell(&a["result"]),
-                    ]
-                });
+                let list: AgentList = decode(&v, "the agent listing")?;
+                let rows: Vec<Vec<String>> = list
+                    .agents
+                    .iter()
+                    .map(|a| {
+                        vec![
+                            cell_of(&a.name),
+                            cell_of(&a.host),
+                            cell_of(&a.pid),
+                            crate::ops_cmds::state(a),
+                            cell_of(&a.queue_depth),
+                            cell_of(&a.restarts),
+                            cell_of(&a.channels),
+                            cell_of(&a.command).replace(',', " "),
+                            framing_cell(a),
+                            cell_of(&a.result),
+                        ]
+                    })
+                    .collect();
                 table(
                     &[
                         "name", "host", "pid", "state", "queued", "restarts", "channels",
@@ -127,9 +144,12 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<ExitCode> 
         Command::Channel(ChannelCommand::List) => {
             let v = client.get("/v1/channels").await?;
             if !json_out {
-                let rows = rows_of(&v["channels"], |c| {
-                    vec![cell(&c["name"]), cell(&c["members"])]
-                });
+                let list: ChannelList = decode(&v, "the channel listing")?;
+                let rows: Vec<Vec<String>> = list
+                    .channels
+                    .iter()
+                    .map(|c| vec![cell_of(&c.name), cell_of(&c.members)])
+                    .collect();
                 table(&["channel", "members"], &rows);
                 return Ok(ExitCode::SUCCESS);
             }
@@ -143,7 +163,7 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<ExitCode> 
                 )
                 .await?;
             if !json_out {
-                membership(&v, "joined", "was already in");
+                membership(&v, "joined", "was already in")?;
                 return Ok(ExitCode::SUCCESS);
             }
             v
@@ -157,7 +177,7 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<ExitCode> 
                 ))
                 .await?;
             if !json_out {
-                membership(&v, "left", "was not in");
+                membership(&v, "left", "was not in")?;
                 return Ok(ExitCode::SUCCESS);
             }
             v
@@ -165,16 +185,21 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<ExitCode> 
         Command::Dlq(DlqCommand::List) => {
             let v = client.get("/v1/dlq").await?;
             if !json_out {
-                let rows = rows_of(&v["dead_letters"], |d| {
-                    vec![
-                        cell(&d["id"]),
-                        cell(&d["state"]),
-                        cell(&d["agent"]),
-                        cell(&d["from"]),
-                        cell(&d["reason"]),
-                        cell(&d["updated_at"]),
-                    ]
-                });
+                let list: DeadLetters = decode(&v, "the dead letters")?;
+                let rows: Vec<Vec<String>> = list
+                    .dead_letters
+                    .iter()
+                    .map(|d| {
+                        vec![
+                            cell_of(&d.id),
+                            cell_of(&d.state),
+                            cell_of(&d.agent),
+                            cell_of(&d.from),
+                            cell_of(&d.reason),
+                            cell_of(&d.updated_at),
+                        ]
+                    })
+                    .collect();
                 table(
                     &["delivery", "state", "agent", "from", "reason", "when"],
                     &rows,
@@ -191,12 +216,13 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<ExitCode> 
                 )
                 .await?;
             if !json_out {
+                let d: DeliveryView = decode(&v, "a replay")?;
                 println!(
                     "{} back in {}'s queue ({}); follow it with `courier message {}`",
-                    cell(&v["id"]),
-                    cell(&v["agent"]),
-                    cell(&v["state"]),
-                    cell(&v["message_id"])
+                    cell_of(&d.id),
+                    cell_of(&d.agent),
+                    cell_of(&d.state),
+                    cell_of(&d.message_id)
                 );
                 return Ok(ExitCode::SUCCESS);
             }
@@ -207,25 +233,30 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<ExitCode> 
                 .get(&format!("/v1/messages/{}", segment(&id)))
                 .await?;
             if !json_out {
-                let m = &v["message"];
+                let status: MessageStatus = decode(&v, "a message")?;
+                let m = &status.message;
                 println!(
                     "{} from {} to {} at {}",
-                    cell(&m["id"]),
-                    cell(&m["from"]),
-                    cell(&m["to"]),
-                    cell(&m["created_at"])
+                    cell_of(&m.id),
+                    cell_of(&m.from),
+                    cell_of(&m.to),
+                    cell_of(&m.created_at)
                 );
-                let rows = rows_of(&v["deliveries"], |d| {
-                    vec![
-                        cell(&d["agent"]),
-                        cell(&d["state"]),
-                        cell(&d["verification"]),
-                        cell(&d["channel"]),
-                        cell(&d["read_at"]),
-                        cell(&d["reason"]),
-                        cell(&d["id"]),
-                    ]
-                });
+                let rows: Vec<Vec<String>> = status
+                    .deliveries
+                    .iter()
+                    .map(|d| {
+                        vec![
+                            cell_of(&d.agent),
+                            cell_of(&d.state),
+                            cell_of(&d.verification),
+                            cell_of(&d.channel),
+                            cell_of(&d.read_at),
+                            cell_of(&d.reason),
+                            cell_of(&d.id),
+                        ]
+                    })
+                    .collect();
                 table(
                     &[
                         "agent",
@@ -255,6 +286,7 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<ExitCode> 
         Command::Up(_)
         | Command::Demo(_)
         | Command::Completions { .. }
+        | Command::Openapi
         | Command::Attach { .. }
         | Command::Open(_)
         | Command::Doctor(_)
@@ -271,23 +303,19 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<ExitCode> 
 }
 
 /// One line for a channel join or leave: `bob joined #ops`.
-fn membership(v: &Value, changed: &str, unchanged: &str) {
-    let verb = if v["changed"] == json!(false) {
-        unchanged
-    } else {
-        changed
-    };
-    println!("{} {verb} {}", cell(&v["agent"]), cell(&v["channel"]));
-}
-
-fn rows_of(list: &Value, f: impl Fn(&Value) -> Vec<String>) -> Vec<Vec<String>> {
-    list.as_array()
-        .map(|items| items.iter().map(f).collect())
-        .unwrap_or_default()
+fn membership(v: &Value, changed: &str, unchanged: &str) -> anyhow::Result<()> {
+    let change: MembershipChange = decode(v, "a membership change")?;
+    let verb = if change.changed { changed } else { unchanged };
+    println!(
+        "{} {verb} {}",
+        cell_of(&change.agent),
+        cell_of(&change.channel)
+    );
+    Ok(())
 }
 
 async fn spawn(client: &Client, args: SpawnArgs) -> anyhow::Result<Value> {
-    let mut body = json!({});
+    let mut body = SpawnRequest::named(args.name.clone());
     crate::ops_cmds::add_spawn_fields(&mut body, &args);
     let cwd = match args.cwd {
         Some(dir) => Some(dir),
@@ -296,28 +324,14 @@ async fn spawn(client: &Client, args: SpawnArgs) -> anyhow::Result<Value> {
     if args.preset.is_none() && args.command.is_empty() {
         bail!("give a preset (e.g. `courier spawn shell --name bob`) or a command after `--`");
     }
-    for (key, value) in [
-        ("name", json!(args.name)),
-        ("preset", json!(args.preset)),
-        ("args", json!(args.args)),
-        ("command", json!(args.command)),
-        (
-            "env",
-            json!(
-                args.env
-                    .into_iter()
-                    .collect::<std::collections::BTreeMap<_, _>>()
-            ),
-        ),
-        ("cwd", json!(cwd)),
-        ("channels", json!(args.channels)),
-    ] {
-        body[key] = value;
-    }
-    if let Some(framing) = args.framing {
-        body["framing"] = json!(framing);
-    }
-    client.post("/v1/agents", &body).await
+    body.preset = args.preset;
+    body.args = args.args;
+    body.command = args.command;
+    body.env = args.env.into_iter().collect();
+    body.cwd = cwd.map(|dir| dir.to_string_lossy().into_owned());
+    body.channels = args.channels;
+    body.framing = args.framing;
+    client.post("/v1/agents", &json!(body)).await
 }
 
 async fn send(client: &Client, args: SendArgs, json_out: bool) -> anyhow::Result<Value> {
@@ -331,30 +345,31 @@ async fn send(client: &Client, args: SendArgs, json_out: bool) -> anyhow::Result
         }
         Some(text) => text.to_string(),
     };
-    let mut body = json!({"from": args.from, "to": args.to, "body": text});
-    if let Some(thread) = args.thread {
-        body["thread"] = json!(thread);
-    }
-    if let Some(key) = args.idempotency_key {
-        body["idempotency_key"] = json!(key);
-    }
-    let v = client.post("/v1/messages", &body).await?;
+    let body = SendRequest {
+        from: Some(args.from),
+        to: args.to,
+        body: text,
+        thread: args.thread,
+        idempotency_key: args.idempotency_key,
+    };
+    let v = client.post("/v1/messages", &json!(body)).await?;
     if !json_out {
-        let n = v["deliveries"].as_array().map_or(0, Vec::len);
-        let dup = if v["duplicate"] == json!(true) {
+        let receipt: SendReceipt = decode(&v, "a send")?;
+        let n = receipt.deliveries.len();
+        let dup = if receipt.duplicate {
             " (duplicate: already sent with this key)"
         } else {
             ""
         };
         println!(
             "{} accepted for {n} recipient(s){dup}",
-            cell(&v["message_id"])
+            cell_of(&receipt.message_id)
         );
-        for refused in v["refused"].as_array().into_iter().flatten() {
+        for refused in &receipt.refused {
             println!(
                 "  not to {}: refused by ACL rule {}",
-                cell(&refused["agent"]),
-                cell(&refused["rule"])
+                cell_of(&refused.agent),
+                cell_of(&refused.rule)
             );
         }
         return Ok(Value::Null);
@@ -362,7 +377,16 @@ async fn send(client: &Client, args: SendArgs, json_out: bool) -> anyhow::Result
     Ok(v)
 }
 
-fn event_line(e: &Value) -> String {
+/// `SEQ  TIME  TYPE  key=value…` for an event, a gap's line for a gap:
+/// the fields of every kind by their wire names, from core's own
+/// serialization of the event (one enum, not a copy of it here).
+fn event_line(item: &StreamItem) -> String {
+    fields_line(&serde_json::to_value(item).unwrap_or_default())
+}
+
+/// The line of an event's fields (also for a kind of a newer broker, which
+/// this courier cannot decode).
+fn fields_line(e: &Value) -> String {
     let mut parts = vec![cell(&e["seq"]), cell(&e["time"]), cell(&e["type"])];
     for key in [
         "name",
@@ -393,11 +417,17 @@ fn event_line(e: &Value) -> String {
 }
 
 async fn events(client: &Client, args: EventsArgs, json_out: bool) -> anyhow::Result<ExitCode> {
+    // `--json` prints what the broker sent; the text line reads it as the
+    // protocol's stream item (a kind this courier does not know is shown
+    // by its raw fields, like any other).
     let print = |e: &Value| {
         if json_out {
             crate::output::json_line(e);
         } else {
-            println!("{}", event_line(e));
+            match StreamItem::deserialize(e) {
+                Ok(item) => println!("{}", event_line(&item)),
+                Err(_) => println!("{}", fields_line(e)),
+            }
         }
     };
     if !args.follow {
@@ -406,13 +436,13 @@ async fn events(client: &Client, args: EventsArgs, json_out: bool) -> anyhow::Re
             let v = client
                 .get(&format!("/v1/events?since={since}&limit=1000"))
                 .await?;
-            let events = v["events"].as_array().cloned().unwrap_or_default();
-            if events.is_empty() {
+            let page: EventsPage = decode(&v, "an event page")?;
+            let Some(last) = page.events.last() else {
                 return Ok(ExitCode::SUCCESS);
-            }
-            for e in &events {
+            };
+            since = last.seq;
+            for e in v["events"].as_array().into_iter().flatten() {
                 print(e);
-                since = e["seq"].as_u64().unwrap_or(since);
             }
         }
     }
@@ -489,10 +519,9 @@ fn print_federation(f: &Value) {
 
 /// `zsh-quoted (foreground: zsh (pid 12): interactive)`: the framing a
 /// message would get now, and why.
-fn framing_cell(agent: &Value) -> String {
-    let framing = &agent["status"]["framing"];
-    match (framing["framing"].as_str(), framing["why"].as_str()) {
-        (Some(name), Some(why)) => format!("{name} ({why})"),
-        _ => "-".to_string(),
+fn framing_cell(agent: &AgentView) -> String {
+    match agent.status.as_ref().and_then(|s| s.framing.as_ref()) {
+        Some(f) => format!("{} ({})", f.framing, f.why),
+        None => "-".to_string(),
     }
 }

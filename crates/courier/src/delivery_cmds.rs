@@ -4,12 +4,15 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
+use courier_core::DeliveryState;
+use courier_protocol::agents::{Flushed, ModeRequest};
+use courier_protocol::deliveries::{Inbox, Marked, ReadRequest};
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::cli::InboxArgs;
-use crate::client::{Client, segment};
-use crate::output::cell;
+use crate::client::{Client, decode, segment};
+use crate::output::{cell, cell_of};
 
 /// Prints the agent's newest deliveries (oldest first) and marks those that
 /// reached it as read (unless `--peek`).
@@ -24,15 +27,15 @@ pub async fn inbox(client: &Client, args: InboxArgs, json_out: bool) -> anyhow::
             args.limit
         ))
         .await?;
-    let mut items: Vec<Value> = v["deliveries"].as_array().cloned().unwrap_or_default();
+    let mut items = decode::<Inbox>(&v, "the inbox")?.deliveries;
     if args.unread {
-        items.retain(|d| d["read_at"].is_null());
+        items.retain(|d| d.read_at.is_none());
     }
     items.reverse();
-    let to_mark: Vec<Value> = items
+    let to_mark: Vec<String> = items
         .iter()
-        .filter(|d| matches!(d["state"].as_str(), Some("verified" | "unverified")))
-        .map(|d| d["id"].clone())
+        .filter(|d| matches!(d.state, DeliveryState::Verified | DeliveryState::Unverified))
+        .map(|d| d.id.as_str().to_string())
         .collect();
     let marked = if args.peek || to_mark.is_empty() {
         Vec::new()
@@ -44,10 +47,12 @@ pub async fn inbox(client: &Client, args: InboxArgs, json_out: bool) -> anyhow::
                         Method::POST,
                         &format!("/v1/agents/{}/inbox/read", segment(&agent)),
                     )
-                    .json(&json!({"delivery_ids": to_mark})),
+                    .json(&ReadRequest {
+                        delivery_ids: Some(to_mark),
+                    }),
             )
             .await?;
-        r["marked"].as_array().cloned().unwrap_or_default()
+        decode::<Marked>(&r, "marking read")?.marked
     };
     if json_out {
         crate::output::json(&json!({"agent": agent, "deliveries": items, "marked": marked}));
@@ -57,16 +62,16 @@ pub async fn inbox(client: &Client, args: InboxArgs, json_out: bool) -> anyhow::
         println!("no messages for {agent}");
     }
     for d in &items {
-        let m = &d["message"];
+        let m = d.message.as_ref();
         println!(
             "── {} from {} to {} [{}{}]",
-            cell(&m["id"]),
-            cell(&m["from"]),
-            cell(&m["to"]),
-            cell(&d["state"]),
-            if d["read_at"].is_null() { "" } else { ", read" }
+            cell_of(&m.map(|m| &m.id)),
+            cell_of(&m.map(|m| &m.from)),
+            cell_of(&m.map(|m| &m.to)),
+            cell_of(&d.state),
+            if d.read_at.is_none() { "" } else { ", read" }
         );
-        println!("{}", crate::output::text(m["body"].as_str().unwrap_or("")));
+        println!("{}", crate::output::text(m.map_or("", |m| m.body.as_str())));
     }
     if !marked.is_empty() {
         println!("({} marked read)", marked.len());
@@ -84,7 +89,9 @@ pub async fn mode(
         .call(
             client
                 .request(Method::PUT, &format!("/v1/agents/{}/mode", segment(name)))
-                .json(&json!({"mode": mode})),
+                .json(&ModeRequest {
+                    mode: mode.to_string(),
+                }),
         )
         .await?;
     if !json_out {
@@ -99,10 +106,8 @@ pub async fn flush(client: &Client, name: &str, json_out: bool) -> anyhow::Resul
         .post(&format!("/v1/agents/{}/flush", segment(name)), &json!({}))
         .await?;
     if !json_out {
-        println!(
-            "{name}: {} queued deliveries let through",
-            cell(&v["flushed"])
-        );
+        let flushed: Flushed = decode(&v, "a flush")?;
+        println!("{name}: {} queued deliveries let through", flushed.flushed);
         return Ok(Value::Null);
     }
     Ok(v)

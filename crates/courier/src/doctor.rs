@@ -311,7 +311,15 @@ fn framing_checks(g: &Global, running: bool) -> Vec<Check> {
         })
     });
     let agents = match listing {
-        Ok(v) => v["agents"].as_array().cloned().unwrap_or_default(),
+        Ok(v) => match crate::client::decode::<courier_protocol::agents::AgentList>(
+            &v,
+            "the agent listing",
+        ) {
+            Ok(list) => list.agents,
+            Err(e) => {
+                return vec![check("framing", Level::Warn, format!("{e:#}"), None)];
+            }
+        },
         Err(e) => {
             return vec![check(
                 "framing",
@@ -323,15 +331,14 @@ fn framing_checks(g: &Global, running: bool) -> Vec<Check> {
     };
     agents
         .iter()
-        .filter(|a| a["remote"].as_bool() != Some(true))
+        .filter(|a| a.remote != Some(true))
         .map(|a| {
-            let name = a["name"].as_str().unwrap_or("?");
-            let framing = &a["status"]["framing"];
-            let detail = match (framing["framing"].as_str(), framing["why"].as_str()) {
-                (Some(f), Some(why)) => format!("{f} — {why}"),
-                _ => "unknown (the agent has exited)".to_string(),
+            let framing = a.status.as_ref().and_then(|s| s.framing.as_ref());
+            let detail = match framing {
+                Some(f) => format!("{} — {}", f.framing, f.why),
+                None => "unknown (the agent has exited)".to_string(),
             };
-            check(&format!("framing {name}"), Level::Ok, detail, None)
+            check(&format!("framing {}", a.name), Level::Ok, detail, None)
         })
         .collect()
 }

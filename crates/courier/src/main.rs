@@ -92,6 +92,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Openapi => {
+            println!("{}", courier_protocol::openapi::document());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Attach(args) => attach::run(g, &args).await,
         Command::Doctor(args) => doctor::run(g, &args),
         Command::Open(args) => open::run(g, args).await,

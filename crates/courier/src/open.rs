@@ -5,30 +5,31 @@
 
 use std::process::{Command, ExitCode, Stdio};
 
+use courier_protocol::tokens::LoginCode;
 use serde_json::json;
 
 use crate::cli::{Global, OpenArgs};
-use crate::client::Client;
-use crate::output::cell;
+use crate::client::{Client, decode};
+use crate::output::cell_of;
 
 pub async fn run(global: &Global, args: OpenArgs) -> anyhow::Result<ExitCode> {
     let client = Client::connect(global)?;
     let v = client.post("/v1/login-codes", &json!({})).await?;
-    let path = v["path"].as_str().unwrap_or("/ui/");
+    let login: LoginCode = decode(&v, "a login code")?;
     // The address this client reached the broker at.
-    let url = format!("{}{path}", client.base);
+    let url = format!("{}{}", client.base, login.path);
     let opened = !args.no_browser && open_in_browser(&url);
     if global.json {
         crate::output::json(&json!({
             "url": url,
-            "code": v["code"],
-            "expires_at": v["expires_at"],
+            "code": login.code,
+            "expires_at": login.expires_at,
             "opened": opened,
         }));
         return Ok(ExitCode::SUCCESS);
     }
     println!("{url}");
-    let seconds = v["expires_in_ms"].as_u64().map_or(60, |ms| ms / 1000);
+    let seconds = login.expires_in_ms / 1000;
     eprintln!(
         "{}a one-time login link: it works once, within {seconds} s (until {}); \
          run `courier open` again for a new one",
@@ -37,7 +38,7 @@ pub async fn run(global: &Global, args: OpenArgs) -> anyhow::Result<ExitCode> {
         } else {
             ""
         },
-        cell(&v["expires_at"]),
+        cell_of(&login.expires_at),
     );
     Ok(ExitCode::SUCCESS)
 }

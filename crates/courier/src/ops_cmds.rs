@@ -3,43 +3,56 @@
 //! done`, and an agent's state as `courier agents` shows it.
 
 use anyhow::Context;
+use courier_core::{AgentState, Backoff, RestartMode, RestartPolicy};
+use courier_protocol::agents::{AgentView, DoneRequest, Interrupted};
+use courier_protocol::spawn::{ResumeRequest, SpawnRequest};
 use serde_json::{Value, json};
 
 use crate::cli::{DoneArgs, SpawnArgs};
-use crate::client::{Client, segment};
-use crate::output::cell;
+use crate::client::{Client, decode, segment};
+use crate::output::{cell, cell_of};
 
-/// Adds the operating fields of `args` to a spawn request body.
-pub fn add_spawn_fields(body: &mut Value, args: &SpawnArgs) {
-    if let Some(task) = &args.task {
-        body["task"] = json!(task);
-    }
+/// Adds the operating fields of `args` to a spawn request.
+pub fn add_spawn_fields(body: &mut SpawnRequest, args: &SpawnArgs) {
+    body.task = args.task.clone();
     if let Some(id) = &args.resume {
-        body["resume"] = json!({"session": id});
+        body.resume = Some(ResumeRequest {
+            session: Some(id.clone()),
+            last: false,
+        });
     } else if args.continue_last {
-        body["resume"] = json!({"last": true});
+        body.resume = Some(ResumeRequest {
+            session: None,
+            last: true,
+        });
     }
     if let Some(policy) = &args.restart {
-        let mut restart = json!({"policy": policy});
+        let mut restart = RestartPolicy {
+            policy: restart_mode(policy),
+            ..RestartPolicy::default()
+        };
         if let Some(n) = args.max_restarts {
-            restart["max_restarts"] = json!(n);
+            restart.max_restarts = n;
         }
         if let Some(s) = args.restart_window_s {
-            restart["window_s"] = json!(s);
+            restart.window_s = s;
         }
         if !args.backoff_ms.is_empty() {
-            restart["backoff_ms"] = json!(args.backoff_ms);
+            restart.backoff_ms = Backoff::Steps(args.backoff_ms.clone());
         }
-        body["restart"] = restart;
+        body.restart = Some(restart);
     }
-    if !args.context_low_patterns.is_empty() {
-        body["context_low_patterns"] = json!(args.context_low_patterns);
-    }
-    if !args.busy_patterns.is_empty() {
-        body["busy_patterns"] = json!(args.busy_patterns);
-    }
-    if !args.idle_patterns.is_empty() {
-        body["idle_patterns"] = json!(args.idle_patterns);
+    body.context_low_patterns = args.context_low_patterns.clone();
+    body.busy_patterns = args.busy_patterns.clone();
+    body.idle_patterns = args.idle_patterns.clone();
+}
+
+/// `--restart`'s value (clap allows only these three).
+fn restart_mode(policy: &str) -> RestartMode {
+    match policy {
+        "on-failure" => RestartMode::OnFailure,
+        "always" => RestartMode::Always,
+        _ => RestartMode::Never,
     }
 }
 
@@ -52,7 +65,8 @@ pub async fn interrupt(client: &Client, name: &str, json_out: bool) -> anyhow::R
         )
         .await?;
     if !json_out {
-        println!("{name}: sent {}", cell(&v["keys"]));
+        let interrupted: Interrupted = decode(&v, "an interrupt")?;
+        println!("{name}: sent {}", cell_of(&interrupted.keys));
         return Ok(Value::Null);
     }
     Ok(v)
@@ -63,12 +77,14 @@ pub async fn done(client: &Client, args: DoneArgs, json_out: bool) -> anyhow::Re
     let agent = args
         .agent
         .context("no agent: run this from an agent's shell (COURIER_AGENT) or pass --agent")?;
-    let mut body = json!({});
-    if let Some(result) = args.result {
-        body["result"] = json!(result);
-    }
+    let body = DoneRequest {
+        result: args.result,
+    };
     let v = client
-        .post(&format!("/v1/agents/{}/done", segment(&agent)), &body)
+        .post(
+            &format!("/v1/agents/{}/done", segment(&agent)),
+            &json!(body),
+        )
         .await?;
     if !json_out {
         println!("{agent}: done");
@@ -81,30 +97,32 @@ pub async fn done(client: &Client, args: DoneArgs, json_out: bool) -> anyhow::Re
 /// word MCP and the dashboard show), with what says why when the listing
 /// has it, `done` when it reported so, and `context low` during such an
 /// episode.
-pub fn state(a: &Value) -> String {
-    let s = &a["status"];
-    let word = a["state"].as_str().unwrap_or_default();
-    let why = match word {
-        "dead" => Some(cell(&a["dead_reason"])),
-        "restarting" => Some(format!("attempt {}", cell(&a["restarting"]["attempt"]))),
-        "held" => Some(cell(&s["held"])),
-        "busy" => s["working"].as_str().map(|_| cell(&s["working"])),
-        "starting" => s["not_ready"].as_str().map(|_| cell(&s["not_ready"])),
-        "remote" | "away" => Some(cell(&a["presence"])),
+pub fn state(a: &AgentView) -> String {
+    let s = a.status.clone().unwrap_or_default();
+    let why = match a.state {
+        AgentState::Dead => Some(cell_of(&a.dead_reason)),
+        AgentState::Restarting => Some(format!(
+            "attempt {}",
+            cell_of(&a.restarting.as_ref().map(|r| r.attempt))
+        )),
+        AgentState::Held => Some(cell_of(&s.held)),
+        AgentState::Busy => s.working.as_ref().map(cell_of),
+        AgentState::Starting => s.not_ready.as_ref().map(cell_of),
+        AgentState::Remote | AgentState::Away => Some(cell_of(&a.presence)),
         _ => None,
     };
     let state = match why {
-        Some(why) => format!("{}: {why}", cell(&a["state"])),
-        None => cell(&a["state"]),
+        Some(why) => format!("{}: {why}", a.state.as_str()),
+        None => a.state.as_str().to_string(),
     };
     // Done is a state only while nothing else is going on; a done agent
     // that works again still says so.
-    let state = if a["done"] == json!(true) && word != "done" {
+    let state = if a.done == Some(true) && a.state != AgentState::Done {
         format!("{state}, done")
     } else {
         state
     };
-    if a["context_low"].is_string() {
+    if a.context_low.is_some() {
         format!("{state}, context low")
     } else {
         state

@@ -59,6 +59,12 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) {
     }
 }
 
+/// A typed field of an answer as a cell, exactly as [`cell`] shows its
+/// JSON (absent and `null` as `-`).
+pub fn cell_of<T: serde::Serialize + ?Sized>(value: &T) -> String {
+    serde_json::to_value(value).map_or_else(|_| "-".into(), |v| cell(&v))
+}
+
 /// A JSON value as a short cell: strings without quotes and safe to print
 /// on one line, null as `-`.
 pub fn cell(value: &Value) -> String {

@@ -2,11 +2,12 @@
 
 use std::process::ExitCode;
 
+use courier_protocol::tokens::{TokenList, TokenRequest, TokenView};
 use serde_json::{Value, json};
 
 use crate::cli::{TokenCommand, TokenCreateArgs};
-use crate::client::{Client, segment};
-use crate::output::{cell, table};
+use crate::client::{Client, decode, segment};
+use crate::output::{cell_of, table};
 
 pub async fn run(
     client: &Client,
@@ -20,18 +21,18 @@ pub async fn run(
             if json_out {
                 crate::output::json(&v);
             } else {
-                let rows: Vec<Vec<String>> = v["tokens"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
+                let list: TokenList = decode(&v, "the token listing")?;
+                let rows: Vec<Vec<String>> = list
+                    .tokens
+                    .iter()
                     .map(|t| {
                         vec![
-                            cell(&t["id"]),
-                            cell(&t["label"]),
-                            cell(&t["kind"]),
-                            cell(&t["state"]),
-                            cell(&t["created_at"]),
-                            cell(&t["expires_at"]),
+                            cell_of(&t.id),
+                            cell_of(&t.label),
+                            cell_of(&t.kind),
+                            cell_of(&t.state),
+                            cell_of(&t.created_at),
+                            cell_of(&t.expires_at),
                         ]
                     })
                     .collect();
@@ -48,13 +49,16 @@ pub async fn run(
                 .await?;
             if json_out {
                 crate::output::json(&v);
-            } else if v["changed"] == json!(false) {
-                println!("token {} was already revoked", cell(&v["id"]));
             } else {
-                println!(
-                    "token {} revoked: it is refused from now on",
-                    cell(&v["id"])
-                );
+                let token: TokenView = decode(&v, "a revocation")?;
+                if token.changed == Some(false) {
+                    println!("token {} was already revoked", cell_of(&token.id));
+                } else {
+                    println!(
+                        "token {} revoked: it is refused from now on",
+                        cell_of(&token.id)
+                    );
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -66,30 +70,28 @@ async fn create(
     args: TokenCreateArgs,
     json_out: bool,
 ) -> anyhow::Result<ExitCode> {
-    let mut body = json!({"kind": "observer"});
-    if let Some(label) = args.name {
-        body["label"] = json!(label);
-    }
-    if let Some(seconds) = args.expires {
-        body["expires_in_s"] = json!(seconds);
-    }
-    let v: Value = client.post("/v1/tokens", &body).await?;
+    let body = TokenRequest {
+        kind: "observer".into(),
+        label: args.name,
+        expires_in_s: args.expires,
+    };
+    let v: Value = client.post("/v1/tokens", &json!(body)).await?;
     if json_out {
         crate::output::json(&v);
     } else {
-        println!("{}", cell(&v["token"]));
+        let token: TokenView = decode(&v, "a token's creation")?;
+        println!("{}", cell_of(&token.token));
         eprintln!(
             "observer token {} ({}), expires {}: shown this once; only its hash is kept. \
              Use it as COURIER_TOKEN or `Authorization: Bearer …`; revoke it with \
              `courier token revoke {}`.",
-            cell(&v["id"]),
-            cell(&v["label"]),
-            if v["expires_at"].is_null() {
-                "never".to_string()
-            } else {
-                cell(&v["expires_at"])
+            cell_of(&token.id),
+            cell_of(&token.label),
+            match &token.expires_at {
+                None => "never".to_string(),
+                Some(at) => cell_of(at),
             },
-            cell(&v["id"])
+            cell_of(&token.id)
         );
     }
     Ok(ExitCode::SUCCESS)

@@ -10,7 +10,6 @@ use std::sync::Mutex;
 use courier_core::{RestartPolicy, Timestamp};
 use courier_terminal::ReadinessConfig;
 use serde::Serialize;
-use serde_json::{Value, json};
 
 /// The agent is down for good: its restart policy gave up.
 #[derive(Debug, Clone, Serialize)]
@@ -110,33 +109,6 @@ impl OpsBoard {
         dead.sort_by(|a, b| a.0.cmp(&b.0));
         dead
     }
-
-    /// The fields `GET /v1/agents` adds for `name`.
-    pub fn json(&self, name: &str) -> Value {
-        let Some(ops) = self.get(name) else {
-            return json!({"restarts": 0, "dead": false, "done": false});
-        };
-        let mut v = json!({
-            "restart": ops.policy.policy.as_str(),
-            "restarts": ops.restarts,
-            "dead": ops.dead.is_some(),
-            "done": ops.done.is_some(),
-        });
-        if let Some((attempt, at)) = ops.restarting {
-            v["restarting"] = json!({"attempt": attempt, "at": at});
-        }
-        if let Some(dead) = &ops.dead {
-            v["dead_reason"] = json!(dead.reason);
-        }
-        if let Some(done) = &ops.done {
-            v["done_at"] = json!(done.at);
-            v["result"] = json!(done.result);
-        }
-        if let Some(line) = &ops.context_low {
-            v["context_low"] = json!(line);
-        }
-        v
-    }
 }
 
 #[cfg(test)]
@@ -159,8 +131,8 @@ mod tests {
                 result: Some("ok".into()),
             });
         });
-        assert_eq!(board.json("a")["done"], true);
-        assert_eq!(board.json("a")["result"], "ok");
+        let done = board.get("a").and_then(|o| o.done).unwrap();
+        assert_eq!(done.result.as_deref(), Some("ok"));
         board.started(
             "a",
             RestartPolicy::default(),
@@ -172,6 +144,6 @@ mod tests {
         assert!(ops.done.is_none());
         assert_eq!(ops.interrupt_keys, "\u{1b}");
         board.forget("a");
-        assert_eq!(board.json("a")["dead"], false);
+        assert!(board.get("a").is_none());
     }
 }

@@ -11,8 +11,10 @@ use super::error::ApiError;
 use super::state::AppState;
 use crate::metrics::Metrics;
 
-/// The OpenAPI 3.1 document of this API.
-pub const OPENAPI: &str = include_str!("openapi.json");
+/// The OpenAPI 3.1 document of this API, generated from the protocol's
+/// types and operations once, on first use.
+pub static OPENAPI: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| courier_protocol::openapi::document().to_string());
 
 /// `GET /healthz` (no auth): `ok`; `degraded` with the dead agents (name,
 /// restarts, reason) and the stuck deliveries
@@ -152,7 +154,10 @@ pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse,
 }
 
 pub async fn openapi() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        OPENAPI.as_str(),
+    )
 }
 
 pub async fn not_found() -> ApiError {

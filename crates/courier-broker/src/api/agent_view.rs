@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 
 use courier_core::{AgentFacts, AgentState, Locality, agent_state};
-use serde_json::{Value, json};
+use courier_protocol::agents::{AgentStatusView, AgentView, ExitInfo, FramingView, Restarting};
 
 use crate::agents::ops::AgentOps;
 use crate::agents::status::AgentStatus;
@@ -50,25 +50,90 @@ pub fn listed(
     status: &AgentStatus,
     pid: u32,
     depth: Option<usize>,
-) -> Value {
+) -> AgentView {
     let ops = broker.ops_of(&spec.name);
     // A depth the store could not count is not claimed empty: the label
     // stays `ready` (deliveries may be queued), never `idle` or `done`.
     let queued = depth.unwrap_or(1);
     let agent_state = local_state(status, ops.as_ref(), stuck.contains(&spec.name), queued);
-    let mut v = json!({
-        "name": spec.name, "command": spec.command, "preset": spec.preset, "channels": spec.channels,
-        "pid": pid, "queue_depth": depth, "state": agent_state, "status": status,
-        "mode": status.mode, "delivery": status.channels,
-    });
-    if let (Some(obj), Value::Object(ops)) = (v.as_object_mut(), broker.ops_json(&spec.name)) {
-        obj.extend(ops);
+    let mut view = AgentView {
+        channels: spec.channels.clone(),
+        command: Some(spec.command.clone()),
+        context_low: None,
+        dead: Some(false),
+        dead_reason: None,
+        delivery: Some(status.channels),
+        done: Some(false),
+        done_at: None,
+        host: None,
+        mode: Some(status.mode),
+        name: spec.name.clone(),
+        pid: Some(pid),
+        preset: Some(spec.preset.clone()),
+        presence: None,
+        queue_depth: depth,
+        remote: None,
+        restart: None,
+        restarting: None,
+        restarts: Some(0),
+        result: None,
+        state: agent_state,
+        status: Some(status_view(status)),
+    };
+    if let Some(ops) = &ops {
+        with_ops(&mut view, ops);
     }
-    v
+    view
+}
+
+/// The operating fields of an agent that has an entry (an agent without
+/// one shows `restarts: 0`, `dead: false`, `done: false`).
+fn with_ops(view: &mut AgentView, ops: &AgentOps) {
+    view.restart = Some(ops.policy.policy.as_str().to_string());
+    view.restarts = Some(ops.restarts);
+    view.dead = Some(ops.dead.is_some());
+    view.done = Some(ops.done.is_some());
+    view.restarting = ops
+        .restarting
+        .map(|(attempt, at)| Restarting { at, attempt });
+    view.dead_reason = ops.dead.as_ref().map(|dead| dead.reason.clone());
+    if let Some(done) = &ops.done {
+        view.done_at = Some(done.at);
+        view.result = Some(done.result.clone());
+    }
+    view.context_low = ops.context_low.clone();
+}
+
+/// The broker's status of an agent as the API shows it.
+fn status_view(status: &AgentStatus) -> AgentStatusView {
+    AgentStatusView {
+        busy: status.busy,
+        channels: status.channels,
+        delay_ms: status.delay_ms,
+        delivering: status.delivering.clone(),
+        exited: status.exited.map(|e| ExitInfo {
+            code: e.code,
+            signal: e.signal,
+        }),
+        framing: status.framing.as_ref().map(|f| FramingView {
+            framing: f.framing.to_string(),
+            why: f.why.clone(),
+        }),
+        held: status.held.clone(),
+        mode: status.mode,
+        not_ready: status.not_ready.clone(),
+        ready: status.ready,
+        // The terminal crate's wire name of how it became ready.
+        ready_by: status
+            .ready_by
+            .and_then(|by| serde_json::to_value(by).ok())
+            .and_then(|by| by.as_str().map(str::to_string)),
+        working: status.working.clone(),
+    }
 }
 
 /// An agent of another host of the workspace, as the directory lists it.
-pub fn remote_json(agent: &courier_store::RemoteAgent) -> Value {
+pub fn remote_view(agent: &courier_store::RemoteAgent) -> AgentView {
     let locality = if agent.presence == "away" {
         Locality::Away
     } else {
@@ -78,10 +143,30 @@ pub fn remote_json(agent: &courier_store::RemoteAgent) -> Value {
         locality,
         ..AgentFacts::default()
     });
-    json!({
-        "name": agent.name, "host": agent.host, "remote": true, "state": agent_state,
-        "presence": agent.presence, "channels": agent.channels,
-    })
+    AgentView {
+        channels: agent.channels.clone(),
+        command: None,
+        context_low: None,
+        dead: None,
+        dead_reason: None,
+        delivery: None,
+        done: None,
+        done_at: None,
+        host: Some(agent.host.clone()),
+        mode: None,
+        name: agent.name.clone(),
+        pid: None,
+        preset: None,
+        presence: Some(agent.presence.clone()),
+        queue_depth: None,
+        remote: Some(true),
+        restart: None,
+        restarting: None,
+        restarts: None,
+        result: None,
+        state: agent_state,
+        status: None,
+    }
 }
 
 #[cfg(test)]
@@ -91,10 +176,10 @@ mod tests {
 
     #[test]
     fn the_openapi_document_lists_every_state_in_core_order() {
-        let doc: Value = serde_json::from_str(super::super::admin::OPENAPI).unwrap();
+        let doc: serde_json::Value = serde_json::from_str(&super::super::admin::OPENAPI).unwrap();
         let documented = &doc["components"]["schemas"]["AgentState"]["enum"];
         let core: Vec<&str> = AgentState::ALL.iter().map(|s| s.as_str()).collect();
-        assert_eq!(documented, &json!(core));
+        assert_eq!(documented, &serde_json::json!(core));
     }
 
     #[test]

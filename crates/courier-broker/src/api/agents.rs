@@ -6,43 +6,47 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use courier_core::recipient::{validate_agent_name, validate_channel_name};
+use courier_protocol::agents::{
+    AgentList, AgentView, ChannelList, ChannelView, InputRequest, JoinRequest, MembershipChange,
+    ScreenQuery,
+};
+use courier_protocol::spawn::SpawnRequest;
 use courier_terminal::Terminal;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::agent_view::{listed, remote_json, stuck_agents};
+use super::agent_view::{listed, remote_view, stuck_agents};
 use super::error::ApiError;
 use super::identity::Identity;
 use super::json::{ApiJson, ApiPath, ApiQuery};
 use super::state::AppState;
 use crate::spec::AgentSpec;
 
-pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub async fn list(State(state): State<AppState>) -> Result<Json<AgentList>, ApiError> {
     let agents = state.broker.agents().await;
     let stuck = stuck_agents(&state.broker);
-    let mut listed: Vec<Value> = agents
+    let mut listed: Vec<AgentView> = agents
         .iter()
         .map(|(s, st, pid, d)| listed(&state.broker, &stuck, s, st, *pid, *d))
         .collect();
     if let Some(federation) = state.broker.federation() {
         for agent in &mut listed {
-            agent["host"] = json!(federation.host());
+            agent.host = Some(federation.host().to_string());
         }
         let remote = state.broker.store().remote_agents_async().await?;
-        listed.extend(remote.iter().map(remote_json));
+        listed.extend(remote.iter().map(remote_view));
     }
-    Ok(Json(json!({ "agents": listed })))
+    Ok(Json(AgentList { agents: listed }))
 }
 
 pub async fn get(
     State(state): State<AppState>,
     ApiPath(name): ApiPath<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AgentView>, ApiError> {
     let agents = state.broker.agents().await;
     if let Some((s, st, pid, d)) = agents.iter().find(|(spec, ..)| spec.name == name) {
         let mut agent = listed(&state.broker, &stuck_agents(&state.broker), s, st, *pid, *d);
         if let Some(federation) = state.broker.federation() {
-            agent["host"] = json!(federation.host());
+            agent.host = Some(federation.host().to_string());
         }
         return Ok(Json(agent));
     }
@@ -55,7 +59,7 @@ pub async fn get(
             .iter()
             .find(|a| a.name == name)
     {
-        return Ok(Json(remote_json(remote)));
+        return Ok(Json(remote_view(remote)));
     }
     Err(ApiError::not_found(
         "unknown_agent",
@@ -77,8 +81,9 @@ pub async fn federation(State(state): State<AppState>) -> Result<Json<Value>, Ap
 pub async fn spawn(
     State(state): State<AppState>,
     headers: axum::http::HeaderMap,
-    ApiJson(spec): ApiJson<AgentSpec>,
+    ApiJson(request): ApiJson<SpawnRequest>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let spec = AgentSpec::from(request);
     let spawn_key = super::control_api::spawn_key(&headers)?;
     // Before anything is allocated: the screen model holds rows × cols
     // cells, so an unchecked size could abort the whole broker.
@@ -95,7 +100,12 @@ pub async fn spawn(
     let body = agents
         .iter()
         .find(|(s, ..)| s.name == name)
-        .map(|(s, st, pid, d)| listed(&state.broker, &stuck_agents(&state.broker), s, st, *pid, *d))
+        .map(|(s, st, pid, d)| {
+            let view = listed(&state.broker, &stuck_agents(&state.broker), s, st, *pid, *d);
+            serde_json::to_value(view).map_err(|e| ApiError::internal(e.to_string()))
+        })
+        .transpose()?
+        // Gone again before it could be listed (its program ended at once).
         .unwrap_or_else(|| json!({"name": name}));
     Ok((StatusCode::CREATED, Json(body)))
 }
@@ -107,16 +117,6 @@ pub async fn release(
     validate_agent_name(&name)?;
     state.broker.release(&name).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Debug, Deserialize)]
-pub struct ScreenQuery {
-    /// `text` (default) or `ansi` (with attributes, as escape sequences).
-    #[serde(default)]
-    pub format: Option<String>,
-    /// Scrollback rows to include (text format).
-    #[serde(default)]
-    pub scrollback: Option<usize>,
 }
 
 /// `GET /v1/agents/{name}/screen`: an agent may read only its own, since
@@ -151,19 +151,12 @@ pub async fn screen(
     Ok(Json(body))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct InputBody {
-    /// Bytes to type, as UTF-8 text (sent as is: this is a person at the keys).
-    pub text: String,
-}
-
 /// `POST /v1/agents/{name}/input`: raw keystrokes from a person (they hold
 /// deliveries to the agent for the typing window).
 pub async fn input(
     State(state): State<AppState>,
     ApiPath(name): ApiPath<String>,
-    ApiJson(body): ApiJson<InputBody>,
+    ApiJson(body): ApiJson<InputRequest>,
 ) -> Result<StatusCode, ApiError> {
     let input = state.broker.person_input(&name).await?;
     input
@@ -173,25 +166,25 @@ pub async fn input(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn channels(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub async fn channels(State(state): State<AppState>) -> Result<Json<ChannelList>, ApiError> {
     let channels = state.broker.store().channels_async().await?;
-    Ok(Json(json!({
-        "channels": channels.iter().map(|(name, members)| json!({"name": format!("#{name}"), "members": members})).collect::<Vec<_>>()
-    })))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct JoinBody {
-    pub agent: String,
+    Ok(Json(ChannelList {
+        channels: channels
+            .into_iter()
+            .map(|(name, members)| ChannelView {
+                members,
+                name: format!("#{name}"),
+            })
+            .collect(),
+    }))
 }
 
 pub async fn join(
     State(state): State<AppState>,
     Extension(identity): Extension<Identity>,
     ApiPath(channel): ApiPath<String>,
-    ApiJson(body): ApiJson<JoinBody>,
-) -> Result<Json<Value>, ApiError> {
+    ApiJson(body): ApiJson<JoinRequest>,
+) -> Result<Json<MembershipChange>, ApiError> {
     let channel = validate_channel_name(&channel)?;
     identity.act_on(&body.agent, "not_yourself", "change the channels")?;
     crate::auth::acl_file::judge_join(&state.broker.config().acl, &body.agent, &channel)?;
@@ -200,20 +193,24 @@ pub async fn join(
         .store()
         .join_async(&channel, &body.agent)
         .await?;
-    Ok(Json(
-        json!({"channel": format!("#{channel}"), "agent": body.agent, "changed": changed}),
-    ))
+    Ok(Json(MembershipChange {
+        agent: body.agent,
+        changed,
+        channel: format!("#{channel}"),
+    }))
 }
 
 pub async fn leave(
     State(state): State<AppState>,
     Extension(identity): Extension<Identity>,
     ApiPath((channel, agent)): ApiPath<(String, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MembershipChange>, ApiError> {
     let channel = validate_channel_name(&channel)?;
     identity.act_on(&agent, "not_yourself", "change the channels")?;
     let changed = state.broker.store().leave_async(&channel, &agent).await?;
-    Ok(Json(
-        json!({"channel": format!("#{channel}"), "agent": agent, "changed": changed}),
-    ))
+    Ok(Json(MembershipChange {
+        agent,
+        changed,
+        channel: format!("#{channel}"),
+    }))
 }

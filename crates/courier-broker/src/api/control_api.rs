@@ -6,8 +6,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use courier_core::recipient::validate_agent_name;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use courier_protocol::agents::{DoneReport, DoneRequest, Interrupted};
 
 use super::error::ApiError;
 use super::identity::Identity;
@@ -22,10 +21,10 @@ use crate::lifecycle::interrupt::InterruptRefused;
 pub async fn interrupt(
     State(state): State<AppState>,
     ApiPath(name): ApiPath<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Interrupted>, ApiError> {
     validate_agent_name(&name)?;
     match state.broker.interrupt(&name).await {
-        Ok(keys) => Ok(Json(json!({"agent": name, "keys": keys}))),
+        Ok(keys) => Ok(Json(Interrupted { agent: name, keys })),
         Err(InterruptRefused::Broker(BrokerError::Fault(Fault::Terminal(e)))) => Err(
             ApiError::conflict("write_failed", format!("cannot interrupt {name:?}: {e}")),
         ),
@@ -42,14 +41,6 @@ pub async fn interrupt(
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DoneBody {
-    /// What the agent produced or concluded, for whoever waits on it.
-    #[serde(default)]
-    pub result: Option<String>,
-}
-
 /// `POST /v1/agents/{name}/done`: the agent reports it finished its task
 /// (`agent_done`); its listing shows `done` and `result`.
 pub async fn done(
@@ -57,13 +48,17 @@ pub async fn done(
     Extension(identity): Extension<Identity>,
     ApiPath(name): ApiPath<String>,
     bytes: Bytes,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<DoneReport>), ApiError> {
     identity.act_on(&name, "not_yourself", "report done")?;
-    let body: DoneBody = optional_body(&bytes)?;
+    let body: DoneRequest = optional_body(&bytes)?;
     state.broker.report_done(&name, body.result.clone()).await?;
     Ok((
         StatusCode::OK,
-        Json(json!({"agent": name, "done": true, "result": body.result})),
+        Json(DoneReport {
+            agent: name,
+            done: true,
+            result: body.result,
+        }),
     ))
 }
 

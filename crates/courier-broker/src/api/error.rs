@@ -5,20 +5,23 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
-use courier_core::CoreError;
+use courier_core::{CoreError, Refusal};
+use courier_protocol::error::{ErrorBody, ErrorDetail};
 use courier_store::StoreError;
 
 use crate::error::{BrokerError, ClientError, Fault};
-use serde_json::json;
 
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
-    /// More fields of the error object (`rule` and `refused` of an
-    /// `acl_denied`); usually empty.
-    pub details: serde_json::Map<String, serde_json::Value>,
+    /// The other fields of the error object, for the codes that have them
+    /// (`field` of a body refused, `rule` and `refused` of an
+    /// `acl_denied`); usually all absent. Their `code` and `message` are
+    /// unused: the two above are written.
+    /// Boxed: most errors have none, and a handler's `Result` stays small.
+    pub details: Box<ErrorDetail>,
 }
 
 impl ApiError {
@@ -27,13 +30,40 @@ impl ApiError {
             status,
             code,
             message: message.into(),
-            details: serde_json::Map::new(),
+            details: Box::default(),
         }
     }
 
-    /// Adds a field to the error object beside `code` and `message`.
-    pub fn with_detail(mut self, key: &str, value: serde_json::Value) -> Self {
-        self.details.insert(key.to_string(), value);
+    /// Names the request field that was wrong (`field`).
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.details.field = Some(field.into());
+        self
+    }
+
+    /// The fields that cannot go together (`invalid_combination`).
+    pub fn with_fields(mut self, fields: &[&str]) -> Self {
+        self.details.fields = Some(fields.iter().map(|f| f.to_string()).collect());
+        self
+    }
+
+    /// The workspace host concerned (`name_taken`, `on_other_host`).
+    pub fn with_host(mut self, host: impl Into<String>) -> Self {
+        self.details.host = Some(host.into());
+        self
+    }
+
+    /// The fields a body may have and the object an unknown one sat in
+    /// (`unknown_field`).
+    pub fn with_expected(mut self, expected: Vec<String>, at: Option<String>) -> Self {
+        self.details.expected = Some(expected);
+        self.details.at = at;
+        self
+    }
+
+    /// The ACL's rule and every recipient it refused (`acl_denied`).
+    pub fn with_refusal(mut self, rule: String, refused: Vec<Refusal>) -> Self {
+        self.details.rule = Some(rule);
+        self.details.refused = Some(refused);
         self
     }
 
@@ -68,11 +98,12 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut error = self.details;
-        error.insert("code".into(), json!(self.code));
-        error.insert("message".into(), json!(self.message));
-        let body = json!({ "error": error });
-        (self.status, Json(body)).into_response()
+        let error = ErrorDetail {
+            code: self.code.to_string(),
+            message: self.message,
+            ..*self.details
+        };
+        (self.status, Json(ErrorBody { error })).into_response()
     }
 }
 
@@ -139,15 +170,14 @@ impl From<CoreError> for ApiError {
             }
             CoreError::AclDenied { rule, refused, .. } => {
                 ApiError::new(StatusCode::FORBIDDEN, "acl_denied", message)
-                    .with_detail("rule", json!(rule))
-                    .with_detail("refused", json!(refused))
+                    .with_refusal(rule, refused)
             }
             CoreError::InvalidTransition { .. } => {
                 ApiError::conflict("invalid_transition", message)
             }
             CoreError::InvalidThread { .. } => {
                 ApiError::new(StatusCode::BAD_REQUEST, "invalid_thread", message)
-                    .with_detail("field", json!("thread"))
+                    .with_field("thread")
             }
             CoreError::InvalidAgentName { .. }
             | CoreError::InvalidChannelName { .. }
@@ -189,22 +219,20 @@ impl From<ClientError> for ApiError {
             ClientError::UnknownDelivery(_) => ApiError::not_found("unknown_delivery", message),
             ClientError::NotRunning(_) => ApiError::conflict("agent_not_running", message),
             ClientError::AgentExists(_) => {
-                ApiError::conflict("agent_exists", message).with_detail("field", json!("name"))
+                ApiError::conflict("agent_exists", message).with_field("name")
             }
             ClientError::NameTaken { host, .. } => ApiError::conflict("name_taken", message)
-                .with_detail("field", json!("name"))
-                .with_detail("host", json!(host)),
+                .with_field("name")
+                .with_host(host),
             ClientError::InvalidField { field, .. } => {
-                ApiError::new(StatusCode::BAD_REQUEST, "invalid_field", message)
-                    .with_detail("field", json!(field))
+                ApiError::new(StatusCode::BAD_REQUEST, "invalid_field", message).with_field(field)
             }
             ClientError::InvalidCombination { fields, .. } => {
                 ApiError::new(StatusCode::BAD_REQUEST, "invalid_combination", message)
-                    .with_detail("fields", json!(fields))
+                    .with_fields(fields)
             }
             ClientError::OnOtherHost { host, .. } => {
-                ApiError::new(StatusCode::BAD_REQUEST, "on_other_host", message)
-                    .with_detail("host", json!(host))
+                ApiError::new(StatusCode::BAD_REQUEST, "on_other_host", message).with_host(host)
             }
             ClientError::Preset(courier_presets::PresetError::CliNotInstalled { .. }) => {
                 ApiError::new(
@@ -212,15 +240,15 @@ impl From<ClientError> for ApiError {
                     "cli_not_installed",
                     message,
                 )
-                .with_detail("field", json!("preset"))
+                .with_field("preset")
             }
             ClientError::Preset(_) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "preset", message)
-                    .with_detail("field", json!("preset"))
+                    .with_field("preset")
             }
             ClientError::Spawn(_) => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "spawn_failed", message)
-                    .with_detail("field", json!("command"))
+                    .with_field("command")
             }
         }
     }
@@ -263,7 +291,7 @@ mod tests {
     use axum::body::Body;
     use axum::http::header::ALLOW;
     use courier_terminal::TerminalError;
-    use serde_json::Value;
+    use serde_json::{Value, json};
 
     async fn body_json(response: Response) -> serde_json::Value {
         let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
@@ -276,9 +304,13 @@ mod tests {
         std::io::Error::new(kind, "refused by the test")
     }
 
-    fn parts(error: BrokerError) -> (StatusCode, &'static str, serde_json::Map<String, Value>) {
+    fn parts(error: BrokerError) -> (StatusCode, &'static str, Value) {
         let api = ApiError::from(error);
-        (api.status, api.code, api.details)
+        (
+            api.status,
+            api.code,
+            serde_json::to_value(*api.details).unwrap(),
+        )
     }
 
     #[test]

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::http::header::SET_COOKIE;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use serde_json::json;
+use courier_protocol::tokens::LoginCode;
 
 use super::auth::Credential;
 use super::error::ApiError;
@@ -20,7 +20,7 @@ use crate::auth::sessions::CODE_TTL_MS;
 pub async fn issue_code(
     State(state): State<AppState>,
     Extension(credential): Extension<Credential>,
-) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+) -> Result<(StatusCode, Json<LoginCode>), ApiError> {
     if credential != Credential::Token {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -42,13 +42,13 @@ pub async fn issue_code(
     let url = format!("{}{path}", state.access().base_url());
     Ok((
         StatusCode::CREATED,
-        Json(json!({
-            "code": code.code,
-            "expires_at": code.expires_at,
-            "expires_in_ms": CODE_TTL_MS,
-            "path": path,
-            "url": url,
-        })),
+        Json(LoginCode {
+            code: code.code,
+            expires_at: code.expires_at,
+            expires_in_ms: CODE_TTL_MS,
+            path,
+            url: Some(url),
+        }),
     ))
 }
 

@@ -5,45 +5,16 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::{Extension, Json};
-use courier_core::{Delivery, DeliveryId, MessageId, NewMessage, Recipient};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use courier_core::{DeliveryId, MessageId, NewMessage, Recipient};
+use courier_protocol::agents::{TokenKind, Whoami};
+use courier_protocol::deliveries::{
+    DeadLetters, DeliveryView, Inbox, LimitQuery, MessageStatus, SendReceipt, SendRequest,
+};
 
 use super::error::ApiError;
 use super::identity::Identity;
 use super::json::{ApiJson, ApiPath, ApiQuery};
 use super::state::AppState;
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SendBody {
-    /// Default: the calling agent (required with the owner's token).
-    #[serde(default)]
-    pub from: Option<String>,
-    pub to: String,
-    pub body: String,
-    #[serde(default)]
-    pub thread: Option<String>,
-    #[serde(default)]
-    pub idempotency_key: Option<String>,
-}
-
-pub(crate) fn delivery_json(d: &Delivery) -> Value {
-    let mut v = json!({
-        "id": d.id, "message_id": d.message_id, "agent": d.agent, "from": d.from,
-        "state": d.state, "attempt": d.attempt, "verification": d.verification,
-        "reason": d.reason, "created_at": d.created_at, "updated_at": d.updated_at,
-        "channel": d.channel, "read_at": d.read_at,
-    });
-    // Federation only: which host holds it, or which host sent it here.
-    if let Some(host) = &d.forwarded_to {
-        v["forwarded_to"] = json!(host);
-    }
-    if let Some(host) = &d.origin_host {
-        v["origin_host"] = json!(host);
-    }
-    v
-}
 
 /// `POST /v1/messages`: 201 when new, 200 with `duplicate: true` when the
 /// idempotency key was already used by this sender.
@@ -51,8 +22,8 @@ pub async fn send(
     State(state): State<AppState>,
     Extension(identity): Extension<Identity>,
     headers: HeaderMap,
-    ApiJson(body): ApiJson<SendBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+    ApiJson(body): ApiJson<SendRequest>,
+) -> Result<(StatusCode, Json<SendReceipt>), ApiError> {
     let from = sender(&identity, body.from)?;
     let to: Recipient = body.to.parse()?;
     let header_key = idempotency_header(&headers)?;
@@ -76,13 +47,13 @@ pub async fn send(
     };
     Ok((
         status,
-        Json(json!({
-            "message_id": receipt.message.id,
-            "duplicate": receipt.duplicate,
-            "deliveries": receipt.deliveries.iter().map(delivery_json).collect::<Vec<_>>(),
-            "dropped": receipt.dropped.iter().map(delivery_json).collect::<Vec<_>>(),
-            "refused": receipt.refused,
-        })),
+        Json(SendReceipt {
+            deliveries: receipt.deliveries.iter().map(DeliveryView::from).collect(),
+            dropped: receipt.dropped.iter().map(DeliveryView::from).collect(),
+            duplicate: receipt.duplicate,
+            message_id: receipt.message.id,
+            refused: receipt.refused,
+        }),
     ))
 }
 
@@ -127,7 +98,7 @@ pub async fn get(
     State(state): State<AppState>,
     Extension(identity): Extension<Identity>,
     ApiPath(id): ApiPath<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MessageStatus>, ApiError> {
     let found = state
         .broker
         .store()
@@ -146,50 +117,40 @@ pub async fn get(
             ));
         }
     }
-    let read_by: Vec<&str> = deliveries
+    let read_by = deliveries
         .iter()
         .filter(|d| d.read_at.is_some())
-        .map(|d| d.agent.as_str())
+        .map(|d| d.agent.clone())
         .collect();
-    Ok(Json(json!({
-        "message": message,
-        "deliveries": deliveries.iter().map(delivery_json).collect::<Vec<_>>(),
-        "read_by": read_by,
-    })))
-}
-
-#[derive(Debug, Deserialize)]
-pub struct Limit {
-    #[serde(default = "default_limit")]
-    pub limit: usize,
-}
-
-fn default_limit() -> usize {
-    100
+    Ok(Json(MessageStatus {
+        deliveries: deliveries.iter().map(DeliveryView::from).collect(),
+        message: (&message).into(),
+        read_by,
+    }))
 }
 
 /// `GET /v1/dlq`: dropped and dead deliveries, newest first.
 pub async fn dead_letters(
     State(state): State<AppState>,
-    ApiQuery(q): ApiQuery<Limit>,
-) -> Result<Json<Value>, ApiError> {
+    ApiQuery(q): ApiQuery<LimitQuery>,
+) -> Result<Json<DeadLetters>, ApiError> {
     let letters = state
         .broker
         .store()
         .dead_letters_async(q.limit.min(10_000))
         .await?;
-    Ok(Json(json!({
-        "dead_letters": letters.iter().map(delivery_json).collect::<Vec<_>>()
-    })))
+    Ok(Json(DeadLetters {
+        dead_letters: letters.iter().map(DeliveryView::from).collect(),
+    }))
 }
 
 /// `POST /v1/dlq/{id}/replay`: put a dropped or dead delivery back in its queue.
 pub async fn replay(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<DeliveryView>, ApiError> {
     let delivery = state.broker.replay(&DeliveryId::new(id)).await?;
-    Ok(Json(delivery_json(&delivery)))
+    Ok(Json(DeliveryView::from(&delivery)))
 }
 
 /// `GET /v1/agents/{name}/inbox?limit=N`: the agent's newest deliveries with
@@ -198,29 +159,33 @@ pub async fn inbox(
     State(state): State<AppState>,
     Extension(identity): Extension<Identity>,
     ApiPath(name): ApiPath<String>,
-    ApiQuery(q): ApiQuery<Limit>,
-) -> Result<Json<Value>, ApiError> {
+    ApiQuery(q): ApiQuery<LimitQuery>,
+) -> Result<Json<Inbox>, ApiError> {
     identity.act_on(&name, "not_your_inbox", "read the inbox")?;
     let items = state
         .broker
         .store()
         .inbox_async(&name, q.limit.min(1000))
         .await?;
-    Ok(Json(json!({
-        "agent": name,
-        "deliveries": items.iter().map(|(d, m)| {
-            let mut v = delivery_json(d);
-            v["message"] = json!(m);
-            v
-        }).collect::<Vec<_>>()
-    })))
+    Ok(Json(Inbox {
+        agent: name,
+        deliveries: items
+            .iter()
+            .map(|(d, m)| DeliveryView::with_message(d, m))
+            .collect(),
+    }))
 }
 
 /// `GET /v1/whoami`: who the token belongs to.
-pub async fn whoami(Extension(identity): Extension<Identity>) -> Json<Value> {
-    match identity {
-        Identity::Owner => Json(json!({"kind": "owner"})),
-        Identity::Agent(name) => Json(json!({"kind": "agent", "agent": name})),
-        Identity::Observer(id) => Json(json!({"kind": "observer", "token_id": id})),
-    }
+pub async fn whoami(Extension(identity): Extension<Identity>) -> Json<Whoami> {
+    let (kind, agent, token_id) = match identity {
+        Identity::Owner => (TokenKind::Owner, None, None),
+        Identity::Agent(name) => (TokenKind::Agent, Some(name), None),
+        Identity::Observer(id) => (TokenKind::Observer, None, Some(id)),
+    };
+    Json(Whoami {
+        agent,
+        kind,
+        token_id,
+    })
 }

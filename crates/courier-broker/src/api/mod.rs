@@ -31,6 +31,8 @@ mod login;
 mod messages;
 mod observer;
 mod receipts;
+#[cfg(test)]
+mod route_tests;
 pub mod state;
 mod terminal;
 mod terminal_frames;
@@ -41,12 +43,125 @@ use std::net::SocketAddr;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::handler::Handler;
 use axum::middleware::{from_fn, from_fn_with_state, map_response};
 use axum::response::Redirect;
-use axum::routing::{MethodRouter, delete, get, post, put};
+use axum::routing::{MethodFilter, MethodRouter, get, on};
+use courier_protocol::openapi::Method;
 
 use crate::broker::Broker;
 use state::AppState;
+
+// The route table the router is built from: every method on every path,
+// its handler and who may call it. The OpenAPI document lists the same
+// operations (`courier_protocol::openapi::operations`); `route_tests.rs`
+// fails when one has a route the other lacks, so no route is served
+// undocumented. The dashboard's pages (`/`, `/ui/`) are not API routes.
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Caller {
+    /// No credential (and no observer rule): `/healthz`.
+    Public,
+    /// Any credential; what an agent's token may do is checked in the
+    /// handler, an observer's by the read-only layer.
+    Token,
+    /// The owner's token only ([`auth::owner_only`]).
+    Owner,
+}
+
+struct Route {
+    /// Read by the test that compares this table with the document; the
+    /// router needs only `router`, which was built from it.
+    #[cfg_attr(not(test), allow(dead_code))]
+    method: Method,
+    path: &'static str,
+    caller: Caller,
+    router: MethodRouter<AppState>,
+}
+
+fn route<H, T>(method: Method, path: &'static str, caller: Caller, handler: H) -> Route
+where
+    H: Handler<T, AppState>,
+    T: 'static,
+{
+    let filter = match method {
+        Method::Get => MethodFilter::GET,
+        Method::Post => MethodFilter::POST,
+        Method::Put => MethodFilter::PUT,
+        Method::Delete => MethodFilter::DELETE,
+    };
+    Route {
+        method,
+        path,
+        caller,
+        router: on(filter, handler),
+    }
+}
+
+/// Every API route.
+fn table() -> Vec<Route> {
+    use Caller::{Owner, Public, Token};
+    use Method::{Delete, Get, Post, Put};
+    vec![
+        route(Get, "/healthz", Public, admin::healthz),
+        route(Get, "/v1/status", Token, admin::status),
+        route(Post, "/v1/messages", Token, messages::send),
+        route(Get, "/v1/messages/{id}", Token, messages::get),
+        route(Get, "/v1/agents", Token, agents::list),
+        route(Post, "/v1/agents", Owner, agents::spawn),
+        route(Get, "/v1/agents/{name}", Token, agents::get),
+        route(Delete, "/v1/agents/{name}", Owner, agents::release),
+        route(Get, "/v1/agents/{name}/screen", Token, agents::screen),
+        route(Post, "/v1/agents/{name}/input", Owner, agents::input),
+        route(Get, "/v1/agents/{name}/terminal", Token, terminal::terminal),
+        route(Get, "/v1/agents/{name}/inbox", Token, messages::inbox),
+        route(
+            Post,
+            "/v1/agents/{name}/inbox/read",
+            Token,
+            receipts::mark_read,
+        ),
+        route(
+            Post,
+            "/v1/agents/{name}/inbox/claim",
+            Token,
+            receipts::claim,
+        ),
+        route(Put, "/v1/agents/{name}/mode", Token, receipts::set_mode),
+        route(Post, "/v1/agents/{name}/flush", Token, receipts::flush),
+        route(
+            Post,
+            "/v1/agents/{name}/interrupt",
+            Owner,
+            control_api::interrupt,
+        ),
+        route(Post, "/v1/agents/{name}/done", Token, control_api::done),
+        route(Get, "/v1/whoami", Token, messages::whoami),
+        route(Get, "/v1/channels", Token, agents::channels),
+        route(Get, "/v1/federation", Token, agents::federation),
+        route(Post, "/v1/channels/{channel}/members", Token, agents::join),
+        route(
+            Delete,
+            "/v1/channels/{channel}/members/{agent}",
+            Token,
+            agents::leave,
+        ),
+        route(Get, "/v1/events", Token, events::list),
+        route(Get, "/v1/events/stream", Token, events::sse),
+        route(Get, "/v1/events/ws", Token, events::websocket),
+        route(Get, "/v1/dlq", Token, messages::dead_letters),
+        route(Post, "/v1/dlq/{id}/replay", Owner, messages::replay),
+        route(Post, "/v1/shutdown", Owner, admin::shutdown),
+        route(Get, "/v1/tokens", Owner, tokens::list),
+        route(Post, "/v1/tokens", Owner, tokens::create),
+        route(Delete, "/v1/tokens/{id}", Owner, tokens::revoke),
+        route(Get, "/v1/openapi.json", Token, admin::openapi),
+        route(Post, "/v1/login-codes", Owner, login::issue_code),
+        route(Delete, "/v1/session", Token, login::logout),
+        route(Get, "/metrics", Token, admin::metrics),
+    ]
+}
 
 /// Marks routes only the owner's token may call (see [`auth::owner_only`]).
 fn owner(route: MethodRouter<AppState>) -> MethodRouter<AppState> {
@@ -60,59 +175,19 @@ pub fn router(broker: Broker, token: &str, bound: SocketAddr, pages: Router<AppS
     let state = AppState::new(broker.clone(), token, bound);
     // JSON framing around the largest body must still fit.
     let body_limit = broker.config().max_body_bytes * 6 + 64 * 1024;
-    let authed = Router::new()
-        .route("/v1/status", get(admin::status))
-        .route("/v1/messages", post(messages::send))
-        .route("/v1/messages/{id}", get(messages::get))
-        .route(
-            "/v1/agents",
-            get(agents::list).merge(owner(post(agents::spawn))),
-        )
-        .route(
-            "/v1/agents/{name}",
-            get(agents::get).merge(owner(delete(agents::release))),
-        )
-        .route("/v1/agents/{name}/screen", get(agents::screen))
-        .route("/v1/agents/{name}/input", owner(post(agents::input)))
-        .route("/v1/agents/{name}/terminal", get(terminal::terminal))
-        .route("/v1/agents/{name}/inbox", get(messages::inbox))
-        .route("/v1/agents/{name}/inbox/read", post(receipts::mark_read))
-        .route("/v1/agents/{name}/inbox/claim", post(receipts::claim))
-        .route("/v1/agents/{name}/mode", put(receipts::set_mode))
-        .route("/v1/agents/{name}/flush", post(receipts::flush))
-        .route(
-            "/v1/agents/{name}/interrupt",
-            owner(post(control_api::interrupt)),
-        )
-        .route("/v1/agents/{name}/done", post(control_api::done))
-        .route("/v1/whoami", get(messages::whoami))
-        .route("/v1/channels", get(agents::channels))
-        .route("/v1/federation", get(agents::federation))
-        .route("/v1/channels/{channel}/members", post(agents::join))
-        .route(
-            "/v1/channels/{channel}/members/{agent}",
-            delete(agents::leave),
-        )
-        .route("/v1/events", get(events::list))
-        .route("/v1/events/stream", get(events::sse))
-        .route("/v1/events/ws", get(events::websocket))
-        .route("/v1/dlq", get(messages::dead_letters))
-        .route("/v1/dlq/{id}/replay", owner(post(messages::replay)))
-        .route("/v1/shutdown", owner(post(admin::shutdown)))
-        .route(
-            "/v1/tokens",
-            owner(get(tokens::list)).merge(owner(post(tokens::create))),
-        )
-        .route("/v1/tokens/{id}", owner(delete(tokens::revoke)))
-        .route("/v1/openapi.json", get(admin::openapi))
-        .route("/v1/login-codes", owner(post(login::issue_code)))
-        .route("/v1/session", delete(login::logout))
-        .route("/metrics", get(admin::metrics))
+    let mut public = Router::new().route("/", get(|| async { Redirect::to("/ui/") }));
+    let mut authed = Router::new();
+    for route in table() {
+        match route.caller {
+            Caller::Public => public = public.route(route.path, route.router),
+            Caller::Token => authed = authed.route(route.path, route.router),
+            Caller::Owner => authed = authed.route(route.path, owner(route.router)),
+        }
+    }
+    let authed = authed
         .layer(from_fn(observer::read_only))
         .layer(from_fn_with_state(state.clone(), auth::require_token));
-    Router::new()
-        .route("/", get(|| async { Redirect::to("/ui/") }))
-        .route("/healthz", get(admin::healthz))
+    public
         .merge(authed)
         .merge(pages)
         .fallback(admin::not_found)

@@ -6,13 +6,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use courier_core::{DeliveryId, DeliveryMode};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use courier_protocol::agents::{Flushed, ModeChange, ModeRequest};
+use courier_protocol::deliveries::{ClaimRequest, DeliveryView, Inbox, Marked, ReadRequest};
 
 use super::error::ApiError;
 use super::identity::Identity;
 use super::json::{ApiJson, ApiPath};
-use super::messages::delivery_json;
 use super::state::AppState;
 
 /// An optional JSON body: empty means the defaults.
@@ -35,14 +34,6 @@ fn only_self_or_owner(identity: &Identity, name: &str) -> Result<(), ApiError> {
     identity.act_on(name, "not_your_inbox", "act on the inbox")
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ReadBody {
-    /// Deliveries to mark; absent: every delivered, unread one.
-    #[serde(default)]
-    pub delivery_ids: Option<Vec<String>>,
-}
-
 /// `POST /v1/agents/{name}/inbox/read`: the agent confirms it read
 /// deliveries (verified or unverified → read, `delivery_read` each).
 pub async fn mark_read(
@@ -50,24 +41,17 @@ pub async fn mark_read(
     Extension(identity): Extension<Identity>,
     ApiPath(name): ApiPath<String>,
     bytes: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Marked>, ApiError> {
     only_self_or_owner(&identity, &name)?;
-    let body: ReadBody = optional_body(&bytes)?;
+    let body: ReadRequest = optional_body(&bytes)?;
     let ids = body
         .delivery_ids
         .map(|ids| ids.into_iter().map(DeliveryId::new).collect());
     let marked = state.broker.mark_read(&name, ids).await?;
-    Ok(Json(json!({
-        "agent": name,
-        "marked": marked.iter().map(delivery_json).collect::<Vec<_>>(),
-    })))
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClaimBody {
-    #[serde(default)]
-    pub limit: Option<usize>,
+    Ok(Json(Marked {
+        agent: name,
+        marked: marked.iter().map(DeliveryView::from).collect(),
+    }))
 }
 
 /// `POST /v1/agents/{name}/inbox/claim`: a hook takes the agent's queued
@@ -77,26 +61,18 @@ pub async fn claim(
     Extension(identity): Extension<Identity>,
     ApiPath(name): ApiPath<String>,
     bytes: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Inbox>, ApiError> {
     only_self_or_owner(&identity, &name)?;
-    let body: ClaimBody = optional_body(&bytes)?;
+    let body: ClaimRequest = optional_body(&bytes)?;
     let limit = body.limit.unwrap_or(crate::delivery::requests::HOOK_BATCH);
     let claimed = state.broker.claim_for_hook(&name, limit).await?;
-    Ok(Json(json!({
-        "agent": name,
-        "deliveries": claimed.iter().map(|(d, m)| {
-            let mut v = delivery_json(d);
-            v["message"] = json!(m);
-            v
-        }).collect::<Vec<_>>(),
-    })))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ModeBody {
-    /// `idle`, `immediate` or `manual`.
-    pub mode: String,
+    Ok(Json(Inbox {
+        agent: name,
+        deliveries: claimed
+            .iter()
+            .map(|(d, m)| DeliveryView::with_message(d, m))
+            .collect(),
+    }))
 }
 
 /// `PUT /v1/agents/{name}/mode`: persisted; the running agent follows at once.
@@ -104,8 +80,8 @@ pub async fn set_mode(
     State(state): State<AppState>,
     Extension(identity): Extension<Identity>,
     ApiPath(name): ApiPath<String>,
-    ApiJson(body): ApiJson<ModeBody>,
-) -> Result<Json<Value>, ApiError> {
+    ApiJson(body): ApiJson<ModeRequest>,
+) -> Result<Json<ModeChange>, ApiError> {
     only_self_or_owner(&identity, &name)?;
     let mode = DeliveryMode::parse(&body.mode).ok_or_else(|| {
         ApiError::new(
@@ -115,7 +91,7 @@ pub async fn set_mode(
         )
     })?;
     state.broker.set_mode(&name, mode).await?;
-    Ok(Json(json!({"agent": name, "mode": mode})))
+    Ok(Json(ModeChange { agent: name, mode }))
 }
 
 /// `POST /v1/agents/{name}/flush`: lets everything queued now through.
@@ -123,8 +99,11 @@ pub async fn flush(
     State(state): State<AppState>,
     Extension(identity): Extension<Identity>,
     ApiPath(name): ApiPath<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Flushed>, ApiError> {
     only_self_or_owner(&identity, &name)?;
     let count = state.broker.flush(&name).await?;
-    Ok(Json(json!({"agent": name, "flushed": count})))
+    Ok(Json(Flushed {
+        agent: name,
+        flushed: count,
+    }))
 }

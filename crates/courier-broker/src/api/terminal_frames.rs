@@ -1,5 +1,6 @@
 //! The terminal stream's protocol (`GET /v1/agents/{name}/terminal`), as
-//! messages: what a client may send, and the text frames the broker sends.
+//! messages: what a client may send, and the text frames the broker sends
+//! (their types are `courier_protocol::frames`, which clients decode).
 //!
 //! Server → client: TEXT `{"type":"hello","agent","rows","cols","writable"}`,
 //! then a BINARY frame that paints the screen on a fresh terminal, then
@@ -13,9 +14,8 @@
 //! `{"type":"input","data":"..."}` (keystrokes as UTF-8 text) and
 //! `{"type":"resize","rows":R,"cols":C}`.
 
+use courier_protocol::frames::{ClientFrame as TextFrame, ServerFrame};
 use courier_terminal::ExitInfo;
-use serde::Deserialize;
-use serde_json::json;
 
 use crate::spec::limits::{COLS, ROWS};
 
@@ -47,13 +47,6 @@ impl Refused {
     pub fn frame(&self) -> String {
         error(self.code, &self.message)
     }
-}
-
-#[derive(Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-enum TextFrame {
-    Input { data: String },
-    Resize { rows: u32, cols: u32 },
 }
 
 /// Reads a client's TEXT frame.
@@ -101,28 +94,41 @@ pub fn read_only(agent: &str) -> Refused {
 
 /// The first frame.
 pub fn hello(agent: &str, rows: u16, cols: u16, writable: bool) -> String {
-    json!({"type": "hello", "agent": agent, "rows": rows, "cols": cols, "writable": writable})
-        .to_string()
+    ServerFrame::Hello {
+        agent: agent.to_string(),
+        cols,
+        rows,
+        writable,
+    }
+    .to_text()
 }
 
 /// The client fell behind: a fresh screen follows.
 pub fn resync() -> String {
-    json!({"type": "resync"}).to_string()
+    ServerFrame::Resync.to_text()
 }
 
 /// The program ended (the connection closes next).
 pub fn exit(info: ExitInfo) -> String {
-    json!({"type": "exit", "code": info.code, "signal": info.signal}).to_string()
+    ServerFrame::Exit {
+        code: info.code,
+        signal: info.signal,
+    }
+    .to_text()
 }
 
 pub fn error(code: &str, message: &str) -> String {
-    json!({"type": "error", "code": code, "message": message}).to_string()
+    ServerFrame::Error {
+        code: code.to_string(),
+        message: message.to_string(),
+    }
+    .to_text()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::Value;
+    use serde_json::{Value, json};
 
     fn value(text: &str) -> Value {
         serde_json::from_str(text).unwrap()

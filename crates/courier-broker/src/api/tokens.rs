@@ -8,9 +8,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use courier_core::time::{Clock, SystemClock};
+use courier_protocol::tokens::{TokenList, TokenRequest, TokenView};
 use courier_store::TokenRecord;
-use serde::Deserialize;
-use serde_json::{Value, json};
 
 use super::error::ApiError;
 use super::json::{ApiJson, ApiPath};
@@ -22,12 +21,18 @@ const MAX_LABEL: usize = 128;
 /// Longest lifetime a token may be given: ten years.
 const MAX_EXPIRES_IN_S: u64 = 10 * 365 * 24 * 3600;
 
-fn token_json(t: &TokenRecord) -> Value {
-    json!({
-        "id": t.id, "kind": t.kind, "label": t.label, "created_at": t.created_at,
-        "expires_at": t.expires_at, "revoked_at": t.revoked_at,
-        "state": t.state_at(SystemClock.now()).as_str(),
-    })
+fn token_view(t: &TokenRecord) -> TokenView {
+    TokenView {
+        changed: None,
+        created_at: t.created_at,
+        expires_at: t.expires_at,
+        id: t.id.clone(),
+        kind: t.kind.clone(),
+        label: t.label.clone(),
+        revoked_at: t.revoked_at,
+        state: t.state_at(SystemClock.now()).as_str().to_string(),
+        token: None,
+    }
 }
 
 fn invalid(message: String) -> ApiError {
@@ -38,23 +43,11 @@ fn invalid(message: String) -> ApiError {
     )
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CreateBody {
-    /// `observer` (the only kind issued).
-    pub kind: String,
-    #[serde(default)]
-    pub label: Option<String>,
-    /// Seconds from now until it stops working; absent: never.
-    #[serde(default)]
-    pub expires_in_s: Option<u64>,
-}
-
 /// `POST /v1/tokens`: 201 with the token itself, the only time it is shown.
 pub async fn create(
     State(state): State<AppState>,
-    ApiJson(body): ApiJson<CreateBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+    ApiJson(body): ApiJson<TokenRequest>,
+) -> Result<(StatusCode, Json<TokenView>), ApiError> {
     if body.kind != OBSERVER {
         return Err(invalid(format!(
             "kind {:?} cannot be issued: use \"observer\" (agents get theirs when spawned)",
@@ -81,17 +74,19 @@ pub async fn create(
         .issued_tokens()
         .issue(body.label, expires_in)
         .await?;
-    let mut answer = token_json(&record);
-    answer["token"] = json!(secret);
+    let answer = TokenView {
+        token: Some(secret),
+        ..token_view(&record)
+    };
     Ok((StatusCode::CREATED, Json(answer)))
 }
 
 /// `GET /v1/tokens`: every issued token with its state; no secrets.
-pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub async fn list(State(state): State<AppState>) -> Result<Json<TokenList>, ApiError> {
     let tokens = state.broker.issued_tokens().list().await?;
-    Ok(Json(json!({
-        "tokens": tokens.iter().map(token_json).collect::<Vec<_>>()
-    })))
+    Ok(Json(TokenList {
+        tokens: tokens.iter().map(token_view).collect(),
+    }))
 }
 
 /// `DELETE /v1/tokens/{id}`: refused from now on (`token_revoked`);
@@ -99,13 +94,14 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<Value>, ApiError
 pub async fn revoke(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TokenView>, ApiError> {
     let revoked = state.broker.issued_tokens().revoke(&id).await?;
     let (record, changed) = revoked
         .ok_or_else(|| ApiError::not_found("unknown_token", format!("no token with id {id:?}")))?;
     // Streams opened with it end now, not only its next request.
     state.revocations().notify();
-    let mut answer = token_json(&record);
-    answer["changed"] = json!(changed);
-    Ok(Json(answer))
+    Ok(Json(TokenView {
+        changed: Some(changed),
+        ..token_view(&record)
+    }))
 }

@@ -5,7 +5,6 @@
 //! turns serde's refusal into a 422 `unknown_field` error.
 
 use axum::http::StatusCode;
-use serde_json::json;
 
 use super::error::ApiError;
 
@@ -68,13 +67,9 @@ impl UnknownField {
             self.field,
             self.expected.join(", ")
         );
-        let mut error = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown_field", message)
-            .with_detail("field", json!(self.field))
-            .with_detail("expected", json!(self.expected));
-        if let Some(at) = self.at {
-            error = error.with_detail("at", json!(at));
-        }
-        error
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "unknown_field", message)
+            .with_field(self.field)
+            .with_expected(self.expected, self.at)
     }
 }
 
@@ -93,6 +88,7 @@ mod tests {
     use super::*;
     use axum::extract::FromRequest;
     use axum::response::IntoResponse;
+    use serde_json::json;
 
     #[derive(Debug, serde::Deserialize)]
     #[serde(deny_unknown_fields)]

@@ -242,6 +242,71 @@ impl AgentSpec {
     }
 }
 
+/// A spawn request as the API takes it (`courier_protocol`'s type, which
+/// the OpenAPI document describes) becomes the spec the broker starts and
+/// persists. Every field is named, so a field added to the request does
+/// not compile until it is carried here.
+impl From<courier_protocol::spawn::SpawnRequest> for AgentSpec {
+    fn from(request: courier_protocol::spawn::SpawnRequest) -> Self {
+        let courier_protocol::spawn::SpawnRequest {
+            name,
+            command,
+            preset,
+            args,
+            env,
+            cwd,
+            rows,
+            cols,
+            channels,
+            prompt_pattern,
+            dialog_patterns,
+            collapsed_paste_patterns,
+            delivery,
+            submit,
+            inert_prefix,
+            framing,
+            restart,
+            task,
+            resume,
+            interrupt_keys,
+            context_low_patterns,
+            busy_patterns,
+            idle_patterns,
+        } = request;
+        AgentSpec {
+            name,
+            command,
+            preset,
+            args,
+            env,
+            cwd: cwd.map(PathBuf::from),
+            rows,
+            cols,
+            channels,
+            prompt_pattern,
+            dialog_patterns,
+            collapsed_paste_patterns,
+            delivery,
+            submit: submit.map(|s| SubmitSettings {
+                enter_gap_ms: s.enter_gap_ms,
+                keys: s.keys,
+            }),
+            inert_prefix,
+            framing,
+            restart,
+            task,
+            resume: resume.map(|r| crate::spec::ResumeSpec {
+                session: r.session,
+                last: r.last,
+            }),
+            interrupt_keys,
+            context_low_patterns,
+            busy_patterns,
+            idle_patterns,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
