@@ -295,7 +295,7 @@ impl From<courier_protocol::spawn::SpawnRequest> for AgentSpec {
             framing,
             restart,
             task,
-            resume: resume.map(|r| crate::spec::ResumeSpec {
+            resume: resume.map(|r| ResumeSpec {
                 session: r.session,
                 last: r.last,
             }),
