@@ -48,10 +48,14 @@ const NORMAL_POINTS: u64 = 30;
 const CUTS_PER_FILE: u64 = 50;
 /// Cut points are drawn log-uniformly from 1 to this many disk operations:
 /// most cuts come early in a run (open, the first commits, the WAL's
-/// creation), and about one in six comes late enough to fall in or after a
-/// WAL checkpoint (about 1,000 page writes), whose writes overwrite synced
-/// pages of the database file.
+/// creation), and about one in six late enough to follow a WAL checkpoint
+/// (after about 1,000 page writes).
 const MAX_OPS: u64 = 4_000;
+/// One cut in this many lands inside a checkpoint instead, at one of its
+/// first [`CHECKPOINT_WRITES`] writes to the database file (which overwrite
+/// synced pages): a window too narrow for the log-uniform draw to hit often.
+const CHECKPOINT_ONE_IN: u64 = 8;
+const CHECKPOINT_WRITES: u64 = 16;
 
 /// xorshift64*: seeded, so a failure's cut points can be replayed.
 struct Rng(u64);
@@ -62,6 +66,15 @@ impl Rng {
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// Where the next cut lands.
+    fn cut(&mut self) -> Cut {
+        if self.next().is_multiple_of(CHECKPOINT_ONE_IN) {
+            Cut::DatabaseWrite(1 + self.next() % CHECKPOINT_WRITES)
+        } else {
+            Cut::Op(self.cut_point(MAX_OPS))
+        }
     }
 
     /// Log-uniform in `1..=max`.
@@ -101,6 +114,15 @@ fn message(from: &str, to: &Recipient, key: &str) -> NewMessage {
     message
 }
 
+/// Where a cut lands.
+#[derive(Debug, Clone, Copy)]
+enum Cut {
+    /// At the n-th operation that changes the disk.
+    Op(u64),
+    /// At the n-th write to the database file: inside a checkpoint.
+    DatabaseWrite(u64),
+}
+
 /// An acknowledged send.
 #[derive(Clone)]
 struct Sent {
@@ -122,6 +144,8 @@ struct Acked {
 #[derive(Debug, Default)]
 struct Findings {
     cuts: u64,
+    /// Cuts aimed inside a checkpoint ([`Cut::DatabaseWrite`]).
+    checkpoint_cuts: u64,
     acked_sends: usize,
     acked_claims: usize,
     lost_sends: usize,
@@ -156,10 +180,13 @@ fn fresh_file(dir: &Path, n: u64) -> PathBuf {
     db
 }
 
-/// Opens the store on `disk`, arms a cut at operation `cut`, and sends and
-/// claims until the power goes. Returns what was acknowledged.
-fn run_until_cut(db: &Path, disk: &Disk, synchronous: Synchronous, cut: u64, round: u64) -> Acked {
-    disk.cut_after(cut);
+/// Opens the store on `disk`, arms `cut`, and sends and claims until the
+/// power goes. Returns what was acknowledged.
+fn run_until_cut(db: &Path, disk: &Disk, synchronous: Synchronous, cut: Cut, round: u64) -> Acked {
+    match cut {
+        Cut::Op(n) => disk.cut_after(n),
+        Cut::DatabaseWrite(n) => disk.cut_at_database_write(n),
+    }
     let store = match Store::open(db, options(synchronous, Some(disk.name()))) {
         Ok(store) => store,
         Err(e) => {
@@ -353,7 +380,8 @@ fn run(synchronous: Synchronous, points: u64, seed: u64) -> Findings {
             db = fresh_file(dir.path(), round / CUTS_PER_FILE);
             intact.clear();
         }
-        let cut = rng.cut_point(MAX_OPS);
+        let cut = rng.cut();
+        findings.checkpoint_cuts += u64::from(matches!(cut, Cut::DatabaseWrite(_)));
         let acked = run_until_cut(&db, disk, synchronous, cut, round);
         add(&mut findings.dropped, disk.recover());
         intact.extend(check(&db, &acked, &mut findings));
@@ -397,6 +425,10 @@ fn acknowledged_sends_survive_power_loss() {
     assert!(
         findings.dropped.ranges_restored + findings.dropped.bytes_truncated as usize > 0,
         "no cut found a write to drop: {findings:?}"
+    );
+    assert!(
+        findings.dropped.databases_rolled_back > 0,
+        "no cut fell inside a checkpoint: {findings:?}"
     );
 }
 

@@ -13,7 +13,9 @@
 //!   makes the file's current bytes and length its synced state.
 //! - **The cut.** [`Disk::cut_after`] cuts the power at the n-th operation
 //!   that changes the disk (a write, truncate, sync or delete, counted from
-//!   the call); [`Disk::cut`] cuts it at once. The operation the cut lands on
+//!   the call), [`Disk::cut_at_database_write`] at the n-th write to a main
+//!   database file (in WAL mode, inside a checkpoint), and [`Disk::cut`] at
+//!   once. The operation the cut lands on
 //!   fails and so does every read, write, truncate, sync, delete and open
 //!   after it (SQLite sees `SQLITE_IOERR_*` / `SQLITE_CANTOPEN`), so nothing
 //!   done after the cut reaches the files. Once every connection is closed,
@@ -99,9 +101,21 @@ struct State {
     next_file: u64,
     next_aside: u64,
     open_handles: usize,
-    /// Operations that changed the disk since [`Disk::cut_after`].
+    /// Operations that changed the disk since the cut was armed.
     ops: u64,
-    cut_at: Option<u64>,
+    /// Writes to a main database file since the cut was armed.
+    database_writes: u64,
+    cut_at: Option<Trigger>,
+}
+
+/// When an armed cut comes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Trigger {
+    /// At the n-th operation that changes the disk.
+    Op(u64),
+    /// At the n-th write to a main database file (in WAL mode: inside a
+    /// checkpoint, the only time the database file is written).
+    DatabaseWrite(u64),
 }
 
 /// A name in a directory: what it holds now and after a cut.
@@ -206,9 +220,20 @@ impl Disk {
     /// Cuts the power at the `n`-th operation from now (1 = the next one)
     /// that changes the disk: a write, truncate, sync or delete.
     pub fn cut_after(&self, n: u64) {
+        self.arm(Trigger::Op(n.max(1)));
+    }
+
+    /// Cuts the power at the `n`-th write to a main database file from now:
+    /// in WAL mode, in the middle of a checkpoint.
+    pub fn cut_at_database_write(&self, n: u64) {
+        self.arm(Trigger::DatabaseWrite(n.max(1)));
+    }
+
+    fn arm(&self, trigger: Trigger) {
         let mut state = self.lock();
         state.ops = 0;
-        state.cut_at = Some(n.max(1));
+        state.database_writes = 0;
+        state.cut_at = Some(trigger);
     }
 
     /// Cuts the power now.
@@ -266,13 +291,20 @@ impl Disk {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Counts one operation that changes the disk; false once the power is cut.
-    fn tick(&self, state: &mut State) -> bool {
+    /// Counts one operation that changes the disk (`database_write`: a write
+    /// to a main database file); false once the power is cut.
+    fn tick(&self, state: &mut State, database_write: bool) -> bool {
         if self.is_cut() {
             return false;
         }
         state.ops += 1;
-        if state.cut_at == Some(state.ops) {
+        state.database_writes += u64::from(database_write);
+        let due = match state.cut_at {
+            Some(Trigger::Op(n)) => state.ops == n,
+            Some(Trigger::DatabaseWrite(n)) => database_write && state.database_writes == n,
+            None => false,
+        };
+        if due {
             self.cut();
             return false;
         }
@@ -428,6 +460,7 @@ struct Handle {
     file: Option<(u64, PathBuf)>,
     /// The `unix` VFS would fsync the directory on this handle's next sync.
     dir_sync: AtomicBool,
+    main_db: bool,
 }
 
 /// The `unix` VFS's file object behind one of ours.
@@ -559,6 +592,7 @@ unsafe extern "C" fn x_open(
         disk,
         file: tracked,
         dir_sync: AtomicBool::new(dir_sync),
+        main_db,
     });
     state.open_handles += 1;
     // SAFETY: `file` is ours (see above); the header is written once, here.
@@ -600,7 +634,7 @@ unsafe extern "C" fn x_write(
     // SAFETY: SQLite only calls I/O methods on a file it opened.
     let handle = unsafe { handle_of(file) };
     let mut state = handle.disk.lock();
-    if !handle.disk.tick(&mut state) {
+    if !handle.disk.tick(&mut state, handle.main_db) {
         return ffi::SQLITE_IOERR_WRITE;
     }
     if let Some((id, _)) = &handle.file {
@@ -618,7 +652,7 @@ unsafe extern "C" fn x_truncate(file: *mut ffi::sqlite3_file, size: i64) -> c_in
     // SAFETY: SQLite only calls I/O methods on a file it opened.
     let handle = unsafe { handle_of(file) };
     let mut state = handle.disk.lock();
-    if !handle.disk.tick(&mut state) {
+    if !handle.disk.tick(&mut state, false) {
         return ffi::SQLITE_IOERR_TRUNCATE;
     }
     let real = real_of(file);
@@ -639,7 +673,7 @@ unsafe extern "C" fn x_sync(file: *mut ffi::sqlite3_file, _flags: c_int) -> c_in
     // SAFETY: SQLite only calls I/O methods on a file it opened.
     let handle = unsafe { handle_of(file) };
     let mut state = handle.disk.lock();
-    if !handle.disk.tick(&mut state) {
+    if !handle.disk.tick(&mut state, false) {
         return ffi::SQLITE_IOERR_FSYNC;
     }
     let Some((id, path)) = &handle.file else {
@@ -736,7 +770,7 @@ unsafe extern "C" fn x_delete(
     // SAFETY: SQLite calls our xDelete with our VFS.
     let disk = unsafe { disk_of(vfs) };
     let mut state = disk.lock();
-    if !disk.tick(&mut state) {
+    if !disk.tick(&mut state, false) {
         return ffi::SQLITE_IOERR_DELETE;
     }
     let Some(path) = path_of(z_name) else {
