@@ -18,8 +18,8 @@
 //! find lost acknowledged sends: the layer really drops writes.
 //!
 //! `COURIER_POWER_LOSS_POINTS` sets the number of cuts of the FULL run
-//! (default 200, 12-16 s in debug on 2 shared cores; 1,000 take 80-105 s,
-//! so they are a manual run: docs/durability.md has the figures) and
+//! (default 200, about 20 s in debug on 2 shared cores; 1,000 take about
+//! 75 s, so they are a manual run: docs/durability.md has the figures) and
 //! `COURIER_POWER_LOSS_SEED` replays a seed: it fixes every cut point, while
 //! the threads' interleaving still varies from run to run.
 
