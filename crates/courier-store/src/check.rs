@@ -9,7 +9,7 @@ use crate::error::{SqlContext, StoreError};
 /// SQLite's `quick_check` on a read-only connection: an empty list when the
 /// file is sound, else the problems it names (at most `max`).
 pub fn quick_check(path: &Path, max: usize) -> Result<Vec<String>, StoreError> {
-    let conn = crate::schema::open_reader(path)?;
+    let conn = crate::schema::open_reader(path, None)?;
     let mut stmt = conn
         .prepare(&format!("PRAGMA quick_check({})", max.max(1)))
         .during(path, "checking the store")?;

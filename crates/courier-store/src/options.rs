@@ -57,6 +57,11 @@ pub struct StoreOptions {
     /// [`DEFAULT_READERS`]; 0 counts as 1. An in-memory store has none: its
     /// reads are answered by the writer thread.
     pub readers: usize,
+    /// The SQLite VFS, by its registered name, that every connection of a
+    /// file store opens its file with. Default `None`: SQLite's default VFS
+    /// (`unix`). Tests name a VFS that simulates power loss
+    /// (`tests/power_loss/vfs.rs`); nothing else needs this.
+    pub vfs: Option<String>,
 }
 
 impl Default for StoreOptions {
@@ -70,6 +75,7 @@ impl Default for StoreOptions {
             clock: Arc::new(SystemClock),
             max_batch: 1024,
             readers: DEFAULT_READERS,
+            vfs: None,
         }
     }
 }
@@ -85,6 +91,7 @@ impl std::fmt::Debug for StoreOptions {
             .field("now", &self.clock.now())
             .field("max_batch", &self.max_batch)
             .field("readers", &self.readers)
+            .field("vfs", &self.vfs)
             .finish()
     }
 }

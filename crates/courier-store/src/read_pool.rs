@@ -44,10 +44,11 @@ pub(crate) struct ReadPool {
 impl ReadPool {
     /// Opens `readers` (at least one) read-only connections to `file`, and a
     /// thread for each. The connections are opened here so that a file that
-    /// cannot be read fails the store's open, not its first read.
-    pub fn open(file: &Path, readers: usize) -> Result<ReadPool, StoreError> {
+    /// cannot be read fails the store's open, not its first read. `vfs`:
+    /// the SQLite VFS to open them through (`None`: the default).
+    pub fn open(file: &Path, readers: usize, vfs: Option<&str>) -> Result<ReadPool, StoreError> {
         let conns = (0..readers.max(1))
-            .map(|_| schema::open_reader(file))
+            .map(|_| schema::open_reader(file, vfs))
             .collect::<Result<Vec<_>, _>>()?;
         let (jobs, queue) = crossbeam_channel::unbounded();
         let mut pool = ReadPool {
@@ -142,7 +143,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("pool.db");
         drop(Store::open(&file, StoreOptions::default()).unwrap());
-        let pool = ReadPool::open(&file, readers).unwrap();
+        let pool = ReadPool::open(&file, readers, None).unwrap();
         (dir, pool)
     }
 

@@ -179,8 +179,17 @@ const STATEMENT_CACHE: usize = 128;
 /// Where the data lives.
 #[derive(Debug, Clone)]
 pub(crate) enum Target<'a> {
-    File(&'a Path),
+    /// A file, opened through the named SQLite VFS (`None`: the default).
+    File(&'a Path, Option<&'a str>),
     Memory,
+}
+
+/// Opens `file` through `vfs` (SQLite's default when `None`).
+fn open_file(file: &Path, flags: OpenFlags, vfs: Option<&str>) -> rusqlite::Result<Connection> {
+    match vfs {
+        None => Connection::open_with_flags(file, flags),
+        Some(vfs) => Connection::open_with_flags_and_vfs(file, flags, vfs),
+    }
 }
 
 /// An open, migrated write connection.
@@ -198,15 +207,16 @@ pub(crate) fn open_writer(
 ) -> Result<Opened, StoreError> {
     let conn = match target {
         Target::Memory => Connection::open_in_memory(),
-        Target::File(file) => Connection::open_with_flags(
+        Target::File(file, vfs) => open_file(
             file,
             OpenFlags::SQLITE_OPEN_READ_WRITE
                 | OpenFlags::SQLITE_OPEN_CREATE
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            vfs,
         )
         .or_else(|first| {
             tracing::warn!(path = %path.display(), error = %first, "cannot open read-write, trying read-only");
-            Connection::open_with_flags(file, read_only_flags())
+            open_file(file, read_only_flags(), vfs)
         }),
     }
     .map_err(|e| StoreError::Open {
@@ -240,13 +250,13 @@ pub(crate) fn open_writer(
     Ok(Opened { conn, read_only })
 }
 
-/// Opens a second, read-only connection to a file the writer already opened.
-pub(crate) fn open_reader(file: &Path) -> Result<Connection, StoreError> {
-    let conn =
-        Connection::open_with_flags(file, read_only_flags()).map_err(|e| StoreError::Open {
-            path: file.to_path_buf(),
-            detail: e.to_string(),
-        })?;
+/// Opens a second, read-only connection to a file the writer already opened
+/// (through the same VFS: `None` is SQLite's default).
+pub(crate) fn open_reader(file: &Path, vfs: Option<&str>) -> Result<Connection, StoreError> {
+    let conn = open_file(file, read_only_flags(), vfs).map_err(|e| StoreError::Open {
+        path: file.to_path_buf(),
+        detail: e.to_string(),
+    })?;
     conn.busy_timeout(std::time::Duration::from_secs(5))
         .during(file, "setting the busy timeout")?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);

@@ -89,8 +89,9 @@ impl Store {
     /// corrupt file or one from a newer Courier is refused untouched.
     pub fn open(path: impl AsRef<Path>, options: StoreOptions) -> Result<Store> {
         let path = path.as_ref();
-        let opened = schema::open_writer(Target::File(path), path, options.synchronous)?;
-        let reader = Reader::Pool(ReadPool::open(path, options.readers)?);
+        let vfs = options.vfs.as_deref();
+        let opened = schema::open_writer(Target::File(path, vfs), path, options.synchronous)?;
+        let reader = Reader::Pool(ReadPool::open(path, options.readers, vfs)?);
         tracing::info!(path = %path.display(), read_only = opened.read_only, "store opened");
         Self::start(path.to_path_buf(), opened, reader, options)
     }
