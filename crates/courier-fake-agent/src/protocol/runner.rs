@@ -14,6 +14,9 @@ use serde_json::Value;
 use crate::draw_nothing::Lines;
 use crate::tty;
 
+/// The longest the loop waits without looking at the signal flags.
+const SIGNAL_TICK_MS: i32 = 100;
+
 /// A timer a server asks for.
 pub trait Timer {
     /// Whether this timer is a turn's think time, which SIGUSR1 cuts short.
@@ -163,9 +166,11 @@ pub fn run<S: Server>(server: &mut S, ack_delay: Duration) -> u8 {
         if eof && next.is_none() {
             return 0;
         }
-        let timeout = next.map_or(-1, |at| {
+        // Bounded, so a signal that lands between the checks above and the poll (and so does not
+        // interrupt it) is seen within one tick.
+        let timeout = next.map_or(SIGNAL_TICK_MS, |at| {
             let ms = at.saturating_duration_since(Instant::now()).as_millis();
-            i32::try_from(ms.saturating_add(1)).unwrap_or(i32::MAX)
+            i32::try_from(ms.saturating_add(1)).map_or(SIGNAL_TICK_MS, |ms| ms.min(SIGNAL_TICK_MS))
         });
         match tty::poll_input(!eof, timeout) {
             Ok(true) => match tty::read_stdin(&mut buf) {
