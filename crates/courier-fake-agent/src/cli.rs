@@ -69,7 +69,9 @@ enum OnOff {
 #[command(name = "courier-fake-agent", version)]
 struct Args {
     /// Append every submitted message as one JSON line {"n":N,"text":"..."} to PATH (n counts from
-    /// 1; flushed and fsync'd before the screen shows the message as submitted). Default: none.
+    /// 1; flushed and fsync'd before the screen shows the message as submitted). With --protocol:
+    /// every accepted input, before it is acknowledged, with "via" (the method or message type
+    /// that carried it), "turn" (null while queued) and "refused". Default: none.
     #[arg(long, value_name = "PATH")]
     transcript: Option<PathBuf>,
 

@@ -260,3 +260,16 @@ impl Server for Claude {
         self.finish(outcome, out);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_is_a_string_or_text_blocks() {
+        assert_eq!(content_text(&json!("hi")), "hi");
+        let blocks = json!([{ "type": "text", "text": "a" }, { "type": "image" }, { "type": "text", "text": "b" }]);
+        assert_eq!(content_text(&blocks), "a\nb");
+        assert_eq!(content_text(&json!(3)), "");
+    }
+}

@@ -500,3 +500,19 @@ impl Codex {
         self.end_turn(t, "completed", out);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_text_of_an_input_is_its_text_items_one_per_line() {
+        let input = json!([
+            { "type": "text", "text": "a" },
+            { "type": "localImage", "path": "/x.png" },
+            { "type": "text", "text": "b" }
+        ]);
+        assert_eq!(input_text(&input), "a\nb");
+        assert_eq!(input_text(&json!(null)), "");
+    }
+}
