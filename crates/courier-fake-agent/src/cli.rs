@@ -34,6 +34,26 @@ enum MultilineArg {
 const MULTILINE_CONTINUATION: &str = "... ";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ProtocolArg {
+    /// The Agent Client Protocol v1 (JSON-RPC 2.0), as `gemini --acp` serves it.
+    Acp,
+    /// Codex's app server (`codex app-server`): JSON-RPC without the `jsonrpc` member.
+    CodexAppServer,
+    /// Claude Code headless: `claude -p --input-format stream-json --output-format stream-json`.
+    ClaudeStreamJson,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum RefuseAsArg {
+    /// The request carrying the input fails with a JSON-RPC error; no turn starts and the input
+    /// is not accepted (stream-json has no requests: same as `turn` there).
+    Error,
+    /// The turn starts and ends refused: ACP stopReason "refusal", a Codex turn completed
+    /// "failed", a stream-json result with is_error.
+    Turn,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum OnOff {
     On,
     Off,
@@ -49,7 +69,9 @@ enum OnOff {
 #[command(name = "courier-fake-agent", version)]
 struct Args {
     /// Append every submitted message as one JSON line {"n":N,"text":"..."} to PATH (n counts from
-    /// 1; flushed and fsync'd before the screen shows the message as submitted). Default: none.
+    /// 1; flushed and fsync'd before the screen shows the message as submitted). With --protocol:
+    /// every accepted input, before it is acknowledged, with "via" (the method or message type
+    /// that carried it), "turn" (null while queued) and "refused". Default: none.
     #[arg(long, value_name = "PATH")]
     transcript: Option<PathBuf>,
 
@@ -143,7 +165,8 @@ struct Args {
     black_hole: bool,
 
     /// When the Nth message starts arriving (first byte of the Nth paste or typed line), exit at
-    /// once with code 101 without submitting it. Default: never.
+    /// once with code 101 without submitting it. With --protocol: the Nth accepted input is
+    /// recorded and its turn starts, then the process exits 101 without answering. Default: never.
     #[arg(long, value_name = "N")]
     crash_after: Option<usize>,
 
@@ -169,7 +192,9 @@ struct Args {
     #[arg(long)]
     merge_while_busy: bool,
 
-    /// After each submission (and the busy time) show "assistant: TEXT". Default: no reply.
+    /// After each submission (and the busy time) show "assistant: TEXT". Default: no reply. With
+    /// --protocol: the reply of every turn, "{input}" standing for its inputs (default
+    /// "echo: {input}").
     #[arg(long, value_name = "TEXT")]
     reply: Option<String>,
 
@@ -181,6 +206,84 @@ struct Args {
     /// accepted. Default: off (Enter submits whatever the input holds).
     #[arg(long)]
     reject_unparsable: bool,
+
+    /// Serve an agent CLI's own protocol as JSON lines on stdin/stdout instead of drawing a
+    /// terminal screen. Each turn's reply is "echo: <its inputs>" (see --reply). Of the terminal
+    /// flags only --transcript (one line per accepted input), --reply and --crash-after apply.
+    /// SIGUSR1 makes the running turn answer at once. Exit 0 at end of input once every turn is
+    /// answered. Default: none (a terminal program).
+    #[arg(
+        long,
+        value_enum,
+        value_name = "PROTOCOL",
+        help_heading = "Protocol modes"
+    )]
+    protocol: Option<ProtocolArg>,
+
+    /// (protocol) Think time: from a turn's start to its answer.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        requires = "protocol",
+        help_heading = "Protocol modes"
+    )]
+    think_ms: u64,
+
+    /// (protocol) A slow acknowledgement: each message read waits N ms before it is handled (so
+    /// its response, or the first message of its turn, comes N ms late).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        requires = "protocol",
+        help_heading = "Protocol modes"
+    )]
+    ack_delay_ms: u64,
+
+    /// (protocol) Refuse every input that contains TEXT (see --refuse-as). Default: refuse none.
+    #[arg(
+        long,
+        value_name = "TEXT",
+        requires = "protocol",
+        help_heading = "Protocol modes"
+    )]
+    refuse: Option<String>,
+
+    /// (protocol) How --refuse refuses.
+    #[arg(
+        long,
+        value_enum,
+        default_value = "turn",
+        value_name = "HOW",
+        requires = "protocol",
+        help_heading = "Protocol modes"
+    )]
+    refuse_as: RefuseAsArg,
+
+    /// (protocol) The reason a refusal gives.
+    #[arg(
+        long,
+        value_name = "TEXT",
+        default_value = "refused by courier-fake-agent",
+        requires = "protocol",
+        help_heading = "Protocol modes"
+    )]
+    refuse_reason: String,
+
+    /// (protocol) After N answered turns, close stdout (the client reads end of file) while the
+    /// process lives on until end of input. Default: never.
+    #[arg(
+        long,
+        value_name = "N",
+        requires = "protocol",
+        help_heading = "Protocol modes"
+    )]
+    close_stdout_after: Option<usize>,
+
+    /// (claude-stream-json) Echo each accepted user message back at once, "isReplay": true.
+    #[arg(long, requires = "protocol", help_heading = "Protocol modes")]
+    replay_user_messages: bool,
 
     /// On every submitted prompt run CMD (`sh -c`) as Claude Code runs a UserPromptSubmit
     /// command hook: its JSON on stdin; `hookSpecificOutput.additionalContext` from its stdout is
@@ -220,6 +323,9 @@ where
         },
         None => None,
     };
+    if let Some(protocol) = args.protocol {
+        return ExitCode::from(run_protocol(protocol, &args, transcript));
+    }
     if args.draw_nothing {
         tty::install_signal_handlers();
         return ExitCode::from(crate::draw_nothing::run(transcript));
@@ -276,6 +382,35 @@ where
     }
     raw.restore();
     ExitCode::from(code)
+}
+
+/// Serves `protocol` on stdio with the protocol flags of `args`.
+fn run_protocol(
+    protocol: ProtocolArg,
+    args: &Args,
+    transcript: Option<crate::transcript::Transcript>,
+) -> u8 {
+    use crate::protocol::{Protocol, policy};
+    let settings = policy::Settings {
+        think: Duration::from_millis(args.think_ms),
+        ack_delay: Duration::from_millis(args.ack_delay_ms),
+        reply: args.reply.clone(),
+        refuse: args.refuse.clone(),
+        refuse_reason: args.refuse_reason.clone(),
+        refuse_as: match args.refuse_as {
+            RefuseAsArg::Error => policy::RefuseAs::Error,
+            RefuseAsArg::Turn => policy::RefuseAs::Turn,
+        },
+        crash_after: args.crash_after,
+        close_stdout_after: args.close_stdout_after,
+        replay_user_messages: args.replay_user_messages,
+    };
+    let protocol = match protocol {
+        ProtocolArg::Acp => Protocol::Acp,
+        ProtocolArg::CodexAppServer => Protocol::CodexAppServer,
+        ProtocolArg::ClaudeStreamJson => Protocol::ClaudeStreamJson,
+    };
+    crate::protocol::run(protocol, settings, transcript)
 }
 
 /// Writes to the terminal; false when it is gone.

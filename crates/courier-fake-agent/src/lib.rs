@@ -5,7 +5,8 @@
 //! input buffer and what Enter does with it), `input` (bytes to keys and pastes), `render` (screen
 //! drawing), `transcript` (what was submitted), `tty` (raw mode, size, signals), `hook` (a
 //! UserPromptSubmit command hook, as Claude Code runs it), `draw_nothing` (the `cat`-like mode), `validate` (an editor that keeps input that does not
-//! parse).
+//! parse), `protocol` (`--protocol`: the fake as a server of an agent CLI's own protocol over
+//! stdio — ACP, Codex's app server, Claude Code's stream-json).
 
 mod app;
 mod busy_merge;
@@ -15,6 +16,7 @@ mod config;
 mod draw_nothing;
 mod hook;
 mod input;
+mod protocol;
 mod render;
 mod transcript;
 mod tty;

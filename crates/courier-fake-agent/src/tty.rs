@@ -107,6 +107,70 @@ pub fn take_winch() -> bool {
     WINCH.swap(0, Ordering::SeqCst) != 0
 }
 
+/// Set by SIGUSR1 (protocol modes): the running turn should stop thinking and answer now.
+static HURRY: AtomicI32 = AtomicI32::new(0);
+
+extern "C" fn on_usr1(_sig: libc::c_int) {
+    HURRY.store(1, Ordering::SeqCst);
+}
+
+/// Installs the SIGUSR1 handler of the protocol modes (see [`take_hurry`]). No SA_RESTART, so a
+/// blocked poll returns EINTR at once.
+pub fn install_hurry_handler() {
+    // SAFETY: sigaction is plain old data; the handler only stores to an atomic.
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = on_usr1 as extern "C" fn(libc::c_int) as usize;
+        libc::sigemptyset(&mut sa.sa_mask);
+        sa.sa_flags = 0;
+        libc::sigaction(libc::SIGUSR1, &sa, std::ptr::null_mut());
+    }
+}
+
+/// True (once) after SIGUSR1.
+pub fn take_hurry() -> bool {
+    HURRY.swap(0, Ordering::SeqCst) != 0
+}
+
+/// Like [`poll_stdin`], but with `watch_stdin` false only waits (for the timeout or a signal):
+/// after end of input stdin would always be readable.
+pub fn poll_input(watch_stdin: bool, timeout_ms: i32) -> io::Result<bool> {
+    if watch_stdin {
+        return poll_stdin(timeout_ms);
+    }
+    let mut pfd = libc::pollfd {
+        fd: -1,
+        events: 0,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd; a negative fd is ignored, so this only waits.
+    let r = unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
+    if r < 0 {
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+    Ok(false)
+}
+
+/// Points stdout (fd 1) at /dev/null: whoever reads our stdout sees end of file, and later writes
+/// vanish (the fd number is not reused by a file opened later).
+pub fn close_stdout() -> io::Result<()> {
+    let null = CString::new("/dev/null").map_err(io::Error::other)?;
+    // SAFETY: a valid C string; the fd is closed below.
+    let fd = unsafe { libc::open(null.as_ptr(), libc::O_WRONLY) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: both fds are valid.
+    let r = unsafe { libc::dup2(fd, libc::STDOUT_FILENO) };
+    let e = io::Error::last_os_error();
+    // SAFETY: fd is ours and no longer needed.
+    unsafe { libc::close(fd) };
+    if r < 0 { Err(e) } else { Ok(()) }
+}
+
 /// Waits up to `timeout_ms` (-1 = forever) for stdin to be readable. Ok(false) on timeout or EINTR.
 pub fn poll_stdin(timeout_ms: i32) -> io::Result<bool> {
     let mut pfd = libc::pollfd {
