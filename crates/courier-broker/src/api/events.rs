@@ -22,8 +22,8 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use courier_core::Event;
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use courier_protocol::events::{EventsPage, Gap};
+use serde::Deserialize;
 use tokio::sync::{broadcast, mpsc};
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::ReceiverStream;
@@ -37,37 +37,30 @@ use super::state::AppState;
 use crate::broker::Broker;
 
 /// Events `after`+1 .. `next_seq`-1 were pruned before the client read them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Gap {
-    pub after: u64,
-    pub next_seq: u64,
-    pub missed: u64,
+/// The gap between a cursor and the first event found after it.
+fn gap_between(after: u64, next_seq: u64) -> Option<Gap> {
+    // `since` may be anything up to u64::MAX, past the last event: no gap
+    // then, and nothing computed that could overflow (`then`, not the
+    // eager `then_some`).
+    (next_seq > after.saturating_add(1)).then(|| Gap {
+        after,
+        next_seq,
+        missed: next_seq - after - 1,
+    })
 }
 
-impl Gap {
-    /// The gap between a cursor and the first event found after it.
-    fn between(after: u64, next_seq: u64) -> Option<Gap> {
-        // `since` may be anything up to u64::MAX, past the last event: no
-        // gap then, and nothing computed that could overflow (`then`, not
-        // the eager `then_some`).
-        (next_seq > after.saturating_add(1)).then(|| Gap {
-            after,
-            next_seq,
-            missed: next_seq - after - 1,
-        })
-    }
+/// `Courier-Event-Gap: A-N`.
+fn gap_header(gap: &Gap) -> (HeaderName, HeaderValue) {
+    let value = format!("{}-{}", gap.after, gap.next_seq);
+    (
+        HeaderName::from_static(GAP_HEADER),
+        HeaderValue::from_str(&value).unwrap_or(HeaderValue::from_static("unknown")),
+    )
+}
 
-    fn json(&self) -> Value {
-        json!({"type": "gap", "after": self.after, "next_seq": self.next_seq, "missed": self.missed})
-    }
-
-    fn header(&self) -> (HeaderName, HeaderValue) {
-        let value = format!("{}-{}", self.after, self.next_seq);
-        (
-            HeaderName::from_static(GAP_HEADER),
-            HeaderValue::from_str(&value).unwrap_or(HeaderValue::from_static("unknown")),
-        )
-    }
+/// A gap as a stream item: `{"type":"gap",…}`.
+fn gap_text(gap: &Gap) -> String {
+    serde_json::to_string(gap).unwrap_or_default()
 }
 
 const GAP_HEADER: &str = "courier-event-gap";
@@ -88,7 +81,7 @@ async fn gap_after(broker: &Broker, after: u64) -> Result<Option<Gap>, ApiError>
         Some(first) => first.seq,
         None => store.last_seq_async().await?.saturating_add(1),
     };
-    Ok(Gap::between(after, next))
+    Ok(gap_between(after, next))
 }
 
 #[derive(Debug, Deserialize)]
@@ -117,14 +110,18 @@ pub async fn list(
         .collect();
     let last_seq = state.broker.store().last_seq_async().await?;
     let next = events.first().map_or(last_seq.saturating_add(1), |e| e.seq);
-    let mut body = json!({"events": events, "last_seq": last_seq});
+    let gap = gap_between(after, next);
     let mut headers = HeaderMap::new();
-    if let Some(gap) = Gap::between(after, next) {
-        body["gap"] = gap.json();
-        let (name, value) = gap.header();
+    if let Some(gap) = &gap {
+        let (name, value) = gap_header(gap);
         headers.insert(name, value);
     }
-    Ok((headers, Json(body)).into_response())
+    let page = EventsPage {
+        events,
+        gap,
+        last_seq,
+    };
+    Ok((headers, Json(page)).into_response())
 }
 
 /// Sends every event after `after` to `tx`, then live ones, until the
@@ -170,7 +167,7 @@ async fn follow_log(broker: Broker, mut last: u64, tx: mpsc::Sender<Item>) {
 }
 
 async fn send(tx: &mpsc::Sender<Item>, last: &mut u64, event: Event) -> Result<(), ()> {
-    if let Some(gap) = Gap::between(*last, event.seq) {
+    if let Some(gap) = gap_between(*last, event.seq) {
         tx.send(Item::Gap(gap)).await.map_err(|_| ())?;
     }
     *last = event.seq;
@@ -231,7 +228,7 @@ pub async fn sse(
     let after = from_header.or(q.since).unwrap_or(0);
     let mut headers = HeaderMap::new();
     if let Some(gap) = gap_after(&state.broker, after).await? {
-        let (name, value) = gap.header();
+        let (name, value) = gap_header(&gap);
         headers.insert(name, value);
     }
     let stream = ReceiverStream::new(start_follow(&state, lease, after)).map(move |item| {
@@ -244,9 +241,7 @@ pub async fn sse(
                     .event(event.kind.name())
                     .data(data)
             }
-            Item::Gap(gap) => SseEvent::default()
-                .event("gap")
-                .data(gap.json().to_string()),
+            Item::Gap(gap) => SseEvent::default().event("gap").data(gap_text(&gap)),
         })
     });
     let sse = Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)));
@@ -273,7 +268,7 @@ pub async fn websocket(
         .on_upgrade(move |socket| ws_session(socket, reader, start_follow(&state, lease, after)))
         .into_response();
     if let Some(gap) = gap {
-        let (name, value) = gap.header();
+        let (name, value) = gap_header(&gap);
         response.headers_mut().insert(name, value);
     }
     response
@@ -291,7 +286,7 @@ async fn ws_session(mut socket: WebSocket, reader: Identity, mut events: mpsc::R
                     Item::Event(event) => {
                         serde_json::to_string(&for_reader(event, &reader)).unwrap_or_default()
                     }
-                    Item::Gap(gap) => gap.json().to_string(),
+                    Item::Gap(gap) => gap_text(&gap),
                 };
                 if socket.send(WsMessage::Text(text.into())).await.is_err() {
                     return;
@@ -307,23 +302,23 @@ async fn ws_session(mut socket: WebSocket, reader: Identity, mut events: mpsc::R
 
 #[cfg(test)]
 mod tests {
-    use super::Gap;
+    use super::{Gap, gap_between};
 
     #[test]
     fn a_gap_is_only_a_jump_past_the_next_seq_and_never_overflows() {
-        assert_eq!(Gap::between(4, 5), None);
-        assert_eq!(Gap::between(0, 1), None);
+        assert_eq!(gap_between(4, 5), None);
+        assert_eq!(gap_between(0, 1), None);
         assert_eq!(
-            Gap::between(1, 10),
+            gap_between(1, 10),
             Some(Gap {
                 after: 1,
                 next_seq: 10,
                 missed: 8
             })
         );
-        assert_eq!(Gap::between(u64::MAX, u64::MAX), None);
-        assert_eq!(Gap::between(u64::MAX, 3), None);
-        assert_eq!(Gap::between(5, 4), None);
-        assert_eq!(Gap::between(u64::MAX, 1), None);
+        assert_eq!(gap_between(u64::MAX, u64::MAX), None);
+        assert_eq!(gap_between(u64::MAX, 3), None);
+        assert_eq!(gap_between(5, 4), None);
+        assert_eq!(gap_between(u64::MAX, 1), None);
     }
 }

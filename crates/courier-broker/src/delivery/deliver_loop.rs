@@ -114,17 +114,22 @@ impl DeliveryLoop {
                 })
                 .await;
         }
-        for flow in [
-            self.typing_gate(&current, mode).await,
-            self.busy_gate(&current, mode).await,
-            self.input_gate().await,
-            self.pacer_gate().await,
-            self.working_gate(mode).await,
-        ] {
-            if !matches!(flow, Flow::Pass) {
-                return flow;
-            }
+        // In order, and no further than the first gate that does not pass:
+        // a gate after it must not wait, look at the screen or change the
+        // status for a turn that starts again anyway.
+        macro_rules! pass {
+            ($gate:expr) => {
+                match $gate {
+                    Flow::Pass => {}
+                    flow => return flow,
+                }
+            };
         }
+        pass!(self.typing_gate(&current, mode).await);
+        pass!(self.busy_gate(&current, mode).await);
+        pass!(self.input_gate().await);
+        pass!(self.pacer_gate().await);
+        pass!(self.working_gate(mode).await);
         self.claim_and_attempt(mode).await
     }
 
