@@ -9,6 +9,7 @@
 //!   (core's [`AgentState`]), spawn answers, modes, flushes, interrupts,
 //!   done reports, channels and `whoami`.
 //! - [`tokens`]: issued observer tokens.
+//! - [`status`]: health, the broker's status, federation, an agent's screen.
 //! - [`events`]: the event log's page and gap, with core's one
 //!   [`EventKind`] re-exported (not forked).
 //! - [`error`]: the error body every 4xx/5xx carries.
@@ -31,6 +32,7 @@ pub mod frames;
 pub mod openapi;
 mod present;
 pub mod spawn;
+pub mod status;
 pub mod tokens;
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use courier_protocol::deliveries::{
 };
 use courier_protocol::events::{EventsPage, StreamItem};
 use courier_protocol::spawn::SpawnRequest;
+use courier_protocol::status::{BrokerStatus, FederationStatus, Screen};
 use futures_util::StreamExt;
 use reqwest::Method;
 use serde::Deserialize;
@@ -26,23 +27,24 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<ExitCode> 
         Command::Status => {
             let v = client.get("/v1/status").await?;
             if !json_out {
+                let status: BrokerStatus = decode(&v, "the broker's status")?;
                 println!(
                     "broker pid {} at {}\n  store: {} ({})\n  agents: {}  pending deliveries: {}  last event: {}",
-                    cell(&v["pid"]),
+                    status.pid,
                     client.base,
-                    cell(&v["store"]),
-                    if v["durable"] == json!(true) {
+                    cell_of(&status.store),
+                    if status.durable {
                         "durable"
                     } else {
                         "ephemeral"
                     },
-                    cell(&v["agents"]),
-                    cell(&v["pending"]),
-                    cell(&v["last_seq"])
+                    status.agents,
+                    status.pending,
+                    status.last_seq
                 );
-                print_federation(&v["federation"]);
-                crate::ops_cmds::print_dead(&v["dead"]);
-                crate::delivery_cmds::print_stuck(&v["stuck"]);
+                print_federation(&status.federation);
+                crate::ops_cmds::print_dead(&status.dead);
+                crate::delivery_cmds::print_stuck(&status.stuck);
                 return Ok(ExitCode::SUCCESS);
             }
             v
@@ -113,10 +115,8 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<ExitCode> 
                 .get(&format!("/v1/agents/{}/screen", segment(&name)))
                 .await?;
             if !json_out {
-                let rows: Vec<&str> = v["rows"]
-                    .as_array()
-                    .map(|r| r.iter().filter_map(Value::as_str).collect())
-                    .unwrap_or_default();
+                let screen: Screen = decode(&v, "the screen")?;
+                let rows = &screen.rows;
                 let last = rows
                     .iter()
                     .rposition(|r| !r.trim().is_empty())
@@ -481,34 +481,32 @@ async fn events(client: &Client, args: EventsArgs, json_out: bool) -> anyhow::Re
 }
 
 /// The workspace line of `courier status` (nothing on a broker on its own).
-fn print_federation(f: &Value) {
-    if f["enabled"] != json!(true) {
+fn print_federation(f: &FederationStatus) {
+    if !f.enabled {
         return;
     }
-    let peers: Vec<String> = f["peers"]
-        .as_array()
-        .map(|p| {
-            p.iter()
-                .map(|p| format!("{} ({})", cell(&p["host"]), cell(&p["presence"])))
-                .collect()
-        })
-        .unwrap_or_default();
+    let peers: Vec<String> = f
+        .peers
+        .iter()
+        .flatten()
+        .map(|p| format!("{} ({})", cell_of(&p.host), cell_of(&p.presence)))
+        .collect();
     println!(
         "  workspace: {} as host {} via {} ({}{})  waiting to be forwarded: {}\n  other hosts: {}",
-        cell(&f["workspace"]),
-        cell(&f["host"]),
-        cell(&f["url"]),
-        if f["connected"] == json!(true) {
+        cell_of(&f.workspace),
+        cell_of(&f.host),
+        cell_of(&f.url),
+        if f.connected == Some(true) {
             "connected"
         } else {
             "NATS unreachable"
         },
-        if f["joined"] == json!(true) {
+        if f.joined == Some(true) {
             ""
         } else {
             ", not joined yet"
         },
-        cell(&f["pending_forwards"]),
+        cell_of(&f.pending_forwards),
         if peers.is_empty() {
             "none".to_string()
         } else {

@@ -7,12 +7,13 @@ use anyhow::Context;
 use courier_core::DeliveryState;
 use courier_protocol::agents::{Flushed, ModeRequest};
 use courier_protocol::deliveries::{Inbox, Marked, ReadRequest};
+use courier_protocol::status::StuckDelivery;
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::cli::InboxArgs;
 use crate::client::{Client, decode, segment};
-use crate::output::{cell, cell_of};
+use crate::output::cell_of;
 
 /// Prints the agent's newest deliveries (oldest first) and marks those that
 /// reached it as read (unless `--peek`).
@@ -114,26 +115,23 @@ pub async fn flush(client: &Client, name: &str, json_out: bool) -> anyhow::Resul
 }
 
 /// Under `courier status`: each stuck delivery, its reason, why, and its screen.
-pub fn print_stuck(stuck: &Value) {
-    let Some(list) = stuck.as_array().filter(|l| !l.is_empty()) else {
+pub fn print_stuck(stuck: &[StuckDelivery]) {
+    if stuck.is_empty() {
         return;
-    };
-    println!("  DEGRADED: {} delivery(ies) stuck", list.len());
-    for s in list {
+    }
+    println!("  DEGRADED: {} delivery(ies) stuck", stuck.len());
+    for s in stuck {
         println!(
             "  - {} to {} ({}, {}, no progress for {} ms): {}",
-            cell(&s["delivery_id"]),
-            cell(&s["agent"]),
-            cell(&s["state"]),
-            cell(&s["reason"]),
-            cell(&s["waited_ms"]),
-            cell(&s["why"])
+            cell_of(&s.delivery_id),
+            cell_of(&s.agent),
+            cell_of(&s.state),
+            cell_of(&s.reason),
+            s.waited_ms,
+            cell_of(&s.why)
         );
-        for row in s["screen"].as_array().into_iter().flatten() {
-            println!(
-                "      | {}",
-                crate::output::line(row.as_str().unwrap_or(""))
-            );
+        for row in s.screen.iter().flatten() {
+            println!("      | {}", crate::output::line(row));
         }
     }
 }

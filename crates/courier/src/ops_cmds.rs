@@ -6,11 +6,12 @@ use anyhow::Context;
 use courier_core::{AgentState, Backoff, RestartMode, RestartPolicy};
 use courier_protocol::agents::{AgentView, DoneRequest, Interrupted};
 use courier_protocol::spawn::{ResumeRequest, SpawnRequest};
+use courier_protocol::status::DeadAgent;
 use serde_json::{Value, json};
 
 use crate::cli::{DoneArgs, SpawnArgs};
 use crate::client::{Client, decode, segment};
-use crate::output::{cell, cell_of};
+use crate::output::cell_of;
 
 /// Adds the operating fields of `args` to a spawn request.
 pub fn add_spawn_fields(body: &mut SpawnRequest, args: &SpawnArgs) {
@@ -130,18 +131,18 @@ pub fn state(a: &AgentView) -> String {
 }
 
 /// Under `courier status`: each dead agent and why.
-pub fn print_dead(dead: &Value) {
-    let Some(list) = dead.as_array().filter(|l| !l.is_empty()) else {
+pub fn print_dead(dead: &[DeadAgent]) {
+    if dead.is_empty() {
         return;
-    };
-    println!("  DEGRADED: {} agent(s) dead", list.len());
-    for d in list {
+    }
+    println!("  DEGRADED: {} agent(s) dead", dead.len());
+    for d in dead {
         println!(
             "  - {} since {} after {} restart(s): {}",
-            cell(&d["name"]),
-            cell(&d["since"]),
-            cell(&d["restarts"]),
-            cell(&d["reason"])
+            cell_of(&d.name),
+            cell_of(&d.since),
+            d.restarts,
+            cell_of(&d.reason)
         );
     }
 }

@@ -5,10 +5,13 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use courier_core::StuckReason;
-use serde_json::{Value, json};
+use courier_protocol::status::{
+    AclSummary, BrokerStatus, DeadAgent, FederationStatus, Health, StuckDelivery,
+};
 
 use super::error::ApiError;
 use super::state::AppState;
+use crate::delivery::watchdog::Stuck;
 use crate::metrics::Metrics;
 
 /// The OpenAPI 3.1 document of this API, generated from the protocol's
@@ -23,89 +26,100 @@ pub static OPENAPI: std::sync::LazyLock<String> =
 /// (still 200: the broker serves and keeps its store; a restart would not
 /// help a swallowing agent, so a liveness probe must not kill it — alert on
 /// the status instead); 503 while shutting down.
-pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+pub async fn healthz(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
     if state.broker.shutdown_signal().is_triggered() {
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "stopping"})),
-        );
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(health("stopping")));
     }
     let stuck = state.broker.stuck();
-    let dead = dead_json(&state);
+    let dead = dead_agents(&state);
     if stuck.is_empty() && dead.is_empty() {
-        (StatusCode::OK, Json(json!({"status": "ok"})))
-    } else {
-        // No token here, so no screen rows (they show what agents were
-        // told): ids, reason and why only; `/v1/status` has the excerpts.
-        let stuck: Vec<Value> = stuck
-            .iter()
-            .map(|s| {
-                json!({
-                    "delivery_id": s.delivery_id,
-                    "message_id": s.message_id,
-                    "agent": s.agent,
-                    "state": s.state,
-                    "waited_ms": s.waited_ms,
-                    "reason": s.reason,
-                    "why": s.why,
-                })
-            })
-            .collect();
-        (
-            StatusCode::OK,
-            Json(json!({"status": "degraded", "stuck": stuck, "dead": dead})),
-        )
+        return (StatusCode::OK, Json(health("ok")));
+    }
+    // No token here, so no screen rows (they show what agents were told):
+    // ids, reason and why only; `/v1/status` has the excerpts.
+    let stuck = stuck.iter().map(|s| stuck_view(s, false)).collect();
+    let degraded = Health {
+        stuck: Some(stuck),
+        dead: Some(dead),
+        ..health("degraded")
+    };
+    (StatusCode::OK, Json(degraded))
+}
+
+fn health(status: &str) -> Health {
+    Health {
+        dead: None,
+        status: status.to_string(),
+        stuck: None,
+    }
+}
+
+/// A stuck delivery as the API shows it; its screen rows and since only
+/// where a token was shown.
+fn stuck_view(s: &Stuck, full: bool) -> StuckDelivery {
+    StuckDelivery {
+        agent: s.agent.clone(),
+        delivery_id: s.delivery_id.clone(),
+        message_id: s.message_id.clone(),
+        reason: s.reason,
+        screen: full.then(|| s.screen.clone()),
+        since: full.then_some(s.since),
+        state: s.state,
+        waited_ms: s.waited_ms,
+        why: s.why.clone(),
     }
 }
 
 /// Agents whose restart policy gave up: name, restarts, since, reason.
-fn dead_json(state: &AppState) -> Vec<Value> {
+fn dead_agents(state: &AppState) -> Vec<DeadAgent> {
     state
         .broker
         .dead_agents()
         .into_iter()
-        .map(|(name, d)| {
-            json!({"name": name, "restarts": d.restarts, "since": d.since, "reason": d.reason})
+        .map(|(name, d)| DeadAgent {
+            name,
+            reason: d.reason,
+            restarts: d.restarts,
+            since: d.since,
         })
         .collect()
 }
 
-pub async fn status(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub async fn status(State(state): State<AppState>) -> Result<Json<BrokerStatus>, ApiError> {
     let broker = &state.broker;
     let pending = broker.store().pending_count_async().await?;
     let agents = broker.agents().await.len();
     let last_seq = broker.store().last_seq_async().await?;
     let federation = match broker.federation() {
-        Some(federation) => {
-            federation.status_json(broker.store().pending_forward_count_async().await?)
-        }
-        None => json!({"enabled": false}),
+        Some(federation) => federation.status(broker.store().pending_forward_count_async().await?),
+        None => FederationStatus::default(),
     };
-    Ok(Json(json!({
-        "version": env!("CARGO_PKG_VERSION"),
-        "pid": std::process::id(),
-        "uptime_ms": broker.uptime().as_millis() as u64,
-        "durable": matches!(broker.config().durability, crate::config::Durability::Durable { .. }),
-        "store": broker.store().path().display().to_string(),
-        "agents": agents,
-        "pending": pending,
-        "last_seq": last_seq,
-        "stuck": broker.stuck(),
-        "acl": {
-            "file": broker.config().acl_path.as_ref().map(|p| p.display().to_string()),
-            "rules": broker.config().acl.rule_count(),
-            "default": broker.config().acl.default_action().as_str(),
+    let config = broker.config();
+    Ok(Json(BrokerStatus {
+        acl: AclSummary {
+            default: config.acl.default_action().as_str().to_string(),
+            file: config.acl_path.as_ref().map(|p| p.display().to_string()),
+            rules: config.acl.rule_count(),
         },
-        "dead": dead_json(&state),
-        "federation": federation,
-    })))
+        agents,
+        dead: dead_agents(&state),
+        durable: matches!(config.durability, crate::config::Durability::Durable { .. }),
+        federation,
+        last_seq,
+        pending,
+        pid: std::process::id(),
+        store: broker.store().path().display().to_string(),
+        stuck: broker.stuck().iter().map(|s| stuck_view(s, true)).collect(),
+        uptime_ms: broker.uptime().as_millis() as u64,
+        version: env!("CARGO_PKG_VERSION").to_string(),
+    }))
 }
 
 /// `POST /v1/shutdown`: graceful stop (202; the broker exits shortly).
-pub async fn shutdown(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+pub async fn shutdown(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
     tracing::info!("shutdown requested through the API");
     state.broker.shutdown_signal().trigger();
-    (StatusCode::ACCEPTED, Json(json!({"status": "stopping"})))
+    (StatusCode::ACCEPTED, Json(health("stopping")))
 }
 
 pub async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {

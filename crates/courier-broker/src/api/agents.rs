@@ -11,6 +11,7 @@ use courier_protocol::agents::{
     ScreenQuery,
 };
 use courier_protocol::spawn::SpawnRequest;
+use courier_protocol::status::{FederationStatus, Screen};
 use courier_terminal::Terminal;
 use serde_json::{Value, json};
 
@@ -68,13 +69,13 @@ pub async fn get(
 }
 
 /// `GET /v1/federation`: the workspace this broker joined, if any.
-pub async fn federation(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub async fn federation(State(state): State<AppState>) -> Result<Json<FederationStatus>, ApiError> {
     Ok(Json(match state.broker.federation() {
         Some(federation) => {
             let pending = state.broker.store().pending_forward_count_async().await?;
-            federation.status_json(pending)
+            federation.status(pending)
         }
-        None => json!({"enabled": false}),
+        None => FederationStatus::default(),
     }))
 }
 
@@ -126,7 +127,7 @@ pub async fn screen(
     Extension(identity): Extension<Identity>,
     ApiPath(name): ApiPath<String>,
     ApiQuery(q): ApiQuery<ScreenQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Screen>, ApiError> {
     identity.act_on(&name, "not_your_screen", "read the screen")?;
     let format = q.format.as_deref().unwrap_or("text");
     if !matches!(format, "text" | "ansi") {
@@ -137,15 +138,16 @@ pub async fn screen(
         .broker
         .with_session(&name, |session| {
             let snap = session.snapshot(scrollback);
-            let mut body = json!({
-                "name": name, "rows": snap.rows, "scrollback": snap.scrollback,
-                "cursor": [snap.cursor.0, snap.cursor.1], "size": [snap.size.0, snap.size.1],
-                "alternate_screen": snap.alternate_screen, "bracketed_paste": snap.bracketed_paste,
-            });
-            if format == "ansi" {
-                body["ansi"] = json!(session.formatted());
+            Screen {
+                alternate_screen: snap.alternate_screen,
+                ansi: (format == "ansi").then(|| session.formatted()),
+                bracketed_paste: snap.bracketed_paste,
+                cursor: [snap.cursor.0, snap.cursor.1],
+                name: name.clone(),
+                rows: snap.rows,
+                scrollback: snap.scrollback,
+                size: [snap.size.0, snap.size.1],
             }
-            body
         })
         .await?;
     Ok(Json(body))

@@ -43,7 +43,7 @@ mod wire;
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use courier_protocol::status::FederationStatus;
 
 pub use crate::config::federation::{FederationConfig, default_host_id};
 pub use crate::error::federation::FederationError;
@@ -93,17 +93,17 @@ impl Federation {
         let _ = tokio::time::timeout(Duration::from_secs(2), presence::leave(self)).await;
     }
     /// `GET /v1/federation`.
-    pub fn status_json(&self, pending_forwards: usize) -> Value {
-        json!({
-            "enabled": true,
-            "workspace": self.inner.config.workspace,
-            "host": self.inner.config.host,
-            "url": connect::redacted(&self.inner.config.url),
-            "connected": self.is_connected(),
-            "joined": self.kv().is_some(),
-            "pending_forwards": pending_forwards,
-            "peers": presence::peers_json(self),
-        })
+    pub fn status(&self, pending_forwards: usize) -> FederationStatus {
+        FederationStatus {
+            connected: Some(self.is_connected()),
+            enabled: true,
+            host: Some(self.inner.config.host.clone()),
+            joined: Some(self.kv().is_some()),
+            peers: Some(presence::peers(self)),
+            pending_forwards: Some(pending_forwards),
+            url: Some(connect::redacted(&self.inner.config.url)),
+            workspace: Some(self.inner.config.workspace.clone()),
+        }
     }
 }
 

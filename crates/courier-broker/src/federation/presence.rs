@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use courier_core::EventKind;
+use courier_protocol::status::Peer as PeerView;
 use futures_util::StreamExt;
-use serde_json::{Value, json};
 
 use super::directory;
 use super::local::Local;
@@ -23,26 +23,29 @@ const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
 pub const AWAY_AFTER: Duration = Duration::from_secs(5);
 
 /// The other hosts: those heard from and those the directory names.
-pub fn peers_json(federation: &Federation) -> Value {
+pub fn peers(federation: &Federation) -> Vec<PeerView> {
     let peers = federation.inner.presence.lock().clone();
-    let mut hosts: BTreeMap<String, Value> = BTreeMap::new();
+    let mut hosts: BTreeMap<String, PeerView> = BTreeMap::new();
     for host in directory::hosts(federation).keys() {
         if host != federation.host() {
-            hosts.insert(host.clone(), json!({"host": host, "presence": "away"}));
+            let away = PeerView {
+                host: host.clone(),
+                last_seen_ms: None,
+                presence: "away".into(),
+            };
+            hosts.insert(host.clone(), away);
         }
     }
     for (host, peer) in peers {
         let silent = peer.leaving || peer.last_seen.is_none_or(|t| t.elapsed() > AWAY_AFTER);
-        hosts.insert(
-            host.clone(),
-            json!({
-                "host": host,
-                "presence": if silent { "away" } else { ACTIVE },
-                "last_seen_ms": peer.last_seen.map(|t| t.elapsed().as_millis() as u64),
-            }),
-        );
+        let seen = PeerView {
+            host: host.clone(),
+            last_seen_ms: peer.last_seen.map(|t| t.elapsed().as_millis() as u64),
+            presence: if silent { "away" } else { ACTIVE }.into(),
+        };
+        hosts.insert(host, seen);
     }
-    Value::Array(hosts.into_values().collect())
+    hosts.into_values().collect()
 }
 
 pub async fn run(local: Local, federation: Federation) {

@@ -2,6 +2,7 @@
 
 use super::operation::{Body, Method, Operation, Reply, Security, schema};
 use crate::agents::Whoami;
+use crate::status::{BrokerStatus, FederationStatus, Health};
 use crate::tokens::{LoginCode, TokenList, TokenRequest, TokenView};
 
 pub(super) const OPERATIONS: &[Operation] = &[
@@ -14,7 +15,10 @@ pub(super) const OPERATIONS: &[Operation] = &[
         query: None,
         headers: &[],
         request: None,
-        responses: &[Reply::ok(200, "ok", None), Reply::ok(503, "stopping", None)],
+        responses: &[
+            Reply::ok(200, "ok, or degraded", Some(schema::<Health>)),
+            Reply::ok(503, "stopping", Some(schema::<Health>)),
+        ],
     },
     Operation {
         method: Method::Get,
@@ -29,7 +33,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
             Reply::ok(
                 200,
                 "OK; `acl` says where the rules of who may message whom came from (`file`, null without one), how many `rules` and the `default` action",
-                None,
+                Some(schema::<BrokerStatus>),
             ),
             Reply::error(401),
             Reply::error(400),
@@ -45,7 +49,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
         headers: &[],
         request: None,
         responses: &[
-            Reply::ok(202, "Stopping", None),
+            Reply::ok(202, "Stopping", Some(schema::<Health>)),
             Reply::error(401),
             Reply::error(400),
             Reply::error(403),
@@ -195,6 +199,9 @@ pub(super) const OPERATIONS: &[Operation] = &[
         query: None,
         headers: &[],
         request: None,
-        responses: &[Reply::ok(200, "OK", None), Reply::error(401)],
+        responses: &[
+            Reply::ok(200, "OK", Some(schema::<FederationStatus>)),
+            Reply::error(401),
+        ],
     },
 ];

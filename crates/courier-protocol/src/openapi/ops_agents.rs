@@ -8,6 +8,7 @@ use crate::agents::{
 use crate::deliveries::{ClaimRequest, Inbox, LimitQuery, Marked, ReadRequest};
 use crate::frames::TerminalQuery;
 use crate::spawn::SpawnRequest;
+use crate::status::Screen;
 
 pub(super) const OPERATIONS: &[Operation] = &[
     Operation {
@@ -95,7 +96,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
         headers: &[],
         request: None,
         responses: &[
-            Reply::ok(200, "OK", None),
+            Reply::ok(200, "OK", Some(schema::<Screen>)),
             Reply::error(404),
             Reply::error(401),
             Reply::error(400),
