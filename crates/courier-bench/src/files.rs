@@ -37,12 +37,8 @@ pub enum LoadError {
 /// what it ran.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Meta {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub commit: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub date: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cores: Option<u32>,
+    #[serde(flatten)]
+    pub source: Source,
     /// The benches the run set out to run: a figure of one of them that is
     /// not in the file is missing; the other benches were not run.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -108,7 +104,9 @@ impl Results {
     }
 }
 
-/// Where a bench's baseline figures come from.
+/// Where figures come from: the run's commit, date and cores; in the
+/// baseline, per bench, and a note when they were not measured by
+/// `scripts/benchmarks.sh` itself.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Source {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -149,15 +147,7 @@ impl Baseline {
         for bench in &covered {
             self.figures
                 .extend(run.figures.iter().filter(|f| &f.bench == bench).cloned());
-            self.benches.insert(
-                bench.clone(),
-                Source {
-                    commit: run.meta.commit.clone(),
-                    date: run.meta.date.clone(),
-                    cores: run.meta.cores,
-                    note: None,
-                },
-            );
+            self.benches.insert(bench.clone(), run.meta.source.clone());
         }
     }
 

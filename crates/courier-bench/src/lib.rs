@@ -15,4 +15,4 @@ pub mod files;
 
 pub use compare::{Comparison, Row, Status, compare};
 pub use figure::{Better, Figure, Recorder};
-pub use files::{Baseline, LoadError, Meta, Results};
+pub use files::{Baseline, LoadError, Meta, Results, Source};
