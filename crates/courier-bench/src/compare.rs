@@ -417,7 +417,7 @@ mod tests {
         };
         baseline.update(&run);
         let names: Vec<&str> = baseline.figures.iter().map(|f| f.name.as_str()).collect();
-        assert_eq!(names, ["screen p50", "p99"]);
+        assert_eq!(names, ["p99", "screen p50"]);
         assert_eq!(baseline.benches["store"].commit.as_deref(), Some("abc1234"));
         let text = baseline.to_text();
         let back: Baseline = serde_json::from_str(&text).expect("the baseline reads back");

@@ -139,14 +139,19 @@ impl Baseline {
     }
 
     /// Takes a run's figures in: every bench the run covers is replaced
-    /// whole (a figure the run lacks leaves the baseline with it), the
-    /// others are kept.
+    /// whole, in place (a figure the run lacks leaves the baseline with
+    /// it), the others are kept.
     pub fn update(&mut self, run: &Results) {
-        let covered = run.benches();
-        self.figures.retain(|f| !covered.contains(&f.bench));
-        for bench in &covered {
-            self.figures
-                .extend(run.figures.iter().filter(|f| &f.bench == bench).cloned());
+        for bench in &run.benches() {
+            // In the place the bench's figures had: a diff shows changed values, not moves.
+            let at = self
+                .figures
+                .iter()
+                .position(|f| &f.bench == bench)
+                .unwrap_or(self.figures.len());
+            self.figures.retain(|f| &f.bench != bench);
+            let taken = run.figures.iter().filter(|f| &f.bench == bench).cloned();
+            self.figures.splice(at..at, taken);
             self.benches.insert(bench.clone(), run.meta.source.clone());
         }
     }
