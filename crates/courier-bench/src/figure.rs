@@ -146,6 +146,18 @@ impl Recorder {
         self.figure(name, value, unit, Better::Neither)
     }
 
+    /// A latency's two figures, in ms: `{name} p50`, with `p50_at_most` as
+    /// its target if there is one, and `{name} p99`. Recorded.
+    pub fn latency(&self, name: &str, p50_ms: f64, p99_ms: f64, p50_at_most: Option<f64>) {
+        let p50 = self.lower(format!("{name} p50"), p50_ms, "ms");
+        match p50_at_most {
+            Some(limit) => p50.at_most(limit),
+            None => p50,
+        }
+        .record();
+        self.lower(format!("{name} p99"), p99_ms, "ms").record();
+    }
+
     #[must_use]
     pub fn figure(
         &self,

@@ -94,13 +94,10 @@ fn record(
 ) {
     let at = |v: &[Duration], p| in_ms(pct(v.to_vec(), p));
     let name = |what: &str| format!("{program}: {what}");
-    FIGURES
-        .lower(name("inject → on screen p50"), at(echo, 0.5), "ms")
-        .at_most(10.0)
-        .record();
-    FIGURES
-        .lower(name("inject → on screen p99"), at(echo, 0.99), "ms")
-        .record();
+    let latency = |what: &str, v: &[Duration], target| {
+        FIGURES.latency(&name(what), at(v, 0.5), at(v, 0.99), Some(target));
+    };
+    latency("inject → on screen", echo, 10.0);
     FIGURES
         .higher(
             name("messages verified"),
@@ -109,13 +106,7 @@ fn record(
         )
         .target(&format!("all {MESSAGES}"), Some(failures == 0))
         .record();
-    FIGURES
-        .lower(name("inject → verified p50"), at(verified, 0.5), "ms")
-        .at_most(100.0)
-        .record();
-    FIGURES
-        .lower(name("inject → verified p99"), at(verified, 0.99), "ms")
-        .record();
+    latency("inject → verified", verified, 100.0);
     FIGURES
         .lower(name("ready from spawn"), in_ms(ready.0), "ms")
         .record();

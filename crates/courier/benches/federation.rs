@@ -481,8 +481,10 @@ async fn main() {
     drop((h1, h2));
     drop(server);
 
-    let latency =
-        |name: &str, sorted: &[Duration], p: f64| FIGURES.lower(name, in_ms(pct(sorted, p)), "ms");
+    let latency = |name: &str, sorted: &[Duration], target| {
+        let at = |p| in_ms(pct(sorted, p));
+        FIGURES.latency(name, at(0.5), at(0.99), target);
+    };
     FIGURES
         .lower(
             "both brokers started, joined and seeing each other active",
@@ -491,30 +493,11 @@ async fn main() {
         )
         .record();
     latency(
-        "cross-host send → text on the remote screen p50",
+        "cross-host send → text on the remote screen",
         &screen,
-        0.5,
-    )
-    .at_most(10.0)
-    .record();
-    latency(
-        "cross-host send → text on the remote screen p99",
-        &screen,
-        0.99,
-    )
-    .record();
-    latency(
-        "cross-host send → verified at the sender p50",
-        &verified,
-        0.5,
-    )
-    .record();
-    latency(
-        "cross-host send → verified at the sender p99",
-        &verified,
-        0.99,
-    )
-    .record();
+        Some(10.0),
+    );
+    latency("cross-host send → verified at the sender", &verified, None);
     record_run("steady", &steady, Some(2000.0));
     for (i, run) in chaos.iter().enumerate() {
         let name = if chaos.len() > 1 {

@@ -359,23 +359,11 @@ async fn streaming() -> Streaming {
 
 /// Part 1's figures.
 fn record_drawn(d: &Drawn) {
-    let drawn = |name: &str, value: f64| FIGURES.lower(name, value, "ms");
-    drawn(
-        "output byte → drawn in the dashboard pane p50",
-        pct(&d.sorted_ms, 0.5),
-    )
-    .at_most(30.0)
-    .record();
-    drawn(
-        "output byte → drawn in the dashboard pane p99",
-        pct(&d.sorted_ms, 0.99),
-    )
-    .record();
-    drawn(
-        "output byte → drawn in the dashboard pane max",
-        d.sorted_ms.last().copied().unwrap_or(f64::NAN),
-    )
-    .record();
+    let name = "output byte → drawn in the dashboard pane";
+    let (p50, p99) = (pct(&d.sorted_ms, 0.5), pct(&d.sorted_ms, 0.99));
+    FIGURES.latency(name, p50, p99, Some(30.0));
+    let max = d.sorted_ms.last().copied().unwrap_or(f64::NAN);
+    FIGURES.lower(format!("{name} max"), max, "ms").record();
     FIGURES
         .lower("marks not seen in the pane", d.missing as f64, "count")
         .record();
