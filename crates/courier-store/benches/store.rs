@@ -2,15 +2,18 @@
 //! ack latency by number of concurrent senders (file DB, synchronous=FULL),
 //! reads per second through the read pool by number of concurrent callers,
 //! and the cost of one mutation at growing queue depths. Prints a markdown
-//! table with the machine's core count, each figure beside its target.
+//! table with the machine's core count, each figure beside its target, and
+//! records each figure to `$COURIER_BENCH_JSON` (bench `store`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use courier_bench::Recorder;
 use courier_core::{NewMessage, Recipient, Transition};
 use courier_store::{AgentRecord, Store, StoreOptions, Synchronous};
 
 const AGENTS: [&str; 4] = ["a0", "a1", "a2", "a3"];
+const FIGURES: Recorder = Recorder::new("store");
 /// How long each sender configuration runs (`COURIER_BENCH_WINDOW_MS`).
 fn send_window() -> Duration {
     let ms = std::env::var("COURIER_BENCH_WINDOW_MS")
@@ -151,7 +154,11 @@ fn mutation(depth: usize) -> Duration {
 }
 
 fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+    format!("{:.2} ms", in_ms(d))
+}
+
+fn in_ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
 }
 
 fn main() {
@@ -167,6 +174,32 @@ fn main() {
         .filter(|t| only.is_none_or(|o| o == *t))
     {
         let run = sends(threads);
+        let rate = FIGURES.higher(
+            format!("durable sends/s, {threads} senders (sync=FULL)"),
+            run.per_sec,
+            "/s",
+        );
+        if threads == 64 {
+            rate.at_least(5000.0)
+        } else {
+            rate
+        }
+        .record();
+        FIGURES
+            .lower(
+                format!("ack latency p50, {threads} senders"),
+                in_ms(run.p50),
+                "ms",
+            )
+            .record();
+        FIGURES
+            .lower(
+                format!("ack latency p99, {threads} senders"),
+                in_ms(run.p99),
+                "ms",
+            )
+            .at_most(20.0)
+            .record();
         let (rate_target, rate_ok) = if threads == 64 {
             (
                 "≥ 5,000/s",
@@ -194,10 +227,15 @@ fn main() {
         );
     }
     for threads in [1, 8] {
-        println!(
-            "| queue-depth reads/s, {threads} callers (read pool) | {:.0}/s | — | |",
-            reads(threads)
-        );
+        let per_sec = reads(threads);
+        println!("| queue-depth reads/s, {threads} callers (read pool) | {per_sec:.0}/s | — | |");
+        FIGURES
+            .higher(
+                format!("queue-depth reads/s, {threads} callers (read pool)"),
+                per_sec,
+                "/s",
+            )
+            .record();
     }
     if only.is_some() {
         return;
@@ -207,6 +245,14 @@ fn main() {
     for (depth, cost) in depths.iter().zip(&costs) {
         let ratio = cost.as_secs_f64() / costs[0].as_secs_f64();
         let ok = if ratio <= 2.0 { "yes" } else { "NO" };
+        let name = format!("send+claim+written+verified at queue depth {depth} (sync=NORMAL)");
+        FIGURES.lower(&name, in_ms(*cost), "ms").record();
+        if *depth != depths[0] {
+            FIGURES
+                .lower(format!("{name}, × depth 1"), ratio, "×")
+                .target("flat (≤ 2× depth 1)", Some(ratio <= 2.0))
+                .record();
+        }
         println!(
             "| send+claim+written+verified at queue depth {depth} (sync=NORMAL) | {} ({ratio:.2}× depth 1) | flat (≤ 2× depth 1) | {ok} |",
             ms(*cost)

@@ -11,10 +11,13 @@
 //! details of any row that misses a target go to stderr (of every row with
 //! `COURIER_PROOF_DUMP=1`). `COURIER_PROOF_MESSAGES` sets N (default 30);
 //! `COURIER_PROOF_ONLY=text` runs only the rows whose name contains it.
+//! Each row's figures are recorded to `$COURIER_BENCH_JSON` (bench `proof`,
+//! names `ROW: figure`).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use courier_bench::{Better, Recorder};
 use courier_core::framing::frame;
 use courier_core::{MessageId, Recipient};
 use courier_terminal::{
@@ -37,6 +40,7 @@ const SETTLE_BOUND: Duration = Duration::from_secs(60);
 /// p50 target: this much beyond the row's own window.
 const LATENCY_MARGIN: Duration = Duration::from_millis(50);
 const CAT_READY_TARGET: Duration = Duration::from_secs(1);
+const FIGURES: Recorder = Recorder::new("proof");
 
 /// `target/<profile>/courier-fake-agent`, built (in that profile) if missing.
 fn fake_agent() -> PathBuf {
@@ -258,8 +262,18 @@ fn pct(v: &[Duration], p: f64) -> Option<Duration> {
     v.get(i.min(v.len().saturating_sub(1))).copied()
 }
 
+fn in_ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// Verified or not is judged where the row can deliver, and describes the
+/// row where it cannot (black hole, busy forever, rejected).
+fn judged_if(deliverable: bool, better: Better) -> Better {
+    if deliverable { better } else { Better::Neither }
+}
+
 fn ms(d: Duration) -> String {
-    let m = d.as_secs_f64() * 1000.0;
+    let m = in_ms(d);
     if m >= 100.0 {
         format!("{m:.0} ms")
     } else {
@@ -439,6 +453,65 @@ async fn run_row(index: usize, row: &Row, fake: &Path) -> RowResult {
         }
     };
 
+    let deliverable = row.expect == Expect::Deliverable;
+    let name = |what: &str| format!("{}: {what}", row.name);
+    let judged = |what: &str| Some(!misses.contains(&what));
+    FIGURES.neither(name("sent"), n as f64, "count").record();
+    FIGURES
+        .figure(
+            name("verified"),
+            share,
+            "%",
+            judged_if(deliverable, Better::Higher),
+        )
+        .target(&verified_target, judged("verified"))
+        .record();
+    FIGURES
+        .figure(
+            name("not verified"),
+            (n - n_verified) as f64,
+            "count",
+            judged_if(deliverable, Better::Lower),
+        )
+        .record();
+    for (what, count) in [
+        ("false verified", false_verified.len()),
+        ("merged", merged.len()),
+        ("doubled", doubled.len()),
+    ] {
+        FIGURES
+            .lower(name(what), count as f64, "count")
+            .target("0", judged(what))
+            .record();
+    }
+    if let Some(p50) = p50 {
+        FIGURES
+            .lower(name("inject → verified p50"), in_ms(p50), "ms")
+            .target(&format!("≤ {}", ms(p50_target)), judged("p50"))
+            .record();
+    }
+    if let Some(p99) = p99 {
+        FIGURES
+            .lower(name("inject → verified p99"), in_ms(p99), "ms")
+            .record();
+    }
+    if let Some(max) = enters.iter().max() {
+        let mean = enters.iter().sum::<u32>() as f64 / enters.len() as f64;
+        FIGURES.lower(name("Enters mean"), mean, "count").record();
+        FIGURES
+            .lower(name("Enters max"), f64::from(*max), "count")
+            .record();
+    }
+    if ready.is_ok() {
+        let ready_figure = FIGURES.lower(name("ready from spawn"), in_ms(ready_after), "ms");
+        if row.ready_target {
+            ready_figure.target("≤ 1 s by ReadingLine", judged("ready"))
+        } else {
+            ready_figure
+        }
+        .record();
+    }
+
     let mut not_verified: Vec<String> = others.iter().map(|(l, c)| format!("{c} {l}")).collect();
     if received_unverified > 0 {
         not_verified.push(format!("{received_unverified} of them received"));
@@ -564,6 +637,13 @@ async fn main() {
         println!("| {} |", r.cells.join(" | "));
     }
     let missed = results.iter().filter(|r| !r.misses.is_empty()).count();
+    FIGURES
+        .lower("rows missing a target", missed as f64, "count")
+        .target("0", Some(missed == 0))
+        .record();
+    FIGURES
+        .lower("whole run", total.as_secs_f64(), "s")
+        .record();
     println!();
     println!(
         "Each row delivers framed messages one after the other (the next only once the previous ended, no pacing delay) \

@@ -1,10 +1,12 @@
 //! `cargo bench -p courier-terminal`: delivery latency, readiness and memory
 //! per agent, for bash, python3 and the fake TUI (bordered box). Prints a
-//! markdown table with the core count and each figure beside its target.
+//! markdown table with the core count and each figure beside its target,
+//! and records each figure to `$COURIER_BENCH_JSON` (bench `terminal`).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use courier_bench::Recorder;
 use courier_core::framing::frame;
 use courier_core::{MessageId, Recipient};
 use courier_terminal::readiness::{self, ReadinessConfig, ReadyBy};
@@ -12,6 +14,7 @@ use courier_terminal::wait::{Step, wait_for};
 use courier_terminal::{DeliverOptions, DeliveryOutcome, Session, SpawnSpec, Terminal, deliver};
 
 const MESSAGES: usize = 50;
+const FIGURES: Recorder = Recorder::new("terminal");
 
 fn fake_agent() -> PathBuf {
     let exe = std::env::current_exe().unwrap_or_default();
@@ -74,7 +77,43 @@ fn pct(mut v: Vec<Duration>, p: f64) -> Duration {
 }
 
 fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+    format!("{:.2} ms", in_ms(d))
+}
+
+fn in_ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// The figures of one program's rows.
+fn record(
+    program: &str,
+    echo: &[Duration],
+    verified: &[Duration],
+    failures: usize,
+    ready: (Duration, Duration),
+) {
+    let at = |v: &[Duration], p| in_ms(pct(v.to_vec(), p));
+    let name = |what: &str| format!("{program}: {what}");
+    let latency = |what: &str, v: &[Duration], target| {
+        FIGURES.latency(&name(what), at(v, 0.5), at(v, 0.99), Some(target));
+    };
+    latency("inject → on screen", echo, 10.0);
+    FIGURES
+        .higher(
+            name("messages verified"),
+            (MESSAGES - failures) as f64,
+            "count",
+        )
+        .target(&format!("all {MESSAGES}"), Some(failures == 0))
+        .record();
+    latency("inject → verified", verified, 100.0);
+    FIGURES
+        .lower(name("ready from spawn"), in_ms(ready.0), "ms")
+        .record();
+    FIGURES
+        .lower(name("ready from prompt"), in_ms(ready.1), "ms")
+        .at_most(500.0)
+        .record();
 }
 
 /// Readiness from spawn, and from the first moment a prompt showed.
@@ -146,6 +185,13 @@ async fn main() {
             }
         }
         session.kill().await;
+        record(
+            p.name,
+            &echo,
+            &verified,
+            failures,
+            (from_spawn, from_prompt),
+        );
         let ok = format!("{}/{MESSAGES} verified", MESSAGES - failures);
         rows.push(format!(
             "| {} | inject → on screen | {} | {} | ≤ 10 ms p50 | {ok} |",
@@ -184,6 +230,10 @@ async fn main() {
         s.kill().await;
     }
     let per_agent = after.saturating_sub(before) as f64 / 10.0 / 1024.0;
+    FIGURES
+        .lower("10 fake TUIs: broker RSS per agent", per_agent, "MB")
+        .at_most(2.0)
+        .record();
 
     println!("\n## courier-terminal benchmark ({cores} cores, {MESSAGES} messages per program)\n");
     println!("| program | metric | p50 / from spawn | p99 / from prompt | target | note |");

@@ -8,7 +8,8 @@
 //!   and what each agent's session host adds (RSS, and its private RssAnon:
 //!   most of a host's RSS is the shared, file-backed `courier` binary).
 //!
-//! Prints a markdown table with the core count, each figure beside its target.
+//! Prints a markdown table with the core count, each figure beside its target,
+//! and records each figure to `$COURIER_BENCH_JSON` (bench `daemon`).
 
 #[path = "common/mod.rs"]
 mod common;
@@ -17,9 +18,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use courier_bench::Recorder;
 use serde_json::{Value, json};
 
 const COURIER: &str = env!("CARGO_BIN_EXE_courier");
+const FIGURES: Recorder = Recorder::new("daemon");
 
 struct Daemon {
     child: Child,
@@ -167,7 +170,11 @@ fn pct(sorted: &[Duration], p: f64) -> Duration {
 }
 
 fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+    format!("{:.2} ms", in_ms(d))
+}
+
+fn in_ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
 }
 
 async fn ready_after_exec() -> Vec<Duration> {
@@ -329,6 +336,68 @@ async fn main() {
     drop(daemon);
 
     let per_agent_mb = (rss_agents.saturating_sub(rss_before)) as f64 / 1024.0 / 10.0;
+    FIGURES
+        .lower(
+            "API ready after exec (p50 of 5)",
+            in_ms(pct(&ready, 0.5)),
+            "ms",
+        )
+        .at_most(30.0)
+        .record();
+    let latency = |name: &str, sorted: &[Duration], target| {
+        let at = |p| in_ms(pct(sorted, p));
+        FIGURES.latency(name, at(0.5), at(0.99), Some(target));
+    };
+    latency("HTTP send → text on screen", &screen, 10.0);
+    latency("HTTP send → verified", &verified, 100.0);
+    FIGURES
+        .higher(
+            "durable sends/s to 10 agents (32 HTTP senders)",
+            load.sends_per_sec,
+            "/s",
+        )
+        .at_least(2000.0)
+        .record();
+    FIGURES
+        .higher(
+            "deliveries verified/s, 10 agents (paced)",
+            load.verified_per_sec,
+            "/s",
+        )
+        .record();
+    FIGURES
+        .lower("broker RSS idle", rss_idle as f64 / 1024.0, "MB")
+        .at_most(8.0)
+        .record();
+    FIGURES
+        .lower(
+            "broker RSS per agent (10 agents, after load)",
+            per_agent_mb,
+            "MB",
+        )
+        .at_most(2.0)
+        .record();
+    FIGURES
+        .lower(
+            "broker RssAnon (private memory), 10 agents",
+            broker_anon_mb,
+            "MB",
+        )
+        .record();
+    FIGURES
+        .lower("session host per agent: RSS", host_rss_mb, "MB")
+        .record();
+    FIGURES
+        .lower(
+            "session host per agent: RssAnon (private)",
+            host_anon_mb,
+            "MB",
+        )
+        .target(
+            "≤ 2 MB (with the broker's share)",
+            Some(host_anon_mb + per_agent_mb <= 2.0),
+        )
+        .record();
     println!(
         "## courier daemon benchmark ({} cores, `courier up` over HTTP on 127.0.0.1, fake agents in PTYs)\n",
         cores()

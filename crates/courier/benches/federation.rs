@@ -15,7 +15,9 @@
 //!   once (`delivery_received` events of h2, by delivery id).
 //!
 //! Prints a markdown table with the core count, each figure beside its
-//! target. `COURIER_BENCH_KEEP=1` keeps the brokers' state dirs and logs.
+//! target, and records each figure to `$COURIER_BENCH_JSON` (bench
+//! `federation`). `COURIER_BENCH_KEEP=1` keeps the brokers' state dirs and
+//! logs.
 
 #[path = "federation/broker.rs"]
 mod broker;
@@ -28,9 +30,12 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use broker::Broker;
+use courier_bench::Recorder;
 use courier_core::Timestamp;
 use nats::NatsServer;
 use serde_json::{Value, json};
+
+const FIGURES: Recorder = Recorder::new("federation");
 
 /// Agents of h2 the load runs send to.
 const LOAD_AGENTS: usize = 10;
@@ -57,7 +62,11 @@ fn pct(sorted: &[Duration], p: f64) -> Duration {
 }
 
 fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+    format!("{:.2} ms", in_ms(d))
+}
+
+fn in_ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
 }
 
 fn now_ms() -> i64 {
@@ -348,6 +357,64 @@ fn integrity(run: &LoadRun) -> String {
     cell
 }
 
+/// The figures of a load run, named `{run}: …`; `target`: the rates' target
+/// (sends/s), if the run has one.
+fn record_run(run_name: &str, run: &LoadRun, target: Option<f64>) {
+    let name = |what: &str| format!("{run_name}: {what}");
+    let rate = |what: &str, value: f64| {
+        let figure = FIGURES.higher(name(what), value, "/s");
+        match target {
+            Some(limit) => figure.at_least(limit),
+            None => figure,
+        }
+    };
+    rate("sends/s acknowledged by h1", run.sends_per_sec).record();
+    // Never drained: no rate at all, recorded as 0 so that it shows as worse.
+    rate(
+        "committed on h2 and receipted back on h1",
+        run.committed_per_sec.unwrap_or(0.0),
+    )
+    .record();
+    if let Some(after) = run.drained_after {
+        FIGURES
+            .lower(
+                name("first send → h1's pending_forwards 0"),
+                after.as_secs_f64(),
+                "s",
+            )
+            .record();
+    }
+    FIGURES
+        .higher(
+            name("committed on h2 (from its log)"),
+            run.h2_committed_per_sec,
+            "/s",
+        )
+        .record();
+    FIGURES
+        .neither(name("acknowledged"), run.acked as f64, "count")
+        .record();
+    for (what, count) in [
+        ("lost", run.lost),
+        ("doubled", run.doubled),
+        ("committed on h2, send never answered", run.unacked_received),
+        ("never receipted on h1", run.unreceipted),
+        ("evicted by the queue cap", run.evicted as usize),
+        ("sends failed", run.failed as usize),
+        (
+            "held on h2 beyond the acknowledged",
+            run.held_on_h2.abs_diff(run.acked) as usize,
+        ),
+    ] {
+        let figure = FIGURES.lower(name(what), count as f64, "count");
+        match what {
+            "lost" | "doubled" => figure.target("0", Some(count == 0)),
+            _ => figure,
+        }
+        .record();
+    }
+}
+
 /// The rows of a load run after its send rate: the commit rates and the
 /// exactly-once check.
 fn commit_rows(run: &LoadRun, target: &str) {
@@ -413,6 +480,33 @@ async fn main() {
 
     drop((h1, h2));
     drop(server);
+
+    let latency = |name: &str, sorted: &[Duration], target| {
+        let at = |p| in_ms(pct(sorted, p));
+        FIGURES.latency(name, at(0.5), at(0.99), target);
+    };
+    FIGURES
+        .lower(
+            "both brokers started, joined and seeing each other active",
+            in_ms(joined),
+            "ms",
+        )
+        .record();
+    latency(
+        "cross-host send → text on the remote screen",
+        &screen,
+        Some(10.0),
+    );
+    latency("cross-host send → verified at the sender", &verified, None);
+    record_run("steady", &steady, Some(2000.0));
+    for (i, run) in chaos.iter().enumerate() {
+        let name = if chaos.len() > 1 {
+            format!("nats-server killed (run {} of {})", i + 1, chaos.len())
+        } else {
+            "nats-server killed".to_string()
+        };
+        record_run(&name, run, None);
+    }
 
     println!(
         "## Federation ({} cores, two `courier up --nats` brokers h1 and h2 over one local nats-server, JetStream with sync_interval: always, fake agents in PTYs on h2)\n",

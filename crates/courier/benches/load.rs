@@ -7,16 +7,19 @@
 //! Reports RSS at start / peak / after each round (flat after round 1 means
 //! no per-message growth), ack rates with empty and with deep queues, the
 //! cost of `GET /v1/status` at depth, and the same run's RSS per agent for a
-//! 10-agent broker beside the big one.
+//! 10-agent broker beside the big one. Records each figure to
+//! `$COURIER_BENCH_JSON` (bench `load`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use courier_bench::Recorder;
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
 
 const COURIER: &str = env!("CARGO_BIN_EXE_courier");
+const FIGURES: Recorder = Recorder::new("load");
 
 fn env_or(var: &str, default: usize) -> usize {
     std::env::var(var)
@@ -35,7 +38,11 @@ fn rss_kb(pid: u32) -> u64 {
 }
 
 fn mb(kb: u64) -> String {
-    format!("{:.1} MB", kb as f64 / 1024.0)
+    format!("{:.1} MB", in_mb(kb))
+}
+
+fn in_mb(kb: u64) -> f64 {
+    kb as f64 / 1024.0
 }
 
 struct Daemon {
@@ -256,6 +263,75 @@ fn main() {
     let total = send1 + drain1 + send2 + drain2;
     let growth = after2 as i64 - after1 as i64;
     let per_msg = growth as f64 * 1024.0 / (messages - half) as f64;
+
+    let ended_all = verified + unverified == messages as u64;
+    FIGURES
+        .higher("deliveries verified", verified as f64, "count")
+        .target(&format!("all {messages} ended"), Some(ended_all))
+        .record();
+    FIGURES
+        .lower("deliveries unverified", unverified as f64, "count")
+        .record();
+    let memory = |name: &str, kb: u64| FIGURES.lower(name, in_mb(kb), "MB");
+    memory("broker RSS idle", idle_big).record();
+    memory("broker RSS with the agents (start)", start).record();
+    memory("broker RSS peak (sampled every 200 ms)", peak)
+        .at_most((8 + 2 * agents) as f64)
+        .record();
+    memory("broker RSS after round 1", after1).record();
+    memory("broker RSS after round 2", after2)
+        .target("flat", None)
+        .record();
+    FIGURES
+        .lower("RSS growth per message in round 2", per_msg, "bytes")
+        .target("≈ 0 (no per-message growth)", None)
+        .record();
+    memory("broker RSS per agent, 10 agents", per_agent_10)
+        .at_most(2.0)
+        .record();
+    memory("broker RSS per agent, all agents", per_agent_n)
+        .at_most(2.0)
+        .record();
+    FIGURES
+        .higher(
+            "durable sends/s, queues empty (first tenth)",
+            rate_empty,
+            "/s",
+        )
+        .at_least(2000.0)
+        .record();
+    FIGURES
+        .higher("durable sends/s, queues deep (last tenth)", rate_deep, "/s")
+        .target(
+            "no worse than empty ÷ 2",
+            Some(rate_deep >= rate_empty / 2.0),
+        )
+        .record();
+    FIGURES
+        .neither("pending after the round 1 sends", depth as f64, "count")
+        .record();
+    let in_ms = |d: Duration| d.as_secs_f64() * 1e3;
+    FIGURES
+        .lower("`GET /v1/status` at depth", in_ms(status_at_depth), "ms")
+        .record();
+    FIGURES
+        .lower("`GET /v1/status` at 0 pending", in_ms(status_empty), "ms")
+        .record();
+    FIGURES
+        .higher(
+            "deliveries ended/s (paced)",
+            messages as f64 / total.as_secs_f64(),
+            "/s",
+        )
+        .record();
+    for (name, took) in [
+        ("wall time: round 1 send", send1),
+        ("wall time: round 1 drain", drain1),
+        ("wall time: round 2 send", send2),
+        ("wall time: round 2 drain", drain2),
+    ] {
+        FIGURES.lower(name, took.as_secs_f64(), "s").record();
+    }
 
     println!(
         "\n## courier load benchmark ({cores} cores, {agents} agents, {messages} messages, 16 HTTP senders)\n"

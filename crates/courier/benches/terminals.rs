@@ -11,7 +11,9 @@
 //!   utime+stime of `courier up` alone, its session hosts beside it; and the
 //!   same 20 agents with no viewer, to see what the viewers cost.
 //!
-//! Prints a markdown table with the core count, each figure beside its target.
+//! Prints a markdown table with the core count, each figure beside its target,
+//! and records each figure to `$COURIER_BENCH_JSON` (bench `terminals`; a
+//! skipped or failed part records nothing, so a comparison shows it missing).
 
 #[path = "common/mod.rs"]
 mod common;
@@ -23,12 +25,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use courier_bench::Recorder;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 const COURIER: &str = env!("CARGO_BIN_EXE_courier");
+const FIGURES: Recorder = Recorder::new("terminals");
 const MARKS: usize = 250;
 const MARK_INTERVAL_MS: u64 = 20;
 const STREAMERS: usize = 20;
@@ -353,6 +357,21 @@ async fn streaming() -> Streaming {
     }
 }
 
+/// Part 1's figures.
+fn record_drawn(d: &Drawn) {
+    let name = "output byte → drawn in the dashboard pane";
+    let (p50, p99) = (pct(&d.sorted_ms, 0.5), pct(&d.sorted_ms, 0.99));
+    FIGURES.latency(name, p50, p99, Some(30.0));
+    let max = d.sorted_ms.last().copied().unwrap_or(f64::NAN);
+    FIGURES.lower(format!("{name} max"), max, "ms").record();
+    FIGURES
+        .lower("marks not seen in the pane", d.missing as f64, "count")
+        .record();
+    FIGURES
+        .neither("page clock − wall clock", d.skew_ms, "ms")
+        .record();
+}
+
 #[tokio::main]
 async fn main() {
     let started = Instant::now();
@@ -373,6 +392,7 @@ async fn main() {
     println!("|---|---|---|");
     match &drawn {
         Some(Ok(d)) => {
+            record_drawn(d);
             println!(
                 "| output byte → drawn in the dashboard pane p50 ({} marks, one per {MARK_INTERVAL_MS} ms; {} not seen) | {:.1} ms | ≤ 30 ms |",
                 d.sorted_ms.len(),
@@ -398,6 +418,20 @@ async fn main() {
     }
     let (quiet_broker, quiet_hosts, hosts) = stream.quiet;
     let (broker, host_cpu, _) = stream.watched;
+    let cpu = |name: &str, value: f64| FIGURES.lower(name, value, "% of one core");
+    cpu("broker CPU, agents streaming to viewers", broker)
+        .target("< 100 % of one core", Some(broker < 100.0))
+        .record();
+    cpu("session hosts CPU, agents streaming to viewers", host_cpu).record();
+    cpu("broker CPU, same agents, no viewer", quiet_broker).record();
+    cpu("session hosts CPU, same agents, no viewer", quiet_hosts).record();
+    FIGURES
+        .neither(
+            "bytes to the viewers",
+            stream.bytes_per_sec / 1000.0,
+            "KB/s",
+        )
+        .record();
     println!(
         "| broker CPU, {STREAMERS} agents streaming a line per {STREAM_INTERVAL_MS} ms, {} viewers, {} s | {broker:.1} % of one core | < 100 % of one core |",
         stream.viewers,

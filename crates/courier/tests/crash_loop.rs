@@ -7,7 +7,9 @@
 //! nothing lost, nothing typed twice.
 //!
 //! `COURIER_CRASH_LOOP_KILLS` (default 50) sets the number of kills;
-//! `COURIER_CRASH_LOOP_SEED` replays a run (the seed is printed).
+//! `COURIER_CRASH_LOOP_SEED` replays a run (the seed is printed). With
+//! `COURIER_BENCH_JSON` set (as `scripts/benchmarks.sh` does) the report's
+//! figures are also recorded there, bench `crash_loop`.
 
 mod common;
 
@@ -149,6 +151,56 @@ fn crash_loop_loses_no_acknowledged_message_and_types_nothing_twice() {
         total.as_secs_f64(),
     );
     eprintln!("{report}");
+    let figures = courier_bench::Recorder::new("crash_loop");
+    let count = |n: usize| n as f64;
+    figures.neither("kills", count(kills), "count").record();
+    figures
+        .higher("acknowledged sends (HTTP 201)", count(acked.len()), "count")
+        .record();
+    figures
+        .higher("verified, typed exactly once", count(verified), "count")
+        .target("all", Some(verified == acked.len()))
+        .record();
+    figures
+        .neither(
+            "unverified, typed exactly once",
+            count(unverified_once),
+            "count",
+        )
+        .record();
+    for (name, n) in [
+        ("typed twice", duplicates.len()),
+        (
+            "acknowledged but not typed exactly once (lost)",
+            problems.len(),
+        ),
+        ("agents respawned", respawned),
+    ] {
+        figures
+            .lower(name, count(n), "count")
+            .target("0", Some(n == 0))
+            .record();
+    }
+    figures
+        .neither(
+            "in flight at a kill, settled from the surviving screen",
+            count(settled_after_restart),
+            "count",
+        )
+        .record();
+    figures
+        .neither(
+            "agent sessions taken over after a kill",
+            count(reattached),
+            "count",
+        )
+        .record();
+    figures
+        .neither("time: kill phase", kill_phase.as_secs_f64(), "s")
+        .record();
+    figures
+        .lower("time: total with drain", total.as_secs_f64(), "s")
+        .record();
     assert!(duplicates.is_empty(), "typed twice: {duplicates:?}");
     assert!(
         problems.is_empty(),
