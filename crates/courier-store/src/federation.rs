@@ -21,8 +21,18 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::SqlContext;
 use crate::ops;
-use crate::rows::DELIVERY_COLUMNS;
+use crate::rows::{DELIVERY_COLUMN_COUNT, DELIVERY_COLUMNS};
 use crate::store::{Result, Store};
+
+/// One page of the queued deliveries to agents of other hosts, oldest
+/// first, from a position in their queues on.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ForwardPage {
+    pub deliveries: Vec<Delivery>,
+    /// Where the next page starts: set when this one was full (more may
+    /// follow), `None` when the backlog ended here.
+    pub next: Option<u64>,
+}
 
 /// An agent of another host, as the workspace directory lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -173,18 +183,20 @@ impl Store {
     }
 
     /// Queued deliveries to agents of other hosts (not yet committed there),
-    /// oldest first.
-    pub async fn pending_forwards_async(&self, limit: usize) -> Result<Vec<Delivery>> {
+    /// oldest first, at most `limit` of those past queue position `after`
+    /// (0: from the oldest): a sweep pages through a backlog instead of
+    /// reading its oldest rows again.
+    pub async fn pending_forwards_async(&self, after: u64, limit: usize) -> Result<ForwardPage> {
         self.read_async("reading pending forwards", move |c, p| {
-            pending_forwards(c, p, limit)
+            pending_forwards(c, p, after, limit)
         })
         .await
     }
 
     /// Blocking form of [`Store::pending_forwards_async`].
-    pub fn pending_forwards(&self, limit: usize) -> Result<Vec<Delivery>> {
+    pub fn pending_forwards(&self, after: u64, limit: usize) -> Result<ForwardPage> {
         self.read("reading pending forwards", move |c, p| {
-            pending_forwards(c, p, limit)
+            pending_forwards(c, p, after, limit)
         })
     }
 
@@ -260,18 +272,37 @@ fn pending_forward_count(conn: &Connection, path: &Path) -> Result<usize> {
     .map(|n| usize::try_from(n).unwrap_or(0))
 }
 
-fn pending_forwards(conn: &Connection, path: &Path, limit: usize) -> Result<Vec<Delivery>> {
+fn pending_forwards(
+    conn: &Connection,
+    path: &Path,
+    after: u64,
+    limit: usize,
+) -> Result<ForwardPage> {
     let sql = format!(
-        "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE state = 'queued' \
-         AND agent IN (SELECT name FROM remote_agents) ORDER BY queue_pos LIMIT ?1"
+        "SELECT {DELIVERY_COLUMNS}, queue_pos FROM deliveries WHERE state = 'queued' \
+         AND agent IN (SELECT name FROM remote_agents) AND queue_pos > ?1 \
+         ORDER BY queue_pos LIMIT ?2"
     );
     let mut stmt = conn
         .prepare_cached(&sql)
         .during(path, "reading pending forwards")?;
+    let after = i64::try_from(after).unwrap_or(i64::MAX);
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let rows = stmt
-        .query_map(params![limit], crate::rows::delivery)
+        .query_map(params![after, limit], |r| {
+            Ok((crate::rows::delivery(r)?, r.get::<_, i64>(DELIVERY_COLUMN_COUNT)?))
+        })
         .during(path, "reading pending forwards")?;
-    rows.collect::<rusqlite::Result<Vec<_>>>()
-        .during(path, "reading pending forwards")
+    let page = rows
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .during(path, "reading pending forwards")?;
+    let full = i64::try_from(page.len()).unwrap_or(i64::MAX) >= limit && limit > 0;
+    let next = page
+        .last()
+        .filter(|_| full)
+        .map(|(_, pos)| u64::try_from(*pos).unwrap_or(0));
+    Ok(ForwardPage {
+        deliveries: page.into_iter().map(|(d, _)| d).collect(),
+        next,
+    })
 }

@@ -9,6 +9,9 @@ use rusqlite::Row;
 use rusqlite::types::Type;
 
 /// Columns read by [`delivery`], in order.
+/// How many columns [`DELIVERY_COLUMNS`] names: a query may read more after them.
+pub(crate) const DELIVERY_COLUMN_COUNT: usize = 15;
+
 pub(crate) const DELIVERY_COLUMNS: &str = "id, message_id, agent, sender, state, attempt, \
      verification, reason, session, created_at, updated_at, channel, read_at, forwarded_to, origin_host";
 
@@ -99,6 +102,11 @@ pub(crate) fn event_data(kind: &EventKind) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_delivery_column_count_is_the_columns_named() {
+        assert_eq!(DELIVERY_COLUMNS.split(',').count(), DELIVERY_COLUMN_COUNT);
+    }
 
     #[test]
     fn event_json_round_trips_through_a_row() {

@@ -47,7 +47,7 @@ fn a_send_reaches_agents_of_other_hosts_and_waits_to_be_forwarded() {
     let mut to: Vec<_> = all.deliveries.iter().map(|d| d.agent.as_str()).collect();
     to.sort();
     assert_eq!(to, ["bob", "carol"], "never the sender");
-    let pending = store.pending_forwards(100).unwrap();
+    let pending = store.pending_forwards(0, 100).unwrap().deliveries;
     assert_eq!(pending.len(), 4, "{pending:?}");
     assert!(pending.iter().all(|d| d.agent != "alice"));
     assert_eq!(store.pending_forward_count().unwrap(), 4);
@@ -149,7 +149,7 @@ fn outcomes_are_applied_once_and_never_backwards() {
     let now = store.delivery(&d.id).unwrap().unwrap();
     assert_eq!(now.state, DeliveryState::Verified);
     assert_eq!(now.forwarded_to.as_deref(), Some("h2"));
-    assert!(store.pending_forwards(10).unwrap().is_empty());
+    assert!(store.pending_forwards(0, 10).unwrap().deliveries.is_empty());
     // A redelivered receipt (older seq) neither moves it back nor repeats events.
     let before = all_events(&store).len();
     let again = block_on(store.apply_outcomes_async(
@@ -189,4 +189,35 @@ fn a_name_of_this_host_is_never_shadowed_by_another_hosts() {
         block_on(store.upsert_remote_agents_async(vec![remote("alice", "h2", &[])])).unwrap();
     assert_eq!(skipped, ["alice"]);
     assert!(store.remote_agents().unwrap().is_empty());
+}
+
+#[test]
+fn a_backlog_of_forwards_is_read_page_by_page_each_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir, "a.db");
+    with_agents(&store, &["alice"]);
+    block_on(store.upsert_remote_agents_async(vec![remote("bob", "h2", &[])])).unwrap();
+    for i in 0..25 {
+        store.send(msg("alice", "bob", &format!("m{i}"))).unwrap();
+    }
+    let mut seen = Vec::new();
+    let mut after = 0;
+    let mut pages = 0;
+    loop {
+        let page = store.pending_forwards(after, 10).unwrap();
+        pages += 1;
+        seen.extend(page.deliveries.iter().map(|d| d.id.clone()));
+        match page.next {
+            Some(next) => after = next,
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3, "10 + 10 + 5");
+    let unique: std::collections::HashSet<_> = seen.iter().collect();
+    assert_eq!((seen.len(), unique.len()), (25, 25), "each once");
+    // A full last page says more may follow; the page after it is empty.
+    let all = store.pending_forwards(0, 25).unwrap();
+    assert_eq!(all.deliveries.len(), 25);
+    let after_all = store.pending_forwards(all.next.unwrap(), 25).unwrap();
+    assert!(after_all.deliveries.is_empty() && after_all.next.is_none());
 }

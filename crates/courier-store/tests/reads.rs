@@ -124,8 +124,8 @@ fn every_read_answers_as_its_blocking_twin(store: &Store) {
         == Some(7));
     same!(
         store,
-        pending_forwards / pending_forwards_async(10),
-        |v: &Vec<_>| v.len() == 1
+        pending_forwards / pending_forwards_async(0, 10),
+        |p: &courier_store::ForwardPage| p.deliveries.len() == 1
     );
     same!(
         store,

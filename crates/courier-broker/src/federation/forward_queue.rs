@@ -25,6 +25,18 @@ pub struct Forwarder {
     pub(super) fresh: Mutex<Vec<(Delivery, Message)>>,
     /// Published and not answered yet: when, and how many times.
     sent: Mutex<HashMap<DeliveryId, (Instant, u32)>>,
+    /// How far the sweep's pass through the store's backlog got.
+    pass: Mutex<SweepPass>,
+}
+
+/// One pass of sweeps through the pending forwards, a page at a time: a
+/// backlog longer than a page is read on, never its oldest page again.
+#[derive(Default)]
+struct SweepPass {
+    /// Queue position the next page starts after (0: the oldest).
+    after: u64,
+    /// Pending forwards seen in this pass so far.
+    seen: HashSet<DeliveryId>,
 }
 
 fn wait_after(times: u32) -> Duration {
@@ -101,8 +113,62 @@ impl Forwarder {
         self.ask_sweep();
     }
 
-    /// Forgets what is no longer pending (answered, or ended here).
-    pub(super) fn retain(&self, pending: &HashSet<DeliveryId>) {
-        locked(&self.sent).retain(|id, _| pending.contains(id));
+    /// Where the sweep's next page starts.
+    pub(super) fn sweep_from(&self) -> u64 {
+        locked(&self.pass).after
+    }
+
+    /// A page of the sweep was read: `next` set, the pass reads on from
+    /// there at the next turn; else the pass is over, what it did not see
+    /// is no longer pending (answered, or ended here) and is forgotten, and
+    /// the next pass starts from the oldest again.
+    pub(super) fn page_read<'a>(
+        &self,
+        ids: impl IntoIterator<Item = &'a DeliveryId>,
+        next: Option<u64>,
+    ) {
+        let mut pass = locked(&self.pass);
+        pass.seen.extend(ids.into_iter().cloned());
+        match next {
+            Some(next) => {
+                pass.after = next;
+                self.ask_sweep();
+            }
+            None => {
+                let seen = std::mem::take(&mut pass.seen);
+                pass.after = 0;
+                locked(&self.sent).retain(|id, _| seen.contains(id));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(names: &[&str]) -> Vec<DeliveryId> {
+        names.iter().map(|n| DeliveryId::new(*n)).collect()
+    }
+
+    #[test]
+    fn a_sweep_pass_reads_on_and_forgets_only_at_its_end() {
+        let forwarder = Forwarder::default();
+        for id in ids(&["a", "b", "c"]) {
+            assert!(forwarder.due(&id));
+        }
+        assert_eq!(forwarder.sweep_from(), 0);
+        // A full page: the pass goes on after it, and asks for the next.
+        forwarder.sweep_due();
+        forwarder.page_read(&ids(&["a"]), Some(7));
+        assert_eq!(forwarder.sweep_from(), 7);
+        assert!(forwarder.sweep_due(), "the next page is asked for");
+        assert_eq!(locked(&forwarder.sent).len(), 3, "nothing forgotten mid-pass");
+        // The last page: "b" was answered meanwhile (not seen), "c" is still pending.
+        forwarder.page_read(&ids(&["c"]), None);
+        assert_eq!(forwarder.sweep_from(), 0, "the next pass starts from the oldest");
+        let sent = locked(&forwarder.sent);
+        assert!(sent.contains_key(&DeliveryId::new("a")) && sent.contains_key(&DeliveryId::new("c")));
+        assert!(!sent.contains_key(&DeliveryId::new("b")));
     }
 }

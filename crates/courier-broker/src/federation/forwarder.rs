@@ -29,7 +29,7 @@ use crate::error::federation::FederationError;
 
 /// How often the forwarder looks whether a sweep is due without a wake.
 const TICK: Duration = Duration::from_millis(500);
-/// Pending forwards read per sweep.
+/// Pending forwards read per sweep (one page of the backlog).
 const BATCH: usize = 1024;
 pub async fn run(local: Local, federation: Federation) {
     let forwarder = &federation.inner.forwarder;
@@ -67,20 +67,20 @@ pub async fn run(local: Local, federation: Federation) {
     }
 }
 
-/// Reads the store's pending forwards and publishes the due ones.
+/// Reads the next page of the store's pending forwards and publishes the
+/// due ones; a longer backlog is read on at the next turn (see
+/// [`Forwarder::page_read`]), so every pending forward is looked at, not
+/// only the oldest page.
 async fn sweep(local: &Local, federation: &Federation) -> Result<(), FederationError> {
-    let pending = local
+    let forwarder = &federation.inner.forwarder;
+    let page = local
         .store()
-        .pending_forwards_async(BATCH)
+        .pending_forwards_async(forwarder.sweep_from(), BATCH)
         .await
         .map_err(FederationError::store("read the pending forwards"))?;
-    let forwarder = &federation.inner.forwarder;
-    if pending.len() < BATCH {
-        forwarder.retain(&pending.iter().map(|d| d.id.clone()).collect());
-    } else {
-        forwarder.ask_sweep(); // more after these
-    }
-    let due: Vec<Delivery> = pending
+    forwarder.page_read(page.deliveries.iter().map(|d| &d.id), page.next);
+    let due: Vec<Delivery> = page
+        .deliveries
         .into_iter()
         .filter(|d| forwarder.due(&d.id))
         .collect();
