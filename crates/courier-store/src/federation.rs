@@ -290,7 +290,10 @@ fn pending_forwards(
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let rows = stmt
         .query_map(params![after, limit], |r| {
-            Ok((crate::rows::delivery(r)?, r.get::<_, i64>(DELIVERY_COLUMN_COUNT)?))
+            Ok((
+                crate::rows::delivery(r)?,
+                r.get::<_, i64>(DELIVERY_COLUMN_COUNT)?,
+            ))
         })
         .during(path, "reading pending forwards")?;
     let page = rows

@@ -163,12 +163,22 @@ mod tests {
         forwarder.page_read(&ids(&["a"]), Some(7));
         assert_eq!(forwarder.sweep_from(), 7);
         assert!(forwarder.sweep_due(), "the next page is asked for");
-        assert_eq!(locked(&forwarder.sent).len(), 3, "nothing forgotten mid-pass");
+        assert_eq!(
+            locked(&forwarder.sent).len(),
+            3,
+            "nothing forgotten mid-pass"
+        );
         // The last page: "b" was answered meanwhile (not seen), "c" is still pending.
         forwarder.page_read(&ids(&["c"]), None);
-        assert_eq!(forwarder.sweep_from(), 0, "the next pass starts from the oldest");
+        assert_eq!(
+            forwarder.sweep_from(),
+            0,
+            "the next pass starts from the oldest"
+        );
         let sent = locked(&forwarder.sent);
-        assert!(sent.contains_key(&DeliveryId::new("a")) && sent.contains_key(&DeliveryId::new("c")));
+        assert!(
+            sent.contains_key(&DeliveryId::new("a")) && sent.contains_key(&DeliveryId::new("c"))
+        );
         assert!(!sent.contains_key(&DeliveryId::new("b")));
     }
 }
