@@ -114,12 +114,23 @@ impl DeliveryLoop {
                 })
                 .await;
         }
+        // The input and the working screen are a terminal's witnesses; a
+        // native channel's protocol has neither (its turns make it busy).
+        let screen = self.ctx.session.native().is_none();
         for flow in [
             self.typing_gate(&current, mode).await,
             self.busy_gate(&current, mode).await,
-            self.input_gate().await,
+            if screen {
+                self.input_gate().await
+            } else {
+                Flow::Pass
+            },
             self.pacer_gate().await,
-            self.working_gate(mode).await,
+            if screen {
+                self.working_gate(mode).await
+            } else {
+                Flow::Pass
+            },
         ] {
             if !matches!(flow, Flow::Pass) {
                 return flow;
