@@ -132,7 +132,7 @@ fn a_local_agent_with_its_status_and_operating_fields() {
 fn a_remote_agent_and_a_listing() {
     let list: AgentList = same_bytes(json!({"agents": [{
         "name": "far", "host": "h2", "remote": true, "state": "away",
-        "presence": "away", "channels": ["team"],
+        "presence": "away", "channels": ["team"], "queue_depth": null,
     }]}));
     assert_eq!(
         list.agents[0].preset, None,

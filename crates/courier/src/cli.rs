@@ -56,6 +56,9 @@ pub enum Command {
     Events(EventsArgs),
     /// Print an agent's rendered screen.
     Screen { name: String },
+    /// Print a headless agent's conversation: the messages it got, its replies, tool calls
+    /// and errors (kept in the store); --follow keeps printing new turns.
+    Transcript(TranscriptArgs),
     /// Find setup problems: the state directory, its lock, the store, the
     /// port, and each preset's CLI and version. Exit 1 on a failure.
     Doctor(DoctorArgs),
@@ -422,6 +425,18 @@ pub struct EventsArgs {
     #[arg(long, short)]
     pub follow: bool,
     /// Only events after this seq.
+    #[arg(long, default_value_t = 0)]
+    pub since: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct TranscriptArgs {
+    /// The agent (spawned with --headless).
+    pub name: String,
+    /// Keep printing new turns as they come.
+    #[arg(long, short)]
+    pub follow: bool,
+    /// Only what happened after this event seq.
     #[arg(long, default_value_t = 0)]
     pub since: u64,
 }

@@ -109,6 +109,9 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<ExitCode> 
         }
         Command::Send(args) => send(&client, args, json_out).await?,
         Command::Events(args) => return events(&client, args, json_out).await,
+        Command::Transcript(args) => {
+            return crate::transcript_cmd::transcript(&client, args, json_out).await;
+        }
         Command::Screen { name } => {
             let v = client
                 .get(&format!("/v1/agents/{}/screen", segment(&name)))

@@ -49,7 +49,6 @@ fn message_id(sent: &Value) -> String {
 
 /// Waits until message `id`'s one delivery has ended (verified or
 /// unverified); returns it.
-#[allow(dead_code)] // used by the refusal tests below
 fn wait_settled(broker: &Broker, id: &str) -> Value {
     wait_for(&format!("message {id} to settle"), || {
         let ds = broker.deliveries(id);
@@ -76,4 +75,178 @@ fn a_message_to_a_headless_acp_agent_is_verified_by_the_protocol_once() {
         e["type"] == "delivery_verified" && e["message_id"] == json!(id)
     });
     assert_eq!(verified["verification"], json!("protocol"), "{verified}");
+}
+
+/// A refusal ends `unverified` with the agent's reason and its code, never
+/// `verified`; the agent still takes the next message.
+fn refused_ends_unverified_with_the_reason(refuse_as: &str, code: &str) {
+    let tmp = tempdir();
+    let broker = Broker::start(tmp.path(), &[]);
+    let transcript = broker.transcript_path("gem");
+    let args = [
+        "--refuse",
+        "forbidden",
+        "--refuse-as",
+        refuse_as,
+        "--refuse-reason",
+        "not on a friday",
+    ];
+    spawn_headless(&broker, "gem", fake_acp(&transcript, &args), json!({}));
+
+    let refused = message_id(&broker.send("alice", "gem", "do the forbidden thing"));
+    let d = wait_settled(&broker, &refused);
+    assert_eq!(d["state"], json!("unverified"), "{d}");
+    let reason = d["reason"].as_str().unwrap_or_default();
+    assert!(reason.starts_with(code), "{reason}");
+    assert!(reason.contains("not on a friday"), "{reason}");
+    let events = broker.events();
+    assert!(
+        !events.iter().any(|e| e["type"] == "delivery_verified"
+            && e["message_id"] == json!(refused)
+            && e["verification"] != json!("timeout_fallback")),
+        "a refused input was verified: {events:?}"
+    );
+    let error = events
+        .iter()
+        .find(|e| e["type"] == "conversation_error" && e["message_id"] == json!(refused));
+    assert!(error.is_some(), "no conversation_error: {events:?}");
+
+    let fine = message_id(&broker.send("alice", "gem", "a fine request"));
+    let ds = broker.wait_verified(&fine);
+    assert_eq!(ds[0]["verification"], json!("protocol"), "{ds:?}");
+    assert_eq!(count_in_transcript(&transcript, &fine), 1);
+}
+
+#[test]
+fn a_request_refused_with_an_error_ends_unverified_with_its_reason() {
+    refused_ends_unverified_with_the_reason("error", "protocol_refused");
+}
+
+#[test]
+fn a_turn_refused_ends_unverified_with_its_reason() {
+    refused_ends_unverified_with_the_reason("turn", "turn_refused");
+}
+
+#[test]
+fn a_crash_mid_turn_waits_for_the_restart_and_each_message_arrives_once() {
+    let tmp = tempdir();
+    let broker = Broker::start(tmp.path(), &[]);
+    let transcript = broker.transcript_path("gem");
+    // The first process crashes on its first prompt (mid-turn); the
+    // restarted one does not.
+    let marker = tmp.path().join("crashed-once");
+    let fake = fake_acp(&transcript, &[]).join(" ");
+    let script = format!(
+        "if [ -e '{m}' ]; then exec {fake}; else touch '{m}'; exec {fake} --crash-after 1; fi",
+        m = marker.display()
+    );
+    let restart = json!({"restart": {"policy": "on-failure", "max_restarts": 3,
+        "window_s": 60, "backoff_ms": [100]}});
+    spawn_headless(
+        &broker,
+        "gem",
+        vec!["sh".into(), "-c".into(), script],
+        restart,
+    );
+
+    let ids: Vec<String> = (1..=3)
+        .map(|n| message_id(&broker.send("alice", "gem", &format!("queued message {n}"))))
+        .collect();
+    let settled: Vec<Value> = ids.iter().map(|id| wait_settled(&broker, id)).collect();
+    broker.wait_event("the agent restarted", |e| e["type"] == "agent_restarted");
+
+    // The one in flight when the agent crashed was accepted by it: never
+    // sent again, unverified (agent_exited). The others wait for the
+    // restart and are verified by the new process's protocol.
+    let crashed = &settled[0];
+    assert_eq!(crashed["state"], json!("unverified"), "{crashed}");
+    let reason = crashed["reason"].as_str().unwrap_or_default();
+    assert!(reason.starts_with("agent_exited"), "{reason}");
+    for d in &settled[1..] {
+        assert_eq!(d["state"], json!("verified"), "{d}");
+        assert_eq!(d["verification"], json!("protocol"), "{d}");
+    }
+    for id in &ids {
+        assert_eq!(
+            count_in_transcript(&transcript, id),
+            1,
+            "message {id} in the transcript: {:?}",
+            common::transcript(&transcript)
+        );
+    }
+}
+
+/// `courier <args>` against `broker`; its stdout (the command must succeed).
+fn courier(broker: &Broker, args: &[&str]) -> String {
+    let out = common::courier_command()
+        .arg("--state-dir")
+        .arg(&broker.state_dir)
+        .args(args)
+        .output()
+        .expect("run courier");
+    assert!(
+        out.status.success(),
+        "courier {args:?}: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn the_transcript_command_shows_the_conversation() {
+    let tmp = tempdir();
+    let broker = Broker::start(tmp.path(), &[]);
+    let transcript = broker.transcript_path("gem");
+    let mut args = vec!["spawn", "--name", "gem", "--headless", "--"];
+    let command = fake_acp(&transcript, &["--refuse", "forbidden"]);
+    args.extend(command.iter().map(String::as_str));
+    courier(&broker, &args);
+    broker.wait_ready("gem");
+    assert!(courier(&broker, &["agents"]).contains("native"));
+
+    let asked = message_id(&broker.send("alice", "gem", "summarise the design"));
+    broker.wait_verified(&asked);
+    let refused = message_id(&broker.send("alice", "gem", "the forbidden one"));
+    wait_settled(&broker, &refused);
+
+    let text = courier(&broker, &["transcript", "gem"]);
+    assert!(text.contains("summarise the design"), "{text}");
+    // The fake's reply echoes its input: the agent's side is shown too.
+    assert!(text.contains("echo:"), "{text}");
+    assert!(text.contains("the forbidden one"), "{text}");
+    assert!(text.contains("error"), "{text}");
+
+    let json = courier(&broker, &["--json", "transcript", "gem"]);
+    let events: Vec<Value> = json
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON event a line"))
+        .collect();
+    let types: Vec<&str> = events.iter().filter_map(|e| e["type"].as_str()).collect();
+    assert_eq!(
+        types
+            .iter()
+            .filter(|t| **t == "conversation_prompt")
+            .count(),
+        2,
+        "{types:?}"
+    );
+    assert!(types.contains(&"conversation_reply"), "{types:?}");
+    assert!(types.contains(&"conversation_error"), "{types:?}");
+    let prompt = events
+        .iter()
+        .find(|e| e["type"] == "conversation_prompt" && e["message_id"] == json!(asked))
+        .expect("the prompt of the first message");
+    assert_eq!(prompt["from"], json!("alice"), "{prompt}");
+    let reply = events
+        .iter()
+        .find(|e| e["type"] == "conversation_reply" && e["message_id"] == json!(asked))
+        .expect("the reply to the first message");
+    assert!(
+        reply["text"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("summarise the design"),
+        "{reply}"
+    );
 }

@@ -46,6 +46,12 @@ pub async fn carry(
 ) -> Settlement {
     let text = prompt_text(message);
     acp.drain_updates().await;
+    // An agent whose protocol already went away never sees it: nothing is
+    // marked, and the next generation gets it.
+    if let Some(why) = acp.closed() {
+        let exit = exit_within(ctx, EXIT_WAIT).await;
+        return settle(ProtocolReport::NotSent { why }, false, exit);
+    }
     if let Err(e) = ctx
         .store
         .transition_async(&delivery.id, Transition::Written)
@@ -73,8 +79,22 @@ pub async fn carry(
     acp.set_turn(true);
     let (answer, reply) = follow_turn(ctx, &message.id, acp, pending).await;
     acp.set_turn(false);
-    let report = match answer {
-        // A refused turn's reason is the agent's own words, when it said some.
+    let report = report_of(answer, &reply);
+    let exit = match report {
+        ProtocolReport::Gone { .. } => exit_within(ctx, EXIT_WAIT).await,
+        _ => None,
+    };
+    if !matches!(report, ProtocolReport::Carried) {
+        conversation_error(ctx, &message.id, &format!("{report:?}")).await;
+    }
+    tracing::debug!(?report, "carried natively");
+    settle(report, true, exit)
+}
+
+/// What the protocol's answer to the prompt reports: a refused turn's
+/// reason is the agent's own words, when it said some.
+fn report_of(answer: PromptAnswer, reply: &str) -> ProtocolReport {
+    match answer {
         PromptAnswer::Stopped(stop) => match stop.as_str() {
             "refusal" if reply.trim().is_empty() => ProtocolReport::TurnRefused {
                 message: "the agent refused the turn".into(),
@@ -87,16 +107,7 @@ pub async fn carry(
         },
         PromptAnswer::Error(message) => ProtocolReport::Refused { message },
         PromptAnswer::Closed(why) => ProtocolReport::Gone { why },
-    };
-    let exit = match report {
-        ProtocolReport::Gone { .. } => exit_within(ctx, EXIT_WAIT).await,
-        _ => None,
-    };
-    if !matches!(report, ProtocolReport::Carried) {
-        conversation_error(ctx, &message.id, &format!("{report:?}")).await;
     }
-    tracing::debug!(?report, "carried natively");
-    settle(report, true, exit)
 }
 
 fn settle(report: ProtocolReport, marked_injected: bool, exit: Option<Exit>) -> Settlement {
