@@ -250,3 +250,60 @@ fn the_transcript_command_shows_the_conversation() {
         "{reply}"
     );
 }
+
+#[test]
+fn the_gemini_preset_runs_headless_with_its_acp_flag() {
+    let tmp = tempdir();
+    // The gemini preset with the fake agent for its CLI: `--headless` adds
+    // the preset's headless arguments (`--acp` for the real CLI; here the
+    // fake's `--protocol acp`).
+    let presets = tmp.path().join("presets.toml");
+    std::fs::write(
+        &presets,
+        format!(
+            "[presets.gemini]\ncommand = \"{EXE}\"\nargs = [\"fake-agent\"]\n\
+             headless_args = [\"--protocol\", \"acp\"]\n"
+        ),
+    )
+    .expect("write presets");
+    let presets = presets.display().to_string();
+    let broker = Broker::start_with_env(tmp.path(), &[], &[("COURIER_PRESETS", &presets)]);
+    let workdir = tmp.path().join("work");
+    std::fs::create_dir_all(&workdir).expect("workdir");
+    let workdir = workdir.display().to_string();
+    courier(
+        &broker,
+        &[
+            "spawn",
+            "gemini",
+            "--name",
+            "gem",
+            "--headless",
+            "--cwd",
+            &workdir,
+        ],
+    );
+    broker.wait_ready("gem");
+    let listed = broker.get_ok("/v1/agents/gem");
+    assert_eq!(listed["delivery"], json!("native"), "{listed}");
+    let spawned = broker.wait_event("agent_spawned", |e| e["type"] == "agent_spawned");
+    let command = spawned["command"].as_str().unwrap_or_default();
+    assert!(command.contains("fake-agent --protocol acp"), "{command}");
+
+    let id = message_id(&broker.send("alice", "gem", "hello gemini"));
+    let ds = broker.wait_verified(&id);
+    assert_eq!(ds[0]["verification"], json!("protocol"), "{ds:?}");
+
+    // A terminal agent cannot have the native channel; a preset without a
+    // headless mode cannot run headless.
+    let (status, v) = broker.post(
+        "/v1/agents",
+        &json!({"name": "typed", "command": ["sh"], "delivery": "native"}),
+    );
+    assert_eq!(status, 400, "{v}");
+    let (status, v) = broker.post(
+        "/v1/agents",
+        &json!({"name": "sh", "preset": "shell", "headless": true}),
+    );
+    assert_eq!(status, 400, "{v}");
+}
