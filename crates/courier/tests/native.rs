@@ -307,3 +307,53 @@ fn the_gemini_preset_runs_headless_with_its_acp_flag() {
     );
     assert_eq!(status, 400, "{v}");
 }
+
+#[test]
+fn a_broker_crash_mid_turn_loses_nothing_and_sends_nothing_twice() {
+    let tmp = tempdir();
+    let mut broker = Broker::start(tmp.path(), &[]);
+    let transcript = broker.transcript_path("gem");
+    // The first process holds its first turn open; the one the next broker
+    // starts answers at once.
+    let marker = tmp.path().join("held-once");
+    let fake = fake_acp(&transcript, &[]).join(" ");
+    let script = format!(
+        "if [ -e '{m}' ]; then exec {fake}; else touch '{m}'; exec {fake} --think-ms 600000; fi",
+        m = marker.display()
+    );
+    spawn_headless(
+        &broker,
+        "gem",
+        vec!["sh".into(), "-c".into(), script],
+        json!({}),
+    );
+    let held = message_id(&broker.send("alice", "gem", "the turn in flight"));
+    wait_for("the first message in the agent's turn", || {
+        (count_in_transcript(&transcript, &held) == 1).then_some(())
+    });
+    let queued: Vec<String> = (1..=2)
+        .map(|n| message_id(&broker.send("alice", "gem", &format!("queued {n}"))))
+        .collect();
+    broker.kill9();
+    // The agent has no session host: it does not outlive its broker.
+    drop(broker);
+
+    let broker = Broker::start(tmp.path(), &[]);
+    broker.wait_ready("gem");
+    let d = wait_settled(&broker, &held);
+    assert_eq!(d["state"], json!("unverified"), "{d}");
+    let reason = d["reason"].as_str().unwrap_or_default();
+    assert!(reason.starts_with("broker_restarted"), "{reason}");
+    for id in &queued {
+        let ds = broker.wait_verified(id);
+        assert_eq!(ds[0]["verification"], json!("protocol"), "{ds:?}");
+    }
+    for id in queued.iter().chain([&held]) {
+        assert_eq!(
+            count_in_transcript(&transcript, id),
+            1,
+            "{id}: {:?}",
+            common::transcript(&transcript)
+        );
+    }
+}
