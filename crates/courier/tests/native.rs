@@ -75,6 +75,11 @@ fn a_message_to_a_headless_acp_agent_is_verified_by_the_protocol_once() {
         e["type"] == "delivery_verified" && e["message_id"] == json!(id)
     });
     assert_eq!(verified["verification"], json!("protocol"), "{verified}");
+
+    // No terminal: keys have nowhere to go, and the broker says so.
+    let (status, v) = broker.post("/v1/agents/gem/input", &json!({"text": "hi\r"}));
+    assert_eq!(status, 409, "{v}");
+    assert_eq!(common::error_code(&v), "agent_headless", "{v}");
 }
 
 /// A refusal ends `unverified` with the agent's reason and its code, never

@@ -117,6 +117,14 @@ fn client_errors_are_4xx_and_name_the_field_where_there_is_one() {
             "agent_not_running",
         ),
         (
+            TerminalError::NoTerminal {
+                agent: "gem".into(),
+            }
+            .into(),
+            StatusCode::CONFLICT,
+            "agent_headless",
+        ),
+        (
             StoreError::UnknownDelivery { id: id.clone() }.into(),
             StatusCode::NOT_FOUND,
             "unknown_delivery",

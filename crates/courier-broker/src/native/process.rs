@@ -108,11 +108,9 @@ impl HeadlessProcess {
         self.screen.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn no_terminal(&self, what: &str) -> TerminalError {
-        TerminalError::Spawn {
+    fn no_terminal(&self) -> TerminalError {
+        TerminalError::NoTerminal {
             agent: self.agent.clone(),
-            command: what.to_string(),
-            reason: "a headless agent has no terminal".into(),
         }
     }
 }
@@ -232,7 +230,7 @@ impl Terminal for HeadlessProcess {
     }
 
     async fn write(&self, _bytes: &[u8]) -> Result<(), TerminalError> {
-        Err(self.no_terminal("typed input"))
+        Err(self.no_terminal())
     }
 
     fn resize(&self, _rows: u16, _cols: u16) -> Result<(), TerminalError> {
