@@ -362,3 +362,27 @@ fn a_broker_crash_mid_turn_loses_nothing_and_sends_nothing_twice() {
         );
     }
 }
+
+#[test]
+fn interrupting_a_headless_agent_cancels_its_turn_through_the_protocol() {
+    let tmp = tempdir();
+    let broker = Broker::start(tmp.path(), &[]);
+    let transcript = broker.transcript_path("gem");
+    spawn_headless(
+        &broker,
+        "gem",
+        fake_acp(&transcript, &["--think-ms", "600000"]),
+        json!({}),
+    );
+    let id = message_id(&broker.send("alice", "gem", "a long task"));
+    wait_for("the message in the agent's turn", || {
+        (count_in_transcript(&transcript, &id) == 1).then_some(())
+    });
+    let (status, v) = broker.post("/v1/agents/gem/interrupt", &json!({}));
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["keys"], json!("session/cancel"), "{v}");
+    let d = wait_settled(&broker, &id);
+    assert_eq!(d["state"], json!("unverified"), "{d}");
+    let reason = d["reason"].as_str().unwrap_or_default();
+    assert!(reason.starts_with("turn_cancelled"), "{reason}");
+}

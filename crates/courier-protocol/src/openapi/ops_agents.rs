@@ -267,7 +267,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
     Operation {
         method: Method::Post,
         path: "/v1/agents/{name}/interrupt",
-        summary: "Interrupt the agent's current turn: send its interrupt keys (agent_interrupted). Never typed into a known dialog on its screen.",
+        summary: "Interrupt the agent's current turn: send its interrupt keys (agent_interrupted). Never typed into a known dialog on its screen. A headless agent's turn is cancelled through its protocol (ACP session/cancel; keys: \"session/cancel\"), and the delivery that started it ends unverified, turn_cancelled.",
         description: "Owner token only: an agent's token gets 403 owner_only. 409 dialog_on_screen (with the dialog's line) while a known dialog shows, 409 delivery_in_flight when a message is still being typed in after 3 s, 409 agent_not_running when it exited or is dead.",
         security: Security::Default,
         query: None,
