@@ -10,7 +10,10 @@
 //! - [`spec`]: how an agent is started (the spawn request, persisted);
 //! - [`launch`]: a spec → what to run, and how messages to it are framed;
 //! - [`auth`]: tokens, identities, dashboard sessions, the ACL file;
-//! - [`terminals`]: agents' PTYs, local or under session hosts;
+//! - [`native`]: headless agents' processes on pipes and the protocol
+//!   clients over their stdio (ACP);
+//! - [`terminals`]: agents' PTYs, local or under session hosts, or a
+//!   headless agent's process;
 //! - [`agents`]: the registry of running agents, their status, control
 //!   and screen watcher;
 //! - [`federation`]: brokers of several hosts in one workspace over NATS;
@@ -35,6 +38,7 @@ pub mod federation;
 pub mod launch;
 pub mod lifecycle;
 pub mod metrics;
+pub mod native;
 pub mod pruner;
 pub mod server;
 pub mod services;

@@ -114,6 +114,9 @@ pub enum Verification {
     Echo,
     /// The window ended without proof either way.
     TimeoutFallback,
+    /// The agent CLI's own protocol reported the turn that carries the
+    /// message (a native channel, e.g. ACP's `session/prompt` answered).
+    Protocol,
 }
 
 impl Verification {
@@ -121,6 +124,7 @@ impl Verification {
         match self {
             Verification::Echo => "echo",
             Verification::TimeoutFallback => "timeout_fallback",
+            Verification::Protocol => "protocol",
         }
     }
 
@@ -128,6 +132,7 @@ impl Verification {
         match text {
             "echo" => Some(Verification::Echo),
             "timeout_fallback" => Some(Verification::TimeoutFallback),
+            "protocol" => Some(Verification::Protocol),
             _ => None,
         }
     }
@@ -181,6 +186,9 @@ pub enum Transition {
     Written,
     /// injected → verified (`echo`).
     Verified,
+    /// injected → verified (`protocol`): the agent CLI's protocol reported
+    /// the turn that carries it.
+    ProtocolVerified,
     /// injected → unverified (`timeout_fallback`), with the screen rows
     /// that show why when there are some (e.g. the text left in the input).
     Unverified { reason: String, screen: Vec<String> },
@@ -206,7 +214,7 @@ impl Transition {
         match self {
             Transition::BeginInjection { .. } => "begin injection",
             Transition::Written => "be marked written",
-            Transition::Verified => "be verified",
+            Transition::Verified | Transition::ProtocolVerified => "be verified",
             Transition::Unverified { .. } => "be marked unverified",
             Transition::Failed { .. } => "fail",
             Transition::Requeue { .. } => "be requeued",
@@ -298,6 +306,12 @@ impl Delivery {
                 next.verification = Some(Verification::Echo);
                 next.reason = None;
                 vec![self.verified_event(Verification::Echo, None, Vec::new())]
+            }
+            (Transition::ProtocolVerified, S::Injected) => {
+                next.state = S::Verified;
+                next.verification = Some(Verification::Protocol);
+                next.reason = None;
+                vec![self.verified_event(Verification::Protocol, None, Vec::new())]
             }
             (Transition::Unverified { reason, screen }, S::Injected) => {
                 next.state = S::Unverified;

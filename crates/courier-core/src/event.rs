@@ -280,6 +280,43 @@ pub enum EventKind {
     BrokerStarted { version: String, pending: u64 },
     /// The broker is stopping gracefully, with the deliveries still pending.
     BrokerStopping { pending: u64 },
+    /// A headless agent's conversation: a message handed to it through its
+    /// protocol (the prompt of a turn), with the delivery that carried it.
+    ConversationPrompt {
+        name: String,
+        delivery_id: DeliveryId,
+        message_id: MessageId,
+        from: String,
+        text: String,
+    },
+    /// A headless agent's conversation: the agent's reply in a turn (its
+    /// message chunks joined), with the message that started the turn.
+    ConversationReply {
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message_id: Option<MessageId>,
+        text: String,
+    },
+    /// A headless agent's conversation: a tool call it reported
+    /// (`tool_call` / `tool_call_update`), with its id, title and status.
+    ConversationToolCall {
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message_id: Option<MessageId>,
+        tool_call_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        title: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        status: Option<String>,
+    },
+    /// A headless agent's conversation: an error — a refused input, a turn
+    /// that ended refused or cancelled, the protocol gone mid-turn.
+    ConversationError {
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message_id: Option<MessageId>,
+        error: String,
+    },
 }
 
 impl EventKind {
@@ -332,6 +369,14 @@ impl EventKind {
         }
     }
 
+    /// The conversation events of a headless agent (`courier transcript`).
+    pub const CONVERSATION: [&'static str; 4] = [
+        "conversation_prompt",
+        "conversation_reply",
+        "conversation_tool_call",
+        "conversation_error",
+    ];
+
     /// The wire name (`"delivery_queued"`, ...).
     pub fn name(&self) -> &'static str {
         match self {
@@ -374,6 +419,10 @@ impl EventKind {
             EventKind::TokenRevoked { .. } => "token_revoked",
             EventKind::BrokerStarted { .. } => "broker_started",
             EventKind::BrokerStopping { .. } => "broker_stopping",
+            EventKind::ConversationPrompt { .. } => "conversation_prompt",
+            EventKind::ConversationReply { .. } => "conversation_reply",
+            EventKind::ConversationToolCall { .. } => "conversation_tool_call",
+            EventKind::ConversationError { .. } => "conversation_error",
         }
     }
 }

@@ -58,6 +58,9 @@ pub enum DeliveryChannel {
     Pty,
     /// Context handed to the agent by a lifecycle hook of its CLI.
     Hook,
+    /// The agent CLI's own protocol (ACP over a headless agent's stdio),
+    /// proven by the protocol's report of the turn that carries it.
+    Native,
 }
 
 impl DeliveryChannel {
@@ -65,6 +68,7 @@ impl DeliveryChannel {
         match self {
             DeliveryChannel::Pty => "pty",
             DeliveryChannel::Hook => "hook",
+            DeliveryChannel::Native => "native",
         }
     }
 
@@ -72,6 +76,7 @@ impl DeliveryChannel {
         match text {
             "pty" => Some(DeliveryChannel::Pty),
             "hook" => Some(DeliveryChannel::Hook),
+            "native" => Some(DeliveryChannel::Native),
             _ => None,
         }
     }
@@ -90,12 +95,31 @@ pub enum ChannelPolicy {
     Hooks,
     /// Whichever claims a delivery first; never both.
     Both,
+    /// The agent CLI's own protocol (a headless agent: ACP over its
+    /// stdio); nothing is typed, the protocol reports each turn.
+    Native,
 }
 
 impl ChannelPolicy {
     /// Whether the terminal task may type deliveries in.
     pub fn types_keystrokes(self) -> bool {
+        matches!(self, ChannelPolicy::Keystrokes | ChannelPolicy::Both)
+    }
+
+    /// Whether the agent's delivery loop takes deliveries from the queue
+    /// (keystrokes or the native protocol; not with hooks only).
+    pub fn loop_delivers(self) -> bool {
         !matches!(self, ChannelPolicy::Hooks)
+    }
+
+    /// The wire name (`keystrokes`, `hooks`, `both`, `native`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelPolicy::Keystrokes => "keystrokes",
+            ChannelPolicy::Hooks => "hooks",
+            ChannelPolicy::Both => "both",
+            ChannelPolicy::Native => "native",
+        }
     }
 }
 
@@ -279,11 +303,18 @@ mod tests {
         for m in DeliveryMode::ALL {
             assert_eq!(DeliveryMode::parse(m.as_str()), Some(m));
         }
-        for c in [DeliveryChannel::Pty, DeliveryChannel::Hook] {
+        for c in [
+            DeliveryChannel::Pty,
+            DeliveryChannel::Hook,
+            DeliveryChannel::Native,
+        ] {
             assert_eq!(DeliveryChannel::parse(c.as_str()), Some(c));
         }
         assert_eq!(DeliveryMode::default(), DeliveryMode::Idle);
         assert!(!ChannelPolicy::Hooks.types_keystrokes());
+        assert!(!ChannelPolicy::Native.types_keystrokes());
+        assert!(ChannelPolicy::Native.loop_delivers());
+        assert!(!ChannelPolicy::Hooks.loop_delivers());
     }
 
     const BOUNDS: StuckBounds = StuckBounds {

@@ -78,7 +78,7 @@ pub fn mirror(
             ..
         } => {
             next.state = match verification {
-                Verification::Echo => DeliveryState::Verified,
+                Verification::Echo | Verification::Protocol => DeliveryState::Verified,
                 Verification::TimeoutFallback => DeliveryState::Unverified,
             };
             next.verification = Some(*verification);

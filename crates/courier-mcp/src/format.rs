@@ -229,6 +229,7 @@ fn read_via(channel: Option<DeliveryChannel>) -> &'static str {
             "handed over by read_inbox or a hook, never typed into the terminal"
         }
         Some(DeliveryChannel::Pty) => "after it was typed into the terminal",
+        Some(DeliveryChannel::Native) => "after the agent's own protocol carried it",
         None => "",
     }
 }

@@ -38,6 +38,11 @@ pub struct Preset {
     /// CLI's lifecycle hook runs `courier hook EVENT` and gets them as context) or `both`.
     #[serde(default)]
     pub delivery: ChannelPolicy,
+    /// The arguments that make the CLI a headless agent speaking the Agent
+    /// Client Protocol on its stdio (`courier spawn --headless`, channel
+    /// `native`), e.g. gemini's `--acp`. Empty: the CLI has none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headless_args: Vec<String>,
     /// The CLI's hook settings file, when it has documented lifecycle hooks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hooks: Option<HookSettings>,

@@ -30,7 +30,7 @@ pub struct AgentView {
     pub dead: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dead_reason: Option<String>,
-    /// Which channels deliver to it (`keystrokes`, `hooks`, `both`).
+    /// Which channels deliver to it (`keystrokes`, `hooks`, `both`, `native`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery: Option<ChannelPolicy>,
     /// It reported its task done (`POST /v1/agents/{name}/done`).

@@ -18,6 +18,18 @@ pub struct EventsPage {
     pub last_seq: u64,
 }
 
+/// `GET /v1/agents/{name}/transcript?since=SEQ&limit=N`: a headless
+/// agent's conversation — the messages it got, its replies, tool calls and
+/// errors (`conversation_*` events) — after a seq, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Transcript {
+    pub name: String,
+    pub events: Vec<Event>,
+    /// The newest seq in the log: the cursor to follow from when `events`
+    /// is empty.
+    pub last_seq: u64,
+}
+
 /// Events `after`+1 .. `next_seq`-1 were pruned before the client read
 /// them. In a page it is `gap`; on a stream it is an item of its own
 /// with `"type":"gap"`.

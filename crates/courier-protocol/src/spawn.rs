@@ -61,9 +61,18 @@ pub struct SpawnRequest {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 32))]
     pub collapsed_paste_patterns: Vec<String>,
-    /// Which channels deliver to it. Default: the preset's, else keystrokes.
+    /// Which channels deliver to it: keystrokes, hooks, both, or native
+    /// (the CLI's own protocol; needs `headless`). Default: native for a
+    /// headless agent, else the preset's, else keystrokes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery: Option<ChannelPolicy>,
+    /// Run the CLI headless: pipes and no PTY, spoken to in the Agent Client
+    /// Protocol on its stdio (a preset's headless arguments, e.g. `gemini
+    /// --acp`, or a command that speaks ACP), delivering through channel
+    /// `native`. Its conversation is kept as events
+    /// (`GET /v1/agents/{name}/transcript`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub headless: bool,
     /// How the program's composer wants a message submitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub submit: Option<SubmitRequest>,
@@ -146,6 +155,7 @@ impl SpawnRequest {
             dialog_patterns: Vec::new(),
             collapsed_paste_patterns: Vec::new(),
             delivery: None,
+            headless: false,
             submit: None,
             inert_prefix: None,
             framing: None,

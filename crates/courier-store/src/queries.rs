@@ -106,6 +106,21 @@ impl Store {
         })
     }
 
+    /// Up to `limit` conversation events of headless agent `name` (its
+    /// prompts, replies, tool calls and errors) with `seq > after`, in order.
+    pub async fn conversation_after_async(
+        &self,
+        name: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<Event>> {
+        let name = name.to_string();
+        self.read_async("reading a conversation", move |c, p| {
+            reads::conversation_after(c, p, &name, after, limit)
+        })
+        .await
+    }
+
     /// The last `seq` assigned (0 for an empty log; kept after pruning).
     pub async fn last_seq_async(&self) -> Result<u64> {
         self.read_async("reading the last seq", reads::last_seq)

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use courier_core::event::EventKind;
 use courier_core::{Delivery, DeliveryId, DeliveryMode, Event, Message, MessageId, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -91,6 +92,36 @@ pub(crate) fn events_after(
         params![seq, limit],
         rows::event,
         "reading events",
+    )
+}
+
+/// Up to `limit` conversation events of agent `name` with `seq > after`,
+/// in order (`EventKind::CONVERSATION`).
+pub(crate) fn conversation_after(
+    conn: &Connection,
+    path: &Path,
+    name: &str,
+    seq: u64,
+    limit: usize,
+) -> Result<Vec<Event>> {
+    let kinds = EventKind::CONVERSATION
+        .iter()
+        .map(|k| format!("'{k}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT {EVENT_COLUMNS} FROM events WHERE seq > ?1 AND kind IN ({kinds}) \
+         AND json_extract(data, '$.name') = ?2 ORDER BY seq LIMIT ?3"
+    );
+    let seq = i64::try_from(seq).unwrap_or(i64::MAX);
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    collect(
+        conn,
+        path,
+        &sql,
+        params![seq, name, limit],
+        rows::event,
+        "reading a conversation",
     )
 }
 

@@ -32,6 +32,10 @@ pub enum TerminalError {
     },
     #[error("agent {agent}: the terminal writer is closed (the session ended)")]
     WriterClosed { agent: String },
+    /// A headless agent (its CLI on pipes, spoken to in its own protocol)
+    /// has no terminal to type into.
+    #[error("agent {agent} is headless: it has no terminal to type into (send it a message)")]
+    NoTerminal { agent: String },
     #[error("agent {agent}: resizing the terminal to {rows}x{cols} failed: {reason}")]
     Resize {
         agent: String,

@@ -56,6 +56,9 @@ pub enum Command {
     Events(EventsArgs),
     /// Print an agent's rendered screen.
     Screen { name: String },
+    /// Print a headless agent's conversation: the messages it got, its replies, tool calls
+    /// and errors (kept in the store); --follow keeps printing new turns.
+    Transcript(TranscriptArgs),
     /// Find setup problems: the state directory, its lock, the store, the
     /// port, and each preset's CLI and version. Exit 1 on a failure.
     Doctor(DoctorArgs),
@@ -370,6 +373,19 @@ pub struct SpawnArgs {
     /// preset's): a busy line with one of these below it is history.
     #[arg(long = "idle-pattern")]
     pub idle_patterns: Vec<String>,
+    /// Run the agent headless: its CLI on pipes with no PTY, spoken to in the Agent Client
+    /// Protocol (ACP, JSON-RPC on stdio) — a preset's headless mode (`gemini` runs `gemini
+    /// --acp`) or a command that speaks ACP. Messages go through the `native` channel, proven
+    /// by the protocol's answer to the turn that carries them (verification `protocol`); its
+    /// conversation is kept as events: `courier transcript NAME`. No terminal to attach to.
+    #[arg(long)]
+    pub headless: bool,
+    /// The channel that delivers messages to it: `keystrokes` (typed into its terminal, proven
+    /// on the screen), `hooks` (its CLI's lifecycle hook runs `courier hook`), `both`
+    /// (whichever claims a message first) or `native` (the CLI's own protocol; needs
+    /// --headless). Default: `native` with --headless, else the preset's, else `keystrokes`.
+    #[arg(long, value_parser = ["keystrokes", "hooks", "both", "native"])]
+    pub delivery: Option<String>,
     /// How each message is framed so the agent's program runs none of it: `auto`
     /// (default: from the program reading its terminal at each delivery), `none`, or an
     /// interpreter (`sh`, `bash`, `zsh`, `fish`, `python`, `node`, `ruby`, …).
@@ -409,6 +425,18 @@ pub struct EventsArgs {
     #[arg(long, short)]
     pub follow: bool,
     /// Only events after this seq.
+    #[arg(long, default_value_t = 0)]
+    pub since: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct TranscriptArgs {
+    /// The agent (spawned with --headless).
+    pub name: String,
+    /// Keep printing new turns as they come.
+    #[arg(long, short)]
+    pub follow: bool,
+    /// Only what happened after this event seq.
     #[arg(long, default_value_t = 0)]
     pub since: u64,
 }

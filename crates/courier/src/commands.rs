@@ -91,6 +91,7 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<ExitCode> 
                             cell_of(&a.queue_depth),
                             cell_of(&a.restarts),
                             cell_of(&a.channels),
+                            a.delivery.map_or("-", |d| d.as_str()).to_string(),
                             cell_of(&a.command).replace(',', " "),
                             framing_cell(a),
                             cell_of(&a.result),
@@ -100,7 +101,7 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<ExitCode> 
                 table(
                     &[
                         "name", "host", "pid", "state", "queued", "restarts", "channels",
-                        "command", "framing", "result",
+                        "delivery", "command", "framing", "result",
                     ],
                     &rows,
                 );
@@ -110,6 +111,9 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<ExitCode> 
         }
         Command::Send(args) => send(&client, args, json_out).await?,
         Command::Events(args) => return events(&client, args, json_out).await,
+        Command::Transcript(args) => {
+            return crate::transcript_cmd::transcript(&client, args, json_out).await;
+        }
         Command::Screen { name } => {
             let v = client
                 .get(&format!("/v1/agents/{}/screen", segment(&name)))
@@ -331,6 +335,14 @@ async fn spawn(client: &Client, args: SpawnArgs) -> anyhow::Result<Value> {
     body.cwd = cwd.map(|dir| dir.to_string_lossy().into_owned());
     body.channels = args.channels;
     body.framing = args.framing;
+    body.headless = args.headless;
+    body.delivery = match args.delivery.as_deref() {
+        None => None,
+        Some(name) => Some(
+            serde_json::from_value(json!(name))
+                .with_context(|| format!("unknown delivery channel {name:?}"))?,
+        ),
+    };
     client.post("/v1/agents", &json!(body)).await
 }
 

@@ -31,6 +31,7 @@ fn agent(name: &str, command: Vec<String>) -> AgentSpec {
         dialog_patterns: vec![],
         collapsed_paste_patterns: vec![],
         delivery: None,
+        headless: false,
         submit: None,
         inert_prefix: None,
         framing: None,

@@ -22,6 +22,7 @@ mod open;
 mod ops_cmds;
 mod output;
 mod token_cmds;
+mod transcript_cmd;
 mod tty;
 mod up;
 

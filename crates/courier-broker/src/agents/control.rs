@@ -78,7 +78,7 @@ impl AgentControl {
 
     /// Whether the terminal task may take a queued delivery now.
     pub fn accepting(&self) -> bool {
-        self.channels.types_keystrokes()
+        self.channels.loop_delivers()
             && (*self.mode.borrow() != DeliveryMode::Manual
                 || self.flush.load(Ordering::SeqCst) > 0)
     }
@@ -87,7 +87,7 @@ impl AgentControl {
     /// held; `Some(true)` when it used one unit of a flush (manual mode),
     /// to be given back if the claim finds nothing; `Some(false)` otherwise.
     pub(crate) fn take_one(&self) -> Option<bool> {
-        if !self.channels.types_keystrokes() {
+        if !self.channels.loop_delivers() {
             return None;
         }
         if *self.mode.borrow() != DeliveryMode::Manual {

@@ -6,8 +6,10 @@
 //! control (mode, flushes, progress: [`control`]), a person's typing and
 //! keystrokes ([`typing`], [`person`]), its operating record across
 //! restarts (restart policy, restarts, dead, done, context low:
-//! [`ops`]), the context its tasks share ([`context`]), and the screen
-//! watcher that reports readiness and busy/idle ([`watcher`]).
+//! [`ops`]), the context its tasks share ([`context`]), the screen
+//! watcher that reports readiness and busy/idle ([`watcher`]), and a
+//! headless agent's watcher, which does so from its protocol
+//! ([`native_watcher`]).
 //!
 //! Must not: take or settle a delivery (that is `delivery/`), start, restart
 //! or end a process (that is `lifecycle/`), or know about HTTP.
@@ -16,6 +18,7 @@ pub mod context;
 pub mod control;
 pub mod handle;
 pub mod listing;
+pub mod native_watcher;
 pub mod ops;
 pub mod person;
 pub mod registry;

@@ -23,6 +23,10 @@ impl PersonInput {
     /// Remembers the keystroke, so the agent's delivery loop holds at once,
     /// then writes `bytes` as they are.
     pub async fn write(&self, bytes: &[u8]) -> Result<(), TerminalError> {
+        if self.session.native().is_some() {
+            // No terminal, so nothing typed to hold deliveries for.
+            return self.session.write(bytes).await;
+        }
         self.control.typing.typed(SystemClock.now());
         self.wake.notify_one();
         self.session.write(bytes).await

@@ -164,7 +164,13 @@ pub async fn input(
     input
         .write(body.text.as_bytes())
         .await
-        .map_err(|e| ApiError::new(StatusCode::CONFLICT, "write_failed", e.to_string()))?;
+        .map_err(|e| match e {
+            // A headless agent: the request is wrong, not the write.
+            e @ courier_terminal::TerminalError::NoTerminal { .. } => {
+                ApiError::from(crate::error::BrokerError::from(e))
+            }
+            e => ApiError::new(StatusCode::CONFLICT, "write_failed", e.to_string()),
+        })?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -218,6 +218,7 @@ impl From<ClientError> for ApiError {
             ClientError::UnknownAgent(_) => ApiError::not_found("unknown_agent", message),
             ClientError::UnknownDelivery(_) => ApiError::not_found("unknown_delivery", message),
             ClientError::NotRunning(_) => ApiError::conflict("agent_not_running", message),
+            ClientError::Headless(_) => ApiError::conflict("agent_headless", message),
             ClientError::AgentExists(_) => {
                 ApiError::conflict("agent_exists", message).with_field("name")
             }

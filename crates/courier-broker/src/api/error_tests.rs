@@ -26,6 +26,7 @@ fn parts(error: BrokerError) -> (StatusCode, &'static str, Value) {
     )
 }
 
+// Long: one case per client error, each with the status and field it must give.
 #[test]
 fn client_errors_are_4xx_and_name_the_field_where_there_is_one() {
     let id = courier_core::DeliveryId::new("d1");
@@ -116,6 +117,14 @@ fn client_errors_are_4xx_and_name_the_field_where_there_is_one() {
             "agent_not_running",
         ),
         (
+            TerminalError::NoTerminal {
+                agent: "gem".into(),
+            }
+            .into(),
+            StatusCode::CONFLICT,
+            "agent_headless",
+        ),
+        (
             StoreError::UnknownDelivery { id: id.clone() }.into(),
             StatusCode::NOT_FOUND,
             "unknown_delivery",
@@ -153,6 +162,7 @@ fn client_errors_are_4xx_and_name_the_field_where_there_is_one() {
     }
 }
 
+// Long: one case per fault, each with the status and code it must give.
 #[test]
 fn faults_are_5xx_with_a_code_that_says_what_failed() {
     let path = std::path::PathBuf::from("/state/courier.db");

@@ -37,6 +37,7 @@ pub mod state;
 mod terminal;
 mod terminal_frames;
 mod tokens;
+mod transcript;
 mod unknown_field;
 
 use std::net::SocketAddr;
@@ -113,6 +114,12 @@ fn table() -> Vec<Route> {
         route(Get, "/v1/agents/{name}", Token, agents::get),
         route(Delete, "/v1/agents/{name}", Owner, agents::release),
         route(Get, "/v1/agents/{name}/screen", Token, agents::screen),
+        route(
+            Get,
+            "/v1/agents/{name}/transcript",
+            Token,
+            transcript::transcript,
+        ),
         route(Post, "/v1/agents/{name}/input", Owner, agents::input),
         route(Get, "/v1/agents/{name}/terminal", Token, terminal::terminal),
         route(Get, "/v1/agents/{name}/inbox", Token, messages::inbox),

@@ -1,6 +1,9 @@
-//! One attempt at one delivery: frame the text for whoever reads the
-//! terminal now, type it and prove it on the screen, then commit the
-//! outcome (`injected` first when the screen took it in) and tell the pacer.
+//! One attempt at one delivery, whatever its channel: the channel carries
+//! it and reports what its witness saw — keystrokes framed for whoever
+//! reads the terminal now, typed and proven on the screen (`injected`
+//! committed right before Enter); or the agent CLI's own protocol
+//! (`native.rs`) — core settles the report, and the effects are the same
+//! for every channel: the commits in order, counters, pacing, progress.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -9,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use courier_core::delivery::Transition;
 use courier_core::framing::{self, Framing};
 use courier_core::pacing::Pacer;
-use courier_core::settle::{Attempt, Counted, ScreenRefusal, settle_attempt};
+use courier_core::settle::{Attempt, Counted, ScreenRefusal, Settlement, settle_attempt};
 use courier_core::time::{Clock, SystemClock};
 use courier_core::{Delivery, DeliveryId, Message};
 use courier_store::Store;
@@ -70,9 +73,11 @@ pub fn typed_text(message: &Message, inert: &Framing) -> String {
     inert.apply(&text)
 }
 
-/// Types `message` (delivery `delivery`, claimed) into the agent and
-/// records the outcome. `left_over` is set when the text was left in the
-/// input (not submitted): deliveries then wait until the input is empty.
+/// Carries `message` (delivery `delivery`, claimed) through the agent's
+/// channel — keystrokes proven on its screen, or its own protocol
+/// (`native.rs`) — and records the outcome core settles. `left_over` is set
+/// when typed text was left in the input (not submitted): deliveries then
+/// wait until the input is empty.
 pub async fn run(
     ctx: &AgentContext,
     delivery: &Delivery,
@@ -81,10 +86,27 @@ pub async fn run(
     pacer: &mut Pacer,
     left_over: &mut Option<Expectation>,
 ) {
-    let clock = SystemClock;
-    pacer.injected_at(clock.now());
+    pacer.injected_at(SystemClock.now());
     ctx.status
         .send_modify(|s| s.delivering = Some(delivery.id.clone()));
+    // The channel carries it and says what its witness saw; core decides
+    // what that means (`settle_attempt`, `settle_protocol`).
+    let settled = match ctx.session.native() {
+        Some(acp) => super::native::carry(ctx, delivery, message, acp).await,
+        None => keystrokes(ctx, delivery, message, options, left_over).await,
+    };
+    apply(ctx, delivery, settled, pacer).await;
+}
+
+/// The keystroke channel: frame for whoever reads the terminal now, type,
+/// prove on the screen (`injected` committed right before Enter).
+async fn keystrokes(
+    ctx: &AgentContext,
+    delivery: &Delivery,
+    message: &Message,
+    options: &DeliverOptions,
+    left_over: &mut Option<Expectation>,
+) -> Settlement {
     // Decided now: whoever reads the terminal at this moment (a
     // node started in a bash agent) is who must not run the text.
     let framing = ctx.framing.decide_async(ctx.session.pid()).await;
@@ -95,8 +117,6 @@ pub async fn run(
     let hook = MarkInjected::new(&ctx.store, &delivery.id);
     let report = deliver_with(&*ctx.session, options, &text, &hook).await;
     let outcome = crash::injection_outcome(report.outcome.clone());
-    // What the attempt means is core's decision (`settle_attempt`): here
-    // only the effects — pacing, counters, the commits, the queue's progress.
     let settled = settle_attempt(Attempt {
         refused: ScreenRefusal::of(&outcome),
         outcome,
@@ -106,10 +126,17 @@ pub async fn run(
         busy_at_end: ctx.status.borrow().busy,
         screen: report.screen.clone(),
     });
-    pacer.record(settled.pacing);
     if settled.left_in_input {
         *left_over = Some(Expectation::new(&text, options.collapsed.clone()));
     }
+    tracing::debug!(outcome = ?report.outcome, latency = ?report.verify_latency(), "delivered");
+    settled
+}
+
+/// The effects of a settled attempt, the same for every channel: pacing,
+/// counters, the commits in order, the queue's progress.
+async fn apply(ctx: &AgentContext, delivery: &Delivery, settled: Settlement, pacer: &mut Pacer) {
+    pacer.record(settled.pacing);
     count(&ctx.metrics, settled.counted);
     let mut recorded = true;
     for step in settled.transitions {
@@ -121,13 +148,12 @@ pub async fn run(
     }
     if settled.progressed && recorded {
         // The queue moved: the watchdog measures from here.
-        ctx.control.progressed(clock.now());
+        ctx.control.progressed(SystemClock.now());
     }
     ctx.status.send_modify(|s| {
         s.delivering = None;
         s.delay_ms = pacer.delay_ms();
     });
-    tracing::debug!(outcome = ?report.outcome, latency = ?report.verify_latency(), "delivered");
 }
 
 /// Counts a settled attempt in the metrics.

@@ -125,11 +125,18 @@ impl DeliveryLoop {
                 }
             };
         }
+        // The input and the working screen are a terminal's witnesses; a
+        // native channel's protocol has neither (its turns make it busy).
+        let screen = self.ctx.session.native().is_none();
         pass!(self.typing_gate(&current, mode).await);
         pass!(self.busy_gate(&current, mode).await);
-        pass!(self.input_gate().await);
+        if screen {
+            pass!(self.input_gate().await);
+        }
         pass!(self.pacer_gate().await);
-        pass!(self.working_gate(mode).await);
+        if screen {
+            pass!(self.working_gate(mode).await);
+        }
         self.claim_and_attempt(mode).await
     }
 

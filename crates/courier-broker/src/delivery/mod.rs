@@ -2,7 +2,9 @@
 //! one, with proof.
 //!
 //! Owns: accepting a send ([`send`]); the per-agent loop that waits, claims,
-//! types and commits ([`deliver_loop`], one attempt in [`attempt`]); the
+//! carries and commits ([`deliver_loop`], one attempt in [`attempt`],
+//! whatever the agent's channel: keystrokes, or its own protocol in
+//! [`native`]); the
 //! input hold (nothing typed into an input that holds text:
 //! [`input_hold`]); settling what a previous broker left in flight, from a
 //! surviving screen ([`resume`]) or at start for new sessions
@@ -19,6 +21,7 @@ pub mod crash;
 pub mod deliver_loop;
 pub mod ended;
 pub mod input_hold;
+pub mod native;
 pub mod recovery;
 pub mod requests;
 pub mod resume;

@@ -44,6 +44,9 @@ pub enum ClientError {
     /// The agent's program ended: its terminal takes no more input.
     #[error("agent {0:?} is not running (its terminal closed)")]
     NotRunning(String),
+    /// A headless agent has no terminal: keys and resizes have nowhere to go.
+    #[error("agent {0:?} is headless: it has no terminal to type into (send it a message)")]
+    Headless(String),
     /// Federation: the name belongs to an agent of another host.
     #[error("the name {name:?} is taken in the workspace by an agent of host {host:?}")]
     NameTaken { name: String, host: String },
@@ -200,6 +203,7 @@ impl From<TerminalError> for BrokerError {
             TerminalError::Spawn { .. } => ClientError::Spawn(e).into(),
             TerminalError::Pattern { what, .. } => BrokerError::invalid(pattern_field(what), e),
             TerminalError::WriterClosed { agent } => ClientError::NotRunning(agent).into(),
+            TerminalError::NoTerminal { agent } => ClientError::Headless(agent).into(),
             other => Fault::Terminal(other).into(),
         }
     }

@@ -87,7 +87,7 @@ pub fn plan(
     // when the preset file was loaded).
     compile_field("busy_patterns", &spec.busy_patterns)?;
     compile_field("idle_patterns", &spec.idle_patterns)?;
-    match &spec.preset {
+    let launch = match &spec.preset {
         None => raw_command(spec, &env, ready_fallback),
         Some(preset_name) => with_preset(
             spec,
@@ -98,6 +98,29 @@ pub fn plan(
             ready_fallback,
             restart,
         ),
+    };
+    let mut launch = launch?;
+    launch.channels = channel_of(spec, launch.channels)?;
+    Ok(launch)
+}
+
+/// The agent's channel: `native` for a headless agent (it has no
+/// terminal), and only for one.
+fn channel_of(spec: &AgentSpec, chosen: ChannelPolicy) -> Result<ChannelPolicy, BrokerError> {
+    match (spec.headless, spec.delivery) {
+        (true, None | Some(ChannelPolicy::Native)) => Ok(ChannelPolicy::Native),
+        (true, Some(other)) => Err(BrokerError::invalid(
+            "delivery",
+            format!(
+                "a headless agent has no terminal, so its channel is native, not {}",
+                other.as_str()
+            ),
+        )),
+        (false, _) if chosen == ChannelPolicy::Native => Err(BrokerError::invalid(
+            "delivery",
+            "native delivery needs a headless agent (`headless: true`, `courier spawn --headless`)",
+        )),
+        (false, _) => Ok(chosen),
     }
 }
 
@@ -145,6 +168,27 @@ fn raw_command(
     })
 }
 
+/// The extra arguments of a preset's CLI: its headless ones first for a
+/// headless agent (a preset without any cannot run headless).
+fn preset_args(
+    spec: &AgentSpec,
+    preset_name: &str,
+    headless_args: &[String],
+) -> Result<Vec<String>, BrokerError> {
+    if !spec.headless {
+        return Ok(spec.args.clone());
+    }
+    if headless_args.is_empty() {
+        return Err(BrokerError::invalid(
+            "headless",
+            format!(
+                "preset {preset_name} has no headless protocol (headless_args); run a command that speaks ACP instead"
+            ),
+        ));
+    }
+    Ok([headless_args, spec.args.as_slice()].concat())
+}
+
 /// A preset resolved with the agent's identity: its program (installed),
 /// its files written, its screen patterns merged with the spec's.
 // Long: one preset's launch read top to bottom — resume, the plan, the
@@ -180,7 +224,7 @@ fn with_preset(
         token: identity.token.to_string(),
         courier_exe,
         workdir: workdir.clone(),
-        extra_args: spec.args.clone(),
+        extra_args: preset_args(spec, preset_name, &preset.headless_args)?,
         resume,
     })?;
     let program = check_installed(&plan, std::env::var_os("PATH").as_deref())?;

@@ -18,11 +18,13 @@ use super::supervisor::Supervisor;
 use crate::agents::context::AgentContext;
 use crate::agents::control::AgentControl;
 use crate::agents::handle::AgentHandle;
+use crate::agents::native_watcher::watch_native;
 use crate::agents::status::AgentStatus;
 use crate::agents::watcher::watch_screen;
 use crate::delivery::deliver_loop::deliver_loop;
 use crate::error::BrokerError;
 use crate::launch::Launch;
+use crate::native::HeadlessProcess;
 use crate::spec::AgentSpec;
 use crate::terminals::AgentTerminal;
 
@@ -63,10 +65,7 @@ pub async fn launch(
         restart.is_some(),
     )?;
     let resumed = survivor.is_some();
-    let session = Arc::new(match survivor {
-        Some(session) => AgentTerminal::Hosted(session),
-        None => lifecycle.terminals.open(&launch.spawn).await?,
-    });
+    let session = Arc::new(open(lifecycle, &spec, &launch, survivor).await?);
     // The agent proves who it is with this token (its COURIER_TOKEN).
     lifecycle.identities.insert(&spec.name, &token);
     let started = started_event(&spec.name, &session, &launch, restart, resumed);
@@ -100,6 +99,23 @@ pub async fn launch(
     Ok(start_tasks(lifecycle, ctx, launch.context_low))
 }
 
+/// The generation's terminal: the survivor taken over, a headless process
+/// (no PTY and no session host: its protocol is on its stdio), or a new one.
+async fn open(
+    lifecycle: &Lifecycle,
+    spec: &AgentSpec,
+    launch: &Launch,
+    survivor: Option<Box<RemoteSession>>,
+) -> Result<AgentTerminal, BrokerError> {
+    Ok(match survivor {
+        Some(session) => AgentTerminal::Hosted(session),
+        None if spec.headless => {
+            AgentTerminal::Headless(Box::new(HeadlessProcess::spawn(&launch.spawn)?))
+        }
+        None => lifecycle.terminals.open(&launch.spawn).await?,
+    })
+}
+
 /// The agent's screen watcher and delivery loop, and the supervisor for
 /// the caller to start.
 fn start_tasks(
@@ -108,7 +124,11 @@ fn start_tasks(
     context_low: Vec<regex::Regex>,
 ) -> (AgentHandle, Supervisor) {
     let span = tracing::info_span!("agent", agent = %ctx.spec.name);
-    let watcher = tokio::spawn(watch_screen(ctx.clone()).instrument(span.clone()));
+    let watcher = if ctx.session.native().is_some() {
+        tokio::spawn(watch_native(ctx.clone()).instrument(span.clone()))
+    } else {
+        tokio::spawn(watch_screen(ctx.clone()).instrument(span.clone()))
+    };
     let deliverer = tokio::spawn(deliver_loop(ctx.clone()).instrument(span));
     let handle = AgentHandle::new(&ctx, vec![watcher, deliverer]);
     let supervisor = Supervisor {

@@ -1,4 +1,5 @@
-//! Interrupting an agent's current turn: its interrupt keys (the preset's,
+//! Interrupting an agent's current turn (a headless agent's through its
+//! protocol, `session/cancel`): its interrupt keys (the preset's,
 //! Esc for TUIs that document it, else Ctrl-C), never typed into a known
 //! dialog (keys there are menu choices) nor across a message being typed.
 
@@ -41,6 +42,10 @@ pub async fn interrupt(lifecycle: &Lifecycle, name: &str) -> Result<String, Inte
             .ok_or_else(|| BrokerError::unknown_agent(name))?;
         (agent.session.clone(), agent.status.clone())
     };
+    if let Some(acp) = session.native() {
+        let now = status.borrow().clone();
+        return cancel_turn(lifecycle, name, &now, acp).await;
+    }
     // A message being typed ends within moments (its outcome is
     // recorded first): give it that long before refusing.
     let _ = tokio::time::timeout(
@@ -63,6 +68,40 @@ pub async fn interrupt(lifecycle: &Lifecycle, name: &str) -> Result<String, Inte
         .map_err(BrokerError::from)?;
     let keys = courier_presets::describe_keys(&ops.interrupt_keys);
     tracing::info!(agent = name, %keys, "interrupted");
+    lifecycle
+        .services
+        .store
+        .append_event_async(EventKind::AgentInterrupted {
+            name: name.to_string(),
+            keys: keys.clone(),
+        })
+        .await
+        .map_err(BrokerError::from)?;
+    Ok(keys)
+}
+
+/// A headless agent's turn is cancelled through its protocol
+/// (`session/cancel`): the delivery that started it ends `turn_cancelled`.
+async fn cancel_turn(
+    lifecycle: &Lifecycle,
+    name: &str,
+    status: &AgentStatus,
+    acp: &crate::native::AcpClient,
+) -> Result<String, InterruptRefused> {
+    if let Some(exit) = status.exited {
+        return Err(InterruptRefused::NotRunning {
+            agent: name.to_string(),
+            why: exit.to_string(),
+        });
+    }
+    acp.cancel()
+        .await
+        .map_err(|why| InterruptRefused::NotRunning {
+            agent: name.to_string(),
+            why,
+        })?;
+    let keys = "session/cancel".to_string();
+    tracing::info!(agent = name, "turn cancelled");
     lifecycle
         .services
         .store

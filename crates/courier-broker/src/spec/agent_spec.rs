@@ -64,6 +64,10 @@ pub struct AgentSpec {
     /// `both` (whichever claims a delivery first). Default: the preset's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery: Option<ChannelPolicy>,
+    /// Run headless: pipes and no PTY, the Agent Client Protocol on its
+    /// stdio, delivering through channel `native` (persisted).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub headless: bool,
     /// How its composer wants a message submitted (least paste-to-Enter
     /// gap, submit keys). Default: the preset's, else Enter as soon as the
     /// screen settled.
@@ -262,6 +266,7 @@ impl From<courier_protocol::spawn::SpawnRequest> for AgentSpec {
             dialog_patterns,
             collapsed_paste_patterns,
             delivery,
+            headless,
             submit,
             inert_prefix,
             framing,
@@ -287,6 +292,7 @@ impl From<courier_protocol::spawn::SpawnRequest> for AgentSpec {
             dialog_patterns,
             collapsed_paste_patterns,
             delivery,
+            headless,
             submit: submit.map(|s| SubmitSettings {
                 enter_gap_ms: s.enter_gap_ms,
                 keys: s.keys,

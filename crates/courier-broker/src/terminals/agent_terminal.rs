@@ -3,6 +3,7 @@
 //! host ([`RemoteSession`]), which outlives a crash of the broker so the next
 //! one can reattach and settle in-flight deliveries from the screen.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -10,16 +11,29 @@ use courier_terminal::host::RemoteSession;
 use courier_terminal::{ExitInfo, OutputWatch, Session, Snapshot, Terminal, TerminalError};
 use tokio::sync::{broadcast, watch};
 
+use crate::native::{AcpClient, HeadlessProcess};
+
 pub enum AgentTerminal {
     Local(Session),
     /// Boxed: a remote session carries its spawn spec and screen handles.
     Hosted(Box<RemoteSession>),
+    /// A headless agent: its CLI on pipes, spoken to in its own protocol
+    /// (no PTY; its stderr is its screen).
+    Headless(Box<HeadlessProcess>),
 }
 
 impl AgentTerminal {
     /// Whether the program lives in a session host (and survives the broker).
     pub fn is_hosted(&self) -> bool {
         matches!(self, AgentTerminal::Hosted(_))
+    }
+
+    /// The protocol client of a headless agent.
+    pub fn native(&self) -> Option<&Arc<AcpClient>> {
+        match self {
+            AgentTerminal::Headless(process) => Some(process.acp()),
+            _ => None,
+        }
     }
 }
 
@@ -28,6 +42,7 @@ macro_rules! each {
         match $self {
             AgentTerminal::Local($t) => $e,
             AgentTerminal::Hosted($t) => $e,
+            AgentTerminal::Headless($t) => $e,
         }
     };
 }

@@ -16,6 +16,10 @@
 //!   ([`Gone`]: exited, released, dead, or a broker restart onto a new
 //!   session) → the transitions that end it. A pending delivery is never
 //!   failed because its agent went away.
+//! - [`settle_protocol`]: a native channel's [`ProtocolReport`] (the agent
+//!   CLI's own protocol as witness) → the same kind of [`Settlement`]:
+//!   `verified` (`protocol`) only for the turn that carries the message, a
+//!   refusal `unverified` with the CLI's reason, a crash like any crash.
 //! - [`settle_resumed`]: a delivery left in flight on a session that
 //!   survived a broker restart, once the surviving screen decided it.
 //!
@@ -26,6 +30,7 @@
 mod attempt;
 mod exit;
 mod gone;
+mod protocol;
 pub mod reasons;
 mod resumed;
 
@@ -34,6 +39,7 @@ pub use attempt::{
 };
 pub use exit::Exit;
 pub use gone::{Gone, settle_pending};
+pub use protocol::{ProtocolAttempt, ProtocolReport, settle_protocol};
 pub use reasons::ScreenRefusal;
 pub use resumed::{Resumed, settle_resumed};
 

@@ -32,6 +32,17 @@ pub const INPUT_NOT_EMPTY: &str = "input_not_empty";
 /// `readiness::WORKING`, which must stay this text).
 pub const AGENT_WORKING: &str = "agent_working";
 
+/// A native channel: the agent CLI answered the request carrying the
+/// message with an error (it did not take the input).
+pub const PROTOCOL_REFUSED: &str = "protocol_refused";
+
+/// A native channel: the turn the message started ended refused by the
+/// agent (ACP `stopReason: "refusal"`), with its words.
+pub const TURN_REFUSED: &str = "turn_refused";
+
+/// A native channel: the turn the message started was cancelled.
+pub const TURN_CANCELLED: &str = "turn_cancelled";
+
 /// Why a screen refused the keys of an attempt although the agent was not
 /// busy by the watcher's view: like a busy agent, it never saw the text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,6 +6,7 @@ use crate::agents::{
     ModeRequest, ScreenQuery,
 };
 use crate::deliveries::{ClaimRequest, Inbox, LimitQuery, Marked, ReadRequest};
+use crate::events::{EventsQuery, Transcript};
 use crate::frames::TerminalQuery;
 use crate::spawn::SpawnRequest;
 use crate::status::Screen;
@@ -98,6 +99,22 @@ pub(super) const OPERATIONS: &[Operation] = &[
         responses: &[
             Reply::ok(200, "OK", Some(schema::<Screen>)),
             Reply::error(404),
+            Reply::error(401),
+            Reply::error(400),
+            Reply::error(403),
+        ],
+    },
+    Operation {
+        method: Method::Get,
+        path: "/v1/agents/{name}/transcript",
+        summary: "A headless agent's conversation: the messages it got, its replies, tool calls and errors",
+        description: "The agent's conversation_prompt, conversation_reply, conversation_tool_call and conversation_error events after ?since (default 0), at most ?limit (default 1000, at most 10000), oldest first, with last_seq to follow from (courier transcript NAME --follow). Kept in the store like every event, so a released agent's conversation stays readable until pruned; an agent that never ran headless has none. An agent's token may read only its own (403 not_your_transcript).",
+        security: Security::Default,
+        query: Some(schema::<EventsQuery>),
+        headers: &[],
+        request: None,
+        responses: &[
+            Reply::ok(200, "OK", Some(schema::<Transcript>)),
             Reply::error(401),
             Reply::error(400),
             Reply::error(403),
@@ -251,7 +268,7 @@ pub(super) const OPERATIONS: &[Operation] = &[
     Operation {
         method: Method::Post,
         path: "/v1/agents/{name}/interrupt",
-        summary: "Interrupt the agent's current turn: send its interrupt keys (agent_interrupted). Never typed into a known dialog on its screen.",
+        summary: "Interrupt the agent's current turn: send its interrupt keys (agent_interrupted). Never typed into a known dialog on its screen. A headless agent's turn is cancelled through its protocol (ACP session/cancel; keys: \"session/cancel\"), and the delivery that started it ends unverified, turn_cancelled.",
         description: "Owner token only: an agent's token gets 403 owner_only. 409 dialog_on_screen (with the dialog's line) while a known dialog shows, 409 delivery_in_flight when a message is still being typed in after 3 s, 409 agent_not_running when it exited or is dead.",
         security: Security::Default,
         query: None,

@@ -126,7 +126,11 @@ pub(crate) fn append_event(ctx: &mut Ctx<'_>, kind: EventKind) -> Result<Event> 
         | EventKind::BrokerStarted { .. }
         | EventKind::BrokerStopping { .. }
         | EventKind::HostAway { .. }
-        | EventKind::HostBack { .. } => ctx.emit(kind),
+        | EventKind::HostBack { .. }
+        | EventKind::ConversationPrompt { .. }
+        | EventKind::ConversationReply { .. }
+        | EventKind::ConversationToolCall { .. }
+        | EventKind::ConversationError { .. } => ctx.emit(kind),
         other => Err(StoreError::NotLifecycleEvent { kind: other.name() }),
     }
 }

@@ -1,0 +1,192 @@
+//! The native channel: one delivery carried by the agent CLI's own
+//! protocol (ACP's `session/prompt` on a headless agent) and what that
+//! protocol reported, for core's `settle_protocol`.
+//!
+//! `injected` is committed before the request is written, as it is before
+//! Enter on a terminal: after a crash of the broker, a delivery still
+//! `injecting` provably never reached the agent, an `injected` one may have.
+//! The turn's conversation — the prompt, the agent's reply, its tool calls,
+//! an error — is recorded as events as it happens (`courier transcript`).
+
+use std::time::Duration;
+
+use courier_core::delivery::Transition;
+use courier_core::event::EventKind;
+use courier_core::framing;
+use courier_core::settle::{Exit, ProtocolAttempt, ProtocolReport, Settlement, settle_protocol};
+use courier_core::{Delivery, Message, MessageId};
+use courier_terminal::Terminal;
+
+use super::crash;
+use crate::agents::context::AgentContext;
+use crate::native::{AcpClient, PromptAnswer, Update};
+
+/// How long an agent whose protocol went away has to exit, so its
+/// delivery is settled as a crash with the exit it had.
+const EXIT_WAIT: Duration = Duration::from_secs(5);
+
+/// What is sent for `message`: its header line and body, as typed into a
+/// terminal but with no framing (nothing here runs it as code).
+pub fn prompt_text(message: &Message) -> String {
+    framing::frame(
+        &message.from,
+        &message.to,
+        &message.id,
+        message.thread.as_ref(),
+        &message.body,
+    )
+}
+
+/// Carries one claimed delivery through `acp`; core settles the report.
+pub async fn carry(
+    ctx: &AgentContext,
+    delivery: &Delivery,
+    message: &Message,
+    acp: &AcpClient,
+) -> Settlement {
+    let text = prompt_text(message);
+    acp.drain_updates().await;
+    // An agent whose protocol already went away never sees it: nothing is
+    // marked, and the next generation gets it.
+    if let Some(why) = acp.closed() {
+        let exit = exit_within(ctx, EXIT_WAIT).await;
+        return settle(ProtocolReport::NotSent { why }, false, exit);
+    }
+    if let Err(e) = ctx
+        .store
+        .transition_async(&delivery.id, Transition::Written)
+        .await
+    {
+        let why = format!("cannot record the injection, nothing sent: {e}");
+        return settle(ProtocolReport::NotSent { why }, false, None);
+    }
+    ctx.record(EventKind::ConversationPrompt {
+        name: ctx.spec.name.clone(),
+        delivery_id: delivery.id.clone(),
+        message_id: message.id.clone(),
+        from: message.from.clone(),
+        text: text.clone(),
+    })
+    .await;
+    let pending = match acp.prompt(&text).await {
+        Ok(pending) => pending,
+        Err(why) => {
+            let exit = exit_within(ctx, EXIT_WAIT).await;
+            conversation_error(ctx, &message.id, &why).await;
+            return settle(ProtocolReport::NotSent { why }, true, exit);
+        }
+    };
+    acp.set_turn(true);
+    let (answer, reply) = follow_turn(ctx, &message.id, acp, pending).await;
+    acp.set_turn(false);
+    let report = report_of(answer, &reply);
+    let exit = match report {
+        ProtocolReport::Gone { .. } => exit_within(ctx, EXIT_WAIT).await,
+        _ => None,
+    };
+    if !matches!(report, ProtocolReport::Carried) {
+        conversation_error(ctx, &message.id, &format!("{report:?}")).await;
+    }
+    tracing::debug!(?report, "carried natively");
+    settle(report, true, exit)
+}
+
+/// What the protocol's answer to the prompt reports: a refused turn's
+/// reason is the agent's own words, when it said some.
+fn report_of(answer: PromptAnswer, reply: &str) -> ProtocolReport {
+    match answer {
+        PromptAnswer::Stopped(stop) => match stop.as_str() {
+            "refusal" if reply.trim().is_empty() => ProtocolReport::TurnRefused {
+                message: "the agent refused the turn".into(),
+            },
+            "refusal" => ProtocolReport::TurnRefused {
+                message: reply.trim().to_string(),
+            },
+            "cancelled" => ProtocolReport::TurnCancelled,
+            _ => ProtocolReport::Carried,
+        },
+        PromptAnswer::Error(message) => ProtocolReport::Refused { message },
+        PromptAnswer::Closed(why) => ProtocolReport::Gone { why },
+    }
+}
+
+fn settle(report: ProtocolReport, marked_injected: bool, exit: Option<Exit>) -> Settlement {
+    settle_protocol(ProtocolAttempt {
+        report,
+        marked_injected,
+        exit,
+    })
+}
+
+/// Follows the turn until its answer, recording tool calls as they come
+/// and the reply once the turn ended; the answer and the reply.
+async fn follow_turn(
+    ctx: &AgentContext,
+    message_id: &MessageId,
+    acp: &AcpClient,
+    pending: crate::native::acp::PendingPrompt,
+) -> (PromptAnswer, String) {
+    let answer = pending.answer();
+    tokio::pin!(answer);
+    let mut reply = String::new();
+    let mut streaming = true;
+    let answer = loop {
+        tokio::select! {
+            answer = &mut answer => break answer,
+            update = acp.next_update(), if streaming => match update {
+                Some(Update::MessageChunk(text)) => reply.push_str(&text),
+                Some(Update::ToolCall { id, title, status }) => {
+                    ctx.record(EventKind::ConversationToolCall {
+                        name: ctx.spec.name.clone(),
+                        message_id: Some(message_id.clone()),
+                        tool_call_id: id,
+                        title,
+                        status,
+                    })
+                    .await;
+                }
+                None => streaming = false,
+            },
+        }
+    };
+    // Chunks sent right before the answer may still be queued.
+    while let Some(update) = next_ready(acp).await {
+        if let Update::MessageChunk(text) = update {
+            reply.push_str(&text);
+        }
+    }
+    if !reply.is_empty() {
+        ctx.record(EventKind::ConversationReply {
+            name: ctx.spec.name.clone(),
+            message_id: Some(message_id.clone()),
+            text: reply.clone(),
+        })
+        .await;
+    }
+    (answer, reply)
+}
+
+/// An update already read, without waiting for another.
+async fn next_ready(acp: &AcpClient) -> Option<Update> {
+    tokio::time::timeout(Duration::ZERO, acp.next_update())
+        .await
+        .ok()
+        .flatten()
+}
+
+async fn conversation_error(ctx: &AgentContext, message_id: &MessageId, error: &str) {
+    ctx.record(EventKind::ConversationError {
+        name: ctx.spec.name.clone(),
+        message_id: Some(message_id.clone()),
+        error: error.to_string(),
+    })
+    .await;
+}
+
+/// The agent's exit, if it comes within `wait`.
+async fn exit_within(ctx: &AgentContext, wait: Duration) -> Option<Exit> {
+    tokio::time::timeout(wait, ctx.session.wait_exit())
+        .await
+        .ok()
+        .map(crash::exit_of)
+}

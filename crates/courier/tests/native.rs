@@ -1,0 +1,388 @@
+//! Native delivery to headless agents (issue 21): the fake agent serving
+//! the Agent Client Protocol on pipes (`courier fake-agent --protocol acp`),
+//! a real broker, real SQLite, real HTTP. A delivery is `verified`
+//! (`protocol`) only when the protocol answered the turn that carries it;
+//! a refusal ends `unverified` with the agent's reason; a crash mid-turn
+//! loses nothing and sends nothing twice.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{Agent, Broker, EXE, count_in_transcript, wait_for};
+use serde_json::{Value, json};
+
+fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temp dir")
+}
+
+/// `courier fake-agent --protocol acp --transcript <path> <args>`.
+fn fake_acp(transcript: &Path, args: &[&str]) -> Vec<String> {
+    let mut command = vec![
+        EXE.to_string(),
+        "fake-agent".to_string(),
+        "--protocol".to_string(),
+        "acp".to_string(),
+        "--transcript".to_string(),
+        transcript.display().to_string(),
+    ];
+    command.extend(args.iter().map(|a| a.to_string()));
+    command
+}
+
+/// Spawns a headless agent running `command`; waits until it is ready
+/// (its ACP session started).
+fn spawn_headless(broker: &Broker, name: &str, command: Vec<String>, extra: Value) -> Agent {
+    let transcript = broker.transcript_path(name);
+    let mut body = json!({"name": name, "headless": true, "command": command});
+    if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+        body.extend(extra.clone());
+    }
+    let agent = broker.spawn_request(&body, transcript);
+    broker.wait_ready(name);
+    agent
+}
+
+fn message_id(sent: &Value) -> String {
+    sent["message_id"].as_str().expect("message id").to_string()
+}
+
+/// Waits until message `id`'s one delivery has ended (verified or
+/// unverified); returns it.
+fn wait_settled(broker: &Broker, id: &str) -> Value {
+    wait_for(&format!("message {id} to settle"), || {
+        let ds = broker.deliveries(id);
+        let d = ds.first()?;
+        matches!(d["state"].as_str(), Some("verified" | "unverified")).then(|| d.clone())
+    })
+}
+
+#[test]
+fn a_message_to_a_headless_acp_agent_is_verified_by_the_protocol_once() {
+    let tmp = tempdir();
+    let broker = Broker::start(tmp.path(), &[]);
+    let transcript: PathBuf = broker.transcript_path("gem");
+    spawn_headless(&broker, "gem", fake_acp(&transcript, &[]), json!({}));
+
+    let listed = broker.get_ok("/v1/agents/gem");
+    assert_eq!(listed["delivery"], json!("native"), "{listed}");
+
+    let id = message_id(&broker.send("alice", "gem", "review the retry logic"));
+    let ds = broker.wait_verified(&id);
+    assert_eq!(ds[0]["verification"], json!("protocol"), "{ds:?}");
+    assert_eq!(count_in_transcript(&transcript, &id), 1);
+    let verified = broker.wait_event("delivery_verified", |e| {
+        e["type"] == "delivery_verified" && e["message_id"] == json!(id)
+    });
+    assert_eq!(verified["verification"], json!("protocol"), "{verified}");
+
+    // No terminal: keys have nowhere to go, and the broker says so.
+    let (status, v) = broker.post("/v1/agents/gem/input", &json!({"text": "hi\r"}));
+    assert_eq!(status, 409, "{v}");
+    assert_eq!(common::error_code(&v), "agent_headless", "{v}");
+}
+
+/// A refusal ends `unverified` with the agent's reason and its code, never
+/// `verified`; the agent still takes the next message.
+fn refused_ends_unverified_with_the_reason(refuse_as: &str, code: &str) {
+    let tmp = tempdir();
+    let broker = Broker::start(tmp.path(), &[]);
+    let transcript = broker.transcript_path("gem");
+    let args = [
+        "--refuse",
+        "forbidden",
+        "--refuse-as",
+        refuse_as,
+        "--refuse-reason",
+        "not on a friday",
+    ];
+    spawn_headless(&broker, "gem", fake_acp(&transcript, &args), json!({}));
+
+    let refused = message_id(&broker.send("alice", "gem", "do the forbidden thing"));
+    let d = wait_settled(&broker, &refused);
+    assert_eq!(d["state"], json!("unverified"), "{d}");
+    let reason = d["reason"].as_str().unwrap_or_default();
+    assert!(reason.starts_with(code), "{reason}");
+    assert!(reason.contains("not on a friday"), "{reason}");
+    let events = broker.events();
+    assert!(
+        !events.iter().any(|e| e["type"] == "delivery_verified"
+            && e["message_id"] == json!(refused)
+            && e["verification"] != json!("timeout_fallback")),
+        "a refused input was verified: {events:?}"
+    );
+    let error = events
+        .iter()
+        .find(|e| e["type"] == "conversation_error" && e["message_id"] == json!(refused));
+    assert!(error.is_some(), "no conversation_error: {events:?}");
+
+    let fine = message_id(&broker.send("alice", "gem", "a fine request"));
+    let ds = broker.wait_verified(&fine);
+    assert_eq!(ds[0]["verification"], json!("protocol"), "{ds:?}");
+    assert_eq!(count_in_transcript(&transcript, &fine), 1);
+}
+
+#[test]
+fn a_request_refused_with_an_error_ends_unverified_with_its_reason() {
+    refused_ends_unverified_with_the_reason("error", "protocol_refused");
+}
+
+#[test]
+fn a_turn_refused_ends_unverified_with_its_reason() {
+    refused_ends_unverified_with_the_reason("turn", "turn_refused");
+}
+
+#[test]
+fn a_crash_mid_turn_waits_for_the_restart_and_each_message_arrives_once() {
+    let tmp = tempdir();
+    let broker = Broker::start(tmp.path(), &[]);
+    let transcript = broker.transcript_path("gem");
+    // The first process crashes on its first prompt (mid-turn); the
+    // restarted one does not.
+    let marker = tmp.path().join("crashed-once");
+    let fake = fake_acp(&transcript, &[]).join(" ");
+    let script = format!(
+        "if [ -e '{m}' ]; then exec {fake}; else touch '{m}'; exec {fake} --crash-after 1; fi",
+        m = marker.display()
+    );
+    let restart = json!({"restart": {"policy": "on-failure", "max_restarts": 3,
+        "window_s": 60, "backoff_ms": [100]}});
+    spawn_headless(
+        &broker,
+        "gem",
+        vec!["sh".into(), "-c".into(), script],
+        restart,
+    );
+
+    let ids: Vec<String> = (1..=3)
+        .map(|n| message_id(&broker.send("alice", "gem", &format!("queued message {n}"))))
+        .collect();
+    let settled: Vec<Value> = ids.iter().map(|id| wait_settled(&broker, id)).collect();
+    broker.wait_event("the agent restarted", |e| e["type"] == "agent_restarted");
+
+    // The one in flight when the agent crashed was accepted by it: never
+    // sent again, unverified (agent_exited). The others wait for the
+    // restart and are verified by the new process's protocol.
+    let crashed = &settled[0];
+    assert_eq!(crashed["state"], json!("unverified"), "{crashed}");
+    let reason = crashed["reason"].as_str().unwrap_or_default();
+    assert!(reason.starts_with("agent_exited"), "{reason}");
+    for d in &settled[1..] {
+        assert_eq!(d["state"], json!("verified"), "{d}");
+        assert_eq!(d["verification"], json!("protocol"), "{d}");
+    }
+    for id in &ids {
+        assert_eq!(
+            count_in_transcript(&transcript, id),
+            1,
+            "message {id} in the transcript: {:?}",
+            common::transcript(&transcript)
+        );
+    }
+}
+
+/// `courier <args>` against `broker`; its stdout (the command must succeed).
+fn courier(broker: &Broker, args: &[&str]) -> String {
+    let out = common::courier_command()
+        .arg("--state-dir")
+        .arg(&broker.state_dir)
+        .args(args)
+        .output()
+        .expect("run courier");
+    assert!(
+        out.status.success(),
+        "courier {args:?}: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn the_transcript_command_shows_the_conversation() {
+    let tmp = tempdir();
+    let broker = Broker::start(tmp.path(), &[]);
+    let transcript = broker.transcript_path("gem");
+    let mut args = vec!["spawn", "--name", "gem", "--headless", "--"];
+    let command = fake_acp(&transcript, &["--refuse", "forbidden"]);
+    args.extend(command.iter().map(String::as_str));
+    courier(&broker, &args);
+    broker.wait_ready("gem");
+    assert!(courier(&broker, &["agents"]).contains("native"));
+
+    let asked = message_id(&broker.send("alice", "gem", "summarise the design"));
+    broker.wait_verified(&asked);
+    let refused = message_id(&broker.send("alice", "gem", "the forbidden one"));
+    wait_settled(&broker, &refused);
+
+    let text = courier(&broker, &["transcript", "gem"]);
+    assert!(text.contains("summarise the design"), "{text}");
+    // The fake's reply echoes its input: the agent's side is shown too.
+    assert!(text.contains("echo:"), "{text}");
+    assert!(text.contains("the forbidden one"), "{text}");
+    assert!(text.contains("error"), "{text}");
+
+    let json = courier(&broker, &["--json", "transcript", "gem"]);
+    let events: Vec<Value> = json
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON event a line"))
+        .collect();
+    let types: Vec<&str> = events.iter().filter_map(|e| e["type"].as_str()).collect();
+    assert_eq!(
+        types
+            .iter()
+            .filter(|t| **t == "conversation_prompt")
+            .count(),
+        2,
+        "{types:?}"
+    );
+    assert!(types.contains(&"conversation_reply"), "{types:?}");
+    assert!(types.contains(&"conversation_error"), "{types:?}");
+    let prompt = events
+        .iter()
+        .find(|e| e["type"] == "conversation_prompt" && e["message_id"] == json!(asked))
+        .expect("the prompt of the first message");
+    assert_eq!(prompt["from"], json!("alice"), "{prompt}");
+    let reply = events
+        .iter()
+        .find(|e| e["type"] == "conversation_reply" && e["message_id"] == json!(asked))
+        .expect("the reply to the first message");
+    assert!(
+        reply["text"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("summarise the design"),
+        "{reply}"
+    );
+}
+
+#[test]
+fn the_gemini_preset_runs_headless_with_its_acp_flag() {
+    let tmp = tempdir();
+    // The gemini preset with the fake agent for its CLI: `--headless` adds
+    // the preset's headless arguments (`--acp` for the real CLI; here the
+    // fake's `--protocol acp`).
+    let presets = tmp.path().join("presets.toml");
+    std::fs::write(
+        &presets,
+        format!(
+            "[presets.gemini]\ncommand = \"{EXE}\"\nargs = [\"fake-agent\"]\n\
+             headless_args = [\"--protocol\", \"acp\"]\n"
+        ),
+    )
+    .expect("write presets");
+    let presets = presets.display().to_string();
+    let broker = Broker::start_with_env(tmp.path(), &[], &[("COURIER_PRESETS", &presets)]);
+    let workdir = tmp.path().join("work");
+    std::fs::create_dir_all(&workdir).expect("workdir");
+    let workdir = workdir.display().to_string();
+    courier(
+        &broker,
+        &[
+            "spawn",
+            "gemini",
+            "--name",
+            "gem",
+            "--headless",
+            "--cwd",
+            &workdir,
+        ],
+    );
+    broker.wait_ready("gem");
+    let listed = broker.get_ok("/v1/agents/gem");
+    assert_eq!(listed["delivery"], json!("native"), "{listed}");
+    let spawned = broker.wait_event("agent_spawned", |e| e["type"] == "agent_spawned");
+    let command = spawned["command"].as_str().unwrap_or_default();
+    assert!(command.contains("fake-agent --protocol acp"), "{command}");
+
+    let id = message_id(&broker.send("alice", "gem", "hello gemini"));
+    let ds = broker.wait_verified(&id);
+    assert_eq!(ds[0]["verification"], json!("protocol"), "{ds:?}");
+
+    // A terminal agent cannot have the native channel; a preset without a
+    // headless mode cannot run headless.
+    let (status, v) = broker.post(
+        "/v1/agents",
+        &json!({"name": "typed", "command": ["sh"], "delivery": "native"}),
+    );
+    assert_eq!(status, 400, "{v}");
+    let (status, v) = broker.post(
+        "/v1/agents",
+        &json!({"name": "sh", "preset": "shell", "headless": true}),
+    );
+    assert_eq!(status, 400, "{v}");
+}
+
+#[test]
+fn a_broker_crash_mid_turn_loses_nothing_and_sends_nothing_twice() {
+    let tmp = tempdir();
+    let mut broker = Broker::start(tmp.path(), &[]);
+    let transcript = broker.transcript_path("gem");
+    // The first process holds its first turn open; the one the next broker
+    // starts answers at once.
+    let marker = tmp.path().join("held-once");
+    let fake = fake_acp(&transcript, &[]).join(" ");
+    let script = format!(
+        "if [ -e '{m}' ]; then exec {fake}; else touch '{m}'; exec {fake} --think-ms 600000; fi",
+        m = marker.display()
+    );
+    spawn_headless(
+        &broker,
+        "gem",
+        vec!["sh".into(), "-c".into(), script],
+        json!({}),
+    );
+    let held = message_id(&broker.send("alice", "gem", "the turn in flight"));
+    wait_for("the first message in the agent's turn", || {
+        (count_in_transcript(&transcript, &held) == 1).then_some(())
+    });
+    let queued: Vec<String> = (1..=2)
+        .map(|n| message_id(&broker.send("alice", "gem", &format!("queued {n}"))))
+        .collect();
+    broker.kill9();
+    // The agent has no session host: it does not outlive its broker.
+    drop(broker);
+
+    let broker = Broker::start(tmp.path(), &[]);
+    broker.wait_ready("gem");
+    let d = wait_settled(&broker, &held);
+    assert_eq!(d["state"], json!("unverified"), "{d}");
+    let reason = d["reason"].as_str().unwrap_or_default();
+    assert!(reason.starts_with("broker_restarted"), "{reason}");
+    for id in &queued {
+        let ds = broker.wait_verified(id);
+        assert_eq!(ds[0]["verification"], json!("protocol"), "{ds:?}");
+    }
+    for id in queued.iter().chain([&held]) {
+        assert_eq!(
+            count_in_transcript(&transcript, id),
+            1,
+            "{id}: {:?}",
+            common::transcript(&transcript)
+        );
+    }
+}
+
+#[test]
+fn interrupting_a_headless_agent_cancels_its_turn_through_the_protocol() {
+    let tmp = tempdir();
+    let broker = Broker::start(tmp.path(), &[]);
+    let transcript = broker.transcript_path("gem");
+    spawn_headless(
+        &broker,
+        "gem",
+        fake_acp(&transcript, &["--think-ms", "600000"]),
+        json!({}),
+    );
+    let id = message_id(&broker.send("alice", "gem", "a long task"));
+    wait_for("the message in the agent's turn", || {
+        (count_in_transcript(&transcript, &id) == 1).then_some(())
+    });
+    let (status, v) = broker.post("/v1/agents/gem/interrupt", &json!({}));
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["keys"], json!("session/cancel"), "{v}");
+    let d = wait_settled(&broker, &id);
+    assert_eq!(d["state"], json!("unverified"), "{d}");
+    let reason = d["reason"].as_str().unwrap_or_default();
+    assert!(reason.starts_with("turn_cancelled"), "{reason}");
+}
