@@ -68,16 +68,7 @@ pub async fn interrupt(lifecycle: &Lifecycle, name: &str) -> Result<String, Inte
         .map_err(BrokerError::from)?;
     let keys = courier_presets::describe_keys(&ops.interrupt_keys);
     tracing::info!(agent = name, %keys, "interrupted");
-    lifecycle
-        .services
-        .store
-        .append_event_async(EventKind::AgentInterrupted {
-            name: name.to_string(),
-            keys: keys.clone(),
-        })
-        .await
-        .map_err(BrokerError::from)?;
-    Ok(keys)
+    recorded(lifecycle, name, keys).await
 }
 
 /// A headless agent's turn is cancelled through its protocol
@@ -102,13 +93,23 @@ async fn cancel_turn(
         })?;
     let keys = "session/cancel".to_string();
     tracing::info!(agent = name, "turn cancelled");
+    recorded(lifecycle, name, keys).await
+}
+
+/// `agent_interrupted`, once the keys went out (or the turn was cancelled).
+async fn recorded(
+    lifecycle: &Lifecycle,
+    name: &str,
+    keys: String,
+) -> Result<String, InterruptRefused> {
+    let event = EventKind::AgentInterrupted {
+        name: name.to_string(),
+        keys: keys.clone(),
+    };
     lifecycle
         .services
         .store
-        .append_event_async(EventKind::AgentInterrupted {
-            name: name.to_string(),
-            keys: keys.clone(),
-        })
+        .append_event_async(event)
         .await
         .map_err(BrokerError::from)?;
     Ok(keys)
