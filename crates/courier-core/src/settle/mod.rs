@@ -30,15 +30,15 @@
 mod attempt;
 mod exit;
 mod gone;
+mod outcome;
 mod protocol;
 pub mod reasons;
 mod resumed;
 
-pub use attempt::{
-    Attempt, Counted, InjectionOutcome, Settlement, outcome_at_exit, settle_attempt,
-};
+pub use attempt::{Attempt, Counted, Settlement, outcome_at_exit, settle_attempt};
 pub use exit::Exit;
 pub use gone::{Gone, settle_pending};
+pub use outcome::InjectionOutcome;
 pub use protocol::{ProtocolAttempt, ProtocolReport, settle_protocol};
 pub use reasons::ScreenRefusal;
 pub use resumed::{Resumed, settle_resumed};

@@ -10,8 +10,9 @@
 //! ([`settle_attempt`]: `agent_exited` once it may have seen the message,
 //! back to the queue when nothing was written).
 
-use super::attempt::{Attempt, Counted, InjectionOutcome, Settlement, settle_attempt};
+use super::attempt::{Attempt, Counted, Settlement, settle_attempt};
 use super::exit::Exit;
+use super::outcome::InjectionOutcome;
 use super::reasons::{PROTOCOL_REFUSED, TURN_CANCELLED, TURN_REFUSED};
 use crate::delivery::Transition;
 use crate::pacing;

@@ -6,7 +6,7 @@
 //! the text left in the input — are read here, in one place each, rather
 //! than by every caller.
 
-use super::attempt::InjectionOutcome;
+use super::outcome::InjectionOutcome;
 
 /// Every delivery ended by its agent's exit: the process may have taken the
 /// text in before it died, so it is never typed again.

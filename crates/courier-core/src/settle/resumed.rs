@@ -1,7 +1,7 @@
 //! A delivery left in flight on a session that survived a broker restart,
 //! once the surviving screen decided it (`courier_terminal::resume`).
 
-use super::attempt::InjectionOutcome;
+use super::outcome::InjectionOutcome;
 use crate::delivery::Transition;
 
 /// What the surviving screen showed about a delivery left in flight.

@@ -287,6 +287,82 @@ fn component_of(module: &str) -> &str {
     module.split("::").next().unwrap_or(module)
 }
 
+/// The import cycles the other crates keep, each one concept split over
+/// files (the issue's rule); any other cycle, or one of these gone, fails
+/// [`other_crates_keep_a_cycle_only_where_it_is_one_concept`].
+const ONE_CONCEPT: &[(&str, &[&str], &str)] = &[
+    (
+        "courier-core",
+        &["acl", "delivery", "error", "event", "mode", "recipient"],
+        "the delivery model: a delivery, its events, its modes, its recipients and the ACL's \
+         refusals name one another",
+    ),
+    (
+        "courier-terminal",
+        &["input_line", "normalize", "readiness", "verify"],
+        "reading a screen: where the input line is, what counts as ready, what proves an echo",
+    ),
+    (
+        "courier-terminal",
+        &["deliver", "submit", "write_failure"],
+        "typing a message in: the keys, the submit and what a failed write means",
+    ),
+    (
+        "courier-presets",
+        &["mcp", "plan"],
+        "a launch plan and the MCP configuration it writes",
+    ),
+    (
+        "courier-presets",
+        &["interpreter", "interpreter::grammar"],
+        "an interpreter's framing and the grammar it is checked against",
+    ),
+];
+
+#[test]
+fn other_crates_keep_a_cycle_only_where_it_is_one_concept() {
+    let crates = repo_root().join("crates");
+    let mut names: Vec<String> = std::fs::read_dir(&crates)
+        .expect("crates/")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("src").is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name != "courier-broker")
+        .collect();
+    names.sort();
+    let mut unexpected = Vec::new();
+    for krate in &names {
+        let modules = modules_of(&crates.join(krate).join("src"));
+        let mut found: Vec<Vec<String>> = cycles(&import_graph(&modules))
+            .into_iter()
+            .map(|mut c| {
+                c.sort();
+                c
+            })
+            .collect();
+        found.sort();
+        let mut allowed: Vec<Vec<String>> = ONE_CONCEPT
+            .iter()
+            .filter(|(k, ..)| k == krate)
+            .map(|(_, modules, _)| {
+                let mut m: Vec<String> = modules.iter().map(|s| s.to_string()).collect();
+                m.sort();
+                m
+            })
+            .collect();
+        allowed.sort();
+        if found != allowed {
+            unexpected.push(format!("{krate}: found {found:?}, allowed {allowed:?}"));
+        }
+    }
+    assert!(
+        unexpected.is_empty(),
+        "import cycles outside the broker differ from ONE_CONCEPT (a new cycle: break it, or \
+         name the one concept it is; one gone: take it off the list):\n{}",
+        unexpected.join("\n")
+    );
+}
+
 #[test]
 fn broker_modules_have_no_import_cycle() {
     let components = cycles(&broker_graph());
