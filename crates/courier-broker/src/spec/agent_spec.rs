@@ -255,6 +255,8 @@ impl AgentSpec {
 /// persists. Every field is named, so a field added to the request does
 /// not compile until it is carried here.
 impl From<courier_protocol::spawn::SpawnRequest> for AgentSpec {
+    // Long: one field per line, each named on both sides so a new request
+    // field does not compile until it is carried; splitting it hides that.
     fn from(request: courier_protocol::spawn::SpawnRequest) -> Self {
         let courier_protocol::spawn::SpawnRequest {
             name,
