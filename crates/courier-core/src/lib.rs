@@ -55,7 +55,7 @@ pub use error::CoreError;
 pub use event::{Event, EventKind};
 pub use ids::{DeliveryId, MessageId};
 pub use message::{Message, NewMessage};
-pub use mode::{ChannelPolicy, DeliveryChannel, DeliveryMode, StuckReason};
+pub use mode::{ChannelPolicy, DeliveryChannel, DeliveryMode, NativeProtocol, StuckReason};
 pub use recipient::Recipient;
 pub use restart::{Backoff, RestartDecision, RestartMode, RestartPolicy};
 pub use time::Timestamp;

@@ -123,6 +123,37 @@ impl ChannelPolicy {
     }
 }
 
+/// The protocol a headless agent's CLI speaks on its stdio (chosen by the
+/// preset's headless mode or the spawn).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum NativeProtocol {
+    /// The Agent Client Protocol: JSON-RPC 2.0 (`gemini --acp`). The default.
+    #[default]
+    Acp,
+    /// Claude Code's stream-json: user messages in, `system`/`assistant`/
+    /// `user`/`result` messages out, one JSON object a line
+    /// (`claude -p --input-format stream-json --output-format stream-json`).
+    ClaudeStreamJson,
+}
+
+impl NativeProtocol {
+    /// The wire name (`acp`, `claude-stream-json`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NativeProtocol::Acp => "acp",
+            NativeProtocol::ClaudeStreamJson => "claude-stream-json",
+        }
+    }
+
+    /// Whether this is the default (for `skip_serializing_if`).
+    pub fn is_default(&self) -> bool {
+        *self == NativeProtocol::default()
+    }
+}
+
 /// What the watchdog knows about an agent at one instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AgentView {

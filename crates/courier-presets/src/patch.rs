@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use crate::error::PresetError;
-use courier_core::ChannelPolicy;
+use courier_core::{ChannelPolicy, NativeProtocol};
 
 use crate::preset::{
     DialogPattern, HookSettings, McpInjection, Preset, ResumeTemplate, SubmitSettings,
@@ -44,6 +44,7 @@ pub(crate) struct PresetPatch {
     cli_version: Option<String>,
     delivery: Option<ChannelPolicy>,
     headless_args: Option<Vec<String>>,
+    headless_protocol: Option<NativeProtocol>,
     hooks: Option<HookSettings>,
     submit: Option<SubmitSettings>,
     inert_prefix: Option<String>,
@@ -88,6 +89,7 @@ impl PresetPatch {
             cli_version: self.cli_version.ok_or_else(|| missing("cli_version"))?,
             delivery: self.delivery.unwrap_or_default(),
             headless_args: self.headless_args.unwrap_or_default(),
+            headless_protocol: self.headless_protocol.unwrap_or_default(),
             hooks: self.hooks,
             submit: self.submit.unwrap_or_default(),
             inert_prefix: self.inert_prefix,
@@ -131,6 +133,7 @@ impl PresetPatch {
             cli_version: self.cli_version.unwrap_or_else(|| "unspecified".to_owned()),
             delivery: self.delivery.unwrap_or_default(),
             headless_args: self.headless_args.unwrap_or_default(),
+            headless_protocol: self.headless_protocol.unwrap_or_default(),
             hooks: self.hooks,
             submit: self.submit.unwrap_or_default(),
             inert_prefix: self.inert_prefix,
@@ -170,6 +173,7 @@ impl PresetPatch {
             cli_version: self.cli_version.unwrap_or(base.cli_version),
             delivery: self.delivery.unwrap_or(base.delivery),
             headless_args: self.headless_args.unwrap_or(base.headless_args),
+            headless_protocol: self.headless_protocol.unwrap_or(base.headless_protocol),
             hooks: self.hooks.or(base.hooks),
             submit: self.submit.unwrap_or(base.submit),
             inert_prefix: self.inert_prefix.or(base.inert_prefix),

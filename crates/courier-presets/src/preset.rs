@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use courier_core::ChannelPolicy;
+use courier_core::{ChannelPolicy, NativeProtocol};
 use serde::{Deserialize, Serialize};
 
 /// One agent CLI, as data. See `PRESETS.md` for the built-in ones.
@@ -39,10 +39,14 @@ pub struct Preset {
     #[serde(default)]
     pub delivery: ChannelPolicy,
     /// The arguments that make the CLI a headless agent speaking the Agent
-    /// Client Protocol on its stdio (`courier spawn --headless`, channel
+    /// Client Protocol (or another `headless_protocol`) on its stdio (`courier spawn --headless`, channel
     /// `native`), e.g. gemini's `--acp`. Empty: the CLI has none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub headless_args: Vec<String>,
+    /// The protocol its headless mode speaks: `acp` (the default) or
+    /// `claude-stream-json`.
+    #[serde(default, skip_serializing_if = "NativeProtocol::is_default")]
+    pub headless_protocol: NativeProtocol,
     /// The CLI's hook settings file, when it has documented lifecycle hooks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hooks: Option<HookSettings>,

@@ -151,3 +151,29 @@ fn claude_hook_settings_file_content() {
         "/usr/local/bin/courier hook UserPromptSubmit"
     );
 }
+
+#[test]
+fn headless_modes_name_their_protocol() {
+    use courier_core::NativeProtocol;
+    let catalog = PresetCatalog::builtin().expect("built-in presets load");
+    let gemini = catalog.get("gemini").expect("gemini");
+    assert_eq!(gemini.headless_args, ["--acp"]);
+    assert_eq!(gemini.headless_protocol, NativeProtocol::Acp);
+    let claude = catalog.get("claude").expect("claude");
+    assert_eq!(claude.headless_protocol, NativeProtocol::ClaudeStreamJson);
+    // Without the replay a stream-json input has no acknowledgement: the
+    // preset asks for it so its deliveries can be proven.
+    for arg in [
+        "-p",
+        "--input-format",
+        "--output-format",
+        "--verbose",
+        "--replay-user-messages",
+    ] {
+        assert!(
+            claude.headless_args.iter().any(|a| a == arg),
+            "{arg}: {:?}",
+            claude.headless_args
+        );
+    }
+}

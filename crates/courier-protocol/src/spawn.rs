@@ -66,13 +66,18 @@ pub struct SpawnRequest {
     /// headless agent, else the preset's, else keystrokes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery: Option<ChannelPolicy>,
-    /// Run the CLI headless: pipes and no PTY, spoken to in the Agent Client
-    /// Protocol on its stdio (a preset's headless arguments, e.g. `gemini
-    /// --acp`, or a command that speaks ACP), delivering through channel
-    /// `native`. Its conversation is kept as events
+    /// Run the CLI headless: pipes and no PTY, spoken to in its protocol on
+    /// its stdio (a preset's headless arguments, e.g. `gemini --acp` or
+    /// claude's stream-json, or a command speaking `protocol`), delivering
+    /// through channel `native`. Its conversation is kept as events
     /// (`GET /v1/agents/{name}/transcript`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub headless: bool,
+    /// The protocol a headless command speaks on its stdio: `acp` (the
+    /// default) or `claude-stream-json`. Default: the preset's headless
+    /// protocol, else `acp`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<courier_core::NativeProtocol>,
     /// How the program's composer wants a message submitted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub submit: Option<SubmitRequest>,
@@ -156,6 +161,7 @@ impl SpawnRequest {
             collapsed_paste_patterns: Vec::new(),
             delivery: None,
             headless: false,
+            protocol: None,
             submit: None,
             inert_prefix: None,
             framing: None,

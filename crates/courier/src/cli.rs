@@ -311,7 +311,7 @@ pub struct InboxArgs {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  courier spawn claude --name alice        # a preset: the CLI with Courier's MCP server\n  courier spawn shell --name bob --channel team\n  courier spawn --name py -- python3 -i    # any command\n  courier spawn claude --name carol --task 'fix the flaky test' --restart on-failure"
+    after_help = "Examples:\n  courier spawn claude --name alice        # a preset: the CLI with Courier's MCP server\n  courier spawn shell --name bob --channel team\n  courier spawn --name py -- python3 -i    # any command\n  courier spawn claude --name carol --task 'fix the flaky test' --restart on-failure\n  courier spawn claude --headless --name dan   # Claude Code over stream-json, no terminal\n  courier spawn --headless --protocol claude-stream-json --name eve -- ./my-agent"
 )]
 pub struct SpawnArgs {
     /// A preset: claude, codex, gemini, opencode, aider or shell (user
@@ -373,13 +373,21 @@ pub struct SpawnArgs {
     /// preset's): a busy line with one of these below it is history.
     #[arg(long = "idle-pattern")]
     pub idle_patterns: Vec<String>,
-    /// Run the agent headless: its CLI on pipes with no PTY, spoken to in the Agent Client
-    /// Protocol (ACP, JSON-RPC on stdio) — a preset's headless mode (`gemini` runs `gemini
-    /// --acp`) or a command that speaks ACP. Messages go through the `native` channel, proven
-    /// by the protocol's answer to the turn that carries them (verification `protocol`); its
-    /// conversation is kept as events: `courier transcript NAME`. No terminal to attach to.
+    /// Run the agent headless: its CLI on pipes with no PTY, spoken to in its own protocol — a
+    /// preset's headless mode (`gemini` runs `gemini --acp`; `claude` runs `claude -p
+    /// --input-format stream-json --output-format stream-json --verbose
+    /// --replay-user-messages`) or a command speaking --protocol. Messages go through the
+    /// `native` channel, proven by the protocol's report of the turn that carries them
+    /// (verification `protocol`); its conversation is kept as events: `courier transcript
+    /// NAME`. No terminal to attach to.
     #[arg(long)]
     pub headless: bool,
+    /// The protocol a headless agent speaks on its stdio: `acp` (the Agent Client Protocol,
+    /// JSON-RPC) or `claude-stream-json` (Claude Code's stream-json; a message is proven only
+    /// when the CLI echoes it, `--replay-user-messages`, before the turn's `result`, else it
+    /// ends `unverified`). Default: the preset's headless protocol, else `acp`.
+    #[arg(long, requires = "headless", value_parser = ["acp", "claude-stream-json"])]
+    pub protocol: Option<String>,
     /// The channel that delivers messages to it: `keystrokes` (typed into its terminal, proven
     /// on the screen), `hooks` (its CLI's lifecycle hook runs `courier hook`), `both`
     /// (whichever claims a message first) or `native` (the CLI's own protocol; needs

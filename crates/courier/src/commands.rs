@@ -336,6 +336,13 @@ async fn spawn(client: &Client, args: SpawnArgs) -> anyhow::Result<Value> {
     body.channels = args.channels;
     body.framing = args.framing;
     body.headless = args.headless;
+    body.protocol = match args.protocol.as_deref() {
+        None => None,
+        Some(name) => Some(
+            serde_json::from_value(json!(name))
+                .with_context(|| format!("unknown headless protocol {name:?}"))?,
+        ),
+    };
     body.delivery = match args.delivery.as_deref() {
         None => None,
         Some(name) => Some(

@@ -32,6 +32,7 @@ fn agent(name: &str, command: Vec<String>) -> AgentSpec {
         collapsed_paste_patterns: vec![],
         delivery: None,
         headless: false,
+        protocol: None,
         submit: None,
         inert_prefix: None,
         framing: None,

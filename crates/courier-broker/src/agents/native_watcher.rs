@@ -13,7 +13,7 @@ use super::context::AgentContext;
 
 /// Watches a headless agent until it exits.
 pub async fn watch_native(ctx: Arc<AgentContext>) {
-    let Some(acp) = ctx.session.native().cloned() else {
+    let Some(native) = ctx.session.native().cloned() else {
         return;
     };
     let cwd = ctx
@@ -25,9 +25,9 @@ pub async fn watch_native(ctx: Arc<AgentContext>) {
         .display()
         .to_string();
     tokio::select! {
-        done = acp.handshake(&cwd) => match done {
+        done = native.handshake(&cwd) => match done {
             Ok(session) => {
-                tracing::info!(%session, "ACP session started");
+                tracing::info!(%session, protocol = native.protocol().as_str(), "native session started");
                 ctx.status.send_modify(|s| {
                     s.ready = true;
                     s.not_ready = None;
@@ -40,14 +40,14 @@ pub async fn watch_native(ctx: Arc<AgentContext>) {
                 ctx.wake.notify_one();
             }
             Err(e) => {
-                tracing::warn!(error = %e, "the headless agent's ACP handshake failed");
+                tracing::warn!(error = %e, protocol = native.protocol().as_str(), "the headless agent's handshake failed");
                 ctx.status
-                    .send_modify(|s| s.not_ready = Some(format!("ACP handshake failed: {e}")));
+                    .send_modify(|s| s.not_ready = Some(format!("{} handshake failed: {e}", native.protocol().as_str())));
             }
         },
         _ = ctx.session.wait_exit() => {}
     }
-    follow_turns(&ctx, acp.turn()).await;
+    follow_turns(&ctx, native.turn()).await;
 }
 
 /// Busy while a turn runs, until the process exits.

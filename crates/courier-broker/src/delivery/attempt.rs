@@ -92,7 +92,7 @@ pub async fn run(
     // The channel carries it and says what its witness saw; core decides
     // what that means (`settle_attempt`, `settle_protocol`).
     let settled = match ctx.session.native() {
-        Some(acp) => super::native::carry(ctx, delivery, message, acp).await,
+        Some(native) => super::native::carry(ctx, delivery, message, native).await,
         None => keystrokes(ctx, delivery, message, options, left_over).await,
     };
     apply(ctx, delivery, settled, pacer).await;

@@ -1,6 +1,7 @@
 //! The native channel: one delivery carried by the agent CLI's own
-//! protocol (ACP's `session/prompt` on a headless agent) and what that
-//! protocol reported, for core's `settle_protocol`.
+//! protocol (ACP's `session/prompt`, a stream-json user line) and what that
+//! protocol reported, for core's `settle_protocol`. Every protocol is
+//! spoken through [`NativeSession`]; only [`report_of`] reads its answer.
 //!
 //! `injected` is committed before the request is written, as it is before
 //! Enter on a terminal: after a crash of the broker, a delivery still
@@ -19,7 +20,8 @@ use courier_terminal::Terminal;
 
 use super::crash;
 use crate::agents::context::AgentContext;
-use crate::native::{AcpClient, PromptAnswer, Update};
+use crate::native::session::Pending;
+use crate::native::{NativeSession, PromptAnswer, Update};
 
 /// How long an agent whose protocol went away has to exit, so its
 /// delivery is settled as a crash with the exit it had.
@@ -37,18 +39,18 @@ pub fn prompt_text(message: &Message) -> String {
     )
 }
 
-/// Carries one claimed delivery through `acp`; core settles the report.
+/// Carries one claimed delivery through `native`; core settles the report.
 pub async fn carry(
     ctx: &AgentContext,
     delivery: &Delivery,
     message: &Message,
-    acp: &AcpClient,
+    native: &NativeSession,
 ) -> Settlement {
     let text = prompt_text(message);
-    acp.drain_updates().await;
+    native.drain_updates().await;
     // An agent whose protocol already went away never sees it: nothing is
     // marked, and the next generation gets it.
-    if let Some(why) = acp.closed() {
+    if let Some(why) = native.closed() {
         let exit = exit_within(ctx, EXIT_WAIT).await;
         return settle(ProtocolReport::NotSent { why }, false, exit);
     }
@@ -68,7 +70,7 @@ pub async fn carry(
         text: text.clone(),
     })
     .await;
-    let pending = match acp.prompt(&text).await {
+    let pending = match native.prompt(&text).await {
         Ok(pending) => pending,
         Err(why) => {
             let exit = exit_within(ctx, EXIT_WAIT).await;
@@ -76,9 +78,9 @@ pub async fn carry(
             return settle(ProtocolReport::NotSent { why }, true, exit);
         }
     };
-    acp.set_turn(true);
-    let (answer, reply) = follow_turn(ctx, &message.id, acp, pending).await;
-    acp.set_turn(false);
+    native.set_turn(true);
+    let (answer, reply) = follow_turn(ctx, &message.id, native, pending).await;
+    native.set_turn(false);
     let report = report_of(answer, &reply);
     let exit = match report {
         ProtocolReport::Gone { .. } => exit_within(ctx, EXIT_WAIT).await,
@@ -106,6 +108,8 @@ fn report_of(answer: PromptAnswer, reply: &str) -> ProtocolReport {
             _ => ProtocolReport::Carried,
         },
         PromptAnswer::Error(message) => ProtocolReport::Refused { message },
+        PromptAnswer::TurnFailed(message) => ProtocolReport::TurnRefused { message },
+        PromptAnswer::Unproven(why) => ProtocolReport::Unproven { why },
         PromptAnswer::Closed(why) => ProtocolReport::Gone { why },
     }
 }
@@ -123,8 +127,8 @@ fn settle(report: ProtocolReport, marked_injected: bool, exit: Option<Exit>) -> 
 async fn follow_turn(
     ctx: &AgentContext,
     message_id: &MessageId,
-    acp: &AcpClient,
-    pending: crate::native::acp::PendingPrompt,
+    native: &NativeSession,
+    pending: Pending<'_>,
 ) -> (PromptAnswer, String) {
     let answer = pending.answer();
     tokio::pin!(answer);
@@ -133,7 +137,7 @@ async fn follow_turn(
     let answer = loop {
         tokio::select! {
             answer = &mut answer => break answer,
-            update = acp.next_update(), if streaming => match update {
+            update = native.next_update(), if streaming => match update {
                 Some(Update::MessageChunk(text)) => reply.push_str(&text),
                 Some(Update::ToolCall { id, title, status }) => {
                     ctx.record(EventKind::ConversationToolCall {
@@ -150,7 +154,7 @@ async fn follow_turn(
         }
     };
     // Chunks sent right before the answer may still be queued.
-    while let Some(update) = next_ready(acp).await {
+    while let Some(update) = next_ready(native).await {
         if let Update::MessageChunk(text) = update {
             reply.push_str(&text);
         }
@@ -167,8 +171,8 @@ async fn follow_turn(
 }
 
 /// An update already read, without waiting for another.
-async fn next_ready(acp: &AcpClient) -> Option<Update> {
-    tokio::time::timeout(Duration::ZERO, acp.next_update())
+async fn next_ready(native: &NativeSession) -> Option<Update> {
+    tokio::time::timeout(Duration::ZERO, native.next_update())
         .await
         .ok()
         .flatten()

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use courier_core::ChannelPolicy;
+use courier_core::{ChannelPolicy, NativeProtocol};
 use courier_presets::{LaunchContext, PresetCatalog, SubmitSettings, check_installed};
 use courier_terminal::{DeliverOptions, ReadinessConfig, SpawnSpec, TerminalError};
 
@@ -34,6 +34,9 @@ pub struct Launch {
     pub context_low: Vec<regex::Regex>,
     /// The CLI was started with resume arguments.
     pub resumed: bool,
+    /// The protocol a headless agent's CLI speaks: the spec's, else the
+    /// preset's headless protocol, else ACP.
+    pub protocol: NativeProtocol,
 }
 
 /// Compiles context-low patterns; the error names the field and the pattern.
@@ -165,6 +168,7 @@ fn raw_command(
             .unwrap_or_else(|| courier_presets::CTRL_C.to_string()),
         context_low: context_low(&spec.context_low_patterns)?,
         resumed: false,
+        protocol: spec.protocol.unwrap_or_default(),
     })
 }
 
@@ -182,7 +186,7 @@ fn preset_args(
         return Err(BrokerError::invalid(
             "headless",
             format!(
-                "preset {preset_name} has no headless protocol (headless_args); run a command that speaks ACP instead"
+                "preset {preset_name} has no headless protocol (headless_args); run a command that speaks ACP or claude-stream-json instead"
             ),
         ));
     }
@@ -265,6 +269,7 @@ fn with_preset(
         options,
         command_line,
         channels: spec.delivery.unwrap_or(plan.delivery),
+        protocol: spec.protocol.unwrap_or(preset.headless_protocol),
         dialog_answers: plan
             .dialog_patterns
             .iter()

@@ -109,9 +109,10 @@ async fn open(
 ) -> Result<AgentTerminal, BrokerError> {
     Ok(match survivor {
         Some(session) => AgentTerminal::Hosted(session),
-        None if spec.headless => {
-            AgentTerminal::Headless(Box::new(HeadlessProcess::spawn(&launch.spawn)?))
-        }
+        None if spec.headless => AgentTerminal::Headless(Box::new(HeadlessProcess::spawn(
+            &launch.spawn,
+            launch.protocol,
+        )?)),
         None => lifecycle.terminals.open(&launch.spawn).await?,
     })
 }

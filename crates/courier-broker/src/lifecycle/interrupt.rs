@@ -42,9 +42,9 @@ pub async fn interrupt(lifecycle: &Lifecycle, name: &str) -> Result<String, Inte
             .ok_or_else(|| BrokerError::unknown_agent(name))?;
         (agent.session.clone(), agent.status.clone())
     };
-    if let Some(acp) = session.native() {
+    if let Some(native) = session.native() {
         let now = status.borrow().clone();
-        return cancel_turn(lifecycle, name, &now, acp).await;
+        return cancel_turn(lifecycle, name, &now, native).await;
     }
     // A message being typed ends within moments (its outcome is
     // recorded first): give it that long before refusing.
@@ -72,12 +72,12 @@ pub async fn interrupt(lifecycle: &Lifecycle, name: &str) -> Result<String, Inte
 }
 
 /// A headless agent's turn is cancelled through its protocol
-/// (`session/cancel`): the delivery that started it ends `turn_cancelled`.
+/// (ACP `session/cancel`, stream-json `interrupt`): the delivery that started it ends `turn_cancelled`.
 async fn cancel_turn(
     lifecycle: &Lifecycle,
     name: &str,
     status: &AgentStatus,
-    acp: &crate::native::AcpClient,
+    native: &crate::native::NativeSession,
 ) -> Result<String, InterruptRefused> {
     if let Some(exit) = status.exited {
         return Err(InterruptRefused::NotRunning {
@@ -85,13 +85,14 @@ async fn cancel_turn(
             why: exit.to_string(),
         });
     }
-    acp.cancel()
+    let keys = native
+        .cancel()
         .await
         .map_err(|why| InterruptRefused::NotRunning {
             agent: name.to_string(),
             why,
-        })?;
-    let keys = "session/cancel".to_string();
+        })?
+        .to_string();
     tracing::info!(agent = name, "turn cancelled");
     recorded(lifecycle, name, keys).await
 }

@@ -13,33 +13,10 @@ use tokio::process::{ChildStdin, ChildStdout};
 use tokio::sync::{Mutex, mpsc, oneshot, watch};
 
 use super::jsonrpc::{Answer, Connection, Handler, Incoming};
+use super::turn::{PromptAnswer, Update};
 
 /// The ACP major version spoken.
 pub const PROTOCOL_VERSION: u64 = 1;
-
-/// Something the agent streamed about the running turn.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Update {
-    /// Part of the agent's reply (`agent_message_chunk`).
-    MessageChunk(String),
-    /// A tool call started or changed (`tool_call`, `tool_call_update`).
-    ToolCall {
-        id: String,
-        title: Option<String>,
-        status: Option<String>,
-    },
-}
-
-/// How a `session/prompt` ended.
-#[derive(Debug, Clone, PartialEq)]
-pub enum PromptAnswer {
-    /// The turn that carries the prompt ended with this `stopReason`.
-    Stopped(String),
-    /// The request failed: the agent did not take the prompt.
-    Error(String),
-    /// The agent's output ended before it answered.
-    Closed(String),
-}
 
 /// A prompt written, its answer to come.
 pub struct PendingPrompt {

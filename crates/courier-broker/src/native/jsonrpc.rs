@@ -16,7 +16,7 @@ use tokio::process::{ChildStdin, ChildStdout};
 use tokio::sync::{Mutex, mpsc, oneshot, watch};
 
 /// The longest line read from the agent (a reply with a large file).
-const MAX_LINE: usize = 16 * 1024 * 1024;
+pub(super) const MAX_LINE: usize = 16 * 1024 * 1024;
 
 /// How a request ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -135,7 +135,10 @@ fn lock(pending: &Pending) -> std::sync::MutexGuard<'_, HashMap<u64, oneshot::Se
     pending.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-async fn write_line(stdin: &Mutex<Option<ChildStdin>>, message: &Value) -> Result<(), String> {
+pub(super) async fn write_line(
+    stdin: &Mutex<Option<ChildStdin>>,
+    message: &Value,
+) -> Result<(), String> {
     let mut line = message.to_string();
     line.push('\n');
     let mut stdin = stdin.lock().await;

@@ -6,15 +6,25 @@
 //! release are those of every agent); JSON-RPC 2.0 over its stdio
 //! ([`jsonrpc`]); and the Agent Client Protocol client over it ([`acp`]:
 //! `initialize`, `session/new`, `session/prompt` and its `stopReason`,
-//! `session/update` notifications, `session/cancel`).
+//! `session/update` notifications, `session/cancel`); Claude Code's
+//! stream-json client ([`claude`]: user lines in, the `isReplay` echo that
+//! acknowledges one, `assistant` messages, the turn's `result`, the
+//! `initialize`/`interrupt` control requests); what both report of a turn
+//! in the same words ([`turn`]); and [`session`], the one face of either
+//! that the rest of the broker speaks to.
 //!
 //! Must not: take, settle or record a delivery (`delivery/native.rs` asks
 //! this client to carry one and settles by core's `settle_protocol`), or
 //! decide what a protocol's answer means for a delivery.
 
 pub mod acp;
+pub mod claude;
 pub mod jsonrpc;
 pub mod process;
+pub mod session;
+pub mod turn;
 
-pub use acp::{AcpClient, PromptAnswer, Update};
+pub use acp::AcpClient;
 pub use process::HeadlessProcess;
+pub use session::NativeSession;
+pub use turn::{PromptAnswer, Update};

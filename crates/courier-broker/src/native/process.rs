@@ -1,5 +1,5 @@
 //! A headless agent's process: its CLI run with pipes and no PTY, in a
-//! process group of its own, its stdin/stdout given to the ACP client and
+//! process group of its own, its stdin/stdout given to its protocol's client and
 //! its stderr drawn on a screen (what `courier screen` and an
 //! `agent_crashed` event show of it).
 //!
@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use bytes::Bytes;
+use courier_core::NativeProtocol;
 use courier_terminal::process_group::COOKIE_VAR;
 use courier_terminal::screen::ScreenState;
 use courier_terminal::{ExitInfo, OutputWatch, Snapshot, SpawnSpec, Terminal, TerminalError};
@@ -19,12 +20,12 @@ use tokio::io::AsyncReadExt;
 use tokio::process::{ChildStderr, Command};
 use tokio::sync::{broadcast, watch};
 
-use super::acp::AcpClient;
+use super::session::NativeSession;
 
 /// Output chunks a late viewer of the stderr screen may lag behind.
 const OUTPUT_CHUNKS: usize = 256;
 
-/// One headless agent process and its ACP client.
+/// One headless agent process and its protocol client.
 pub struct HeadlessProcess {
     id: String,
     agent: String,
@@ -36,7 +37,7 @@ pub struct HeadlessProcess {
     output: broadcast::Sender<Bytes>,
     exit: watch::Receiver<Option<ExitInfo>>,
     enter_timing: std::sync::Mutex<courier_terminal::enter_timing::EnterTiming>,
-    acp: Arc<AcpClient>,
+    native: Arc<NativeSession>,
 }
 
 fn new_id(agent: &str) -> String {
@@ -49,8 +50,12 @@ fn new_id(agent: &str) -> String {
 }
 
 impl HeadlessProcess {
-    /// Starts `spec`'s program with pipes, in its own process group.
-    pub fn spawn(spec: &SpawnSpec) -> Result<HeadlessProcess, TerminalError> {
+    /// Starts `spec`'s program with pipes, in its own process group, and
+    /// a client of `protocol` on them.
+    pub fn spawn(
+        spec: &SpawnSpec,
+        protocol: NativeProtocol,
+    ) -> Result<HeadlessProcess, TerminalError> {
         let id = new_id(&spec.agent);
         let failed = |reason: String| TerminalError::Spawn {
             agent: spec.agent.clone(),
@@ -94,13 +99,13 @@ impl HeadlessProcess {
             output,
             exit,
             enter_timing: std::sync::Mutex::default(),
-            acp: Arc::new(AcpClient::new(stdin, stdout)),
+            native: Arc::new(NativeSession::new(protocol, stdin, stdout)),
         })
     }
 
-    /// The ACP client on its stdio.
-    pub fn acp(&self) -> &Arc<AcpClient> {
-        &self.acp
+    /// The protocol client on its stdio.
+    pub fn native(&self) -> &Arc<NativeSession> {
+        &self.native
     }
 
     fn screen(&self) -> std::sync::MutexGuard<'_, ScreenState> {

@@ -68,6 +68,10 @@ pub struct AgentSpec {
     /// stdio, delivering through channel `native` (persisted).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub headless: bool,
+    /// The protocol a headless agent's CLI speaks (`acp`,
+    /// `claude-stream-json`). Default: the preset's, else `acp`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<courier_core::NativeProtocol>,
     /// How its composer wants a message submitted (least paste-to-Enter
     /// gap, submit keys). Default: the preset's, else Enter as soon as the
     /// screen settled.
@@ -251,6 +255,8 @@ impl AgentSpec {
 /// persists. Every field is named, so a field added to the request does
 /// not compile until it is carried here.
 impl From<courier_protocol::spawn::SpawnRequest> for AgentSpec {
+    // Long: one field per line, each named on both sides so a new request
+    // field does not compile until it is carried; splitting it hides that.
     fn from(request: courier_protocol::spawn::SpawnRequest) -> Self {
         let courier_protocol::spawn::SpawnRequest {
             name,
@@ -267,6 +273,7 @@ impl From<courier_protocol::spawn::SpawnRequest> for AgentSpec {
             collapsed_paste_patterns,
             delivery,
             headless,
+            protocol,
             submit,
             inert_prefix,
             framing,
@@ -293,6 +300,7 @@ impl From<courier_protocol::spawn::SpawnRequest> for AgentSpec {
             collapsed_paste_patterns,
             delivery,
             headless,
+            protocol,
             submit: submit.map(|s| SubmitSettings {
                 enter_gap_ms: s.enter_gap_ms,
                 keys: s.keys,

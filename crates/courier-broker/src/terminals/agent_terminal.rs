@@ -11,7 +11,7 @@ use courier_terminal::host::RemoteSession;
 use courier_terminal::{ExitInfo, OutputWatch, Session, Snapshot, Terminal, TerminalError};
 use tokio::sync::{broadcast, watch};
 
-use crate::native::{AcpClient, HeadlessProcess};
+use crate::native::{HeadlessProcess, NativeSession};
 
 pub enum AgentTerminal {
     Local(Session),
@@ -29,9 +29,9 @@ impl AgentTerminal {
     }
 
     /// The protocol client of a headless agent.
-    pub fn native(&self) -> Option<&Arc<AcpClient>> {
+    pub fn native(&self) -> Option<&Arc<NativeSession>> {
         match self {
-            AgentTerminal::Headless(process) => Some(process.acp()),
+            AgentTerminal::Headless(process) => Some(process.native()),
             _ => None,
         }
     }

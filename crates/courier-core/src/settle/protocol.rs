@@ -13,7 +13,7 @@
 use super::attempt::{Attempt, Counted, Settlement, settle_attempt};
 use super::exit::Exit;
 use super::outcome::InjectionOutcome;
-use super::reasons::{PROTOCOL_REFUSED, TURN_CANCELLED, TURN_REFUSED};
+use super::reasons::{PROTOCOL_REFUSED, PROTOCOL_UNPROVEN, TURN_CANCELLED, TURN_REFUSED};
 use crate::delivery::Transition;
 use crate::pacing;
 
@@ -31,6 +31,9 @@ pub enum ProtocolReport {
     TurnRefused { message: String },
     /// The turn was cancelled before it ended (`stopReason: "cancelled"`).
     TurnCancelled,
+    /// A turn ran, but nothing the protocol said ties it to this message
+    /// (`why`): it may have been seen, it is not proven.
+    Unproven { why: String },
     /// The protocol went away (end of its output, the process exited)
     /// before it answered: `why` for a person.
     Gone { why: String },
@@ -94,6 +97,9 @@ pub fn settle_protocol(attempt: ProtocolAttempt) -> Settlement {
         )),
         ProtocolReport::TurnRefused { message } => unverified(format!(
             "{TURN_REFUSED}: the agent's turn ended refused: {message}"
+        )),
+        ProtocolReport::Unproven { why } => unverified(format!(
+            "{PROTOCOL_UNPROVEN}: the protocol never showed this message was taken: {why}"
         )),
         ProtocolReport::TurnCancelled => unverified(format!(
             "{TURN_CANCELLED}: the agent's turn was cancelled before it ended"
@@ -165,6 +171,12 @@ mod tests {
                 TURN_REFUSED,
             ),
             (ProtocolReport::TurnCancelled, TURN_CANCELLED),
+            (
+                ProtocolReport::Unproven {
+                    why: "no replay".into(),
+                },
+                PROTOCOL_UNPROVEN,
+            ),
         ] {
             let s = settle(report, true, None);
             assert_eq!(s.counted, Counted::Unverified);

@@ -40,6 +40,11 @@ pub const PROTOCOL_REFUSED: &str = "protocol_refused";
 /// agent (ACP `stopReason: "refusal"`), with its words.
 pub const TURN_REFUSED: &str = "turn_refused";
 
+/// A native channel: the turn ended but the protocol never showed that
+/// it carried this message (Claude's stream-json without
+/// `--replay-user-messages` has no acknowledgement of an input).
+pub const PROTOCOL_UNPROVEN: &str = "protocol_unproven";
+
 /// A native channel: the turn the message started was cancelled.
 pub const TURN_CANCELLED: &str = "turn_cancelled";
 

@@ -1,0 +1,121 @@
+//! A native protocol session, whichever protocol the CLI speaks: the
+//! handshake, one message's turn at a time and its answer, the
+//! conversation streamed meanwhile, cancelling the turn. The delivery
+//! path, the watcher and `courier interrupt` speak to this, never to one
+//! protocol's client.
+
+use courier_core::NativeProtocol;
+use tokio::process::{ChildStdin, ChildStdout};
+use tokio::sync::watch;
+
+use super::acp::{AcpClient, PendingPrompt};
+use super::claude::{ClaudeClient, PendingTurn};
+use super::turn::{PromptAnswer, Update};
+
+/// One headless agent's protocol client.
+pub enum NativeSession {
+    /// The Agent Client Protocol (`gemini --acp`).
+    Acp(AcpClient),
+    /// Claude Code's stream-json.
+    Claude(ClaudeClient),
+}
+
+/// A message written, the answer of its turn to come.
+pub enum Pending<'a> {
+    Acp(PendingPrompt),
+    Claude(PendingTurn<'a>),
+}
+
+impl Pending<'_> {
+    /// How the turn that carries the message ended.
+    pub async fn answer(self) -> PromptAnswer {
+        match self {
+            Pending::Acp(p) => p.answer().await,
+            Pending::Claude(p) => p.answer().await,
+        }
+    }
+}
+
+impl NativeSession {
+    /// A client of `protocol` on a headless agent's stdio (nothing sent yet).
+    pub fn new(protocol: NativeProtocol, stdin: ChildStdin, stdout: ChildStdout) -> Self {
+        match protocol {
+            NativeProtocol::Acp => NativeSession::Acp(AcpClient::new(stdin, stdout)),
+            NativeProtocol::ClaudeStreamJson => {
+                NativeSession::Claude(ClaudeClient::new(stdin, stdout))
+            }
+        }
+    }
+
+    /// The protocol's name (`acp`, `claude-stream-json`).
+    pub fn protocol(&self) -> NativeProtocol {
+        match self {
+            NativeSession::Acp(_) => NativeProtocol::Acp,
+            NativeSession::Claude(_) => NativeProtocol::ClaudeStreamJson,
+        }
+    }
+
+    /// The protocol's handshake; the session's id once it is done.
+    pub async fn handshake(&self, cwd: &str) -> Result<String, String> {
+        match self {
+            NativeSession::Acp(c) => c.handshake(cwd).await,
+            NativeSession::Claude(c) => c.handshake().await,
+        }
+    }
+
+    /// Writes one message's text. `Err`: nothing was written.
+    pub async fn prompt(&self, text: &str) -> Result<Pending<'_>, String> {
+        match self {
+            NativeSession::Acp(c) => c.prompt(text).await.map(Pending::Acp),
+            NativeSession::Claude(c) => c.prompt(text).await.map(Pending::Claude),
+        }
+    }
+
+    /// Cancels the running turn; what the request is called, for a person.
+    pub async fn cancel(&self) -> Result<&'static str, String> {
+        match self {
+            NativeSession::Acp(c) => c.cancel().await.map(|()| "session/cancel"),
+            NativeSession::Claude(c) => c.cancel().await.map(|()| "interrupt"),
+        }
+    }
+
+    /// Whether a turn runs, kept current.
+    pub fn turn(&self) -> watch::Receiver<bool> {
+        match self {
+            NativeSession::Acp(c) => c.turn(),
+            NativeSession::Claude(c) => c.turn(),
+        }
+    }
+
+    /// Marks a turn running or over (the delivery that started it knows).
+    pub fn set_turn(&self, running: bool) {
+        match self {
+            NativeSession::Acp(c) => c.set_turn(running),
+            NativeSession::Claude(c) => c.set_turn(running),
+        }
+    }
+
+    /// Whether the agent's output ended, and why.
+    pub fn closed(&self) -> Option<String> {
+        match self {
+            NativeSession::Acp(c) => c.closed(),
+            NativeSession::Claude(c) => c.closed(),
+        }
+    }
+
+    /// Drops what was streamed before now (between turns).
+    pub async fn drain_updates(&self) {
+        match self {
+            NativeSession::Acp(c) => c.drain_updates().await,
+            NativeSession::Claude(c) => c.drain_updates().await,
+        }
+    }
+
+    /// The next update of the running turn; `None` once the output ended.
+    pub async fn next_update(&self) -> Option<Update> {
+        match self {
+            NativeSession::Acp(c) => c.next_update().await,
+            NativeSession::Claude(c) => c.next_update().await,
+        }
+    }
+}

@@ -1,0 +1,335 @@
+//! Native delivery to headless Claude Code (issue 21): the fake agent
+//! speaking Claude Code's stream-json on pipes (`courier fake-agent
+//! --protocol claude-stream-json`), a real broker, real SQLite, real HTTP.
+//! A delivery is `verified` (`protocol`) only when the CLI echoed this
+//! message (`--replay-user-messages`) and then ended its turn with a
+//! `result`; an error `result` ends `unverified` with the CLI's words; no
+//! echo is no proof; a crash mid-turn loses nothing and sends nothing twice.
+
+mod common;
+
+use std::path::Path;
+
+use common::{Agent, Broker, EXE, count_in_transcript, wait_for};
+use serde_json::{Value, json};
+
+fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temp dir")
+}
+
+/// `courier fake-agent --protocol claude-stream-json --transcript <path> <args>`.
+fn fake_claude(transcript: &Path, args: &[&str]) -> Vec<String> {
+    let mut command = vec![
+        EXE.to_string(),
+        "fake-agent".to_string(),
+        "--protocol".to_string(),
+        "claude-stream-json".to_string(),
+        "--transcript".to_string(),
+        transcript.display().to_string(),
+    ];
+    command.extend(args.iter().map(|a| a.to_string()));
+    command
+}
+
+/// The fake with `--replay-user-messages`, as the claude preset runs the CLI.
+fn replaying(transcript: &Path, args: &[&str]) -> Vec<String> {
+    let mut command = fake_claude(transcript, &["--replay-user-messages"]);
+    command.extend(args.iter().map(|a| a.to_string()));
+    command
+}
+
+/// Spawns a headless stream-json agent running `command`; waits until it
+/// is ready (its `initialize` control request answered).
+fn spawn_headless(broker: &Broker, name: &str, command: Vec<String>, extra: Value) -> Agent {
+    let transcript = broker.transcript_path(name);
+    let mut body = json!({"name": name, "headless": true,
+        "protocol": "claude-stream-json", "command": command});
+    if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+        body.extend(extra.clone());
+    }
+    let agent = broker.spawn_request(&body, transcript);
+    broker.wait_ready(name);
+    agent
+}
+
+fn message_id(sent: &Value) -> String {
+    sent["message_id"].as_str().expect("message id").to_string()
+}
+
+/// Waits until message `id`'s one delivery has ended; returns it.
+fn wait_settled(broker: &Broker, id: &str) -> Value {
+    wait_for(&format!("message {id} to settle"), || {
+        let ds = broker.deliveries(id);
+        let d = ds.first()?;
+        matches!(d["state"].as_str(), Some("verified" | "unverified")).then(|| d.clone())
+    })
+}
+
+fn never_verified(broker: &Broker, id: &str) {
+    let events = broker.events();
+    assert!(
+        !events.iter().any(|e| e["type"] == "delivery_verified"
+            && e["message_id"] == json!(id)
+            && e["verification"] != json!("timeout_fallback")),
+        "{id} was verified: {events:?}"
+    );
+}
+
+/// `courier <args>` against `broker`; its stdout (the command must succeed).
+fn courier(broker: &Broker, args: &[&str]) -> String {
+    let out = common::courier_command()
+        .arg("--state-dir")
+        .arg(&broker.state_dir)
+        .args(args)
+        .output()
+        .expect("run courier");
+    assert!(
+        out.status.success(),
+        "courier {args:?}: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn a_message_to_headless_claude_is_verified_by_its_replay_and_result_once() {
+    let tmp = tempdir();
+    let broker = Broker::start(tmp.path(), &[]);
+    let transcript = broker.transcript_path("cc");
+    spawn_headless(&broker, "cc", replaying(&transcript, &[]), json!({}));
+    let listed = broker.get_ok("/v1/agents/cc");
+    assert_eq!(listed["delivery"], json!("native"), "{listed}");
+    let ready = broker.wait_event("agent_ready", |e| e["type"] == "agent_ready");
+    assert_eq!(ready["ready_by"], json!("protocol"), "{ready}");
+
+    let id = message_id(&broker.send("alice", "cc", "review the retry logic"));
+    let ds = broker.wait_verified(&id);
+    assert_eq!(ds.len(), 1, "{ds:?}");
+    assert_eq!(ds[0]["verification"], json!("protocol"), "{ds:?}");
+    assert_eq!(count_in_transcript(&transcript, &id), 1);
+}
+
+#[test]
+fn without_the_replay_a_turn_proves_nothing_and_ends_unverified() {
+    let tmp = tempdir();
+    let broker = Broker::start(tmp.path(), &[]);
+    let transcript = broker.transcript_path("cc");
+    spawn_headless(&broker, "cc", fake_claude(&transcript, &[]), json!({}));
+    let id = message_id(&broker.send("alice", "cc", "no echo for this one"));
+    let d = wait_settled(&broker, &id);
+    assert_eq!(d["state"], json!("unverified"), "{d}");
+    let reason = d["reason"].as_str().unwrap_or_default();
+    assert!(reason.starts_with("protocol_unproven"), "{reason}");
+    assert!(reason.contains("--replay-user-messages"), "{reason}");
+    never_verified(&broker, &id);
+    // It did reach the agent once: unproven is not undelivered.
+    assert_eq!(count_in_transcript(&transcript, &id), 1);
+}
+
+/// An error `result` ends `unverified` with the CLI's words, never
+/// `verified`; the agent still takes the next message.
+fn refused_ends_unverified_with_the_reason(refuse_as: &str) {
+    let tmp = tempdir();
+    let broker = Broker::start(tmp.path(), &[]);
+    let transcript = broker.transcript_path("cc");
+    let args = [
+        "--refuse",
+        "forbidden",
+        "--refuse-as",
+        refuse_as,
+        "--refuse-reason",
+        "not on a friday",
+    ];
+    spawn_headless(&broker, "cc", replaying(&transcript, &args), json!({}));
+
+    let refused = message_id(&broker.send("alice", "cc", "do the forbidden thing"));
+    let d = wait_settled(&broker, &refused);
+    assert_eq!(d["state"], json!("unverified"), "{d}");
+    let reason = d["reason"].as_str().unwrap_or_default();
+    assert!(reason.starts_with("turn_refused"), "{reason}");
+    assert!(reason.contains("not on a friday"), "{reason}");
+    never_verified(&broker, &refused);
+    let events = broker.events();
+    assert!(
+        events
+            .iter()
+            .any(|e| e["type"] == "conversation_error" && e["message_id"] == json!(refused)),
+        "no conversation_error: {events:?}"
+    );
+
+    let fine = message_id(&broker.send("alice", "cc", "a fine request"));
+    let ds = broker.wait_verified(&fine);
+    assert_eq!(ds[0]["verification"], json!("protocol"), "{ds:?}");
+    assert_eq!(count_in_transcript(&transcript, &fine), 1);
+}
+
+#[test]
+fn an_input_refused_as_error_ends_unverified_with_its_reason() {
+    refused_ends_unverified_with_the_reason("error");
+}
+
+#[test]
+fn a_turn_refused_ends_unverified_with_its_reason() {
+    refused_ends_unverified_with_the_reason("turn");
+}
+
+#[test]
+fn a_crash_mid_turn_waits_for_the_restart_and_each_message_arrives_once() {
+    let tmp = tempdir();
+    let broker = Broker::start(tmp.path(), &[]);
+    let transcript = broker.transcript_path("cc");
+    // The first process crashes on its first turn; the restarted one does not.
+    let marker = tmp.path().join("crashed-once");
+    let fake = replaying(&transcript, &[]).join(" ");
+    let script = format!(
+        "if [ -e '{m}' ]; then exec {fake}; else touch '{m}'; exec {fake} --crash-after 1; fi",
+        m = marker.display()
+    );
+    let restart = json!({"restart": {"policy": "on-failure", "max_restarts": 3,
+        "window_s": 60, "backoff_ms": [100]}});
+    spawn_headless(
+        &broker,
+        "cc",
+        vec!["sh".into(), "-c".into(), script],
+        restart,
+    );
+
+    let ids: Vec<String> = (1..=3)
+        .map(|n| message_id(&broker.send("alice", "cc", &format!("queued message {n}"))))
+        .collect();
+    let settled: Vec<Value> = ids.iter().map(|id| wait_settled(&broker, id)).collect();
+    broker.wait_event("the agent restarted", |e| e["type"] == "agent_restarted");
+
+    // The one in flight was taken by the crashed process (echoed): never
+    // sent again, unverified (agent_exited). The others wait for the
+    // restart and are verified by the new process.
+    let crashed = &settled[0];
+    assert_eq!(crashed["state"], json!("unverified"), "{crashed}");
+    let reason = crashed["reason"].as_str().unwrap_or_default();
+    assert!(reason.starts_with("agent_exited"), "{reason}");
+    for d in &settled[1..] {
+        assert_eq!(d["state"], json!("verified"), "{d}");
+        assert_eq!(d["verification"], json!("protocol"), "{d}");
+    }
+    for id in &ids {
+        assert_eq!(
+            count_in_transcript(&transcript, id),
+            1,
+            "message {id} in the transcript: {:?}",
+            common::transcript(&transcript)
+        );
+    }
+}
+
+#[test]
+fn the_claude_preset_runs_headless_and_its_transcript_shows_the_conversation() {
+    let tmp = tempdir();
+    // The claude preset with the fake agent for its CLI (and no
+    // `--mcp-config`, which the fake does not take): `--headless` adds the
+    // preset's headless arguments and speaks its headless protocol.
+    let presets = tmp.path().join("presets.toml");
+    std::fs::write(
+        &presets,
+        format!(
+            "[presets.claude]\ncommand = \"{EXE}\"\nargs = [\"fake-agent\"]\n\
+             headless_args = [\"--protocol\", \"claude-stream-json\", \"--replay-user-messages\", \
+             \"--refuse\", \"forbidden\", \"--refuse-reason\", \"not on a friday\"]\n\
+             headless_protocol = \"claude-stream-json\"\n\
+             [presets.claude.mcp]\nstyle = \"none\"\n"
+        ),
+    )
+    .expect("write presets");
+    let presets = presets.display().to_string();
+    let broker = Broker::start_with_env(tmp.path(), &[], &[("COURIER_PRESETS", &presets)]);
+    let workdir = tmp.path().join("work");
+    std::fs::create_dir_all(&workdir).expect("workdir");
+    let workdir = workdir.display().to_string();
+    courier(
+        &broker,
+        &[
+            "spawn",
+            "claude",
+            "--name",
+            "cc",
+            "--headless",
+            "--cwd",
+            &workdir,
+        ],
+    );
+    broker.wait_ready("cc");
+    let spawned = broker.wait_event("agent_spawned", |e| e["type"] == "agent_spawned");
+    let command = spawned["command"].as_str().unwrap_or_default();
+    assert!(
+        command.contains("--protocol claude-stream-json"),
+        "{command}"
+    );
+
+    let asked = message_id(&broker.send("alice", "cc", "summarise the design"));
+    let ds = broker.wait_verified(&asked);
+    assert_eq!(ds[0]["verification"], json!("protocol"), "{ds:?}");
+    let refused = message_id(&broker.send("alice", "cc", "the forbidden one"));
+    assert_eq!(
+        wait_settled(&broker, &refused)["state"],
+        json!("unverified")
+    );
+
+    let text = courier(&broker, &["transcript", "cc"]);
+    assert!(text.contains("summarise the design"), "{text}");
+    assert!(text.contains("echo:"), "{text}");
+    assert!(text.contains("not on a friday"), "{text}");
+
+    let json = courier(&broker, &["--json", "transcript", "cc"]);
+    let events: Vec<Value> = json
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON event a line"))
+        .collect();
+    let of = |kind: &str, id: &str| {
+        events
+            .iter()
+            .find(|e| e["type"] == kind && e["message_id"] == json!(id))
+            .cloned()
+    };
+    let prompt = of("conversation_prompt", &asked).expect("the prompt");
+    assert_eq!(prompt["from"], json!("alice"), "{prompt}");
+    let reply = of("conversation_reply", &asked).expect("the reply");
+    assert!(
+        reply["text"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("summarise the design"),
+        "{reply}"
+    );
+    let error = of("conversation_error", &refused).expect("the error");
+    assert!(
+        error["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("not on a friday"),
+        "{error}"
+    );
+}
+
+#[test]
+fn interrupting_headless_claude_ends_its_turn_cancelled() {
+    let tmp = tempdir();
+    let broker = Broker::start(tmp.path(), &[]);
+    let transcript = broker.transcript_path("cc");
+    spawn_headless(
+        &broker,
+        "cc",
+        replaying(&transcript, &["--think-ms", "600000"]),
+        json!({}),
+    );
+    let id = message_id(&broker.send("alice", "cc", "a long task"));
+    wait_for("the message in the agent's turn", || {
+        (count_in_transcript(&transcript, &id) == 1).then_some(())
+    });
+    let (status, v) = broker.post("/v1/agents/cc/interrupt", &json!({}));
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["keys"], json!("interrupt"), "{v}");
+    let d = wait_settled(&broker, &id);
+    assert_eq!(d["state"], json!("unverified"), "{d}");
+    let reason = d["reason"].as_str().unwrap_or_default();
+    assert!(reason.starts_with("turn_cancelled"), "{reason}");
+}
