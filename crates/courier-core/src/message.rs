@@ -132,17 +132,17 @@ pub enum ReplyVia {
 /// A reply to a message (`reply_to`), kept in the store with its link.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Reply {
-    /// The message answered.
-    pub reply_to: MessageId,
+    pub created_at: Timestamp,
     /// The agent that answered.
     pub from: String,
-    pub via: ReplyVia,
-    /// The text of the answer (the reply message's body).
-    pub text: String,
     /// The reply message, when the reply is one (`via: message`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_id: Option<MessageId>,
-    pub created_at: Timestamp,
+    /// The message answered.
+    pub reply_to: MessageId,
+    /// The text of the answer (the reply message's body).
+    pub text: String,
+    pub via: ReplyVia,
 }
 
 #[cfg(test)]
