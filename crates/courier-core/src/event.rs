@@ -297,6 +297,16 @@ pub enum EventKind {
         message_id: Option<MessageId>,
         text: String,
     },
+    /// A message got a reply: a headless agent's final answer to the turn
+    /// it started (`via: protocol`), or a message sent with `thread` set to
+    /// its id (`via: message`, `reply_id` the reply message).
+    MessageReplied {
+        message_id: MessageId,
+        from: String,
+        via: crate::message::ReplyVia,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_id: Option<MessageId>,
+    },
     /// A headless agent's conversation: a tool call it reported
     /// (`tool_call` / `tool_call_update`), with its id, title and status.
     ConversationToolCall {
@@ -421,6 +431,7 @@ impl EventKind {
             EventKind::BrokerStopping { .. } => "broker_stopping",
             EventKind::ConversationPrompt { .. } => "conversation_prompt",
             EventKind::ConversationReply { .. } => "conversation_reply",
+            EventKind::MessageReplied { .. } => "message_replied",
             EventKind::ConversationToolCall { .. } => "conversation_tool_call",
             EventKind::ConversationError { .. } => "conversation_error",
         }

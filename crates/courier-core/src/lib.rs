@@ -54,7 +54,7 @@ pub use delivery::{Delivery, DeliveryState, Transition, Verification};
 pub use error::CoreError;
 pub use event::{Event, EventKind};
 pub use ids::{DeliveryId, MessageId};
-pub use message::{Message, NewMessage};
+pub use message::{Message, NewMessage, Reply, ReplyVia};
 pub use mode::{ChannelPolicy, DeliveryChannel, DeliveryMode, NativeProtocol, StuckReason};
 pub use recipient::Recipient;
 pub use restart::{Backoff, RestartDecision, RestartMode, RestartPolicy};

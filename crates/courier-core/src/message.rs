@@ -117,6 +117,34 @@ pub struct Message {
     pub created_at: Timestamp,
 }
 
+/// How a reply to a message was given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplyVia {
+    /// A headless agent's final answer to the turn the message started,
+    /// as its protocol reported it (ACP: the turn's message chunks).
+    Protocol,
+    /// A message its sender sent with `thread` set to the message's id
+    /// (API, CLI or MCP): how a terminal agent replies.
+    Message,
+}
+
+/// A reply to a message (`reply_to`), kept in the store with its link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Reply {
+    pub created_at: Timestamp,
+    /// The agent that answered.
+    pub from: String,
+    /// The reply message, when the reply is one (`via: message`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<MessageId>,
+    /// The message answered.
+    pub reply_to: MessageId,
+    /// The text of the answer (the reply message's body).
+    pub text: String,
+    pub via: ReplyVia,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

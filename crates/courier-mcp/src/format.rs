@@ -492,6 +492,22 @@ pub fn message_status(status: &MessageStatus) -> String {
         out.push('\n');
         out.push_str(&recipient_line(d));
     }
+    for r in &status.replies {
+        let via = match r.via {
+            courier_protocol::ReplyVia::Protocol => "its final answer".to_string(),
+            courier_protocol::ReplyVia::Message => match &r.message_id {
+                Some(id) => format!("msg {id}"),
+                None => "a message".to_string(),
+            },
+        };
+        let _ = write!(
+            out,
+            "\nReply from {} ({via}, {}): {}",
+            r.from,
+            r.created_at,
+            excerpt(&r.text)
+        );
+    }
     out
 }
 

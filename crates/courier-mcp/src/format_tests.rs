@@ -382,6 +382,7 @@ fn message_status_of_an_unread_or_unaddressed_message() {
         })),
         deliveries: vec![delivery("alice", "verified")],
         read_by: vec![],
+        replies: vec![],
     };
     let text = message_status(&status);
     assert!(
@@ -394,6 +395,35 @@ fn message_status_of_an_unread_or_unaddressed_message() {
     );
     status.deliveries.clear();
     assert!(message_status(&status).ends_with("It had no recipients."));
+}
+
+#[test]
+fn message_status_shows_each_reply() {
+    let status = MessageStatus {
+        message: from(json!({
+            "id": "01N", "from": "bob", "to": "alice", "body": "hi", "created_at": T,
+        })),
+        deliveries: vec![delivery("alice", "verified")],
+        read_by: vec![],
+        replies: vec![
+            from(json!({
+                "reply_to": "01N", "from": "alice", "via": "protocol",
+                "text": "echo: hi", "created_at": T,
+            })),
+            from(json!({
+                "reply_to": "01N", "from": "alice", "via": "message",
+                "text": "and more", "message_id": "01R", "created_at": T,
+            })),
+        ],
+    };
+    let text = message_status(&status);
+    assert!(
+        text.contains("\nReply from alice (its final answer, 2026-"),
+        "{text}"
+    );
+    assert!(text.contains("\"echo: hi\""), "{text}");
+    assert!(text.ends_with("\"and more\""), "{text}");
+    assert!(text.contains("Reply from alice (msg 01R, "), "{text}");
 }
 
 #[test]

@@ -4,7 +4,7 @@
 
 use courier_core::{
     Delivery, DeliveryChannel, DeliveryId, DeliveryState, Message, MessageId, Recipient, Refusal,
-    Timestamp, Verification,
+    Reply, Timestamp, Verification,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -151,6 +151,11 @@ pub struct MessageStatus {
     pub message: MessageView,
     /// Recipients that confirmed they read it.
     pub read_by: Vec<String>,
+    /// Its replies (`reply_to` this message), oldest first: a headless
+    /// agent's final answer to the turn it started (`via: protocol`), or a
+    /// message sent with `thread` set to its id (`via: message`).
+    #[serde(default)]
+    pub replies: Vec<Reply>,
 }
 
 /// `GET /v1/agents/{name}/inbox` (newest first) and

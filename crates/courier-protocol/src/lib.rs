@@ -38,4 +38,4 @@ pub mod tokens;
 #[cfg(test)]
 mod wire_tests;
 
-pub use courier_core::{AgentState, Event, EventKind};
+pub use courier_core::{AgentState, Event, EventKind, Reply, ReplyVia};

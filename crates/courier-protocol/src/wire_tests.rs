@@ -82,11 +82,19 @@ fn messages_inboxes_claims_and_dead_letters() {
     );
     same_bytes::<MessageStatus>(json!({
         "message": message(), "deliveries": [delivery()], "read_by": ["bob"],
+        "replies": [
+            {"reply_to": "01M", "from": "bob", "via": "protocol", "text": "echo: hello",
+             "created_at": "2026-01-02T03:04:06.000Z"},
+            {"reply_to": "01M", "from": "bob", "via": "message", "text": "more",
+             "message_id": "01R", "created_at": "2026-01-02T03:04:07.000Z"},
+        ],
     }));
     let mut keyed = message();
     keyed["idempotency_key"] = json!("k1");
     keyed.as_object_mut().map(|m| m.remove("thread"));
-    same_bytes::<MessageStatus>(json!({"message": keyed, "deliveries": [], "read_by": []}));
+    same_bytes::<MessageStatus>(json!({
+        "message": keyed, "deliveries": [], "read_by": [], "replies": [],
+    }));
     same_bytes::<Marked>(json!({"agent": "bob", "marked": [delivery()]}));
     let mut dead = delivery();
     dead["state"] = json!("dead");

@@ -189,6 +189,21 @@ impl Store {
             .await
     }
 
+    /// Records a reply to a message (its `reply_to` link, kept across
+    /// restarts) and its `message_replied` event; `None` when the message
+    /// answered is not stored.
+    pub fn record_reply(&self, reply: courier_core::Reply) -> Result<Option<Event>> {
+        self.call(move |ctx| ops::reply::record_reply(ctx, reply))
+            .wait()
+    }
+
+    /// Async form of [`Store::record_reply`].
+    pub async fn record_reply_async(&self, reply: courier_core::Reply) -> Result<Option<Event>> {
+        self.call(move |ctx| ops::reply::record_reply(ctx, reply))
+            .wait_async()
+            .await
+    }
+
     /// Registers or updates an agent (its `created_at` is kept on update).
     pub fn upsert_agent(&self, record: AgentRecord) -> Result<AgentRecord> {
         self.call(move |ctx| ops::agents::upsert_agent(ctx, record))

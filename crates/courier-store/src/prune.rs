@@ -12,7 +12,8 @@
 //!    replays them;
 //! 4. messages older than `older_than` with no delivery left — and, when
 //!    they carry an idempotency key, older than the key's retention window
-//!    too, so a resend inside the window is still answered `duplicate`.
+//!    too, so a resend inside the window is still answered `duplicate`;
+//! 5. replies older than `older_than` whose message is gone.
 //!
 //! Each step uses an index on time, so a call costs O(max_rows · log n)
 //! (plus the old dead letters that step 3 steps over: its condition repeats
@@ -25,7 +26,7 @@ use crate::error::{SqlContext, StoreError};
 use crate::options::{PrunePolicy, PruneReport, millis};
 use crate::writer::Ctx;
 
-const STEPS: [(&str, &str); 4] = [
+const STEPS: [(&str, &str); 5] = [
     (
         "DELETE FROM idempotency_keys WHERE (sender, key) IN \
          (SELECT sender, key FROM idempotency_keys WHERE created_at < ?1 LIMIT ?2)",
@@ -48,7 +49,15 @@ const STEPS: [(&str, &str); 4] = [
          AND NOT EXISTS (SELECT 1 FROM deliveries AS d WHERE d.message_id = m.id) LIMIT ?2)",
         "pruning messages",
     ),
+    (
+        "DELETE FROM replies WHERE id IN (SELECT id FROM replies AS r WHERE created_at < ?1 \
+         AND NOT EXISTS (SELECT 1 FROM messages AS m WHERE m.id = r.reply_to) LIMIT ?2)",
+        "pruning replies",
+    ),
 ];
+
+/// The step that deletes messages (its key cutoff is a third parameter).
+const MESSAGES_STEP: usize = 3;
 
 pub(crate) fn prune(ctx: &mut Ctx<'_>, policy: PrunePolicy) -> Result<PruneReport, StoreError> {
     let before = |ms: u64| {
@@ -59,7 +68,7 @@ pub(crate) fn prune(ctx: &mut Ctx<'_>, policy: PrunePolicy) -> Result<PruneRepor
     let key_cutoff = before(millis(ctx.opts.idempotency_retention));
     let cutoff = before(millis(policy.older_than));
     let mut budget = policy.max_rows;
-    let mut counts = [0usize; 4];
+    let mut counts = [0usize; 5];
     for (i, (sql, during)) in STEPS.iter().enumerate() {
         if budget == 0 {
             break;
@@ -67,7 +76,7 @@ pub(crate) fn prune(ctx: &mut Ctx<'_>, policy: PrunePolicy) -> Result<PruneRepor
         let at = if i == 0 { key_cutoff } else { cutoff };
         let mut stmt = ctx.conn.prepare_cached(sql).during(ctx.path, during)?;
         let limit = i64::try_from(budget).unwrap_or(i64::MAX);
-        let n = if i == STEPS.len() - 1 {
+        let n = if i == MESSAGES_STEP {
             stmt.execute(params![at, limit, key_cutoff])
         } else {
             stmt.execute(params![at, limit])

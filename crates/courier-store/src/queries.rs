@@ -61,6 +61,19 @@ impl Store {
         self.read("reading a message", move |c, p| reads::message(c, p, &id))
     }
 
+    /// The replies to message `id` (its `reply_to` links), oldest first.
+    pub async fn replies_async(&self, id: &MessageId) -> Result<Vec<courier_core::Reply>> {
+        let id = id.clone();
+        self.read_async("reading replies", move |c, p| reads::replies(c, p, &id))
+            .await
+    }
+
+    /// Blocking form of [`Store::replies_async`].
+    pub fn replies(&self, id: &MessageId) -> Result<Vec<courier_core::Reply>> {
+        let id = id.clone();
+        self.read("reading replies", move |c, p| reads::replies(c, p, &id))
+    }
+
     /// A message without its deliveries.
     pub async fn message_only_async(&self, id: &MessageId) -> Result<Option<Message>> {
         let id = id.clone();

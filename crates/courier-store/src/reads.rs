@@ -62,6 +62,23 @@ pub(crate) fn message(
     Ok(Some((message, deliveries)))
 }
 
+/// The replies to message `id`, oldest first.
+pub(crate) fn replies(
+    conn: &Connection,
+    path: &Path,
+    id: &MessageId,
+) -> Result<Vec<courier_core::Reply>> {
+    collect(
+        conn,
+        path,
+        "SELECT reply_to, sender, via, body, message_id, created_at FROM replies \
+         WHERE reply_to = ?1 ORDER BY id",
+        [id.as_str()],
+        rows::reply,
+        "reading replies",
+    )
+}
+
 pub(crate) fn message_only(
     conn: &Connection,
     path: &Path,

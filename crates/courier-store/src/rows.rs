@@ -99,6 +99,32 @@ pub(crate) fn event_data(kind: &EventKind) -> String {
     })
 }
 
+/// A row of `replies` (reply_to, sender, via, body, message_id, created_at).
+pub(crate) fn reply(row: &Row<'_>) -> rusqlite::Result<courier_core::Reply> {
+    let via: String = row.get(2)?;
+    let via = match via.as_str() {
+        "protocol" => courier_core::ReplyVia::Protocol,
+        "message" => courier_core::ReplyVia::Message,
+        other => {
+            return Err(rusqlite::Error::FromSqlConversionFailure(
+                2,
+                Type::Text,
+                format!("unknown reply via {other:?}").into(),
+            ));
+        }
+    };
+    Ok(courier_core::Reply {
+        reply_to: courier_core::MessageId(row.get(0)?),
+        from: row.get(1)?,
+        via,
+        text: row.get(3)?,
+        message_id: row
+            .get::<_, Option<String>>(4)?
+            .map(courier_core::MessageId),
+        created_at: courier_core::Timestamp(row.get(5)?),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,7 +13,7 @@ use crate::error::{SqlContext, StoreError};
 use crate::options::Synchronous;
 
 /// One step per schema version: `MIGRATIONS[n]` takes version `n` to `n + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
 
 /// The schema version this build writes and understands.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -170,6 +170,25 @@ CREATE TABLE federation_cursors (
     name TEXT PRIMARY KEY NOT NULL,
     seq INTEGER NOT NULL
 ) WITHOUT ROWID;
+"#;
+
+/// Version 5, replies (issue 21): each reply to a message, with its link
+/// (`reply_to`), who gave it and how (`via`: `protocol`, a headless
+/// agent's final answer to the turn the message started; `message`, a
+/// message sent with `thread` set, then `message_id` is that message).
+/// Kept apart from `messages`: a protocol reply is no message and is
+/// delivered to nobody.
+const V5: &str = r#"
+CREATE TABLE replies (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    reply_to TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    via TEXT NOT NULL,
+    body TEXT NOT NULL,
+    message_id TEXT,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX replies_by_reply_to ON replies(reply_to);
 "#;
 
 /// Prepared statements kept per connection: more than the store uses, so

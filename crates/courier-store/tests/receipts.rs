@@ -1,4 +1,4 @@
-//! Read receipts, claims by a hook, delivery modes, and the v1 → v2 upgrade.
+//! Read receipts, claims by a hook, delivery modes, replies, and the v1 → v5 upgrade.
 
 mod common;
 
@@ -142,7 +142,11 @@ fn a_version_1_file_opens_and_upgrades_in_place() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(version, SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 4);
+    assert_eq!(SCHEMA_VERSION, 5);
+    assert!(
+        store.replies(&"m2".into()).unwrap().is_empty(),
+        "v5 replies"
+    );
     let d1 = store.delivery(&"d1".into()).unwrap().unwrap();
     assert_eq!(d1.channel, Some(DeliveryChannel::Pty), "typed by v1");
     assert_eq!(
@@ -154,4 +158,59 @@ fn a_version_1_file_opens_and_upgrades_in_place() {
     assert_eq!(hooked.len(), 1);
     assert_eq!(hooked[0].1.body, "later");
     assert_eq!(store.queue_depth("bob").unwrap(), 0);
+}
+
+#[test]
+fn a_message_in_a_thread_and_a_protocol_answer_are_replies_kept_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.db");
+    let store = Store::open(&path, StoreOptions::default()).unwrap();
+    with_agents(&store, &["alice", "bob"]);
+    let asked = store.send(msg("alice", "bob", "why?")).unwrap().message.id;
+    let mut answer = msg("bob", "alice", "because");
+    answer.thread = Some(asked.clone());
+    let answer = store.send(answer).unwrap().message.id;
+    let protocol = courier_core::Reply {
+        created_at: courier_core::Timestamp(0),
+        from: "bob".into(),
+        message_id: None,
+        reply_to: asked.clone(),
+        text: "echo: why?".into(),
+        via: courier_core::ReplyVia::Protocol,
+    };
+    assert!(store.record_reply(protocol.clone()).unwrap().is_some());
+    let unknown = courier_core::Reply {
+        reply_to: "nope".into(),
+        ..protocol
+    };
+    assert!(
+        store.record_reply(unknown).unwrap().is_none(),
+        "links nothing"
+    );
+    drop(store);
+
+    let store = Store::open(&path, StoreOptions::default()).unwrap();
+    let replies = store.replies(&asked).unwrap();
+    assert_eq!(replies.len(), 2, "{replies:?}");
+    assert_eq!(replies[0].via, courier_core::ReplyVia::Message);
+    assert_eq!(replies[0].message_id, Some(answer.clone()));
+    assert_eq!(replies[0].text, "because");
+    assert_eq!(replies[1].via, courier_core::ReplyVia::Protocol);
+    assert!(replies[1].created_at.0 > 0, "dated by its commit");
+    let replied: Vec<_> = all_events(&store)
+        .into_iter()
+        .filter_map(|e| match e.kind {
+            EventKind::MessageReplied {
+                message_id,
+                reply_id,
+                ..
+            } => Some((message_id, reply_id)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        replied,
+        vec![(asked.clone(), Some(answer)), (asked, None)],
+        "one message_replied each"
+    );
 }

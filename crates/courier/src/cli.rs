@@ -52,6 +52,18 @@ pub enum Command {
     Agents,
     /// Send a message to an agent, a #channel or * (everyone).
     Send(SendArgs),
+    /// Send a message to an agent and wait for its reply; prints the reply.
+    #[command(
+        long_about = "Send a message to an agent and wait for its reply, printed on stdout (--json: \
+the outcome, the reply and the message's status as the broker sent it).\n\nThe reply to a \
+headless agent (spawn --headless) is its final answer to the turn the message started. A terminal \
+agent replies by sending a message with `thread` set to the message's id (courier send --thread \
+ID, the API, or the MCP send tool); the first reply of either kind ends the wait.\n\nExit codes: \
+0 a reply came; 1 the broker failed or could not be reached; 3 no reply within --timeout (the \
+message stays in the queue or delivered); 4 the delivery ended without a reply coming: unverified, \
+dropped or dead-lettered (the state and reason are printed), or the send reached nobody."
+    )]
+    Ask(AskArgs),
     /// Print events; --follow keeps streaming live ones.
     Events(EventsArgs),
     /// Print an agent's rendered screen.
@@ -425,6 +437,20 @@ pub struct SendArgs {
     /// Key that makes a retried send harmless (remembered 24 h).
     #[arg(long)]
     pub idempotency_key: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AskArgs {
+    /// The agent to ask.
+    pub name: String,
+    /// The message.
+    pub text: String,
+    /// How long to wait for the reply: e.g. 90s, 10m, 1h30m.
+    #[arg(long, value_parser = parse_duration, default_value = "10m")]
+    pub timeout: u64,
+    /// Sender name. Default: $COURIER_AGENT, else "human".
+    #[arg(long, env = "COURIER_AGENT", default_value = "human")]
+    pub from: String,
 }
 
 #[derive(Debug, Args)]

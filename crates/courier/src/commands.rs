@@ -111,6 +111,7 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<ExitCode> 
         }
         Command::Send(args) => send(&client, args, json_out).await?,
         Command::Events(args) => return events(&client, args, json_out).await,
+        Command::Ask(args) => return crate::ask_cmd::ask(&client, args, json_out).await,
         Command::Transcript(args) => {
             return crate::transcript_cmd::transcript(&client, args, json_out).await;
         }
@@ -273,6 +274,18 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<ExitCode> 
                     ],
                     &rows,
                 );
+                for r in &status.replies {
+                    let via = match &r.message_id {
+                        Some(id) => format!("message {}", cell_of(id)),
+                        None => "its final answer".to_string(),
+                    };
+                    println!(
+                        "reply from {} ({via}) at {}:\n{}",
+                        cell_of(&r.from),
+                        cell_of(&r.created_at),
+                        courier_core::display::for_terminal(&r.text)
+                    );
+                }
                 return Ok(ExitCode::SUCCESS);
             }
             v

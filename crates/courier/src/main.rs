@@ -10,6 +10,7 @@
 //!   terminal stream; [`tty`]: the person's own terminal meanwhile;
 //! - [`open`]: the dashboard's one-time login URL.
 
+mod ask_cmd;
 mod attach;
 mod cli;
 mod client;

@@ -122,10 +122,12 @@ pub async fn get(
         .filter(|d| d.read_at.is_some())
         .map(|d| d.agent.clone())
         .collect();
+    let replies = state.broker.store().replies_async(&message.id).await?;
     Ok(Json(MessageStatus {
         deliveries: deliveries.iter().map(DeliveryView::from).collect(),
         message: (&message).into(),
         read_by,
+        replies,
     }))
 }
 

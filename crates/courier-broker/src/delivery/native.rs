@@ -15,7 +15,8 @@ use courier_core::delivery::Transition;
 use courier_core::event::EventKind;
 use courier_core::framing;
 use courier_core::settle::{Exit, ProtocolAttempt, ProtocolReport, Settlement, settle_protocol};
-use courier_core::{Delivery, Message, MessageId};
+use courier_core::time::{Clock, SystemClock};
+use courier_core::{Delivery, Message, MessageId, Reply, ReplyVia};
 use courier_terminal::Terminal;
 
 use super::crash;
@@ -86,7 +87,9 @@ pub async fn carry(
         ProtocolReport::Gone { .. } => exit_within(ctx, EXIT_WAIT).await,
         _ => None,
     };
-    if !matches!(report, ProtocolReport::Carried) {
+    if matches!(report, ProtocolReport::Carried) {
+        record_reply(ctx, message, reply).await;
+    } else {
         conversation_error(ctx, &message.id, &format!("{report:?}")).await;
     }
     tracing::debug!(?report, "carried natively");
@@ -168,6 +171,23 @@ async fn follow_turn(
         .await;
     }
     (answer, reply)
+}
+
+/// The turn's final answer is the reply to the message that started it
+/// (`reply_to`, kept in the store; `message_replied`), even when empty:
+/// the turn ended and that was all it said.
+async fn record_reply(ctx: &AgentContext, message: &Message, text: String) {
+    let reply = Reply {
+        reply_to: message.id.clone(),
+        from: ctx.spec.name.clone(),
+        via: ReplyVia::Protocol,
+        text,
+        message_id: None,
+        created_at: SystemClock.now(),
+    };
+    if let Err(e) = ctx.store.record_reply_async(reply).await {
+        tracing::warn!(error = %e, message = %message.id, "cannot record the reply");
+    }
 }
 
 /// An update already read, without waiting for another.

@@ -5,6 +5,7 @@
 pub(crate) mod agents;
 pub(crate) mod federation;
 pub(crate) mod read;
+pub(crate) mod reply;
 pub(crate) mod send;
 pub(crate) mod spawn;
 pub(crate) mod tokens;

@@ -3,7 +3,9 @@
 //! `message_refused` event: no message, no delivery, no idempotency key.
 
 use courier_core::fanout;
-use courier_core::{Acl, Delivery, DeliveryId, EventKind, MessageId, NewMessage, Recipient};
+use courier_core::{
+    Acl, Delivery, DeliveryId, EventKind, MessageId, NewMessage, Recipient, Reply, ReplyVia,
+};
 use rusqlite::{OptionalExtension, params};
 
 use super::{Result, insert_delivery, make_room};
@@ -50,6 +52,20 @@ pub(crate) fn send(ctx: &mut Ctx<'_>, new: NewMessage, acl: &Acl) -> Result<Send
         thread: message.thread.clone(),
         deliveries: u32::try_from(recipients.len()).unwrap_or(u32::MAX),
     })?;
+    if let Some(thread) = &message.thread {
+        // A message sent in reply to another is that message's reply.
+        super::reply::record_reply(
+            ctx,
+            Reply {
+                reply_to: thread.clone(),
+                from: message.from.clone(),
+                via: ReplyVia::Message,
+                text: message.body.clone(),
+                message_id: Some(message.id.clone()),
+                created_at: message.created_at,
+            },
+        )?;
+    }
     let mut deliveries = Vec::with_capacity(recipients.len());
     let mut dropped = Vec::new();
     for agent in recipients {

@@ -1,0 +1,230 @@
+//! Replies (issue 21, "replies are first-class") and `courier ask`, end to
+//! end: a real broker, real SQLite, the fake agent as a headless ACP server
+//! and in a real PTY. A headless turn's final answer is the reply to the
+//! message that started it; a message sent with `thread` set is a reply
+//! from any agent; `courier ask` waits for either and says by its exit code
+//! how the wait ended.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Output, Stdio};
+
+use common::{Broker, EXE, count_in_transcript, wait_for};
+use serde_json::{Value, json};
+
+/// `courier ask`'s documented exit codes.
+const EXIT_TIMED_OUT: i32 = 3;
+const EXIT_UNDELIVERED: i32 = 4;
+
+fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("temp dir")
+}
+
+/// Spawns a headless fake ACP agent called `name` with `args`; waits until
+/// its session started.
+fn spawn_acp(broker: &Broker, name: &str, args: &[&str]) -> std::path::PathBuf {
+    let transcript = broker.transcript_path(name);
+    let mut command = vec![
+        EXE.to_string(),
+        "fake-agent".to_string(),
+        "--protocol".to_string(),
+        "acp".to_string(),
+        "--transcript".to_string(),
+        transcript.display().to_string(),
+    ];
+    command.extend(args.iter().map(|a| a.to_string()));
+    let body = json!({"name": name, "headless": true, "command": command});
+    broker.spawn_request(&body, transcript.clone());
+    broker.wait_ready(name);
+    transcript
+}
+
+/// `courier --state-dir … <args>`, whatever its exit.
+fn courier(state_dir: &Path, args: &[&str]) -> Output {
+    common::courier_command()
+        .arg("--state-dir")
+        .arg(state_dir)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run courier")
+}
+
+fn text(out: &[u8]) -> String {
+    String::from_utf8_lossy(out).into_owned()
+}
+
+fn show(out: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        text(&out.stdout),
+        text(&out.stderr)
+    )
+}
+
+/// `courier --json message ID`, decoded.
+fn message_json(broker: &Broker, id: &str) -> Value {
+    let out = courier(&broker.state_dir, &["--json", "message", id]);
+    assert!(out.status.success(), "{}", show(&out));
+    serde_json::from_slice(&out.stdout).expect("message JSON")
+}
+
+#[test]
+fn asking_a_headless_agent_prints_its_final_answer_which_is_kept_as_the_reply() {
+    let tmp = tempdir();
+    let broker = Broker::start(tmp.path(), &[]);
+    spawn_acp(&broker, "gem", &[]);
+
+    let out = courier(&broker.state_dir, &["ask", "gem", "what is two and two"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert!(
+        text(&out.stdout).contains("echo:") && text(&out.stdout).contains("what is two and two"),
+        "{}",
+        show(&out)
+    );
+
+    let out = courier(&broker.state_dir, &["--json", "ask", "gem", "and three"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("ask --json");
+    assert_eq!(v["outcome"], json!("replied"), "{v}");
+    assert_eq!(v["reply"]["via"], json!("protocol"), "{v}");
+    let id = v["status"]["message"]["id"]
+        .as_str()
+        .expect("message id")
+        .to_string();
+
+    let shown = message_json(&broker, &id);
+    let replies = shown["replies"].as_array().expect("replies").clone();
+    assert_eq!(replies.len(), 1, "{shown}");
+    assert_eq!(replies[0]["reply_to"], json!(id), "{shown}");
+    assert_eq!(replies[0]["from"], json!("gem"), "{shown}");
+    assert!(
+        replies[0]["text"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("and three"),
+        "{shown}"
+    );
+    let event = broker.wait_event("message_replied", |e| {
+        e["type"] == "message_replied" && e["message_id"] == json!(id)
+    });
+    assert_eq!(event["via"], json!("protocol"), "{event}");
+    assert_eq!(event["from"], json!("gem"), "{event}");
+
+    // The link is in the store: a restarted broker still shows it.
+    let root = broker.root.clone();
+    broker.stop_and_check();
+    let broker = Broker::start(&root, &[]);
+    let again = message_json(&broker, &id);
+    assert_eq!(again["replies"], json!(replies), "{again}");
+    broker.stop_and_check();
+}
+
+#[test]
+fn asking_an_agent_that_never_answers_times_out_with_its_exit_code() {
+    let tmp = tempdir();
+    let broker = Broker::start(tmp.path(), &[]);
+    let transcript = spawn_acp(&broker, "slow", &["--think-ms", "600000"]);
+
+    let out = courier(
+        &broker.state_dir,
+        &["--json", "ask", "--timeout", "2s", "slow", "take your time"],
+    );
+    assert_eq!(out.status.code(), Some(EXIT_TIMED_OUT), "{}", show(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("ask --json");
+    assert_eq!(v["outcome"], json!("timeout"), "{v}");
+    let id = v["status"]["message"]["id"].as_str().expect("message id");
+    // It did reach the agent, which is still thinking: no reply, no error.
+    assert_eq!(count_in_transcript(&transcript, id), 1);
+    assert_eq!(message_json(&broker, id)["replies"], json!([]));
+}
+
+#[test]
+fn asking_an_agent_that_refuses_ends_unverified_with_the_reason() {
+    let tmp = tempdir();
+    let broker = Broker::start(tmp.path(), &[]);
+    spawn_acp(
+        &broker,
+        "prude",
+        &[
+            "--refuse",
+            "forbidden",
+            "--refuse-reason",
+            "not on my watch",
+        ],
+    );
+
+    let out = courier(&broker.state_dir, &["ask", "prude", "the forbidden thing"]);
+    assert_eq!(out.status.code(), Some(EXIT_UNDELIVERED), "{}", show(&out));
+    let err = text(&out.stderr);
+    assert!(err.contains("unverified"), "{}", show(&out));
+    assert!(err.contains("turn_refused"), "{}", show(&out));
+    assert!(err.contains("not on my watch"), "{}", show(&out));
+    assert!(text(&out.stdout).is_empty(), "{}", show(&out));
+    broker.stop_and_check();
+}
+
+#[test]
+fn a_terminal_agent_replies_by_sending_a_message_in_the_thread() {
+    let tmp = tempdir();
+    let broker = Broker::start(tmp.path(), &[]);
+    // An orchestrator agent asks; bob's reply is a message back to it.
+    broker.spawn_fake("alice", &[], &[]);
+    let bob = broker.spawn_fake("bob", &[], &[]);
+
+    let asker = common::courier_command()
+        .arg("--state-dir")
+        .arg(&broker.state_dir)
+        .args([
+            "ask",
+            "--from",
+            "alice",
+            "--timeout",
+            "60s",
+            "bob",
+            "which tests are flaky?",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start courier ask");
+    let accepted = broker.wait_event("the question to bob", |e| {
+        e["type"] == "message_accepted" && e["to"] == json!("bob")
+    });
+    let id = accepted["message_id"].as_str().expect("id").to_string();
+    wait_for("the question typed into bob", || {
+        (count_in_transcript(&bob.transcript, &id) == 1).then_some(())
+    });
+
+    // Bob answers through the API, naming the question as its thread.
+    let (status, v) = broker.post(
+        "/v1/messages",
+        &json!({"from": "bob", "to": "alice", "body": "none of them", "thread": id}),
+    );
+    assert!(status == 201, "reply send: {status} {v}");
+    let reply_id = v["message_id"].as_str().expect("reply id").to_string();
+
+    let out = asker.wait_with_output().expect("courier ask ends");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(text(&out.stdout).trim(), "none of them", "{}", show(&out));
+
+    let shown = message_json(&broker, &id);
+    let replies = shown["replies"].as_array().expect("replies");
+    assert_eq!(replies.len(), 1, "{shown}");
+    assert_eq!(replies[0]["via"], json!("message"), "{shown}");
+    assert_eq!(replies[0]["message_id"], json!(reply_id), "{shown}");
+    assert_eq!(replies[0]["from"], json!("bob"), "{shown}");
+    let event = broker.wait_event("message_replied", |e| {
+        e["type"] == "message_replied" && e["message_id"] == json!(id)
+    });
+    assert_eq!(event["reply_id"], json!(reply_id), "{event}");
+    let human = text(&courier(&broker.state_dir, &["message", &id]).stdout);
+    assert!(
+        human.contains("reply from bob") && human.contains("none of them"),
+        "{human}"
+    );
+    broker.stop_and_check();
+}
