@@ -137,14 +137,18 @@ pub enum NativeProtocol {
     /// `user`/`result` messages out, one JSON object a line
     /// (`claude -p --input-format stream-json --output-format stream-json`).
     ClaudeStreamJson,
+    /// Codex's app server: JSON-RPC 2.0 without the `jsonrpc` member
+    /// (`codex app-server`), a thread and its turns.
+    CodexAppServer,
 }
 
 impl NativeProtocol {
-    /// The wire name (`acp`, `claude-stream-json`).
+    /// The wire name (`acp`, `claude-stream-json`, `codex-app-server`).
     pub fn as_str(self) -> &'static str {
         match self {
             NativeProtocol::Acp => "acp",
             NativeProtocol::ClaudeStreamJson => "claude-stream-json",
+            NativeProtocol::CodexAppServer => "codex-app-server",
         }
     }
 

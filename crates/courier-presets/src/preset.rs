@@ -43,8 +43,8 @@ pub struct Preset {
     /// `native`), e.g. gemini's `--acp`. Empty: the CLI has none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub headless_args: Vec<String>,
-    /// The protocol its headless mode speaks: `acp` (the default) or
-    /// `claude-stream-json`.
+    /// The protocol its headless mode speaks: `acp` (the default),
+    /// `claude-stream-json` or `codex-app-server`.
     #[serde(default, skip_serializing_if = "NativeProtocol::is_default")]
     pub headless_protocol: NativeProtocol,
     /// The CLI's hook settings file, when it has documented lifecycle hooks.

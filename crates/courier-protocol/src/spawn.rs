@@ -74,7 +74,8 @@ pub struct SpawnRequest {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub headless: bool,
     /// The protocol a headless command speaks on its stdio: `acp` (the
-    /// default) or `claude-stream-json`. Default: the preset's headless
+    /// default), `claude-stream-json` or `codex-app-server`. Default: the
+    /// preset's headless
     /// protocol, else `acp`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protocol: Option<courier_core::NativeProtocol>,

@@ -388,7 +388,7 @@ pub struct SpawnArgs {
     /// Run the agent headless: its CLI on pipes with no PTY, spoken to in its own protocol — a
     /// preset's headless mode (`gemini` runs `gemini --acp`; `claude` runs `claude -p
     /// --input-format stream-json --output-format stream-json --verbose
-    /// --replay-user-messages`) or a command speaking --protocol. Messages go through the
+    /// --replay-user-messages`; `codex` runs `codex app-server`) or a command speaking --protocol. Messages go through the
     /// `native` channel, proven by the protocol's report of the turn that carries them
     /// (verification `protocol`); its conversation is kept as events: `courier transcript
     /// NAME`. No terminal to attach to.
@@ -397,8 +397,10 @@ pub struct SpawnArgs {
     /// The protocol a headless agent speaks on its stdio: `acp` (the Agent Client Protocol,
     /// JSON-RPC) or `claude-stream-json` (Claude Code's stream-json; a message is proven only
     /// when the CLI echoes it, `--replay-user-messages`, before the turn's `result`, else it
-    /// ends `unverified`). Default: the preset's headless protocol, else `acp`.
-    #[arg(long, requires = "headless", value_parser = ["acp", "claude-stream-json"])]
+    /// ends `unverified`) or `codex-app-server` (Codex's app server; a message is proven when
+    /// the turn `turn/start` answered with shows it as a `userMessage` item and then
+    /// completes). Default: the preset's headless protocol, else `acp`.
+    #[arg(long, requires = "headless", value_parser = ["acp", "claude-stream-json", "codex-app-server"])]
     pub protocol: Option<String>,
     /// The channel that delivers messages to it: `keystrokes` (typed into its terminal, proven
     /// on the screen), `hooks` (its CLI's lifecycle hook runs `courier hook`), `both`

@@ -9,6 +9,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
+use common::headless::{self, courier, message_id, wait_settled};
 use common::{Agent, Broker, EXE, count_in_transcript, wait_for};
 use serde_json::{Value, json};
 
@@ -18,43 +19,13 @@ fn tempdir() -> tempfile::TempDir {
 
 /// `courier fake-agent --protocol acp --transcript <path> <args>`.
 fn fake_acp(transcript: &Path, args: &[&str]) -> Vec<String> {
-    let mut command = vec![
-        EXE.to_string(),
-        "fake-agent".to_string(),
-        "--protocol".to_string(),
-        "acp".to_string(),
-        "--transcript".to_string(),
-        transcript.display().to_string(),
-    ];
-    command.extend(args.iter().map(|a| a.to_string()));
-    command
+    headless::fake("acp", transcript, args)
 }
 
-/// Spawns a headless agent running `command`; waits until it is ready
+/// Spawns a headless ACP agent running `command`; waits until it is ready
 /// (its ACP session started).
 fn spawn_headless(broker: &Broker, name: &str, command: Vec<String>, extra: Value) -> Agent {
-    let transcript = broker.transcript_path(name);
-    let mut body = json!({"name": name, "headless": true, "command": command});
-    if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
-        body.extend(extra.clone());
-    }
-    let agent = broker.spawn_request(&body, transcript);
-    broker.wait_ready(name);
-    agent
-}
-
-fn message_id(sent: &Value) -> String {
-    sent["message_id"].as_str().expect("message id").to_string()
-}
-
-/// Waits until message `id`'s one delivery has ended (verified or
-/// unverified); returns it.
-fn wait_settled(broker: &Broker, id: &str) -> Value {
-    wait_for(&format!("message {id} to settle"), || {
-        let ds = broker.deliveries(id);
-        let d = ds.first()?;
-        matches!(d["state"].as_str(), Some("verified" | "unverified")).then(|| d.clone())
-    })
+    headless::spawn(broker, name, "acp", command, extra)
 }
 
 #[test]
@@ -82,120 +53,19 @@ fn a_message_to_a_headless_acp_agent_is_verified_by_the_protocol_once() {
     assert_eq!(common::error_code(&v), "agent_headless", "{v}");
 }
 
-/// A refusal ends `unverified` with the agent's reason and its code, never
-/// `verified`; the agent still takes the next message.
-fn refused_ends_unverified_with_the_reason(refuse_as: &str, code: &str) {
-    let tmp = tempdir();
-    let broker = Broker::start(tmp.path(), &[]);
-    let transcript = broker.transcript_path("gem");
-    let args = [
-        "--refuse",
-        "forbidden",
-        "--refuse-as",
-        refuse_as,
-        "--refuse-reason",
-        "not on a friday",
-    ];
-    spawn_headless(&broker, "gem", fake_acp(&transcript, &args), json!({}));
-
-    let refused = message_id(&broker.send("alice", "gem", "do the forbidden thing"));
-    let d = wait_settled(&broker, &refused);
-    assert_eq!(d["state"], json!("unverified"), "{d}");
-    let reason = d["reason"].as_str().unwrap_or_default();
-    assert!(reason.starts_with(code), "{reason}");
-    assert!(reason.contains("not on a friday"), "{reason}");
-    let events = broker.events();
-    assert!(
-        !events.iter().any(|e| e["type"] == "delivery_verified"
-            && e["message_id"] == json!(refused)
-            && e["verification"] != json!("timeout_fallback")),
-        "a refused input was verified: {events:?}"
-    );
-    let error = events
-        .iter()
-        .find(|e| e["type"] == "conversation_error" && e["message_id"] == json!(refused));
-    assert!(error.is_some(), "no conversation_error: {events:?}");
-
-    let fine = message_id(&broker.send("alice", "gem", "a fine request"));
-    let ds = broker.wait_verified(&fine);
-    assert_eq!(ds[0]["verification"], json!("protocol"), "{ds:?}");
-    assert_eq!(count_in_transcript(&transcript, &fine), 1);
-}
-
 #[test]
 fn a_request_refused_with_an_error_ends_unverified_with_its_reason() {
-    refused_ends_unverified_with_the_reason("error", "protocol_refused");
+    headless::refusal_ends_unverified("acp", &[], "error", "protocol_refused");
 }
 
 #[test]
 fn a_turn_refused_ends_unverified_with_its_reason() {
-    refused_ends_unverified_with_the_reason("turn", "turn_refused");
+    headless::refusal_ends_unverified("acp", &[], "turn", "turn_refused");
 }
 
 #[test]
 fn a_crash_mid_turn_waits_for_the_restart_and_each_message_arrives_once() {
-    let tmp = tempdir();
-    let broker = Broker::start(tmp.path(), &[]);
-    let transcript = broker.transcript_path("gem");
-    // The first process crashes on its first prompt (mid-turn); the
-    // restarted one does not.
-    let marker = tmp.path().join("crashed-once");
-    let fake = fake_acp(&transcript, &[]).join(" ");
-    let script = format!(
-        "if [ -e '{m}' ]; then exec {fake}; else touch '{m}'; exec {fake} --crash-after 1; fi",
-        m = marker.display()
-    );
-    let restart = json!({"restart": {"policy": "on-failure", "max_restarts": 3,
-        "window_s": 60, "backoff_ms": [100]}});
-    spawn_headless(
-        &broker,
-        "gem",
-        vec!["sh".into(), "-c".into(), script],
-        restart,
-    );
-
-    let ids: Vec<String> = (1..=3)
-        .map(|n| message_id(&broker.send("alice", "gem", &format!("queued message {n}"))))
-        .collect();
-    let settled: Vec<Value> = ids.iter().map(|id| wait_settled(&broker, id)).collect();
-    broker.wait_event("the agent restarted", |e| e["type"] == "agent_restarted");
-
-    // The one in flight when the agent crashed was accepted by it: never
-    // sent again, unverified (agent_exited). The others wait for the
-    // restart and are verified by the new process's protocol.
-    let crashed = &settled[0];
-    assert_eq!(crashed["state"], json!("unverified"), "{crashed}");
-    let reason = crashed["reason"].as_str().unwrap_or_default();
-    assert!(reason.starts_with("agent_exited"), "{reason}");
-    for d in &settled[1..] {
-        assert_eq!(d["state"], json!("verified"), "{d}");
-        assert_eq!(d["verification"], json!("protocol"), "{d}");
-    }
-    for id in &ids {
-        assert_eq!(
-            count_in_transcript(&transcript, id),
-            1,
-            "message {id} in the transcript: {:?}",
-            common::transcript(&transcript)
-        );
-    }
-}
-
-/// `courier <args>` against `broker`; its stdout (the command must succeed).
-fn courier(broker: &Broker, args: &[&str]) -> String {
-    let out = common::courier_command()
-        .arg("--state-dir")
-        .arg(&broker.state_dir)
-        .args(args)
-        .output()
-        .expect("run courier");
-    assert!(
-        out.status.success(),
-        "courier {args:?}: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    headless::crash_mid_turn_delivers_the_rest_once("acp", &[]);
 }
 
 #[test]
@@ -365,24 +235,5 @@ fn a_broker_crash_mid_turn_loses_nothing_and_sends_nothing_twice() {
 
 #[test]
 fn interrupting_a_headless_agent_cancels_its_turn_through_the_protocol() {
-    let tmp = tempdir();
-    let broker = Broker::start(tmp.path(), &[]);
-    let transcript = broker.transcript_path("gem");
-    spawn_headless(
-        &broker,
-        "gem",
-        fake_acp(&transcript, &["--think-ms", "600000"]),
-        json!({}),
-    );
-    let id = message_id(&broker.send("alice", "gem", "a long task"));
-    wait_for("the message in the agent's turn", || {
-        (count_in_transcript(&transcript, &id) == 1).then_some(())
-    });
-    let (status, v) = broker.post("/v1/agents/gem/interrupt", &json!({}));
-    assert_eq!(status, 200, "{v}");
-    assert_eq!(v["keys"], json!("session/cancel"), "{v}");
-    let d = wait_settled(&broker, &id);
-    assert_eq!(d["state"], json!("unverified"), "{d}");
-    let reason = d["reason"].as_str().unwrap_or_default();
-    assert!(reason.starts_with("turn_cancelled"), "{reason}");
+    headless::interrupt_cancels_the_turn("acp", &[], "session/cancel");
 }

@@ -10,7 +10,8 @@ mod common;
 
 use std::path::Path;
 
-use common::{Agent, Broker, EXE, count_in_transcript, wait_for};
+use common::headless::{self, courier, message_id, never_verified, wait_settled};
+use common::{Agent, Broker, EXE, count_in_transcript};
 use serde_json::{Value, json};
 
 fn tempdir() -> tempfile::TempDir {
@@ -19,16 +20,7 @@ fn tempdir() -> tempfile::TempDir {
 
 /// `courier fake-agent --protocol claude-stream-json --transcript <path> <args>`.
 fn fake_claude(transcript: &Path, args: &[&str]) -> Vec<String> {
-    let mut command = vec![
-        EXE.to_string(),
-        "fake-agent".to_string(),
-        "--protocol".to_string(),
-        "claude-stream-json".to_string(),
-        "--transcript".to_string(),
-        transcript.display().to_string(),
-    ];
-    command.extend(args.iter().map(|a| a.to_string()));
-    command
+    headless::fake("claude-stream-json", transcript, args)
 }
 
 /// The fake with `--replay-user-messages`, as the claude preset runs the CLI.
@@ -41,55 +33,7 @@ fn replaying(transcript: &Path, args: &[&str]) -> Vec<String> {
 /// Spawns a headless stream-json agent running `command`; waits until it
 /// is ready (its `initialize` control request answered).
 fn spawn_headless(broker: &Broker, name: &str, command: Vec<String>, extra: Value) -> Agent {
-    let transcript = broker.transcript_path(name);
-    let mut body = json!({"name": name, "headless": true,
-        "protocol": "claude-stream-json", "command": command});
-    if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
-        body.extend(extra.clone());
-    }
-    let agent = broker.spawn_request(&body, transcript);
-    broker.wait_ready(name);
-    agent
-}
-
-fn message_id(sent: &Value) -> String {
-    sent["message_id"].as_str().expect("message id").to_string()
-}
-
-/// Waits until message `id`'s one delivery has ended; returns it.
-fn wait_settled(broker: &Broker, id: &str) -> Value {
-    wait_for(&format!("message {id} to settle"), || {
-        let ds = broker.deliveries(id);
-        let d = ds.first()?;
-        matches!(d["state"].as_str(), Some("verified" | "unverified")).then(|| d.clone())
-    })
-}
-
-fn never_verified(broker: &Broker, id: &str) {
-    let events = broker.events();
-    assert!(
-        !events.iter().any(|e| e["type"] == "delivery_verified"
-            && e["message_id"] == json!(id)
-            && e["verification"] != json!("timeout_fallback")),
-        "{id} was verified: {events:?}"
-    );
-}
-
-/// `courier <args>` against `broker`; its stdout (the command must succeed).
-fn courier(broker: &Broker, args: &[&str]) -> String {
-    let out = common::courier_command()
-        .arg("--state-dir")
-        .arg(&broker.state_dir)
-        .args(args)
-        .output()
-        .expect("run courier");
-    assert!(
-        out.status.success(),
-        "courier {args:?}: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    headless::spawn(broker, name, "claude-stream-json", command, extra)
 }
 
 #[test]
@@ -127,99 +71,26 @@ fn without_the_replay_a_turn_proves_nothing_and_ends_unverified() {
     assert_eq!(count_in_transcript(&transcript, &id), 1);
 }
 
-/// An error `result` ends `unverified` with the CLI's words, never
-/// `verified`; the agent still takes the next message.
-fn refused_ends_unverified_with_the_reason(refuse_as: &str) {
-    let tmp = tempdir();
-    let broker = Broker::start(tmp.path(), &[]);
-    let transcript = broker.transcript_path("cc");
-    let args = [
-        "--refuse",
-        "forbidden",
-        "--refuse-as",
-        refuse_as,
-        "--refuse-reason",
-        "not on a friday",
-    ];
-    spawn_headless(&broker, "cc", replaying(&transcript, &args), json!({}));
-
-    let refused = message_id(&broker.send("alice", "cc", "do the forbidden thing"));
-    let d = wait_settled(&broker, &refused);
-    assert_eq!(d["state"], json!("unverified"), "{d}");
-    let reason = d["reason"].as_str().unwrap_or_default();
-    assert!(reason.starts_with("turn_refused"), "{reason}");
-    assert!(reason.contains("not on a friday"), "{reason}");
-    never_verified(&broker, &refused);
-    let events = broker.events();
-    assert!(
-        events
-            .iter()
-            .any(|e| e["type"] == "conversation_error" && e["message_id"] == json!(refused)),
-        "no conversation_error: {events:?}"
-    );
-
-    let fine = message_id(&broker.send("alice", "cc", "a fine request"));
-    let ds = broker.wait_verified(&fine);
-    assert_eq!(ds[0]["verification"], json!("protocol"), "{ds:?}");
-    assert_eq!(count_in_transcript(&transcript, &fine), 1);
-}
-
+// stream-json has no error answer to a line: a refusal is always a
+// failed turn (`turn_refused`), whichever way the fake refuses.
 #[test]
 fn an_input_refused_as_error_ends_unverified_with_its_reason() {
-    refused_ends_unverified_with_the_reason("error");
+    let replay = ["--replay-user-messages"];
+    headless::refusal_ends_unverified("claude-stream-json", &replay, "error", "turn_refused");
 }
 
 #[test]
 fn a_turn_refused_ends_unverified_with_its_reason() {
-    refused_ends_unverified_with_the_reason("turn");
+    let replay = ["--replay-user-messages"];
+    headless::refusal_ends_unverified("claude-stream-json", &replay, "turn", "turn_refused");
 }
 
 #[test]
 fn a_crash_mid_turn_waits_for_the_restart_and_each_message_arrives_once() {
-    let tmp = tempdir();
-    let broker = Broker::start(tmp.path(), &[]);
-    let transcript = broker.transcript_path("cc");
-    // The first process crashes on its first turn; the restarted one does not.
-    let marker = tmp.path().join("crashed-once");
-    let fake = replaying(&transcript, &[]).join(" ");
-    let script = format!(
-        "if [ -e '{m}' ]; then exec {fake}; else touch '{m}'; exec {fake} --crash-after 1; fi",
-        m = marker.display()
+    headless::crash_mid_turn_delivers_the_rest_once(
+        "claude-stream-json",
+        &["--replay-user-messages"],
     );
-    let restart = json!({"restart": {"policy": "on-failure", "max_restarts": 3,
-        "window_s": 60, "backoff_ms": [100]}});
-    spawn_headless(
-        &broker,
-        "cc",
-        vec!["sh".into(), "-c".into(), script],
-        restart,
-    );
-
-    let ids: Vec<String> = (1..=3)
-        .map(|n| message_id(&broker.send("alice", "cc", &format!("queued message {n}"))))
-        .collect();
-    let settled: Vec<Value> = ids.iter().map(|id| wait_settled(&broker, id)).collect();
-    broker.wait_event("the agent restarted", |e| e["type"] == "agent_restarted");
-
-    // The one in flight was taken by the crashed process (echoed): never
-    // sent again, unverified (agent_exited). The others wait for the
-    // restart and are verified by the new process.
-    let crashed = &settled[0];
-    assert_eq!(crashed["state"], json!("unverified"), "{crashed}");
-    let reason = crashed["reason"].as_str().unwrap_or_default();
-    assert!(reason.starts_with("agent_exited"), "{reason}");
-    for d in &settled[1..] {
-        assert_eq!(d["state"], json!("verified"), "{d}");
-        assert_eq!(d["verification"], json!("protocol"), "{d}");
-    }
-    for id in &ids {
-        assert_eq!(
-            count_in_transcript(&transcript, id),
-            1,
-            "message {id} in the transcript: {:?}",
-            common::transcript(&transcript)
-        );
-    }
 }
 
 #[test]
@@ -312,24 +183,6 @@ fn the_claude_preset_runs_headless_and_its_transcript_shows_the_conversation() {
 
 #[test]
 fn interrupting_headless_claude_ends_its_turn_cancelled() {
-    let tmp = tempdir();
-    let broker = Broker::start(tmp.path(), &[]);
-    let transcript = broker.transcript_path("cc");
-    spawn_headless(
-        &broker,
-        "cc",
-        replaying(&transcript, &["--think-ms", "600000"]),
-        json!({}),
-    );
-    let id = message_id(&broker.send("alice", "cc", "a long task"));
-    wait_for("the message in the agent's turn", || {
-        (count_in_transcript(&transcript, &id) == 1).then_some(())
-    });
-    let (status, v) = broker.post("/v1/agents/cc/interrupt", &json!({}));
-    assert_eq!(status, 200, "{v}");
-    assert_eq!(v["keys"], json!("interrupt"), "{v}");
-    let d = wait_settled(&broker, &id);
-    assert_eq!(d["state"], json!("unverified"), "{d}");
-    let reason = d["reason"].as_str().unwrap_or_default();
-    assert!(reason.starts_with("turn_cancelled"), "{reason}");
+    let replay = ["--replay-user-messages"];
+    headless::interrupt_cancels_the_turn("claude-stream-json", &replay, "interrupt");
 }

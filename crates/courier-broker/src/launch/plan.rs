@@ -186,7 +186,7 @@ fn preset_args(
         return Err(BrokerError::invalid(
             "headless",
             format!(
-                "preset {preset_name} has no headless protocol (headless_args); run a command that speaks ACP or claude-stream-json instead"
+                "preset {preset_name} has no headless protocol (headless_args); run a command that speaks ACP, claude-stream-json or codex-app-server instead"
             ),
         ));
     }

@@ -9,8 +9,11 @@
 //! `session/update` notifications, `session/cancel`); Claude Code's
 //! stream-json client ([`claude`]: user lines in, the `isReplay` echo that
 //! acknowledges one, `assistant` messages, the turn's `result`, the
-//! `initialize`/`interrupt` control requests); what both report of a turn
-//! in the same words ([`turn`]); and [`session`], the one face of either
+//! `initialize`/`interrupt` control requests); Codex's app-server client
+//! ([`codex`]: `thread/start`, `turn/start`, the `userMessage` item that
+//! shows the input in the turn, `turn/completed`, `turn/interrupt`); what
+//! each reports of a turn
+//! in the same words ([`turn`]); and [`session`], the one face of any
 //! that the rest of the broker speaks to.
 //!
 //! Must not: take, settle or record a delivery (`delivery/native.rs` asks
@@ -19,6 +22,7 @@
 
 pub mod acp;
 pub mod claude;
+pub mod codex;
 pub mod jsonrpc;
 pub mod process;
 pub mod session;

@@ -10,6 +10,7 @@ use tokio::sync::watch;
 
 use super::acp::{AcpClient, PendingPrompt};
 use super::claude::{ClaudeClient, PendingTurn};
+use super::codex::{self, CodexClient};
 use super::turn::{PromptAnswer, Update};
 
 /// One headless agent's protocol client.
@@ -18,12 +19,15 @@ pub enum NativeSession {
     Acp(AcpClient),
     /// Claude Code's stream-json.
     Claude(ClaudeClient),
+    /// Codex's app server.
+    Codex(CodexClient),
 }
 
 /// A message written, the answer of its turn to come.
 pub enum Pending<'a> {
     Acp(PendingPrompt),
     Claude(PendingTurn<'a>),
+    Codex(codex::PendingTurn<'a>),
 }
 
 impl Pending<'_> {
@@ -32,6 +36,7 @@ impl Pending<'_> {
         match self {
             Pending::Acp(p) => p.answer().await,
             Pending::Claude(p) => p.answer().await,
+            Pending::Codex(p) => p.answer().await,
         }
     }
 }
@@ -44,14 +49,16 @@ impl NativeSession {
             NativeProtocol::ClaudeStreamJson => {
                 NativeSession::Claude(ClaudeClient::new(stdin, stdout))
             }
+            NativeProtocol::CodexAppServer => NativeSession::Codex(CodexClient::new(stdin, stdout)),
         }
     }
 
-    /// The protocol's name (`acp`, `claude-stream-json`).
+    /// The protocol's name (`acp`, `claude-stream-json`, `codex-app-server`).
     pub fn protocol(&self) -> NativeProtocol {
         match self {
             NativeSession::Acp(_) => NativeProtocol::Acp,
             NativeSession::Claude(_) => NativeProtocol::ClaudeStreamJson,
+            NativeSession::Codex(_) => NativeProtocol::CodexAppServer,
         }
     }
 
@@ -60,6 +67,7 @@ impl NativeSession {
         match self {
             NativeSession::Acp(c) => c.handshake(cwd).await,
             NativeSession::Claude(c) => c.handshake().await,
+            NativeSession::Codex(c) => c.handshake(cwd).await,
         }
     }
 
@@ -68,6 +76,7 @@ impl NativeSession {
         match self {
             NativeSession::Acp(c) => c.prompt(text).await.map(Pending::Acp),
             NativeSession::Claude(c) => c.prompt(text).await.map(Pending::Claude),
+            NativeSession::Codex(c) => c.prompt(text).await.map(Pending::Codex),
         }
     }
 
@@ -76,6 +85,7 @@ impl NativeSession {
         match self {
             NativeSession::Acp(c) => c.cancel().await.map(|()| "session/cancel"),
             NativeSession::Claude(c) => c.cancel().await.map(|()| "interrupt"),
+            NativeSession::Codex(c) => c.cancel().await.map(|()| "turn/interrupt"),
         }
     }
 
@@ -84,6 +94,7 @@ impl NativeSession {
         match self {
             NativeSession::Acp(c) => c.turn(),
             NativeSession::Claude(c) => c.turn(),
+            NativeSession::Codex(c) => c.turn(),
         }
     }
 
@@ -92,6 +103,7 @@ impl NativeSession {
         match self {
             NativeSession::Acp(c) => c.set_turn(running),
             NativeSession::Claude(c) => c.set_turn(running),
+            NativeSession::Codex(c) => c.set_turn(running),
         }
     }
 
@@ -100,6 +112,7 @@ impl NativeSession {
         match self {
             NativeSession::Acp(c) => c.closed(),
             NativeSession::Claude(c) => c.closed(),
+            NativeSession::Codex(c) => c.closed(),
         }
     }
 
@@ -108,6 +121,7 @@ impl NativeSession {
         match self {
             NativeSession::Acp(c) => c.drain_updates().await,
             NativeSession::Claude(c) => c.drain_updates().await,
+            NativeSession::Codex(c) => c.drain_updates().await,
         }
     }
 
@@ -116,6 +130,7 @@ impl NativeSession {
         match self {
             NativeSession::Acp(c) => c.next_update().await,
             NativeSession::Claude(c) => c.next_update().await,
+            NativeSession::Codex(c) => c.next_update().await,
         }
     }
 }

@@ -69,7 +69,8 @@ pub struct AgentSpec {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub headless: bool,
     /// The protocol a headless agent's CLI speaks (`acp`,
-    /// `claude-stream-json`). Default: the preset's, else `acp`.
+    /// `claude-stream-json`, `codex-app-server`). Default: the preset's,
+    /// else `acp`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protocol: Option<courier_core::NativeProtocol>,
     /// How its composer wants a message submitted (least paste-to-Enter

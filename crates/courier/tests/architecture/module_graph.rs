@@ -293,7 +293,15 @@ fn component_of(module: &str) -> &str {
 const ONE_CONCEPT: &[(&str, &[&str], &str)] = &[
     (
         "courier-core",
-        &["acl", "delivery", "error", "event", "message", "mode", "recipient"],
+        &[
+            "acl",
+            "delivery",
+            "error",
+            "event",
+            "message",
+            "mode",
+            "recipient",
+        ],
         "the delivery model: a message and its replies, a delivery, its events, its modes, its \
          recipients and the ACL's refusals name one another",
     ),

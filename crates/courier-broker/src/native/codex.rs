@@ -1,0 +1,430 @@
+//! Codex's app server (`codex app-server`, v2 API), the client side, over
+//! [`super::jsonrpc`] (Codex leaves the `jsonrpc` member out of what it
+//! writes and accepts it in what it reads): the handshake (`initialize`,
+//! `initialized`, `thread/start`), one turn at a time (`turn/start`),
+//! `turn/interrupt`, and the notifications a turn streams.
+//!
+//! What proves a message: the turn `turn/start` answered with shows this
+//! exact text as one of its `userMessage` items (`item/started` or
+//! `item/completed` with that `turnId`), then `turn/completed` ends that
+//! turn. Codex 0.171.0 offline, read here: the `userMessage` item comes at
+//! once, then the turn waits for the network (`error` notifications with
+//! `willRetry`), so a turn that never ends leaves its delivery `injected`
+//! until it is interrupted.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use tokio::process::{ChildStdin, ChildStdout};
+use tokio::sync::{Mutex, mpsc, watch};
+
+use super::jsonrpc::{Answer, Connection, Handler, Incoming};
+use super::turn::{PromptAnswer, Update};
+
+/// What the server said about the turns (not the conversation in them).
+#[derive(Debug, Clone, PartialEq)]
+enum TurnNote {
+    /// A `userMessage` item of turn `turn`: its text.
+    UserMessage { turn: String, text: String },
+    /// `turn/completed`: the turn, its status and its error's message.
+    Completed {
+        turn: String,
+        status: String,
+        error: Option<String>,
+    },
+}
+
+/// One headless Codex's app-server connection and its thread.
+pub struct CodexClient {
+    rpc: Connection,
+    thread: watch::Sender<Option<String>>,
+    /// The turn running, as `turn/start` named it (for `turn/interrupt`).
+    running: Arc<std::sync::Mutex<Option<String>>>,
+    notes: Mutex<mpsc::UnboundedReceiver<TurnNote>>,
+    updates: Mutex<mpsc::UnboundedReceiver<Update>>,
+    turn: watch::Sender<bool>,
+}
+
+/// A `turn/start` written, its turn's end to come.
+pub struct PendingTurn<'a> {
+    client: &'a CodexClient,
+    answer: tokio::sync::oneshot::Receiver<Answer>,
+    text: String,
+}
+
+impl CodexClient {
+    /// A client on a headless agent's stdio (nothing is sent yet).
+    pub fn new(stdin: ChildStdin, stdout: ChildStdout) -> CodexClient {
+        let (rpc, incoming) = Connection::start(stdin, stdout, server_requests());
+        let (notes_tx, notes) = mpsc::unbounded_channel();
+        let (updates_tx, updates) = mpsc::unbounded_channel();
+        tokio::spawn(route(incoming, notes_tx, updates_tx));
+        CodexClient {
+            rpc,
+            thread: watch::channel(None).0,
+            running: Arc::default(),
+            notes: Mutex::new(notes),
+            updates: Mutex::new(updates),
+            turn: watch::channel(false).0,
+        }
+    }
+
+    /// `initialize`, `initialized`, then `thread/start` in `cwd` with no
+    /// approvals asked (nobody is there to answer them): the thread's id.
+    pub async fn handshake(&self, cwd: &str) -> Result<String, String> {
+        let init = json!({
+            "clientInfo": {"name": "courier", "version": env!("CARGO_PKG_VERSION")}
+        });
+        expect_result("initialize", self.rpc.call("initialize", init).await)?;
+        self.rpc.notify("initialized", json!({})).await?;
+        let start = json!({"cwd": cwd, "approvalPolicy": "never"});
+        let result = expect_result("thread/start", self.rpc.call("thread/start", start).await)?;
+        let id = result
+            .pointer("/thread/id")
+            .and_then(Value::as_str)
+            .ok_or("thread/start answered no thread id")?
+            .to_string();
+        self.thread.send_replace(Some(id.clone()));
+        Ok(id)
+    }
+
+    fn thread(&self) -> Option<String> {
+        self.thread.borrow().clone()
+    }
+
+    /// Whether a turn runs, kept current.
+    pub fn turn(&self) -> watch::Receiver<bool> {
+        self.turn.subscribe()
+    }
+
+    /// Marks a turn running or over.
+    pub fn set_turn(&self, running: bool) {
+        self.turn.send_replace(running);
+    }
+
+    /// Whether the server's output ended, and why.
+    pub fn closed(&self) -> Option<String> {
+        self.rpc.closed()
+    }
+
+    /// `turn/start` with `text` as one text input. `Err`: nothing was
+    /// written (no thread, the agent's input closed).
+    pub async fn prompt(&self, text: &str) -> Result<PendingTurn<'_>, String> {
+        let thread = self
+            .thread()
+            .ok_or("no Codex thread yet (the handshake did not finish)")?;
+        // What an earlier turn left (an interrupted one's end) is not this
+        // message's.
+        {
+            let mut notes = self.notes.lock().await;
+            while notes.try_recv().is_ok() {}
+        }
+        let params = json!({
+            "threadId": thread,
+            "input": [{"type": "text", "text": text, "text_elements": []}]
+        });
+        let (_, answer) = self.rpc.send("turn/start", params).await?;
+        Ok(PendingTurn {
+            client: self,
+            answer,
+            text: text.to_string(),
+        })
+    }
+
+    /// `turn/interrupt` of the running turn (its answer is not awaited:
+    /// `turn/completed` says the turn ended).
+    pub async fn cancel(&self) -> Result<(), String> {
+        let (Some(thread), Some(turn)) = (self.thread(), lock(&self.running).clone()) else {
+            return Ok(());
+        };
+        let params = json!({"threadId": thread, "turnId": turn});
+        self.rpc.send("turn/interrupt", params).await.map(drop)
+    }
+
+    /// Drops what was streamed before now (between turns).
+    pub async fn drain_updates(&self) {
+        let mut updates = self.updates.lock().await;
+        while updates.try_recv().is_ok() {}
+    }
+
+    /// The next update of the running turn; `None` once the output ended.
+    pub async fn next_update(&self) -> Option<Update> {
+        self.updates.lock().await.recv().await
+    }
+}
+
+impl PendingTurn<'_> {
+    /// How the turn that `turn/start` answered with ended: proven only when
+    /// it showed this exact text as a `userMessage` before it completed.
+    pub async fn answer(self) -> PromptAnswer {
+        let PendingTurn {
+            client,
+            answer,
+            text,
+        } = self;
+        let turn = match answer.await {
+            Ok(Answer::Result(result)) => {
+                match result.pointer("/turn/id").and_then(Value::as_str) {
+                    Some(id) => id.to_string(),
+                    None => return PromptAnswer::Error("turn/start answered no turn id".into()),
+                }
+            }
+            Ok(Answer::Error { code, message }) => {
+                return PromptAnswer::Error(format!("{message} (code {code})"));
+            }
+            Ok(Answer::Closed { why }) => return PromptAnswer::Closed(why),
+            Err(_) => return PromptAnswer::Closed("the connection's reader ended".into()),
+        };
+        *lock(&client.running) = Some(turn.clone());
+        let answer = follow(client, &turn, &text).await;
+        *lock(&client.running) = None;
+        answer
+    }
+}
+
+/// Reads the turn's notes until it ends.
+async fn follow(client: &CodexClient, turn: &str, text: &str) -> PromptAnswer {
+    let mut notes = client.notes.lock().await;
+    let mut shown = false;
+    loop {
+        let Some(note) = notes.recv().await else {
+            let why = client.closed();
+            return PromptAnswer::Closed(why.unwrap_or_else(|| "the output ended".into()));
+        };
+        match note {
+            TurnNote::UserMessage {
+                turn: t,
+                text: shown_text,
+            } if t == turn => shown |= shown_text == text,
+            TurnNote::Completed {
+                turn: t,
+                status,
+                error,
+            } if t == turn => return answer_of(shown, &status, error),
+            _ => {}
+        }
+    }
+}
+
+/// A turn's end → the answer, given whether it showed this message.
+fn answer_of(shown: bool, status: &str, error: Option<String>) -> PromptAnswer {
+    if status == "interrupted" {
+        return PromptAnswer::Stopped("cancelled".into());
+    }
+    if !shown {
+        let mut why = "the turn that turn/start answered with ended without this message \
+                       among its userMessage items"
+            .to_string();
+        if let Some(error) = &error {
+            why.push_str(&format!("; the turn failed: {error}"));
+        }
+        return PromptAnswer::Unproven(why);
+    }
+    match status {
+        "completed" => PromptAnswer::Stopped("end_turn".into()),
+        _ => PromptAnswer::TurnFailed(error.unwrap_or_else(|| format!("the turn ended {status}"))),
+    }
+}
+
+fn lock(running: &std::sync::Mutex<Option<String>>) -> std::sync::MutexGuard<'_, Option<String>> {
+    // A panic while holding this lock leaves an id that is still whole.
+    running.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn expect_result(method: &str, answer: Answer) -> Result<Value, String> {
+    match answer {
+        Answer::Result(result) => Ok(result),
+        Answer::Error { code, message } => Err(format!("{method}: {message} (code {code})")),
+        Answer::Closed { why } => Err(format!("{method}: {why}")),
+    }
+}
+
+/// What the server asks of us: an approval is declined (the thread asks
+/// for none; a headless agent acts within what its sandbox allows),
+/// nothing else is offered.
+fn server_requests() -> Handler {
+    Box::new(|incoming| {
+        if incoming.method.ends_with("requestApproval") {
+            Ok(json!({"decision": "decline"}))
+        } else {
+            Err((-32601, format!("Method not found: {}", incoming.method)))
+        }
+    })
+}
+
+/// Sorts the server's notifications: what ends or proves a turn, and what
+/// a transcript keeps.
+async fn route(
+    mut incoming: mpsc::UnboundedReceiver<Incoming>,
+    notes: mpsc::UnboundedSender<TurnNote>,
+    updates: mpsc::UnboundedSender<Update>,
+) {
+    while let Some(notification) = incoming.recv().await {
+        if let Some(note) = turn_note(&notification) {
+            let _ = notes.send(note);
+        } else if let Some(update) = parse_update(&notification) {
+            let _ = updates.send(update);
+        }
+    }
+}
+
+fn turn_note(incoming: &Incoming) -> Option<TurnNote> {
+    let params = &incoming.params;
+    let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_string);
+    match incoming.method.as_str() {
+        "item/started" | "item/completed" => {
+            let item = params.get("item")?;
+            (text(item, "type")? == "userMessage").then(|| TurnNote::UserMessage {
+                turn: text(params, "turnId").unwrap_or_default(),
+                text: input_text(item.get("content").unwrap_or(&Value::Null)),
+            })
+        }
+        "turn/completed" => {
+            let turn = params.get("turn")?;
+            Some(TurnNote::Completed {
+                turn: text(turn, "id")?,
+                status: text(turn, "status").unwrap_or_default(),
+                error: turn
+                    .pointer("/error/message")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+            })
+        }
+        _ => None,
+    }
+}
+
+/// The text of a `UserInput[]`: its text items, one per line.
+fn input_text(content: &Value) -> String {
+    content
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|i| i.get("type").and_then(Value::as_str) == Some("text"))
+        .filter_map(|i| i.get("text").and_then(Value::as_str))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A notification a transcript keeps: the agent's message as it streams,
+/// and each tool item as it starts and ends.
+fn parse_update(incoming: &Incoming) -> Option<Update> {
+    let params = &incoming.params;
+    match incoming.method.as_str() {
+        "item/agentMessage/delta" => Some(Update::MessageChunk(
+            params.get("delta")?.as_str()?.to_string(),
+        )),
+        "item/started" | "item/completed" => {
+            let item = params.get("item")?;
+            let kind = item.get("type")?.as_str()?;
+            if matches!(kind, "userMessage" | "agentMessage" | "reasoning") {
+                return None;
+            }
+            Some(Update::ToolCall {
+                id: item.get("id")?.as_str()?.to_string(),
+                title: Some(tool_title(kind, item)),
+                status: item
+                    .get("status")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+            })
+        }
+        _ => None,
+    }
+}
+
+/// What a tool item did, in a few words: the command, the MCP tool, or
+/// the item's type.
+fn tool_title(kind: &str, item: &Value) -> String {
+    let text = |key: &str| item.get(key).and_then(Value::as_str);
+    match (kind, text("command"), text("server"), text("tool")) {
+        ("commandExecution", Some(command), _, _) => command.to_string(),
+        ("mcpToolCall", _, Some(server), Some(tool)) => format!("{server}.{tool}"),
+        _ => kind.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn note(method: &str, params: Value) -> Option<TurnNote> {
+        turn_note(&Incoming {
+            method: method.into(),
+            params,
+        })
+    }
+
+    #[test]
+    fn a_user_message_item_and_the_turn_end_are_read_as_codex_writes_them() {
+        // As Codex 0.171.0 wrote them, offline.
+        let item = json!({"item": {"type": "userMessage", "id": "i1", "clientId": null,
+            "content": [{"type": "text", "text": "hello from courier", "text_elements": []}]},
+            "threadId": "th", "turnId": "tu"});
+        assert_eq!(
+            note("item/started", item),
+            Some(TurnNote::UserMessage {
+                turn: "tu".into(),
+                text: "hello from courier".into()
+            })
+        );
+        let done = json!({"threadId": "th", "turn": {"id": "tu", "status": "failed",
+            "error": {"message": "no network", "codexErrorInfo": "other"}}});
+        assert_eq!(
+            note("turn/completed", done),
+            Some(TurnNote::Completed {
+                turn: "tu".into(),
+                status: "failed".into(),
+                error: Some("no network".into())
+            })
+        );
+    }
+
+    #[test]
+    fn only_a_turn_that_showed_the_text_is_proven() {
+        assert_eq!(
+            answer_of(true, "completed", None),
+            PromptAnswer::Stopped("end_turn".into())
+        );
+        assert!(matches!(
+            answer_of(false, "completed", None),
+            PromptAnswer::Unproven(_)
+        ));
+        assert_eq!(
+            answer_of(true, "failed", Some("not today".into())),
+            PromptAnswer::TurnFailed("not today".into())
+        );
+        assert_eq!(
+            answer_of(false, "interrupted", None),
+            PromptAnswer::Stopped("cancelled".into())
+        );
+    }
+
+    #[test]
+    fn tool_items_are_kept_and_messages_are_not() {
+        let update = |params: Value| {
+            parse_update(&Incoming {
+                method: "item/started".into(),
+                params,
+            })
+        };
+        assert_eq!(
+            update(json!({"item": {"type": "commandExecution", "id": "c1",
+                "command": "ls -la", "status": "inProgress"}})),
+            Some(Update::ToolCall {
+                id: "c1".into(),
+                title: Some("ls -la".into()),
+                status: Some("inProgress".into())
+            })
+        );
+        assert_eq!(
+            update(json!({"item": {"type": "agentMessage", "id": "a1", "text": ""}})),
+            None
+        );
+        let delta = parse_update(&Incoming {
+            method: "item/agentMessage/delta".into(),
+            params: json!({"delta": "hi", "itemId": "a1"}),
+        });
+        assert_eq!(delta, Some(Update::MessageChunk("hi".into())));
+    }
+}

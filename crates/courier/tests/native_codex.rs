@@ -1,0 +1,127 @@
+//! Native delivery to headless Codex (issue 21): the fake agent serving
+//! Codex's app server on pipes (`courier fake-agent --protocol
+//! codex-app-server`), a real broker, real SQLite, real HTTP. A delivery is
+//! `verified` (`protocol`) only when the turn `turn/start` answered with
+//! showed this message as a `userMessage` item and then completed; a
+//! refusal ends `unverified` with the server's reason; a crash mid-turn
+//! loses nothing and sends nothing twice.
+
+mod common;
+
+use std::path::Path;
+
+use common::headless::{self, courier, message_id};
+use common::{Agent, Broker, EXE, count_in_transcript};
+use serde_json::{Value, json};
+
+const PROTOCOL: &str = "codex-app-server";
+
+fn fake_codex(transcript: &Path, args: &[&str]) -> Vec<String> {
+    headless::fake(PROTOCOL, transcript, args)
+}
+
+fn spawn_headless(broker: &Broker, name: &str, command: Vec<String>) -> Agent {
+    headless::spawn(broker, name, PROTOCOL, command, json!({}))
+}
+
+#[test]
+fn a_message_to_headless_codex_is_verified_by_its_turn_once() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let broker = Broker::start(tmp.path(), &[]);
+    let transcript = broker.transcript_path("cx");
+    spawn_headless(
+        &broker,
+        "cx",
+        fake_codex(&transcript, &["--reply", "done: {input}"]),
+    );
+    let listed = broker.get_ok("/v1/agents/cx");
+    assert_eq!(listed["delivery"], json!("native"), "{listed}");
+    let ready = broker.wait_event("agent_ready", |e| e["type"] == "agent_ready");
+    assert_eq!(ready["ready_by"], json!("protocol"), "{ready}");
+
+    let id = message_id(&broker.send("alice", "cx", "review the retry logic"));
+    let ds = broker.wait_verified(&id);
+    assert_eq!(ds.len(), 1, "{ds:?}");
+    assert_eq!(ds[0]["verification"], json!("protocol"), "{ds:?}");
+    assert_eq!(count_in_transcript(&transcript, &id), 1);
+
+    // The turn's agentMessage is the message's reply.
+    let message = broker.get_ok(&format!("/v1/messages/{id}"));
+    let reply = message["replies"][0]["text"].as_str().unwrap_or_default();
+    assert!(reply.starts_with("done: "), "{message}");
+    assert!(reply.contains("review the retry logic"), "{message}");
+}
+
+#[test]
+fn a_request_refused_with_an_error_ends_unverified_with_its_reason() {
+    headless::refusal_ends_unverified(PROTOCOL, &[], "error", "protocol_refused");
+}
+
+#[test]
+fn a_failed_turn_ends_unverified_with_its_reason() {
+    headless::refusal_ends_unverified(PROTOCOL, &[], "turn", "turn_refused");
+}
+
+#[test]
+fn a_crash_mid_turn_waits_for_the_restart_and_each_message_arrives_once() {
+    headless::crash_mid_turn_delivers_the_rest_once(PROTOCOL, &[]);
+}
+
+#[test]
+fn interrupting_headless_codex_ends_its_turn_cancelled() {
+    headless::interrupt_cancels_the_turn(PROTOCOL, &[], "turn/interrupt");
+}
+
+#[test]
+fn the_codex_preset_runs_headless_as_its_app_server() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    // The codex preset with the fake agent for its CLI: `--headless` adds
+    // the preset's headless arguments (`app-server` for the real CLI; here
+    // the fake's `--protocol codex-app-server`; no MCP `-c` overrides,
+    // which the fake does not take).
+    let presets = tmp.path().join("presets.toml");
+    std::fs::write(
+        &presets,
+        format!(
+            "[presets.codex]\ncommand = \"{EXE}\"\nargs = [\"fake-agent\"]\n\
+             headless_args = [\"--protocol\", \"codex-app-server\"]\n\
+             headless_protocol = \"codex-app-server\"\n\
+             [presets.codex.mcp]\nstyle = \"none\"\n"
+        ),
+    )
+    .expect("write presets");
+    let presets = presets.display().to_string();
+    let broker = Broker::start_with_env(tmp.path(), &[], &[("COURIER_PRESETS", &presets)]);
+    let workdir = tmp.path().join("work");
+    std::fs::create_dir_all(&workdir).expect("workdir");
+    let workdir = workdir.display().to_string();
+    let args = [
+        "spawn",
+        "codex",
+        "--name",
+        "cx",
+        "--headless",
+        "--cwd",
+        &workdir,
+    ];
+    courier(&broker, &args);
+    broker.wait_ready("cx");
+    let spawned = broker.wait_event("agent_spawned", |e| e["type"] == "agent_spawned");
+    let command = spawned["command"].as_str().unwrap_or_default();
+    assert!(command.contains("--protocol codex-app-server"), "{command}");
+
+    let id = message_id(&broker.send("alice", "cx", "hello codex"));
+    let ds = broker.wait_verified(&id);
+    assert_eq!(ds[0]["verification"], json!("protocol"), "{ds:?}");
+    let transcript = courier(&broker, &["--json", "transcript", "cx"]);
+    let kinds: Vec<Value> = transcript
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .map(|e| e["type"].clone())
+        .collect();
+    assert!(
+        kinds.contains(&json!("conversation_prompt"))
+            && kinds.contains(&json!("conversation_reply")),
+        "{transcript}"
+    );
+}
