@@ -180,8 +180,12 @@ pub struct Delivery {
 /// A requested change of a delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Transition {
-    /// queued → injecting, into the given terminal session.
-    BeginInjection { session: String },
+    /// queued → injecting, into the given session (a terminal's, or a
+    /// headless agent's) through `channel` (`pty` or `native`).
+    BeginInjection {
+        session: String,
+        channel: DeliveryChannel,
+    },
     /// injecting → injected: every byte was written.
     Written,
     /// injected → verified (`echo`).
@@ -280,10 +284,10 @@ impl Delivery {
         let mut next = self.clone();
         next.updated_at = now;
         let events = match (&transition, self.state) {
-            (Transition::BeginInjection { session }, S::Queued) => {
+            (Transition::BeginInjection { session, channel }, S::Queued) => {
                 next.state = S::Injecting;
                 next.session = Some(session.clone());
-                next.channel = Some(DeliveryChannel::Pty);
+                next.channel = Some(*channel);
                 vec![EventKind::DeliveryInjecting {
                     delivery_id: self.id.clone(),
                     message_id: self.message_id.clone(),

@@ -16,6 +16,7 @@ fn happy_path_emits_one_event_per_step() {
         &d,
         Transition::BeginInjection {
             session: "s1".into(),
+            channel: crate::DeliveryChannel::Pty,
         },
     );
     assert_eq!(d.state, DeliveryState::Injecting);
@@ -35,6 +36,7 @@ fn unverified_carries_reason() {
         &d,
         Transition::BeginInjection {
             session: "s".into(),
+            channel: crate::DeliveryChannel::Pty,
         },
     );
     let (d, _) = step(&d, Transition::Written);
@@ -77,6 +79,7 @@ fn in_flight_and_finished_deliveries_cannot_be_dropped() {
         &d,
         Transition::BeginInjection {
             session: "s".into(),
+            channel: crate::DeliveryChannel::Pty,
         },
     );
     let err = d
@@ -105,6 +108,7 @@ fn delivered_deliveries_become_read_once() {
         &d,
         Transition::BeginInjection {
             session: "s".into(),
+            channel: crate::DeliveryChannel::Pty,
         },
     );
     assert_eq!(d.channel, Some(crate::DeliveryChannel::Pty));
@@ -157,6 +161,7 @@ fn a_hook_claims_a_queued_delivery_and_nothing_else() {
     let typed = d.apply(
         Transition::BeginInjection {
             session: "s".into(),
+            channel: crate::DeliveryChannel::Pty,
         },
         &RetryPolicy::default(),
         Timestamp(2),
@@ -167,6 +172,7 @@ fn a_hook_claims_a_queued_delivery_and_nothing_else() {
         &fresh(),
         Transition::BeginInjection {
             session: "s".into(),
+            channel: crate::DeliveryChannel::Pty,
         },
     );
     assert!(

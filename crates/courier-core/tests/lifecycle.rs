@@ -123,6 +123,7 @@ impl Ledger {
         let t = match transition {
             0 => Transition::BeginInjection {
                 session: "s".into(),
+                channel: courier_core::DeliveryChannel::Pty,
             },
             1 => Transition::Written,
             2 => Transition::Verified,

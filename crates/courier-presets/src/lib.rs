@@ -11,6 +11,7 @@
 //! source, CLI version, MCP wiring and limits.
 
 mod catalog;
+mod channels;
 mod error;
 mod installed;
 mod interpreter;
@@ -22,6 +23,7 @@ mod preset;
 mod template;
 
 pub use catalog::{BUILTIN_PRESETS, PresetCatalog};
+pub use channels::{ChannelSupport, NativeQuestion, channel_support, native_question};
 pub use error::PresetError;
 pub use installed::{check_installed, find_cli};
 pub use interpreter::{FramingChoice, Identified, Interpreter, identify};

@@ -82,21 +82,26 @@ impl Store {
     }
 
     /// Takes the oldest queued delivery of `agent` and makes it `injecting`
-    /// into `session`, atomically. `None` when its queue is empty.
+    /// into `session` (typed into its terminal: channel `pty`), atomically.
+    /// `None` when its queue is empty.
     pub fn claim_next(&self, agent: &str, session: &str) -> Result<Option<(Delivery, Message)>> {
         let (agent, session) = (agent.to_string(), session.to_string());
-        self.call(move |ctx| ops::transition::claim_next(ctx, &agent, session))
-            .wait()
+        self.call(move |ctx| {
+            ops::transition::claim_next(ctx, &agent, session, DeliveryChannel::Pty)
+        })
+        .wait()
     }
 
-    /// Async form of [`Store::claim_next`].
+    /// Async form of [`Store::claim_next`], through `channel` (`pty`, or
+    /// `native` for a headless agent).
     pub async fn claim_next_async(
         &self,
         agent: &str,
         session: &str,
+        channel: DeliveryChannel,
     ) -> Result<Option<(Delivery, Message)>> {
         let (agent, session) = (agent.to_string(), session.to_string());
-        self.call(move |ctx| ops::transition::claim_next(ctx, &agent, session))
+        self.call(move |ctx| ops::transition::claim_next(ctx, &agent, session, channel))
             .wait_async()
             .await
     }

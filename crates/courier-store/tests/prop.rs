@@ -53,6 +53,7 @@ fn transition(n: u8) -> Transition {
     match n {
         0 => Transition::BeginInjection {
             session: "s".into(),
+            channel: courier_core::DeliveryChannel::Pty,
         },
         1 => Transition::Written,
         2 => Transition::Verified,
@@ -301,6 +302,7 @@ fn run(ops: Vec<Op>) {
                 if let Some((d, m)) = got {
                     let t = Transition::BeginInjection {
                         session: "s".into(),
+                        channel: courier_core::DeliveryChannel::Pty,
                     };
                     let (next, _) = model.deliveries[&d.id].apply(t, &POLICY, now).unwrap();
                     assert_eq!(d, next);

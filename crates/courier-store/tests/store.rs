@@ -291,10 +291,13 @@ fn async_forms_answer_after_commit() {
     let store = Store::open_in_memory(StoreOptions::default()).unwrap();
     with_agents(&store, &["alice", "bob"]);
     let receipt = block_on(store.send_async(msg("alice", "bob", "hi"))).unwrap();
-    let (d, _) = block_on(store.claim_next_async("bob", "s"))
-        .unwrap()
-        .unwrap();
+    let (d, _) =
+        block_on(store.claim_next_async("bob", "s", courier_core::DeliveryChannel::Native))
+            .unwrap()
+            .unwrap();
     assert_eq!(d.id, receipt.deliveries[0].id);
+    // The channel it was claimed for is the one recorded.
+    assert_eq!(d.channel, Some(courier_core::DeliveryChannel::Native));
     let (d, _) =
         block_on(store.transition_async(&d.id, Transition::Failed { reason: "x".into() })).unwrap();
     assert_eq!(d.state, DeliveryState::Queued);

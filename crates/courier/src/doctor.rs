@@ -8,7 +8,9 @@
 //! (SQLite's quick_check on a read-only connection, safe beside a running
 //! broker), the broker's port (answers `/healthz`, or is free for the next
 //! start), and every preset (its CLI on PATH, its version against the one
-//! the preset was written for, a sign-in hint); with `--nats`, the
+//! the preset was written for, a sign-in hint, and which delivery channels
+//! the installed CLI supports: keystrokes, hooks, native — its headless
+//! mode asked for with `--help`); with `--nats`, the
 //! workspace's NATS server (answers, JetStream on, writes synced).
 
 use std::fs::OpenOptions;
@@ -16,11 +18,11 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::ExitCode;
 
-use courier_broker::launch::cli_version::{drift, installed_version};
+use courier_broker::launch::cli_version::{drift, help_answer, installed_version};
 use courier_broker::state_dir::{
     CONNECTION_FILE, ConnectionInfo, DB_FILE, LOCK_FILE, default_state_dir,
 };
-use courier_presets::{PresetCatalog, find_cli};
+use courier_presets::{Preset, PresetCatalog, channel_support, find_cli, native_question};
 use serde::Serialize;
 
 use crate::cli::{DoctorArgs, Global};
@@ -260,8 +262,45 @@ fn preset_checks(presets_file: Option<&Path>) -> Vec<Check> {
                 ),
             },
         );
+        out.push(channel_check(preset, &program));
     }
     out
+}
+
+/// Which channels the installed CLI supports: keystrokes always, hooks
+/// when the preset wires them, native when the CLI still answers for its
+/// headless mode (asked with `--help`). A preset whose headless mode the
+/// CLI no longer offers is a warning; one without any is not.
+fn channel_check(preset: &Preset, program: &Path) -> Check {
+    let answer = native_question(preset).and_then(|q| help_answer(program, &q.args));
+    let support = channel_support(preset, answer.as_deref());
+    let detail = support
+        .iter()
+        .map(|c| {
+            let mark = if c.supported { "yes" } else { "no" };
+            format!("{} {mark} ({})", c.channel, c.why)
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    let lost_native = !preset.headless_args.is_empty()
+        && support
+            .iter()
+            .any(|c| c.channel == "native" && !c.supported);
+    let (level, hint) = if lost_native {
+        let hint = format!(
+            "courier spawn {} --headless will fail; the preset was read for {} {}",
+            preset.name, preset.command, preset.cli_version
+        );
+        (Level::Warn, Some(hint))
+    } else {
+        (Level::Ok, None)
+    };
+    check(
+        &format!("preset {} channels", preset.name),
+        level,
+        detail,
+        hint,
+    )
 }
 
 /// Every check, in the order printed.

@@ -147,3 +147,56 @@ fn with_nats_it_checks_the_server_jetstream_and_its_sync_and_fails_when_it_is_go
         "nothing is checked past a server that does not answer: {v}"
     );
 }
+
+/// Writes an executable `bin/name` running `body` (sh).
+fn fake_cli(bin: &Path, name: &str, body: &str) {
+    std::fs::create_dir_all(bin).unwrap();
+    let script = bin.join(name);
+    std::fs::write(&script, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn channels_are_asked_of_the_installed_cli() {
+    let root = tempfile::tempdir().unwrap();
+    let state = root.path().join("state");
+    let bin = root.path().join("bin");
+    // A codex whose `app-server` answers its --help; a gemini whose --help
+    // no longer lists --acp; a claude that lists every stream-json flag.
+    fake_cli(
+        &bin,
+        "codex",
+        "[ \"$1\" = app-server ] && { echo 'Run the app server'; exit 0; }\n\
+         [ \"$1\" = --version ] && { echo 'codex-cli 0.171.0'; exit 0; }\nexit 2",
+    );
+    fake_cli(
+        &bin,
+        "gemini",
+        "[ \"$1\" = --version ] && { echo 0.61.0; exit 0; }\necho '  --acpx  not it'",
+    );
+    fake_cli(
+        &bin,
+        "claude",
+        "[ \"$1\" = --version ] && { echo '2.1.197 (Claude Code)'; exit 0; }\n\
+         echo '-p --input-format --output-format --verbose --replay-user-messages'",
+    );
+    let path = format!("{}:/usr/bin:/bin", bin.display());
+    let (_, v) = doctor(&state, &path, &[]);
+    assert_eq!(level(&v, "preset codex channels"), "ok", "{v}");
+    let codex = detail(&v, "preset codex channels");
+    assert!(codex.contains("native yes (codex-app-server"), "{codex}");
+    assert!(codex.contains("keystrokes yes"), "{codex}");
+    assert_eq!(level(&v, "preset gemini channels"), "warn", "{v}");
+    let gemini = detail(&v, "preset gemini channels");
+    assert!(
+        gemini.contains("native no") && gemini.contains("--acp"),
+        "{gemini}"
+    );
+    let claude = detail(&v, "preset claude channels");
+    assert!(
+        claude.contains("hooks yes") && claude.contains("native yes"),
+        "{claude}"
+    );
+    // A preset with no headless mode is not a warning.
+    assert_eq!(level(&v, "preset shell channels"), "ok", "{v}");
+}

@@ -43,6 +43,8 @@ fn a_message_to_headless_codex_is_verified_by_its_turn_once() {
     let ds = broker.wait_verified(&id);
     assert_eq!(ds.len(), 1, "{ds:?}");
     assert_eq!(ds[0]["verification"], json!("protocol"), "{ds:?}");
+    // Recorded as carried by the protocol, not typed into a terminal.
+    assert_eq!(ds[0]["channel"], json!("native"), "{ds:?}");
     assert_eq!(count_in_transcript(&transcript, &id), 1);
 
     // The turn's agentMessage is the message's reply.

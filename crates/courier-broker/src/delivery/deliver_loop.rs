@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use courier_core::pacing::Pacer;
 use courier_core::time::{Clock, SystemClock};
-use courier_core::{Delivery, DeliveryMode, Message};
+use courier_core::{Delivery, DeliveryChannel, DeliveryMode, Message};
 use courier_terminal::verify::Expectation;
 use courier_terminal::{DeliverOptions, Terminal};
 use tokio::sync::watch;
@@ -303,9 +303,13 @@ impl DeliveryLoop {
                 .await);
         };
         let ctx = self.ctx.clone();
+        let channel = match ctx.session.native() {
+            Some(_) => DeliveryChannel::Native,
+            None => DeliveryChannel::Pty,
+        };
         let claimed = ctx
             .store
-            .claim_next_async(&ctx.spec.name, ctx.session.id())
+            .claim_next_async(&ctx.spec.name, ctx.session.id(), channel)
             .await;
         let nothing = On {
             wake: true,

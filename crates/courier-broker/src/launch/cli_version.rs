@@ -50,8 +50,22 @@ fn min_text(min: &[u64]) -> String {
 /// Runs `program --version` (bounded by [`VERSION_TIMEOUT`]) and parses its
 /// answer; `None` when it does not answer with a version.
 pub fn installed_version(program: &Path) -> Option<String> {
+    let (_, text) = run_briefly(program, &["--version".to_string()])?;
+    parse_version(&text)
+}
+
+/// What `program args…` (a `--help`) prints, when it exits 0 within
+/// [`VERSION_TIMEOUT`]: how `courier doctor` asks a CLI which modes it has.
+pub fn help_answer(program: &Path, args: &[String]) -> Option<String> {
+    let (success, text) = run_briefly(program, args)?;
+    success.then_some(text)
+}
+
+/// Runs `program args…` with no input, killed after [`VERSION_TIMEOUT`]:
+/// whether it exited 0, and its stdout then stderr.
+fn run_briefly(program: &Path, args: &[String]) -> Option<(bool, String)> {
     let mut child = Command::new(program)
-        .arg("--version")
+        .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -75,7 +89,7 @@ pub fn installed_version(program: &Path) -> Option<String> {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    parse_version(&text)
+    Some((out.status.success(), text))
 }
 
 #[cfg(test)]

@@ -76,6 +76,7 @@ fn in_state(state: DeliveryState) -> Delivery {
     let policy = RetryPolicy::default();
     let begin = Transition::BeginInjection {
         session: "s1".into(),
+        channel: crate::DeliveryChannel::Pty,
     };
     let steps = match state {
         DeliveryState::Injecting => vec![begin],

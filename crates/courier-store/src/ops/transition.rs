@@ -9,7 +9,9 @@
 //! requeue makes room too in the rare case that the queue filled while it was
 //! in flight.
 
-use courier_core::{Delivery, DeliveryId, DeliveryState, Event, EventKind, Message, Transition};
+use courier_core::{
+    Delivery, DeliveryChannel, DeliveryId, DeliveryState, Event, EventKind, Message, Transition,
+};
 
 use super::{Result, load, make_room, make_room_for_return, update_delivery};
 use crate::error::StoreError;
@@ -26,11 +28,13 @@ pub(crate) fn transition(
     Ok((next, ctx.events.clone()))
 }
 
-/// The oldest queued delivery of `agent` becomes `injecting` into `session`.
+/// The oldest queued delivery of `agent` becomes `injecting` into `session`
+/// through `channel`.
 pub(crate) fn claim_next(
     ctx: &mut Ctx<'_>,
     agent: &str,
     session: String,
+    channel: DeliveryChannel,
 ) -> Result<Option<(Delivery, Message)>> {
     let Some(oldest) = reads::oldest_queued(ctx.conn, ctx.path, agent, 1)?.pop() else {
         return Ok(None);
@@ -43,7 +47,11 @@ pub(crate) fn claim_next(
                 detail: format!("its message {} is missing", oldest.message_id),
             }
         })?;
-    let next = apply(ctx, &oldest, Transition::BeginInjection { session })?;
+    let next = apply(
+        ctx,
+        &oldest,
+        Transition::BeginInjection { session, channel },
+    )?;
     Ok(Some((next, message)))
 }
 

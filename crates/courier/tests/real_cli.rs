@@ -1,0 +1,190 @@
+//! The real agent CLIs, headless and offline (issue 21): what they answer
+//! without network or keys. Each test is skipped, saying so, when its CLI
+//! is not on `PATH` (`COURIER_REAL_CLI_PATH` adds directories, e.g. an
+//! `npm install --prefix DIR @openai/codex`'s `DIR/node_modules/.bin`).
+//!
+//! Codex 0.171.0's app server, offline: `initialize` and `thread/start`
+//! answer, `turn/start` answers with the turn and shows the input as a
+//! `userMessage` item at once, then the turn retries the network and does
+//! not end. So a delivery to it stays `injected` (never `verified`: the turn
+//! did not complete), the CLI's own session file holds the message, and
+//! `courier interrupt` ends it `turn_cancelled` through `turn/interrupt`.
+//!
+//! Gemini CLI 0.61.0's ACP, offline: `initialize` answers; `session/new`
+//! needs a key (any: `GEMINI_API_KEY` is set to a dummy), then
+//! `session/prompt` retries the network and does not answer until
+//! `session/cancel`, which it answers `stopReason: "cancelled"`.
+//!
+//! Claude Code over stream-json, offline with no login: the `initialize`
+//! control request answers; a user line is echoed (`isReplay`) and its turn
+//! ends with an error `result` (no credentials): the CLI took the input and
+//! said why the turn failed, so the delivery ends `turn_refused` with the
+//! CLI's words, never `verified`.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use common::headless::{courier, message_id, never_verified, wait_settled};
+use common::{Broker, wait_for_within};
+use serde_json::json;
+
+/// `PATH` with `COURIER_REAL_CLI_PATH`'s directories first.
+fn search_path() -> String {
+    let extra = std::env::var("COURIER_REAL_CLI_PATH").unwrap_or_default();
+    let path = std::env::var("PATH").unwrap_or_default();
+    [extra, path]
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// The CLI `name` on the search path, if installed.
+fn installed(name: &str, path: &str) -> Option<PathBuf> {
+    std::env::split_paths(path)
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+}
+
+/// Every file under `dir` whose text contains `needle`.
+fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .flat_map(|e| {
+            let path = e.path();
+            if path.is_dir() {
+                files_containing(&path, needle)
+            } else if std::fs::read_to_string(&path).is_ok_and(|t| t.contains(needle)) {
+                vec![path]
+            } else {
+                Vec::new()
+            }
+        })
+        .collect()
+}
+
+/// A broker whose agents find the real CLIs and have their own home (no
+/// login, no user config, their session files here), with `env` added.
+fn offline_broker(tmp: &Path, path: &str, env: &[(&str, &str)]) -> (Broker, PathBuf, String) {
+    let home = tmp.join("home");
+    let workdir = tmp.join("work");
+    std::fs::create_dir_all(&home).expect("home");
+    std::fs::create_dir_all(&workdir).expect("workdir");
+    let home_str = home.display().to_string();
+    let mut all = vec![("PATH", path), ("HOME", home_str.as_str())];
+    all.extend_from_slice(env);
+    let broker = Broker::start_with_env(tmp, &[], &all);
+    (broker, home, workdir.display().to_string())
+}
+
+/// Spawns preset `preset` headless as `name`; waits for its handshake.
+fn spawn_headless(broker: &Broker, preset: &str, name: &str, workdir: &str) {
+    courier(
+        broker,
+        &[
+            "spawn",
+            preset,
+            "--name",
+            name,
+            "--headless",
+            "--cwd",
+            workdir,
+        ],
+    );
+    broker.wait_ready(name);
+    let ready = broker.wait_event("agent_ready", |e| e["type"] == "agent_ready");
+    assert_eq!(ready["ready_by"], json!("protocol"), "{ready}");
+}
+
+/// `courier interrupt NAME` ends delivery `id` `turn_cancelled` through
+/// the protocol's request `keys`; never `verified`.
+fn interrupt_cancels(broker: &Broker, name: &str, id: &str, keys: &str) {
+    let (status, v) = broker.post(&format!("/v1/agents/{name}/interrupt"), &json!({}));
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["keys"], json!(keys), "{v}");
+    let d = wait_settled(broker, id);
+    assert_eq!(d["state"], json!("unverified"), "{d}");
+    let reason = d["reason"].as_str().unwrap_or_default();
+    assert!(reason.starts_with("turn_cancelled"), "{reason}");
+    never_verified(broker, id);
+}
+
+#[test]
+fn real_gemini_acp_takes_a_prompt_offline_and_cancels_it() {
+    let path = search_path();
+    let Some(gemini) = installed("gemini", &path) else {
+        eprintln!(
+            "SKIPPED: `gemini` is not installed (npm install -g @google/gemini-cli, or set \
+             COURIER_REAL_CLI_PATH to a directory holding it)"
+        );
+        return;
+    };
+    eprintln!("real gemini: {}", gemini.display());
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let key = [("GEMINI_API_KEY", "courier-offline-test")];
+    let (broker, _, workdir) = offline_broker(tmp.path(), &path, &key);
+    spawn_headless(&broker, "gemini", "gem", &workdir);
+    let id = message_id(&broker.send("alice", "gem", "hello from courier, offline"));
+    wait_for_within(Duration::from_secs(30), "the prompt written", || {
+        let d = broker.deliveries(&id);
+        (d[0]["state"] == json!("injected")).then_some(())
+    });
+    interrupt_cancels(&broker, "gem", &id, "session/cancel");
+}
+
+#[test]
+fn real_claude_stream_json_takes_a_message_offline_and_says_why_the_turn_failed() {
+    let path = search_path();
+    let Some(claude) = installed("claude", &path) else {
+        eprintln!(
+            "SKIPPED: `claude` is not installed (npm install -g @anthropic-ai/claude-code, or \
+             set COURIER_REAL_CLI_PATH to a directory holding it)"
+        );
+        return;
+    };
+    eprintln!("real claude: {}", claude.display());
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let (broker, _, workdir) = offline_broker(tmp.path(), &path, &[]);
+    spawn_headless(&broker, "claude", "cc", &workdir);
+    let id = message_id(&broker.send("alice", "cc", "hello from courier, offline"));
+    let d = wait_settled(&broker, &id);
+    eprintln!("claude offline: {d}");
+    assert_eq!(d["state"], json!("unverified"), "{d}");
+    let reason = d["reason"].as_str().unwrap_or_default();
+    assert!(reason.starts_with("turn_refused"), "{reason}");
+    never_verified(&broker, &id);
+}
+
+#[test]
+fn real_codex_app_server_takes_a_message_offline_and_is_interrupted() {
+    let path = search_path();
+    let Some(codex) = installed("codex", &path) else {
+        eprintln!(
+            "SKIPPED: `codex` is not installed (npm install -g @openai/codex, or set \
+             COURIER_REAL_CLI_PATH to a directory holding it)"
+        );
+        return;
+    };
+    eprintln!("real codex: {}", codex.display());
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let (broker, home, workdir) = offline_broker(tmp.path(), &path, &[]);
+    spawn_headless(&broker, "codex", "cx", &workdir);
+
+    let id = message_id(&broker.send("alice", "cx", "hello from courier, offline"));
+    // The CLI took it: its own session file (the rollout) holds the text.
+    let sessions = home.join(".codex").join("sessions");
+    wait_for_within(
+        Duration::from_secs(60),
+        "codex's session file to hold the message",
+        || (!files_containing(&sessions, &id).is_empty()).then_some(()),
+    );
+    let d = broker.deliveries(&id);
+    assert_eq!(d[0]["state"], json!("injected"), "{d:?}");
+
+    interrupt_cancels(&broker, "cx", &id, "turn/interrupt");
+}
