@@ -4,6 +4,7 @@
 
 import { del, get, post, put, seg } from './api.js';
 import { el, report, visible } from './dom.js';
+import { proven } from './timeline.js';
 
 /**
  * The agent's state as the broker computed it (`state`: one word, the same
@@ -102,7 +103,7 @@ export class Agents {
     const at = (agent, text) => this.outcomes.set(agent, text);
     switch (e.type) {
       case 'delivery_verified':
-        at(e.agent, e.verification === 'echo' ? 'verified' : `unverified: ${e.reason || ''}`);
+        at(e.agent, proven(e) ? 'verified' : `unverified: ${e.reason || ''}`);
         break;
       case 'delivery_read':
         at(e.agent, `read (${e.channel})`);

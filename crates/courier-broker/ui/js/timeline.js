@@ -11,6 +11,13 @@ import { el, clear, clock } from './dom.js';
 const MAX_MESSAGES = 300;
 const BODY_PREVIEW = 600;
 
+/** Whether a delivery_verified event proves its delivery: the screen's
+ * echo, or a native channel's protocol (a headless agent's turn). The
+ * other verification, `timeout_fallback`, is the unverified end. */
+export function proven(event) {
+  return event.verification === 'echo' || event.verification === 'protocol';
+}
+
 /** What each delivery event does to its delivery. */
 function patchFor(event) {
   switch (event.type) {
@@ -21,7 +28,7 @@ function patchFor(event) {
     case 'delivery_injected':
       return { state: 'injected', reason: null };
     case 'delivery_verified':
-      return event.verification === 'echo'
+      return proven(event)
         ? { state: 'verified', reason: null, screen: null }
         : { state: 'unverified', reason: event.reason, screen: event.screen || null };
     case 'delivery_retry':
