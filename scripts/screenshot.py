@@ -7,8 +7,9 @@ of COURIER_STATE_DIR, in headless Chromium driven by Playwright (the
 browser of COURIER_CHROMIUM; Playwright never downloads one), and saves
 the page once it shows what the picture is for: every agent with the state
 the API serves, every given message's deliveries verified in the timeline,
-the event stream live, health ok, and every terminal pane live with a
-message typed into it on its screen. Every wait has a deadline; nothing is taken from a
+the event stream live, health ok, every terminal pane live with a message
+typed into it on its screen, and every headless agent's conversation pane
+with the agent's reply in it. Every wait has a deadline; nothing is taken from a
 page that is not ready.
 
 Environment:
@@ -69,6 +70,10 @@ def main(out, message_ids):
         for agent in agents:
             pane = page.locator(f'.pane[data-agent="{agent["name"]}"]')
             expect(pane).to_have_attribute("data-status", "live")
+            if agent.get("delivery") == "native":
+                # A headless agent: its conversation, with its reply.
+                expect(pane.locator("li.conv-reply").first).to_be_visible()
+                continue
             # xterm.js draws only what is on screen: a pane below the fold
             # is brought into view, then the page goes back to its top.
             pane.scroll_into_view_if_needed()

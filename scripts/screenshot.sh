@@ -10,15 +10,18 @@
 #   3. spawns a demo team, planner, coder and reviewer (all on #team), each
 #      running the fake agent through a wrapper on PATH named like the CLI it
 #      stands in for (fake-claude, fake-codex, fake-gemini), so the command
-#      column reads like a real team's and holds no build directory's path;
-#   4. sends a few messages among them (direct, #team, a threaded reply and a
-#      broadcast) and waits, bounded, until every delivery is verified;
+#      column reads like a real team's and holds no build directory's path,
+#      and researcher, headless (fake-gemini-acp: the fake agent serving the
+#      Agent Client Protocol), whose pane is its conversation;
+#   4. sends a few messages among them (direct, #team, a threaded reply, a
+#      question to the headless researcher and a broadcast) and waits,
+#      bounded, until every delivery is verified;
 #   5. checks the agents' commands as the API lists them hold no absolute
 #      build path (/target/, /work/, this checkout), and fails otherwise;
 #   6. logs in headless Chromium with `courier open --no-browser --json`
 #      (Playwright: scripts/screenshot.py), waits until the page shows the
-#      team, the verified deliveries and the live terminals, and saves the
-#      picture;
+#      team, the verified deliveries, the live terminals and the
+#      researcher's answer in its conversation pane, and saves the picture;
 #   7. stops everything it started (the broker, its agents, the temp
 #      directory), also when it fails or is interrupted.
 #
@@ -130,6 +133,7 @@ wrapper() {
 wrapper fake-claude --border --prompt '❯' --nbsp --reply 'Plan: backoff.rs first, then the jitter test'
 wrapper fake-codex --mode line --reply 'on it: writing backoff.rs'
 wrapper fake-gemini --reply 'reviewing the change'
+wrapper fake-gemini-acp --protocol acp --reply 'RFC 9110: honour Retry-After when it is given; else back off with jitter'
 
 echo "screenshot.sh: starting a broker in $work/state" >&2
 PATH="$work/bin:$PATH" "$courier" up --ephemeral --state-dir "$work/state" \
@@ -162,9 +166,10 @@ for agent in planner:fake-claude coder:fake-codex reviewer:fake-gemini; do
         '{name: $name, command: [$command], channels: ["team"], rows: 24, cols: 80}')"
     api POST /v1/agents --data "$spec" >/dev/null
 done
+api POST /v1/agents --data '{"name": "researcher", "headless": true, "command": ["fake-gemini-acp"]}' >/dev/null
 
 team_idle() {
-    [ "$(cli --json agents | jq '[.agents[] | select(.state == "idle")] | length')" = 3 ]
+    [ "$(cli --json agents | jq '[.agents[] | select(.state == "idle")] | length')" = 4 ]
 }
 wait_until "idle team" team_idle
 
@@ -176,6 +181,7 @@ ids+=("$(send --from human planner 'Add retries with backoff to the HTTP client'
 plan="$(send --from planner '#team' 'Plan: coder writes backoff.rs, reviewer checks the jitter bounds')"
 ids+=("$plan")
 ids+=("$(send --from coder --thread "$plan" reviewer 'backoff.rs is ready for review')")
+ids+=("$(send --from planner researcher 'What does RFC 9110 say about Retry-After?')")
 ids+=("$(send --from reviewer '*' 'Review done: two nits, ship it')")
 
 all_verified() {

@@ -31,6 +31,9 @@ pub struct AgentView {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dead_reason: Option<String>,
     /// Which channels deliver to it (`keystrokes`, `hooks`, `both`, `native`).
+    /// `native` says the agent is headless, and only a headless agent has
+    /// it: no terminal (no screen to mirror, no keys), its conversation at
+    /// `GET /v1/agents/{name}/transcript`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery: Option<ChannelPolicy>,
     /// It reported its task done (`POST /v1/agents/{name}/done`).

@@ -10,6 +10,12 @@
 //! WebSocket Origin, CSP). This test then checks what the script reports
 //! against the broker's own record.
 //!
+//! A second test does the same for a headless agent's conversation pane
+//! (crates/courier/tests/dashboard/conversation.py): a terminal agent and a
+//! headless one (`courier fake-agent --protocol acp`), a message to the
+//! headless one from the send box, and the pane showing its prompt and the
+//! agent's reply, live, with no xterm made for it.
+//!
 //! Skipped, saying so, only when `COURIER_TEST_PYTHON` is unset (a plain
 //! local `cargo test`); scripts/test.sh and CI always set it, and then a
 //! missing browser or package fails the test.
@@ -40,10 +46,23 @@ fn chromium() -> String {
     browser
 }
 
-/// Runs the script to its end (or kills it at the deadline); returns its
-/// exit success, stdout and stderr.
-fn run_script(python: &str, broker: &Broker) -> (bool, String, String) {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/dashboard/e2e.py");
+/// The Python that runs the scripts (with playwright), or `None` (the
+/// test says it is skipped) when `COURIER_TEST_PYTHON` is unset.
+fn test_python() -> Option<String> {
+    let Some(python) = std::env::var_os("COURIER_TEST_PYTHON").filter(|p| !p.is_empty()) else {
+        eprintln!(
+            "SKIPPED: the dashboard's browser test needs COURIER_TEST_PYTHON (a Python with \
+             playwright) and Debian's chromium; scripts/test.sh installs both and sets it"
+        );
+        return None;
+    };
+    Some(python.to_string_lossy().into_owned())
+}
+
+/// Runs `tests/dashboard/{name}` to its end (or kills it at the deadline);
+/// returns its exit success, stdout and stderr.
+fn run_script(python: &str, name: &str, broker: &Broker) -> (bool, String, String) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/dashboard/{name}"));
     let mut child = Command::new(python)
         .arg(&script)
         .env("COURIER_EXE", EXE)
@@ -91,16 +110,26 @@ fn run_script(python: &str, broker: &Broker) -> (bool, String, String) {
     (status.is_some_and(|s| s.success()), out, err)
 }
 
+/// The script's JSON report line, once it passed (else the test fails with
+/// its output and the broker's log).
+fn passed((success, out, err): (bool, String, String), broker: &Broker) -> Value {
+    eprintln!("{out}{err}");
+    assert!(
+        success,
+        "the browser test failed:\n{out}\n{err}\n--- broker log ---\n{}",
+        broker.stderr()
+    );
+    out.lines()
+        .rev()
+        .find_map(|l| serde_json::from_str(l).ok())
+        .expect("the script's JSON report line")
+}
+
 #[test]
 fn the_dashboard_works_in_a_real_browser() {
-    let Some(python) = std::env::var_os("COURIER_TEST_PYTHON").filter(|p| !p.is_empty()) else {
-        eprintln!(
-            "SKIPPED: the dashboard's browser test needs COURIER_TEST_PYTHON (a Python with \
-             playwright) and Debian's chromium; scripts/test.sh installs both and sets it"
-        );
+    let Some(python) = test_python() else {
         return;
     };
-    let python = python.to_string_lossy().into_owned();
     let tmp = tempfile::tempdir().expect("temp dir");
     let broker = Broker::start(tmp.path(), &["--ephemeral", "--queue-cap", "2"]);
     // 80×24 terminals, so two panes side by side show whole screens.
@@ -125,21 +154,10 @@ fn the_dashboard_works_in_a_real_browser() {
         broker.wait_ready(name);
     }
     let started = Instant::now();
-    let (success, out, err) = run_script(&python, &broker);
-    eprintln!("{out}{err}");
-    assert!(
-        success,
-        "the browser test failed:\n{out}\n{err}\n--- broker log ---\n{}",
-        broker.stderr()
-    );
+    let report = passed(run_script(&python, "e2e.py", &broker), &broker);
     eprintln!("browser test took {:.1} s", started.elapsed().as_secs_f64());
 
     // What the script saw, against the broker's own record.
-    let report: Value = out
-        .lines()
-        .rev()
-        .find_map(|l| serde_json::from_str(l).ok())
-        .expect("the script's JSON report line");
     let sent = report["sent_message_id"].as_str().expect("sent message id");
     let verified = broker.wait_verified(sent);
     assert_eq!(verified[0]["agent"], "alice");
@@ -193,6 +211,73 @@ fn the_dashboard_works_in_a_real_browser() {
     assert!(
         lines.iter().all(|l| !l.contains(draft)),
         "nothing was submitted with the draft in it: {lines:?}"
+    );
+    broker.stop_and_check();
+}
+
+#[test]
+fn a_headless_agent_shows_its_conversation_not_a_terminal() {
+    let Some(python) = test_python() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let broker = Broker::start(tmp.path(), &["--ephemeral"]);
+    broker.spawn_fake("tom", &["--mode", "line"], &[]);
+    let transcript = broker.transcript_path("gem");
+    let command = [
+        EXE,
+        "fake-agent",
+        "--protocol",
+        "acp",
+        "--transcript",
+        &transcript.display().to_string(),
+    ]
+    .map(String::from);
+    let spec = json!({"name": "gem", "headless": true, "command": command});
+    broker.spawn_request(&spec, transcript);
+    for name in ["tom", "gem"] {
+        broker.wait_ready(name);
+    }
+    let report = passed(run_script(&python, "conversation.py", &broker), &broker);
+
+    // What the pane showed, against the broker's own record.
+    let id = |key: &str| report[key].as_str().expect(key).to_string();
+    let (sent, threaded, from_pane) = (
+        id("sent_message_id"),
+        id("threaded_message_id"),
+        id("pane_message_id"),
+    );
+    for message in [&sent, &threaded, &from_pane] {
+        let verified = broker.wait_verified(message);
+        assert_eq!(verified[0]["verification"], "protocol", "{verified:?}");
+    }
+    let conversation = broker.get_ok("/v1/agents/gem/transcript")["events"].clone();
+    let seen = |kind: &str, message: &str| {
+        conversation
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| e["type"] == kind && e["message_id"] == message)
+            .count()
+    };
+    for message in [&sent, &threaded, &from_pane] {
+        assert_eq!(seen("conversation_prompt", message), 1, "{conversation}");
+        assert_eq!(seen("conversation_reply", message), 1, "{conversation}");
+    }
+    let replies = broker.get_ok(&format!("/v1/messages/{sent}"))["replies"].clone();
+    let vias: Vec<_> = replies
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| (r["from"].clone(), r["via"].clone()))
+        .collect();
+    assert_eq!(
+        vias,
+        [
+            (json!("gem"), json!("protocol")),
+            (json!("tom"), json!("message"))
+        ],
+        "{replies}"
     );
     broker.stop_and_check();
 }

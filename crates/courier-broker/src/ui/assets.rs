@@ -38,6 +38,8 @@ pub static ASSETS: &[Asset] = &[
     asset!("js/timeline.js", JS),
     asset!("js/compose.js", JS),
     asset!("js/terminal.js", JS),
+    asset!("js/conversation.js", JS),
+    asset!("js/panes.js", JS),
     asset!("js/health.js", JS),
     asset!("vendor/xterm/xterm.js", JS),
     asset!("vendor/xterm/xterm.css", CSS),

@@ -1,9 +1,20 @@
 // The agents table: name, preset or command, state, mode, queue depth and
 // the last outcome of a delivery to it; per agent: open its terminal (or
-// watch it read-only), change its mode, flush its queue, release it.
+// watch it read-only) or, for a headless agent, its conversation; change
+// its mode, flush its queue, release it.
 
 import { del, get, post, put, seg } from './api.js';
 import { el, report, visible } from './dom.js';
+import { proven } from './timeline.js';
+
+/**
+ * Whether the agent is headless: no terminal, spoken to in its own protocol
+ * (ACP, stream-json). The API says so with its delivery channel, `native`,
+ * which the broker gives a headless agent and no other.
+ */
+export function isHeadless(agent) {
+  return agent.delivery === 'native';
+}
 
 /**
  * The agent's state as the broker computed it (`state`: one word, the same
@@ -54,15 +65,17 @@ function exitText(exited) {
 
 function commandText(agent) {
   if (agent.remote) return `on host ${agent.host}`;
-  if (agent.preset) return `preset ${agent.preset}`;
-  return Array.isArray(agent.command) ? agent.command.join(' ') : String(agent.command ?? '');
+  const what = agent.preset
+    ? `preset ${agent.preset}`
+    : (Array.isArray(agent.command) ? agent.command.join(' ') : String(agent.command ?? ''));
+  return isHeadless(agent) ? `headless · ${what}` : what;
 }
 
 export class Agents {
   /**
    * @param {HTMLTableSectionElement} tbody
    * @param {HTMLElement} errorLine
-   * @param {(name: string, opts: {readOnly: boolean}) => void} onOpen
+   * @param {(name: string, opts: {readOnly: boolean, headless: boolean}) => void} onOpen
    */
   constructor(tbody, errorLine, onOpen) {
     this.tbody = tbody;
@@ -102,7 +115,7 @@ export class Agents {
     const at = (agent, text) => this.outcomes.set(agent, text);
     switch (e.type) {
       case 'delivery_verified':
-        at(e.agent, e.verification === 'echo' ? 'verified' : `unverified: ${e.reason || ''}`);
+        at(e.agent, proven(e) ? 'verified' : `unverified: ${e.reason || ''}`);
         break;
       case 'delivery_read':
         at(e.agent, `read (${e.channel})`);
@@ -132,6 +145,12 @@ export class Agents {
       this.tbody.append(row.tr); // keeps the sorted order
       const [state, why] = agentState(agent, this.stuck);
       row.tr.dataset.state = state;
+      const headless = isHeadless(agent);
+      row.tr.dataset.headless = String(headless);
+      row.headless = headless;
+      row.terminal.hidden = headless;
+      row.watch.hidden = headless;
+      row.conversation.hidden = !headless;
       row.command.textContent = visible(commandText(agent));
       row.command.title = visible(Array.isArray(agent.command) ? agent.command.join(' ') : '');
       row.state.textContent = visible(state);
@@ -166,7 +185,15 @@ export class Agents {
       title: 'idle: at the next idle moment; immediate: even while busy; manual: held until flushed',
       on: { change: act(() => put(`${path}/mode`, { mode: mode.value })) },
     }, ['idle', 'immediate', 'manual'].map((m) => el('option', { value: m }, m)));
+    const open = (readOnly) => () => this.onOpen(name, { readOnly, headless: row.headless });
     const row = {
+      headless: false,
+      terminal: el('button', { type: 'button', class: 'open-terminal', on: { click: open(false) } }, 'terminal'),
+      watch: el('button', { type: 'button', class: 'watch-terminal', on: { click: open(true) } }, 'watch'),
+      conversation: el('button', {
+        type: 'button', class: 'open-conversation', hidden: true, title: 'its conversation: prompts, replies, tool calls',
+        on: { click: open(false) },
+      }, 'conversation'),
       command: el('td', { class: 'command' }),
       state: el('span', { class: 'state' }),
       mode,
@@ -181,8 +208,9 @@ export class Agents {
       row.queue,
       row.outcome,
       el('td', { class: 'actions' },
-        el('button', { type: 'button', class: 'open-terminal', on: { click: () => this.onOpen(name, { readOnly: false }) } }, 'terminal'),
-        el('button', { type: 'button', class: 'watch-terminal', on: { click: () => this.onOpen(name, { readOnly: true }) } }, 'watch'),
+        row.terminal,
+        row.watch,
+        row.conversation,
         el('button', { type: 'button', class: 'flush', title: 'let everything queued through now', on: { click: act(() => post(`${path}/flush`)) } }, 'flush'),
         el('button', {
           type: 'button',

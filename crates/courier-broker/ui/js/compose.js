@@ -5,6 +5,28 @@
 import { post } from './api.js';
 import { clear, el, report } from './dom.js';
 
+/**
+ * POST /v1/messages as the owner; the outcome goes to `result` (with the new
+ * message's id as `data-message-id`). Returns the id, or null when refused.
+ * Also used by a conversation pane's own send box.
+ */
+export async function sendMessage(message, button, result) {
+  button.disabled = true;
+  try {
+    const v = await post('/v1/messages', message);
+    localStorage.setItem('courier.from', message.from);
+    const n = (v.deliveries || []).length;
+    report(result, `sent ${v.message_id} to ${n} recipient(s)`);
+    result.dataset.messageId = v.message_id;
+    return v.message_id;
+  } catch (e) {
+    report(result, e);
+    return null;
+  } finally {
+    button.disabled = false;
+  }
+}
+
 export class Compose {
   constructor(form, result, recipients) {
     this.form = form;
@@ -26,23 +48,17 @@ export class Compose {
 
   async send() {
     const f = this.form.elements;
-    const message = { from: f.from.value.trim(), to: f.to.value.trim(), body: f.body.value };
+    const message = { from: this.from(), to: f.to.value.trim(), body: f.body.value };
     const thread = f.thread.value.trim();
     if (thread) message.thread = thread;
-    const button = this.form.querySelector('button[type=submit]');
-    button.disabled = true;
-    try {
-      const v = await post('/v1/messages', message);
-      localStorage.setItem('courier.from', message.from);
-      const n = (v.deliveries || []).length;
-      report(this.result, `sent ${v.message_id} to ${n} recipient(s)`);
-      this.result.dataset.messageId = v.message_id;
+    if (await sendMessage(message, this.form.querySelector('button[type=submit]'), this.result)) {
       f.body.value = '';
-    } catch (e) {
-      report(this.result, e);
-    } finally {
-      button.disabled = false;
     }
+  }
+
+  /** The name the person sends as (the send box's "from"). */
+  from() {
+    return this.form.elements.from.value.trim();
   }
 
   replyTo(messageId, from) {

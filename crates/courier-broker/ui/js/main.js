@@ -1,8 +1,9 @@
 // The dashboard: checks the login (GET /v1/whoami with the session cookie),
-// then wires the panels to the live event log. Agents, health and dead
-// letters are read again when an event says they changed; the agents also
-// every 5 s and health and metrics every 10 s, for what no event carries
-// (an input hold ending, uptime figures).
+// then wires the panels to the live event log: the timeline, the agents'
+// last outcomes and the conversation panes of headless agents follow it.
+// Agents, health and dead letters are read again when an event says they
+// changed; the agents also every 5 s and health and metrics every 10 s, for
+// what no event carries (an input hold ending, uptime figures).
 
 import { ApiError, del, get } from './api.js';
 import { $, debounce } from './dom.js';
@@ -11,7 +12,7 @@ import { Compose } from './compose.js';
 import { EventFeed } from './events.js';
 import { Health } from './health.js';
 import { wireSpawn } from './spawn.js';
-import { Panes } from './terminal.js';
+import { Panes } from './panes.js';
 import { Timeline } from './timeline.js';
 
 /** How many past events the timeline starts from. */
@@ -39,14 +40,14 @@ async function start() {
     location.reload();
   });
 
-  const panes = new Panes($('#panes'));
-  const agents = new Agents($('#agents tbody'), $('#agents-error'), (name, opts) => panes.open(name, opts).focus());
   const compose = new Compose($('#compose'), $('#compose-result'), $('#recipients'));
   const filters = { agent: $('#filter-agent'), channel: $('#filter-channel'), thread: $('#filter-thread') };
   const timeline = new Timeline($('#timeline'), filters, (id) => {
     const m = timeline.messages.get(id);
     compose.replyTo(id, m && m.from);
   });
+  const panes = new Panes($('#panes'), { from: () => compose.from(), onMessage: (id) => timeline.showThread(id) });
+  const agents = new Agents($('#agents tbody'), $('#agents-error'), (name, opts) => panes.open(name, opts).focus());
   $('#filter-clear').addEventListener('click', () => timeline.clearFilters());
   const health = new Health({
     badge: $('#health'), metrics: $('#metrics'), stuck: $('#stuck'), dlq: $('#dlq tbody'), dlqResult: $('#dlq-result'),
@@ -65,9 +66,9 @@ async function start() {
     Timeline.options(filters.agent, names);
     Timeline.options(filters.channel, channels);
     compose.setRecipients(names, channels);
-    panes.keepOnly(names);
+    panes.sync(list);
     if (!opened) {
-      // Like tmux: every agent's terminal at once, to start with.
+      // Like tmux: every agent's terminal (or conversation) at once, to start with.
       opened = true;
       names.slice(0, 6).forEach((name) => panes.open(name));
     }
@@ -81,6 +82,7 @@ async function start() {
   new EventFeed(since, (event) => {
     timeline.apply(event);
     agents.onEvent(event);
+    panes.onEvent(event);
     const type = String(event.type || '');
     if (type === 'gap') {
       refreshAgents();
@@ -101,7 +103,7 @@ async function start() {
       refreshHealth();
     }
   });
-  setInterval(() => agents.refresh(), 5000);
+  setInterval(async () => panes.sync(await agents.refresh()), 5000);
   setInterval(() => {
     health.health();
     health.metrics();

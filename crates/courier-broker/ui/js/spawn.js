@@ -1,5 +1,6 @@
 // Spawning an agent from a preset (claude, codex, shell, …) or a command:
-// POST /v1/agents (owner only).
+// POST /v1/agents (owner only); headless (no terminal: the CLI's own
+// protocol on pipes, shown as a conversation pane) when ticked.
 
 import { post } from './api.js';
 import { report } from './dom.js';
@@ -25,6 +26,8 @@ export function wireSpawn(form, result, onSpawned) {
     const command = words(f.command.value);
     if (preset) spec.preset = preset;
     if (command.length) spec.command = command;
+    if (f.headless.checked) spec.headless = true;
+    if (f.protocol.value) spec.protocol = f.protocol.value;
     if (!preset && !command.length) {
       report(result, new Error('give a preset or a command'));
       return;

@@ -43,6 +43,7 @@ function fontFor(width, cols) {
 export class TerminalPane {
   constructor(container, agent, { readOnly, onClose }) {
     this.agent = agent;
+    this.kind = 'terminal';
     this.readOnly = readOnly;
     this.onClose = onClose;
     this.writable = false;
@@ -177,40 +178,5 @@ export class TerminalPane {
     this.term.dispose();
     this.node.remove();
     this.onClose(this);
-  }
-}
-
-/** The grid of panes: one interactive and one read-only pane per agent at most. */
-export class Panes {
-  constructor(container) {
-    this.container = container;
-    this.panes = new Map();
-  }
-
-  key(agent, readOnly) {
-    return `${agent}\u0000${readOnly}`;
-  }
-
-  open(agent, { readOnly = false } = {}) {
-    const key = this.key(agent, readOnly);
-    const existing = this.panes.get(key);
-    if (existing) {
-      existing.focus();
-      return existing;
-    }
-    const pane = new TerminalPane(this.container, agent, {
-      readOnly,
-      onClose: () => this.panes.delete(key),
-    });
-    this.panes.set(key, pane);
-    return pane;
-  }
-
-  /** Closes the panes of agents that are gone. */
-  keepOnly(agents) {
-    const names = new Set(agents);
-    for (const pane of [...this.panes.values()]) {
-      if (!names.has(pane.agent)) pane.close();
-    }
   }
 }

@@ -3,13 +3,24 @@
 // injecting, injected, verified, unverified + reason, read, dropped, dead;
 // stuck is a mark on top). Bodies and deliveries the events did not show
 // (a message older than the replayed window) come from GET /v1/messages/{id}.
-// Filters: agent (sender or recipient), channel, thread.
+// A message that got a reply (`message_replied`: a headless agent's answer
+// to the turn the message started, or a message sent in its thread) shows
+// each reply under it, read from the same GET; a reply that is a message
+// links to it. Filters: agent (sender or recipient), channel, thread.
 
 import { get, seg } from './api.js';
 import { el, clear, clock } from './dom.js';
 
 const MAX_MESSAGES = 300;
 const BODY_PREVIEW = 600;
+const REPLY_PREVIEW = 300;
+
+/** Whether a delivery_verified event proves its delivery: the screen's
+ * echo, or a native channel's protocol (a headless agent's turn). The
+ * other verification, `timeout_fallback`, is the unverified end. */
+export function proven(event) {
+  return event.verification === 'echo' || event.verification === 'protocol';
+}
 
 /** What each delivery event does to its delivery. */
 function patchFor(event) {
@@ -21,7 +32,7 @@ function patchFor(event) {
     case 'delivery_injected':
       return { state: 'injected', reason: null };
     case 'delivery_verified':
-      return event.verification === 'echo'
+      return proven(event)
         ? { state: 'verified', reason: null, screen: null }
         : { state: 'unverified', reason: event.reason, screen: event.screen || null };
     case 'delivery_retry':
@@ -51,6 +62,7 @@ export class Timeline {
     this.onReply = onReply;
     this.messages = new Map();
     this.fetching = new Set();
+    this.fetchingReplies = new Set();
     for (const input of Object.values(filters)) {
       input.addEventListener('input', () => this.applyFilters());
     }
@@ -71,6 +83,14 @@ export class Timeline {
       this.render(m);
       return;
     }
+    if (event.type === 'message_replied') {
+      const m = this.message(event.message_id);
+      m.replied = true;
+      if (!m.from) this.fetch(m); // a message before the replayed window
+      this.fetchReplies(m);
+      this.render(m);
+      return;
+    }
     if (event.type === 'delivery_dropped') {
       for (const d of event.dropped || []) {
         this.patch({ delivery_id: d.delivery_id, message_id: d.message_id, agent: event.name, seq: event.seq },
@@ -85,7 +105,10 @@ export class Timeline {
   message(id) {
     let m = this.messages.get(id);
     if (!m) {
-      m = { id, from: null, to: null, thread: null, time: null, body: null, deliveries: new Map(), node: null };
+      m = {
+        id, from: null, to: null, thread: null, time: null, body: null, deliveries: new Map(), node: null,
+        replied: false, replies: [],
+      };
       this.messages.set(id, m);
       this.trim();
     }
@@ -114,6 +137,7 @@ export class Timeline {
       const msg = v.message;
       Object.assign(m, { from: msg.from, to: String(msg.to), thread: msg.thread || null, body: msg.body });
       m.time = m.time || msg.created_at;
+      this.takeReplies(m, v.replies);
       for (const d of v.deliveries || []) {
         if (m.deliveries.has(d.id) && !again) continue; // the events know better
         m.deliveries.set(d.id, {
@@ -127,6 +151,35 @@ export class Timeline {
     } finally {
       this.fetching.delete(m.id);
     }
+  }
+
+  /** Reads a message's replies again after a `message_replied`; one read
+   * at a time per message, and one more if another came meanwhile. */
+  async fetchReplies(m) {
+    m.repliesStale = true;
+    if (this.fetchingReplies.has(m.id)) return;
+    this.fetchingReplies.add(m.id);
+    try {
+      while (m.repliesStale) {
+        m.repliesStale = false;
+        this.takeReplies(m, (await get(`/v1/messages/${seg(m.id)}`)).replies);
+      }
+    } catch (e) {
+      m.repliesError = e.message;
+    } finally {
+      this.fetchingReplies.delete(m.id);
+    }
+    if (this.messages.has(m.id)) this.render(m);
+  }
+
+  /** Replies only grow: a read that started before a reply was committed
+   * never takes away one a later read showed. */
+  takeReplies(m, replies) {
+    if (Array.isArray(replies) && replies.length >= m.replies.length) {
+      m.replies = replies;
+      m.repliesError = null;
+    }
+    if (m.replies.length) m.replied = true;
   }
 
   /** Keeps the newest MAX_MESSAGES. */
@@ -153,16 +206,19 @@ export class Timeline {
     const body = m.body ?? '…';
     const node = el('li', {
       class: 'msg',
-      data: { messageId: m.id, from: m.from || '', to: m.to || '', thread: m.thread || '' },
+      data: {
+        messageId: m.id, from: m.from || '', to: m.to || '', thread: m.thread || '', replies: String(m.replies.length),
+      },
     },
     el('div', { class: 'msg-head' },
       el('span', { class: 'time' }, clock(m.time)),
       el('span', { class: 'route' }, `${m.from ?? '?'} → ${m.to ?? '?'}`),
-      m.thread ? el('a', { class: 'thread', href: '#', on: { click: (e) => { e.preventDefault(); this.filters.thread.value = m.thread; this.applyFilters(); } } }, `re ${m.thread.slice(-6)}`) : null,
+      m.thread ? el('a', { class: 'thread', href: '#', on: { click: (e) => { e.preventDefault(); this.showThread(m.thread); } } }, `re ${m.thread.slice(-6)}`) : null,
       el('span', { class: 'id muted', title: m.id }, m.id.slice(-8)),
       el('button', { type: 'button', class: 'link', on: { click: () => this.onReply(m.id) } }, 'reply')),
     el('pre', { class: 'body' }, body.length > BODY_PREVIEW ? `${body.slice(0, BODY_PREVIEW)}…` : body),
-    el('div', { class: 'deliveries' }, chips));
+    el('div', { class: 'deliveries' }, chips),
+    this.replyNodes(m));
     if (m.node) {
       m.node.replaceWith(node);
     } else {
@@ -170,6 +226,32 @@ export class Timeline {
     }
     m.node = node;
     this.show(m);
+  }
+
+  /** Each reply under the message (who answered, how, a preview); a reply
+   * that is a message links to the thread, which shows both. */
+  replyNodes(m) {
+    if (!m.replied) return null;
+    const items = m.replies.map((r) => el('div', {
+      class: `reply via-${r.via}`, data: { from: r.from, via: r.via, replyId: r.message_id || '' },
+    },
+    el('div', { class: 'reply-head' },
+      el('span', { class: 'time' }, clock(r.created_at)),
+      el('span', { class: 'route' }, `↳ ${r.from} replied`),
+      r.message_id ? el('a', {
+        class: 'reply-link', href: '#', title: `reply message ${r.message_id}`,
+        on: { click: (e) => { e.preventDefault(); this.showThread(m.id); } },
+      }, `msg ${r.message_id.slice(-8)}`) : el('span', { class: 'muted' }, `via ${r.via}`)),
+    el('pre', { class: 'reply-text' }, r.text.length > REPLY_PREVIEW ? `${r.text.slice(0, REPLY_PREVIEW)}…` : (r.text || '(no text)'))));
+    const waiting = items.length ? null : el('div', { class: 'reply muted' },
+      m.repliesError ? `replied (cannot read it: ${m.repliesError})` : 'replied …');
+    return el('div', { class: 'replies' }, items, waiting);
+  }
+
+  /** Shows a message and everything in its thread (the thread filter). */
+  showThread(id) {
+    this.filters.thread.value = id;
+    this.applyFilters();
   }
 
   matches(m) {

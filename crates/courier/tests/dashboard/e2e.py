@@ -2,16 +2,14 @@
 
 Run by crates/courier/tests/dashboard.rs against a real `courier up` with
 three fake agents (alice and carol: line REPLs, bob: a TUI) that are ready,
-and a queue cap of 2 (near the end it spawns a fourth, dave, that crashes). Environment:
-
-  COURIER_EXE          the courier binary (for `courier open --no-browser --json`)
-  COURIER_STATE_DIR    the broker's state directory (connection.json)
-  COURIER_CHROMIUM     the browser (default /usr/bin/chromium)
+and a queue cap of 2 (near the end it spawns a fourth, dave, that crashes).
+The environment and the helpers it shares with conversation.py (a headless
+agent's conversation pane) are in kit.py.
 
 The README's screenshot is not made here: scripts/screenshot.sh makes it
 from a demo team.
 
-Every wait has a deadline (DEADLINE) but nothing depends on timing to pass.
+Every wait has a deadline (kit.DEADLINE_MS) but nothing depends on timing to pass.
 Prints one line per check, and last a JSON line the Rust test checks against
 the broker's own record.
 """
@@ -19,21 +17,14 @@ the broker's own record.
 import json
 import os
 import socket
-import subprocess
 import sys
-import time
 from urllib.parse import urlparse
 
 from playwright.sync_api import expect, sync_playwright
 
-DEADLINE_MS = 20_000
-expect.set_options(timeout=DEADLINE_MS)
+from kit import (CHROMIUM, EXE, MARKED, STATE_DIR, api_agent, chip, courier_open, launch_args, ok,
+                 send_from_box, until)
 
-EXE = os.environ["COURIER_EXE"]
-STATE_DIR = os.environ["COURIER_STATE_DIR"]
-CHROMIUM = os.environ.get("COURIER_CHROMIUM", "/usr/bin/chromium")
-# The header that marks a cookie-authenticated request as the page's own.
-MARKED = {"X-Courier-Request": "1"}
 REQUIRED_CSP = [
     "default-src 'self'",
     "script-src 'self'",
@@ -41,24 +32,6 @@ REQUIRED_CSP = [
     "frame-ancestors 'none'",
     "base-uri 'none'",
 ]
-
-
-def ok(what):
-    print(f"ok: {what}", flush=True)
-
-
-def courier_open():
-    """`courier open --no-browser --json`: the login URL with its one-time code."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COURIER_")}
-    env["COURIER_STATE_DIR"] = STATE_DIR
-    out = subprocess.run(
-        [EXE, "open", "--no-browser", "--json"],
-        env=env, check=True, capture_output=True, text=True, timeout=30,
-    )
-    v = json.loads(out.stdout)
-    assert v["opened"] is False, v
-    assert "/ui/login?code=" in v["url"], v
-    return v
 
 
 def ws_handshake(base, path, cookie, origin):
@@ -85,39 +58,6 @@ def ws_handshake(base, path, cookie, origin):
     return int(head.split(b" ", 2)[1])
 
 
-def send_from_box(page, to, body):
-    """Sends with the dashboard's send box; returns the new message id."""
-    result = page.locator("#compose-result")
-    before = result.get_attribute("data-message-id")
-    page.fill("#compose input[name=to]", to)
-    page.fill("#compose textarea[name=body]", body)
-    page.click("#compose button[type=submit]")
-    expect(result).to_have_attribute("data-ok", "true")
-    expect(result).not_to_have_attribute("data-message-id", before or "-")
-    return result.get_attribute("data-message-id")
-
-
-def chip(page, message_id, agent):
-    return page.locator(f'li.msg[data-message-id="{message_id}"] .delivery[data-agent="{agent}"]')
-
-
-def until(what, probe):
-    """Polls `probe` until it returns something truthy; fails at the deadline."""
-    deadline = time.monotonic() + DEADLINE_MS / 1000
-    while True:
-        found = probe()
-        if found:
-            return found
-        assert time.monotonic() < deadline, f"no {what} within {DEADLINE_MS} ms"
-        time.sleep(0.05)
-
-
-def api_agent(context, base, name):
-    answer = context.request.get(f"{base}/v1/agents/{name}")
-    assert answer.status == 200, answer.text()
-    return answer.json()
-
-
 def shows_the_api_state(page, context, base, name):
     """The label the table shows for `name` is the `state` the API serves for
     it (the page computes none of its own); returns that state."""
@@ -132,10 +72,9 @@ def main():
     token = json.load(open(os.path.join(STATE_DIR, "connection.json")))["token"]
     login = courier_open()
     base = login["url"].split("/ui/")[0]
-    args = ["--no-sandbox"] if os.geteuid() == 0 else []
     report = {}
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=args)
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=launch_args())
         context = browser.new_context(viewport={"width": 1500, "height": 1000})
         # Watches every request, response and CSP violation of the session.
         context.add_init_script(
