@@ -90,7 +90,7 @@ pub async fn carry(
     if matches!(report, ProtocolReport::Carried) {
         record_reply(ctx, message, reply).await;
     } else {
-        conversation_error(ctx, &message.id, &format!("{report:?}")).await;
+        conversation_error(ctx, &message.id, &report.to_string()).await;
     }
     tracing::debug!(?report, "carried natively");
     settle(report, true, exit)

@@ -42,6 +42,23 @@ pub enum ProtocolReport {
     NotSent { why: String },
 }
 
+/// What a person reads of a report (a `conversation_error`'s text).
+impl std::fmt::Display for ProtocolReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProtocolReport::Carried => f.write_str("carried"),
+            ProtocolReport::Refused { message } => write!(f, "the agent refused it: {message}"),
+            ProtocolReport::TurnRefused { message } => {
+                write!(f, "the turn ended refused: {message}")
+            }
+            ProtocolReport::TurnCancelled => f.write_str("the turn was cancelled"),
+            ProtocolReport::Unproven { why } => write!(f, "not proven: {why}"),
+            ProtocolReport::Gone { why } => write!(f, "the protocol went away: {why}"),
+            ProtocolReport::NotSent { why } => write!(f, "not sent: {why}"),
+        }
+    }
+}
+
 /// One native attempt, as the delivery loop saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProtocolAttempt {

@@ -120,8 +120,14 @@ pub fn refusal_ends_unverified(protocol: &str, fake_args: &[&str], refuse_as: &s
     let events = broker.events();
     let error = events
         .iter()
-        .find(|e| e["type"] == "conversation_error" && e["message_id"] == json!(refused));
-    assert!(error.is_some(), "no conversation_error: {events:?}");
+        .find(|e| e["type"] == "conversation_error" && e["message_id"] == json!(refused))
+        .unwrap_or_else(|| panic!("no conversation_error: {events:?}"));
+    // In a person's words, with the agent's own.
+    let text = error["error"].as_str().unwrap_or_default();
+    assert!(
+        text.contains("not on a friday") && !text.contains('{'),
+        "{error}"
+    );
 
     let fine = message_id(&broker.send("alice", "ag", "a fine request"));
     let ds = broker.wait_verified(&fine);
