@@ -18,6 +18,10 @@
 # installed if missing (apt-get, as root), and IPython, ptpython and bpython
 # into target/pyenv, whose bin directory goes to the tests as
 # COURIER_TEST_PYENV_BIN. Under CI=true those tests fail if one is missing.
+# The real agent CLIs (crates/courier/tests/real_cli.rs: codex, gemini and
+# claude headless, offline) are tested when installed, else skipped saying
+# so; COURIER_REAL_CLIS=1 installs the pinned releases from npm into
+# target/realcli first (about 900 MB, so not by default).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -100,6 +104,15 @@ else
 fi
 export COURIER_NATS_SERVER
 export COURIER_TEST_PYTHON="$PWD/$pyenv/bin/python"
+if [ "${COURIER_REAL_CLIS:-}" = 1 ]; then
+    realcli=target/realcli
+    if [ ! -x "$realcli/node_modules/.bin/codex" ]; then
+        echo "test.sh: installing codex, gemini and claude from npm into $realcli (COURIER_REAL_CLIS=1)" >&2
+        npm install --quiet --no-audit --no-fund --prefix "$realcli" \
+            @openai/codex@0.171.0 @google/gemini-cli@0.61.0 @anthropic-ai/claude-code@2.1.332 >&2
+    fi
+    export COURIER_REAL_CLI_PATH="$PWD/$realcli/node_modules/.bin"
+fi
 COURIER_CHROMIUM="$(command -v chromium)"
 export COURIER_CHROMIUM
 
