@@ -10,7 +10,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::headless::{self, courier, message_id, wait_settled};
-use common::{Agent, Broker, EXE, count_in_transcript, wait_for};
+use common::{Agent, Broker, count_in_transcript, wait_for};
 use serde_json::{Value, json};
 
 fn tempdir() -> tempfile::TempDir {
@@ -132,37 +132,11 @@ fn the_gemini_preset_runs_headless_with_its_acp_flag() {
     // The gemini preset with the fake agent for its CLI: `--headless` adds
     // the preset's headless arguments (`--acp` for the real CLI; here the
     // fake's `--protocol acp`).
-    let presets = tmp.path().join("presets.toml");
-    std::fs::write(
-        &presets,
-        format!(
-            "[presets.gemini]\ncommand = \"{EXE}\"\nargs = [\"fake-agent\"]\n\
-             headless_args = [\"--protocol\", \"acp\"]\n"
-        ),
-    )
-    .expect("write presets");
-    let presets = presets.display().to_string();
-    let broker = Broker::start_with_env(tmp.path(), &[], &[("COURIER_PRESETS", &presets)]);
-    let workdir = tmp.path().join("work");
-    std::fs::create_dir_all(&workdir).expect("workdir");
-    let workdir = workdir.display().to_string();
-    courier(
-        &broker,
-        &[
-            "spawn",
-            "gemini",
-            "--name",
-            "gem",
-            "--headless",
-            "--cwd",
-            &workdir,
-        ],
-    );
-    broker.wait_ready("gem");
+    let args = ["--protocol", "acp"];
+    let (broker, command) =
+        headless::spawned_from_preset(tmp.path(), "gemini", &args, "acp", "gem");
     let listed = broker.get_ok("/v1/agents/gem");
     assert_eq!(listed["delivery"], json!("native"), "{listed}");
-    let spawned = broker.wait_event("agent_spawned", |e| e["type"] == "agent_spawned");
-    let command = spawned["command"].as_str().unwrap_or_default();
     assert!(command.contains("fake-agent --protocol acp"), "{command}");
 
     let id = message_id(&broker.send("alice", "gem", "hello gemini"));

@@ -11,7 +11,7 @@ mod common;
 use std::path::Path;
 
 use common::headless::{self, courier, message_id, never_verified, wait_settled};
-use common::{Agent, Broker, EXE, count_in_transcript};
+use common::{Agent, Broker, count_in_transcript};
 use serde_json::{Value, json};
 
 fn tempdir() -> tempfile::TempDir {
@@ -99,38 +99,17 @@ fn the_claude_preset_runs_headless_and_its_transcript_shows_the_conversation() {
     // The claude preset with the fake agent for its CLI (and no
     // `--mcp-config`, which the fake does not take): `--headless` adds the
     // preset's headless arguments and speaks its headless protocol.
-    let presets = tmp.path().join("presets.toml");
-    std::fs::write(
-        &presets,
-        format!(
-            "[presets.claude]\ncommand = \"{EXE}\"\nargs = [\"fake-agent\"]\n\
-             headless_args = [\"--protocol\", \"claude-stream-json\", \"--replay-user-messages\", \
-             \"--refuse\", \"forbidden\", \"--refuse-reason\", \"not on a friday\"]\n\
-             headless_protocol = \"claude-stream-json\"\n\
-             [presets.claude.mcp]\nstyle = \"none\"\n"
-        ),
-    )
-    .expect("write presets");
-    let presets = presets.display().to_string();
-    let broker = Broker::start_with_env(tmp.path(), &[], &[("COURIER_PRESETS", &presets)]);
-    let workdir = tmp.path().join("work");
-    std::fs::create_dir_all(&workdir).expect("workdir");
-    let workdir = workdir.display().to_string();
-    courier(
-        &broker,
-        &[
-            "spawn",
-            "claude",
-            "--name",
-            "cc",
-            "--headless",
-            "--cwd",
-            &workdir,
-        ],
-    );
-    broker.wait_ready("cc");
-    let spawned = broker.wait_event("agent_spawned", |e| e["type"] == "agent_spawned");
-    let command = spawned["command"].as_str().unwrap_or_default();
+    let args = [
+        "--protocol",
+        "claude-stream-json",
+        "--replay-user-messages",
+        "--refuse",
+        "forbidden",
+        "--refuse-reason",
+        "not on a friday",
+    ];
+    let (broker, command) =
+        headless::spawned_from_preset(tmp.path(), "claude", &args, "claude-stream-json", "cc");
     assert!(
         command.contains("--protocol claude-stream-json"),
         "{command}"

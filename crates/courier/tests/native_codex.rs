@@ -11,7 +11,7 @@ mod common;
 use std::path::Path;
 
 use common::headless::{self, courier, message_id};
-use common::{Agent, Broker, EXE, count_in_transcript};
+use common::{Agent, Broker, count_in_transcript};
 use serde_json::{Value, json};
 
 const PROTOCOL: &str = "codex-app-server";
@@ -81,35 +81,9 @@ fn the_codex_preset_runs_headless_as_its_app_server() {
     // the preset's headless arguments (`app-server` for the real CLI; here
     // the fake's `--protocol codex-app-server`; no MCP `-c` overrides,
     // which the fake does not take).
-    let presets = tmp.path().join("presets.toml");
-    std::fs::write(
-        &presets,
-        format!(
-            "[presets.codex]\ncommand = \"{EXE}\"\nargs = [\"fake-agent\"]\n\
-             headless_args = [\"--protocol\", \"codex-app-server\"]\n\
-             headless_protocol = \"codex-app-server\"\n\
-             [presets.codex.mcp]\nstyle = \"none\"\n"
-        ),
-    )
-    .expect("write presets");
-    let presets = presets.display().to_string();
-    let broker = Broker::start_with_env(tmp.path(), &[], &[("COURIER_PRESETS", &presets)]);
-    let workdir = tmp.path().join("work");
-    std::fs::create_dir_all(&workdir).expect("workdir");
-    let workdir = workdir.display().to_string();
-    let args = [
-        "spawn",
-        "codex",
-        "--name",
-        "cx",
-        "--headless",
-        "--cwd",
-        &workdir,
-    ];
-    courier(&broker, &args);
-    broker.wait_ready("cx");
-    let spawned = broker.wait_event("agent_spawned", |e| e["type"] == "agent_spawned");
-    let command = spawned["command"].as_str().unwrap_or_default();
+    let args = ["--protocol", PROTOCOL];
+    let (broker, command) =
+        headless::spawned_from_preset(tmp.path(), "codex", &args, PROTOCOL, "cx");
     assert!(command.contains("--protocol codex-app-server"), "{command}");
 
     let id = message_id(&broker.send("alice", "cx", "hello codex"));

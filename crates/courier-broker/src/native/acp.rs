@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use tokio::process::{ChildStdin, ChildStdout};
 use tokio::sync::{Mutex, mpsc, oneshot, watch};
 
-use super::jsonrpc::{Answer, Connection, Handler, Incoming};
+use super::jsonrpc::{Answer, Connection, Handler, Incoming, expect_result};
 use super::turn::{PromptAnswer, Update};
 
 /// The ACP major version spoken.
@@ -144,14 +144,6 @@ impl AcpClient {
                 return Some(update);
             }
         }
-    }
-}
-
-fn expect_result(method: &str, answer: Answer) -> Result<Value, String> {
-    match answer {
-        Answer::Result(result) => Ok(result),
-        Answer::Error { code, message } => Err(format!("{method}: {message} (code {code})")),
-        Answer::Closed { why } => Err(format!("{method}: {why}")),
     }
 }
 

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use tokio::process::{ChildStdin, ChildStdout};
 use tokio::sync::{Mutex, mpsc, watch};
 
-use super::jsonrpc::{Answer, Connection, Handler, Incoming};
+use super::jsonrpc::{Answer, Connection, Handler, Incoming, expect_result};
 use super::turn::{PromptAnswer, Update};
 
 /// What the server said about the turns (not the conversation in them).
@@ -229,14 +229,6 @@ fn answer_of(shown: bool, status: &str, error: Option<String>) -> PromptAnswer {
 fn lock(running: &std::sync::Mutex<Option<String>>) -> std::sync::MutexGuard<'_, Option<String>> {
     // A panic while holding this lock leaves an id that is still whole.
     running.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn expect_result(method: &str, answer: Answer) -> Result<Value, String> {
-    match answer {
-        Answer::Result(result) => Ok(result),
-        Answer::Error { code, message } => Err(format!("{method}: {message} (code {code})")),
-        Answer::Closed { why } => Err(format!("{method}: {why}")),
-    }
 }
 
 /// What the server asks of us: an approval is declined (the thread asks

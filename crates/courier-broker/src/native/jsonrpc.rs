@@ -128,6 +128,15 @@ impl Connection {
     }
 }
 
+/// A request's result, or why there is none, naming `method`.
+pub fn expect_result(method: &str, answer: Answer) -> Result<Value, String> {
+    match answer {
+        Answer::Result(result) => Ok(result),
+        Answer::Error { code, message } => Err(format!("{method}: {message} (code {code})")),
+        Answer::Closed { why } => Err(format!("{method}: {why}")),
+    }
+}
+
 type Pending = std::sync::Mutex<HashMap<u64, oneshot::Sender<Answer>>>;
 
 fn lock(pending: &Pending) -> std::sync::MutexGuard<'_, HashMap<u64, oneshot::Sender<Answer>>> {

@@ -207,3 +207,48 @@ pub fn interrupt_cancels_the_turn(protocol: &str, fake_args: &[&str], keys: &str
     assert!(reason.starts_with("turn_cancelled"), "{reason}");
     never_verified(&broker, &id);
 }
+
+/// A broker whose preset `preset` runs the fake agent for its CLI with
+/// `headless_args` for its headless mode (speaking `protocol`; no MCP
+/// wiring, which the fake does not take), and agent `name` spawned from it
+/// by `courier spawn PRESET --name NAME --headless`, ready. Returns the
+/// broker and the command line the spawn ran.
+pub fn spawned_from_preset(
+    tmp: &Path,
+    preset: &str,
+    headless_args: &[&str],
+    protocol: &str,
+    name: &str,
+) -> (Broker, String) {
+    let presets = tmp.join("presets.toml");
+    let args: Vec<String> = headless_args.iter().map(|a| format!("{a:?}")).collect();
+    std::fs::write(
+        &presets,
+        format!(
+            "[presets.{preset}]\ncommand = \"{EXE}\"\nargs = [\"fake-agent\"]\n\
+             headless_args = [{}]\nheadless_protocol = \"{protocol}\"\n\
+             [presets.{preset}.mcp]\nstyle = \"none\"\n",
+            args.join(", ")
+        ),
+    )
+    .expect("write presets");
+    let presets = presets.display().to_string();
+    let broker = Broker::start_with_env(tmp, &[], &[("COURIER_PRESETS", &presets)]);
+    let workdir = tmp.join("work");
+    std::fs::create_dir_all(&workdir).expect("workdir");
+    let workdir = workdir.display().to_string();
+    let spawn = [
+        "spawn",
+        preset,
+        "--name",
+        name,
+        "--headless",
+        "--cwd",
+        &workdir,
+    ];
+    courier(&broker, &spawn);
+    broker.wait_ready(name);
+    let spawned = broker.wait_event("agent_spawned", |e| e["type"] == "agent_spawned");
+    let command = spawned["command"].as_str().unwrap_or_default().to_string();
+    (broker, command)
+}
