@@ -16,7 +16,6 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::daemon::{COURIER, Daemon, Timed, one_at_a_time};
@@ -169,6 +168,20 @@ async fn measure() -> Vec<Row> {
     rows
 }
 
+/// ` (claude-stream-json with `--replay-user-messages`)`: the fake's
+/// further arguments per protocol, if any.
+fn further_arguments() -> String {
+    let with: Vec<String> = PROTOCOLS
+        .iter()
+        .filter(|(_, args)| !args.is_empty())
+        .map(|(p, args)| format!("{p} with `{}`", args.join(" ")))
+        .collect();
+    if with.is_empty() {
+        return String::new();
+    }
+    format!(" ({})", with.join(", "))
+}
+
 fn print_table(rows: &[Row]) {
     println!(
         "## native delivery (headless agents over their protocols, beside keystrokes; {} cores, `courier up` over HTTP on 127.0.0.1, {MESSAGES} messages per channel one at a time)\n",
@@ -179,7 +192,6 @@ fn print_table(rows: &[Row]) {
     for row in rows {
         row.print();
     }
-    let args: BTreeMap<&str, String> = PROTOCOLS.iter().map(|(p, a)| (*p, a.join(" "))).collect();
     println!(
         "\nEach message is sent (`POST /v1/messages`) once the agent is idle again (and 30 ms more) \
          and timed until its delivery is `verified` (and, for keystrokes, until its text is on the \
@@ -187,12 +199,13 @@ fn print_table(rows: &[Row]) {
          each agent, so that the broker's pacing of one agent's injections (100 ms at first, 25 ms \
          after 6 verified) does not delay the measured ones. \
          **native**: a headless agent (`{{\"headless\": true, \"protocol\": …}}`) running \
-         `courier fake-agent --protocol P --think-ms 0` (further arguments: {args:?}), which answers \
+         `courier fake-agent --protocol P --think-ms 0`{}, which answers \
          each turn at once, so the figure is Courier's own path: store, the native session writing \
          the protocol's message, the fake's acknowledgement read back and the delivery verified \
          (`protocol`). **keystrokes**: `bash --norc --noprofile -i` in a PTY; the text is typed \
          (framed as a comment, so bash runs nothing), seen on the rendered screen, submitted and \
-         verified there, as in the daemon bench."
+         verified there, as in the daemon bench.",
+        further_arguments()
     );
 }
 
