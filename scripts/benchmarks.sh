@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Runs the benchmarks: the store, terminal, proof, daemon, load, terminals and federation benches
-# and the long crash loop, every figure beside its target, with the machine. Writes BENCHMARKS.md
-# (in full, from this one run), every figure as a JSON line in target/benchmarks/results.jsonl,
-# and ends comparing the run with the committed baseline, benchmarks/baseline.json.
+# Runs the benchmarks: the store, terminal, proof, daemon, native, load, terminals and federation
+# benches and the long crash loop, every figure beside its target, with the machine. Writes
+# BENCHMARKS.md (in full, from this one run), every figure as a JSON line in
+# target/benchmarks/results.jsonl, and ends comparing the run with the committed baseline,
+# benchmarks/baseline.json.
 #
 #   scripts/benchmarks.sh                      # everything, ~19-24 min on 2 cores
 #   scripts/benchmarks.sh --only store,daemon  # a subset; its tables go to
@@ -14,7 +15,7 @@
 #                                              # theirs in benchmarks/baseline.json
 #   COURIER_CRASH_LOOP_KILLS=1000 COURIER_LOAD_MESSAGES=20000 scripts/benchmarks.sh
 #
-# Benches for --only: store terminal proof daemon load terminals federation crash_loop.
+# Benches for --only: store terminal proof daemon native load terminals federation crash_loop.
 # A run exits with the comparison's status (BENCHMARKS.md is written either way).
 # Knobs: COURIER_CRASH_LOOP_KILLS (default 200), COURIER_LOAD_AGENTS (50),
 # COURIER_LOAD_MESSAGES (100000), COURIER_BENCH_WINDOW_MS (store, 3000),
@@ -22,7 +23,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-all_benches="store terminal proof daemon load terminals federation crash_loop"
+all_benches="store terminal proof daemon native load terminals federation crash_loop"
 baseline=benchmarks/baseline.json
 results=target/benchmarks/results.jsonl
 mode=run only="" json=""
@@ -105,6 +106,7 @@ bench store "" -p courier-store --bench store
 bench terminal "" -p courier-terminal --bench terminal
 bench proof "" -p courier-terminal --bench proof
 bench daemon "" -p courier --bench daemon
+bench native " (headless agents over their protocols, beside keystrokes)" -p courier --bench native
 bench load "" -p courier --bench load
 bench terminals " (the dashboard's live terminals; part 1 needs Playwright and Chromium)" -p courier --bench terminals
 

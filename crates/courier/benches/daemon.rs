@@ -14,121 +14,23 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::daemon::{COURIER, Daemon, one_at_a_time};
+use common::{cores, in_ms, ms, pct};
 use courier_bench::Recorder;
-use serde_json::{Value, json};
+use serde_json::json;
 
-const COURIER: &str = env!("CARGO_BIN_EXE_courier");
 const FIGURES: Recorder = Recorder::new("daemon");
 
-struct Daemon {
-    child: Child,
-    url: String,
-    token: String,
-    http: reqwest::Client,
-    _dir: tempfile::TempDir,
+/// Starts the fake agent in line mode (a REPL-like prompt) as agent `name`.
+async fn spawn_agent(daemon: &Daemon, name: &str) {
+    let body = json!({"name": name, "command": [COURIER, "fake-agent", "--mode", "line"]});
+    daemon.spawn(body).await;
 }
 
-impl Daemon {
-    /// Starts `courier up`; returns it with the time until `/healthz` answered.
-    async fn start(extra: &[&str]) -> (Daemon, Duration) {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let begin = Instant::now();
-        // COURIER_BENCH_NO_SESSION_HOSTS=1: the same figures with agents'
-        // PTYs in the broker process, to see what the hosts cost.
-        let local = std::env::var_os("COURIER_BENCH_NO_SESSION_HOSTS").is_some();
-        let child = Command::new(COURIER)
-            .args(["up", "--state-dir"])
-            .arg(dir.path())
-            .args(extra)
-            .args(local.then_some("--no-session-hosts"))
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start courier up");
-        let http = reqwest::Client::new();
-        let conn = dir.path().join("connection.json");
-        let (url, token) = loop {
-            if let Ok(text) = std::fs::read_to_string(&conn)
-                && let Ok(v) = serde_json::from_str::<Value>(&text)
-            {
-                let url = v["url"].as_str().unwrap_or_default().to_string();
-                if http.get(format!("{url}/healthz")).send().await.is_ok() {
-                    break (url, v["token"].as_str().unwrap_or_default().to_string());
-                }
-            }
-            assert!(
-                begin.elapsed() < Duration::from_secs(20),
-                "broker did not start"
-            );
-            tokio::time::sleep(Duration::from_micros(200)).await;
-        };
-        let ready = begin.elapsed();
-        (
-            Daemon {
-                child,
-                url,
-                token,
-                http,
-                _dir: dir,
-            },
-            ready,
-        )
-    }
-
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.url))
-            .bearer_auth(&self.token);
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
-        let resp = req.send().await.expect("request");
-        let status = resp.status();
-        let text = resp.text().await.unwrap_or_default();
-        assert!(status.is_success(), "{path}: {status} {text}");
-        serde_json::from_str(&text).unwrap_or(Value::Null)
-    }
-
-    async fn spawn_agent(&self, name: &str) {
-        let body = json!({"name": name, "command": [COURIER, "fake-agent", "--mode", "line"]});
-        self.call(reqwest::Method::POST, "/v1/agents", Some(body))
-            .await;
-    }
-
-    async fn wait_idle(&self, name: &str) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let a = self
-                .call(reqwest::Method::GET, &format!("/v1/agents/{name}"), None)
-                .await;
-            let s = &a["status"];
-            if s["ready"] == json!(true)
-                && s["busy"] == json!(false)
-                && a["queue_depth"] == json!(0)
-                && s["delivering"].is_null()
-            {
-                return;
-            }
-            assert!(Instant::now() < deadline, "{name} never became idle: {a}");
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    }
-
-    fn rss_kb(&self) -> u64 {
-        rss_of(self.child.id())
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        common::stop(&mut self.child);
-    }
+fn rss_kb(daemon: &Daemon) -> u64 {
+    rss_of(daemon.child.id())
 }
 
 fn rss_of(pid: u32) -> u64 {
@@ -162,21 +64,6 @@ fn hosts_of(broker: u32) -> Vec<u32> {
         .collect()
 }
 
-fn pct(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", in_ms(d))
-}
-
-fn in_ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
 async fn ready_after_exec() -> Vec<Duration> {
     let mut runs = Vec::new();
     for _ in 0..5 {
@@ -191,55 +78,9 @@ async fn ready_after_exec() -> Vec<Duration> {
 /// Send one message at a time to an idle agent; time until the text shows
 /// on its screen, and until the delivery is verified.
 async fn send_to_screen(daemon: &Daemon) -> (Vec<Duration>, Vec<Duration>) {
-    daemon.spawn_agent("target").await;
-    let (mut screen, mut verified) = (Vec::new(), Vec::new());
-    for i in 0..40 {
-        daemon.wait_idle("target").await;
-        tokio::time::sleep(Duration::from_millis(30)).await;
-        let token = format!("bench-token-{i}-x");
-        let begin = Instant::now();
-        let sent = daemon
-            .call(
-                reqwest::Method::POST,
-                "/v1/messages",
-                Some(json!({"from": "bench", "to": "target", "body": token})),
-            )
-            .await;
-        let id = sent["message_id"].as_str().unwrap_or_default().to_string();
-        loop {
-            let s = daemon
-                .call(reqwest::Method::GET, "/v1/agents/target/screen", None)
-                .await;
-            if common::shows(&s, &token) {
-                screen.push(begin.elapsed());
-                break;
-            }
-            assert!(
-                begin.elapsed() < Duration::from_secs(20),
-                "text never reached the screen"
-            );
-            // Poll, don't spin: on 2 cores a busy loop of screen requests
-            // starves the broker tasks it is timing.
-            tokio::time::sleep(Duration::from_micros(300)).await;
-        }
-        loop {
-            let m = daemon
-                .call(reqwest::Method::GET, &format!("/v1/messages/{id}"), None)
-                .await;
-            if m["deliveries"][0]["state"] == json!("verified") {
-                verified.push(begin.elapsed());
-                break;
-            }
-            assert!(
-                begin.elapsed() < Duration::from_secs(20),
-                "never verified: {m}"
-            );
-            tokio::time::sleep(Duration::from_micros(300)).await;
-        }
-    }
-    screen.sort();
-    verified.sort();
-    (screen, verified)
+    spawn_agent(daemon, "target").await;
+    let timed = one_at_a_time(daemon, "target", 0..40, true).await;
+    (timed.screen, timed.verified)
 }
 
 struct Throughput {
@@ -250,7 +91,7 @@ struct Throughput {
 /// 32 concurrent HTTP senders to 10 agents for a few seconds.
 async fn throughput(daemon: &Daemon) -> Throughput {
     for i in 0..10 {
-        daemon.spawn_agent(&format!("t{i}")).await;
+        spawn_agent(daemon, &format!("t{i}")).await;
     }
     for i in 0..10 {
         daemon.wait_idle(&format!("t{i}")).await;
@@ -301,30 +142,21 @@ async fn verified_count(daemon: &Daemon) -> u64 {
         .unwrap_or(0)
 }
 
-fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
-fn exists(p: &Path) -> bool {
-    p.exists()
-}
-
 #[tokio::main]
 async fn main() {
-    let _ = exists(&PathBuf::from(COURIER));
     let ready = ready_after_exec().await;
 
     let (daemon, _) = Daemon::start(&["--queue-cap", "100000"]).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let rss_idle = daemon.rss_kb();
+    let rss_idle = rss_kb(&daemon);
     let (screen, verified) = send_to_screen(&daemon).await;
     drop(daemon);
 
     let (daemon, _) = Daemon::start(&["--queue-cap", "100000"]).await;
-    let rss_before = daemon.rss_kb();
+    let rss_before = rss_kb(&daemon);
     let load = throughput(&daemon).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let rss_agents = daemon.rss_kb();
+    let rss_agents = rss_kb(&daemon);
     let hosts = hosts_of(daemon.child.id());
     let host_kb = |field: &str| {
         hosts.iter().map(|pid| status_kb(*pid, field)).sum::<u64>() as f64

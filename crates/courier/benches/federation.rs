@@ -30,6 +30,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use broker::Broker;
+use common::{cores, in_ms, ms, pct};
 use courier_bench::Recorder;
 use courier_core::Timestamp;
 use nats::NatsServer;
@@ -54,29 +55,10 @@ const DRAIN_LIMIT: Duration = Duration::from_secs(300);
 /// forwarder's longest wait before publishing a forward again, 30 s).
 const STALL: Duration = Duration::from_secs(45);
 
-fn pct(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", in_ms(d))
-}
-
-fn in_ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
-}
-
-fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// One send at a time from h1 to an idle agent of h2: the time until the
