@@ -36,13 +36,13 @@ const WARM_UP: usize = 6;
 
 /// The headless protocols measured, as `--protocol` of both the broker's
 /// spawn and the fake agent, with the fake's further arguments: one line
-/// each. `codex-app-server` (the fake serves it) waits for the broker to
-/// take `{"protocol": "codex-app-server"}`.
+/// each.
 const PROTOCOLS: &[(&str, &[&str])] = &[
     ("acp", &[]),
     // Claude Code's one acknowledgement is its replay of the user message,
     // which the claude preset asks for.
     ("claude-stream-json", &["--replay-user-messages"]),
+    ("codex-app-server", &[]),
 ];
 
 /// p50 targets: the fakes answer at once, so this is Courier's overhead.
