@@ -1,5 +1,11 @@
 //! The live event bus: the store's committed events, in `seq` order, fanned
 //! out to every stream client through a tokio broadcast channel.
+//!
+//! The channel holds `Arc<Event>`: tokio allocates all its slots up front,
+//! and 8192 whole events were 1.4 MB of an idle broker's 3.5 MB of heap
+//! (`benchmarks/profiles/memory-idle.md`); 8192 pointers are 64 KB.
+
+use std::sync::Arc;
 
 use courier_core::Event;
 use courier_store::{Store, StoreError};
@@ -10,7 +16,7 @@ const CAPACITY: usize = 8192;
 
 #[derive(Debug, Clone)]
 pub struct EventBus {
-    tx: broadcast::Sender<Event>,
+    tx: broadcast::Sender<Arc<Event>>,
 }
 
 impl EventBus {
@@ -25,7 +31,7 @@ impl EventBus {
                 // Ends when the store's writer drops the sender.
                 for event in subscription.events {
                     // No receiver right now is fine: clients catch up from the store.
-                    let _ = forward.send(event);
+                    let _ = forward.send(Arc::new(event));
                 }
             })
             .map_err(|e| StoreError::WriterGone {
@@ -34,7 +40,7 @@ impl EventBus {
         Ok(EventBus { tx })
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
         self.tx.subscribe()
     }
 }

@@ -13,6 +13,7 @@
 //! client fall behind pruning.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
@@ -151,7 +152,7 @@ async fn follow_log(broker: Broker, mut last: u64, tx: mpsc::Sender<Item>) {
             Ok(event) => {
                 let before = event.seq - 1;
                 match catch_up(&broker, &mut last, &tx, before).await {
-                    Ok(()) => send(&tx, &mut last, event).await,
+                    Ok(()) => send(&tx, &mut last, Arc::unwrap_or_clone(event)).await,
                     Err(()) => Err(()),
                 }
             }
