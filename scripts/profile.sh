@@ -15,7 +15,7 @@
 #   store    the store's write path: the store bench's 64-sender phase in process, and 64
 #            concurrent HTTP senders (curl --parallel) into `courier up`; writes store-write.txt
 #   memory   smaps of an idle broker and of one session host, heaptrack of the idle broker's
-#            first seconds; writes memory-idle.md
+#            first seconds and of a broker with one agent; writes memory-idle.md
 # Knobs: COURIER_PROFILE_SENDS (latency sends, default 150), COURIER_PROFILE_HTTP_SENDS (store's
 # HTTP sends, default 30000), COURIER_PROFILE_FREQ (perf samples/s, default 1999).
 set -euo pipefail
@@ -310,6 +310,18 @@ if wanted memory; then
         heaptrack_print -f "$heap_file" --print-peaks 0 --print-allocators 0 --print-temporary 0 \
             --flamegraph-cost-type "$cost" -F "$raw/heaptrack.broker.$cost.stacks" >/dev/null 2>&1 || true
     done
+
+    say "memory: heaptrack of a broker with one agent"
+    rm -f "$raw"/heaptrack.agent.*
+    wrap="heaptrack -o $PWD/$raw/heaptrack.agent" start_broker heapagent
+    spawn_bash "$heapagent_dir" shell
+    wait_idle "$heapagent_dir" shell
+    sleep 2
+    kill -TERM "$(pgrep -P "$heapagent_pid" -f 'courier up' || echo "$heapagent_pid")" 2>/dev/null || true
+    wait "$heapagent_pid" || true
+    heap_agent=$(ls "$raw"/heaptrack.agent.* | head -1)
+    heaptrack_print -f "$heap_agent" --print-peaks 0 --print-allocators 0 --print-temporary 0 \
+        --flamegraph-cost-type peak -F "$raw/heaptrack.agent.peak.stacks" >"$raw/heaptrack.agent.txt" 2>/dev/null || true
     {
         echo "# Memory of an idle broker and of one session host"
         echo
@@ -354,6 +366,18 @@ if wanted memory; then
             echo
             $tool heap "$raw/heaptrack.broker.$cost.stacks" "$cost"
         done
+        echo
+        echo "## heaptrack: a broker with one agent"
+        echo
+        echo "\`heaptrack courier up\`, one bash agent spawned, SIGTERM 2 s after it was idle: what the agent"
+        echo "adds to the broker's heap (its session host inherits heaptrack's preload; the figures are the"
+        echo "broker's). Totals:"
+        echo
+        echo '```'
+        sed -n '/^total runtime/,$p' "$raw/heaptrack.agent.txt" | grep -v '^$' | head -8
+        echo '```'
+        echo
+        $tool heap "$raw/heaptrack.agent.peak.stacks" peak
     } >"$out/memory-idle.md"
 fi
 
