@@ -219,6 +219,12 @@ for m in map(json.loads, sys.stdin):
         -k CLOCK_MONOTONIC --call-graph dwarf,16384 -o "$raw/store-bench.perf.data" -- "$bench" \
         >"$raw/store-bench.out.txt" 2>/dev/null
     script store-bench
+    # Counts without sampling: commits (fsync) against sends, the group commit's batch.
+    COURIER_BENCH_SENDERS=64 COURIER_BENCH_JSON=/dev/null perf stat -x, -o "$raw/store-bench.stat.txt" \
+        -e syscalls:sys_enter_fsync,syscalls:sys_enter_pwrite64,context-switches -- "$bench" \
+        >"$raw/store-bench.stat.out.txt" 2>/dev/null
+    stat_rate=$(sed -n 's/^| durable sends\/s, 64 senders[^|]*| \([0-9]*\)\/s.*/\1/p' "$raw/store-bench.stat.out.txt")
+    stat_of() { awk -F, -v e="$1" '$3 == e {print $1}' "$raw/store-bench.stat.txt"; }
     # Only the send phase: from the first sample for the bench's window (the read-pool phases follow).
     awk -v w="${COURIER_BENCH_WINDOW_MS:-3000}" 'match($0, /[0-9]+\.[0-9]+: /) {
         t = substr($0, RSTART, RLENGTH - 2); printf "i\tpost_s\tack_s\tscreen_s\tverified_s\n0\t%s\t\t\t%.6f\n", t, t + w / 1000; exit }' \
@@ -253,6 +259,12 @@ for m in map(json.loads, sys.stdin):
         echo "then the read-pool phase). Its table:"
         echo
         grep '^|' "$raw/store-bench.out.txt" | grep -v -- '---' | grep -i 'sends/s\|latency\|reads' || true
+        echo
+        window_s=$(( ${COURIER_BENCH_WINDOW_MS:-3000} / 1000 ))
+        echo "A second run under \`perf stat\` (no sampling; whole process, the send phase dominates the"
+        echo "writes): $stat_rate sends/s, $(stat_of syscalls:sys_enter_fsync) fsync, $(stat_of syscalls:sys_enter_pwrite64) pwrite64,"
+        echo "$(stat_of context-switches) context switches: about $(awk -v r="$stat_rate" -v w="$window_s" -v f="$(stat_of syscalls:sys_enter_fsync)" 'BEGIN {printf "%.0f", r * w / f}') sends per fsync (the group commit's batch) and"
+        echo "$(awk -v r="$stat_rate" -v w="$window_s" -v p="$(stat_of syscalls:sys_enter_pwrite64)" 'BEGIN {printf "%.1f", p / (r * w)}') WAL writes per send."
         echo
         echo "The summaries below count only the send phase: the first ${COURIER_BENCH_WINDOW_MS:-3000} ms of samples."
         echo
