@@ -4,6 +4,7 @@
 # BENCHMARKS.md (in full, from this one run), every figure as a JSON line in
 # target/benchmarks/results.jsonl, and ends comparing the run with the committed baseline,
 # benchmarks/baseline.json.
+# Where the time and memory behind these figures go: scripts/profile.sh (benchmarks/profiles/).
 #
 #   scripts/benchmarks.sh                      # everything, ~19-24 min on 2 cores
 #   scripts/benchmarks.sh --only store,daemon  # a subset; its tables go to
