@@ -57,9 +57,10 @@ pub enum TerminalError {
     },
 }
 
-/// Compiles a configured pattern, naming it in the error.
+/// Compiles a configured pattern (shared with every agent that uses the
+/// same one, [`crate::compiled`]), naming it in the error.
 pub fn compile(what: &'static str, pattern: &str) -> Result<regex::Regex, TerminalError> {
-    regex::Regex::new(pattern).map_err(|source| TerminalError::Pattern {
+    crate::compiled::shared(pattern).map_err(|source| TerminalError::Pattern {
         what,
         pattern: pattern.to_string(),
         source: Box::new(source),

@@ -45,6 +45,7 @@
 //!   nothing can be doubled, unverified once anything may have arrived).
 //! - [`error`]: [`TerminalError`], naming the agent and command.
 
+pub mod compiled;
 pub mod deliver;
 pub mod enter_timing;
 pub mod error;

@@ -71,7 +71,7 @@ impl Default for ReadinessConfig {
             prompt: None,
             dialogs: DEFAULT_DIALOGS
                 .iter()
-                .filter_map(|p| Regex::new(p).ok())
+                .filter_map(|p| crate::compiled::shared(p).ok())
                 .collect(),
             busy: BusyPatterns::default(),
         }

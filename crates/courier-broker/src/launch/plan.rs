@@ -49,7 +49,7 @@ fn compile_field(field: &str, patterns: &[String]) -> Result<Vec<regex::Regex>, 
     patterns
         .iter()
         .map(|p| {
-            regex::Regex::new(p).map_err(|e| {
+            courier_terminal::compiled::shared(p).map_err(|e| {
                 BrokerError::invalid(field, format!("{p:?} is not a valid regex: {e}"))
             })
         })
@@ -273,7 +273,10 @@ fn with_preset(
         dialog_answers: plan
             .dialog_patterns
             .iter()
-            .filter_map(|d| Some((regex::Regex::new(&d.pattern).ok()?, d.answer.clone()?)))
+            .filter_map(|d| {
+                let answer = d.answer.clone()?;
+                Some((courier_terminal::compiled::shared(&d.pattern).ok()?, answer))
+            })
             .collect(),
         framing: FramingPolicy::choose(
             spec_overrides(spec),
