@@ -15,11 +15,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::io::BufReader;
 use tokio::process::{ChildStdin, ChildStdout};
 use tokio::sync::{Mutex, mpsc, oneshot, watch};
 
-use super::jsonrpc::{MAX_LINE, write_line};
+use super::jsonrpc::{next_line, write_line};
 use super::turn::{PromptAnswer, Update};
 
 /// What the CLI said about the turns (not the conversation in them).
@@ -245,13 +245,10 @@ impl Reader {
         let mut lines = BufReader::new(stdout);
         let mut line = String::new();
         let why = loop {
-            line.clear();
-            match lines.read_line(&mut line).await {
-                Ok(0) => break "the agent's output ended".to_string(),
-                Ok(_) if line.len() > MAX_LINE => break "a line longer than 16 MiB".to_string(),
-                Ok(_) => self.handle(line.trim()),
-                Err(e) => break format!("reading the agent's output failed: {e}"),
+            if let Err(why) = next_line(&mut lines, &mut line).await {
+                break why;
             }
+            self.handle(line.trim());
         };
         closed.send_replace(Some(why.clone()));
         for (_, tx) in lock(&self.control).drain() {

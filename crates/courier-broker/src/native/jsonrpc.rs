@@ -166,6 +166,22 @@ pub(super) async fn write_line(
     Ok(())
 }
 
+/// The agent's next output line into `line` (cleared first); `Err` says
+/// why there is none: the output ended, could not be read, or a line was
+/// longer than [`MAX_LINE`]. Every protocol's reader reads through this.
+pub(super) async fn next_line(
+    lines: &mut BufReader<ChildStdout>,
+    line: &mut String,
+) -> Result<(), String> {
+    line.clear();
+    match lines.read_line(line).await {
+        Ok(0) => Err("the agent's output ended".to_string()),
+        Ok(_) if line.len() > MAX_LINE => Err("a line longer than 16 MiB".to_string()),
+        Ok(_) => Ok(()),
+        Err(e) => Err(format!("reading the agent's output failed: {e}")),
+    }
+}
+
 /// The task that reads the agent's output.
 struct Reader {
     stdin: Arc<Mutex<Option<ChildStdin>>>,
@@ -180,13 +196,10 @@ impl Reader {
         let mut lines = BufReader::new(stdout);
         let mut line = String::new();
         let why = loop {
-            line.clear();
-            match lines.read_line(&mut line).await {
-                Ok(0) => break "the agent's output ended".to_string(),
-                Ok(_) if line.len() > MAX_LINE => break "a line longer than 16 MiB".to_string(),
-                Ok(_) => self.handle(line.trim()).await,
-                Err(e) => break format!("reading the agent's output failed: {e}"),
+            if let Err(why) = next_line(&mut lines, &mut line).await {
+                break why;
             }
+            self.handle(line.trim()).await;
         };
         self.closed.send_replace(Some(why.clone()));
         for (_, tx) in lock(&self.pending).drain() {
