@@ -92,11 +92,7 @@ fn the_transcript_command_shows_the_conversation() {
     assert!(text.contains("the forbidden one"), "{text}");
     assert!(text.contains("error"), "{text}");
 
-    let json = courier(&broker, &["--json", "transcript", "gem"]);
-    let events: Vec<Value> = json
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("one JSON event a line"))
-        .collect();
+    let events = headless::transcript_events(&broker, "gem");
     let types: Vec<&str> = events.iter().filter_map(|e| e["type"].as_str()).collect();
     assert_eq!(
         types

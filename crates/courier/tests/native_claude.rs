@@ -129,11 +129,7 @@ fn the_claude_preset_runs_headless_and_its_transcript_shows_the_conversation() {
     assert!(text.contains("echo:"), "{text}");
     assert!(text.contains("not on a friday"), "{text}");
 
-    let json = courier(&broker, &["--json", "transcript", "cc"]);
-    let events: Vec<Value> = json
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("one JSON event a line"))
-        .collect();
+    let events = headless::transcript_events(&broker, "cc");
     let of = |kind: &str, id: &str| {
         events
             .iter()

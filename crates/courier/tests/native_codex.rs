@@ -10,7 +10,7 @@ mod common;
 
 use std::path::Path;
 
-use common::headless::{self, courier, message_id};
+use common::headless::{self, message_id};
 use common::{Agent, Broker, count_in_transcript};
 use serde_json::{Value, json};
 
@@ -89,15 +89,11 @@ fn the_codex_preset_runs_headless_as_its_app_server() {
     let id = message_id(&broker.send("alice", "cx", "hello codex"));
     let ds = broker.wait_verified(&id);
     assert_eq!(ds[0]["verification"], json!("protocol"), "{ds:?}");
-    let transcript = courier(&broker, &["--json", "transcript", "cx"]);
-    let kinds: Vec<Value> = transcript
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .map(|e| e["type"].clone())
-        .collect();
+    let events = headless::transcript_events(&broker, "cx");
+    let kinds: Vec<Value> = events.iter().map(|e| e["type"].clone()).collect();
     assert!(
         kinds.contains(&json!("conversation_prompt"))
             && kinds.contains(&json!("conversation_reply")),
-        "{transcript}"
+        "{events:?}"
     );
 }

@@ -111,10 +111,7 @@ pub fn refusal_ends_unverified(protocol: &str, fake_args: &[&str], refuse_as: &s
     );
 
     let refused = message_id(&broker.send("alice", "ag", "do the forbidden thing"));
-    let d = wait_settled(&broker, &refused);
-    assert_eq!(d["state"], json!("unverified"), "{d}");
-    let reason = d["reason"].as_str().unwrap_or_default();
-    assert!(reason.starts_with(code), "{reason}");
+    let reason = settled_unverified(&broker, &refused, code);
     assert!(reason.contains("not on a friday"), "{reason}");
     never_verified(&broker, &refused);
     let events = broker.events();
@@ -198,14 +195,35 @@ pub fn interrupt_cancels_the_turn(protocol: &str, fake_args: &[&str], keys: &str
     wait_for("the message in the agent's turn", || {
         (count_in_transcript(&transcript, &id) == 1).then_some(())
     });
-    let (status, v) = broker.post("/v1/agents/ag/interrupt", &json!({}));
+    interrupt_ends_cancelled(&broker, "ag", &id, keys);
+}
+
+/// `courier interrupt NAME` (the API's) ends delivery `id` `turn_cancelled`
+/// through the protocol's request `keys`; never `verified`.
+pub fn interrupt_ends_cancelled(broker: &Broker, name: &str, id: &str, keys: &str) {
+    let (status, v) = broker.post(&format!("/v1/agents/{name}/interrupt"), &json!({}));
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["keys"], json!(keys), "{v}");
-    let d = wait_settled(&broker, &id);
+    settled_unverified(broker, id, "turn_cancelled");
+    never_verified(broker, id);
+}
+
+/// Waits until message `id`'s delivery ends; it must end `unverified` with
+/// a reason starting with `code`. Returns the reason.
+pub fn settled_unverified(broker: &Broker, id: &str, code: &str) -> String {
+    let d = wait_settled(broker, id);
     assert_eq!(d["state"], json!("unverified"), "{d}");
     let reason = d["reason"].as_str().unwrap_or_default();
-    assert!(reason.starts_with("turn_cancelled"), "{reason}");
-    never_verified(&broker, &id);
+    assert!(reason.starts_with(code), "{reason}");
+    reason.to_string()
+}
+
+/// `courier --json transcript NAME`: the agent's conversation events.
+pub fn transcript_events(broker: &Broker, name: &str) -> Vec<Value> {
+    courier(broker, &["--json", "transcript", name])
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON event a line"))
+        .collect()
 }
 
 /// A broker whose preset `preset` runs the fake agent for its CLI with
