@@ -261,6 +261,15 @@ pub enum EventKind {
     AgentContextLow { name: String, line: String },
     /// A person sent the agent its interrupt keys (`esc`, `ctrl-c`, ...).
     AgentInterrupted { name: String, keys: String },
+    /// The channel that carries the next delivery to a terminal agent
+    /// changed: `native` once the broker joined the protocol its TUI
+    /// shares, `keystrokes` when that protocol went away (or never came)
+    /// and deliveries are typed into the terminal instead; `why` says so.
+    AgentChannel {
+        name: String,
+        channel: String,
+        why: String,
+    },
     /// An agent joined a channel.
     ChannelJoined { channel: String, agent: String },
     /// An agent left a channel.
@@ -423,6 +432,7 @@ impl EventKind {
             EventKind::AgentDone { .. } => "agent_done",
             EventKind::AgentContextLow { .. } => "agent_context_low",
             EventKind::AgentInterrupted { .. } => "agent_interrupted",
+            EventKind::AgentChannel { .. } => "agent_channel",
             EventKind::ChannelJoined { .. } => "channel_joined",
             EventKind::ChannelLeft { .. } => "channel_left",
             EventKind::TokenCreated { .. } => "token_created",

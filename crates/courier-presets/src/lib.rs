@@ -32,6 +32,6 @@ pub use patterns::{ScreenPatterns, compile_patterns};
 pub use plan::{ENV_AGENT, ENV_TOKEN, ENV_URL, LaunchContext, LaunchPlan, PlannedFile, Resume};
 pub use preset::{
     CTRL_C, DialogPattern, ESC, EntryShape, FileFormat, HookSettings, MAX_ENTER_GAP_MS,
-    MAX_INTERRUPT_KEYS, MAX_SUBMIT_KEYS, McpInjection, Preset, ResumeTemplate, SubmitSettings,
-    check_interrupt_keys, describe_keys,
+    MAX_INTERRUPT_KEYS, MAX_SUBMIT_KEYS, McpInjection, Preset, ResumeTemplate, SOCKET_VAR,
+    ServedSettings, SubmitSettings, check_interrupt_keys, describe_keys,
 };

@@ -13,7 +13,7 @@ use crate::error::PresetError;
 use courier_core::{ChannelPolicy, NativeProtocol};
 
 use crate::preset::{
-    DialogPattern, HookSettings, McpInjection, Preset, ResumeTemplate, SubmitSettings,
+    DialogPattern, HookSettings, McpInjection, Preset, ResumeTemplate, ServedSettings, SubmitSettings,
 };
 
 /// A whole preset file: `[presets.NAME]` tables.
@@ -45,6 +45,7 @@ pub(crate) struct PresetPatch {
     delivery: Option<ChannelPolicy>,
     headless_args: Option<Vec<String>>,
     headless_protocol: Option<NativeProtocol>,
+    served: Option<ServedSettings>,
     hooks: Option<HookSettings>,
     submit: Option<SubmitSettings>,
     inert_prefix: Option<String>,
@@ -90,6 +91,7 @@ impl PresetPatch {
             delivery: self.delivery.unwrap_or_default(),
             headless_args: self.headless_args.unwrap_or_default(),
             headless_protocol: self.headless_protocol.unwrap_or_default(),
+            served: self.served,
             hooks: self.hooks,
             submit: self.submit.unwrap_or_default(),
             inert_prefix: self.inert_prefix,
@@ -134,6 +136,7 @@ impl PresetPatch {
             delivery: self.delivery.unwrap_or_default(),
             headless_args: self.headless_args.unwrap_or_default(),
             headless_protocol: self.headless_protocol.unwrap_or_default(),
+            served: self.served,
             hooks: self.hooks,
             submit: self.submit.unwrap_or_default(),
             inert_prefix: self.inert_prefix,
@@ -174,6 +177,7 @@ impl PresetPatch {
             delivery: self.delivery.unwrap_or(base.delivery),
             headless_args: self.headless_args.unwrap_or(base.headless_args),
             headless_protocol: self.headless_protocol.unwrap_or(base.headless_protocol),
+            served: self.served.or(base.served),
             hooks: self.hooks.or(base.hooks),
             submit: self.submit.unwrap_or(base.submit),
             inert_prefix: self.inert_prefix.or(base.inert_prefix),

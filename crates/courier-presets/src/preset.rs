@@ -47,6 +47,12 @@ pub struct Preset {
     /// `claude-stream-json` or `codex-app-server`.
     #[serde(default, skip_serializing_if = "NativeProtocol::is_default")]
     pub headless_protocol: NativeProtocol,
+    /// Native delivery with the TUI kept: its headless mode served on a
+    /// socket (`server_args` after `headless_args`) and its TUI joined to
+    /// it (`remote_args`), both in the agent's terminal; Courier is a
+    /// second client of the server. Unset: the CLI's TUI cannot share.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub served: Option<ServedSettings>,
     /// The CLI's hook settings file, when it has documented lifecycle hooks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hooks: Option<HookSettings>,
@@ -84,6 +90,22 @@ pub struct Preset {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub idle_patterns: Vec<String>,
 }
+
+/// How a CLI's TUI and a second client share its served protocol.
+/// `{socket}` in either list is the Unix socket's path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServedSettings {
+    /// After the headless arguments: where the server listens
+    /// (`["--listen", "unix://{socket}"]`).
+    pub server_args: Vec<String>,
+    /// After the TUI's arguments: how it joins the server
+    /// (`["--remote", "unix://{socket}"]`).
+    pub remote_args: Vec<String>,
+}
+
+/// The placeholder for the served socket's path in [`ServedSettings`].
+pub const SOCKET_VAR: &str = "{socket}";
 
 /// Ctrl-C: what interrupts a program that documents nothing else.
 pub const CTRL_C: &str = "\u{3}";

@@ -309,6 +309,7 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<ExitCode> 
         | Command::Doctor(_)
         | Command::Hook { .. }
         | Command::SessionHost { .. }
+        | Command::ServedTui(_)
         | Command::Mcp => {
             bail!("internal: this command is not a client command")
         }

@@ -22,6 +22,7 @@ mod hook;
 mod open;
 mod ops_cmds;
 mod output;
+mod served_tui;
 mod token_cmds;
 mod transcript_cmd;
 mod tty;
@@ -45,6 +46,10 @@ fn main() -> ExitCode {
         return courier_fake_agent::run(argv);
     }
     let cli = Cli::parse_from(program.into_iter().chain(rest));
+    // Before any runtime: it becomes the TUI (exec), its server's parent.
+    if let Command::ServedTui(args) = &cli.command {
+        return served_tui::run(args);
+    }
     init_tracing(&cli.command);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

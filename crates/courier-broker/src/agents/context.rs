@@ -9,9 +9,11 @@ use courier_terminal::DeliverOptions;
 use tokio::sync::{Notify, watch};
 
 use super::control::AgentControl;
+use super::served_link::ServedLink;
 use super::status::AgentStatus;
 use crate::launch::framing_policy::FramingPolicy;
 use crate::metrics::Metrics;
+use crate::native::NativeSession;
 use crate::shutdown::Shutdown;
 use crate::spec::AgentSpec;
 use crate::terminals::AgentTerminal;
@@ -35,9 +37,20 @@ pub struct AgentContext {
     /// The session survived the previous broker: settle what that broker
     /// left in flight on it before typing anything else.
     pub resumed: bool,
+    /// The protocol its TUI shares, when it is a served agent.
+    pub served: ServedLink,
 }
 
 impl AgentContext {
+    /// The protocol that carries the next delivery: a headless agent's,
+    /// or the one its TUI shares while the broker is joined to it.
+    pub fn native(&self) -> Option<Arc<NativeSession>> {
+        match self.session.native() {
+            Some(native) => Some(native.clone()),
+            None => self.served.session(),
+        }
+    }
+
     /// Records an event of this agent; a store that cannot take it is
     /// logged (the agent keeps running).
     pub async fn record(&self, kind: EventKind) {

@@ -9,7 +9,8 @@
 //! [`ops`]), the context its tasks share ([`context`]), the screen
 //! watcher that reports readiness and busy/idle ([`watcher`]), and a
 //! headless agent's watcher, which does so from its protocol
-//! ([`native_watcher`]).
+//! ([`native_watcher`]), and the protocol a terminal agent's TUI shares,
+//! joined and kept joined while it lives ([`served_link`]).
 //!
 //! Must not: take or settle a delivery (that is `delivery/`), start, restart
 //! or end a process (that is `lifecycle/`), or know about HTTP.
@@ -22,6 +23,7 @@ pub mod native_watcher;
 pub mod ops;
 pub mod person;
 pub mod registry;
+pub mod served_link;
 pub mod status;
 pub mod typing;
 pub mod watcher;

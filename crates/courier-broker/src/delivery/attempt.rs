@@ -91,8 +91,8 @@ pub async fn run(
         .send_modify(|s| s.delivering = Some(delivery.id.clone()));
     // The channel carries it and says what its witness saw; core decides
     // what that means (`settle_attempt`, `settle_protocol`).
-    let settled = match ctx.session.native() {
-        Some(native) => super::native::carry(ctx, delivery, message, native).await,
+    let settled = match ctx.native() {
+        Some(native) => super::native::carry(ctx, delivery, message, &native).await,
         None => keystrokes(ctx, delivery, message, options, left_over).await,
     };
     apply(ctx, delivery, settled, pacer).await;

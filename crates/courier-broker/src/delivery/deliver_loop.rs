@@ -1,7 +1,8 @@
 //! One task per agent generation: it takes deliveries out of the store
 //! queue one at a time, paced.
 //!
-//! Each turn passes the gates in order — the agent ready, no person typing,
+//! Each turn passes the gates in order — the agent ready (and, served, its
+//! protocol joined or given up on), no person typing,
 //! not busy (unless `immediate`), the input empty, the pacer's delay over,
 //! the live screen not working, a delivery allowed by the mode — then
 //! claims one (queued → injecting, committed) and makes one attempt
@@ -110,6 +111,17 @@ impl DeliveryLoop {
             return self
                 .wait(On {
                     status: true,
+                    ..On::default()
+                })
+                .await;
+        }
+        // A served agent's first deliveries wait for the broker to join the
+        // protocol its TUI shares (or to give up and type them).
+        if self.ctx.served.joining() {
+            return self
+                .wait(On {
+                    status: true,
+                    wake: true,
                     ..On::default()
                 })
                 .await;
@@ -303,7 +315,7 @@ impl DeliveryLoop {
                 .await);
         };
         let ctx = self.ctx.clone();
-        let channel = match ctx.session.native() {
+        let channel = match ctx.native() {
             Some(_) => DeliveryChannel::Native,
             None => DeliveryChannel::Pty,
         };

@@ -71,7 +71,9 @@ pub async fn carry(
         text: text.clone(),
     })
     .await;
-    let pending = match native.prompt(&text).await {
+    // `immediate`: into the running turn, where the protocol can steer.
+    let steer = *ctx.control.mode.borrow() == courier_core::DeliveryMode::Immediate;
+    let pending = match native.prompt(&text, steer).await {
         Ok(pending) => pending,
         Err(why) => {
             let exit = exit_within(ctx, EXIT_WAIT).await;

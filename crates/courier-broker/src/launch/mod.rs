@@ -12,6 +12,7 @@
 pub mod cli_version;
 pub mod framing_policy;
 pub mod plan;
+pub mod served;
 
 pub use framing_policy::{FramingDecision, FramingPolicy};
-pub use plan::{Identity, Launch, plan};
+pub use plan::{Identity, Launch, Places, plan};

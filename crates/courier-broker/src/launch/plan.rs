@@ -9,6 +9,7 @@ use courier_presets::{LaunchContext, PresetCatalog, SubmitSettings, check_instal
 use courier_terminal::{DeliverOptions, ReadinessConfig, SpawnSpec, TerminalError};
 
 use super::framing_policy::{FramingPolicy, Overrides};
+use super::served::{self, Served};
 use crate::error::BrokerError;
 use crate::spec::AgentSpec;
 
@@ -37,6 +38,15 @@ pub struct Launch {
     /// The protocol a headless agent's CLI speaks: the spec's, else the
     /// preset's headless protocol, else ACP.
     pub protocol: NativeProtocol,
+    /// A terminal agent whose CLI serves its protocol to its TUI and to
+    /// the broker (channel `native` with the TUI kept).
+    pub served: Option<Served>,
+}
+
+/// Where the broker keeps what outlives it (served sockets go under it).
+pub struct Places<'a> {
+    pub presets_file: Option<&'a Path>,
+    pub state_dir: Option<&'a Path>,
 }
 
 /// Compiles context-low patterns; the error names the field and the pattern.
@@ -75,7 +85,7 @@ pub struct Identity<'a> {
 pub fn plan(
     spec: &AgentSpec,
     identity: &Identity<'_>,
-    presets_file: Option<&Path>,
+    places: &Places<'_>,
     ready_fallback: std::time::Duration,
     restart: bool,
 ) -> Result<Launch, BrokerError> {
@@ -97,19 +107,24 @@ pub fn plan(
             preset_name,
             identity,
             env,
-            presets_file,
+            places,
             ready_fallback,
             restart,
         ),
     };
     let mut launch = launch?;
-    launch.channels = channel_of(spec, launch.channels)?;
+    launch.channels = channel_of(spec, launch.channels, launch.served.is_some())?;
     Ok(launch)
 }
 
 /// The agent's channel: `native` for a headless agent (it has no
-/// terminal), and only for one.
-fn channel_of(spec: &AgentSpec, chosen: ChannelPolicy) -> Result<ChannelPolicy, BrokerError> {
+/// terminal), and for a terminal agent only when its CLI serves its
+/// protocol to its TUI (`served`).
+fn channel_of(
+    spec: &AgentSpec,
+    chosen: ChannelPolicy,
+    served: bool,
+) -> Result<ChannelPolicy, BrokerError> {
     match (spec.headless, spec.delivery) {
         (true, None | Some(ChannelPolicy::Native)) => Ok(ChannelPolicy::Native),
         (true, Some(other)) => Err(BrokerError::invalid(
@@ -119,9 +134,9 @@ fn channel_of(spec: &AgentSpec, chosen: ChannelPolicy) -> Result<ChannelPolicy, 
                 other.as_str()
             ),
         )),
-        (false, _) if chosen == ChannelPolicy::Native => Err(BrokerError::invalid(
+        (false, _) if chosen == ChannelPolicy::Native && !served => Err(BrokerError::invalid(
             "delivery",
-            "native delivery needs a headless agent (`headless: true`, `courier spawn --headless`)",
+            "native delivery needs a headless agent (`headless: true`, `courier spawn --headless`) or a preset whose TUI shares its protocol (`served`, e.g. codex)",
         )),
         (false, _) => Ok(chosen),
     }
@@ -169,6 +184,7 @@ fn raw_command(
         context_low: context_low(&spec.context_low_patterns)?,
         resumed: false,
         protocol: spec.protocol.unwrap_or_default(),
+        served: None,
     })
 }
 
@@ -203,11 +219,11 @@ fn with_preset(
     preset_name: &str,
     identity: &Identity<'_>,
     env: Vec<(String, String)>,
-    presets_file: Option<&Path>,
+    places: &Places<'_>,
     ready_fallback: std::time::Duration,
     restart: bool,
 ) -> Result<Launch, BrokerError> {
-    let catalog = PresetCatalog::load(presets_file)?;
+    let catalog = PresetCatalog::load(places.presets_file)?;
     let preset = catalog.get(preset_name)?;
     let workdir = match &spec.cwd {
         Some(dir) => dir.clone(),
@@ -222,15 +238,16 @@ fn with_preset(
         .map(|r| r.to_resume())
         .transpose()?;
     let resumed = resume.is_some();
-    let plan = preset.launch(&LaunchContext {
+    let launch_context = LaunchContext {
         agent_name: spec.name.clone(),
         courier_url: identity.url.unwrap_or_default().to_string(),
         token: identity.token.to_string(),
-        courier_exe,
+        courier_exe: courier_exe.clone(),
         workdir: workdir.clone(),
         extra_args: preset_args(spec, preset_name, &preset.headless_args)?,
         resume,
-    })?;
+    };
+    let plan = preset.launch(&launch_context)?;
     let program = check_installed(&plan, std::env::var_os("PATH").as_deref())?;
     warn_on_version_drift(&spec.name, preset_name, &program, &preset.cli_version);
     for file in &plan.files {
@@ -250,8 +267,42 @@ fn with_preset(
         )
     })?;
     let options = with_submit(options, Some(spec.submit.as_ref().unwrap_or(&plan.submit)));
-    let mut spawn = SpawnSpec::new(&spec.name, program.display().to_string())
-        .args(plan.args.clone())
+    let tui = (program.display().to_string(), plan.args.clone());
+    let served = match (&preset.served, spec.headless, spec.delivery.unwrap_or(plan.delivery)) {
+        (Some(settings), false, ChannelPolicy::Native) => {
+            let socket = served::socket_for(places.state_dir, &spec.name)?;
+            let server = preset.launch(&LaunchContext {
+                extra_args: [
+                    preset.headless_args.as_slice(),
+                    &served::with_socket(&settings.server_args, &socket),
+                ]
+                .concat(),
+                resume: None,
+                ..launch_context.clone()
+            })?;
+            let server_program = check_installed(&server, std::env::var_os("PATH").as_deref())?;
+            let args = served::launcher_args(
+                &socket,
+                (&server_program.display().to_string(), &server.args),
+                (&tui.0, &tui.1),
+                settings,
+            );
+            Some((
+                Served {
+                    socket,
+                    protocol: spec.protocol.unwrap_or(preset.headless_protocol),
+                },
+                args,
+            ))
+        }
+        _ => None,
+    };
+    let (spawn_program, spawn_args) = match &served {
+        Some((_, args)) => (courier_exe.display().to_string(), args.clone()),
+        None => tui.clone(),
+    };
+    let mut spawn = SpawnSpec::new(&spec.name, spawn_program)
+        .args(spawn_args)
         .size(spec.rows, spec.cols)
         .cwd(workdir);
     for (k, v) in plan.env.iter().chain(spec.env.iter()) {
@@ -303,6 +354,7 @@ fn with_preset(
             .concat(),
         )?,
         resumed,
+        served: served.map(|(served, _)| served),
     })
 }
 

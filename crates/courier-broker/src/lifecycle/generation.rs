@@ -19,6 +19,7 @@ use crate::agents::context::AgentContext;
 use crate::agents::control::AgentControl;
 use crate::agents::handle::AgentHandle;
 use crate::agents::native_watcher::watch_native;
+use crate::agents::served_link::{ServedLink, keep_joined};
 use crate::agents::status::AgentStatus;
 use crate::agents::watcher::watch_screen;
 use crate::delivery::deliver_loop::deliver_loop;
@@ -60,7 +61,10 @@ pub async fn launch(
             token: &token,
             url: lifecycle.public_url.get().map(String::as_str),
         },
-        services.config.presets_file.as_deref(),
+        &crate::launch::Places {
+            presets_file: services.config.presets_file.as_deref(),
+            state_dir: services.config.state_dir().map(|d| d.as_path()),
+        },
         services.config.ready_fallback,
         restart.is_some(),
     )?;
@@ -95,6 +99,7 @@ pub async fn launch(
         dialog_answers: launch.dialog_answers,
         framing: Arc::new(launch.framing),
         resumed,
+        served: ServedLink::new(launch.served),
     });
     Ok(start_tasks(lifecycle, ctx, launch.context_low))
 }
@@ -130,8 +135,12 @@ fn start_tasks(
     } else {
         tokio::spawn(watch_screen(ctx.clone()).instrument(span.clone()))
     };
-    let deliverer = tokio::spawn(deliver_loop(ctx.clone()).instrument(span));
-    let handle = AgentHandle::new(&ctx, vec![watcher, deliverer]);
+    let mut tasks = vec![watcher];
+    if ctx.served.served.is_some() {
+        tasks.push(tokio::spawn(keep_joined(ctx.clone()).instrument(span.clone())));
+    }
+    tasks.push(tokio::spawn(deliver_loop(ctx.clone()).instrument(span)));
+    let handle = AgentHandle::new(&ctx, tasks);
     let supervisor = Supervisor {
         lifecycle: lifecycle.clone(),
         name: ctx.spec.name.clone(),

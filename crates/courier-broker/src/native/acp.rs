@@ -9,10 +9,11 @@
 //! methods this file speaks directly.
 
 use serde_json::{Value, json};
-use tokio::process::{ChildStdin, ChildStdout};
 use tokio::sync::{Mutex, mpsc, oneshot, watch};
 
-use super::jsonrpc::{Answer, Connection, Handler, Incoming, expect_result};
+use super::jsonrpc::{
+    AgentInput, AgentOutput, Answer, Connection, Handler, Incoming, expect_result,
+};
 use super::turn::{PromptAnswer, Update};
 
 /// The ACP major version spoken.
@@ -53,7 +54,7 @@ pub struct AcpClient {
 
 impl AcpClient {
     /// A client on a headless agent's stdio (nothing is sent yet).
-    pub fn new(stdin: ChildStdin, stdout: ChildStdout) -> AcpClient {
+    pub fn new(stdin: AgentInput, stdout: AgentOutput) -> AcpClient {
         let (rpc, updates) = Connection::start(stdin, stdout, agent_requests());
         AcpClient {
             rpc,
@@ -98,6 +99,11 @@ impl AcpClient {
     /// Whether the agent's output ended, and why.
     pub fn closed(&self) -> Option<String> {
         self.rpc.closed()
+    }
+
+    /// Waits until the agent's output ended; why.
+    pub async fn wait_closed(&self) -> String {
+        self.rpc.wait_closed().await
     }
 
     /// Writes `session/prompt` with `text` as one text block. `Err`: nothing

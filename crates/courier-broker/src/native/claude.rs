@@ -16,10 +16,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::{Value, json};
 use tokio::io::BufReader;
-use tokio::process::{ChildStdin, ChildStdout};
 use tokio::sync::{Mutex, mpsc, oneshot, watch};
 
-use super::jsonrpc::{next_line, write_line};
+use super::jsonrpc::{AgentInput, AgentOutput, next_line, write_line};
 use super::turn::{PromptAnswer, Update};
 
 /// What the CLI said about the turns (not the conversation in them).
@@ -46,7 +45,7 @@ type ControlAnswers = std::sync::Mutex<HashMap<String, oneshot::Sender<Result<()
 
 /// One headless Claude Code's stream-json connection.
 pub struct ClaudeClient {
-    stdin: Arc<Mutex<Option<ChildStdin>>>,
+    stdin: Arc<Mutex<Option<AgentInput>>>,
     next_id: AtomicU64,
     control: Arc<ControlAnswers>,
     turns: Mutex<mpsc::UnboundedReceiver<TurnLine>>,
@@ -64,7 +63,7 @@ pub struct PendingTurn<'a> {
 
 impl ClaudeClient {
     /// A client on a headless agent's stdio (nothing is sent yet).
-    pub fn new(stdin: ChildStdin, stdout: ChildStdout) -> ClaudeClient {
+    pub fn new(stdin: AgentInput, stdout: AgentOutput) -> ClaudeClient {
         let (turns_tx, turns) = mpsc::unbounded_channel();
         let (updates_tx, updates) = mpsc::unbounded_channel();
         let (closed_tx, closed) = watch::channel(None);
@@ -122,6 +121,11 @@ impl ClaudeClient {
     /// Whether the CLI's output ended, and why.
     pub fn closed(&self) -> Option<String> {
         self.closed.borrow().clone()
+    }
+
+    /// Waits until the agent's output ended; why.
+    pub async fn wait_closed(&self) -> String {
+        super::jsonrpc::wait_closed(self.closed.clone()).await
     }
 
     /// Writes `text` as one user message. `Err`: nothing was written.
@@ -241,7 +245,7 @@ struct Reader {
 }
 
 impl Reader {
-    async fn run(self, stdout: ChildStdout, closed: watch::Sender<Option<String>>) {
+    async fn run(self, stdout: AgentOutput, closed: watch::Sender<Option<String>>) {
         let mut lines = BufReader::new(stdout);
         let mut line = String::new();
         let why = loop {

@@ -4,6 +4,12 @@
 //! `initialized`, `thread/start`), one turn at a time (`turn/start`),
 //! `turn/interrupt`, and the notifications a turn streams.
 //!
+//! With its TUI kept, Codex's app server is shared: the TUI is one client
+//! and this is a second one that joins the TUI's thread (`thread/loaded/list`)
+//! instead of starting its own. A message for a turn that is running (in
+//! `immediate` mode) is steered into it (`turn/steer` with the running
+//! turn's id, read from `turn/started`); otherwise it starts a turn.
+//!
 //! What proves a message: the turn `turn/start` answered with shows this
 //! exact text as one of its `userMessage` items (`item/started` or
 //! `item/completed` with that `turnId`), then `turn/completed` ends that
@@ -15,10 +21,11 @@
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use tokio::process::{ChildStdin, ChildStdout};
 use tokio::sync::{Mutex, mpsc, watch};
 
-use super::jsonrpc::{Answer, Connection, Handler, Incoming, expect_result};
+use super::jsonrpc::{
+    AgentInput, AgentOutput, Answer, Connection, Handler, Incoming, expect_result,
+};
 use super::turn::{PromptAnswer, Update};
 
 /// What the server said about the turns (not the conversation in them).
@@ -34,10 +41,18 @@ enum TurnNote {
     },
 }
 
-/// One headless Codex's app-server connection and its thread.
+/// How long a client joining a TUI's app server waits for its thread.
+const JOIN_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// One Codex app-server connection and its thread.
 pub struct CodexClient {
     rpc: Connection,
+    /// Joins the thread the TUI started instead of starting one.
+    joins: bool,
     thread: watch::Sender<Option<String>>,
+    /// The turn running on the thread, whoever started it (`turn/started`
+    /// until its `turn/completed`): what a steered message joins.
+    active: Arc<std::sync::Mutex<Option<String>>>,
     /// The turn running, as `turn/start` named it (for `turn/interrupt`).
     running: Arc<std::sync::Mutex<Option<String>>>,
     notes: Mutex<mpsc::UnboundedReceiver<TurnNote>>,
@@ -54,14 +69,27 @@ pub struct PendingTurn<'a> {
 
 impl CodexClient {
     /// A client on a headless agent's stdio (nothing is sent yet).
-    pub fn new(stdin: ChildStdin, stdout: ChildStdout) -> CodexClient {
+    pub fn new(stdin: AgentInput, stdout: AgentOutput) -> CodexClient {
+        CodexClient::connected(stdin, stdout, false)
+    }
+
+    /// A second client of the app server a TUI uses: its handshake joins
+    /// the TUI's thread.
+    pub fn joining(input: AgentInput, output: AgentOutput) -> CodexClient {
+        CodexClient::connected(input, output, true)
+    }
+
+    fn connected(stdin: AgentInput, stdout: AgentOutput, joins: bool) -> CodexClient {
         let (rpc, incoming) = Connection::start(stdin, stdout, server_requests());
         let (notes_tx, notes) = mpsc::unbounded_channel();
         let (updates_tx, updates) = mpsc::unbounded_channel();
-        tokio::spawn(route(incoming, notes_tx, updates_tx));
+        let active = Arc::default();
+        tokio::spawn(route(incoming, notes_tx, updates_tx, Arc::clone(&active)));
         CodexClient {
             rpc,
+            joins,
             thread: watch::channel(None).0,
+            active,
             running: Arc::default(),
             notes: Mutex::new(notes),
             updates: Mutex::new(updates),
@@ -77,6 +105,11 @@ impl CodexClient {
         });
         expect_result("initialize", self.rpc.call("initialize", init).await)?;
         self.rpc.notify("initialized", json!({})).await?;
+        if self.joins {
+            let id = self.join().await?;
+            self.thread.send_replace(Some(id.clone()));
+            return Ok(id);
+        }
         let start = json!({"cwd": cwd, "approvalPolicy": "never"});
         let result = expect_result("thread/start", self.rpc.call("thread/start", start).await)?;
         let id = result
@@ -86,6 +119,27 @@ impl CodexClient {
             .to_string();
         self.thread.send_replace(Some(id.clone()));
         Ok(id)
+    }
+
+    /// The thread the TUI started, once it has one (`thread/loaded/list`).
+    async fn join(&self) -> Result<String, String> {
+        let deadline = tokio::time::Instant::now() + JOIN_WAIT;
+        loop {
+            let listed = expect_result(
+                "thread/loaded/list",
+                self.rpc.call("thread/loaded/list", json!({})).await,
+            )?;
+            if let Some(id) = first_thread(&listed) {
+                return Ok(id);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(format!(
+                    "the app server had no thread after {} s (the TUI did not start one)",
+                    JOIN_WAIT.as_secs()
+                ));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
     }
 
     fn thread(&self) -> Option<String> {
@@ -107,9 +161,15 @@ impl CodexClient {
         self.rpc.closed()
     }
 
-    /// `turn/start` with `text` as one text input. `Err`: nothing was
+    /// Waits until the server's output ended; why.
+    pub async fn wait_closed(&self) -> String {
+        self.rpc.wait_closed().await
+    }
+
+    /// `turn/start` with `text` as one text input, or `turn/steer` into
+    /// the running turn when `steer` and one runs. `Err`: nothing was
     /// written (no thread, the agent's input closed).
-    pub async fn prompt(&self, text: &str) -> Result<PendingTurn<'_>, String> {
+    pub async fn prompt(&self, text: &str, steer: bool) -> Result<PendingTurn<'_>, String> {
         let thread = self
             .thread()
             .ok_or("no Codex thread yet (the handshake did not finish)")?;
@@ -119,11 +179,18 @@ impl CodexClient {
             let mut notes = self.notes.lock().await;
             while notes.try_recv().is_ok() {}
         }
-        let params = json!({
-            "threadId": thread,
-            "input": [{"type": "text", "text": text, "text_elements": []}]
-        });
-        let (_, answer) = self.rpc.send("turn/start", params).await?;
+        let input = json!([{"type": "text", "text": text, "text_elements": []}]);
+        let running = lock(&self.active).clone().filter(|_| steer);
+        let (_, answer) = match running {
+            Some(turn) => {
+                let params = json!({"threadId": thread, "input": input, "expectedTurnId": turn});
+                self.rpc.send("turn/steer", params).await?
+            }
+            None => {
+                let params = json!({"threadId": thread, "input": input});
+                self.rpc.send("turn/start", params).await?
+            }
+        };
         Ok(PendingTurn {
             client: self,
             answer,
@@ -163,12 +230,15 @@ impl PendingTurn<'_> {
             text,
         } = self;
         let turn = match answer.await {
-            Ok(Answer::Result(result)) => {
-                match result.pointer("/turn/id").and_then(Value::as_str) {
-                    Some(id) => id.to_string(),
-                    None => return PromptAnswer::Error("turn/start answered no turn id".into()),
-                }
-            }
+            // `turn/start` answers the turn, `turn/steer` the turn's id.
+            Ok(Answer::Result(result)) => match result
+                .pointer("/turn/id")
+                .or_else(|| result.get("turnId"))
+                .and_then(Value::as_str)
+            {
+                Some(id) => id.to_string(),
+                None => return PromptAnswer::Error("the server answered no turn id".into()),
+            },
             Ok(Answer::Error { code, message }) => {
                 return PromptAnswer::Error(format!("{message} (code {code})"));
             }
@@ -250,8 +320,26 @@ async fn route(
     mut incoming: mpsc::UnboundedReceiver<Incoming>,
     notes: mpsc::UnboundedSender<TurnNote>,
     updates: mpsc::UnboundedSender<Update>,
+    active: Arc<std::sync::Mutex<Option<String>>>,
 ) {
     while let Some(notification) = incoming.recv().await {
+        let turn_id = || {
+            notification
+                .params
+                .pointer("/turn/id")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
+        match notification.method.as_str() {
+            "turn/started" => *lock(&active) = turn_id(),
+            "turn/completed" => {
+                let mut active = lock(&active);
+                if *active == turn_id() {
+                    *active = None;
+                }
+            }
+            _ => {}
+        }
         if let Some(note) = turn_note(&notification) {
             let _ = notes.send(note);
         } else if let Some(update) = parse_update(&notification) {
@@ -284,6 +372,15 @@ fn turn_note(incoming: &Incoming) -> Option<TurnNote> {
         }
         _ => None,
     }
+}
+
+/// The first thread of a `thread/loaded/list` answer (ids, or threads).
+fn first_thread(listed: &Value) -> Option<String> {
+    let first = listed.get("data")?.as_array()?.first()?;
+    first
+        .as_str()
+        .or_else(|| first.get("id").and_then(Value::as_str))
+        .map(str::to_string)
 }
 
 /// The text of a `UserInput[]`: its text items, one per line.

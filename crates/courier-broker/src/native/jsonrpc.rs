@@ -1,4 +1,5 @@
-//! JSON-RPC 2.0 over a child's stdio: one JSON object per line.
+//! JSON-RPC 2.0 over a child's stdio, or a WebSocket bridged to lines
+//! (`websocket.rs`): one JSON object per line.
 //!
 //! Requests get ids of their own and their answers come back on a
 //! `oneshot`; notifications go to one queue; requests from the agent
@@ -11,12 +12,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{ChildStdin, ChildStdout};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::{Mutex, mpsc, oneshot, watch};
 
 /// The longest line read from the agent (a reply with a large file).
 pub(super) const MAX_LINE: usize = 16 * 1024 * 1024;
+
+/// What the agent writes: its stdout, or a WebSocket's frames as lines.
+pub type AgentOutput = Box<dyn AsyncRead + Send + Unpin>;
+/// What the agent reads: its stdin, or a WebSocket taking lines as frames.
+pub type AgentInput = Box<dyn AsyncWrite + Send + Unpin>;
 
 /// How a request ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,7 +46,7 @@ pub type Handler = Box<dyn Fn(&Incoming) -> Result<Value, (i64, String)> + Send 
 
 /// One JSON-RPC connection over a child's stdin and stdout.
 pub struct Connection {
-    stdin: Arc<Mutex<Option<ChildStdin>>>,
+    stdin: Arc<Mutex<Option<AgentInput>>>,
     next_id: AtomicU64,
     pending: Arc<std::sync::Mutex<HashMap<u64, oneshot::Sender<Answer>>>>,
     closed: watch::Receiver<Option<String>>,
@@ -51,8 +56,8 @@ impl Connection {
     /// Starts reading `stdout`; notifications go to the returned queue,
     /// the agent's requests to `handler`.
     pub fn start(
-        stdin: ChildStdin,
-        stdout: ChildStdout,
+        stdin: AgentInput,
+        stdout: AgentOutput,
         handler: Handler,
     ) -> (Connection, mpsc::UnboundedReceiver<Incoming>) {
         let (notify_tx, notify_rx) = mpsc::unbounded_channel();
@@ -77,6 +82,11 @@ impl Connection {
     /// Whether the agent's output ended, and why.
     pub fn closed(&self) -> Option<String> {
         self.closed.borrow().clone()
+    }
+
+    /// Waits until the agent's output ended; why.
+    pub async fn wait_closed(&self) -> String {
+        wait_closed(self.closed.clone()).await
     }
 
     /// Writes a request; the receiver gets its answer. `Err` when nothing
@@ -128,6 +138,18 @@ impl Connection {
     }
 }
 
+/// Waits until `closed` holds why the output ended.
+pub(super) async fn wait_closed(mut closed: watch::Receiver<Option<String>>) -> String {
+    loop {
+        if let Some(why) = closed.borrow_and_update().clone() {
+            return why;
+        }
+        if closed.changed().await.is_err() {
+            return "the connection's reader ended".into();
+        }
+    }
+}
+
 /// A request's result, or why there is none, naming `method`.
 pub fn expect_result(method: &str, answer: Answer) -> Result<Value, String> {
     match answer {
@@ -145,7 +167,7 @@ fn lock(pending: &Pending) -> std::sync::MutexGuard<'_, HashMap<u64, oneshot::Se
 }
 
 pub(super) async fn write_line(
-    stdin: &Mutex<Option<ChildStdin>>,
+    stdin: &Mutex<Option<AgentInput>>,
     message: &Value,
 ) -> Result<(), String> {
     let mut line = message.to_string();
@@ -170,7 +192,7 @@ pub(super) async fn write_line(
 /// why there is none: the output ended, could not be read, or a line was
 /// longer than [`MAX_LINE`]. Every protocol's reader reads through this.
 pub(super) async fn next_line(
-    lines: &mut BufReader<ChildStdout>,
+    lines: &mut BufReader<AgentOutput>,
     line: &mut String,
 ) -> Result<(), String> {
     line.clear();
@@ -184,7 +206,7 @@ pub(super) async fn next_line(
 
 /// The task that reads the agent's output.
 struct Reader {
-    stdin: Arc<Mutex<Option<ChildStdin>>>,
+    stdin: Arc<Mutex<Option<AgentInput>>>,
     pending: Arc<Pending>,
     notify: mpsc::UnboundedSender<Incoming>,
     handler: Handler,
@@ -192,7 +214,7 @@ struct Reader {
 }
 
 impl Reader {
-    async fn run(self, stdout: ChildStdout) {
+    async fn run(self, stdout: AgentOutput) {
         let mut lines = BufReader::new(stdout);
         let mut line = String::new();
         let why = loop {

@@ -27,6 +27,7 @@ pub mod jsonrpc;
 pub mod process;
 pub mod session;
 pub mod turn;
+pub mod websocket;
 
 pub use acp::AcpClient;
 pub use process::HeadlessProcess;

@@ -99,7 +99,7 @@ impl HeadlessProcess {
             output,
             exit,
             enter_timing: std::sync::Mutex::default(),
-            native: Arc::new(NativeSession::new(protocol, stdin, stdout)),
+            native: Arc::new(NativeSession::new(protocol, Box::new(stdin), Box::new(stdout))),
         })
     }
 

@@ -5,12 +5,12 @@
 //! protocol's client.
 
 use courier_core::NativeProtocol;
-use tokio::process::{ChildStdin, ChildStdout};
 use tokio::sync::watch;
 
 use super::acp::{AcpClient, PendingPrompt};
 use super::claude::{ClaudeClient, PendingTurn};
 use super::codex::{self, CodexClient};
+use super::jsonrpc::{AgentInput, AgentOutput};
 use super::turn::{PromptAnswer, Update};
 
 /// One headless agent's protocol client.
@@ -43,7 +43,7 @@ impl Pending<'_> {
 
 impl NativeSession {
     /// A client of `protocol` on a headless agent's stdio (nothing sent yet).
-    pub fn new(protocol: NativeProtocol, stdin: ChildStdin, stdout: ChildStdout) -> Self {
+    pub fn new(protocol: NativeProtocol, stdin: AgentInput, stdout: AgentOutput) -> Self {
         match protocol {
             NativeProtocol::Acp => NativeSession::Acp(AcpClient::new(stdin, stdout)),
             NativeProtocol::ClaudeStreamJson => {
@@ -51,6 +51,22 @@ impl NativeSession {
             }
             NativeProtocol::CodexAppServer => NativeSession::Codex(CodexClient::new(stdin, stdout)),
         }
+    }
+
+    /// A client of the app server a TUI shares, on `socket` (WebSocket
+    /// frames on a Unix socket): only Codex's app server is served so.
+    pub async fn join_served(
+        protocol: NativeProtocol,
+        socket: &std::path::Path,
+    ) -> Result<Self, String> {
+        if protocol != NativeProtocol::CodexAppServer {
+            return Err(format!(
+                "{} is not served to a TUI; only codex-app-server is",
+                protocol.as_str()
+            ));
+        }
+        let (output, input) = super::websocket::connect(socket).await?;
+        Ok(NativeSession::Codex(CodexClient::joining(input, output)))
     }
 
     /// The protocol's name (`acp`, `claude-stream-json`, `codex-app-server`).
@@ -71,12 +87,14 @@ impl NativeSession {
         }
     }
 
-    /// Writes one message's text. `Err`: nothing was written.
-    pub async fn prompt(&self, text: &str) -> Result<Pending<'_>, String> {
+    /// Writes one message's text; `steer`: into the running turn, where
+    /// the protocol can (Codex's `turn/steer`; the others queue it for
+    /// after the turn). `Err`: nothing was written.
+    pub async fn prompt(&self, text: &str, steer: bool) -> Result<Pending<'_>, String> {
         match self {
             NativeSession::Acp(c) => c.prompt(text).await.map(Pending::Acp),
             NativeSession::Claude(c) => c.prompt(text).await.map(Pending::Claude),
-            NativeSession::Codex(c) => c.prompt(text).await.map(Pending::Codex),
+            NativeSession::Codex(c) => c.prompt(text, steer).await.map(Pending::Codex),
         }
     }
 
@@ -113,6 +131,15 @@ impl NativeSession {
             NativeSession::Acp(c) => c.closed(),
             NativeSession::Claude(c) => c.closed(),
             NativeSession::Codex(c) => c.closed(),
+        }
+    }
+
+    /// Waits until the agent's output ended; why.
+    pub async fn wait_closed(&self) -> String {
+        match self {
+            NativeSession::Acp(c) => c.wait_closed().await,
+            NativeSession::Claude(c) => c.wait_closed().await,
+            NativeSession::Codex(c) => c.wait_closed().await,
         }
     }
 

@@ -121,6 +121,7 @@ pub(crate) fn append_event(ctx: &mut Ctx<'_>, kind: EventKind) -> Result<Event> 
         | EventKind::AgentDone { .. }
         | EventKind::AgentContextLow { .. }
         | EventKind::AgentInterrupted { .. }
+        | EventKind::AgentChannel { .. }
         | EventKind::AgentFlushed { .. }
         | EventKind::DeliveryStuck { .. }
         | EventKind::BrokerStarted { .. }
