@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use clap::{Parser, ValueEnum};
+use clap::{CommandFactory, Parser, ValueEnum};
 
 use crate::app::{App, Config, Mode, Outcome};
 use crate::config::Multiline;
@@ -281,6 +281,32 @@ struct Args {
     )]
     close_stdout_after: Option<usize>,
 
+    /// (codex-app-server) Serve WebSocket clients on the Unix socket PATH (given as unix://PATH;
+    /// a stale file there is removed) instead of stdio, as `codex app-server --listen` does: one
+    /// JSON-RPC message per text frame, any number of clients sharing the threads. Runs until
+    /// SIGTERM/SIGHUP (exit 0) or --crash-after (exit 101).
+    #[arg(
+        long,
+        value_name = "unix://PATH",
+        value_parser = unix_socket,
+        requires = "protocol",
+        help_heading = "Protocol modes"
+    )]
+    listen: Option<PathBuf>,
+
+    /// (tui) Join a Codex app server as its TUI does (`codex --remote unix://PATH`): connect to the
+    /// WebSocket on the Unix socket PATH (retrying for up to 10 s), start a thread, send each
+    /// submitted message as a turn on it and show every user message and reply of that thread.
+    /// When the connection is lost the screen says "app server disconnected" and the fake goes
+    /// on as a plain local TUI.
+    #[arg(
+        long,
+        value_name = "unix://PATH",
+        value_parser = unix_socket,
+        conflicts_with_all = ["protocol", "draw_nothing"]
+    )]
+    remote: Option<PathBuf>,
+
     /// (claude-stream-json) Echo each accepted user message back at once, "isReplay": true.
     #[arg(long, requires = "protocol", help_heading = "Protocol modes")]
     replay_user_messages: bool,
@@ -292,6 +318,14 @@ struct Args {
     hook_command: Option<String>,
 }
 
+/// `unix://PATH` → PATH.
+fn unix_socket(s: &str) -> Result<PathBuf, String> {
+    match s.strip_prefix("unix://") {
+        Some(path) if !path.is_empty() => Ok(PathBuf::from(path)),
+        _ => Err(format!("expected unix://PATH (a Unix socket), got {s:?}")),
+    }
+}
+
 /// Runs the fake agent with `args` (the first item is the program name).
 /// The `courier` binary also runs it as `courier fake-agent …`.
 pub fn run<I, T>(args: I) -> ExitCode
@@ -300,6 +334,22 @@ where
     T: Into<std::ffi::OsString> + Clone,
 {
     let args = Args::parse_from(args);
+    if args.listen.is_some() && args.protocol != Some(ProtocolArg::CodexAppServer) {
+        Args::command()
+            .error(
+                clap::error::ErrorKind::ArgumentConflict,
+                "--listen is only served with --protocol codex-app-server",
+            )
+            .exit();
+    }
+    if args.remote.is_some() && args.mode != ModeArg::Tui {
+        Args::command()
+            .error(
+                clap::error::ErrorKind::ArgumentConflict,
+                "--remote needs --mode tui (the Codex TUI joins an app server)",
+            )
+            .exit();
+    }
     // Fork before anything else, while single-threaded.
     if let Some(pidfile) = &args.spawn_grandchild
         && let Err(e) = tty::spawn_grandchild(pidfile, args.grandchild_setsid)
@@ -410,7 +460,7 @@ fn run_protocol(
         ProtocolArg::CodexAppServer => Protocol::CodexAppServer,
         ProtocolArg::ClaudeStreamJson => Protocol::ClaudeStreamJson,
     };
-    crate::protocol::run(protocol, settings, transcript)
+    crate::protocol::run(protocol, settings, transcript, args.listen.as_deref())
 }
 
 /// Writes to the terminal; false when it is gone.
