@@ -10,6 +10,7 @@ use clap::{CommandFactory, Parser, ValueEnum};
 
 use crate::app::{App, Config, Mode, Outcome};
 use crate::config::Multiline;
+use crate::remote::Link;
 use crate::tty;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -425,7 +426,11 @@ where
     tty::install_signal_handlers();
     let raw = tty::RawMode::enable();
     let mut app = App::new(cfg, transcript, tty::window_size(), Instant::now());
-    let code = run_app(&mut app);
+    let link = args.remote.map(|path| {
+        app.enable_remote();
+        crate::remote::Link::new(path, Instant::now())
+    });
+    let code = run_app(&mut app, link);
     if code != 101 {
         // A crash leaves the screen as it was; every other exit cleans up.
         write_out(app.goodbye());
@@ -489,11 +494,19 @@ fn run_hooks(app: &mut App) {
     }
 }
 
-/// The main loop; returns the exit code.
-fn run_app(app: &mut App) -> u8 {
+/// The main loop; returns the exit code. With `link` (`--remote`) the app server's socket is
+/// polled next to the terminal.
+fn run_app(app: &mut App, mut link: Option<Link>) -> u8 {
     let mut buf = [0u8; 8192];
     let mut outcome = app.on_timer(Instant::now());
     loop {
+        if let Some(link) = &mut link {
+            for out in app.take_outgoing() {
+                for ev in link.send(out) {
+                    app.on_remote(ev, Instant::now());
+                }
+            }
+        }
         if !write_out(&app.take_output()) {
             return 0; // terminal gone
         }
@@ -507,18 +520,35 @@ fn run_app(app: &mut App) -> u8 {
             app.resize(tty::window_size());
             continue;
         }
-        let timeout = app.next_deadline().map_or(-1, |d| {
+        let deadline = match (app.next_deadline(), link.as_ref().and_then(Link::deadline)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let timeout = deadline.map_or(-1, |d| {
             let ms = d.saturating_duration_since(Instant::now()).as_millis();
             i32::try_from(ms.saturating_add(1)).unwrap_or(i32::MAX)
         });
-        outcome = match tty::poll_stdin(timeout) {
-            Ok(true) => match tty::read_stdin(&mut buf) {
+        let (stdin_ready, link_ready) =
+            match tty::poll_stdin_and(link.as_ref().and_then(Link::poll_fd), timeout) {
+                Ok(ready) => ready,
+                Err(_) => return 0,
+            };
+        if let Some(l) = &mut link {
+            let now = Instant::now();
+            if link_ready || l.deadline().is_some_and(|d| now >= d) {
+                for ev in l.pump(now) {
+                    app.on_remote(ev, now);
+                }
+            }
+        }
+        outcome = if stdin_ready {
+            match tty::read_stdin(&mut buf) {
                 Ok(Some(0)) | Err(_) => return 0, // end of input or hang-up
                 Ok(Some(n)) => app.on_bytes(&buf[..n], Instant::now()),
                 Ok(None) => Outcome::Continue,
-            },
-            Ok(false) => app.on_timer(Instant::now()),
-            Err(_) => return 0,
+            }
+        } else {
+            app.on_timer(Instant::now())
         };
         if outcome == Outcome::Continue {
             outcome = app.on_timer(Instant::now());

@@ -198,9 +198,8 @@ impl Mux {
                         Err(HandshakeError::Interrupted(mid)) => {
                             self.conns.insert(id, Conn::Opening(Some(mid)));
                         }
-                        Err(HandshakeError::Failure(e)) => {
-                            eprintln!("courier-fake-agent: a WebSocket handshake failed: {e}");
-                        }
+                        // Not a WebSocket client (or one that left at once): nothing to serve.
+                        Err(HandshakeError::Failure(_)) => {}
                     }
                 }
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
@@ -229,11 +228,7 @@ impl Mux {
                     *mid = Some(again);
                     Fate::Keep
                 }
-                Some(Err(HandshakeError::Failure(e))) => {
-                    eprintln!("courier-fake-agent: a WebSocket handshake failed: {e}");
-                    Fate::Drop
-                }
-                None => Fate::Drop,
+                Some(Err(HandshakeError::Failure(_))) | None => Fate::Drop,
             },
             Some(Conn::Open(client)) => {
                 let mut fate = Fate::Keep;
