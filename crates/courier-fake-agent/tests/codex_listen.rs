@@ -140,6 +140,27 @@ fn crash_after_exits_and_closes_every_connection() {
 }
 
 #[test]
+fn close_stdout_after_closes_every_connection_and_sighup_exits_0() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut server = Listener::start(&sock(&dir), &["--close-stdout-after", "1"]);
+    let mut a = Ws::connect(&sock(&dir));
+    a.initialize(1, "a");
+    let thread = a.thread_start(2);
+    a.turn_start(3, &thread, "one");
+    assert_eq!(
+        a.notification("turn/completed")["params"]["turn"]["status"],
+        "completed"
+    );
+    assert!(a.closed());
+    server.signal(libc::SIGHUP);
+    assert_eq!(server.wait(), Some(0));
+    assert!(
+        !sock(&dir).exists(),
+        "the socket file is removed on a signal"
+    );
+}
+
+#[test]
 fn listen_is_refused_with_other_protocols_and_other_urls() {
     for args in [
         &["--protocol", "acp", "--listen", "unix:///tmp/x.sock"][..],
