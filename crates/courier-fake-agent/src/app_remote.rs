@@ -229,3 +229,59 @@ impl App {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::tests::cfg;
+    use crate::config::{Mode, Outcome};
+    use std::time::Duration;
+
+    fn note(method: &str, params: Value) -> Event {
+        Event::Notification {
+            method: method.into(),
+            params,
+        }
+    }
+
+    #[test]
+    fn typed_messages_wait_for_the_thread_and_for_the_turn_then_go_out_as_turns() {
+        let now = Instant::now();
+        let mut app = App::new(cfg(Mode::Tui), None, (24, 40), now);
+        app.enable_remote();
+        assert_eq!(app.on_timer(now), Outcome::Continue);
+        app.on_bytes(b"early\r", now);
+        assert!(app.take_outgoing().is_empty(), "no thread yet");
+        app.on_remote(Event::Ready { thread: "t".into() }, now);
+        assert_eq!(app.take_outgoing(), [Outgoing::TurnStart("early".into())]);
+        assert!(app.history.is_empty(), "the server's user message shows it");
+        let started = json!({ "threadId": "t", "turn": { "id": "u1" } });
+        app.on_remote(note("turn/started", started), now);
+        app.on_bytes(b"later\r", now);
+        assert!(app.take_outgoing().is_empty(), "queued while the turn runs");
+        app.on_bytes(b"\x1b", now);
+        app.on_timer(now + Duration::from_millis(50));
+        assert_eq!(
+            app.take_outgoing(),
+            [Outgoing::Interrupt { turn: "u1".into() }]
+        );
+        let other =
+            json!({ "threadId": "elsewhere", "item": { "type": "userMessage", "content": [] } });
+        app.on_remote(note("item/completed", other), now);
+        let user = json!({ "threadId": "t", "item": { "type": "userMessage",
+            "content": [{ "type": "text", "text": "early\nbird" }] } });
+        app.on_remote(note("item/completed", user), now);
+        app.on_remote(
+            note("turn/completed", json!({ "threadId": "t", "turn": {} })),
+            now,
+        );
+        assert_eq!(app.history, ["› early", "  bird"]);
+        assert_eq!(app.take_outgoing(), [Outgoing::TurnStart("later".into())]);
+        app.on_remote(Event::Lost, now);
+        assert_eq!(app.history.last().map(String::as_str), Some(DISCONNECTED));
+        assert!(app.busy.is_none(), "no turn runs on a server that is gone");
+        app.on_bytes(b"local\r", now);
+        assert_eq!(app.history.last().map(String::as_str), Some("you: local"));
+        assert!(app.take_outgoing().is_empty());
+    }
+}
