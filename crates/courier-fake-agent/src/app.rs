@@ -60,6 +60,8 @@ pub struct App {
     validator: Validator,
     /// `--merge-while-busy`: the turn running (or last run).
     turns: Turns,
+    /// `--remote`: the app server's side of things.
+    remote: Option<remote_view::RemoteView>,
     out: String,
 }
 
@@ -92,6 +94,7 @@ impl App {
             transcript,
             hook_prompts: Vec::new(),
             turns: Turns::default(),
+            remote: None,
             out: String::new(),
         }
     }
@@ -290,7 +293,9 @@ impl App {
             .extend(self.validator.error_line().map(String::from));
         let mut lines = self.history.clone();
         if let Some(busy) = self.busy {
-            if self.cfg.merge_while_busy {
+            if self.remote_live() {
+                lines.extend(self.remote_busy_lines(busy.started, now));
+            } else if self.cfg.merge_while_busy {
                 lines.push(busy_merge::status_line(busy.started, now));
             } else {
                 let secs = now.saturating_duration_since(busy.started).as_secs_f64();
@@ -359,7 +364,8 @@ impl App {
                 }
             }
             Event::Backspace => self.backspace(),
-            Event::CtrlD | Event::Esc | Event::PasteStart => {}
+            Event::Esc => self.remote_escape(),
+            Event::CtrlD | Event::PasteStart => {}
             Event::Paste(text) => {
                 let shown = self.composer.paste(&self.cfg, text, now);
                 if line {
@@ -426,6 +432,9 @@ impl App {
             }
             return;
         };
+        let Some(sub) = self.remote_enter(sub) else {
+            return; // queued for the app server
+        };
         if self.cfg.merge_while_busy && self.busy.is_some() {
             self.merge(&sub);
             return;
@@ -475,6 +484,9 @@ impl App {
 
     /// Records a submission, shows it as `you: …`, and starts the busy period.
     fn submit(&mut self, sub: Submission, now: Instant) {
+        if self.remote_submit(&sub, now) {
+            return;
+        }
         self.turns.start();
         self.record(&sub.text);
         if self.cfg.hook_command.is_some() {
@@ -572,6 +584,9 @@ impl App {
 fn queued_line(shown: &str) -> String {
     format!("queued: {}", shown.split('\n').next().unwrap_or_default())
 }
+
+#[path = "app_remote.rs"]
+mod remote_view;
 
 #[cfg(test)]
 #[path = "app_tests.rs"]

@@ -6,10 +6,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use clap::{Parser, ValueEnum};
+use clap::{CommandFactory, Parser, ValueEnum};
 
 use crate::app::{App, Config, Mode, Outcome};
 use crate::config::Multiline;
+use crate::remote::Link;
 use crate::tty;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -281,6 +282,32 @@ struct Args {
     )]
     close_stdout_after: Option<usize>,
 
+    /// (codex-app-server) Serve WebSocket clients on the Unix socket PATH (given as unix://PATH;
+    /// a stale file there is removed) instead of stdio, as `codex app-server --listen` does: one
+    /// JSON-RPC message per text frame, any number of clients sharing the threads. Runs until
+    /// SIGTERM/SIGHUP (exit 0) or --crash-after (exit 101).
+    #[arg(
+        long,
+        value_name = "unix://PATH",
+        value_parser = unix_socket,
+        requires = "protocol",
+        help_heading = "Protocol modes"
+    )]
+    listen: Option<PathBuf>,
+
+    /// (tui) Join a Codex app server as its TUI does (`codex --remote unix://PATH`): connect to the
+    /// WebSocket on the Unix socket PATH (retrying for up to 10 s), start a thread, send each
+    /// submitted message as a turn on it and show every user message and reply of that thread.
+    /// When the connection is lost the screen says "app server disconnected" and the fake goes
+    /// on as a plain local TUI.
+    #[arg(
+        long,
+        value_name = "unix://PATH",
+        value_parser = unix_socket,
+        conflicts_with_all = ["protocol", "draw_nothing"]
+    )]
+    remote: Option<PathBuf>,
+
     /// (claude-stream-json) Echo each accepted user message back at once, "isReplay": true.
     #[arg(long, requires = "protocol", help_heading = "Protocol modes")]
     replay_user_messages: bool,
@@ -292,6 +319,14 @@ struct Args {
     hook_command: Option<String>,
 }
 
+/// `unix://PATH` → PATH.
+fn unix_socket(s: &str) -> Result<PathBuf, String> {
+    match s.strip_prefix("unix://") {
+        Some(path) if !path.is_empty() => Ok(PathBuf::from(path)),
+        _ => Err(format!("expected unix://PATH (a Unix socket), got {s:?}")),
+    }
+}
+
 /// Runs the fake agent with `args` (the first item is the program name).
 /// The `courier` binary also runs it as `courier fake-agent …`.
 pub fn run<I, T>(args: I) -> ExitCode
@@ -300,6 +335,22 @@ where
     T: Into<std::ffi::OsString> + Clone,
 {
     let args = Args::parse_from(args);
+    if args.listen.is_some() && args.protocol != Some(ProtocolArg::CodexAppServer) {
+        Args::command()
+            .error(
+                clap::error::ErrorKind::ArgumentConflict,
+                "--listen is only served with --protocol codex-app-server",
+            )
+            .exit();
+    }
+    if args.remote.is_some() && args.mode != ModeArg::Tui {
+        Args::command()
+            .error(
+                clap::error::ErrorKind::ArgumentConflict,
+                "--remote needs --mode tui (the Codex TUI joins an app server)",
+            )
+            .exit();
+    }
     // Fork before anything else, while single-threaded.
     if let Some(pidfile) = &args.spawn_grandchild
         && let Err(e) = tty::spawn_grandchild(pidfile, args.grandchild_setsid)
@@ -375,7 +426,11 @@ where
     tty::install_signal_handlers();
     let raw = tty::RawMode::enable();
     let mut app = App::new(cfg, transcript, tty::window_size(), Instant::now());
-    let code = run_app(&mut app);
+    let link = args.remote.map(|path| {
+        app.enable_remote();
+        crate::remote::Link::new(path, Instant::now())
+    });
+    let code = run_app(&mut app, link);
     if code != 101 {
         // A crash leaves the screen as it was; every other exit cleans up.
         write_out(app.goodbye());
@@ -410,7 +465,7 @@ fn run_protocol(
         ProtocolArg::CodexAppServer => Protocol::CodexAppServer,
         ProtocolArg::ClaudeStreamJson => Protocol::ClaudeStreamJson,
     };
-    crate::protocol::run(protocol, settings, transcript)
+    crate::protocol::run(protocol, settings, transcript, args.listen.as_deref())
 }
 
 /// Writes to the terminal; false when it is gone.
@@ -439,11 +494,19 @@ fn run_hooks(app: &mut App) {
     }
 }
 
-/// The main loop; returns the exit code.
-fn run_app(app: &mut App) -> u8 {
+/// The main loop; returns the exit code. With `link` (`--remote`) the app server's socket is
+/// polled next to the terminal.
+fn run_app(app: &mut App, mut link: Option<Link>) -> u8 {
     let mut buf = [0u8; 8192];
     let mut outcome = app.on_timer(Instant::now());
     loop {
+        if let Some(link) = &mut link {
+            for out in app.take_outgoing() {
+                for ev in link.send(out) {
+                    app.on_remote(ev, Instant::now());
+                }
+            }
+        }
         if !write_out(&app.take_output()) {
             return 0; // terminal gone
         }
@@ -457,18 +520,35 @@ fn run_app(app: &mut App) -> u8 {
             app.resize(tty::window_size());
             continue;
         }
-        let timeout = app.next_deadline().map_or(-1, |d| {
+        let deadline = match (app.next_deadline(), link.as_ref().and_then(Link::deadline)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let timeout = deadline.map_or(-1, |d| {
             let ms = d.saturating_duration_since(Instant::now()).as_millis();
             i32::try_from(ms.saturating_add(1)).unwrap_or(i32::MAX)
         });
-        outcome = match tty::poll_stdin(timeout) {
-            Ok(true) => match tty::read_stdin(&mut buf) {
+        let (stdin_ready, link_ready) =
+            match tty::poll_stdin_and(link.as_ref().and_then(Link::poll_fd), timeout) {
+                Ok(ready) => ready,
+                Err(_) => return 0,
+            };
+        if let Some(l) = &mut link {
+            let now = Instant::now();
+            if link_ready || l.deadline().is_some_and(|d| now >= d) {
+                for ev in l.pump(now) {
+                    app.on_remote(ev, now);
+                }
+            }
+        }
+        outcome = if stdin_ready {
+            match tty::read_stdin(&mut buf) {
                 Ok(Some(0)) | Err(_) => return 0, // end of input or hang-up
                 Ok(Some(n)) => app.on_bytes(&buf[..n], Instant::now()),
                 Ok(None) => Outcome::Continue,
-            },
-            Ok(false) => app.on_timer(Instant::now()),
-            Err(_) => return 0,
+            }
+        } else {
+            app.on_timer(Instant::now())
         };
         if outcome == Outcome::Continue {
             outcome = app.on_timer(Instant::now());

@@ -6,7 +6,9 @@
 //! drawing), `transcript` (what was submitted), `tty` (raw mode, size, signals), `hook` (a
 //! UserPromptSubmit command hook, as Claude Code runs it), `draw_nothing` (the `cat`-like mode), `validate` (an editor that keeps input that does not
 //! parse), `protocol` (`--protocol`: the fake as a server of an agent CLI's own protocol over
-//! stdio — ACP, Codex's app server, Claude Code's stream-json).
+//! stdio — ACP, Codex's app server, Claude Code's stream-json — or, for Codex, on a Unix socket),
+//! `remote` (`--remote`: the TUI as a client of a Codex app server; the screen side is
+//! `app_remote`).
 
 mod app;
 mod busy_merge;
@@ -17,6 +19,7 @@ mod draw_nothing;
 mod hook;
 mod input;
 mod protocol;
+mod remote;
 mod render;
 mod transcript;
 mod tty;

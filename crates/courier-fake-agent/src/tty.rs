@@ -190,6 +190,39 @@ pub fn poll_stdin(timeout_ms: i32) -> io::Result<bool> {
     Ok(r > 0)
 }
 
+/// Like [`poll_stdin`], also watching `other` (readable; writable too when its flag is set):
+/// which of the two are ready. EINTR is a timeout.
+pub fn poll_stdin_and(
+    other: Option<(std::os::fd::RawFd, bool)>,
+    timeout_ms: i32,
+) -> io::Result<(bool, bool)> {
+    let Some((fd, write)) = other else {
+        return poll_stdin(timeout_ms).map(|ready| (ready, false));
+    };
+    let mut pfds = [
+        libc::pollfd {
+            fd: libc::STDIN_FILENO,
+            events: libc::POLLIN,
+            revents: 0,
+        },
+        libc::pollfd {
+            fd,
+            events: libc::POLLIN | if write { libc::POLLOUT } else { 0 },
+            revents: 0,
+        },
+    ];
+    // SAFETY: two valid pollfds.
+    let r = unsafe { libc::poll(pfds.as_mut_ptr(), 2, timeout_ms) };
+    if r < 0 {
+        let e = io::Error::last_os_error();
+        if e.kind() == io::ErrorKind::Interrupted {
+            return Ok((false, false));
+        }
+        return Err(e);
+    }
+    Ok((pfds[0].revents != 0, pfds[1].revents != 0))
+}
+
 /// One read from stdin (Ok(0) = end of input; EINTR maps to an empty read of `None`).
 pub fn read_stdin(buf: &mut [u8]) -> io::Result<Option<usize>> {
     // SAFETY: buf is valid for buf.len() bytes.

@@ -349,6 +349,8 @@ fn every_kind_of_message_the_fake_sends_is_checked_against_the_kept_schema() {
         json!({ "threadId": thread }),
     );
     s.response(5);
+    request(&mut s, 10, "thread/loaded/list", json!({}));
+    assert_eq!(s.response(10)["result"]["data"], json!([thread]));
     s.hurry();
     completed(&mut s);
     s.notification("turn/started");

@@ -124,6 +124,17 @@ impl Codex {
         self.experimental
     }
 
+    /// Puts back one connection's handshake (`--listen`: every client has its own).
+    pub(super) fn set_handshake(&mut self, initialized: bool, experimental: bool) {
+        self.initialized = initialized;
+        self.experimental = experimental;
+    }
+
+    /// `thread/loaded/list`: the ids of every thread started, oldest first.
+    pub(super) fn thread_ids(&self) -> Vec<String> {
+        self.threads.iter().map(|t| t.id.clone()).collect()
+    }
+
     /// The thread named by `params.threadId`.
     pub(super) fn thread_of(&self, params: &Value) -> Option<usize> {
         self.thread_index(params)

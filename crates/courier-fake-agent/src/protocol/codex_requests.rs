@@ -1,5 +1,6 @@
 //! The request dispatch of `--protocol codex-app-server`, and the requests too small for a
-//! section of `codex.rs`: the handshake, interrupt and the experimental queue.
+//! section of `codex.rs`: the handshake, `thread/loaded/list`, interrupt and the experimental
+//! queue.
 
 use serde_json::{Value, json};
 
@@ -24,6 +25,13 @@ impl Server for Codex {
         }
         match method.as_str() {
             "thread/start" => self.thread_start(&id, out),
+            "thread/loaded/list" => {
+                let data = self.thread_ids();
+                out.send(
+                    self.rpc()
+                        .result(&id, json!({ "data": data, "nextCursor": null })),
+                );
+            }
             "turn/start" => self.turn_start(&id, &params, out),
             "turn/steer" => self.turn_steer(&id, &params, out),
             "turn/interrupt" => self.turn_interrupt(&id, &params, out),

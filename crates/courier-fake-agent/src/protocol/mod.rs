@@ -10,12 +10,14 @@
 //! Each turn's reply echoes its input, so a test can tell which message started which turn. The
 //! failure flags (`--refuse`, `--crash-after`, `--close-stdout-after`, `--ack-delay-ms`) and the
 //! transcript of accepted inputs are shared ([`policy`]); so is the event loop ([`runner`]).
+//! Codex's server can also listen on a Unix socket for WebSocket clients ([`listen`]).
 
 pub mod acp;
 pub mod claude;
 pub mod codex;
 mod codex_requests;
 pub mod jsonrpc;
+pub mod listen;
 pub mod policy;
 pub mod runner;
 
@@ -30,13 +32,22 @@ pub enum Protocol {
     ClaudeStreamJson,
 }
 
-/// Serves `protocol` on stdin/stdout until end of input; returns the exit code.
-pub fn run(protocol: Protocol, settings: Settings, transcript: Option<Transcript>) -> u8 {
+/// Serves `protocol` on stdin/stdout until end of input, or (Codex only) on the Unix socket
+/// `listen` until a signal; returns the exit code.
+pub fn run(
+    protocol: Protocol,
+    settings: Settings,
+    transcript: Option<Transcript>,
+    listen: Option<&std::path::Path>,
+) -> u8 {
     let ack_delay = settings.ack_delay;
     let policy = Policy::new(settings, transcript);
     match protocol {
         Protocol::Acp => runner::run(&mut acp::Acp::new(policy), ack_delay),
-        Protocol::CodexAppServer => runner::run(&mut codex::Codex::new(policy), ack_delay),
+        Protocol::CodexAppServer => match listen {
+            Some(path) => listen::run(&mut codex::Codex::new(policy), path, ack_delay),
+            None => runner::run(&mut codex::Codex::new(policy), ack_delay),
+        },
         Protocol::ClaudeStreamJson => runner::run(&mut claude::Claude::new(policy), ack_delay),
     }
 }

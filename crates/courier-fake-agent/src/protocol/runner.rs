@@ -71,6 +71,11 @@ impl<T: Timer> Outbox<T> {
         self.now
     }
 
+    /// Sets the time the next steps are handled at.
+    pub(super) fn set_now(&mut self, now: Instant) {
+        self.now = now;
+    }
+
     /// Sends `msg` now (after everything already due now).
     pub fn send(&mut self, msg: Value) {
         self.push(Duration::ZERO, Step::Send(msg));
@@ -91,12 +96,13 @@ impl<T: Timer> Outbox<T> {
         self.push(Duration::ZERO, Step::CloseStdout);
     }
 
-    fn push(&mut self, delay: Duration, step: Step<T>) {
+    /// Carries out `step` after `delay`.
+    pub(super) fn push(&mut self, delay: Duration, step: Step<T>) {
         self.seq += 1;
         self.queue.insert((self.now + delay, self.seq), step);
     }
 
-    fn pop_due(&mut self, now: Instant) -> Option<Step<T>> {
+    pub(super) fn pop_due(&mut self, now: Instant) -> Option<Step<T>> {
         let (&(at, _), _) = self.queue.first_key_value()?;
         if at > now {
             return None;
@@ -104,12 +110,12 @@ impl<T: Timer> Outbox<T> {
         self.queue.pop_first().map(|(_, step)| step)
     }
 
-    fn next_due(&self) -> Option<Instant> {
+    pub(super) fn next_due(&self) -> Option<Instant> {
         self.queue.first_key_value().map(|(&(at, _), _)| at)
     }
 
     /// SIGUSR1: every pending think timer fires now, in the order they were set.
-    fn hurry(&mut self, now: Instant) {
+    pub(super) fn hurry(&mut self, now: Instant) {
         let keys: Vec<(Instant, u64)> = self
             .queue
             .iter()

@@ -117,6 +117,37 @@ impl Schema {
         }
     }
 
+    /// Checks one message a server wrote: the whole of it, and its params or result against their
+    /// definition (a response's by the method of its request in `methods`, keyed by the request
+    /// id's JSON); the name of that definition.
+    pub fn check_message(&self, msg: &Value, methods: &HashMap<String, String>) -> Option<String> {
+        self.check_whole(msg);
+        let def = if let Some(method) = msg.get("method").and_then(Value::as_str) {
+            let name = self.name_in("x-notifications", method);
+            let name = name.unwrap_or_else(|| panic!("a notification not in the schema: {msg}"));
+            Some((name, &msg["params"]))
+        } else if let Some(id) = msg.get("id").filter(|_| msg.get("result").is_some()) {
+            let method = methods.get(&id.to_string()).cloned();
+            let method = method.unwrap_or_else(|| panic!("a response to no request: {msg}"));
+            let name = self.name_in("x-results", &method);
+            Some((
+                name.unwrap_or_else(|| panic!("no result type for {method}")),
+                &msg["result"],
+            ))
+        } else if let Some(t) = msg.get("type").and_then(Value::as_str) {
+            let name = self.name_in("x-types", t);
+            Some((
+                name.unwrap_or_else(|| panic!("a message type not in the schema: {msg}")),
+                msg,
+            ))
+        } else {
+            None // a JSON-RPC error: the whole-message check covers it
+        };
+        let (name, v) = def?;
+        self.check_def(&name, v);
+        Some(name)
+    }
+
     /// Checks `v` against definition `name`, ours and upstream's.
     pub fn check_def(&self, name: &str, v: &Value) {
         let validator = self
@@ -229,30 +260,7 @@ impl Server {
     }
 
     fn check(&mut self, msg: &Value) {
-        self.schema.check_whole(msg);
-        let def = if let Some(method) = msg.get("method").and_then(Value::as_str) {
-            let name = self.schema.name_in("x-notifications", method);
-            let name = name.unwrap_or_else(|| panic!("a notification not in the schema: {msg}"));
-            Some((name, &msg["params"]))
-        } else if let Some(id) = msg.get("id").filter(|_| msg.get("result").is_some()) {
-            let method = self.methods.get(&id.to_string()).cloned();
-            let method = method.unwrap_or_else(|| panic!("a response to no request: {msg}"));
-            let name = self.schema.name_in("x-results", &method);
-            Some((
-                name.unwrap_or_else(|| panic!("no result type for {method}")),
-                &msg["result"],
-            ))
-        } else if let Some(t) = msg.get("type").and_then(Value::as_str) {
-            let name = self.schema.name_in("x-types", t);
-            Some((
-                name.unwrap_or_else(|| panic!("a message type not in the schema: {msg}")),
-                msg,
-            ))
-        } else {
-            None // a JSON-RPC error: the whole-message check covers it
-        };
-        if let Some((name, v)) = def {
-            self.schema.check_def(&name, v);
+        if let Some(name) = self.schema.check_message(msg, &self.methods) {
             self.checked.insert(name);
         }
     }
