@@ -1,0 +1,172 @@
+//! Codex with its TUI kept (issue 21, item 2): a preset with `served` runs
+//! the app server and the TUI joined to it in the agent's terminal
+//! (`courier served-tui`), and the broker is a second client of the same
+//! server. Here the fake agent plays both (`--listen unix://…` and
+//! `--remote unix://…`): a message is verified by the protocol and shows in
+//! the TUI; `immediate` steers into a turn the person started; when the
+//! server goes away, deliveries are typed into the TUI (`agent_channel`).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::headless::{courier, message_id};
+use common::{Broker, EXE, count_in_transcript, wait_for};
+use serde_json::{Value, json};
+
+/// A broker with preset `fakecodex`: the fake agent as Codex's app server
+/// (`--think-ms` `think`) served on a socket, and its TUI joined to it;
+/// agent `cx` spawned from it and ready. Returns the broker and the
+/// server's and the TUI's transcripts.
+fn served_codex(tmp: &Path, think_ms: u64) -> (Broker, PathBuf, PathBuf) {
+    let server_transcript = tmp.join("server.jsonl");
+    let tui_transcript = tmp.join("tui.jsonl");
+    let presets = tmp.join("presets.toml");
+    std::fs::write(
+        &presets,
+        format!(
+            "[presets.fakecodex]\ncommand = \"{EXE}\"\nargs = [\"fake-agent\"]\n\
+             headless_args = [\"--protocol\", \"codex-app-server\"]\n\
+             headless_protocol = \"codex-app-server\"\ndelivery = \"native\"\n\
+             [presets.fakecodex.served]\n\
+             server_args = [\"--listen\", \"unix://{{socket}}\", \"--think-ms\", \"{think_ms}\", \
+             \"--reply\", \"done: {{input}}\", \"--transcript\", \"{}\"]\n\
+             remote_args = [\"--remote\", \"unix://{{socket}}\"]\n\
+             [presets.fakecodex.mcp]\nstyle = \"none\"\n",
+            server_transcript.display()
+        ),
+    )
+    .expect("write presets");
+    let presets = presets.display().to_string();
+    let broker = Broker::start_with_env(
+        tmp,
+        &["--typing-hold-ms", "0"],
+        &[("COURIER_PRESETS", &presets)],
+    );
+    let workdir = tmp.join("work");
+    std::fs::create_dir_all(&workdir).expect("workdir");
+    let tui = format!("--transcript={}", tui_transcript.display());
+    let workdir = workdir.display().to_string();
+    courier(
+        &broker,
+        &[
+            "spawn", "fakecodex", "--name", "cx", "--cwd", &workdir, "--arg", &tui,
+        ],
+    );
+    broker.wait_ready("cx");
+    broker.wait_event("the broker joined the app server", |e| {
+        e["type"] == "agent_channel" && e["channel"] == "native"
+    });
+    (broker, server_transcript, tui_transcript)
+}
+
+fn lines(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
+}
+
+#[test]
+fn a_message_to_codex_with_its_tui_goes_through_its_app_server_and_shows_in_the_tui() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let (broker, server, tui) = served_codex(tmp.path(), 0);
+    let listed = broker.get_ok("/v1/agents/cx");
+    assert_eq!(listed["delivery"], json!("native"), "{listed}");
+
+    let id = message_id(&broker.send("alice", "cx", "check the served path"));
+    let ds = broker.wait_verified(&id);
+    assert_eq!(ds.len(), 1, "{ds:?}");
+    assert_eq!(ds[0]["verification"], json!("protocol"), "{ds:?}");
+    assert_eq!(ds[0]["channel"], json!("native"), "{ds:?}");
+    // The server took it once, as a turn of its own; the TUI typed nothing.
+    assert_eq!(count_in_transcript(&server, &id), 1);
+    assert_eq!(count_in_transcript(&tui, &id), 0);
+    let taken = lines(&server);
+    assert_eq!(taken[0]["via"], json!("turn/start"), "{taken:?}");
+    // The person watching the TUI sees it in the transcript.
+    wait_for("the message in the TUI", || {
+        broker
+            .screen("cx")
+            .contains("check the served path")
+            .then_some(())
+    });
+    // The turn's answer is the message's reply.
+    let message = broker.get_ok(&format!("/v1/messages/{id}"));
+    let reply = message["replies"][0]["text"].as_str().unwrap_or_default();
+    assert!(reply.contains("check the served path"), "{message}");
+}
+
+#[test]
+fn immediate_steers_into_the_turn_a_person_started_in_the_tui() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let (broker, server, _) = served_codex(tmp.path(), 4000);
+    // The person starts a turn in the TUI.
+    let (status, v) = broker.post(
+        "/v1/agents/cx/input",
+        &json!({"text": "a long task from the person\r"}),
+    );
+    assert!(status < 300, "{status} {v}");
+    wait_for("the person's turn", || {
+        lines(&server)
+            .iter()
+            .any(|l| l["text"] == "a long task from the person")
+            .then_some(())
+    });
+    let (status, v) = broker.call(
+        broker
+            .req(reqwest::Method::PUT, "/v1/agents/cx/mode")
+            .json(&json!({"mode": "immediate"})),
+    );
+    assert!(status < 300, "{status} {v}");
+    let id = message_id(&broker.send("alice", "cx", "also look at the tests"));
+    let ds = broker.wait_verified(&id);
+    assert_eq!(ds[0]["verification"], json!("protocol"), "{ds:?}");
+    let taken = lines(&server);
+    let steered = taken
+        .iter()
+        .find(|l| l["text"].as_str().is_some_and(|t| t.contains(&id)))
+        .expect("the message in the server's transcript");
+    assert_eq!(steered["via"], json!("turn/steer"), "{taken:?}");
+    // Into the person's turn, not a turn of its own.
+    assert_eq!(steered["turn"], taken[0]["turn"], "{taken:?}");
+    assert_eq!(count_in_transcript(&server, &id), 1);
+}
+
+#[test]
+fn when_the_app_server_goes_away_messages_are_typed_into_the_tui() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let (broker, server, tui) = served_codex(tmp.path(), 0);
+    let first = message_id(&broker.send("alice", "cx", "through the server"));
+    broker.wait_verified(&first);
+
+    let socket = broker.state_dir.join("sessions/served/cx.sock");
+    let killed = std::process::Command::new("pkill")
+        .args(["-f", "--"])
+        .arg(format!("--listen unix://{}", socket.display()))
+        .status()
+        .expect("pkill");
+    assert!(killed.success(), "no app server to kill");
+    let fell_back = broker.wait_event("the fallback to keystrokes", |e| {
+        e["type"] == "agent_channel" && e["channel"] == "keystrokes"
+    });
+    assert!(
+        fell_back["why"].as_str().unwrap_or_default().contains("went away"),
+        "{fell_back}"
+    );
+    wait_for("the TUI to say so", || {
+        broker
+            .screen("cx")
+            .contains("app server disconnected")
+            .then_some(())
+    });
+
+    let second = message_id(&broker.send("alice", "cx", "typed this time"));
+    let ds = broker.wait_verified(&second);
+    assert_eq!(ds.len(), 1, "{ds:?}");
+    assert_eq!(ds[0]["channel"], json!("pty"), "{ds:?}");
+    assert_eq!(count_in_transcript(&tui, &second), 1);
+    assert_eq!(count_in_transcript(&server, &second), 0);
+    assert_eq!(count_in_transcript(&server, &first), 1);
+}
