@@ -13,7 +13,8 @@ use crate::error::PresetError;
 use courier_core::{ChannelPolicy, NativeProtocol};
 
 use crate::preset::{
-    DialogPattern, HookSettings, McpInjection, Preset, ResumeTemplate, ServedSettings, SubmitSettings,
+    DialogPattern, HookSettings, McpInjection, Preset, ResumeTemplate, ServedSettings,
+    SubmitSettings,
 };
 
 /// A whole preset file: `[presets.NAME]` tables.

@@ -50,7 +50,14 @@ fn served_codex(tmp: &Path, think_ms: u64) -> (Broker, PathBuf, PathBuf) {
     courier(
         &broker,
         &[
-            "spawn", "fakecodex", "--name", "cx", "--cwd", &workdir, "--arg", &tui,
+            "spawn",
+            "fakecodex",
+            "--name",
+            "cx",
+            "--cwd",
+            &workdir,
+            "--arg",
+            &tui,
         ],
     );
     broker.wait_ready("cx");
@@ -152,7 +159,10 @@ fn when_the_app_server_goes_away_messages_are_typed_into_the_tui() {
         e["type"] == "agent_channel" && e["channel"] == "keystrokes"
     });
     assert!(
-        fell_back["why"].as_str().unwrap_or_default().contains("went away"),
+        fell_back["why"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("went away"),
         "{fell_back}"
     );
     wait_for("the TUI to say so", || {

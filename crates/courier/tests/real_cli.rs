@@ -174,3 +174,62 @@ fn real_codex_app_server_takes_a_message_offline_and_is_interrupted() {
 
     interrupt_ends_cancelled(&broker, "cx", &id, "turn/interrupt");
 }
+
+#[test]
+fn real_codex_with_its_tui_kept_shares_its_app_server_with_the_broker_offline() {
+    let path = search_path();
+    let Some(codex) = installed("codex", &path) else {
+        eprintln!(
+            "SKIPPED: `codex` is not installed (npm install -g @openai/codex, or set \
+             COURIER_REAL_CLI_PATH to a directory holding it)"
+        );
+        return;
+    };
+    eprintln!("real codex: {}", codex.display());
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let (broker, home, workdir) = offline_broker(tmp.path(), &path, &[]);
+    // The TUI stops at its sign-in screen without a login; any key will do
+    // offline (nothing reaches the network).
+    let mut login = std::process::Command::new(&codex)
+        .args(["login", "--with-api-key"])
+        .env("HOME", &home)
+        .env("PATH", &path)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("codex login");
+    {
+        use std::io::Write;
+        let mut stdin = login.stdin.take().expect("stdin");
+        stdin.write_all(b"sk-courier-offline-test\n").expect("key");
+    }
+    assert!(login.wait().expect("codex login").success(), "codex login");
+    courier(
+        &broker,
+        &["spawn", "codex", "--name", "cx", "--cwd", &workdir],
+    );
+    let joined = wait_for_within(Duration::from_secs(60), "the broker to join", || {
+        if broker.screen("cx").contains("Trust this folder") {
+            broker.accept_trust_dialog("cx");
+        }
+        broker
+            .events()
+            .into_iter()
+            .find(|e| e["type"] == "agent_channel" && e["name"] == "cx")
+    });
+    assert_eq!(joined["channel"], json!("native"), "{joined}");
+    broker.wait_ready("cx");
+    let id = message_id(&broker.send("alice", "cx", "hello from courier, served"));
+    wait_for_within(Duration::from_secs(30), "the turn started", || {
+        let d = broker.deliveries(&id);
+        (d[0]["state"] == json!("injected") && d[0]["channel"] == json!("native")).then_some(())
+    });
+    wait_for_within(Duration::from_secs(30), "the message in the TUI", || {
+        broker
+            .screen("cx")
+            .contains("hello from courier, served")
+            .then_some(())
+    });
+    interrupt_ends_cancelled(&broker, "cx", &id, "turn/interrupt");
+}

@@ -38,7 +38,7 @@ pub struct AgentContext {
     /// left in flight on it before typing anything else.
     pub resumed: bool,
     /// The protocol its TUI shares, when it is a served agent.
-    pub served: ServedLink,
+    pub served: Arc<ServedLink>,
 }
 
 impl AgentContext {

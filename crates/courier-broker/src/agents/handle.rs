@@ -10,6 +10,7 @@ use tokio::sync::{Notify, watch};
 
 use super::context::AgentContext;
 use super::control::AgentControl;
+use super::served_link::ServedLink;
 use super::status::AgentStatus;
 use crate::launch::framing_policy::FramingPolicy;
 use crate::spec::AgentSpec;
@@ -24,6 +25,8 @@ pub struct AgentHandle {
     pub control: Arc<AgentControl>,
     /// How messages to it are framed (see [`crate::launch::framing_policy`]).
     pub framing: Arc<FramingPolicy>,
+    /// The protocol its TUI shares, when it is a served agent.
+    pub served: Arc<ServedLink>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -38,6 +41,7 @@ impl AgentHandle {
             status: ctx.status.subscribe(),
             control: ctx.control.clone(),
             framing: ctx.framing.clone(),
+            served: ctx.served.clone(),
             tasks,
         }
     }

@@ -142,7 +142,12 @@ async fn join(
                 Some(end) if tokio::time::Instant::now() < end => {
                     tokio::time::sleep(CONNECT_EVERY).await;
                 }
-                _ => return Err(format!("the {} never listened: {why}", served.protocol.as_str())),
+                _ => {
+                    return Err(format!(
+                        "the {} never listened: {why}",
+                        served.protocol.as_str()
+                    ));
+                }
             },
         }
     };

@@ -268,7 +268,11 @@ fn with_preset(
     })?;
     let options = with_submit(options, Some(spec.submit.as_ref().unwrap_or(&plan.submit)));
     let tui = (program.display().to_string(), plan.args.clone());
-    let served = match (&preset.served, spec.headless, spec.delivery.unwrap_or(plan.delivery)) {
+    let served = match (
+        &preset.served,
+        spec.headless,
+        spec.delivery.unwrap_or(plan.delivery),
+    ) {
         (Some(settings), false, ChannelPolicy::Native) => {
             let socket = served::socket_for(places.state_dir, &spec.name)?;
             let server = preset.launch(&LaunchContext {

@@ -99,7 +99,7 @@ pub async fn launch(
         dialog_answers: launch.dialog_answers,
         framing: Arc::new(launch.framing),
         resumed,
-        served: ServedLink::new(launch.served),
+        served: Arc::new(ServedLink::new(launch.served)),
     });
     Ok(start_tasks(lifecycle, ctx, launch.context_low))
 }
@@ -137,7 +137,9 @@ fn start_tasks(
     };
     let mut tasks = vec![watcher];
     if ctx.served.served.is_some() {
-        tasks.push(tokio::spawn(keep_joined(ctx.clone()).instrument(span.clone())));
+        tasks.push(tokio::spawn(
+            keep_joined(ctx.clone()).instrument(span.clone()),
+        ));
     }
     tasks.push(tokio::spawn(deliver_loop(ctx.clone()).instrument(span)));
     let handle = AgentHandle::new(&ctx, tasks);

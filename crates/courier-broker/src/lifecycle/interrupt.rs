@@ -35,16 +35,22 @@ pub enum InterruptRefused {
 /// Sends `name` its interrupt keys (`agent_interrupted`); returns the
 /// keys as a person names them (`esc`, `ctrl-c`).
 pub async fn interrupt(lifecycle: &Lifecycle, name: &str) -> Result<String, InterruptRefused> {
-    let (session, mut status) = {
+    let (session, mut status, served) = {
         let agents = lifecycle.registry.lock().await;
         let agent = agents
             .get(name)
             .ok_or_else(|| BrokerError::unknown_agent(name))?;
-        (agent.session.clone(), agent.status.clone())
+        (
+            agent.session.clone(),
+            agent.status.clone(),
+            agent.served.session(),
+        )
     };
-    if let Some(native) = session.native() {
+    // A headless agent, or a served one the broker is joined to: its own
+    // protocol cancels the running turn, whoever started it.
+    if let Some(native) = session.native().cloned().or(served) {
         let now = status.borrow().clone();
-        return cancel_turn(lifecycle, name, &now, native).await;
+        return cancel_turn(lifecycle, name, &now, &native).await;
     }
     // A message being typed ends within moments (its outcome is
     // recorded first): give it that long before refusing.
@@ -71,8 +77,9 @@ pub async fn interrupt(lifecycle: &Lifecycle, name: &str) -> Result<String, Inte
     recorded(lifecycle, name, keys).await
 }
 
-/// A headless agent's turn is cancelled through its protocol
-/// (ACP `session/cancel`, stream-json `interrupt`): the delivery that started it ends `turn_cancelled`.
+/// A headless (or served) agent's turn is cancelled through its protocol
+/// (ACP `session/cancel`, stream-json `interrupt`, Codex `turn/interrupt`):
+/// the delivery that started it ends `turn_cancelled`.
 async fn cancel_turn(
     lifecycle: &Lifecycle,
     name: &str,

@@ -41,6 +41,14 @@ enum TurnNote {
     },
 }
 
+/// The turn notifications of a joined thread: not yet ours, ours, or not
+/// to be had by `thread/resume` (a server that sends them to every client).
+const UNSUBSCRIBED: u8 = 0;
+const SUBSCRIBED: u8 = 1;
+const NO_RESUME: u8 = 2;
+/// How long the first turn's rollout may take to appear for `thread/resume`.
+const ROLLOUT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// How long a client joining a TUI's app server waits for its thread.
 const JOIN_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
@@ -49,6 +57,10 @@ pub struct CodexClient {
     rpc: Connection,
     /// Joins the thread the TUI started instead of starting one.
     joins: bool,
+    /// A joining client gets the thread's turn notifications once it
+    /// resumed the thread (Codex: possible once the thread's rollout
+    /// exists, i.e. after its first turn started).
+    subscription: std::sync::atomic::AtomicU8,
     thread: watch::Sender<Option<String>>,
     /// The turn running on the thread, whoever started it (`turn/started`
     /// until its `turn/completed`): what a steered message joins.
@@ -88,6 +100,11 @@ impl CodexClient {
         CodexClient {
             rpc,
             joins,
+            subscription: std::sync::atomic::AtomicU8::new(if joins {
+                UNSUBSCRIBED
+            } else {
+                SUBSCRIBED
+            }),
             thread: watch::channel(None).0,
             active,
             running: Arc::default(),
@@ -142,6 +159,73 @@ impl CodexClient {
         }
     }
 
+    /// `thread/resume` of the joined thread, which subscribes this
+    /// connection to its turns; `Err` says why not (no rollout yet).
+    async fn subscribe(&self, thread: &str) -> Result<(), String> {
+        use std::sync::atomic::Ordering::SeqCst;
+        if self.subscription.load(SeqCst) != UNSUBSCRIBED {
+            return Ok(());
+        }
+        let params = json!({"threadId": thread, "excludeTurns": true});
+        match self.rpc.call("thread/resume", params).await {
+            Answer::Result(_) => {
+                self.subscription.store(SUBSCRIBED, SeqCst);
+                Ok(())
+            }
+            Answer::Error { message, .. } if message.contains("no rollout") => Err(message),
+            Answer::Error { message, .. } => {
+                tracing::debug!(%message, "thread/resume refused; following what the server sends");
+                self.subscription.store(NO_RESUME, SeqCst);
+                Ok(())
+            }
+            Answer::Closed { why } => Err(why),
+        }
+    }
+
+    /// After the first turn started: subscribes (its rollout appears
+    /// moments later), then reads what this turn showed meanwhile.
+    async fn catch_up(&self, thread: &str, turn: &str, text: &str) -> Option<Caught> {
+        use std::sync::atomic::Ordering::SeqCst;
+        if self.subscription.load(SeqCst) != UNSUBSCRIBED {
+            return None;
+        }
+        let deadline = tokio::time::Instant::now() + ROLLOUT_WAIT;
+        while let Err(why) = self.subscribe(thread).await {
+            if tokio::time::Instant::now() >= deadline {
+                tracing::warn!(%why, "cannot follow the joined thread's turns");
+                return None;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        let params = json!({"threadId": thread, "includeTurns": true});
+        let read = expect_result("thread/read", self.rpc.call("thread/read", params).await).ok()?;
+        let found = read
+            .pointer("/thread/turns")?
+            .as_array()?
+            .iter()
+            .find(|t| t.get("id").and_then(Value::as_str) == Some(turn))?;
+        let shown = found
+            .get("items")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .any(|item| {
+                item.get("type").and_then(Value::as_str) == Some("userMessage")
+                    && input_text(item.get("content").unwrap_or(&Value::Null)) == text
+            });
+        let status = found.get("status").and_then(Value::as_str).unwrap_or("");
+        let ended = (status != "inProgress" && !status.is_empty()).then(|| {
+            (
+                status.to_string(),
+                found
+                    .pointer("/error/message")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+            )
+        });
+        Some(Caught { shown, ended })
+    }
+
     fn thread(&self) -> Option<String> {
         self.thread.borrow().clone()
     }
@@ -173,6 +257,10 @@ impl CodexClient {
         let thread = self
             .thread()
             .ok_or("no Codex thread yet (the handshake did not finish)")?;
+        // A joined thread that has had a turn can be subscribed to now.
+        if self.joins {
+            let _ = self.subscribe(&thread).await;
+        }
         // What an earlier turn left (an interrupted one's end) is not this
         // message's.
         {
@@ -198,14 +286,24 @@ impl CodexClient {
         })
     }
 
-    /// `turn/interrupt` of the running turn (its answer is not awaited:
-    /// `turn/completed` says the turn ended).
+    /// `turn/interrupt` of the running turn; `Err` when the server refused
+    /// it (`turn/completed` then says the turn ended).
     pub async fn cancel(&self) -> Result<(), String> {
-        let (Some(thread), Some(turn)) = (self.thread(), lock(&self.running).clone()) else {
+        // Ours, else the one running on the thread (a person's, in the TUI).
+        let turn = lock(&self.running)
+            .clone()
+            .or_else(|| lock(&self.active).clone());
+        let (Some(thread), Some(turn)) = (self.thread(), turn) else {
             return Ok(());
         };
         let params = json!({"threadId": thread, "turnId": turn});
-        self.rpc.send("turn/interrupt", params).await.map(drop)
+        let answer = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            self.rpc.call("turn/interrupt", params),
+        )
+        .await
+        .map_err(|_| "turn/interrupt: no answer within 5 s".to_string())?;
+        expect_result("turn/interrupt", answer).map(drop)
     }
 
     /// Drops what was streamed before now (between turns).
@@ -246,16 +344,33 @@ impl PendingTurn<'_> {
             Err(_) => return PromptAnswer::Closed("the connection's reader ended".into()),
         };
         *lock(&client.running) = Some(turn.clone());
-        let answer = follow(client, &turn, &text).await;
+        let caught = match client.thread() {
+            Some(thread) => client.catch_up(&thread, &turn, &text).await,
+            None => None,
+        };
+        let answer = match caught {
+            Some(Caught {
+                shown,
+                ended: Some((status, error)),
+            }) => answer_of(shown, &status, error),
+            Some(Caught { shown, ended: None }) => follow(client, &turn, &text, shown).await,
+            None => follow(client, &turn, &text, false).await,
+        };
         *lock(&client.running) = None;
         answer
     }
 }
 
-/// Reads the turn's notes until it ends.
-async fn follow(client: &CodexClient, turn: &str, text: &str) -> PromptAnswer {
+/// What a late subscriber read of a turn: whether it showed the text, and
+/// its end (status, error) if it ended.
+struct Caught {
+    shown: bool,
+    ended: Option<(String, Option<String>)>,
+}
+
+/// Reads the turn's notes until it ends (`shown`: the text was seen).
+async fn follow(client: &CodexClient, turn: &str, text: &str, mut shown: bool) -> PromptAnswer {
     let mut notes = client.notes.lock().await;
-    let mut shown = false;
     loop {
         let Some(note) = notes.recv().await else {
             let why = client.closed();

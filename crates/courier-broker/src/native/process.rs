@@ -99,7 +99,11 @@ impl HeadlessProcess {
             output,
             exit,
             enter_timing: std::sync::Mutex::default(),
-            native: Arc::new(NativeSession::new(protocol, Box::new(stdin), Box::new(stdout))),
+            native: Arc::new(NativeSession::new(
+                protocol,
+                Box::new(stdin),
+                Box::new(stdout),
+            )),
         })
     }
 

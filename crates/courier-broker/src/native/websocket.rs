@@ -24,9 +24,12 @@ pub async fn connect(socket: &Path) -> Result<(AgentOutput, AgentInput), String>
     let stream = UnixStream::connect(socket)
         .await
         .map_err(|e| format!("cannot connect to {}: {e}", socket.display()))?;
-    let (ws, _) = client_async("ws://localhost/", stream)
-        .await
-        .map_err(|e| format!("the WebSocket handshake on {} failed: {e}", socket.display()))?;
+    let (ws, _) = client_async("ws://localhost/", stream).await.map_err(|e| {
+        format!(
+            "the WebSocket handshake on {} failed: {e}",
+            socket.display()
+        )
+    })?;
     let (ours, bridge) = tokio::io::duplex(BRIDGE_BUFFER);
     tokio::spawn(run_bridge(ws, bridge));
     let (read, write) = tokio::io::split(ours);
