@@ -10,7 +10,8 @@
 //! watcher that reports readiness and busy/idle ([`watcher`]), and a
 //! headless agent's watcher, which does so from its protocol
 //! ([`native_watcher`]), and the protocol a terminal agent's TUI shares,
-//! joined and kept joined while it lives ([`served_link`]).
+//! where it stands ([`served_link`]), joined and kept joined while the agent
+//! lives ([`served_joiner`]).
 //!
 //! Must not: take or settle a delivery (that is `delivery/`), start, restart
 //! or end a process (that is `lifecycle/`), or know about HTTP.
@@ -23,6 +24,7 @@ pub mod native_watcher;
 pub mod ops;
 pub mod person;
 pub mod registry;
+pub mod served_joiner;
 pub mod served_link;
 pub mod status;
 pub mod typing;
