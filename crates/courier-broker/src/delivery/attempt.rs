@@ -20,6 +20,8 @@ use courier_terminal::verify::Expectation;
 use courier_terminal::{BeforeEnter, DeliverOptions, Terminal, deliver_with};
 
 use super::crash;
+use super::native::Joins;
+use crate::native::NativeSession;
 use crate::agents::context::AgentContext;
 use crate::metrics::Metrics;
 
@@ -92,9 +94,30 @@ pub async fn run(
     // The channel carries it and says what its witness saw; core decides
     // what that means (`settle_attempt`, `settle_protocol`).
     let settled = match ctx.native() {
-        Some(native) => super::native::carry(ctx, delivery, message, &native).await,
+        Some(native) => {
+            super::native::carry(ctx, delivery, message, &native, Joins::OwnTurn).await
+        }
         None => keystrokes(ctx, delivery, message, options, left_over).await,
     };
+    apply(ctx, delivery, settled, pacer).await;
+    ctx.status.send_modify(|s| {
+        s.delivering = None;
+        s.delay_ms = pacer.delay_ms();
+    });
+}
+
+/// One delivery steered into the turn the loop's own attempt follows
+/// (`steer_lane.rs`): carried through `native`, settled and recorded as
+/// any attempt, but the agent's status stays the loop's.
+pub async fn steered(
+    ctx: &AgentContext,
+    delivery: &Delivery,
+    message: &Message,
+    native: &NativeSession,
+    pacer: &mut Pacer,
+) {
+    pacer.injected_at(SystemClock.now());
+    let settled = super::native::carry(ctx, delivery, message, native, Joins::ThatTurn).await;
     apply(ctx, delivery, settled, pacer).await;
 }
 
@@ -134,7 +157,8 @@ async fn keystrokes(
 }
 
 /// The effects of a settled attempt, the same for every channel: pacing,
-/// counters, the commits in order, the queue's progress.
+/// counters, the commits in order, the queue's progress (the agent's
+/// status is the caller's).
 async fn apply(ctx: &AgentContext, delivery: &Delivery, settled: Settlement, pacer: &mut Pacer) {
     pacer.record(settled.pacing);
     count(&ctx.metrics, settled.counted);
@@ -150,10 +174,6 @@ async fn apply(ctx: &AgentContext, delivery: &Delivery, settled: Settlement, pac
         // The queue moved: the watchdog measures from here.
         ctx.control.progressed(SystemClock.now());
     }
-    ctx.status.send_modify(|s| {
-        s.delivering = None;
-        s.delay_ms = pacer.delay_ms();
-    });
 }
 
 /// Counts a settled attempt in the metrics.

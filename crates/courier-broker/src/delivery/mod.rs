@@ -4,7 +4,8 @@
 //! Owns: accepting a send ([`send`]); the per-agent loop that waits, claims,
 //! carries and commits ([`deliver_loop`], one attempt in [`attempt`],
 //! whatever the agent's channel: keystrokes, or its own protocol in
-//! [`native`]); the
+//! [`native`]; in `immediate` mode, messages steered into the turn the
+//! loop follows by [`steer_lane`]); the
 //! input hold (nothing typed into an input that holds text:
 //! [`input_hold`]); settling what a previous broker left in flight, from a
 //! surviving screen ([`resume`]) or at start for new sessions
@@ -26,6 +27,7 @@ pub mod recovery;
 pub mod requests;
 pub mod resume;
 pub mod send;
+pub mod steer_lane;
 pub mod watchdog;
 
 pub use watchdog::{Stuck, Watchdog};

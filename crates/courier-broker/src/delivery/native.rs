@@ -40,15 +40,29 @@ pub fn prompt_text(message: &Message) -> String {
     )
 }
 
+/// How a delivery joins the agent's conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Joins {
+    /// A turn of its own (or, in `immediate` mode, steered into a turn
+    /// someone else started); its turn's answer is its reply.
+    OwnTurn,
+    /// Steered into the turn another delivery of this broker started and
+    /// is following: the turn's updates and its reply are that one's.
+    ThatTurn,
+}
+
 /// Carries one claimed delivery through `native`; core settles the report.
 pub async fn carry(
     ctx: &AgentContext,
     delivery: &Delivery,
     message: &Message,
     native: &NativeSession,
+    joins: Joins,
 ) -> Settlement {
     let text = prompt_text(message);
-    native.drain_updates().await;
+    if joins == Joins::OwnTurn {
+        native.drain_updates().await;
+    }
     // An agent whose protocol already went away never sees it: nothing is
     // marked, and the next generation gets it.
     if let Some(why) = native.closed() {
@@ -72,7 +86,8 @@ pub async fn carry(
     })
     .await;
     // `immediate`: into the running turn, where the protocol can steer.
-    let steer = *ctx.control.mode.borrow() == courier_core::DeliveryMode::Immediate;
+    let steer = joins == Joins::ThatTurn
+        || *ctx.control.mode.borrow() == courier_core::DeliveryMode::Immediate;
     let pending = match native.prompt(&text, steer).await {
         Ok(pending) => pending,
         Err(why) => {
@@ -81,15 +96,21 @@ pub async fn carry(
             return settle(ProtocolReport::NotSent { why }, true, exit);
         }
     };
-    native.set_turn(true);
-    let (answer, reply) = follow_turn(ctx, &message.id, native, pending).await;
-    native.set_turn(false);
+    let (answer, reply) = match joins {
+        Joins::OwnTurn => {
+            native.set_turn(true);
+            let followed = follow_turn(ctx, &message.id, native, pending).await;
+            native.set_turn(false);
+            followed
+        }
+        Joins::ThatTurn => (pending.answer().await, String::new()),
+    };
     let report = report_of(answer, &reply);
     let exit = match report {
         ProtocolReport::Gone { .. } => exit_within(ctx, EXIT_WAIT).await,
         _ => None,
     };
-    if matches!(report, ProtocolReport::Carried) {
+    if matches!(report, ProtocolReport::Carried) && joins == Joins::OwnTurn {
         record_reply(ctx, message, reply).await;
     } else {
         conversation_error(ctx, &message.id, &report.to_string()).await;
@@ -116,6 +137,7 @@ fn report_of(answer: PromptAnswer, reply: &str) -> ProtocolReport {
         PromptAnswer::TurnFailed(message) => ProtocolReport::TurnRefused { message },
         PromptAnswer::Unproven(why) => ProtocolReport::Unproven { why },
         PromptAnswer::Closed(why) => ProtocolReport::Gone { why },
+        PromptAnswer::NotTaken(why) => ProtocolReport::NotSent { why },
     }
 }
 

@@ -24,6 +24,7 @@ use crate::agents::served_link::ServedLink;
 use crate::agents::status::AgentStatus;
 use crate::agents::watcher::watch_screen;
 use crate::delivery::deliver_loop::deliver_loop;
+use crate::delivery::steer_lane::steer_lane;
 use crate::error::BrokerError;
 use crate::launch::Launch;
 use crate::native::HeadlessProcess;
@@ -141,6 +142,9 @@ fn start_tasks(
         tasks.push(tokio::spawn(
             keep_joined(ctx.clone()).instrument(span.clone()),
         ));
+    }
+    if ctx.served.served.is_some() || ctx.session.native().is_some() {
+        tasks.push(tokio::spawn(steer_lane(ctx.clone()).instrument(span.clone())));
     }
     tasks.push(tokio::spawn(deliver_loop(ctx.clone()).instrument(span)));
     let handle = AgentHandle::new(&ctx, tasks);

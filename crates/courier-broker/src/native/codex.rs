@@ -21,7 +21,7 @@
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use tokio::sync::{Mutex, mpsc, watch};
+use tokio::sync::{Mutex, broadcast, mpsc, watch};
 
 use super::jsonrpc::{
     AgentInput, AgentOutput, Answer, Connection, Handler, Incoming, expect_result,
@@ -49,6 +49,9 @@ const NO_RESUME: u8 = 2;
 /// How long the first turn's rollout may take to appear for `thread/resume`.
 const ROLLOUT_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// Turn notes a follower may fall behind (each turn has a handful).
+const TURN_NOTES: usize = 4096;
+
 /// How long a client joining a TUI's app server waits for its thread.
 const JOIN_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
 
@@ -67,7 +70,9 @@ pub struct CodexClient {
     active: Arc<std::sync::Mutex<Option<String>>>,
     /// The turn running, as `turn/start` named it (for `turn/interrupt`).
     running: Arc<std::sync::Mutex<Option<String>>>,
-    notes: Mutex<mpsc::UnboundedReceiver<TurnNote>>,
+    /// Every turn note, to each pending turn that follows one (a steered
+    /// message follows the same turn as the message that started it).
+    notes: broadcast::Sender<TurnNote>,
     updates: Mutex<mpsc::UnboundedReceiver<Update>>,
     turn: watch::Sender<bool>,
 }
@@ -76,6 +81,9 @@ pub struct CodexClient {
 pub struct PendingTurn<'a> {
     client: &'a CodexClient,
     answer: tokio::sync::oneshot::Receiver<Answer>,
+    notes: broadcast::Receiver<TurnNote>,
+    /// Written as `turn/steer`: refused, it was not taken (the turn ended).
+    steered: bool,
     text: String,
 }
 
@@ -93,10 +101,10 @@ impl CodexClient {
 
     fn connected(stdin: AgentInput, stdout: AgentOutput, joins: bool) -> CodexClient {
         let (rpc, incoming) = Connection::start(stdin, stdout, server_requests());
-        let (notes_tx, notes) = mpsc::unbounded_channel();
+        let (notes, _) = broadcast::channel(TURN_NOTES);
         let (updates_tx, updates) = mpsc::unbounded_channel();
         let active = Arc::default();
-        tokio::spawn(route(incoming, notes_tx, updates_tx, Arc::clone(&active)));
+        tokio::spawn(route(incoming, notes.clone(), updates_tx, Arc::clone(&active)));
         CodexClient {
             rpc,
             joins,
@@ -108,7 +116,7 @@ impl CodexClient {
             thread: watch::channel(None).0,
             active,
             running: Arc::default(),
-            notes: Mutex::new(notes),
+            notes,
             updates: Mutex::new(updates),
             turn: watch::channel(false).0,
         }
@@ -261,14 +269,12 @@ impl CodexClient {
         if self.joins {
             let _ = self.subscribe(&thread).await;
         }
-        // What an earlier turn left (an interrupted one's end) is not this
-        // message's.
-        {
-            let mut notes = self.notes.lock().await;
-            while notes.try_recv().is_ok() {}
-        }
+        // From now on: what an earlier turn left (an interrupted one's end)
+        // is not this message's.
+        let notes = self.notes.subscribe();
         let input = json!([{"type": "text", "text": text, "text_elements": []}]);
         let running = lock(&self.active).clone().filter(|_| steer);
+        let steered = running.is_some();
         let (_, answer) = match running {
             Some(turn) => {
                 let params = json!({"threadId": thread, "input": input, "expectedTurnId": turn});
@@ -282,6 +288,8 @@ impl CodexClient {
         Ok(PendingTurn {
             client: self,
             answer,
+            notes,
+            steered,
             text: text.to_string(),
         })
     }
@@ -306,6 +314,12 @@ impl CodexClient {
         expect_result("turn/interrupt", answer).map(drop)
     }
 
+    /// Whether a turn runs on the thread that a message could be steered
+    /// into (`turn/steer`).
+    pub fn can_steer(&self) -> bool {
+        lock(&self.active).is_some()
+    }
+
     /// Drops what was streamed before now (between turns).
     pub async fn drain_updates(&self) {
         let mut updates = self.updates.lock().await;
@@ -325,6 +339,8 @@ impl PendingTurn<'_> {
         let PendingTurn {
             client,
             answer,
+            mut notes,
+            steered,
             text,
         } = self;
         let turn = match answer.await {
@@ -337,6 +353,11 @@ impl PendingTurn<'_> {
                 Some(id) => id.to_string(),
                 None => return PromptAnswer::Error("the server answered no turn id".into()),
             },
+            Ok(Answer::Error { code, message }) if steered => {
+                return PromptAnswer::NotTaken(format!(
+                    "turn/steer refused ({message}, code {code}): the turn had ended"
+                ));
+            }
             Ok(Answer::Error { code, message }) => {
                 return PromptAnswer::Error(format!("{message} (code {code})"));
             }
@@ -353,8 +374,10 @@ impl PendingTurn<'_> {
                 shown,
                 ended: Some((status, error)),
             }) => answer_of(shown, &status, error),
-            Some(Caught { shown, ended: None }) => follow(client, &turn, &text, shown).await,
-            None => follow(client, &turn, &text, false).await,
+            Some(Caught { shown, ended: None }) => {
+                follow(client, &mut notes, &turn, &text, shown).await
+            }
+            None => follow(client, &mut notes, &turn, &text, false).await,
         };
         *lock(&client.running) = None;
         answer
@@ -369,12 +392,24 @@ struct Caught {
 }
 
 /// Reads the turn's notes until it ends (`shown`: the text was seen).
-async fn follow(client: &CodexClient, turn: &str, text: &str, mut shown: bool) -> PromptAnswer {
-    let mut notes = client.notes.lock().await;
+async fn follow(
+    client: &CodexClient,
+    notes: &mut broadcast::Receiver<TurnNote>,
+    turn: &str,
+    text: &str,
+    mut shown: bool,
+) -> PromptAnswer {
     loop {
-        let Some(note) = notes.recv().await else {
-            let why = client.closed();
-            return PromptAnswer::Closed(why.unwrap_or_else(|| "the output ended".into()));
+        let note = match notes.recv().await {
+            Ok(note) => note,
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                tracing::warn!(missed, "turn notes were missed; following on");
+                continue;
+            }
+            Err(broadcast::error::RecvError::Closed) => {
+                let why = client.closed();
+                return PromptAnswer::Closed(why.unwrap_or_else(|| "the output ended".into()));
+            }
         };
         match note {
             TurnNote::UserMessage {
@@ -433,7 +468,7 @@ fn server_requests() -> Handler {
 /// a transcript keeps.
 async fn route(
     mut incoming: mpsc::UnboundedReceiver<Incoming>,
-    notes: mpsc::UnboundedSender<TurnNote>,
+    notes: broadcast::Sender<TurnNote>,
     updates: mpsc::UnboundedSender<Update>,
     active: Arc<std::sync::Mutex<Option<String>>>,
 ) {

@@ -134,6 +134,15 @@ impl NativeSession {
         }
     }
 
+    /// Whether a message can be steered into the running turn now (only
+    /// Codex can: `turn/steer`).
+    pub fn can_steer(&self) -> bool {
+        match self {
+            NativeSession::Codex(c) => c.can_steer(),
+            NativeSession::Acp(_) | NativeSession::Claude(_) => false,
+        }
+    }
+
     /// Waits until the agent's output ended; why.
     pub async fn wait_closed(&self) -> String {
         match self {

@@ -33,4 +33,7 @@ pub enum PromptAnswer {
     Unproven(String),
     /// The agent's output ended before it answered.
     Closed(String),
+    /// Nothing was taken, and nothing needs proving: a steer that found
+    /// the turn already over. The delivery goes back to the queue.
+    NotTaken(String),
 }
