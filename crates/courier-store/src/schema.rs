@@ -203,8 +203,33 @@ pub(crate) enum Target<'a> {
     Memory,
 }
 
+/// Process-wide SQLite settings, applied once before the first connection.
+///
+/// Memory statistics off: with them on (SQLite's default), every
+/// `sqlite3_malloc`/`free` takes a global mutex to keep counters nobody here
+/// reads (`sqlite3_memory_used`, the soft heap limit); that was ~10 % of the
+/// writer's CPU under load (benchmarks/profiles/README.md). It can only be
+/// set before SQLite initializes; if something in the process initialized
+/// it first (a test registering a VFS), the call is refused and the default
+/// stays, which changes nothing but speed.
+fn configure_sqlite() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: sqlite3_config is called with the argument type that
+        // SQLITE_CONFIG_MEMSTATUS takes (an int); SQLite itself refuses it
+        // (SQLITE_MISUSE) when already initialized, and `Once` keeps two of
+        // our threads from calling it at the same time.
+        let rc =
+            unsafe { rusqlite::ffi::sqlite3_config(rusqlite::ffi::SQLITE_CONFIG_MEMSTATUS, 0) };
+        if rc != rusqlite::ffi::SQLITE_OK {
+            tracing::debug!(rc, "SQLite already initialized: memory statistics stay on");
+        }
+    });
+}
+
 /// Opens `file` through `vfs` (SQLite's default when `None`).
 fn open_file(file: &Path, flags: OpenFlags, vfs: Option<&str>) -> rusqlite::Result<Connection> {
+    configure_sqlite();
     match vfs {
         None => Connection::open_with_flags(file, flags),
         Some(vfs) => Connection::open_with_flags_and_vfs(file, flags, vfs),
@@ -225,7 +250,10 @@ pub(crate) fn open_writer(
     synchronous: Synchronous,
 ) -> Result<Opened, StoreError> {
     let conn = match target {
-        Target::Memory => Connection::open_in_memory(),
+        Target::Memory => {
+            configure_sqlite();
+            Connection::open_in_memory()
+        }
         Target::File(file, vfs) => open_file(
             file,
             OpenFlags::SQLITE_OPEN_READ_WRITE
