@@ -17,7 +17,7 @@
 //!
 //! Each step uses an index on time, so a call costs O(max_rows · log n)
 //! (plus the old dead letters that step 3 steps over: its condition repeats
-//! the partial index's state list word for word, which is what lets SQLite
+//! the partial index's state condition word for word (`reads::FINISHED`), which is what lets SQLite
 //! use that index, then leaves the dead letters out).
 
 use rusqlite::params;
@@ -39,7 +39,8 @@ const STEPS: [(&str, &str); 5] = [
     ),
     (
         "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries \
-         WHERE state IN ('verified', 'unverified', 'dropped', 'dead', 'read') \
+         WHERE (state = 'verified' OR state = 'unverified' \
+     OR state = 'dropped' OR state = 'dead' OR state = 'read') \
          AND state NOT IN ('dropped', 'dead') AND updated_at < ?1 LIMIT ?2)",
         "pruning deliveries",
     ),
@@ -96,4 +97,32 @@ pub(crate) fn prune(ctx: &mut Ctx<'_>, policy: PrunePolicy) -> Result<PruneRepor
         tracing::info!(path = %ctx.path.display(), ?report, "pruned the store");
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::STEPS;
+    use crate::options::Synchronous;
+    use crate::schema::{Target, open_writer};
+
+    /// The deliveries step states the partial index's condition word for
+    /// word, so it walks that index (by time) instead of the whole table.
+    #[test]
+    fn the_deliveries_step_walks_the_finished_index() {
+        let sql = STEPS[2].0;
+        assert!(sql.contains(crate::reads::FINISHED), "{sql}");
+        let conn = open_writer(Target::Memory, Path::new(":memory:"), Synchronous::Full)
+            .unwrap()
+            .conn;
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let plan = stmt
+            .query_map([0, 10], |r| r.get::<_, String>(3))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect::<Vec<_>>()
+            .join("; ");
+        assert!(plan.contains("deliveries_finished"), "{plan}");
+    }
 }

@@ -154,10 +154,21 @@ pub(crate) fn last_seq(conn: &Connection, path: &Path) -> Result<u64> {
     Ok(seq.and_then(|s| u64::try_from(s).ok()).unwrap_or(0))
 }
 
+/// Pending deliveries (queued or in flight): the condition of the
+/// `deliveries_pending` index, word for word, so that a query stating it is
+/// seen to be covered by the index. `OR`s, not `IN`: see schema version 6.
+pub(crate) const PENDING: &str = "(state = 'queued' OR state = 'injecting' OR state = 'injected')";
+
+/// Finished deliveries: the condition of the `deliveries_finished` index.
+/// Only tests name it: prune's step (a constant) writes it out, and a test
+/// checks the two agree.
+#[cfg(test)]
+pub(crate) const FINISHED: &str = "(state = 'verified' OR state = 'unverified' \
+     OR state = 'dropped' OR state = 'dead' OR state = 'read')";
+
 pub(crate) fn pending(conn: &Connection, path: &Path) -> Result<Vec<Delivery>> {
     let sql = format!(
-        "SELECT {DELIVERY_COLUMNS} FROM deliveries \
-         WHERE state IN ('queued', 'injecting', 'injected') ORDER BY agent, queue_pos"
+        "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE {PENDING} ORDER BY agent, queue_pos"
     );
     collect(
         conn,
@@ -232,11 +243,14 @@ pub(crate) fn queue_depths(
 /// `+?1`, not `?1`: with a bare parameter beside `ORDER BY`, SQLite's
 /// planner looks at the bound value and re-prepares the statement at every
 /// use; the unary `+` keeps the same plan (checked by a test) without that.
-/// The limit is part of the text for the same reason.
-fn oldest_queued_sql(limit: usize) -> String {
+/// The limit is part of the text for the same reason. `INDEXED BY`:
+/// `state = 'queued'` also implies the condition of `deliveries_pending`
+/// (same columns, and it holds the in-flight ones too), which the planner
+/// may otherwise pick.
+pub(crate) fn oldest_queued_sql(limit: usize) -> String {
     format!(
-        "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE agent = +?1 AND state = 'queued' \
-         ORDER BY queue_pos LIMIT {limit}"
+        "SELECT {DELIVERY_COLUMNS} FROM deliveries INDEXED BY deliveries_queued \
+         WHERE agent = +?1 AND state = 'queued' ORDER BY queue_pos LIMIT {limit}"
     )
 }
 

@@ -13,7 +13,7 @@ use crate::error::{SqlContext, StoreError};
 use crate::options::Synchronous;
 
 /// One step per schema version: `MIGRATIONS[n]` takes version `n` to `n + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
 
 /// The schema version this build writes and understands.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -191,6 +191,50 @@ CREATE TABLE replies (
 CREATE INDEX replies_by_reply_to ON replies(reply_to);
 "#;
 
+/// Version 6, no `IN` lists of more than two constants where rows are
+/// written. SQLite evaluates `state IN ('a', 'b', 'c')` by building a
+/// temporary table of the constants each time (two or fewer it compares
+/// directly), and it evaluates the partial indexes' `WHERE` and the counting
+/// triggers at every insert and update of a delivery: a claim, a transition
+/// or an eviction built six such tables, a new delivery three (~10 % of the
+/// writer's CPU, `sqlite3BtreeOpen`/`Close` in the profile). The same
+/// conditions as `OR`s of equalities are plain comparisons. A query that
+/// walks one of these indexes states the index's condition as written here
+/// (`reads::PENDING`, `reads::FINISHED`) so the planner sees it is covered.
+const V6: &str = r#"
+DROP INDEX deliveries_pending;
+CREATE INDEX deliveries_pending ON deliveries(agent, queue_pos)
+    WHERE state = 'queued' OR state = 'injecting' OR state = 'injected';
+DROP INDEX deliveries_finished;
+CREATE INDEX deliveries_finished ON deliveries(updated_at)
+    WHERE state = 'verified' OR state = 'unverified' OR state = 'dropped' OR state = 'dead'
+        OR state = 'read';
+DROP TRIGGER deliveries_count_insert;
+CREATE TRIGGER deliveries_count_insert AFTER INSERT ON deliveries BEGIN
+    INSERT INTO queue_counts (agent, queued, pending) VALUES (NEW.agent,
+        NEW.state = 'queued',
+        NEW.state = 'queued' OR NEW.state = 'injecting' OR NEW.state = 'injected')
+        ON CONFLICT (agent) DO UPDATE SET queued = queued + excluded.queued,
+            pending = pending + excluded.pending;
+END;
+DROP TRIGGER deliveries_count_update;
+CREATE TRIGGER deliveries_count_update AFTER UPDATE OF state ON deliveries BEGIN
+    UPDATE queue_counts SET
+        queued = queued + (NEW.state = 'queued') - (OLD.state = 'queued'),
+        pending = pending
+            + (NEW.state = 'queued' OR NEW.state = 'injecting' OR NEW.state = 'injected')
+            - (OLD.state = 'queued' OR OLD.state = 'injecting' OR OLD.state = 'injected')
+        WHERE agent = NEW.agent AND OLD.state <> NEW.state;
+END;
+DROP TRIGGER deliveries_count_delete;
+CREATE TRIGGER deliveries_count_delete AFTER DELETE ON deliveries BEGIN
+    UPDATE queue_counts SET queued = queued - (OLD.state = 'queued'),
+        pending = pending
+            - (OLD.state = 'queued' OR OLD.state = 'injecting' OR OLD.state = 'injected')
+        WHERE agent = OLD.agent;
+END;
+"#;
+
 /// Prepared statements kept per connection: more than the store uses, so
 /// no statement is ever prepared twice.
 const STATEMENT_CACHE: usize = 128;
@@ -203,8 +247,33 @@ pub(crate) enum Target<'a> {
     Memory,
 }
 
+/// Process-wide SQLite settings, applied once before the first connection.
+///
+/// Memory statistics off: with them on (SQLite's default), every
+/// `sqlite3_malloc`/`free` takes a global mutex to keep counters nobody here
+/// reads (`sqlite3_memory_used`, the soft heap limit); that was ~10 % of the
+/// writer's CPU under load (benchmarks/profiles/README.md). It can only be
+/// set before SQLite initializes; if something in the process initialized
+/// it first (a test registering a VFS), the call is refused and the default
+/// stays, which changes nothing but speed.
+fn configure_sqlite() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: sqlite3_config is called with the argument type that
+        // SQLITE_CONFIG_MEMSTATUS takes (an int); SQLite itself refuses it
+        // (SQLITE_MISUSE) when already initialized, and `Once` keeps two of
+        // our threads from calling it at the same time.
+        let rc =
+            unsafe { rusqlite::ffi::sqlite3_config(rusqlite::ffi::SQLITE_CONFIG_MEMSTATUS, 0) };
+        if rc != rusqlite::ffi::SQLITE_OK {
+            tracing::debug!(rc, "SQLite already initialized: memory statistics stay on");
+        }
+    });
+}
+
 /// Opens `file` through `vfs` (SQLite's default when `None`).
 fn open_file(file: &Path, flags: OpenFlags, vfs: Option<&str>) -> rusqlite::Result<Connection> {
+    configure_sqlite();
     match vfs {
         None => Connection::open_with_flags(file, flags),
         Some(vfs) => Connection::open_with_flags_and_vfs(file, flags, vfs),
@@ -225,7 +294,10 @@ pub(crate) fn open_writer(
     synchronous: Synchronous,
 ) -> Result<Opened, StoreError> {
     let conn = match target {
-        Target::Memory => Connection::open_in_memory(),
+        Target::Memory => {
+            configure_sqlite();
+            Connection::open_in_memory()
+        }
         Target::File(file, vfs) => open_file(
             file,
             OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -354,17 +426,17 @@ mod tests {
             let rows = stmt.query_map([], |r| r.get::<_, String>(3)).unwrap();
             rows.map(Result::unwrap).collect::<Vec<_>>().join("; ")
         };
-        let queued = plan(
-            "SELECT id FROM deliveries WHERE agent = 'a' AND state = 'queued' ORDER BY queue_pos LIMIT 1",
-        );
+        let queued = plan(&crate::reads::oldest_queued_sql(1).replace("+?1", "'a'"));
         assert!(queued.contains("deliveries_queued"), "{queued}");
-        let pending = plan(
-            "SELECT id FROM deliveries WHERE state IN ('queued', 'injecting', 'injected') ORDER BY agent, queue_pos",
-        );
+        let pending = plan(&format!(
+            "SELECT id FROM deliveries WHERE {} ORDER BY agent, queue_pos",
+            crate::reads::PENDING
+        ));
         assert!(pending.contains("deliveries_pending"), "{pending}");
-        let finished = plan(
-            "SELECT id FROM deliveries WHERE state IN ('verified', 'unverified', 'dropped', 'dead', 'read') AND updated_at < 5 LIMIT 3",
-        );
+        let finished = plan(&format!(
+            "SELECT id FROM deliveries WHERE {} AND updated_at < 5 LIMIT 3",
+            crate::reads::FINISHED
+        ));
         assert!(finished.contains("deliveries_finished"), "{finished}");
         let unread = plan(
             "SELECT id FROM deliveries WHERE agent = 'a' AND state IN ('verified', 'unverified') ORDER BY queue_pos",
