@@ -97,3 +97,80 @@ fn the_codex_preset_runs_headless_as_its_app_server() {
         "{events:?}"
     );
 }
+
+#[test]
+fn immediate_steers_a_message_into_the_turn_the_broker_is_following() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let broker = Broker::start(tmp.path(), &[]);
+    let transcript = broker.transcript_path("cx");
+    spawn_headless(
+        &broker,
+        "cx",
+        fake_codex(
+            &transcript,
+            &["--think-ms", "3000", "--reply", "done: {input}"],
+        ),
+    );
+    let (status, v) = broker.call(
+        broker
+            .req(reqwest::Method::PUT, "/v1/agents/cx/mode")
+            .json(&json!({"mode": "immediate"})),
+    );
+    assert!(status < 300, "{status} {v}");
+    let first = message_id(&broker.send("alice", "cx", "start the long task"));
+    common::wait_for("the first turn to start", || {
+        (count_in_transcript(&transcript, &first) == 1).then_some(())
+    });
+    let second = message_id(&broker.send("alice", "cx", "and mind the tests"));
+    let steered = broker.wait_verified(&second);
+    assert_eq!(steered[0]["verification"], json!("protocol"), "{steered:?}");
+    broker.wait_verified(&first);
+
+    let of = |id: &str| accepted(&transcript, id);
+    assert_eq!(of(&first)["via"], json!("turn/start"));
+    assert_eq!(of(&second)["via"], json!("turn/steer"));
+    assert_eq!(of(&second)["turn"], of(&first)["turn"]);
+    assert_eq!(count_in_transcript(&transcript, &second), 1);
+    // The turn's answer is the reply to the message that started it, and
+    // it took both.
+    let message = broker.get_ok(&format!("/v1/messages/{first}"));
+    let reply = message["replies"][0]["text"].as_str().unwrap_or_default();
+    assert!(reply.contains("mind the tests"), "{message}");
+}
+
+#[test]
+fn idle_queues_a_message_for_after_the_running_turn() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let broker = Broker::start(tmp.path(), &[]);
+    let transcript = broker.transcript_path("cx");
+    spawn_headless(
+        &broker,
+        "cx",
+        fake_codex(&transcript, &["--think-ms", "1500"]),
+    );
+    let first = message_id(&broker.send("alice", "cx", "start the long task"));
+    common::wait_for("the first turn to start", || {
+        (count_in_transcript(&transcript, &first) == 1).then_some(())
+    });
+    let second = message_id(&broker.send("alice", "cx", "then this"));
+    broker.wait_verified(&second);
+    let (first, second) = (
+        accepted(&transcript, &first),
+        accepted(&transcript, &second),
+    );
+    assert_eq!(second["via"], json!("turn/start"), "{second}");
+    assert_ne!(
+        second["turn"], first["turn"],
+        "a turn of its own: {first} {second}"
+    );
+}
+
+/// The fake server's record of the input that carried message `id`.
+fn accepted(transcript: &Path, id: &str) -> Value {
+    std::fs::read_to_string(transcript)
+        .expect("transcript")
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("a JSON line"))
+        .find(|l| l["text"].as_str().is_some_and(|t| t.contains(id)))
+        .expect("the message in the transcript")
+}
