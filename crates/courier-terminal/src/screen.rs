@@ -32,6 +32,18 @@ pub struct ScreenState {
     sync_since: Option<Instant>,
     /// The last bytes fed, so a mode switch split across reads is seen.
     tail: Vec<u8>,
+    /// The rows last rendered, for the screen as it was then: a snapshot
+    /// of a screen that did not change since is a copy, not a render (the
+    /// delivery path looks at one screen several times; rendering its rows
+    /// was a quarter of the broker's CPU per delivery).
+    rendered: Option<Rendered>,
+}
+
+/// Rows rendered for one (`seq`, size, scrollback wanted).
+struct Rendered {
+    key: (u64, (u16, u16), usize),
+    rows: Vec<String>,
+    scrollback: Vec<String>,
 }
 
 /// A copy of what the screen shows at one moment.
@@ -122,6 +134,7 @@ impl ScreenState {
             seq: 0,
             sync_since: None,
             tail: Vec::new(),
+            rendered: None,
         }
     }
 
@@ -195,27 +208,49 @@ impl ScreenState {
 
     /// A snapshot with up to `scrollback_rows` of the newest scrollback.
     pub fn snapshot(&mut self, scrollback_rows: usize) -> Snapshot {
-        let scrollback = if self.parser.screen().alternate_screen() {
-            Vec::new()
-        } else {
-            self.scrollback_rows(scrollback_rows)
+        let key = (self.seq, self.size(), scrollback_rows);
+        let (rows, scrollback) = match &self.rendered {
+            Some(r) if r.key == key => (r.rows.clone(), r.scrollback.clone()),
+            _ => {
+                let rendered = self.render(key);
+                let copies = (rendered.rows.clone(), rendered.scrollback.clone());
+                self.rendered = Some(rendered);
+                copies
+            }
         };
         let screen = self.parser.screen();
-        let (rows, cols) = screen.size();
+        let (size_rows, cols) = screen.size();
         Snapshot {
-            rows: screen.rows(0, cols.get()).collect(),
+            rows,
             scrollback,
             cursor: screen.cursor_position(),
             cursor_hidden: screen.hide_cursor(),
             alternate_screen: screen.alternate_screen(),
             bracketed_paste: screen.bracketed_paste(),
-            size: (rows.get(), cols.get()),
+            size: (size_rows.get(), cols.get()),
             first_output_at: self.first_output,
             last_output_at: self.last_output,
             output_bytes: self.output_bytes,
             seq: self.seq,
             mid_frame: self.sync_since.is_some_and(|t| t.elapsed() < SYNC_TIMEOUT),
             mid_frame_since: self.sync_since,
+        }
+    }
+
+    /// The screen's rows and its newest scrollback rows (none on the
+    /// alternate screen), rendered now.
+    fn render(&mut self, key: (u64, (u16, u16), usize)) -> Rendered {
+        let scrollback = if self.parser.screen().alternate_screen() {
+            Vec::new()
+        } else {
+            self.scrollback_rows(key.2)
+        };
+        let screen = self.parser.screen();
+        let (_, cols) = screen.size();
+        Rendered {
+            key,
+            rows: screen.rows(0, cols.get()).collect(),
+            scrollback,
         }
     }
 
@@ -245,6 +280,23 @@ impl ScreenState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_snapshot_of_an_unchanged_screen_is_the_same_and_a_change_is_seen() {
+        let mut s = ScreenState::new(3, 10, 100);
+        let t0 = Instant::now();
+        s.feed(b"one\r\ntwo", t0);
+        let first = s.snapshot(5);
+        assert_eq!(s.snapshot(5), first);
+        s.feed(b"!", t0);
+        assert_eq!(s.snapshot(5).rows[1], "two!");
+        s.resize(2, 10);
+        assert_eq!(s.snapshot(5).rows.len(), 2, "a resize is seen without output");
+        s.feed(b"\r\nthree\r\nfour", t0);
+        let scrolled = s.snapshot(5);
+        assert_eq!(scrolled.rows, ["three", "four"]);
+        assert_eq!(s.snapshot(1).scrollback.len(), 1, "another scrollback wanted");
+    }
 
     #[test]
     fn tracks_text_cursor_modes_and_times() {

@@ -96,15 +96,7 @@ pub async fn carry(
             return settle(ProtocolReport::NotSent { why }, true, exit);
         }
     };
-    let (answer, reply) = match joins {
-        Joins::OwnTurn => {
-            native.set_turn(true);
-            let followed = follow_turn(ctx, &message.id, native, pending).await;
-            native.set_turn(false);
-            followed
-        }
-        Joins::ThatTurn => (pending.answer().await, String::new()),
-    };
+    let (answer, reply) = answer_of(ctx, &message.id, native, pending, joins).await;
     let report = report_of(answer, &reply);
     let exit = match report {
         ProtocolReport::Gone { .. } => exit_within(ctx, EXIT_WAIT).await,
@@ -117,6 +109,27 @@ pub async fn carry(
     }
     tracing::debug!(?report, "carried natively");
     settle(report, true, exit)
+}
+
+/// The turn's answer and its reply: a turn of its own is followed (busy
+/// meanwhile, its conversation recorded); a steered message only waits
+/// for the answer (the turn's follower is another delivery's).
+async fn answer_of(
+    ctx: &AgentContext,
+    message_id: &MessageId,
+    native: &NativeSession,
+    pending: Pending<'_>,
+    joins: Joins,
+) -> (PromptAnswer, String) {
+    match joins {
+        Joins::OwnTurn => {
+            native.set_turn(true);
+            let followed = follow_turn(ctx, message_id, native, pending).await;
+            native.set_turn(false);
+            followed
+        }
+        Joins::ThatTurn => (pending.answer().await, String::new()),
+    }
 }
 
 /// What the protocol's answer to the prompt reports: a refused turn's
