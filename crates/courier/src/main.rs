@@ -18,6 +18,7 @@ mod commands;
 mod delivery_cmds;
 mod demo;
 mod doctor;
+mod event_stream;
 mod hook;
 mod open;
 mod ops_cmds;

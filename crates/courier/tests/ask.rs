@@ -10,6 +10,7 @@ mod common;
 use std::path::Path;
 use std::process::{Output, Stdio};
 
+use common::gate::Gate;
 use common::{Broker, EXE, count_in_transcript, wait_for};
 use serde_json::{Value, json};
 
@@ -226,5 +227,126 @@ fn a_terminal_agent_replies_by_sending_a_message_in_the_thread() {
         human.contains("reply from bob") && human.contains("none of them"),
         "{human}"
     );
+    broker.stop_and_check();
+}
+
+/// How long after its reply is recorded `courier ask` returns, printed (no
+/// assertion on it): the reply is a thread message sent through the API
+/// while the asked agent keeps thinking, so the moment it is recorded is
+/// the moment that send returns.
+#[test]
+fn ask_returns_soon_after_the_reply_is_recorded() {
+    let tmp = tempdir();
+    let broker = Broker::start(tmp.path(), &[]);
+    spawn_acp(&broker, "slow", &["--think-ms", "600000"]);
+    spawn_acp(&broker, "boss", &["--think-ms", "600000"]);
+    let mut lags = Vec::new();
+    for round in 0..5 {
+        let asker = common::courier_command()
+            .arg("--state-dir")
+            .arg(&broker.state_dir)
+            .args(["ask", "--from", "boss", "--timeout", "60s", "slow"])
+            .arg(format!("question {round}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start courier ask");
+        let accepted = broker.wait_event("the question", |e| {
+            e["type"] == "message_accepted"
+                && e["from"] == json!("boss")
+                && !lags
+                    .iter()
+                    .any(|(id, _): &(String, _)| *id == e["message_id"])
+        });
+        let id = accepted["message_id"].as_str().expect("id").to_string();
+        // Give `ask` time to be waiting, so the figure is its reaction (a
+        // different pause each round, not in step with any polling).
+        std::thread::sleep(std::time::Duration::from_millis(400 + 47 * round));
+        let (status, v) = broker.post(
+            "/v1/messages",
+            &json!({"from": "slow", "to": "boss", "body": format!("answer {round}"), "thread": id}),
+        );
+        assert!(status == 201, "reply send: {status} {v}");
+        let recorded = std::time::Instant::now();
+        let out = asker.wait_with_output().expect("courier ask ends");
+        let lag = recorded.elapsed();
+        assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+        assert_eq!(text(&out.stdout).trim(), format!("answer {round}"));
+        lags.push((id, lag));
+    }
+    let ms: Vec<u128> = lags.iter().map(|(_, lag)| lag.as_millis()).collect();
+    eprintln!("courier ask returned this long after the reply was recorded (ms): {ms:?}");
+    broker.stop_and_check();
+}
+
+/// `courier ask NAME TEXT` through `gate` (its own process; stdout and
+/// stderr piped).
+fn ask_through(gate: &Gate, broker: &Broker, args: &[&str]) -> std::process::Child {
+    common::courier_command()
+        .args(["--url", &gate.url, "--token", &broker.token, "ask"])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start courier ask")
+}
+
+#[test]
+fn a_reply_recorded_before_the_event_stream_connected_is_read() {
+    let tmp = tempdir();
+    let broker = Broker::start(tmp.path(), &[]);
+    // The fake answers at once; `ask`'s stream is held until it has.
+    spawn_acp(&broker, "gem", &[]);
+    let gate = Gate::start(&broker.url);
+    let asker = ask_through(&gate, &broker, &["--timeout", "60s", "gem", "quick one"]);
+    gate.wait_held();
+    broker.wait_event("the answer", |e| e["type"] == "message_replied");
+    gate.open();
+
+    let out = asker.wait_with_output().expect("courier ask ends");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let said = text(&out.stdout);
+    assert!(
+        said.contains("echo:") && said.contains("quick one"),
+        "{}",
+        show(&out)
+    );
+    broker.stop_and_check();
+}
+
+#[test]
+fn a_broken_event_stream_is_reopened_and_a_reply_in_the_break_is_read() {
+    let tmp = tempdir();
+    let broker = Broker::start(tmp.path(), &[]);
+    spawn_acp(&broker, "slow", &["--think-ms", "600000"]);
+    spawn_acp(&broker, "boss", &["--think-ms", "600000"]);
+    let gate = Gate::start(&broker.url);
+    gate.open();
+    let asker = ask_through(
+        &gate,
+        &broker,
+        &["--from", "boss", "--timeout", "60s", "slow", "still there?"],
+    );
+    gate.wait_passed(1);
+    let accepted = broker.wait_event("the question", |e| e["type"] == "message_accepted");
+    let id = accepted["message_id"].as_str().expect("id").to_string();
+
+    // The stream breaks; while `ask` cannot reopen it, the reply comes.
+    gate.close();
+    gate.cut_streams();
+    gate.wait_held();
+    let (status, v) = broker.post(
+        "/v1/messages",
+        &json!({"from": "slow", "to": "boss", "body": "yes", "thread": id}),
+    );
+    assert!(status == 201, "reply send: {status} {v}");
+    gate.open();
+
+    let out = asker.wait_with_output().expect("courier ask ends");
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(text(&out.stdout).trim(), "yes", "{}", show(&out));
+    assert!(text(&out.stderr).contains("reconnecting"), "{}", show(&out));
     broker.stop_and_check();
 }

@@ -122,6 +122,87 @@ fn the_transcript_command_shows_the_conversation() {
     );
 }
 
+/// A `courier` child process, killed and reaped when dropped.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn transcript_follow_prints_a_turn_that_happens_after_it_started() {
+    let tmp = tempdir();
+    let broker = Broker::start(tmp.path(), &[]);
+    for name in ["gem", "other"] {
+        let transcript = broker.transcript_path(name);
+        spawn_headless(&broker, name, fake_acp(&transcript, &[]), json!({}));
+    }
+    let before = message_id(&broker.send("alice", "gem", "the turn before"));
+    broker.wait_verified(&before);
+
+    let mut follower = Child(
+        common::courier_command()
+            .arg("--state-dir")
+            .arg(&broker.state_dir)
+            .args(["--json", "transcript", "gem", "--follow"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start courier transcript --follow"),
+    );
+    let stdout = follower.0.stdout.take().expect("piped stdout");
+    let (tx, lines) = std::sync::mpsc::channel::<Value>();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { return };
+            let event = serde_json::from_str(&line).expect("one JSON event a line");
+            if tx.send(event).is_err() {
+                return;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let mut wait_line = |what: &str, pred: &dyn Fn(&Value) -> bool| loop {
+        let event = lines
+            .recv_timeout(common::DEADLINE)
+            .unwrap_or_else(|_| panic!("no {what} from `transcript --follow`: {seen:?}"));
+        seen.push(event.clone());
+        if pred(&event) {
+            return event;
+        }
+    };
+    // The page first: the turn before it started.
+    wait_line("earlier reply", &|e| {
+        e["type"] == "conversation_reply" && e["message_id"] == json!(before)
+    });
+
+    // Then what happens after: another agent's turn is not shown, gem's is.
+    let elsewhere = message_id(&broker.send("alice", "other", "not for gem"));
+    broker.wait_verified(&elsewhere);
+    let after = message_id(&broker.send("alice", "gem", "the turn after"));
+    let prompt = wait_line("prompt of the later turn", &|e| {
+        e["type"] == "conversation_prompt" && e["message_id"] == json!(after)
+    });
+    let said = prompt["text"].as_str().unwrap_or_default();
+    assert!(said.ends_with("the turn after"), "{prompt}");
+    assert!(prompt["seq"].as_u64().is_some(), "{prompt}");
+    let reply = wait_line("reply of the later turn", &|e| {
+        e["type"] == "conversation_reply" && e["message_id"] == json!(after)
+    });
+    assert_eq!(reply["name"], json!("gem"), "{reply}");
+    assert!(
+        seen.iter().all(|e| e["name"] == json!("gem")),
+        "only gem's conversation: {seen:?}"
+    );
+    drop(follower);
+    broker.stop_and_check();
+}
+
 #[test]
 fn the_gemini_preset_runs_headless_with_its_acp_flag() {
     let tmp = tempdir();

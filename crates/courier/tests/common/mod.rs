@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 pub mod federation;
+pub mod gate;
 pub mod headless;
 pub mod nats;
 pub mod stream;
