@@ -15,7 +15,9 @@
 
 use std::path::Path;
 
-use courier_core::{Delivery, DeliveryId, EventKind, Message, Timestamp};
+use courier_core::{
+    Delivery, DeliveryId, EventKind, Message, MessageId, Reply, ReplyVia, Timestamp,
+};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
@@ -68,6 +70,11 @@ pub struct RemoteOutcome {
     /// again: it only moves a copy forward and takes no place in the order.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub snapshot: bool,
+    /// With a `message_replied`: the reply itself, read from the store of
+    /// the host that recorded it, so the sender's host can record it too
+    /// (the event names the reply; its text and time are in `replies`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply: Option<Reply>,
 }
 
 impl RemoteOutcome {
@@ -77,6 +84,22 @@ impl RemoteOutcome {
             seq,
             event,
             snapshot: false,
+            reply: None,
+        }
+    }
+
+    /// The `message_replied` at `seq` of the remote log, with its reply.
+    pub fn replied(seq: u64, reply: Reply) -> Self {
+        RemoteOutcome {
+            seq,
+            event: EventKind::MessageReplied {
+                message_id: reply.reply_to.clone(),
+                from: reply.from.clone(),
+                via: reply.via,
+                reply_id: reply.message_id.clone(),
+            },
+            snapshot: false,
+            reply: Some(reply),
         }
     }
 
@@ -86,6 +109,7 @@ impl RemoteOutcome {
             seq: 0,
             event,
             snapshot: true,
+            reply: None,
         }
     }
 
@@ -96,6 +120,17 @@ impl RemoteOutcome {
             courier_core::remote::OutcomeOrigin::Logged(self.seq)
         }
     }
+}
+
+/// What names a reply in this host's log: the fields of its
+/// `message_replied` and the time of that event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyKey {
+    pub reply_to: MessageId,
+    pub from: String,
+    pub via: ReplyVia,
+    pub reply_id: Option<MessageId>,
+    pub at: Timestamp,
 }
 
 /// What became of one inbound delivery.
@@ -200,6 +235,19 @@ impl Store {
         })
     }
 
+    /// A reply this host recorded to a message another host sent: that
+    /// host (the `origin_host` of the message's deliveries here) and the
+    /// reply as stored, found by what its `message_replied` names and when
+    /// it was logged (`at`, the reply's `created_at`: both are the time of
+    /// the one commit that wrote them). `None` for a message sent on this
+    /// host, or a reply no more stored (pruned with its message).
+    pub async fn reply_to_send_back_async(&self, key: ReplyKey) -> Result<Option<(String, Reply)>> {
+        self.read_async("reading a reply to send back", move |c, p| {
+            reply_to_send_back(c, p, &key)
+        })
+        .await
+    }
+
     /// How many deliveries wait to be committed by another host.
     pub async fn pending_forward_count_async(&self) -> Result<usize> {
         self.read_async("counting pending forwards", pending_forward_count)
@@ -259,6 +307,45 @@ fn cursor(conn: &Connection, path: &Path, name: &str) -> Result<Option<u64>> {
         .optional()
         .during(path, "reading a cursor")
         .map(|seq| seq.map(|s| u64::try_from(s).unwrap_or(0)))
+}
+
+fn reply_to_send_back(
+    conn: &Connection,
+    path: &Path,
+    key: &ReplyKey,
+) -> Result<Option<(String, Reply)>> {
+    let origin: Option<String> = conn
+        .prepare_cached(
+            "SELECT origin_host FROM deliveries WHERE message_id = ?1 \
+             AND origin_host IS NOT NULL LIMIT 1",
+        )
+        .during(path, "reading a message's origin")?
+        .query_row([key.reply_to.as_str()], |r| r.get(0))
+        .optional()
+        .during(path, "reading a message's origin")?;
+    let Some(origin) = origin else {
+        return Ok(None);
+    };
+    let reply = conn
+        .prepare_cached(
+            "SELECT reply_to, sender, via, body, message_id, created_at FROM replies \
+             WHERE reply_to = ?1 AND sender = ?2 AND via = ?3 AND message_id IS ?4 \
+             AND created_at = ?5 AND origin_host IS NULL ORDER BY id LIMIT 1",
+        )
+        .during(path, "reading a reply")?
+        .query_row(
+            params![
+                key.reply_to.as_str(),
+                key.from,
+                ops::reply::via_name(key.via),
+                key.reply_id.as_ref().map(|m| m.as_str()),
+                key.at.as_millis(),
+            ],
+            crate::rows::reply,
+        )
+        .optional()
+        .during(path, "reading a reply")?;
+    Ok(reply.map(|reply| (origin, reply)))
 }
 
 fn pending_forward_count(conn: &Connection, path: &Path) -> Result<usize> {

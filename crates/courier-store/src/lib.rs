@@ -56,7 +56,7 @@ mod writer;
 
 pub use check::quick_check;
 pub use error::{MEMORY_PATH, StoreError};
-pub use federation::{ForwardPage, Inbound, InboundDelivery, RemoteAgent, RemoteOutcome};
+pub use federation::{ForwardPage, Inbound, InboundDelivery, RemoteAgent, RemoteOutcome, ReplyKey};
 pub use options::{
     DEFAULT_IDEMPOTENCY_RETENTION, DEFAULT_READERS, PrunePolicy, PruneReport, StoreOptions,
     Synchronous,

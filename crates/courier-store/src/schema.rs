@@ -13,7 +13,7 @@ use crate::error::{SqlContext, StoreError};
 use crate::options::Synchronous;
 
 /// One step per schema version: `MIGRATIONS[n]` takes version `n` to `n + 1`.
-pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6];
+pub const MIGRATIONS: &[&str] = &[V1, V2, V3, V4, V5, V6, V7];
 
 /// The schema version this build writes and understands.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -233,6 +233,21 @@ CREATE TRIGGER deliveries_count_delete AFTER DELETE ON deliveries BEGIN
             - (OLD.state = 'queued' OR OLD.state = 'injecting' OR OLD.state = 'injected')
         WHERE agent = OLD.agent;
 END;
+"#;
+
+/// Version 7, replies from other hosts (issue 21 across federation): a
+/// reply recorded on the host of the agent that gave it comes back to the
+/// sender's host as an outcome, and is kept here with the host it came from
+/// (`origin_host`) and the `seq` of its `message_replied` in that host's log
+/// (`origin_seq`). The unique index is what applies each one once: an
+/// outcome batch published again (after a crash of either host) finds its
+/// row and adds nothing, the same rule as a delivery's `remote_seq`. Local
+/// replies leave both NULL and are outside the index.
+const V7: &str = r#"
+ALTER TABLE replies ADD COLUMN origin_host TEXT;
+ALTER TABLE replies ADD COLUMN origin_seq INTEGER;
+CREATE UNIQUE INDEX replies_from_hosts ON replies(origin_host, origin_seq)
+    WHERE origin_host IS NOT NULL;
 "#;
 
 /// Prepared statements kept per connection: more than the store uses, so

@@ -142,7 +142,7 @@ fn a_version_1_file_opens_and_upgrades_in_place() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(version, SCHEMA_VERSION);
-    assert_eq!(SCHEMA_VERSION, 6);
+    assert_eq!(SCHEMA_VERSION, 7);
     assert!(
         store.replies(&"m2".into()).unwrap().is_empty(),
         "v5 replies"

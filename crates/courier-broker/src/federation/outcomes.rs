@@ -4,20 +4,24 @@
 //!   the store, and publishes every event about a delivery another host
 //!   forwarded here (`delivery_received`, injecting, injected, verified,
 //!   read, dropped, dead, ...) to that host's outcome subject, a batch of
-//!   them per NATS message. The cursor moves only once JetStream holds the
+//!   them per NATS message; and every `message_replied` about a message
+//!   another host sent (found by its deliveries' `origin_host`), with the
+//!   reply as stored here. The cursor moves only once JetStream holds the
 //!   batch (and is recorded in the store at most every second while busy),
 //!   so after a crash the rest is published again (the receiver applies
 //!   each event once, by `seq`).
 //! - The consumer applies other hosts' events to the copies of deliveries
-//!   this host forwarded (core's `remote::follow`), commits, then acks.
+//!   this host forwarded (core's `remote::follow`) and records their
+//!   replies (once each, by the reply's `seq` in that host's log), commits,
+//!   then acks.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream::context::PublishAckFuture;
 use async_nats::jetstream::{self, AckKind};
-use courier_core::{DeliveryId, Event, EventKind};
-use courier_store::{RemoteOutcome, Store};
+use courier_core::{DeliveryId, Event, EventKind, Reply};
+use courier_store::{RemoteOutcome, ReplyKey, Store};
 use tokio::sync::broadcast::error::TryRecvError;
 
 use super::consume::{self, Source};
@@ -160,6 +164,15 @@ async fn publish(
         if matches!(event.kind, EventKind::DeliveryQueued { .. }) {
             continue;
         }
+        if let EventKind::MessageReplied { .. } = &event.kind {
+            if let Some((origin, reply)) = reply_to_send_back(store, event).await? {
+                by_origin
+                    .entry(origin)
+                    .or_default()
+                    .push(RemoteOutcome::replied(event.seq, reply));
+            }
+            continue;
+        }
         for id in event.kind.delivery_ids() {
             let origin = match origins.get(id) {
                 Some(origin) => origin.clone(),
@@ -195,6 +208,44 @@ async fn publish(
         })?;
     }
     Ok(())
+}
+
+/// The reply a `message_replied` of this log names, and the host it goes
+/// back to, when the message it answers came from another host.
+///
+/// The text is read from this host's `replies` here rather than carried in
+/// the event: the event log and every stream that follows it (SSE, the
+/// dashboard, `courier events`) would otherwise hold each reply's text a
+/// second time — a headless reply's is already in its
+/// `conversation_reply`, a message reply's is that message's body — and
+/// old stored events hold no text at all. The row is found exactly by what
+/// the event names and the event's time, which is the reply's
+/// `created_at` (one commit wrote both).
+async fn reply_to_send_back(
+    store: &Store,
+    event: &Event,
+) -> Result<Option<(String, Reply)>, FederationError> {
+    let EventKind::MessageReplied {
+        message_id,
+        from,
+        via,
+        reply_id,
+    } = &event.kind
+    else {
+        return Ok(None);
+    };
+    let key = ReplyKey {
+        reply_to: message_id.clone(),
+        from: from.clone(),
+        via: *via,
+        reply_id: reply_id.clone(),
+        at: event.time,
+    };
+    let found = store
+        .reply_to_send_back_async(key)
+        .await
+        .map_err(FederationError::store("read a reply to send back"))?;
+    Ok(found)
 }
 
 /// Publishes one outcome to `origin` and waits for JetStream to hold it.

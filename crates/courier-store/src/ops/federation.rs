@@ -94,6 +94,17 @@ pub(crate) fn apply_outcomes(
 ) -> Result<usize> {
     let mut applied = 0;
     for outcome in outcomes {
+        // A reply given there: recorded once by its place in that host's
+        // log (`replies_from_hosts`), as each delivery event is by
+        // `remote_seq`. A reply is only ever logged, never a snapshot.
+        if let Some(reply) = outcome.reply {
+            if !outcome.snapshot
+                && super::reply::record_remote_reply(ctx, host, outcome.seq, reply)?.is_some()
+            {
+                applied += 1;
+            }
+            continue;
+        }
         for id in outcome.event.delivery_ids() {
             let Some(local) = reads::delivery(ctx.conn, ctx.path, id)? else {
                 continue; // pruned here, or never ours
