@@ -291,11 +291,19 @@ mod tests {
         s.feed(b"!", t0);
         assert_eq!(s.snapshot(5).rows[1], "two!");
         s.resize(2, 10);
-        assert_eq!(s.snapshot(5).rows.len(), 2, "a resize is seen without output");
+        assert_eq!(
+            s.snapshot(5).rows.len(),
+            2,
+            "a resize is seen without output"
+        );
         s.feed(b"\r\nthree\r\nfour", t0);
         let scrolled = s.snapshot(5);
         assert_eq!(scrolled.rows, ["three", "four"]);
-        assert_eq!(s.snapshot(1).scrollback.len(), 1, "another scrollback wanted");
+        assert_eq!(
+            s.snapshot(1).scrollback.len(),
+            1,
+            "another scrollback wanted"
+        );
     }
 
     #[test]

@@ -21,9 +21,9 @@ use courier_terminal::{BeforeEnter, DeliverOptions, Terminal, deliver_with};
 
 use super::crash;
 use super::native::Joins;
-use crate::native::NativeSession;
 use crate::agents::context::AgentContext;
 use crate::metrics::Metrics;
+use crate::native::NativeSession;
 
 /// Commits `injected` right before the first Enter: after a crash, a
 /// delivery still `injecting` provably was never submitted (safe to
@@ -94,9 +94,7 @@ pub async fn run(
     // The channel carries it and says what its witness saw; core decides
     // what that means (`settle_attempt`, `settle_protocol`).
     let settled = match ctx.native() {
-        Some(native) => {
-            super::native::carry(ctx, delivery, message, &native, Joins::OwnTurn).await
-        }
+        Some(native) => super::native::carry(ctx, delivery, message, &native, Joins::OwnTurn).await,
         None => keystrokes(ctx, delivery, message, options, left_over).await,
     };
     apply(ctx, delivery, settled, pacer).await;

@@ -144,7 +144,9 @@ fn start_tasks(
         ));
     }
     if ctx.served.served.is_some() || ctx.session.native().is_some() {
-        tasks.push(tokio::spawn(steer_lane(ctx.clone()).instrument(span.clone())));
+        tasks.push(tokio::spawn(
+            steer_lane(ctx.clone()).instrument(span.clone()),
+        ));
     }
     tasks.push(tokio::spawn(deliver_loop(ctx.clone()).instrument(span)));
     let handle = AgentHandle::new(&ctx, tasks);

@@ -104,7 +104,12 @@ impl CodexClient {
         let (notes, _) = broadcast::channel(TURN_NOTES);
         let (updates_tx, updates) = mpsc::unbounded_channel();
         let active = Arc::default();
-        tokio::spawn(route(incoming, notes.clone(), updates_tx, Arc::clone(&active)));
+        tokio::spawn(route(
+            incoming,
+            notes.clone(),
+            updates_tx,
+            Arc::clone(&active),
+        ));
         CodexClient {
             rpc,
             joins,
