@@ -62,8 +62,10 @@ pub struct SpawnRequest {
     #[schemars(length(max = 32))]
     pub collapsed_paste_patterns: Vec<String>,
     /// Which channels deliver to it: keystrokes, hooks, both, or native
-    /// (the CLI's own protocol; needs `headless`). Default: native for a
-    /// headless agent, else the preset's, else keystrokes.
+    /// (the CLI's own protocol: a headless agent's, or the one a preset's
+    /// TUI shares, `served` — codex; keystrokes while that is gone).
+    /// Default: native for a headless agent, else the preset's (codex:
+    /// native with its TUI kept), else keystrokes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivery: Option<ChannelPolicy>,
     /// Run the CLI headless: pipes and no PTY, spoken to in its protocol on

@@ -428,8 +428,11 @@ pub struct SpawnArgs {
     pub protocol: Option<String>,
     /// The channel that delivers messages to it: `keystrokes` (typed into its terminal, proven
     /// on the screen), `hooks` (its CLI's lifecycle hook runs `courier hook`), `both`
-    /// (whichever claims a message first) or `native` (the CLI's own protocol; needs
-    /// --headless). Default: `native` with --headless, else the preset's, else `keystrokes`.
+    /// (whichever claims a message first) or `native` (the CLI's own protocol: headless, or
+    /// with its TUI kept when the preset's TUI shares it — `codex` runs its app server and
+    /// `codex --remote` in the terminal, Courier is a second client of that server, and
+    /// messages are typed into the TUI while the server is gone). Default: `native` with
+    /// --headless, else the preset's (`codex`: native), else `keystrokes`.
     #[arg(long, value_parser = ["keystrokes", "hooks", "both", "native"])]
     pub delivery: Option<String>,
     /// How each message is framed so the agent's program runs none of it: `auto`
