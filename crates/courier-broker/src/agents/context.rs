@@ -42,6 +42,18 @@ pub struct AgentContext {
 }
 
 impl AgentContext {
+    /// The agent's working directory, as its protocol's handshake names
+    /// it: the spawn's, else the broker's.
+    pub fn workdir(&self) -> String {
+        self.spec
+            .cwd
+            .clone()
+            .or_else(|| std::env::current_dir().ok())
+            .unwrap_or_else(|| std::path::PathBuf::from("/"))
+            .display()
+            .to_string()
+    }
+
     /// The protocol that carries the next delivery: a headless agent's,
     /// or the one its TUI shares while the broker is joined to it.
     pub fn native(&self) -> Option<Arc<NativeSession>> {

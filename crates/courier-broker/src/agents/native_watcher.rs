@@ -3,7 +3,6 @@
 //! busy while a turn runs, and the exit marked in the status (its event is
 //! the supervisor's, in `lifecycle/`).
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use courier_core::event::EventKind;
@@ -16,14 +15,7 @@ pub async fn watch_native(ctx: Arc<AgentContext>) {
     let Some(native) = ctx.session.native().cloned() else {
         return;
     };
-    let cwd = ctx
-        .spec
-        .cwd
-        .clone()
-        .or_else(|| std::env::current_dir().ok())
-        .unwrap_or_else(|| PathBuf::from("/"))
-        .display()
-        .to_string();
+    let cwd = ctx.workdir();
     tokio::select! {
         done = native.handshake(&cwd) => match done {
             Ok(session) => {

@@ -4,7 +4,6 @@
 //! comes), they are typed into the terminal instead. Each change is an
 //! `agent_channel` event.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,14 +29,7 @@ pub async fn keep_joined(ctx: Arc<AgentContext>) {
     let Some(served) = ctx.served.served.clone() else {
         return;
     };
-    let cwd = ctx
-        .spec
-        .cwd
-        .clone()
-        .or_else(|| std::env::current_dir().ok())
-        .unwrap_or_else(|| PathBuf::from("/"))
-        .display()
-        .to_string();
+    let cwd = ctx.workdir();
     let mut window = Some(tokio::time::Instant::now() + JOIN_WINDOW);
     loop {
         let joined = tokio::select! {
