@@ -11,13 +11,12 @@ use courier_protocol::deliveries::{
 use courier_protocol::events::{EventsPage, StreamItem};
 use courier_protocol::spawn::SpawnRequest;
 use courier_protocol::status::{BrokerStatus, FederationStatus, Screen};
-use futures_util::StreamExt;
-use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::cli::{ChannelCommand, Command, DlqCommand, EventsArgs, Global, SendArgs, SpawnArgs};
 use crate::client::{Client, decode, segment};
+use crate::event_stream::{EventStream, Next};
 use crate::output::{cell, cell_of, table};
 
 pub async fn run(global: &Global, command: Command) -> anyhow::Result<ExitCode> {
@@ -479,38 +478,16 @@ async fn events(client: &Client, args: EventsArgs, json_out: bool) -> anyhow::Re
             }
         }
     }
-    let response = client
-        .request(
-            Method::GET,
-            &format!("/v1/events/stream?since={}", args.since),
-        )
-        .send()
-        .await
-        .with_context(|| format!("cannot reach the broker at {}", client.base))?;
-    if !response.status().is_success() {
-        bail!(
-            "the broker refused the event stream: HTTP {}",
-            response.status()
-        );
-    }
-    let mut stream = response.bytes_stream();
-    let mut buffer = String::new();
-    while let Some(chunk) = stream.next().await {
-        buffer.push_str(&String::from_utf8_lossy(
-            &chunk.context("event stream broke")?,
-        ));
-        while let Some(end) = buffer.find("\n\n") {
-            let frame: String = buffer.drain(..end + 2).collect();
-            for line in frame.lines() {
-                if let Some(data) = line.strip_prefix("data:")
-                    && let Ok(e) = serde_json::from_str::<Value>(data.trim())
-                {
-                    print(&e);
-                }
-            }
+    // Followed until interrupted: a broken stream (the broker restarted)
+    // is opened again from the last event printed, so nothing is missed
+    // or printed twice.
+    let mut stream = EventStream::new(client, args.since);
+    loop {
+        match stream.next().await? {
+            Next::Event(e) | Next::Gap(e) => print(&e),
+            Next::Reconnected => eprintln!("courier events: the stream broke; reading on"),
         }
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// The workspace line of `courier status` (nothing on a broker on its own).

@@ -1,5 +1,6 @@
 //! Following the broker's event log from a cursor, for the commands that
-//! wait on events (`courier ask`, `courier transcript --follow`): the SSE
+//! wait on events (`courier ask`, `courier transcript --follow`, `courier
+//! events --follow`): the SSE
 //! stream `GET /v1/events/stream?since=SEQ`, read one event at a time.
 //!
 //! A stream that breaks (the connection drops, the broker restarts, nothing
