@@ -195,7 +195,10 @@ fn print_table(rows: &[Row]) {
     println!(
         "\nEach message is sent (`POST /v1/messages`) once the agent is idle again (and 30 ms more) \
          and timed until its delivery is `verified` (and, for keystrokes, until its text is on the \
-         agent's screen), polling the API every 0.3 ms; {WARM_UP} unmeasured messages go first to \
+         agent's screen, polling the screen every 0.3 ms); `verified` is the time its \
+         `delivery_verified` event arrives on the event stream, which costs the broker nothing \
+         (polling for it every 0.3 ms, as until 2026-12-07, loaded the path it timed: 6.6-6.8 ms \
+         p50 then); {WARM_UP} unmeasured messages go first to \
          each agent, so that the broker's pacing of one agent's injections (100 ms at first, 25 ms \
          after 6 verified) does not delay the measured ones. \
          **native**: a headless agent (`{{\"headless\": true, \"protocol\": …}}`) running \
