@@ -312,6 +312,17 @@ struct Args {
     #[arg(long, requires = "protocol", help_heading = "Protocol modes")]
     replay_user_messages: bool,
 
+    /// (acp) Each answered turn runs a tool before its reply: a `tool_call` titled TITLE (kind
+    /// "execute", status "in_progress"), then a `tool_call_update` with status "completed".
+    /// Default: no tool calls.
+    #[arg(
+        long,
+        value_name = "TITLE",
+        requires = "protocol",
+        help_heading = "Protocol modes"
+    )]
+    tool_call: Option<String>,
+
     /// On every submitted prompt run CMD (`sh -c`) as Claude Code runs a UserPromptSubmit
     /// command hook: its JSON on stdin; `hookSpecificOutput.additionalContext` from its stdout is
     /// shown and written to the transcript. Default: no hook.
@@ -459,6 +470,7 @@ fn run_protocol(
         crash_after: args.crash_after,
         close_stdout_after: args.close_stdout_after,
         replay_user_messages: args.replay_user_messages,
+        tool_call: args.tool_call.clone(),
     };
     let protocol = match protocol {
         ProtocolArg::Acp => Protocol::Acp,

@@ -230,8 +230,64 @@ fn stdout_closes_after_n_turns_and_acknowledgements_can_be_slow() {
 }
 
 #[test]
+fn tool_call_runs_a_tool_before_each_answered_reply_and_none_in_a_refused_turn() {
+    // A hostile title goes out as given: showing it safely is the client's job.
+    let title = "ls -la \u{1b}[31m\u{202e}";
+    let mut s = start(&["--tool-call", title, "--refuse", "no", "--think-ms", "0"]);
+    let session = handshake(&mut s);
+    for (id, text) in [(2, "first"), (3, "second")] {
+        prompt(&mut s, id, &session, text);
+        let mut seen = Vec::new();
+        while let Some(m) = s.next() {
+            if m["id"] == json!(id) {
+                assert_eq!(m["result"]["stopReason"], "end_turn", "{m}");
+                break;
+            }
+            seen.push(m);
+        }
+        let kinds: Vec<&str> = seen.iter().map(update_kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                "agent_thought_chunk",
+                "tool_call",
+                "tool_call_update",
+                "agent_message_chunk"
+            ],
+            "{seen:#?}"
+        );
+        let (call, done) = (&seen[1]["params"]["update"], &seen[2]["params"]["update"]);
+        assert_eq!(call["title"], title);
+        assert_eq!(call["kind"], "execute");
+        assert_eq!(call["status"], "in_progress");
+        assert_eq!(done["status"], "completed");
+        assert_eq!(call["toolCallId"], done["toolCallId"]);
+        assert_eq!(
+            call["toolCallId"],
+            format!("call_{}", id - 1),
+            "one id per turn"
+        );
+    }
+    prompt(&mut s, 4, &session, "no");
+    let mut kinds = Vec::new();
+    while let Some(m) = s.next() {
+        if m["id"] == json!(4) {
+            assert_eq!(m["result"]["stopReason"], "refusal", "{m}");
+            break;
+        }
+        kinds.push(update_kind(&m).to_string());
+    }
+    assert!(
+        !kinds.iter().any(|k| k.starts_with("tool_call")),
+        "{kinds:?}"
+    );
+    s.close_stdin();
+    s.expect_eof();
+}
+
+#[test]
 fn every_kind_of_message_the_fake_sends_is_checked_against_the_kept_schema() {
-    let mut s = start(&["--refuse", "no", "--think-ms", "0"]);
+    let mut s = start(&["--refuse", "no", "--think-ms", "0", "--tool-call", "ls"]);
     let session = handshake(&mut s);
     request(&mut s, 2, "authenticate", json!({ "methodId": "none" }));
     s.response(2);

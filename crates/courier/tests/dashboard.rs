@@ -13,8 +13,9 @@
 //! A second test does the same for a headless agent's conversation pane
 //! (crates/courier/tests/dashboard/conversation.py): a terminal agent and a
 //! headless one (`courier fake-agent --protocol acp`), a message to the
-//! headless one from the send box, and the pane showing its prompt and the
-//! agent's reply, live, with no xterm made for it.
+//! headless one from the send box, and the pane showing its prompt, its tool
+//! call (a hostile title shown escaped) and the agent's reply, live, with no
+//! xterm made for it.
 //!
 //! Skipped, saying so, only when `COURIER_TEST_PYTHON` is unset (a plain
 //! local `cargo test`); scripts/test.sh and CI always set it, and then a
@@ -215,6 +216,10 @@ fn the_dashboard_works_in_a_real_browser() {
     broker.stop_and_check();
 }
 
+/// The headless agent's tool-call title (conversation.py's `TOOL_TITLE`): an
+/// escape sequence and a bidi override the pane must show, not obey.
+const TOOL_TITLE: &str = "ls -la \u{1b}[31m\u{202e}evil";
+
 #[test]
 fn a_headless_agent_shows_its_conversation_not_a_terminal() {
     let Some(python) = test_python() else {
@@ -231,6 +236,8 @@ fn a_headless_agent_shows_its_conversation_not_a_terminal() {
         "acp",
         "--transcript",
         &transcript.display().to_string(),
+        "--tool-call",
+        TOOL_TITLE,
     ]
     .map(String::from);
     let spec = json!({"name": "gem", "headless": true, "command": command});
@@ -263,7 +270,19 @@ fn a_headless_agent_shows_its_conversation_not_a_terminal() {
     for message in [&sent, &threaded, &from_pane] {
         assert_eq!(seen("conversation_prompt", message), 1, "{conversation}");
         assert_eq!(seen("conversation_reply", message), 1, "{conversation}");
+        // The tool call's start and its completion: two events, one entry.
+        assert_eq!(seen("conversation_tool_call", message), 2, "{conversation}");
     }
+    let titled = conversation
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["type"] == "conversation_tool_call" && e["title"] == TOOL_TITLE)
+        .count();
+    assert_eq!(
+        titled, 3,
+        "each turn's tool call, titled as sent: {conversation}"
+    );
     let replies = broker.get_ok(&format!("/v1/messages/{sent}"))["replies"].clone();
     let vias: Vec<_> = replies
         .as_array()

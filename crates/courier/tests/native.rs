@@ -122,6 +122,43 @@ fn the_transcript_command_shows_the_conversation() {
     );
 }
 
+#[test]
+fn a_tool_call_of_a_headless_acp_agent_is_recorded_and_transcribed() {
+    let tmp = tempdir();
+    let broker = Broker::start(tmp.path(), &[]);
+    let transcript = broker.transcript_path("gem");
+    let command = fake_acp(&transcript, &["--tool-call", "ls -la"]);
+    spawn_headless(&broker, "gem", command, json!({}));
+
+    let id = message_id(&broker.send("alice", "gem", "list the files"));
+    broker.wait_verified(&id);
+
+    let events = headless::transcript_events(&broker, "gem");
+    let calls: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["type"] == "conversation_tool_call")
+        .collect();
+    // The start (with its title) and the completion, both of this message's turn.
+    let statuses: Vec<&str> = calls.iter().filter_map(|e| e["status"].as_str()).collect();
+    assert_eq!(statuses, ["in_progress", "completed"], "{calls:#?}");
+    assert_eq!(calls[0]["title"], json!("ls -la"), "{calls:#?}");
+    for call in &calls {
+        assert_eq!(call["message_id"], json!(id), "{call}");
+        assert_eq!(call["name"], json!("gem"), "{call}");
+        assert_eq!(call["tool_call_id"], calls[0]["tool_call_id"], "{call}");
+    }
+    // Before the reply, as the agent sent it.
+    let at = |t: &str| events.iter().position(|e| e["type"] == t);
+    assert!(
+        at("conversation_tool_call") < at("conversation_reply"),
+        "{events:#?}"
+    );
+
+    let text = courier(&broker, &["transcript", "gem"]);
+    assert!(text.contains("ls -la (in_progress)"), "{text}");
+    assert!(text.contains("(completed)"), "{text}");
+}
+
 /// A `courier` child process, killed and reaped when dropped.
 struct Child(std::process::Child);
 

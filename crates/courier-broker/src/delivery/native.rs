@@ -178,26 +178,15 @@ async fn follow_turn(
         tokio::select! {
             answer = &mut answer => break answer,
             update = native.next_update(), if streaming => match update {
-                Some(Update::MessageChunk(text)) => reply.push_str(&text),
-                Some(Update::ToolCall { id, title, status }) => {
-                    ctx.record(EventKind::ConversationToolCall {
-                        name: ctx.spec.name.clone(),
-                        message_id: Some(message_id.clone()),
-                        tool_call_id: id,
-                        title,
-                        status,
-                    })
-                    .await;
-                }
+                Some(update) => take_update(ctx, message_id, update, &mut reply).await,
                 None => streaming = false,
             },
         }
     };
-    // Chunks sent right before the answer may still be queued.
+    // Updates sent right before the answer may still be queued: chunks of
+    // the reply, and tool calls (often the last one's completion).
     while let Some(update) = next_ready(native).await {
-        if let Update::MessageChunk(text) = update {
-            reply.push_str(&text);
-        }
+        take_update(ctx, message_id, update, &mut reply).await;
     }
     if !reply.is_empty() {
         ctx.record(EventKind::ConversationReply {
@@ -228,6 +217,29 @@ async fn record_reply(ctx: &AgentContext, message: &Message, text: String) {
 }
 
 /// An update already read, without waiting for another.
+/// One update of the turn of `message_id`: a chunk goes into `reply`, a
+/// tool call is recorded.
+async fn take_update(
+    ctx: &AgentContext,
+    message_id: &MessageId,
+    update: Update,
+    reply: &mut String,
+) {
+    match update {
+        Update::MessageChunk(text) => reply.push_str(&text),
+        Update::ToolCall { id, title, status } => {
+            ctx.record(EventKind::ConversationToolCall {
+                name: ctx.spec.name.clone(),
+                message_id: Some(message_id.clone()),
+                tool_call_id: id,
+                title,
+                status,
+            })
+            .await;
+        }
+    }
+}
+
 async fn next_ready(native: &NativeSession) -> Option<Update> {
     tokio::time::timeout(Duration::ZERO, native.next_update())
         .await

@@ -7,6 +7,9 @@
 //! - `session/prompt` starts a turn. ACP has no "turn started" message: the first sign is the
 //!   `agent_thought_chunk` sent at once; after the think time an `agent_message_chunk` carries the
 //!   reply and the prompt's response ends the turn with `stopReason: "end_turn"`.
+//! - With `--tool-call TITLE`, an answered turn first runs a tool: a `tool_call` (kind
+//!   `execute`, status `in_progress`) and its `tool_call_update` (status `completed`), both
+//!   before the reply chunk.
 //! - `session/cancel` (a notification) ends the running turn with `stopReason: "cancelled"`.
 //! - A `session/prompt` while a turn runs first ends the running one `cancelled`, then starts its
 //!   own: Gemini CLI's `Session.prompt` aborts its pending prompt (`pendingPrompt?.abort()`).
@@ -67,6 +70,25 @@ impl Acp {
 
     fn text_chunk(kind: &str, text: &str) -> Value {
         json!({ "sessionUpdate": kind, "content": { "type": "text", "text": text } })
+    }
+
+    /// The tool call of turn `turn` titled `title`: started, then completed.
+    fn tool_call(session: &str, turn: u64, title: &str, out: &mut Outbox<AcpTimer>) {
+        let id = format!("call_{turn}");
+        out.send(Self::update(
+            session,
+            json!({
+                "sessionUpdate": "tool_call",
+                "toolCallId": id,
+                "title": title,
+                "kind": "execute",
+                "status": "in_progress"
+            }),
+        ));
+        out.send(Self::update(
+            session,
+            json!({ "sessionUpdate": "tool_call_update", "toolCallId": id, "status": "completed" }),
+        ));
     }
 
     fn initialize(&self, id: &Value, params: &Value, out: &mut Outbox<AcpTimer>) {
@@ -219,6 +241,9 @@ impl Server for Acp {
             let reason = self.policy.reason().to_string();
             self.finish("refusal", Some(&reason), out);
         } else {
+            if let Some(title) = &self.policy.settings.tool_call {
+                Self::tool_call(&run.session, run.turn, title, out);
+            }
             let reply = self.policy.reply(std::slice::from_ref(&run.input));
             self.finish("end_turn", Some(&reply), out);
         }

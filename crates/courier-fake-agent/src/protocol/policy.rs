@@ -37,6 +37,8 @@ pub struct Settings {
     pub close_stdout_after: Option<usize>,
     /// stream-json: echo each accepted user message back (`--replay-user-messages`).
     pub replay_user_messages: bool,
+    /// ACP: the title of a tool call each answered turn makes before its reply (`--tool-call`).
+    pub tool_call: Option<String>,
 }
 
 /// The exit code of a crash mid-turn (`--crash-after`), the same as the terminal modes'.
@@ -155,6 +157,7 @@ mod tests {
             crash_after: Some(2),
             close_stdout_after: Some(1),
             replay_user_messages: false,
+            tool_call: None,
         }
     }
 

@@ -3,18 +3,22 @@ driven by Playwright).
 
 Run by crates/courier/tests/dashboard.rs against a real `courier up` with a
 terminal agent, tom (the fake agent as a line REPL), and a headless one, gem
-(`courier fake-agent --protocol acp`: it answers each turn `echo: <input>`),
-both ready. The environment and the shared helpers are in kit.py.
+(`courier fake-agent --protocol acp --tool-call TOOL_TITLE`: each turn runs
+a tool titled TOOL_TITLE, then answers `echo: <input>`), both ready. The
+environment and the shared helpers are in kit.py.
 
 Checks: the table marks gem headless and offers its conversation, not a
 terminal; gem's pane is a conversation pane and no xterm (nor terminal
 WebSocket) is made for it while tom gets his; a message from the page's send
 box shows in the pane as the prompt (from whom) then gem's reply, live; the
-timeline shows the delivery verified and the reply under the message; a reply
+timeline shows the delivery verified and the reply under the message; each
+turn's tool call is one entry between its prompt and its reply, completed,
+its hostile title (an escape sequence, a bidi override) shown escaped; a reply
 sent in the message's thread is shown and linked; the pane's own send box
 sends; a bidi override in a body is shown, not obeyed; the pane reopened and
-the page reloaded show each entry once, from the transcript; a headless agent
-spawned from the spawn form gets a conversation pane, closed when released.
+the page reloaded show each entry (tool calls too) once, from the transcript;
+a headless agent spawned from the spawn form gets a conversation pane, closed
+when released.
 
 Prints one line per check, and last a JSON line the Rust test checks against
 the broker's own record.
@@ -26,6 +30,13 @@ import sys
 from playwright.sync_api import expect, sync_playwright
 
 from kit import CHROMIUM, EXE, chip, courier_open, launch_args, ok, send_from_box
+
+
+# gem's --tool-call title (the same in dashboard.rs): an escape sequence that
+# would turn text red in a terminal and a bidi override that would reverse it.
+TOOL_TITLE = "ls -la \x1b[31m\u202eevil"
+# How the pane must show it: every hidden character written out.
+TOOL_SHOWN = "ls -la \\u{1b}[31m\\u{202e}evil"
 
 
 def conversation(page):
@@ -80,6 +91,22 @@ def prompt_then_reply(page, message_id, sender, body):
     assert order.index(f"prompt:{message_id}") < order.index(f"reply:{message_id}"), order
 
 
+def tool_call_once(page, message_id):
+    """The tool call of message_id's turn: one entry (its start and its
+    completion fold into it), between the prompt and the reply, completed,
+    its hostile title shown as text."""
+    call = entry(page, "tool_call", message_id)
+    expect(call).to_have_count(1)
+    expect(call.locator(".who")).to_have_text(f"tool: {TOOL_SHOWN}")
+    expect(call.locator(".tool-status")).to_have_text("completed")
+    text = call.inner_text()
+    assert "\x1b" not in text and "\u202e" not in text, text
+    order = kinds_in_order(page)
+    assert order.count(f"tool_call:{message_id}") == 1, order
+    assert (order.index(f"prompt:{message_id}") < order.index(f"tool_call:{message_id}")
+            < order.index(f"reply:{message_id}")), order
+
+
 def spawn_headless_from_the_form(page):
     """The spawn form's headless box: the new agent is headless, its pane a
     conversation pane (empty: it got nothing yet); released, the pane goes."""
@@ -129,6 +156,9 @@ def main():
         sent = send_from_box(page, "gem", body)
         prompt_then_reply(page, sent, "you", body)
         ok(f"sent {sent} from the send box: gem's pane shows the prompt from you, then gem's reply, live")
+        tool_call_once(page, sent)
+        ok("the turn's tool call is one entry between the prompt and the reply, completed, its title's "
+           "escape sequence and bidi override shown as \\u{1b} and \\u{202e}, not obeyed")
 
         expect(chip(page, sent, "gem")).to_have_attribute("data-state", "verified")
         message = page.locator(f'li.msg[data-message-id="{sent}"]')
@@ -169,7 +199,7 @@ def main():
         expect(entry(page, "prompt", second).locator("pre.text")).to_contain_text(shown)
         expect(entry(page, "reply", second).locator("pre.text")).to_contain_text(shown)
         text = pane.inner_text()
-        assert "\u202e" not in text and "\u200b" not in text, text
+        assert "\u202e" not in text and "\u200b" not in text and "\x1b" not in text, text
         ok(f"sent {second} from the pane's own box; the bidi override is shown as \\u{{202e}}, not obeyed")
 
         # A click on an entry's message link shows that message in the timeline.
@@ -189,10 +219,12 @@ def main():
         prompt_then_reply(page, second, "you", shown)
         order = kinds_in_order(page)
         for m in [sent, threaded, second]:
-            for kind in ["prompt", "reply"]:
+            for kind in ["prompt", "tool_call", "reply"]:
                 assert order.count(f"{kind}:{m}") == 1, (kind, m, order)
+            tool_call_once(page, m)
         expect(page.locator(".xterm")).to_have_count(1)
-        ok("reopened and after a reload, the pane shows each prompt and reply once, in order, from the transcript")
+        ok("reopened and after a reload, the pane shows each prompt, tool call and reply once, in order, "
+           "from the transcript")
 
         spawn_headless_from_the_form(page)
         assert not any("/v1/agents/gem/terminal" in u or "/v1/agents/gem2/terminal" in u
