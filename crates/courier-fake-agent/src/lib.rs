@@ -24,5 +24,6 @@ mod render;
 mod transcript;
 mod tty;
 mod validate;
+mod ws_frames;
 
 pub use cli::run;

@@ -214,31 +214,14 @@ impl Link {
         let State::Open(ws) = &mut self.state else {
             return false;
         };
-        match ws.write(Message::text(msg.to_string())) {
-            Ok(()) => self.flush(),
-            Err(tungstenite::Error::Io(e)) if e.kind() == ErrorKind::WouldBlock => {
-                self.blocked = true;
-                true
-            }
-            Err(_) => false,
-        }
+        crate::ws_frames::send(ws, msg.to_string(), &mut self.blocked)
     }
 
     fn flush(&mut self) -> bool {
         let State::Open(ws) = &mut self.state else {
             return false;
         };
-        match ws.flush() {
-            Ok(()) => {
-                self.blocked = false;
-                true
-            }
-            Err(tungstenite::Error::Io(e)) if e.kind() == ErrorKind::WouldBlock => {
-                self.blocked = true;
-                true
-            }
-            Err(_) => false,
-        }
+        crate::ws_frames::flush(ws, &mut self.blocked)
     }
 }
 

@@ -347,29 +347,12 @@ impl Client {
 
     /// Sends one text frame; false when the connection is gone.
     fn send(&mut self, text: &str) -> bool {
-        match self.ws.write(Message::text(text)) {
-            Ok(()) => self.flush(),
-            Err(tungstenite::Error::Io(e)) if e.kind() == ErrorKind::WouldBlock => {
-                self.blocked = true; // the frame waits in the write buffer
-                true
-            }
-            Err(_) => false,
-        }
+        crate::ws_frames::send(&mut self.ws, text.to_string(), &mut self.blocked)
     }
 
     /// Writes out what is buffered; false when the connection is gone.
     fn flush(&mut self) -> bool {
-        match self.ws.flush() {
-            Ok(()) => {
-                self.blocked = false;
-                true
-            }
-            Err(tungstenite::Error::Io(e)) if e.kind() == ErrorKind::WouldBlock => {
-                self.blocked = true;
-                true
-            }
-            Err(_) => false,
-        }
+        crate::ws_frames::flush(&mut self.ws, &mut self.blocked)
     }
 }
 
