@@ -11,7 +11,8 @@
 //! acknowledges one, `assistant` messages, the turn's `result`, the
 //! `initialize`/`interrupt` control requests); Codex's app-server client
 //! ([`codex`]: `thread/start`, `turn/start`, the `userMessage` item that
-//! shows the input in the turn, `turn/completed`, `turn/interrupt`); what
+//! shows the input in the turn, `turn/completed`, `turn/interrupt`; what it
+//! reads of the server's messages in `codex_wire`); what
 //! each reports of a turn
 //! in the same words ([`turn`]); and [`session`], the one face of any
 //! that the rest of the broker speaks to.
@@ -23,6 +24,7 @@
 pub mod acp;
 pub mod claude;
 pub mod codex;
+mod codex_wire;
 pub mod jsonrpc;
 pub mod process;
 pub mod session;
