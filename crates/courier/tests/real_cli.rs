@@ -44,6 +44,21 @@ fn search_path() -> String {
 }
 
 /// The CLI `name` on the search path, if installed.
+/// The real CLI `name` and the PATH that finds it; `None` after saying
+/// the test is skipped and how to install it (`install`).
+fn real_cli(name: &str, install: &str) -> Option<(PathBuf, String)> {
+    let path = search_path();
+    let Some(cli) = installed(name, &path) else {
+        eprintln!(
+            "SKIPPED: `{name}` is not installed ({install}, or set COURIER_REAL_CLI_PATH to a \
+             directory holding it)"
+        );
+        return None;
+    };
+    eprintln!("real {name}: {}", cli.display());
+    Some((cli, path))
+}
+
 fn installed(name: &str, path: &str) -> Option<PathBuf> {
     std::env::split_paths(path)
         .map(|dir| dir.join(name))
@@ -105,15 +120,9 @@ fn spawn_headless(broker: &Broker, preset: &str, name: &str, workdir: &str) {
 
 #[test]
 fn real_gemini_acp_takes_a_prompt_offline_and_cancels_it() {
-    let path = search_path();
-    let Some(gemini) = installed("gemini", &path) else {
-        eprintln!(
-            "SKIPPED: `gemini` is not installed (npm install -g @google/gemini-cli, or set \
-             COURIER_REAL_CLI_PATH to a directory holding it)"
-        );
+    let Some((_, path)) = real_cli("gemini", "npm install -g @google/gemini-cli") else {
         return;
     };
-    eprintln!("real gemini: {}", gemini.display());
     let tmp = tempfile::tempdir().expect("temp dir");
     let key = [("GEMINI_API_KEY", "courier-offline-test")];
     let (broker, _, workdir) = offline_broker(tmp.path(), &path, &key);
@@ -128,15 +137,9 @@ fn real_gemini_acp_takes_a_prompt_offline_and_cancels_it() {
 
 #[test]
 fn real_claude_stream_json_takes_a_message_offline_and_says_why_the_turn_failed() {
-    let path = search_path();
-    let Some(claude) = installed("claude", &path) else {
-        eprintln!(
-            "SKIPPED: `claude` is not installed (npm install -g @anthropic-ai/claude-code, or \
-             set COURIER_REAL_CLI_PATH to a directory holding it)"
-        );
+    let Some((_, path)) = real_cli("claude", "npm install -g @anthropic-ai/claude-code") else {
         return;
     };
-    eprintln!("real claude: {}", claude.display());
     let tmp = tempfile::tempdir().expect("temp dir");
     let (broker, _, workdir) = offline_broker(tmp.path(), &path, &[]);
     spawn_headless(&broker, "claude", "cc", &workdir);
@@ -148,15 +151,9 @@ fn real_claude_stream_json_takes_a_message_offline_and_says_why_the_turn_failed(
 
 #[test]
 fn real_codex_app_server_takes_a_message_offline_and_is_interrupted() {
-    let path = search_path();
-    let Some(codex) = installed("codex", &path) else {
-        eprintln!(
-            "SKIPPED: `codex` is not installed (npm install -g @openai/codex, or set \
-             COURIER_REAL_CLI_PATH to a directory holding it)"
-        );
+    let Some((_, path)) = real_cli("codex", "npm install -g @openai/codex") else {
         return;
     };
-    eprintln!("real codex: {}", codex.display());
     let tmp = tempfile::tempdir().expect("temp dir");
     let (broker, home, workdir) = offline_broker(tmp.path(), &path, &[]);
     spawn_headless(&broker, "codex", "cx", &workdir);
@@ -177,15 +174,9 @@ fn real_codex_app_server_takes_a_message_offline_and_is_interrupted() {
 
 #[test]
 fn real_codex_with_its_tui_kept_shares_its_app_server_with_the_broker_offline() {
-    let path = search_path();
-    let Some(codex) = installed("codex", &path) else {
-        eprintln!(
-            "SKIPPED: `codex` is not installed (npm install -g @openai/codex, or set \
-             COURIER_REAL_CLI_PATH to a directory holding it)"
-        );
+    let Some((codex, path)) = real_cli("codex", "npm install -g @openai/codex") else {
         return;
     };
-    eprintln!("real codex: {}", codex.display());
     let tmp = tempfile::tempdir().expect("temp dir");
     let (broker, home, workdir) = offline_broker(tmp.path(), &path, &[]);
     // The TUI stops at its sign-in screen without a login; any key will do
