@@ -13,15 +13,6 @@ use common::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-fn set_mode(broker: &Broker, name: &str, mode: &str) {
-    let (status, v) = broker.call(
-        broker
-            .req(Method::PUT, &format!("/v1/agents/{name}/mode"))
-            .json(&json!({"mode": mode})),
-    );
-    assert_eq!(status, 200, "mode {name} {mode}: {v}");
-}
-
 fn agent_json(broker: &Broker, name: &str) -> Value {
     broker.get_ok(&format!("/v1/agents/{name}"))
 }
@@ -46,7 +37,7 @@ fn every_mode_survives_a_restart_and_manual_holds_until_flushed() {
     let bob = broker.spawn_fake("bob", &[], &[]);
     broker.wait_ready("bob");
     assert_eq!(agent_json(&broker, "bob")["mode"], "idle");
-    set_mode(&broker, "bob", "manual");
+    broker.set_mode("bob", "manual");
     wait_for("bob in manual mode", || {
         (agent_json(&broker, "bob")["status"]["mode"] == "manual").then_some(())
     });
@@ -120,7 +111,7 @@ fn every_mode_survives_a_restart_and_manual_holds_until_flushed() {
         .unwrap()
         .to_string();
     broker.wait_verified(&id);
-    set_mode(&broker, "bob", "idle");
+    broker.set_mode("bob", "idle");
     broker.stop_and_check();
     let broker = Broker::start(root.path(), &[]);
     assert_eq!(agent_json(&broker, "bob")["mode"], "idle");

@@ -11,7 +11,6 @@ use std::process::{Output, Stdio};
 use std::time::Duration;
 
 use common::*;
-use reqwest::Method;
 use serde_json::{Value, json};
 
 /// Longer than the terminal's 20 s ready timeout, so an `idle` delivery
@@ -21,18 +20,6 @@ const LONG_BUSY_MS: &str = "23000";
 /// How long a delivery waiting out [`LONG_BUSY_MS`] may take (only so a
 /// broken build does not hang; not a speed).
 const LONG_WAIT: Duration = Duration::from_secs(60);
-
-fn set_mode(broker: &Broker, name: &str, mode: &str) {
-    let (status, v) = broker.call(
-        broker
-            .req(Method::PUT, &format!("/v1/agents/{name}/mode"))
-            .json(&json!({"mode": mode})),
-    );
-    assert_eq!(status, 200, "mode {name} {mode}: {v}");
-    wait_for(&format!("{name} in {mode} mode"), || {
-        (broker.get_ok(&format!("/v1/agents/{name}"))["status"]["mode"] == mode).then_some(())
-    });
-}
 
 /// The agent's own `COURIER_TOKEN`, read from its process environment (what
 /// a hook command started by that agent's CLI inherits).
@@ -153,7 +140,7 @@ fn manual_mode_holds_deliveries_from_hooks_until_flushed() {
     assert_eq!(status, 201, "{v}");
     let pid = v["pid"].as_u64().unwrap() as u32;
     broker.wait_ready("bob");
-    set_mode(&broker, "bob", "manual");
+    broker.set_mode("bob", "manual");
     let first = message_id(&broker.send("alice", "bob", "held for the flush"));
     // Held: the hook hands nothing over and the delivery stays queued.
     let (_, out) = agent_hook(&broker, "bob", pid);
@@ -180,7 +167,7 @@ fn manual_mode_holds_deliveries_from_hooks_until_flushed() {
     assert!(out.trim().is_empty(), "the flush was used up: {out}");
     assert_eq!(delivery(&broker, &later)["state"], "queued");
     // Back to idle: the hook takes it at once.
-    set_mode(&broker, "bob", "idle");
+    broker.set_mode("bob", "idle");
     let (_, out) = agent_hook(&broker, "bob", pid);
     assert!(out.contains("sent after the flush"), "{out}");
     assert_eq!(delivery(&broker, &later)["channel"], "hook");
@@ -263,7 +250,7 @@ fn immediate_mode_types_while_the_agent_works() {
     let broker = Broker::start(root.path(), &[]);
     let worker = broker.spawn_fake("worker", &["--busy-ms", LONG_BUSY_MS], &[]);
     broker.wait_ready("worker");
-    set_mode(&broker, "worker", "immediate");
+    broker.set_mode("worker", "immediate");
     let first = message_id(&broker.send("human", "worker", "start working"));
     broker.wait_verified(&first);
     let second = message_id(&broker.send("human", "worker", "and this too"));

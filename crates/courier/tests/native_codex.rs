@@ -111,12 +111,7 @@ fn immediate_steers_a_message_into_the_turn_the_broker_is_following() {
             &["--think-ms", "3000", "--reply", "done: {input}"],
         ),
     );
-    let (status, v) = broker.call(
-        broker
-            .req(reqwest::Method::PUT, "/v1/agents/cx/mode")
-            .json(&json!({"mode": "immediate"})),
-    );
-    assert!(status < 300, "{status} {v}");
+    broker.set_mode("cx", "immediate");
     let first = message_id(&broker.send("alice", "cx", "start the long task"));
     common::wait_for("the first turn to start", || {
         (count_in_transcript(&transcript, &first) == 1).then_some(())

@@ -121,12 +121,7 @@ fn immediate_steers_into_the_turn_a_person_started_in_the_tui() {
             .any(|l| l["text"] == "a long task from the person")
             .then_some(())
     });
-    let (status, v) = broker.call(
-        broker
-            .req(reqwest::Method::PUT, "/v1/agents/cx/mode")
-            .json(&json!({"mode": "immediate"})),
-    );
-    assert!(status < 300, "{status} {v}");
+    broker.set_mode("cx", "immediate");
     let id = message_id(&broker.send("alice", "cx", "also look at the tests"));
     let ds = broker.wait_verified(&id);
     assert_eq!(ds[0]["verification"], json!("protocol"), "{ds:?}");

@@ -367,6 +367,19 @@ impl Broker {
         agents
     }
 
+    /// `PUT /v1/agents/{name}/mode` (must answer 200), then waits until
+    /// the agent's status shows the mode.
+    pub fn set_mode(&self, name: &str, mode: &str) {
+        let (status, v) = self.call(
+            self.req(Method::PUT, &format!("/v1/agents/{name}/mode"))
+                .json(&json!({"mode": mode})),
+        );
+        assert_eq!(status, 200, "mode {name} {mode}: {v}");
+        wait_for(&format!("{name} in {mode} mode"), || {
+            (self.get_ok(&format!("/v1/agents/{name}"))["status"]["mode"] == mode).then_some(())
+        });
+    }
+
     /// Waits until agent `name` reports ready.
     pub fn wait_ready(&self, name: &str) {
         wait_for(&format!("agent {name} to be ready"), || {
