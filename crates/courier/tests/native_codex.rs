@@ -126,6 +126,14 @@ fn immediate_steers_a_message_into_the_turn_the_broker_is_following() {
     assert_eq!(of(&second)["via"], json!("turn/steer"));
     assert_eq!(of(&second)["turn"], of(&first)["turn"]);
     assert_eq!(count_in_transcript(&transcript, &second), 1);
+    // A steered message that was carried is no error of the conversation.
+    let events = headless::transcript_events(&broker, "cx");
+    assert!(
+        !events
+            .iter()
+            .any(|e| e["type"] == "conversation_error" && e["message_id"] == json!(second)),
+        "{events:?}"
+    );
     // The turn's answer is the reply to the message that started it, and
     // it took both.
     let message = broker.get_ok(&format!("/v1/messages/{first}"));

@@ -102,10 +102,11 @@ pub async fn carry(
         ProtocolReport::Gone { .. } => exit_within(ctx, EXIT_WAIT).await,
         _ => None,
     };
-    if matches!(report, ProtocolReport::Carried) && joins == Joins::OwnTurn {
-        record_reply(ctx, message, reply).await;
-    } else {
-        conversation_error(ctx, &message.id, &report.to_string()).await;
+    match (&report, joins) {
+        (ProtocolReport::Carried, Joins::OwnTurn) => record_reply(ctx, message, reply).await,
+        // The turn's reply is the message's that started it.
+        (ProtocolReport::Carried, Joins::ThatTurn) => {}
+        _ => conversation_error(ctx, &message.id, &report.to_string()).await,
     }
     tracing::debug!(?report, "carried natively");
     settle(report, true, exit)
@@ -216,7 +217,6 @@ async fn record_reply(ctx: &AgentContext, message: &Message, text: String) {
     }
 }
 
-/// An update already read, without waiting for another.
 /// One update of the turn of `message_id`: a chunk goes into `reply`, a
 /// tool call is recorded.
 async fn take_update(
@@ -240,6 +240,7 @@ async fn take_update(
     }
 }
 
+/// An update already read, without waiting for another.
 async fn next_ready(native: &NativeSession) -> Option<Update> {
     tokio::time::timeout(Duration::ZERO, native.next_update())
         .await
