@@ -159,27 +159,7 @@ COURIER_TOKEN in its environment; it always acts as that agent."
     /// Internal: run in an agent's terminal, start its CLI's server on a Unix socket, then
     /// become its TUI joined to that server (the broker runs this for a preset with `served`).
     #[command(hide = true)]
-    ServedTui(ServedTuiArgs),
-}
-
-/// `courier served-tui`'s arguments.
-#[derive(Debug, Args)]
-pub struct ServedTuiArgs {
-    /// The Unix socket the server listens on.
-    #[arg(long)]
-    pub socket: std::path::PathBuf,
-    /// The server's program.
-    #[arg(long)]
-    pub server: String,
-    /// One argument of the server (repeatable, in order).
-    #[arg(long = "server-arg", allow_hyphen_values = true)]
-    pub server_args: Vec<String>,
-    /// One argument that joins the TUI to the server (repeatable, in order).
-    #[arg(long = "remote-arg", allow_hyphen_values = true)]
-    pub remote_args: Vec<String>,
-    /// The TUI's program and arguments.
-    #[arg(last = true, required = true)]
-    pub tui: Vec<String>,
+    ServedTui(crate::served_tui::ServedTuiArgs),
 }
 
 #[derive(Debug, Args)]

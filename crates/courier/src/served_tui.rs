@@ -11,7 +11,27 @@ use std::path::Path;
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::cli::ServedTuiArgs;
+use clap::Args;
+
+/// `courier served-tui`'s arguments.
+#[derive(Debug, Args)]
+pub struct ServedTuiArgs {
+    /// The Unix socket the server listens on.
+    #[arg(long)]
+    pub socket: std::path::PathBuf,
+    /// The server's program.
+    #[arg(long)]
+    pub server: String,
+    /// One argument of the server (repeatable, in order).
+    #[arg(long = "server-arg", allow_hyphen_values = true)]
+    pub server_args: Vec<String>,
+    /// One argument that joins the TUI to the server (repeatable, in order).
+    #[arg(long = "remote-arg", allow_hyphen_values = true)]
+    pub remote_args: Vec<String>,
+    /// The TUI's program and arguments.
+    #[arg(last = true, required = true)]
+    pub tui: Vec<String>,
+}
 
 /// How long the server has to listen (Codex's app server: about a second).
 const LISTEN_WAIT: Duration = Duration::from_secs(20);
