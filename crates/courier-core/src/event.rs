@@ -91,6 +91,19 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         screen: Vec<String>,
     },
+    /// The second witness of a delivery its agent's protocol verified,
+    /// when a TUI shares that protocol (a served agent): whether the
+    /// message then showed in the TUI's transcript on the rendered screen
+    /// (`shown`), and, when it did not, the screen's non-blank rows. The
+    /// protocol's proof stands either way; this says what a person saw.
+    DeliveryOnScreen {
+        delivery_id: DeliveryId,
+        message_id: MessageId,
+        agent: String,
+        shown: bool,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        screen: Vec<String>,
+    },
     /// An attempt failed and the delivery is back in the queue, with why.
     DeliveryRetry {
         delivery_id: DeliveryId,
@@ -411,6 +424,7 @@ impl EventKind {
             EventKind::DeliveryReplayed { .. } => "delivery_replayed",
             EventKind::DeliveryRead { .. } => "delivery_read",
             EventKind::DeliveryStuck { .. } => "delivery_stuck",
+            EventKind::DeliveryOnScreen { .. } => "delivery_on_screen",
             EventKind::DeliveryForwarded { .. } => "delivery_forwarded",
             EventKind::DeliveryReceived { .. } => "delivery_received",
             EventKind::HostAway { .. } => "host_away",

@@ -5,7 +5,8 @@
 //!   `queued: …`, while a turn runs or the thread is not there yet) and is written to the
 //!   transcript as `{"n":N,"text":T,"via":"turn/start"}`; it is not shown by the TUI itself;
 //! - every user message of the thread (from any client) shows as `› <text>` (further lines
-//!   indented by two spaces), every agent message as `• <text>`;
+//!   indented by two spaces; none with `--remote-hides-user-messages`), every agent message as
+//!   `• <text>`;
 //! - while a turn runs on the thread the busy line is `Working (Ns • esc to interrupt)`, the reply
 //!   streaming above it; Esc sends `turn/interrupt`.
 //!
@@ -35,6 +36,9 @@ pub struct RemoteView {
     /// The agent message streaming in.
     live: String,
     outgoing: Vec<Outgoing>,
+    /// `--remote-hides-user-messages`: the thread's user messages are not
+    /// shown (a TUI that does not follow what other clients send).
+    hides_user_messages: bool,
 }
 
 /// `first` then `rest` before each line of `text`.
@@ -58,8 +62,11 @@ fn input_text(content: &Value) -> String {
 
 impl App {
     /// Makes this TUI a client of an app server (before the first event).
-    pub fn enable_remote(&mut self) {
-        self.remote = Some(RemoteView::default());
+    pub fn enable_remote(&mut self, hides_user_messages: bool) {
+        self.remote = Some(RemoteView {
+            hides_user_messages,
+            ..RemoteView::default()
+        });
     }
 
     /// The requests for the server made since the last call.
@@ -205,6 +212,7 @@ impl App {
                 r.live
                     .push_str(params.get("delta").and_then(Value::as_str).unwrap_or(""));
             }
+            ("item/completed", Some("userMessage")) if r.hides_user_messages => {}
             ("item/completed", Some("userMessage")) => {
                 let text = input_text(item.get("content").unwrap_or(&Value::Null));
                 self.history.extend(prefixed(&text, "› ", "  "));
@@ -248,7 +256,7 @@ mod tests {
     fn typed_messages_wait_for_the_thread_and_for_the_turn_then_go_out_as_turns() {
         let now = Instant::now();
         let mut app = App::new(cfg(Mode::Tui), None, (24, 40), now);
-        app.enable_remote();
+        app.enable_remote(false);
         assert_eq!(app.on_timer(now), Outcome::Continue);
         app.on_bytes(b"early\r", now);
         assert!(app.take_outgoing().is_empty(), "no thread yet");

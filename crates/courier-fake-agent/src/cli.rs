@@ -308,6 +308,11 @@ struct Args {
     )]
     remote: Option<PathBuf>,
 
+    /// (tui, --remote) Show no user message of the thread (only the replies): a TUI that does not
+    /// follow what other clients send, for tests of what the screen witnesses.
+    #[arg(long, requires = "remote")]
+    remote_hides_user_messages: bool,
+
     /// (claude-stream-json) Echo each accepted user message back at once, "isReplay": true.
     #[arg(long, requires = "protocol", help_heading = "Protocol modes")]
     replay_user_messages: bool,
@@ -438,7 +443,7 @@ where
     let raw = tty::RawMode::enable();
     let mut app = App::new(cfg, transcript, tty::window_size(), Instant::now());
     let link = args.remote.map(|path| {
-        app.enable_remote();
+        app.enable_remote(args.remote_hides_user_messages);
         crate::remote::Link::new(path, Instant::now())
     });
     let code = run_app(&mut app, link);

@@ -4,6 +4,7 @@
 //! the answer without blocking the caller's thread) and a blocking form
 //! built on the same request (the CLI and tests).
 
+use std::future::Future;
 use std::sync::Arc;
 
 use courier_core::{
@@ -192,6 +193,28 @@ impl Store {
         self.call(move |ctx| ops::agents::append_event(ctx, kind))
             .wait_async()
             .await
+    }
+
+    /// Appends an event without waiting for its commit: it is queued
+    /// behind every write asked for before it and commits with the next
+    /// batch, so a write awaited after it is committed only once it is.
+    /// What the returned future says (awaited or not) is how that went.
+    pub fn append_event_queued(
+        &self,
+        kind: EventKind,
+    ) -> impl Future<Output = Result<Event>> + Send + 'static {
+        self.call(move |ctx| ops::agents::append_event(ctx, kind))
+            .wait_async()
+    }
+
+    /// [`Store::record_reply`] without waiting for its commit, queued like
+    /// [`Store::append_event_queued`].
+    pub fn record_reply_queued(
+        &self,
+        reply: courier_core::Reply,
+    ) -> impl Future<Output = Result<Option<Event>>> + Send + 'static {
+        self.call(move |ctx| ops::reply::record_reply(ctx, reply))
+            .wait_async()
     }
 
     /// Records a reply to a message (its `reply_to` link, kept across

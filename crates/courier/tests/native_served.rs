@@ -19,6 +19,17 @@ use serde_json::{Value, json};
 /// agent `cx` spawned from it and ready. Returns the broker and the
 /// server's and the TUI's transcripts.
 fn served_codex(tmp: &Path, think_ms: u64) -> (Broker, PathBuf, PathBuf) {
+    served_codex_with(tmp, think_ms, "done: {input}", "")
+}
+
+/// [`served_codex`] with the server's `--reply` `reply`, and `tui_args`
+/// (a TOML list's items) after the TUI's `--remote`.
+fn served_codex_with(
+    tmp: &Path,
+    think_ms: u64,
+    reply: &str,
+    tui_args: &str,
+) -> (Broker, PathBuf, PathBuf) {
     let server_transcript = tmp.join("server.jsonl");
     let tui_transcript = tmp.join("tui.jsonl");
     let presets = tmp.join("presets.toml");
@@ -30,8 +41,8 @@ fn served_codex(tmp: &Path, think_ms: u64) -> (Broker, PathBuf, PathBuf) {
              headless_protocol = \"codex-app-server\"\ndelivery = \"native\"\n\
              [presets.fakecodex.served]\n\
              server_args = [\"--listen\", \"unix://{{socket}}\", \"--think-ms\", \"{think_ms}\", \
-             \"--reply\", \"done: {{input}}\", \"--transcript\", \"{}\"]\n\
-             remote_args = [\"--remote\", \"unix://{{socket}}\"]\n\
+             \"--reply\", \"{reply}\", \"--transcript\", \"{}\"]\n\
+             remote_args = [\"--remote\", \"unix://{{socket}}\"{tui_args}]\n\
              [presets.fakecodex.mcp]\nstyle = \"none\"\n",
             server_transcript.display()
         ),
@@ -92,17 +103,47 @@ fn a_message_to_codex_with_its_tui_goes_through_its_app_server_and_shows_in_the_
     assert_eq!(count_in_transcript(&tui, &id), 0);
     let taken = lines(&server);
     assert_eq!(taken[0]["via"], json!("turn/start"), "{taken:?}");
-    // The person watching the TUI sees it in the transcript.
-    wait_for("the message in the TUI", || {
-        broker
-            .screen("cx")
-            .contains("check the served path")
-            .then_some(())
+    // The person watching the TUI sees it in the transcript: the second
+    // witness, recorded beside the protocol's proof.
+    let on_screen = broker.wait_event("the TUI's screen witness", |e| {
+        e["type"] == "delivery_on_screen" && e["message_id"] == json!(id)
     });
+    assert_eq!(on_screen["shown"], json!(true), "{on_screen}");
+    assert!(broker.screen("cx").contains("check the served path"));
     // The turn's answer is the message's reply.
     let message = broker.get_ok(&format!("/v1/messages/{id}"));
     let reply = message["replies"][0]["text"].as_str().unwrap_or_default();
     assert!(reply.contains("check the served path"), "{message}");
+}
+
+#[test]
+fn a_tui_that_does_not_show_the_message_is_recorded_beside_the_protocols_proof() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let (broker, server, _) = served_codex_with(
+        tmp.path(),
+        0,
+        "all done",
+        ", \"--remote-hides-user-messages\"",
+    );
+    let id = message_id(&broker.send("alice", "cx", "a message the TUI leaves out"));
+    let ds = broker.wait_verified(&id);
+    assert_eq!(ds[0]["verification"], json!("protocol"), "{ds:?}");
+    assert_eq!(count_in_transcript(&server, &id), 1);
+    // The protocol's proof stands; the screen's witness says it did not
+    // show the message, with the rows it showed instead (the reply, which
+    // does not quote it here).
+    let on_screen = broker.wait_event("the TUI's screen witness", |e| {
+        e["type"] == "delivery_on_screen" && e["message_id"] == json!(id)
+    });
+    assert_eq!(on_screen["shown"], json!(false), "{on_screen}");
+    let rows = on_screen["screen"].as_array().expect("the screen's rows");
+    assert!(
+        rows.iter()
+            .any(|r| r.as_str().is_some_and(|r| r.contains("all done"))),
+        "{on_screen}"
+    );
+    let ds = broker.get_ok(&format!("/v1/messages/{id}"))["deliveries"].clone();
+    assert_eq!(ds[0]["state"], json!("verified"), "{ds}");
 }
 
 #[test]

@@ -70,4 +70,17 @@ impl AgentContext {
             tracing::warn!(error = %e, "cannot record agent event");
         }
     }
+
+    /// Records an event without waiting for its commit (a conversation's
+    /// prompt, tool calls and reply, on the native path): it commits with
+    /// the next write in order, at the latest with the delivery's outcome,
+    /// which is awaited. A store that cannot take it is logged.
+    pub fn record_queued(&self, kind: EventKind) {
+        let commit = self.store.append_event_queued(kind);
+        tokio::spawn(async move {
+            if let Err(e) = commit.await {
+                tracing::warn!(error = %e, "cannot record agent event");
+            }
+        });
+    }
 }

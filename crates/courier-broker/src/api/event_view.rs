@@ -1,7 +1,8 @@
 //! What of an event a reader may see.
 //!
 //! Some events carry the last rows of an agent's screen (`delivery_stuck`,
-//! an unverified `delivery_verified`, `agent_crashed`). A screen shows the
+//! an unverified `delivery_verified`, `delivery_on_screen` not shown,
+//! `agent_crashed`). A screen shows the
 //! messages that agent was sent, as they were typed in, so it follows the
 //! rule of `GET /v1/agents/{name}/screen`: the screen of agent X is for the
 //! owner, observers, and X itself. Any other agent's token gets the same
@@ -16,7 +17,8 @@ use super::identity::Identity;
 fn screen_rows(kind: &mut EventKind) -> Option<(&str, &mut Vec<String>)> {
     match kind {
         EventKind::DeliveryVerified { agent, screen, .. }
-        | EventKind::DeliveryStuck { agent, screen, .. } => Some((agent.as_str(), screen)),
+        | EventKind::DeliveryStuck { agent, screen, .. }
+        | EventKind::DeliveryOnScreen { agent, screen, .. } => Some((agent.as_str(), screen)),
         EventKind::AgentCrashed { name, screen, .. } => Some((name.as_str(), screen)),
         _ => None,
     }

@@ -5,7 +5,8 @@
 //! carries and commits ([`deliver_loop`], one attempt in [`attempt`],
 //! whatever the agent's channel: keystrokes, or its own protocol in
 //! [`native`]; in `immediate` mode, messages steered into the turn the
-//! loop follows by [`steer_lane`]); the
+//! loop follows by [`steer_lane`]; a served agent's TUI as the protocol's
+//! second witness, [`screen_witness`]); the
 //! input hold (nothing typed into an input that holds text:
 //! [`input_hold`]); settling what a previous broker left in flight, from a
 //! surviving screen ([`resume`]) or at start for new sessions
@@ -26,6 +27,7 @@ pub mod native;
 pub mod recovery;
 pub mod requests;
 pub mod resume;
+pub mod screen_witness;
 pub mod send;
 pub mod steer_lane;
 pub mod watchdog;

@@ -20,6 +20,7 @@ use courier_core::{Delivery, Message, MessageId, Reply, ReplyVia};
 use courier_terminal::Terminal;
 
 use super::crash;
+use super::screen_witness::ScreenWitness;
 use crate::agents::context::AgentContext;
 use crate::native::session::Pending;
 use crate::native::{NativeSession, PromptAnswer, Update};
@@ -77,22 +78,23 @@ pub async fn carry(
         let why = format!("cannot record the injection, nothing sent: {e}");
         return settle(ProtocolReport::NotSent { why }, false, None);
     }
-    ctx.record(EventKind::ConversationPrompt {
+    ctx.record_queued(EventKind::ConversationPrompt {
         name: ctx.spec.name.clone(),
         delivery_id: delivery.id.clone(),
         message_id: message.id.clone(),
         from: message.from.clone(),
         text: text.clone(),
-    })
-    .await;
+    });
     // `immediate`: into the running turn, where the protocol can steer.
     let steer = joins == Joins::ThatTurn
         || *ctx.control.mode.borrow() == courier_core::DeliveryMode::Immediate;
+    // A TUI sharing the protocol should show it too: the second witness.
+    let witness = ScreenWitness::before(ctx, &text);
     let pending = match native.prompt(&text, steer).await {
         Ok(pending) => pending,
         Err(why) => {
             let exit = exit_within(ctx, EXIT_WAIT).await;
-            conversation_error(ctx, &message.id, &why).await;
+            conversation_error(ctx, &message.id, &why);
             return settle(ProtocolReport::NotSent { why }, true, exit);
         }
     };
@@ -102,14 +104,30 @@ pub async fn carry(
         ProtocolReport::Gone { .. } => exit_within(ctx, EXIT_WAIT).await,
         _ => None,
     };
-    match (&report, joins) {
-        (ProtocolReport::Carried, Joins::OwnTurn) => record_reply(ctx, message, reply).await,
-        // The turn's reply is the message's that started it.
-        (ProtocolReport::Carried, Joins::ThatTurn) => {}
-        _ => conversation_error(ctx, &message.id, &report.to_string()).await,
+    if let (Some(witness), ProtocolReport::Carried) = (witness, &report) {
+        witness.record_after(delivery, message);
     }
+    record_answer(ctx, message, &report, joins, reply);
     tracing::debug!(?report, "carried natively");
     settle(report, true, exit)
+}
+
+/// What the turn said, in the conversation: a turn of its own that
+/// carried the message answered it (its reply); anything but carried is
+/// an error of the conversation.
+fn record_answer(
+    ctx: &AgentContext,
+    message: &Message,
+    report: &ProtocolReport,
+    joins: Joins,
+    reply: String,
+) {
+    match (report, joins) {
+        (ProtocolReport::Carried, Joins::OwnTurn) => record_reply(ctx, message, reply),
+        // The turn's reply is the message's that started it.
+        (ProtocolReport::Carried, Joins::ThatTurn) => {}
+        _ => conversation_error(ctx, &message.id, &report.to_string()),
+    }
 }
 
 /// The turn's answer and its reply: a turn of its own is followed (busy
@@ -179,7 +197,7 @@ async fn follow_turn(
         tokio::select! {
             answer = &mut answer => break answer,
             update = native.next_update(), if streaming => match update {
-                Some(update) => take_update(ctx, message_id, update, &mut reply).await,
+                Some(update) => take_update(ctx, message_id, update, &mut reply),
                 None => streaming = false,
             },
         }
@@ -187,23 +205,23 @@ async fn follow_turn(
     // Updates sent right before the answer may still be queued: chunks of
     // the reply, and tool calls (often the last one's completion).
     while let Some(update) = next_ready(native).await {
-        take_update(ctx, message_id, update, &mut reply).await;
+        take_update(ctx, message_id, update, &mut reply);
     }
     if !reply.is_empty() {
-        ctx.record(EventKind::ConversationReply {
+        ctx.record_queued(EventKind::ConversationReply {
             name: ctx.spec.name.clone(),
             message_id: Some(message_id.clone()),
             text: reply.clone(),
-        })
-        .await;
+        });
     }
     (answer, reply)
 }
 
 /// The turn's final answer is the reply to the message that started it
 /// (`reply_to`, kept in the store; `message_replied`), even when empty:
-/// the turn ended and that was all it said.
-async fn record_reply(ctx: &AgentContext, message: &Message, text: String) {
+/// the turn ended and that was all it said. Queued, not awaited: it
+/// commits before (or with) the delivery's outcome, which is.
+fn record_reply(ctx: &AgentContext, message: &Message, text: String) {
     let reply = Reply {
         reply_to: message.id.clone(),
         from: ctx.spec.name.clone(),
@@ -212,30 +230,28 @@ async fn record_reply(ctx: &AgentContext, message: &Message, text: String) {
         message_id: None,
         created_at: SystemClock.now(),
     };
-    if let Err(e) = ctx.store.record_reply_async(reply).await {
-        tracing::warn!(error = %e, message = %message.id, "cannot record the reply");
-    }
+    let commit = ctx.store.record_reply_queued(reply);
+    let message_id = message.id.clone();
+    tokio::spawn(async move {
+        if let Err(e) = commit.await {
+            tracing::warn!(error = %e, message = %message_id, "cannot record the reply");
+        }
+    });
 }
 
 /// One update of the turn of `message_id`: a chunk goes into `reply`, a
 /// tool call is recorded.
-async fn take_update(
-    ctx: &AgentContext,
-    message_id: &MessageId,
-    update: Update,
-    reply: &mut String,
-) {
+fn take_update(ctx: &AgentContext, message_id: &MessageId, update: Update, reply: &mut String) {
     match update {
         Update::MessageChunk(text) => reply.push_str(&text),
         Update::ToolCall { id, title, status } => {
-            ctx.record(EventKind::ConversationToolCall {
+            ctx.record_queued(EventKind::ConversationToolCall {
                 name: ctx.spec.name.clone(),
                 message_id: Some(message_id.clone()),
                 tool_call_id: id,
                 title,
                 status,
-            })
-            .await;
+            });
         }
     }
 }
@@ -248,13 +264,12 @@ async fn next_ready(native: &NativeSession) -> Option<Update> {
         .flatten()
 }
 
-async fn conversation_error(ctx: &AgentContext, message_id: &MessageId, error: &str) {
-    ctx.record(EventKind::ConversationError {
+fn conversation_error(ctx: &AgentContext, message_id: &MessageId, error: &str) {
+    ctx.record_queued(EventKind::ConversationError {
         name: ctx.spec.name.clone(),
         message_id: Some(message_id.clone()),
         error: error.to_string(),
-    })
-    .await;
+    });
 }
 
 /// The agent's exit, if it comes within `wait`.

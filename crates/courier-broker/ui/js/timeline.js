@@ -1,7 +1,8 @@
 // The message timeline: one entry per message, newest first, with a chip per
 // delivery whose state follows the event log as it arrives (queued,
 // injecting, injected, verified, unverified + reason, read, dropped, dead;
-// stuck is a mark on top). Bodies and deliveries the events did not show
+// stuck is a mark on top; a served agent's screen witness, shown or not, a
+// note). Bodies and deliveries the events did not show
 // (a message older than the replayed window) come from GET /v1/messages/{id}.
 // A message that got a reply (`message_replied`: a headless agent's answer
 // to the turn the message started, or a message sent in its thread) shows
@@ -45,6 +46,10 @@ function patchFor(event) {
       return { state: 'read', channel: event.channel, stuck: null };
     case 'delivery_stuck':
       return { stuck: event.reason, screen: event.screen || null };
+    case 'delivery_on_screen':
+      // A served agent's TUI, the second witness beside its protocol.
+      return { onScreen: event.shown ? 'shown on its screen' : 'not shown on its screen',
+        screen: event.shown ? null : (event.screen || null) };
     default:
       return null;
   }
@@ -194,7 +199,7 @@ export class Timeline {
   render(m) {
     const chips = [...m.deliveries.values()].map((d) => {
       const label = d.stuck ? `${d.agent}: ${d.state} (stuck)` : `${d.agent}: ${d.state}`;
-      const why = [d.reason, d.stuck && `stuck: ${d.stuck}`, d.channel && `via ${d.channel}`]
+      const why = [d.reason, d.stuck && `stuck: ${d.stuck}`, d.channel && `via ${d.channel}`, d.onScreen]
         .filter(Boolean).join('; ');
       const title = [why, ...(d.screen || [])].filter(Boolean).join('\n');
       return el('span', {

@@ -124,6 +124,7 @@ pub(crate) fn append_event(ctx: &mut Ctx<'_>, kind: EventKind) -> Result<Event> 
         | EventKind::AgentChannel { .. }
         | EventKind::AgentFlushed { .. }
         | EventKind::DeliveryStuck { .. }
+        | EventKind::DeliveryOnScreen { .. }
         | EventKind::BrokerStarted { .. }
         | EventKind::BrokerStopping { .. }
         | EventKind::HostAway { .. }
