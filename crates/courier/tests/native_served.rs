@@ -4,13 +4,16 @@
 //! server. Here the fake agent plays both (`--listen unix://…` and
 //! `--remote unix://…`): a message is verified by the protocol and shows in
 //! the TUI; `immediate` steers into a turn the person started; when the
-//! server goes away, deliveries are typed into the TUI (`agent_channel`).
+//! server goes away, deliveries are typed into the TUI (`agent_channel`);
+//! a TUI that does not show the message is recorded beside the protocol's
+//! proof (`delivery_on_screen`); a broker killed mid-turn leaves the agent
+//! to the next one, and every message arrives once.
 
 mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::headless::{courier, message_id};
+use common::headless::{courier, message_id, wait_settled};
 use common::{Broker, EXE, count_in_transcript, wait_for};
 use serde_json::{Value, json};
 
@@ -215,4 +218,54 @@ fn when_the_app_server_goes_away_messages_are_typed_into_the_tui() {
     assert_eq!(count_in_transcript(&tui, &second), 1);
     assert_eq!(count_in_transcript(&server, &second), 0);
     assert_eq!(count_in_transcript(&server, &first), 1);
+}
+
+#[test]
+fn a_broker_killed_mid_turn_leaves_the_served_agent_and_every_message_arrives_once() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let (mut broker, server, tui) = served_codex(tmp.path(), 3000);
+    let held = message_id(&broker.send("alice", "cx", "the turn in flight"));
+    wait_for("the message's turn on the server", || {
+        (count_in_transcript(&server, &held) == 1).then_some(())
+    });
+    wait_for("the message in the TUI's transcript", || {
+        broker
+            .screen("cx")
+            .contains("the turn in flight")
+            .then_some(())
+    });
+    let queued: Vec<String> = (1..=2)
+        .map(|n| message_id(&broker.send("alice", "cx", &format!("queued {n}"))))
+        .collect();
+    // The TUI and its server live in the agent's session host: they
+    // outlive the broker, and the next one joins the same socket.
+    broker.crash();
+    drop(broker);
+    let presets = tmp.path().join("presets.toml").display().to_string();
+    let broker = Broker::start_with_env(
+        tmp.path(),
+        &["--typing-hold-ms", "0"],
+        &[("COURIER_PRESETS", &presets)],
+    );
+    broker.wait_ready("cx");
+    // The protocol's proof of the turn in flight went with the killed
+    // broker's connection; the surviving TUI shows the message in its
+    // transcript, which settles it (as any resumed terminal agent's), and
+    // it is never started again.
+    let d = wait_settled(&broker, &held);
+    assert_eq!(d["state"], json!("verified"), "{d}");
+    assert_eq!(d["verification"], json!("echo"), "{d}");
+    for id in &queued {
+        let ds = broker.wait_verified(id);
+        assert_eq!(ds[0]["verification"], json!("protocol"), "{ds:?}");
+    }
+    for id in queued.iter().chain([&held]) {
+        assert_eq!(
+            count_in_transcript(&server, id),
+            1,
+            "{id}: {:?}",
+            lines(&server)
+        );
+        assert_eq!(count_in_transcript(&tui, id), 0, "{id} typed into the TUI");
+    }
 }
