@@ -7,7 +7,8 @@
 //! server goes away, deliveries are typed into the TUI (`agent_channel`);
 //! a TUI that does not show the message is recorded beside the protocol's
 //! proof (`delivery_on_screen`); a broker killed mid-turn leaves the agent
-//! to the next one, and every message arrives once.
+//! to the next one, and every message arrives once; a hostile body reaches
+//! the server and the TUI as visible text.
 
 mod common;
 
@@ -268,4 +269,28 @@ fn a_broker_killed_mid_turn_leaves_the_served_agent_and_every_message_arrives_on
         );
         assert_eq!(count_in_transcript(&tui, id), 0, "{id} typed into the TUI");
     }
+}
+
+#[test]
+fn a_hostile_body_reaches_the_server_and_the_tui_as_visible_text() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let (broker, server, _) = served_codex(tmp.path(), 0);
+    let body = "title \u{1b}]0;pwned\u{7} then \u{1b}[2J\u{1b}[201~ and \u{9b}31m end";
+    let id = message_id(&broker.send("alice", "cx", body));
+    broker.wait_verified(&id);
+    let taken = lines(&server);
+    let text = taken
+        .iter()
+        .find_map(|l| l["text"].as_str().filter(|t| t.contains(&id)))
+        .expect("the message in the server's transcript");
+    assert!(
+        !text.chars().any(|c| c.is_control() && c != '\n'),
+        "a control character reached the protocol: {text:?}"
+    );
+    assert!(text.contains("^[]0;pwned^G then ^[[2J^[[201~"), "{text:?}");
+    broker.wait_event("the TUI's screen witness", |e| {
+        e["type"] == "delivery_on_screen" && e["message_id"] == json!(id) && e["shown"] == true
+    });
+    let screen = broker.screen("cx");
+    assert!(screen.contains("^[]0;pwned^G"), "{screen}");
 }
