@@ -61,7 +61,11 @@ fn a_federated_crash_loop_types_every_acknowledged_send_once_and_reports_it_back
         "federated crash loop: {kills} kills, seed {seed} (COURIER_FED_CRASH_LOOP_SEED={seed} replays it)"
     );
     let begin = Instant::now();
-    let mut fed = Federation::start(&["h1", "h2"]);
+    // A queue cap high enough that nothing is dropped: h2 down or slow to
+    // type (its pacing starts over after each restart), the backlog grows
+    // past the default 256 per agent, and an evicted delivery is an
+    // outcome (`dropped`), not the exactly-once this checks.
+    let mut fed = Federation::start_with(&["h1", "h2"], &["--queue-cap", "1000000"]);
     let agents: Vec<_> = RECEIVERS
         .iter()
         .map(|name| fed.host("h2").spawn_fake(name, &["--mode", "line"], &[]))

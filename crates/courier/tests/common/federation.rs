@@ -56,6 +56,17 @@ impl Host {
     /// `courier up --nats URL --workspace w --host-id ID --nats-monitor
     /// MONITOR` on `<root>/state`.
     pub fn start(root: &Path, id: &str, nats_url: &str, monitor_url: &str) -> Host {
+        Host::start_with(root, id, nats_url, monitor_url, &[])
+    }
+
+    /// [`Host::start`] with `more` arguments for `courier up`.
+    pub fn start_with(
+        root: &Path,
+        id: &str,
+        nats_url: &str,
+        monitor_url: &str,
+        more: &[&str],
+    ) -> Host {
         std::fs::create_dir_all(root).expect("host root");
         let args: Vec<String> = [
             "--nats",
@@ -68,6 +79,7 @@ impl Host {
             monitor_url,
         ]
         .iter()
+        .chain(more)
         .map(|s| s.to_string())
         .collect();
         let broker = start_broker(root, &args);
@@ -216,10 +228,15 @@ impl Federation {
 
     /// Hosts `ids` joined directly to the server, each seeing every other.
     pub fn start(ids: &[&str]) -> Federation {
+        Federation::start_with(ids, &[])
+    }
+
+    /// [`Federation::start`], every broker with `more` arguments.
+    pub fn start_with(ids: &[&str], more: &[&str]) -> Federation {
         let mut fed = Federation::empty();
         let url = fed.nats.url();
         for id in ids {
-            fed.add_host(id, &url);
+            fed.add_host_with(id, &url, more);
         }
         fed.wait_joined();
         fed
@@ -227,9 +244,14 @@ impl Federation {
 
     /// Starts host `id` with `nats_url` (the server's, or a proxy's).
     pub fn add_host(&mut self, id: &str, nats_url: &str) -> &Host {
+        self.add_host_with(id, nats_url, &[])
+    }
+
+    fn add_host_with(&mut self, id: &str, nats_url: &str, more: &[&str]) -> &Host {
         let root = self.tmp.path().join(id);
         let monitor = self.nats.monitor_url();
-        self.hosts.push(Host::start(&root, id, nats_url, &monitor));
+        self.hosts
+            .push(Host::start_with(&root, id, nats_url, &monitor, more));
         self.hosts.last().expect("just pushed")
     }
 
