@@ -194,8 +194,13 @@ pub fn follow(
                 return unchanged(last_seq); // redelivered, or older than one applied
             }
             let replayed = matches!(remote, EventKind::DeliveryReplayed { .. });
+            // A receipt says nothing a copy already handed over does not
+            // know (a snapshot's receipt may have come first).
+            let receipt_again = matches!(remote, EventKind::DeliveryReceived { .. })
+                && progress(local.state) >= progress(DeliveryState::Forwarded);
             let behind = progress(next.state) < progress(local.state)
-                || (next.state == local.state && local.state.is_terminal());
+                || (next.state == local.state && local.state.is_terminal())
+                || receipt_again;
             if behind && !replayed {
                 return unchanged(Some(seq)); // a snapshot got here first
             }
@@ -511,6 +516,29 @@ mod tests {
         ]);
         assert_eq!(copy.state, DeliveryState::Verified);
         assert_eq!(names, ["delivery_forwarded", "delivery_verified"]);
+    }
+
+    #[test]
+    fn a_logged_receipt_after_a_snapshot_receipt_does_not_hand_over_twice() {
+        // Found by the federated crash loop: h1 forwarded again after a
+        // fault, h2 answered the duplicate with its snapshot (the receipt),
+        // then its logged receipt arrived too.
+        use OutcomeOrigin::{Logged, Snapshot};
+        let (copy, names) = follow_all(&[
+            (Snapshot, snapshot_event(&queued(), "h1")),
+            (Logged(10), received()),
+            (Logged(11), injected()),
+            (Logged(12), verified()),
+        ]);
+        assert_eq!(copy.state, DeliveryState::Verified);
+        assert_eq!(
+            names,
+            [
+                "delivery_forwarded",
+                "delivery_injected",
+                "delivery_verified"
+            ]
+        );
     }
 
     #[test]
