@@ -60,7 +60,8 @@ pub struct StoreOptions {
     /// The SQLite VFS, by its registered name, that every connection of a
     /// file store opens its file with. Default `None`: SQLite's default VFS
     /// (`unix`). Tests name a VFS that simulates power loss
-    /// (`tests/power_loss/vfs.rs`); nothing else needs this.
+    /// (`tests/power_loss/vfs.rs` and `vfs_layer.rs`); nothing else needs
+    /// this.
     pub vfs: Option<String>,
 }
 

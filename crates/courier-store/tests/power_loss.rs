@@ -1,6 +1,7 @@
 //! Power-loss test: the store runs on a simulated disk (`power_loss/vfs.rs`,
-//! a SQLite VFS over the `unix` one) whose power is cut at a random disk
-//! operation while several threads send and one claims. Every write not yet
+//! the model, and `power_loss/vfs_layer.rs`, its SQLite callbacks: a SQLite
+//! VFS over the `unix` one) whose power is cut at a random disk operation
+//! while several threads send and one claims. Every write not yet
 //! synced is dropped, the files go back to their last-synced state, and the
 //! store is reopened from them with the normal VFS. Then:
 //!
@@ -26,6 +27,8 @@
 mod common;
 #[path = "power_loss/vfs.rs"]
 mod vfs;
+#[path = "power_loss/vfs_layer.rs"]
+mod vfs_layer;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
