@@ -104,7 +104,11 @@ bench() {
     shift 2
     wanted "$name" || return 0
     section "$name bench$what"
+    # Figures from a busy machine read worse than they are: each section says how busy it was.
+    local load
+    load=$(cut -d' ' -f1-3 /proc/loadavg)
     cargo bench -q "$@" 2>/dev/null | sed -n '/^## /,$p' >>"$tmp"
+    printf '\nLoad average (1, 5, 15 min) as this bench started: %s.\n' "$load" >>"$tmp"
 }
 bench store "" -p courier-store --bench store
 bench terminal "" -p courier-terminal --bench terminal
