@@ -59,7 +59,7 @@ pub async fn ask(client: &Client, args: AskArgs, json_out: bool) -> anyhow::Resu
             Ok(next) => next.with_context(|| format!("waiting for the reply to {}", id.0))?,
             Err(_) => {
                 // Time is up: one last look, which also says where it is.
-                let (v, status) = look(client, &id.0).await?;
+                let (v, status) = look(stream.client(), &id.0).await?;
                 if let Some(exit) = settled(json_out, &id.0, &v, &status) {
                     return Ok(exit);
                 }
@@ -77,7 +77,7 @@ pub async fn ask(client: &Client, args: AskArgs, json_out: bool) -> anyhow::Resu
             Next::Gap(_) | Next::Reconnected => true,
         };
         if may_be_over {
-            let (v, status) = look(client, &id.0).await?;
+            let (v, status) = look(stream.client(), &id.0).await?;
             if let Some(exit) = settled(json_out, &id.0, &v, &status) {
                 return Ok(exit);
             }

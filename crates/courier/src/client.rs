@@ -1,5 +1,7 @@
 //! Talking to a running broker over HTTP with its bearer token.
 
+use std::path::PathBuf;
+
 use anyhow::{Context, anyhow};
 use courier_broker::state_dir::{ConnectionInfo, default_state_dir};
 use reqwest::{Method, StatusCode};
@@ -11,12 +13,17 @@ pub struct Client {
     http: reqwest::Client,
     pub base: String,
     token: String,
+    /// The state directory whose connection file named the URL (no
+    /// `--url`), and whether it named the token too: a broker that
+    /// restarts listens on a new port, and a long wait finds it there.
+    found_in: Option<(PathBuf, bool)>,
 }
 
 impl Client {
     /// URL and token from flags/environment, else from the state
     /// directory's connection file.
     pub fn connect(global: &Global) -> anyhow::Result<Client> {
+        let mut found_in = None;
         let (base, token) = match (&global.url, &global.token) {
             (Some(url), Some(token)) => (url.clone(), token.clone()),
             _ => {
@@ -27,6 +34,9 @@ impl Client {
                         dir.display()
                     )
                 })?;
+                if global.url.is_none() {
+                    found_in = Some((dir, global.token.is_none()));
+                }
                 (
                     global.url.clone().unwrap_or(info.url),
                     global.token.clone().unwrap_or(info.token),
@@ -37,6 +47,29 @@ impl Client {
             http: reqwest::Client::new(),
             base: base.trim_end_matches('/').to_string(),
             token,
+            found_in,
+        })
+    }
+
+    /// The broker again, when the connection file this client was found
+    /// by now names another URL (it restarted on a new port); `None` when
+    /// it names the same one, cannot be read, or the URL was given.
+    pub fn rediscover(&self) -> Option<Client> {
+        let (dir, token_too) = self.found_in.as_ref()?;
+        let info = ConnectionInfo::read(dir).ok()?;
+        let base = info.url.trim_end_matches('/').to_string();
+        if base == self.base {
+            return None;
+        }
+        Some(Client {
+            http: self.http.clone(),
+            base,
+            token: if *token_too {
+                info.token
+            } else {
+                self.token.clone()
+            },
+            found_in: self.found_in.clone(),
         })
     }
 

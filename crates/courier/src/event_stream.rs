@@ -6,7 +6,8 @@
 //! A stream that breaks (the connection drops, the broker restarts, nothing
 //! arrives for [`IDLE`] although the broker sends a keep-alive every 15 s)
 //! is opened again from the last seq seen, so the broker replays what
-//! happened in between; the caller is told it reconnected, for a check of
+//! happened in between (a broker that restarted on a new port is found
+//! again through the connection file the client was found by); the caller is told it reconnected, for a check of
 //! its own in case something was pruned meanwhile. A broker that refuses
 //! the stream (a revoked token, a bad cursor) ends the wait with its error.
 
@@ -45,6 +46,9 @@ pub enum Next {
 /// The event stream from a cursor, reconnecting when it breaks.
 pub struct EventStream<'a> {
     client: &'a Client,
+    /// The broker found again on another URL (it restarted on a new
+    /// port); used instead of `client` from then on.
+    moved: Option<Client>,
     /// The seq of the last event read (the cursor to resume from).
     last: u64,
     response: Option<reqwest::Response>,
@@ -60,12 +64,19 @@ impl<'a> EventStream<'a> {
     pub fn new(client: &'a Client, since: u64) -> EventStream<'a> {
         EventStream {
             client,
+            moved: None,
             last: since,
             response: None,
             buffer: Vec::new(),
             pending: VecDeque::new(),
             opened: false,
         }
+    }
+
+    /// The client that reaches the broker now: the caller's, or the one
+    /// that found it again after it restarted on a new port.
+    pub fn client(&self) -> &Client {
+        self.moved.as_ref().unwrap_or(self.client)
     }
 
     /// The next event, gap or reconnection; waits as long as it takes (the
@@ -90,6 +101,11 @@ impl<'a> EventStream<'a> {
                     }
                     Err(Open::Refused(e)) => return Err(e),
                     Err(Open::Unreachable(e)) => {
+                        if let Some(found) = self.client().rediscover() {
+                            tracing::info!(url = %found.base, "the broker moved; following it there");
+                            self.moved = Some(found);
+                            continue;
+                        }
                         tracing::debug!(error = %e, ?pause, "event stream: trying again");
                         tokio::time::sleep(pause).await;
                         pause = (pause * 2).min(RETRY_MAX);
@@ -124,12 +140,12 @@ impl<'a> EventStream<'a> {
 
     async fn open(&self) -> Result<reqwest::Response, Open> {
         let path = format!("/v1/events/stream?since={}", self.last);
-        let response = self
-            .client
+        let client = self.client();
+        let response = client
             .request(Method::GET, &path)
             .send()
             .await
-            .with_context(|| format!("cannot reach the broker at {}", self.client.base))
+            .with_context(|| format!("cannot reach the broker at {}", client.base))
             .map_err(Open::Unreachable)?;
         let status = response.status();
         if status.is_success() {

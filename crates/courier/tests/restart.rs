@@ -284,3 +284,51 @@ fn kill_9_mid_stream_loses_no_acknowledged_message() {
     );
     broker.stop_and_check();
 }
+
+/// `courier events --follow` (as `ask` and `transcript --follow`, on the
+/// same event stream) outlives a kill -9 of its broker even when the next
+/// start cannot take the old port again (something else took it): the
+/// stream finds the broker on its new port through the state directory's
+/// connection file and reads on from where it was.
+#[test]
+fn a_follow_finds_the_restarted_broker_on_its_new_port() {
+    let tmp = tempdir();
+    let mut broker = Broker::start(tmp.path(), &[]);
+    let state = broker.state_dir.display().to_string();
+    let out_path = tmp.path().join("follow.out");
+    let mut follow = common::courier_command()
+        .args(["--state-dir", &state, "events", "--follow"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::fs::File::create(&out_path).expect("stdout file"))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run courier events --follow");
+    let started = || {
+        let out = std::fs::read_to_string(&out_path).unwrap_or_default();
+        out.matches("broker_started").count()
+    };
+    let seen = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        wait_for("the first broker_started", || {
+            (started() == 1).then_some(())
+        });
+        let first_url = broker.url.clone();
+        broker.kill9();
+        drop(broker);
+        // Another program takes the port (and drops whatever connects).
+        let addr = first_url.trim_start_matches("http://").to_string();
+        let squatter = std::net::TcpListener::bind(&addr).expect("take the old port");
+        std::thread::spawn(move || {
+            for conn in squatter.incoming() {
+                drop(conn);
+            }
+        });
+        let broker = Broker::start(tmp.path(), &[]);
+        assert_ne!(broker.url, first_url, "the restart kept its port");
+        wait_for("the second broker's broker_started", || {
+            (started() == 2).then_some(())
+        });
+    }));
+    let _ = follow.kill();
+    let _ = follow.wait();
+    seen.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+}
