@@ -6,8 +6,8 @@
 # benchmarks/baseline.json.
 # Where the time and memory behind these figures go: scripts/profile.sh (benchmarks/profiles/).
 #
-#   scripts/benchmarks.sh                      # everything, ~35-40 min on 2 cores (the federated
-#                                              # crash loop's 1,000 kills ~15 of them)
+#   scripts/benchmarks.sh                      # everything, ~30-35 min on 2 cores (the federated
+#                                              # crash loop's 1,000 kills ~9 of them)
 #   scripts/benchmarks.sh --only store,daemon  # a subset; its tables go to
 #                                              # target/benchmarks/BENCHMARKS.partial.md
 #   scripts/benchmarks.sh --compare [RESULTS] [--json]   # no run: RESULTS (default the last
@@ -191,7 +191,7 @@ if wanted federation_crash_loop; then
         echo "| measure | measured | target |"
         echo "|---|---|---|"
         echo "| kills: h1's broker / h2's broker / nats-server | $(field h1_kills) / $(field h2_kills) / $(field nats_kills) (of $(field kills)) | $COURIER_FED_CRASH_LOOP_KILLS |"
-        echo "| acknowledged sends (h1, HTTP 201) | $(field acked) | — |"
+        echo "| acknowledged sends (h1, HTTP 201; one per $(field pause_ms) ms while h1 is up) | $(field acked) | — |"
         echo "| typed exactly once on h2 and verified back at h1 | $(field verified_at_sender) | all |"
         echo "| typed twice / acknowledged but never typed | $(field doubled) / $(field lost) | 0 / 0 |"
         echo "| time: kill phase / total with drain | $(field kill_phase_s) s / $(field total_s) s | — |"

@@ -7,7 +7,8 @@
 //! is typed exactly once into its agent on h2, committed once by h2, and
 //! ends `verified` at h1: the outcome came back across every fault.
 //!
-//! `COURIER_FED_CRASH_LOOP_KILLS` (default 6) sets the number of kills,
+//! `COURIER_FED_CRASH_LOOP_KILLS` (default 10) sets the number of kills,
+//! `COURIER_FED_CRASH_LOOP_PAUSE_MS` (100) the pause between two sends,
 //! `COURIER_FED_CRASH_LOOP_SEED` replays a run (the seed is printed). With
 //! `COURIER_BENCH_JSON` set (as `scripts/benchmarks.sh` does) the figures
 //! are recorded there, bench `federation_crash_loop`.
@@ -24,14 +25,25 @@ use common::wait_for_within;
 use serde_json::json;
 
 const RECEIVERS: [&str; 2] = ["bob", "carl"];
-/// Between two sends: ~50 a second, about what two agents on h2 type.
-const PAUSE: Duration = Duration::from_millis(20);
+
+/// Between two sends (`COURIER_FED_CRASH_LOOP_PAUSE_MS`, default 100): ~10
+/// a second, about what the two agents on h2 type between restarts (each
+/// waits to be seen idle again after a line, and its pacing starts over at
+/// each restart). Faster sends build a backlog that the end drains at
+/// that rate: 20 ms over 1,000 kills left ~15 minutes of draining.
+fn pause() -> Duration {
+    let ms = std::env::var("COURIER_FED_CRASH_LOOP_PAUSE_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100);
+    Duration::from_millis(ms)
+}
 
 fn kills() -> usize {
     std::env::var("COURIER_FED_CRASH_LOOP_KILLS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(6)
+        .unwrap_or(10)
 }
 
 /// What is killed in one round.
@@ -76,12 +88,13 @@ fn a_federated_crash_loop_types_every_acknowledged_send_once_and_reports_it_back
             .wait_remote_agent(&agent.name, "h2", "active");
     }
     let targets: Vec<String> = RECEIVERS.iter().map(|s| s.to_string()).collect();
+    let pause = pause();
 
     let mut acked: Vec<Acked> = Vec::new();
     let mut killed = [0usize; 3];
     for _ in 0..kills {
         let h1 = fed.host("h1");
-        let stream = SendStream::start(&h1.url, &h1.token, targets.clone(), PAUSE, usize::MAX);
+        let stream = SendStream::start(&h1.url, &h1.token, targets.clone(), pause, usize::MAX);
         std::thread::sleep(Duration::from_millis(rng.between(100, 400)));
         let victim = Victim::pick(&mut rng);
         match victim {
@@ -111,7 +124,7 @@ fn a_federated_crash_loop_types_every_acknowledged_send_once_and_reports_it_back
     let kill_phase = begin.elapsed();
 
     // Everything left crosses over, is typed, and its outcome comes back.
-    let drain = Duration::from_secs(90) + Duration::from_millis(60) * acked.len() as u32;
+    let drain = Duration::from_secs(90) + Duration::from_millis(150) * acked.len() as u32;
     wait_for_within(drain, "h1 to have nothing left to forward", || {
         (fed.host("h1").federation()["pending_forwards"] == json!(0)).then_some(())
     });
@@ -125,9 +138,10 @@ fn a_federated_crash_loop_types_every_acknowledged_send_once_and_reports_it_back
     let [sender_kills, receiver_kills, nats_kills] = killed;
     eprintln!(
         "federated crash-loop report: kills={kills} h1_kills={sender_kills} \
-         h2_kills={receiver_kills} nats_kills={nats_kills} acked={} lost=0 doubled=0 \
+         h2_kills={receiver_kills} nats_kills={nats_kills} pause_ms={} acked={} lost=0 doubled=0 \
          verified_at_sender={} \
          kill_phase_s={:.1} total_s={:.1} seed={seed}",
+        pause.as_millis(),
         acked.len(),
         acked.len(),
         kill_phase.as_secs_f64(),
