@@ -255,12 +255,19 @@ impl ScreenState {
     }
 
     /// The newest `want` scrollback rows, oldest first.
-    fn scrollback_rows(&mut self, want: usize) -> Vec<String> {
-        let screen = self.parser.screen_mut();
-        let total = screen.scrollback_len().min(want);
+    ///
+    /// Read from a copy of the screen: vt100 keeps scrollback rows as
+    /// short as their text, but viewing one (`set_scrollback`) widens it to
+    /// the screen's width for good, at 32 bytes a cell. Read on the live
+    /// screen at every delivery, 200 rows of 120 columns stayed ~0.75 MB
+    /// per agent; the copy is widened instead and dropped.
+    fn scrollback_rows(&self, want: usize) -> Vec<String> {
+        let live = self.parser.screen();
+        let total = live.scrollback_len().min(want);
         if total == 0 {
             return Vec::new();
         }
+        let mut screen = live.clone();
         let (rows, cols) = screen.size();
         let page = usize::from(rows.get());
         let mut out = Vec::with_capacity(total);
@@ -272,7 +279,6 @@ impl ScreenState {
             out.extend(screen.rows(0, cols.get()).take(take));
             offset -= take;
         }
-        screen.set_scrollback(0);
         out
     }
 }
