@@ -8,7 +8,8 @@
 //! - [`demo`]: a self-contained tour with real agents in real terminals;
 //! - [`attach`]: a person driving an agent's terminal, live over its
 //!   terminal stream; [`tty`]: the person's own terminal meanwhile;
-//! - [`open`]: the dashboard's one-time login URL.
+//! - [`open`]: the dashboard's one-time login URL;
+//! - [`malloc_arenas`]: fewer glibc arenas, so freed memory is reused.
 
 mod ask_cmd;
 mod attach;
@@ -20,6 +21,7 @@ mod demo;
 mod doctor;
 mod event_stream;
 mod hook;
+mod malloc_arenas;
 mod open;
 mod ops_cmds;
 mod output;
@@ -36,6 +38,7 @@ use clap::{CommandFactory, Parser};
 use cli::{Cli, Command};
 
 fn main() -> ExitCode {
+    malloc_arenas::limit();
     let mut args = std::env::args_os();
     let program = args.next();
     let rest: Vec<_> = args.collect();
