@@ -34,7 +34,8 @@ impl Person {
             })
             .expect("open a pty");
         let script = format!(
-            "'{EXE}' --url '{}' --token '{}' attach {args}; echo attach-exit=$?; stty -a",
+            "'{EXE}' --url '{}' --token '{}' attach {args}; echo attach-exit=$?; stty -a; \
+             s=$?; echo stty-done; exit $s",
             broker.url, broker.token
         );
         let mut cmd = CommandBuilder::new("sh");
@@ -103,11 +104,13 @@ impl Person {
         self.keys.flush().expect("flush the pty");
     }
 
-    /// Exit status of `sh` (its last command, `stty`), and whether the
+    /// Exit status of `sh` (that of `stty`), and whether the
     /// terminal was left in canonical mode with echo.
     fn finish(mut self) -> bool {
         let status = wait_for("the shell to end", || self.child.try_wait().ok().flatten());
         assert!(status.success(), "{status:?}\n{}", self.text());
+        // The shell may end before its last output is read from the PTY.
+        self.wait_text("stty-done");
         let text = self.text();
         let stty = text.split("attach-exit=").nth(1).unwrap_or_default();
         let flags: Vec<&str> = stty.split_whitespace().collect();
