@@ -141,18 +141,26 @@ if wanted federation; then
     bench federation " (two brokers over a local nats-server)" -p courier --bench federation
 fi
 
-if wanted crash_loop; then
-    section "crash loop ($COURIER_CRASH_LOOP_KILLS kills)"
-    crash_log=$(mktemp)
-    if ! cargo test -q --release -p courier --test crash_loop -- --nocapture >"$crash_log" 2>&1; then
-        tail -40 "$crash_log" >&2
-        echo "benchmarks.sh: the crash loop failed (its output is above); $out not written" >&2
+# A crash loop (a release test that prints one line `<prefix> report: key=value …`): runs test
+# $1 and keeps that line in $report, for `field KEY`; a failed loop, or one that printed no
+# report, ends the run with its output ($2 names it).
+loop_report() {
+    local test=$1 what=$2 prefix=$3 log
+    log=$(mktemp)
+    if ! cargo test -q --release -p courier --test "$test" -- --nocapture >"$log" 2>&1; then
+        tail -40 "$log" >&2
+        echo "benchmarks.sh: the $what failed (its output is above); $out not written" >&2
         exit 1
     fi
-    report=$(grep -m1 '^crash-loop report:' "$crash_log" || true)
-    rm -f "$crash_log"
-    [ -n "$report" ] || { echo "benchmarks.sh: the crash loop printed no report" >&2; exit 1; }
-    field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$report"; }
+    report=$(grep -m1 "^$prefix report:" "$log" || true)
+    rm -f "$log"
+    [ -n "$report" ] || { echo "benchmarks.sh: the $what printed no report" >&2; exit 1; }
+}
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$report"; }
+
+if wanted crash_loop; then
+    section "crash loop ($COURIER_CRASH_LOOP_KILLS kills)"
+    loop_report crash_loop "crash loop" "crash-loop"
     {
         echo
         echo "## crash loop (\`courier up\` killed with SIGKILL at random moments, 4 line-mode agents)"
@@ -174,16 +182,7 @@ fi
 if wanted federation_crash_loop; then
     need_nats_server
     section "federated crash loop ($COURIER_FED_CRASH_LOOP_KILLS kills)"
-    fed_log=$(mktemp)
-    if ! cargo test -q --release -p courier --test federation_crash_loop -- --nocapture >"$fed_log" 2>&1; then
-        tail -40 "$fed_log" >&2
-        echo "benchmarks.sh: the federated crash loop failed (its output is above); $out not written" >&2
-        exit 1
-    fi
-    report=$(grep -m1 '^federated crash-loop report:' "$fed_log" || true)
-    rm -f "$fed_log"
-    [ -n "$report" ] || { echo "benchmarks.sh: the federated crash loop printed no report" >&2; exit 1; }
-    field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$report"; }
+    loop_report federation_crash_loop "federated crash loop" "federated crash-loop"
     {
         echo
         echo "## federated crash loop (h1 sends to 2 line-mode agents on h2 over one nats-server; h1, h2 or the nats-server killed with SIGKILL at random moments and started again)"

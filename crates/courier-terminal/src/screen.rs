@@ -239,7 +239,7 @@ impl ScreenState {
 
     /// The screen's rows and its newest scrollback rows (none on the
     /// alternate screen), rendered now.
-    fn render(&mut self, key: (u64, (u16, u16), usize)) -> Rendered {
+    fn render(&self, key: (u64, (u16, u16), usize)) -> Rendered {
         let scrollback = if self.parser.screen().alternate_screen() {
             Vec::new()
         } else {

@@ -1,8 +1,11 @@
 //! Everything one generation of an agent's tasks (its screen watcher and
 //! its delivery loop) share.
 
+use std::borrow::Cow;
+use std::future::Future;
 use std::sync::Arc;
 
+use courier_core::Reply;
 use courier_core::event::EventKind;
 use courier_store::Store;
 use courier_terminal::DeliverOptions;
@@ -76,11 +79,29 @@ impl AgentContext {
     /// the next write in order, at the latest with the delivery's outcome,
     /// which is awaited. A store that cannot take it is logged.
     pub fn record_queued(&self, kind: EventKind) {
-        let commit = self.store.append_event_queued(kind);
-        tokio::spawn(async move {
-            if let Err(e) = commit.await {
-                tracing::warn!(error = %e, "cannot record agent event");
-            }
-        });
+        logged_if_lost(
+            self.store.append_event_queued(kind),
+            "cannot record agent event".into(),
+        );
     }
+
+    /// Records `reply` without waiting for its commit, queued like
+    /// [`AgentContext::record_queued`].
+    pub fn record_reply_queued(&self, reply: Reply) {
+        let what = format!("cannot record the reply to {}", reply.reply_to);
+        logged_if_lost(self.store.record_reply_queued(reply), what.into());
+    }
+}
+
+/// Awaits a queued store write in a task of its own, logging `what` if
+/// the store could not take it (nobody else waits for it).
+fn logged_if_lost<T>(
+    commit: impl Future<Output = Result<T, courier_store::StoreError>> + Send + 'static,
+    what: Cow<'static, str>,
+) {
+    tokio::spawn(async move {
+        if let Err(e) = commit.await {
+            tracing::warn!(error = %e, "{what}");
+        }
+    });
 }

@@ -230,13 +230,7 @@ fn record_reply(ctx: &AgentContext, message: &Message, text: String) {
         message_id: None,
         created_at: SystemClock.now(),
     };
-    let commit = ctx.store.record_reply_queued(reply);
-    let message_id = message.id.clone();
-    tokio::spawn(async move {
-        if let Err(e) = commit.await {
-            tracing::warn!(error = %e, message = %message_id, "cannot record the reply");
-        }
-    });
+    ctx.record_reply_queued(reply);
 }
 
 /// One update of the turn of `message_id`: a chunk goes into `reply`, a

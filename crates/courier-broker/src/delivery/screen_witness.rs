@@ -29,14 +29,13 @@ use crate::terminals::AgentTerminal;
 /// this long is not going to.
 pub const WINDOW: Duration = Duration::from_secs(5);
 
-/// Rows of scrollback read besides the screen: a long reply may have
-/// pushed the message off the top by the time the turn ends.
-const SCROLLBACK_ROWS: usize = 200;
-
 /// The screen before the prompt was written, for a delivery into a served
 /// agent.
 pub struct ScreenWitness {
     agent: String,
+    /// Scrollback rows read besides the screen (the delivery options'):
+    /// a long reply may have pushed the message off the top by then.
+    scrollback_rows: usize,
     session: Arc<AgentTerminal>,
     store: Arc<Store>,
     expected: Expectation,
@@ -49,9 +48,11 @@ impl ScreenWitness {
     pub fn before(ctx: &AgentContext, text: &str) -> Option<ScreenWitness> {
         ctx.served.session()?;
         let expected = Expectation::new(text, ctx.options.collapsed.clone());
-        let baseline = count(&ctx.session.snapshot(SCROLLBACK_ROWS), &expected);
+        let scrollback_rows = ctx.options.scrollback_rows;
+        let baseline = count(&ctx.session.snapshot(scrollback_rows), &expected);
         Some(ScreenWitness {
             agent: ctx.spec.name.clone(),
+            scrollback_rows,
             session: ctx.session.clone(),
             store: ctx.store.clone(),
             expected,
@@ -85,7 +86,7 @@ impl ScreenWitness {
         let deadline = tokio::time::Instant::now() + window;
         loop {
             changes.borrow_and_update();
-            let snapshot = self.session.snapshot(SCROLLBACK_ROWS);
+            let snapshot = self.session.snapshot(self.scrollback_rows);
             if find_echo(&snapshot, &self.expected, &self.baseline).is_some() {
                 return (true, Vec::new());
             }
