@@ -163,8 +163,9 @@ impl DeliveryReport {
     }
 }
 
-/// Called once, right before the first Enter of a delivery is sent: the
-/// last moment at which the text provably has not been submitted. The broker
+/// Called once before the first Enter of a delivery, as soon as the echo is
+/// whole (it runs while the screen settles; the first Enter waits for it):
+/// a moment at which the text provably has not been submitted. The broker
 /// makes that moment durable, so that after a crash it re-injects only
 /// deliveries that never reached this point. An error stops the delivery
 /// before Enter (outcome unverified, with the reason).
@@ -189,7 +190,7 @@ where
     deliver_with(term, opts, text, &NoHook).await
 }
 
-/// [`deliver`], calling `hook` right before the first Enter.
+/// [`deliver`], with `hook` done before the first Enter.
 pub async fn deliver_with<T>(
     term: &T,
     opts: &DeliverOptions,

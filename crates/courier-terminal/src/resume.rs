@@ -24,7 +24,7 @@ use crate::inject;
 use crate::input_line;
 use crate::normalize::NormalizedRows;
 use crate::screen::Snapshot;
-use crate::submit::{SETTLE_MIN, Submit};
+use crate::submit::{SETTLE_MAX, Submit};
 use crate::terminal::Terminal;
 use crate::verify::{self, Counts, Echo, Expectation};
 
@@ -140,12 +140,13 @@ where
             delivery.report.echo_at = Some(now);
             // The prompt from before the text was typed is not known here:
             // only a cleared input, new output or the line discipline prove
-            // the submission.
+            // the submission. How fast this program echoes is not known
+            // either: the widest settle window (a rare path, after a crash).
             let submit = Submit {
                 prompt: None,
                 pattern: opts.readiness.prompt.clone(),
                 canonical,
-                settle: SETTLE_MIN,
+                settle: SETTLE_MAX,
                 pasted_at: now,
             };
             Resumed::Done(delivery.submit(&exp, &submit).await)

@@ -15,11 +15,15 @@ use crate::verify::Expectation;
 use crate::wait::{Step, wait_for};
 use crate::write_failure::Writing;
 
-/// Bounds of the settle window before Enter: how long the screen must stay
-/// quiet after the echo. Taken from the program itself (as long as it took
-/// to echo the text), so a fast line program gets Enter at once and a slow
-/// redraw is not interrupted.
-pub const SETTLE_MIN: Duration = Duration::from_millis(5);
+/// Bounds of the settle window before Enter (and before a verdict after
+/// it): how long the screen must stay quiet after its last byte. Taken from
+/// the program itself (as long as it took to echo the text), so a fast line
+/// program gets Enter at once and a slow redraw is not interrupted. The
+/// floor only covers a frame written in pieces (a renderer's writes, the
+/// PTY's chunks): a half-drawn frame inside a synchronized update is never
+/// judged whatever the window, and the verdicts need the text out of the
+/// input, not quiet alone. 5 ms cost a bash delivery 6 of its 15 ms.
+pub const SETTLE_MIN: Duration = Duration::from_millis(2);
 pub const SETTLE_MAX: Duration = Duration::from_millis(50);
 /// How long a verdict is awaited after Enter when the screen does not
 /// react at all (a dropped Enter).
@@ -94,9 +98,7 @@ impl<T: Terminal + ?Sized> Delivery<'_, T> {
     /// about its paste-to-Enter window ([`crate::enter_timing`]) sets when
     /// the first Enter goes and the earliest a retry may.
     pub(crate) async fn submit(&mut self, exp: &Expectation, how: &Submit) -> DeliveryReport {
-        if let Err(reason) = self.hook.before_enter().await {
-            return self.end(DeliveryOutcome::Unverified { reason });
-        }
+        let hook = self.hook;
         let keys = self.opts.submit_keys.clone();
         let learned = lock_timing(self.term).clone();
         let started = Instant::now();
@@ -106,11 +108,26 @@ impl<T: Terminal + ?Sized> Delivery<'_, T> {
         let mut delays = RETRY_DELAYS.iter();
         let mut last_seen: Snapshot;
         let mut previous: Option<AtEnter> = None;
+        // The hook (the broker's durable `injected` mark) runs while the
+        // screen settles before the first Enter, not after it: both must be
+        // done before that Enter, and neither needs the other.
+        let (marked, first_settle) =
+            tokio::join!(hook.before_enter(), self.settled(how, not_before));
+        let mut first_settle = Some(first_settle);
         loop {
-            let settled = match self.settled(how, not_before).await {
+            let settled = match first_settle.take() {
+                Some(settled) => settled,
+                None => self.settled(how, not_before).await,
+            };
+            let settled = match settled {
                 Ok(snap) => snap,
                 Err(report) => return *report,
             };
+            if let Err(reason) = &marked {
+                return self.end(DeliveryOutcome::Unverified {
+                    reason: reason.clone(),
+                });
+            }
             let snap = match (settled, &previous) {
                 (Some(snap), _) => snap,
                 // The first Enter goes in even on a screen that never

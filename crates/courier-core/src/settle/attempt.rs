@@ -11,7 +11,7 @@ use crate::pacing;
 ///
 /// The terminal keeps one contract the rules rely on: an outcome other than
 /// `Failed` comes only once typing started, and `injected` is committed only
-/// after typing started (right before the first Enter).
+/// after typing started (once the echo is whole, before the first Enter).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attempt {
     /// The terminal's verdict.
