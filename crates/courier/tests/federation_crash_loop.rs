@@ -157,15 +157,17 @@ fn a_federated_crash_loop_types_every_acknowledged_send_once_and_reports_it_back
     ] {
         figures.neither(what, count(n), "count").record();
     }
+    // Counts and times that grow with the kills and the pauses describe the
+    // run; what is judged is that every acknowledged send arrived once.
     figures
-        .higher(
+        .neither(
             "acknowledged sends (h1, HTTP 201)",
             count(acked.len()),
             "count",
         )
         .record();
     figures
-        .higher(
+        .neither(
             "typed exactly once on h2 and verified back at h1",
             count(acked.len()),
             "count",
@@ -176,6 +178,6 @@ fn a_federated_crash_loop_types_every_acknowledged_send_once_and_reports_it_back
         .neither("time: kill phase", kill_phase.as_secs_f64(), "s")
         .record();
     figures
-        .lower("time: total with drain", total.as_secs_f64(), "s")
+        .neither("time: total with drain", total.as_secs_f64(), "s")
         .record();
 }
