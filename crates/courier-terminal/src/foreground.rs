@@ -57,6 +57,45 @@ pub fn foreground(pid: u32) -> Option<Foreground> {
     foreground_each(&[pid]).pop().flatten()
 }
 
+/// [`foreground`], looking only at the processes below `adopter`: the
+/// agent's parent when it adopts the orphans of the agent's session (a
+/// child subreaper, as the session host is: `host::adopter`), so that the
+/// whole session lies below it. A walk of that tree costs what the agent
+/// runs, not what the machine runs. Falls back to the scan of all of
+/// `/proc` when the tree cannot be read or does not hold the agent and a
+/// member of its terminal's foreground group.
+pub fn foreground_below(pid: u32, adopter: u32) -> Option<Foreground> {
+    #[cfg(target_os = "linux")]
+    {
+        linux::foreground_below(pid, adopter)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (pid, adopter);
+        None
+    }
+}
+
+/// The children of process `pid` (those of each of its threads), from
+/// `/proc/<pid>/task/<tid>/children`; empty when it cannot be read.
+pub fn children_of(pid: u32) -> Vec<u32> {
+    #[cfg(target_os = "linux")]
+    {
+        i32::try_from(pid)
+            .ok()
+            .and_then(linux::children)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|c| u32::try_from(c).ok())
+            .collect()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = pid;
+        Vec::new()
+    }
+}
+
 /// [`foreground`] for several agents from one scan of `/proc` (a listing
 /// of every agent costs one scan, not one per agent).
 pub fn foreground_each(pids: &[u32]) -> Vec<Option<Foreground>> {
@@ -232,6 +271,79 @@ mod linux {
             .map(|s| (s.pid, s))
             .collect::<HashMap<_, _>>();
         Some(Table { procs })
+    }
+
+    /// A tree walk gives up past this many processes (and the caller
+    /// scans `/proc` instead).
+    const MAX_TREE: usize = 4096;
+
+    /// The children of `pid` (each thread's); None when `/proc` cannot
+    /// list them (gone, or a kernel without `CONFIG_PROC_CHILDREN`).
+    pub(super) fn children(pid: i32) -> Option<Vec<i32>> {
+        let mut found = Vec::new();
+        for task in fs::read_dir(format!("/proc/{pid}/task")).ok()? {
+            let task = task.ok()?.file_name();
+            let list = fs::read_to_string(format!(
+                "/proc/{pid}/task/{}/children",
+                task.to_string_lossy()
+            ))
+            .ok()?;
+            found.extend(
+                list.split_whitespace()
+                    .filter_map(|c| c.parse::<i32>().ok()),
+            );
+        }
+        Some(found)
+    }
+
+    /// `root` and every process below it; None when that cannot be read
+    /// whole enough to trust (the root gone, no children lists, too many).
+    fn tree(root: i32) -> Option<Table> {
+        let mut procs = HashMap::new();
+        let mut todo = vec![root];
+        while let Some(pid) = todo.pop() {
+            if procs.len() >= MAX_TREE {
+                return None;
+            }
+            if procs.contains_key(&pid) {
+                continue;
+            }
+            let Some(stat) = read_stat(pid) else {
+                if pid == root {
+                    return None;
+                }
+                // Ended since its parent listed it.
+                continue;
+            };
+            let below = children(pid);
+            if pid == root && below.is_none() {
+                return None;
+            }
+            procs.insert(pid, stat);
+            todo.extend(below.unwrap_or_default());
+        }
+        Some(Table { procs })
+    }
+
+    /// The tree holds the agent, and a member of the foreground group of
+    /// its terminal (if it has one): nothing that could read it is outside.
+    fn covers(table: &Table, agent: i32) -> bool {
+        let Some(leader) = table.procs.get(&agent) else {
+            return false;
+        };
+        leader.tpgid <= 0 || table.procs.values().any(|s| s.pgrp == leader.tpgid)
+    }
+
+    pub(super) fn foreground_below(pid: u32, adopter: u32) -> Option<Foreground> {
+        let agent = i32::try_from(pid).ok()?;
+        let below = i32::try_from(adopter)
+            .ok()
+            .and_then(tree)
+            .filter(|t| covers(t, agent));
+        match below {
+            Some(table) => foreground(&table, pid),
+            None => foreground(&table()?, pid),
+        }
     }
 
     fn process(table: &Table, pid: i32) -> Process {

@@ -43,6 +43,12 @@ pub trait Terminal: Send + Sync {
     fn agent(&self) -> &str;
     /// Pid of the program (also its process group id).
     fn pid(&self) -> u32;
+    /// The pid of the process that adopts the orphans of the program's
+    /// session (its session host), so that the whole session lies below
+    /// it; None when nothing does.
+    fn adopter(&self) -> Option<u32> {
+        None
+    }
     /// When the program was started.
     fn spawned_at(&self) -> Instant;
     /// The screen now, with up to `scrollback_rows` of scrollback.

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use courier_terminal::Terminal;
-use courier_terminal::foreground::{Foreground, foreground};
+use courier_terminal::foreground::{Foreground, foreground, foreground_below};
 
 const BOUND: Duration = Duration::from_secs(10);
 
@@ -18,6 +18,15 @@ async fn until(a: &Agent, what: &str, want: impl Fn(&Foreground) -> bool) -> For
     loop {
         let found = foreground(a.pid());
         if let Some(f) = found.clone().filter(|f| want(f)) {
+            // The walk of the tree below the agent's parent (this test
+            // process spawned it) finds the same reader as the scan of all
+            // of /proc, on a screen that waits.
+            let below = foreground_below(a.pid(), std::process::id());
+            assert_eq!(
+                below.as_ref().map(|b| (b.reader.pid, b.reading)),
+                Some((f.reader.pid, f.reading)),
+                "{what}: the tree walk found {below:?}, the scan {f:?}"
+            );
             return f;
         }
         assert!(

@@ -61,6 +61,7 @@ fn host_fake(args: &[&str], orphan_timeout: Duration) -> Hosted {
     let opts = HostOptions {
         socket: socket.clone(),
         orphan_timeout,
+        adopter: None,
     };
     Hosted {
         host: tokio::spawn(serve(spec, opts)),
@@ -275,6 +276,7 @@ async fn the_agent_exiting_is_reported_to_the_client() {
         HostOptions {
             socket: socket.clone(),
             orphan_timeout: PATIENCE,
+            adopter: None,
         },
     ));
     let deadline = Instant::now() + PATIENCE;

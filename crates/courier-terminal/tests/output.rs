@@ -101,6 +101,7 @@ async fn hosted(bound: usize) -> (RemoteSession, tempfile::TempDir) {
     let opts = HostOptions {
         socket: socket.clone(),
         orphan_timeout: Duration::from_secs(30),
+        adopter: None,
     };
     tokio::spawn(serve(counter_spec(dir.path()), opts));
     let deadline = Instant::now() + PATIENCE;
@@ -153,6 +154,7 @@ async fn the_last_output_comes_before_the_exit() {
     let opts = HostOptions {
         socket: socket.clone(),
         orphan_timeout: Duration::from_secs(30),
+        adopter: None,
     };
     tokio::spawn(serve(last_words_spec(dir.path()), opts));
     let deadline = Instant::now() + PATIENCE;

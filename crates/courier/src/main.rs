@@ -141,6 +141,9 @@ async fn session_host(
     let opts = courier_terminal::host::HostOptions {
         socket,
         orphan_timeout: std::time::Duration::from_millis(orphan_timeout_ms),
+        // This process hosts one agent and nothing else: it adopts (and
+        // reaps) what the agent's session leaves behind.
+        adopter: courier_terminal::host::adopter::adopt_orphans(),
     };
     let end = courier_terminal::host::serve(spec, opts).await?;
     tracing::info!(?end, "session host done");

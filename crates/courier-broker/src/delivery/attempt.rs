@@ -130,7 +130,10 @@ async fn keystrokes(
 ) -> Settlement {
     // Decided now: whoever reads the terminal at this moment (a
     // node started in a bash agent) is who must not run the text.
-    let framing = ctx.framing.decide_async(ctx.session.pid()).await;
+    let framing = ctx
+        .framing
+        .decide_async(ctx.session.pid(), ctx.session.adopter())
+        .await;
     tracing::debug!(framing = framing.framing, why = %framing.why, "framing");
     ctx.status
         .send_modify(|s| s.framing = Some(framing.clone()));

@@ -77,7 +77,11 @@ async fn settle(ctx: &AgentContext, delivery: &Delivery) {
 /// surviving screen shows. Without a trace, the decision made now: the
 /// delivery is then typed as any other would be.
 async fn text_to_settle(ctx: &AgentContext, message: &courier_core::Message) -> String {
-    let decided = ctx.framing.decide_async(ctx.session.pid()).await.value;
+    let decided = ctx
+        .framing
+        .decide_async(ctx.session.pid(), ctx.session.adopter())
+        .await
+        .value;
     let mut candidates = vec![decided];
     for other in [
         Framing::HashComment,

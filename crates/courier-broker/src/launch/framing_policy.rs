@@ -11,7 +11,9 @@
 
 use courier_core::framing::Framing;
 use courier_presets::{FramingChoice, Identified, identify};
-use courier_terminal::foreground::{Foreground, Process, foreground, foreground_each};
+use courier_terminal::foreground::{
+    Foreground, Process, foreground, foreground_below, foreground_each,
+};
 use serde::Serialize;
 
 use crate::error::BrokerError;
@@ -95,11 +97,19 @@ impl FramingPolicy {
     }
 
     /// The framing for a delivery to the agent whose program is `pid`,
-    /// now. Reads `/proc` (a millisecond or so).
-    pub fn decide(&self, pid: u32) -> FramingDecision {
+    /// now. Reads `/proc`: the tree below `adopter` (the agent's session
+    /// host, which adopts its session's orphans) when there is one, else
+    /// every process on the machine (milliseconds where hundreds run).
+    pub fn decide(&self, pid: u32, adopter: Option<u32>) -> FramingDecision {
         match self {
             FramingPolicy::Fixed { .. } => self.decide_from(None),
-            FramingPolicy::Auto { .. } => self.decide_from(foreground(pid).as_ref()),
+            FramingPolicy::Auto { .. } => {
+                let reader = match adopter {
+                    Some(adopter) => foreground_below(pid, adopter),
+                    None => foreground(pid),
+                };
+                self.decide_from(reader.as_ref())
+            }
         }
     }
 
@@ -143,12 +153,16 @@ impl FramingPolicy {
 
     /// [`FramingPolicy::decide`] off the async threads; a fixed framing
     /// reads nothing, so it is answered here.
-    pub async fn decide_async(self: &std::sync::Arc<Self>, pid: u32) -> FramingDecision {
+    pub async fn decide_async(
+        self: &std::sync::Arc<Self>,
+        pid: u32,
+        adopter: Option<u32>,
+    ) -> FramingDecision {
         if matches!(self.as_ref(), FramingPolicy::Fixed { .. }) {
             return self.decide_from(None);
         }
         let policy = self.clone();
-        match tokio::task::spawn_blocking(move || policy.decide(pid)).await {
+        match tokio::task::spawn_blocking(move || policy.decide(pid, adopter)).await {
             Ok(decision) => decision,
             // The task cannot be cancelled here; a panic in it is a bug,
             // and the safe answer is the spawn's command, as when the

@@ -60,6 +60,10 @@ impl Terminal for AgentTerminal {
         each!(self, t => t.pid())
     }
 
+    fn adopter(&self) -> Option<u32> {
+        each!(self, t => t.adopter())
+    }
+
     fn spawned_at(&self) -> Instant {
         each!(self, t => t.spawned_at())
     }

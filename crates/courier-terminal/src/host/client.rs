@@ -26,6 +26,7 @@ type Pending = Arc<Mutex<HashMap<u64, oneshot::Sender<Result<(), String>>>>>;
 pub struct RemoteSession {
     id: String,
     pid: u32,
+    adopter: Option<u32>,
     spec: SpawnSpec,
     socket: PathBuf,
     attached_at: Instant,
@@ -151,6 +152,7 @@ impl RemoteSession {
         Ok(RemoteSession {
             id: hello.session_id,
             pid: hello.pid,
+            adopter: hello.adopter,
             spec: hello.spec,
             socket: socket.to_path_buf(),
             attached_at: Instant::now(),
@@ -201,6 +203,10 @@ impl Terminal for RemoteSession {
 
     fn pid(&self) -> u32 {
         self.pid
+    }
+
+    fn adopter(&self) -> Option<u32> {
+        self.adopter
     }
 
     /// When the program started, as far as this process's clock can say.

@@ -27,6 +27,11 @@ pub struct Hello {
     pub screen: String,
     /// Milliseconds since the program started.
     pub uptime_ms: u64,
+    /// The host's pid when it adopts the orphans of the program's session
+    /// ([`super::adopter`]); absent from a host that does not (or an older
+    /// one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adopter: Option<u32>,
 }
 
 #[derive(Debug, Clone)]

@@ -8,10 +8,13 @@
 //! and can prove from it what happened to a delivery that was in flight
 //! (see [`crate::resume`]).
 //!
+//! - [`adopter`]: the host adopts and reaps the orphans of the agent's
+//!   session, so the session lies below it;
 //! - [`frame`]: the wire format (kind, length, payload);
 //! - [`server`]: the host side ([`serve`]);
 //! - [`client`]: the broker side ([`RemoteSession`]).
 
+pub mod adopter;
 pub mod client;
 pub mod frame;
 pub mod server;

@@ -28,6 +28,11 @@ pub struct HostOptions {
     pub socket: PathBuf,
     /// How long the program may run with no client before the host ends it.
     pub orphan_timeout: Duration,
+    /// This process's pid when it adopts the orphans of the program's
+    /// session ([`super::adopter::adopt_orphans`], for a process that hosts
+    /// this one program and nothing else): the host then reaps them, and
+    /// tells clients so they find the terminal's reader below it.
+    pub adopter: Option<u32>,
 }
 
 /// Why [`serve`] returned.
@@ -73,7 +78,9 @@ pub async fn serve(spec: SpawnSpec, opts: HostOptions) -> Result<HostEnd, Termin
     // scrollback), so the host keeps none: up to ~1 MB less per agent.
     let mut own = spec.clone();
     own.scrollback = 0;
+    let adopter = opts.adopter;
     let session = Arc::new(Session::spawn(&own)?);
+    let reaper = adopter.map(|_| tokio::spawn(super::adopter::reap_adopted(session.pid())));
     let started = Instant::now();
     let (kill_tx, mut kill_rx) = mpsc::unbounded_channel::<()>();
     let mut client: Option<tokio::task::JoinHandle<()>> = None;
@@ -87,7 +94,7 @@ pub async fn serve(spec: SpawnSpec, opts: HostOptions) -> Result<HostEnd, Termin
                     old.abort();
                 }
                 tracing::info!(agent = %spec.agent, "client attached");
-                let hello = hello(&session, &spec, started);
+                let hello = hello(&session, &spec, started, adopter);
                 client = Some(tokio::spawn(serve_client(
                     stream,
                     session.clone(),
@@ -114,6 +121,9 @@ pub async fn serve(spec: SpawnSpec, opts: HostOptions) -> Result<HostEnd, Termin
         let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
     }
     let _ = std::fs::remove_file(&opts.socket);
+    if let Some(reaper) = reaper {
+        reaper.abort();
+    }
     Ok(end)
 }
 
@@ -137,6 +147,7 @@ fn hello(
     session: &Session,
     spec: &SpawnSpec,
     started: Instant,
+    adopter: Option<u32>,
 ) -> (Hello, mpsc::UnboundedReceiver<Vec<u8>>) {
     let (screen, output) = session.tap_output();
     let (rows, cols) = session.size();
@@ -148,6 +159,7 @@ fn hello(
         cols,
         screen,
         uptime_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        adopter,
     };
     (hello, output)
 }
