@@ -29,6 +29,8 @@ const SENTINEL_TRY: Duration = Duration::from_secs(3);
 const SENTINEL_TRIES: usize = 4;
 /// How many times a control body is typed raw before it counts as not run.
 const RAW_TRIES: usize = 2;
+/// How long a raw try waits between its text and its Enter.
+const RAW_ENTER_AFTER: Duration = Duration::from_millis(300);
 
 /// Framing left to the broker, or turned off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -191,8 +193,16 @@ impl<'a> Runner<'a> {
         // a second try.
         for attempt in 0..RAW_TRIES {
             for text in (body.build)(ctx) {
-                let keys = format!("{}\r", text.replace('\n', "\r"));
+                // The last Enter on its own, once the editor had time to
+                // draw the text (a 10,000-character line in prompt_toolkit,
+                // on a loaded machine): sent with it, both tries were
+                // dropped once in CI.
+                let keys = text.replace('\n', "\r");
                 if !self.input(agent, &keys) {
+                    return Err("raw input refused".into());
+                }
+                std::thread::sleep(RAW_ENTER_AFTER);
+                if !self.input(agent, "\r") {
                     return Err("raw input refused".into());
                 }
             }
