@@ -404,9 +404,12 @@ mod linux {
             }
             let (reader, above) = chain.split_last()?;
             path.extend(above);
-            let canonical = crate::tty_probe::probe(leader.pid as u32)
-                .map(|t| (t.canonical, t.foreground_reading));
-            let typed_ahead = matches!(canonical, Some((true, false))) && !reading;
+            // `reading` already says whether a member of the foreground
+            // group reads the terminal (`choose` asked each one): only the
+            // mode is wanted here, not `tty_probe`'s own look for a reader,
+            // which scans all of /proc when the group's leader is not it.
+            let canonical = crate::tty_probe::linux::canonical(leader.pid as u32);
+            let typed_ahead = canonical == Some(true) && !reading;
             return Some(Foreground {
                 reader: process(table, *reader),
                 via: path.iter().map(|p| process(table, *p)).collect(),

@@ -164,6 +164,31 @@ pub(crate) mod linux {
     }
 
     pub(super) fn probe(pid: u32) -> Option<TtyState> {
+        let (leader, rdev, lflag) = modes(pid)?;
+        let foreground_pgid = (leader.tpgid > 0).then_some(leader.tpgid);
+        let canonical = lflag & libc::ICANON != 0;
+        Some(TtyState {
+            canonical,
+            echo: lflag & libc::ECHO != 0,
+            foreground_pgid,
+            // A raw-mode program (every full-screen TUI) never waits for a
+            // line: spare it the scan of /proc, which costs ~1 ms when the
+            // group leader is not the reader.
+            foreground_reading: canonical && foreground_pgid.is_some_and(|g| group_reads(g, rdev)),
+        })
+    }
+
+    /// Whether the terminal of the session led by `pid` is in canonical
+    /// mode: [`probe`] without looking for a reader (for a caller that
+    /// knows the foreground group already).
+    pub(crate) fn canonical(pid: u32) -> Option<bool> {
+        modes(pid).map(|(_, _, lflag)| lflag & libc::ICANON != 0)
+    }
+
+    /// The session leader's stat, its terminal's device number and that
+    /// terminal's local modes (`c_lflag`); None when it is gone or its
+    /// terminal cannot be read.
+    fn modes(pid: u32) -> Option<(Stat, u64, libc::tcflag_t)> {
         let dir = format!("/proc/{pid}");
         let leader = read_stat(&dir)?;
         if matches!(leader.state, 'Z' | 'X') {
@@ -178,18 +203,7 @@ pub(crate) mod linux {
         }
         // SAFETY: tcgetattr returned 0, so it filled the termios in.
         let termios = unsafe { termios.assume_init() };
-        drop(tty);
-        let foreground_pgid = (leader.tpgid > 0).then_some(leader.tpgid);
-        let canonical = termios.c_lflag & libc::ICANON != 0;
-        Some(TtyState {
-            canonical,
-            echo: termios.c_lflag & libc::ECHO != 0,
-            foreground_pgid,
-            // A raw-mode program (every full-screen TUI) never waits for a
-            // line: spare it the scan of /proc, which costs ~1 ms when the
-            // group leader is not the reader.
-            foreground_reading: canonical && foreground_pgid.is_some_and(|g| group_reads(g, rdev)),
-        })
+        Some((leader, rdev, termios.c_lflag))
     }
 
     /// The leader's terminal, opened, with its device number: the first of
