@@ -113,21 +113,22 @@ impl<T: Terminal + ?Sized> Delivery<'_, T> {
         // done before that Enter, and neither needs the other.
         let (marked, first_settle) =
             tokio::join!(hook.before_enter(), self.settled(how, not_before));
-        let mut first_settle = Some(first_settle);
+        // The agent exiting meanwhile says more than a failed mark.
+        let mut first_settle = Some(match first_settle {
+            Ok(settled) => settled,
+            Err(report) => return *report,
+        });
+        if let Err(reason) = marked {
+            return self.end(DeliveryOutcome::Unverified { reason });
+        }
         loop {
             let settled = match first_settle.take() {
                 Some(settled) => settled,
-                None => self.settled(how, not_before).await,
+                None => match self.settled(how, not_before).await {
+                    Ok(settled) => settled,
+                    Err(report) => return *report,
+                },
             };
-            let settled = match settled {
-                Ok(snap) => snap,
-                Err(report) => return *report,
-            };
-            if let Err(reason) = &marked {
-                return self.end(DeliveryOutcome::Unverified {
-                    reason: reason.clone(),
-                });
-            }
             let snap = match (settled, &previous) {
                 (Some(snap), _) => snap,
                 // The first Enter goes in even on a screen that never
