@@ -4,13 +4,15 @@
 //! test binary: adopting makes this whole test process a subreaper, and its
 //! reaper waits for every child but the agent.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
-use courier_terminal::Terminal;
 use courier_terminal::foreground::{children_of, foreground, foreground_below};
 use courier_terminal::host::adopter::adopt_orphans;
-use courier_terminal::host::{HostOptions, RemoteSession, serve};
+use courier_terminal::host::{HostOptions, serve};
 use courier_terminal::pty::SpawnSpec;
+use courier_terminal::{DEFAULT_OUTPUT_CHUNKS, Terminal};
 
 const PATIENCE: Duration = Duration::from_secs(10);
 
@@ -52,14 +54,7 @@ async fn the_host_adopts_reaps_and_finds_the_reader_below_itself() {
             adopter,
         },
     ));
-    let deadline = Instant::now() + PATIENCE;
-    let session = loop {
-        match RemoteSession::connect(&socket).await {
-            Ok(s) => break s,
-            Err(e) if Instant::now() > deadline => panic!("cannot connect: {e}"),
-            Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
-        }
-    };
+    let session = common::connect_host(&socket, DEFAULT_OUTPUT_CHUNKS, PATIENCE).await;
     assert_eq!(session.adopter(), Some(me), "the hello names the adopter");
     let agent = session.pid();
 

@@ -25,14 +25,7 @@ impl Hosted {
     }
 
     async fn connect(&self) -> RemoteSession {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            match RemoteSession::connect(&self.socket).await {
-                Ok(s) => return s,
-                Err(e) if Instant::now() > deadline => panic!("cannot connect: {e}"),
-                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
-            }
-        }
+        connect_host(&self.socket, DEFAULT_OUTPUT_CHUNKS, PATIENCE).await
     }
 
     async fn transcript_until(&self, cond: impl Fn(&[String]) -> bool) -> Vec<String> {
@@ -279,14 +272,7 @@ async fn the_agent_exiting_is_reported_to_the_client() {
             adopter: None,
         },
     ));
-    let deadline = Instant::now() + PATIENCE;
-    let s = loop {
-        if let Ok(s) = RemoteSession::connect(&socket).await {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "no host");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    };
+    let s = connect_host(&socket, DEFAULT_OUTPUT_CHUNKS, PATIENCE).await;
     let info = tokio::time::timeout(PATIENCE, s.wait_exit()).await.unwrap();
     assert_eq!(info.code, Some(7));
     assert!(matches!(host.await.unwrap().unwrap(), HostEnd::Exited(i) if i.code == Some(7)));

@@ -104,14 +104,7 @@ async fn hosted(bound: usize) -> (RemoteSession, tempfile::TempDir) {
         adopter: None,
     };
     tokio::spawn(serve(counter_spec(dir.path()), opts));
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        match RemoteSession::connect_with_output(&socket, bound).await {
-            Ok(s) => return (s, dir),
-            Err(e) if Instant::now() > deadline => panic!("cannot connect: {e}"),
-            Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
-        }
-    }
+    (connect_host(&socket, bound, PATIENCE).await, dir)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -157,13 +150,6 @@ async fn the_last_output_comes_before_the_exit() {
         adopter: None,
     };
     tokio::spawn(serve(last_words_spec(dir.path()), opts));
-    let deadline = Instant::now() + PATIENCE;
-    let remote = loop {
-        match RemoteSession::connect(&socket).await {
-            Ok(s) => break s,
-            Err(e) if Instant::now() > deadline => panic!("cannot connect: {e}"),
-            Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
-        }
-    };
+    let remote = connect_host(&socket, DEFAULT_OUTPUT_CHUNKS, PATIENCE).await;
     last_words_before_the_exit(&remote).await;
 }

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use courier_core::framing::frame;
 use courier_core::{MessageId, Recipient};
+use courier_terminal::host::RemoteSession;
 use courier_terminal::{ReadinessConfig, Session, SpawnSpec, Terminal, wait_ready};
 
 /// `target/<profile>/courier-fake-agent`, built once if missing.
@@ -159,4 +160,21 @@ pub async fn transcript_until(agent: &Agent, cond: impl Fn(&[String]) -> bool) -
 /// Whether process `pid` is gone (or a zombie).
 pub fn gone(pid: i32) -> bool {
     courier_terminal::process_group::is_gone(pid)
+}
+
+/// The session the host at `socket` serves, once it listens: tried every
+/// 10 ms for `within`, then a panic. `output_chunks` as
+/// `RemoteSession::connect_with_output` takes it (`DEFAULT_OUTPUT_CHUNKS`
+/// is what `RemoteSession::connect` uses).
+pub async fn connect_host(socket: &Path, output_chunks: usize, within: Duration) -> RemoteSession {
+    let deadline = Instant::now() + within;
+    loop {
+        match RemoteSession::connect_with_output(socket, output_chunks).await {
+            Ok(s) => return s,
+            Err(e) if Instant::now() > deadline => {
+                panic!("cannot connect to the host at {}: {e}", socket.display())
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+        }
+    }
 }
