@@ -18,12 +18,11 @@ use crate::write_failure::Writing;
 /// Bounds of the settle window before Enter (and before a verdict after
 /// it): how long the screen must stay quiet after its last byte. Taken from
 /// the program itself (as long as it took to echo the text), so a fast line
-/// program gets Enter at once and a slow redraw is not interrupted. The
-/// floor only covers a frame written in pieces (a renderer's writes, the
-/// PTY's chunks): a half-drawn frame inside a synchronized update is never
-/// judged whatever the window, and the verdicts need the text out of the
-/// input, not quiet alone. 5 ms cost a bash delivery 6 of its 15 ms.
-pub const SETTLE_MIN: Duration = Duration::from_millis(2);
+/// program gets Enter at once and a slow redraw is not interrupted. A floor
+/// of 2 ms was tried: the proof bench stayed clean, but ptpython (a
+/// prompt_toolkit REPL that echoes at once and keeps working) failed the
+/// hostile corpus in two CI runs of three, so the floor stays at 5 ms.
+pub const SETTLE_MIN: Duration = Duration::from_millis(5);
 pub const SETTLE_MAX: Duration = Duration::from_millis(50);
 /// How long a verdict is awaited after Enter when the screen does not
 /// react at all (a dropped Enter).
